@@ -159,23 +159,15 @@ pub struct VesselReport {
     pub to_stern: Option<u16>,
     pub to_port: Option<u16>,
     pub to_starboard: Option<u16>,
+    /// Length overall, metres: bow + stern for AIS messages, the export's column for CSV rows.
+    pub length: Option<u16>,
+    /// Beam, metres: port + starboard for AIS messages, the export's column for CSV rows.
+    pub beam: Option<u16>,
     /// Present static draught, metres.
     pub draught: Option<f32>,
     pub destination: Option<String>,
     /// Estimated time of arrival as sent: `MM-DDTHH:MMZ`, no year.
     pub eta: Option<String>,
-}
-
-impl VesselReport {
-    /// Length overall in metres, when both bow and stern distances are known.
-    pub fn length_m(&self) -> Option<f64> {
-        Some(f64::from(self.to_bow?) + f64::from(self.to_stern?)).filter(|l| *l > 0.0)
-    }
-
-    /// Beam in metres, when both side distances are known.
-    pub fn beam_m(&self) -> Option<f64> {
-        Some(f64::from(self.to_port?) + f64::from(self.to_starboard?)).filter(|b| *b > 0.0)
-    }
 }
 
 /// A base station report (type 4): proof that a receiver is alive and hearing its area.
