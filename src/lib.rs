@@ -4,5 +4,8 @@
 //! The pipeline, one module per stage: `source` (I/O) -> `decode` (pure) -> `track` (pure vessel
 //! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query`.
 
+pub mod config;
 pub mod model;
+pub mod ports;
 pub mod time;
+pub mod watchlist;
