@@ -6,7 +6,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod detect;
+pub mod engine;
 pub mod model;
 pub mod ports;
+pub mod query;
+pub mod store;
 pub mod time;
+pub mod track;
 pub mod watchlist;

@@ -1,0 +1,764 @@
+//! The detection engine: feeds decoded events through the vessel table, coverage and gap
+//! judgement in arrival order, keeps the stream clock, and emits the changes to persist.
+//! `replay` and `run` drive the same engine, which is why they agree.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::DetectParams;
+use crate::detect::{
+    apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
+};
+use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
+use crate::ports::Port;
+use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+use crate::track::{
+    day_of, Coverage, FixOrder, Identity, Position, TrackChunk, Vessel, VesselTable,
+};
+use crate::watchlist::Watchlist;
+
+/// Static reports heard this long after B still count as "after" evidence.
+const AFTER_EVIDENCE_HOURS: f64 = 12.0;
+/// Closed gaps remembered per vessel, for late data and evidence.
+const RECENT_GAPS_PER_VESSEL: usize = 4;
+/// Closed gaps older than this (by B) are no longer re-judged by late data.
+const RECENT_GAP_DAYS: i64 = 30;
+
+/// What the engine asks the store to persist, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Vessel(VesselSnapshot),
+    /// The vessel's identity after a static report changed it (identity history).
+    Identity {
+        mmsi: Mmsi,
+        time: UnixMillis,
+        identity: Identity,
+    },
+    /// Insert or replace the gap keyed by (mmsi, dark_from).
+    Gap(Box<GapRecord>),
+    /// Every gap of this vessel is now watched (or not).
+    Watched {
+        mmsi: Mmsi,
+        watched: bool,
+    },
+    Track(TrackChunk),
+    PortHour {
+        port: String,
+        hour: UnixMillis,
+        vessels: u32,
+    },
+    Clock(UnixMillis),
+}
+
+/// The latest state of one vessel, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VesselSnapshot {
+    pub mmsi: Mmsi,
+    pub first_heard: UnixMillis,
+    pub last_heard: UnixMillis,
+    pub last_fix: Option<Position>,
+    pub identity: Identity,
+    pub watched: bool,
+    pub fixes: u64,
+    pub late_fixes: u64,
+}
+
+impl VesselSnapshot {
+    fn of(vessel: &Vessel) -> VesselSnapshot {
+        VesselSnapshot {
+            mmsi: vessel.mmsi,
+            first_heard: vessel.first_heard,
+            last_heard: vessel.last_heard,
+            last_fix: vessel.last_fix,
+            identity: (*vessel.identity).clone(),
+            watched: vessel.watched,
+            fixes: vessel.fixes,
+            late_fixes: vessel.late_fixes,
+        }
+    }
+}
+
+/// Counters of what the engine saw and did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EngineStats {
+    pub events: u64,
+    pub fixes: u64,
+    /// Events with no time at all: neither the data nor the receiver stamped them.
+    pub untimed: u64,
+    pub non_vessel_fixes: u64,
+    pub duplicate_fixes: u64,
+    pub late_fixes: u64,
+    pub position_unavailable: u64,
+    pub vessel_reports: u64,
+    pub heartbeats: u64,
+    pub other_messages: u64,
+    pub gaps: u64,
+    pub trips: u64,
+    pub position_jumps: u64,
+    pub withdrawn: u64,
+}
+
+/// A closed gap still open to late data and "after" evidence.
+#[derive(Clone, Debug)]
+struct ClosedGap {
+    record: GapRecord,
+    before: Arc<Identity>,
+    after: Option<Identity>,
+}
+
+pub struct Engine {
+    params: DetectParams,
+    ports: Vec<Port>,
+    watchlist: Watchlist,
+    min_gap_ms: i64,
+    table: VesselTable,
+    coverage: Coverage,
+    clock: Option<UnixMillis>,
+    swept_hour: i64,
+    swept_day: i64,
+    watched: BTreeSet<Mmsi>,
+    open: BTreeSet<Mmsi>,
+    recent: HashMap<Mmsi, Vec<ClosedGap>>,
+    stats: EngineStats,
+    changes: Vec<Change>,
+}
+
+impl Engine {
+    pub fn new(
+        params: DetectParams,
+        ports: Vec<Port>,
+        watchlist: Watchlist,
+        track_interval_minutes: u32,
+    ) -> Engine {
+        let min_gap_ms = (min_gap_hours(&params, &ports) * MILLIS_PER_HOUR as f64).round() as i64;
+        Engine {
+            coverage: Coverage::new(&ports),
+            params,
+            ports,
+            watchlist,
+            min_gap_ms,
+            table: VesselTable::new(track_interval_minutes),
+            clock: None,
+            swept_hour: i64::MIN,
+            swept_day: i64::MIN,
+            watched: BTreeSet::new(),
+            open: BTreeSet::new(),
+            recent: HashMap::new(),
+            stats: EngineStats::default(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// The latest event time seen: the only notion of "now" the engine has.
+    pub fn clock(&self) -> Option<UnixMillis> {
+        self.clock
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    pub fn vessels(&self) -> &VesselTable {
+        &self.table
+    }
+
+    pub fn ports(&self) -> &[Port] {
+        &self.ports
+    }
+
+    /// Changes produced since the last call.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Number of changes waiting, so drivers can hand them over in batches.
+    pub fn pending_changes(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn ingest(&mut self, event: &AisEvent) {
+        self.stats.events += 1;
+        let Some(time) = event.time() else {
+            self.stats.untimed += 1;
+            return;
+        };
+        self.advance_clock(time);
+        match event {
+            AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
+            AisEvent::Fix(_) => self.stats.non_vessel_fixes += 1,
+            AisEvent::VesselReport(report) if report.mmsi.is_vessel() => {
+                self.on_report(report, time)
+            }
+            AisEvent::VesselReport(_) => self.stats.other_messages += 1,
+            AisEvent::PositionUnavailable(_) => self.stats.position_unavailable += 1,
+            AisEvent::ReceiverHeartbeat(_) => self.stats.heartbeats += 1,
+            AisEvent::Other(_) => self.stats.other_messages += 1,
+        }
+    }
+
+    /// Ends the input: writes everything still buffered. Open gaps stay open.
+    pub fn finish(&mut self) {
+        if let Some(clock) = self.clock {
+            self.sweep(clock);
+        }
+        let mut chunks = Vec::new();
+        self.table.take_all_tracks(&mut chunks);
+        self.push_tracks(chunks);
+    }
+
+    fn advance_clock(&mut self, time: UnixMillis) {
+        if self.clock.is_some_and(|clock| time <= clock) {
+            return;
+        }
+        self.clock = Some(time);
+        let hour = time.as_millis().div_euclid(MILLIS_PER_HOUR);
+        if hour > self.swept_hour {
+            if self.swept_hour != i64::MIN {
+                self.sweep(time);
+            }
+            self.swept_hour = hour;
+        }
+    }
+
+    /// Hourly work at the stream clock: open gaps, coverage counts, vessel rows, and once a
+    /// day finished track buffers and memory trimming.
+    fn sweep(&mut self, clock: UnixMillis) {
+        let watched: Vec<Mmsi> = self.watched.iter().copied().collect();
+        for mmsi in watched {
+            let Some(vessel) = self.table.get(mmsi) else {
+                continue;
+            };
+            let Some(a) = vessel.last_fix else { continue };
+            if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
+                continue;
+            }
+            if let Some(mut record) =
+                judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
+            {
+                record.watched = true;
+                apply_evidence(
+                    &mut record,
+                    &vessel.identity_at_last_fix,
+                    None,
+                    &self.params,
+                );
+                self.open.insert(mmsi);
+                self.changes.push(Change::Gap(Box::new(record)));
+            }
+        }
+        for (index, hour, vessels) in self.coverage.take_changed() {
+            self.changes.push(Change::PortHour {
+                port: self.ports[index].name.clone(),
+                hour,
+                vessels,
+            });
+        }
+        let mut dirty: Vec<&mut Vessel> = self.table.iter_mut().filter(|v| v.dirty).collect();
+        dirty.sort_unstable_by_key(|v| v.mmsi);
+        for vessel in dirty {
+            vessel.dirty = false;
+            self.changes
+                .push(Change::Vessel(VesselSnapshot::of(vessel)));
+        }
+        let day = day_of(clock);
+        if day > self.swept_day {
+            self.swept_day = day;
+            let mut chunks = Vec::new();
+            self.table.take_finished_tracks(day, &mut chunks);
+            self.push_tracks(chunks);
+            let horizon = UnixMillis(clock.as_millis() - RECENT_GAP_DAYS * 86_400_000);
+            self.coverage.forget_detail_before(horizon);
+            self.recent.retain(|_, gaps| {
+                gaps.retain(|g| g.record.dark_until.unwrap_or(g.record.dark_from) >= horizon);
+                !gaps.is_empty()
+            });
+        }
+        self.changes.push(Change::Clock(clock));
+    }
+
+    fn push_tracks(&mut self, mut chunks: Vec<TrackChunk>) {
+        chunks.sort_by_key(|c| (c.mmsi, c.day, c.points[0].time));
+        self.changes.extend(chunks.into_iter().map(Change::Track));
+    }
+
+    fn on_fix(&mut self, fix: &Fix, time: UnixMillis) {
+        self.stats.fixes += 1;
+        self.coverage
+            .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
+        let mut chunks = Vec::new();
+        let order = self
+            .table
+            .observe_fix(fix, time, self.min_gap_ms, &mut chunks);
+        if !chunks.is_empty() {
+            self.push_tracks(chunks);
+        }
+        match order {
+            FixOrder::First => {
+                let watched = self.is_watched(fix.mmsi);
+                self.set_watched(fix.mmsi, watched);
+            }
+            FixOrder::Next {
+                previous,
+                silence: Some(evidence),
+            } => {
+                let after = evidence.heard_since.map(|b| *b);
+                self.close_gap(
+                    fix.mmsi,
+                    previous,
+                    Position::of(fix, time),
+                    evidence.before,
+                    after,
+                );
+            }
+            FixOrder::Next { silence: None, .. } => {}
+            FixOrder::Duplicate => self.stats.duplicate_fixes += 1,
+            FixOrder::Late => {
+                self.stats.late_fixes += 1;
+                self.rejudge_with_late_fix(fix.mmsi, Position::of(fix, time));
+            }
+        }
+    }
+
+    fn close_gap(
+        &mut self,
+        mmsi: Mmsi,
+        a: Position,
+        b: Position,
+        before: Arc<Identity>,
+        after: Option<Identity>,
+    ) {
+        self.open.remove(&mmsi);
+        let Some(mut record) = judge_closed(mmsi, a, b, &self.params, &self.ports, &self.coverage)
+        else {
+            return;
+        };
+        record.watched = self.table.get(mmsi).is_some_and(|v| v.watched);
+        apply_evidence(&mut record, &before, after.as_ref(), &self.params);
+        self.count_judgement(&record);
+        self.changes.push(Change::Gap(Box::new(record.clone())));
+        let gaps = self.recent.entry(mmsi).or_default();
+        if gaps.len() == RECENT_GAPS_PER_VESSEL {
+            gaps.remove(0);
+        }
+        gaps.push(ClosedGap {
+            record,
+            before,
+            after,
+        });
+    }
+
+    fn count_judgement(&mut self, record: &GapRecord) {
+        self.stats.gaps += 1;
+        match record.status {
+            GapStatus::Trip if record.watched => self.stats.trips += 1,
+            GapStatus::PositionJump => self.stats.position_jumps += 1,
+            _ => {}
+        }
+    }
+
+    /// A late fix inside a recorded gap splits it: each remaining part long enough to be a gap
+    /// is judged afresh; the original is replaced (same A) or withdrawn.
+    fn rejudge_with_late_fix(&mut self, mmsi: Mmsi, late: Position) {
+        let Some(gaps) = self.recent.get_mut(&mmsi) else {
+            return;
+        };
+        let Some(index) = gaps.iter().position(|g| {
+            g.record.dark_from < late.time
+                && g.record.dark_until.is_some_and(|until| late.time < until)
+        }) else {
+            return;
+        };
+        let original = gaps.remove(index);
+        let a = Position {
+            time: original.record.dark_from,
+            lat: original.record.from_lat,
+            lon: original.record.from_lon,
+        };
+        let b = Position {
+            time: original.record.dark_until.unwrap_or(late.time),
+            lat: original.record.until_lat.unwrap_or(late.lat),
+            lon: original.record.until_lon.unwrap_or(late.lon),
+        };
+        let watched = original.record.watched;
+        let mut replaced_a = false;
+        for (start, end, after) in [(a, late, None), (late, b, original.after.clone())] {
+            if end.time.as_millis() - start.time.as_millis() < self.min_gap_ms {
+                continue;
+            }
+            let Some(mut record) =
+                judge_closed(mmsi, start, end, &self.params, &self.ports, &self.coverage)
+            else {
+                continue;
+            };
+            record.watched = watched;
+            apply_evidence(&mut record, &original.before, after.as_ref(), &self.params);
+            replaced_a |= start.time == a.time;
+            self.count_judgement(&record);
+            self.changes.push(Change::Gap(Box::new(record.clone())));
+            let gaps = self.recent.entry(mmsi).or_default();
+            gaps.push(ClosedGap {
+                record,
+                before: original.before.clone(),
+                after,
+            });
+            gaps.sort_by_key(|g| g.record.dark_from);
+        }
+        if !replaced_a {
+            let mut withdrawn = original.record;
+            withdrawn.status = GapStatus::Withdrawn;
+            withdrawn.confidence = None;
+            self.stats.withdrawn += 1;
+            self.changes.push(Change::Gap(Box::new(withdrawn)));
+        }
+    }
+
+    fn on_report(&mut self, report: &VesselReport, time: UnixMillis) {
+        self.stats.vessel_reports += 1;
+        let changed = self.table.observe_report(report, time);
+        if changed {
+            let vessel = self
+                .table
+                .get(report.mmsi)
+                .expect("observe_report inserts the vessel");
+            self.changes.push(Change::Identity {
+                mmsi: report.mmsi,
+                time,
+                identity: (*vessel.identity).clone(),
+            });
+            let watched = self.is_watched(report.mmsi);
+            self.set_watched(report.mmsi, watched);
+        }
+        self.gather_after_evidence(report, time);
+    }
+
+    /// The first static values heard after B complete the gap's evidence (draught after,
+    /// identity changes, cargo, confidence).
+    fn gather_after_evidence(&mut self, report: &VesselReport, time: UnixMillis) {
+        let Some(gap) = self
+            .recent
+            .get_mut(&report.mmsi)
+            .and_then(|gaps| gaps.last_mut())
+        else {
+            return;
+        };
+        let Some(until) = gap.record.dark_until else {
+            return;
+        };
+        if time < until || until.hours_until(time) > AFTER_EVIDENCE_HOURS {
+            return;
+        }
+        let after = gap.after.get_or_insert_with(Identity::default);
+        let was = after.clone();
+        after.fill_unknown(report);
+        if *after == was {
+            return;
+        }
+        apply_evidence(
+            &mut gap.record,
+            &gap.before,
+            gap.after.as_ref(),
+            &self.params,
+        );
+        self.changes.push(Change::Gap(Box::new(gap.record.clone())));
+    }
+
+    fn is_watched(&self, mmsi: Mmsi) -> bool {
+        let Some(vessel) = self.table.get(mmsi) else {
+            return false;
+        };
+        self.params.watch_all
+            || vessel.identity.ship_type.is_some_and(is_tanker_type)
+            || self.watchlist.contains(mmsi, vessel.identity.imo)
+    }
+
+    fn set_watched(&mut self, mmsi: Mmsi, watched: bool) {
+        let Some(vessel) = self.table.get_mut(mmsi) else {
+            return;
+        };
+        if vessel.watched == watched {
+            return;
+        }
+        vessel.watched = watched;
+        vessel.dirty = true;
+        if watched {
+            self.watched.insert(mmsi);
+        } else {
+            self.watched.remove(&mmsi);
+            self.open.remove(&mmsi);
+        }
+        if let Some(gaps) = self.recent.get_mut(&mmsi) {
+            for gap in gaps {
+                gap.record.watched = watched;
+            }
+        }
+        self.changes.push(Change::Watched { mmsi, watched });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Confidence;
+    use crate::model::{Heard, TimeSource, TransceiverClass};
+    use crate::ports::PortZone;
+    use crate::store::read::{gaps, GapFilter};
+    use crate::store::Store;
+
+    const T0: i64 = 1_709_856_000_000; // 2024-03-08T00:00:00Z
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const TANKER: Mmsi = Mmsi(445_000_001);
+    const PORT: (f64, f64) = (42.735, 133.075);
+
+    fn heard(time: i64) -> Heard {
+        Heard {
+            time: Some(UnixMillis(time)),
+            time_source: Some(TimeSource::TagBlock),
+            station: None,
+            channel: None,
+        }
+    }
+
+    fn fix(mmsi: Mmsi, time: i64, lat: f64, lon: f64) -> AisEvent {
+        AisEvent::Fix(Fix {
+            mmsi,
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard: heard(time),
+            lat,
+            lon,
+            sog: Some(10.0),
+            cog: Some(0.0),
+            heading: None,
+            nav_status: Some(0),
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })
+    }
+
+    fn static_report(mmsi: Mmsi, time: i64, ship_type: u8, draught: f32) -> AisEvent {
+        AisEvent::VesselReport(VesselReport {
+            mmsi,
+            msg_type: 5,
+            heard: heard(time),
+            name: Some("SAEBYOL".into()),
+            imo: Some(8_914_934),
+            ship_type: Some(ship_type),
+            length: Some(90),
+            beam: Some(14),
+            draught: Some(draught),
+            ..VesselReport::default()
+        })
+    }
+
+    fn engine() -> Engine {
+        let port = Port {
+            name: "Vostochny".into(),
+            zone: PortZone::Circle {
+                lat: PORT.0,
+                lon: PORT.1,
+                radius_nm: 2.0,
+            },
+            approach_nm: 100.0,
+            coverage_nm: 20.0,
+            gap_hours: None,
+        };
+        Engine::new(
+            DetectParams::default(),
+            vec![port],
+            Watchlist::default(),
+            10,
+        )
+    }
+
+    /// Three moored vessels heard every 10 minutes in port from `from` to `until`, except
+    /// during `outage` (no lines at all), interleaved with the tanker's own events.
+    fn run(
+        engine: &mut Engine,
+        from: i64,
+        until: i64,
+        outage: Option<(i64, i64)>,
+        tanker: &[AisEvent],
+    ) -> Vec<GapRecord> {
+        let mut events: Vec<AisEvent> = Vec::new();
+        let mut t = from;
+        while t <= until {
+            if !outage.is_some_and(|(a, b)| t >= a && t < b) {
+                for v in 0..3 {
+                    events.push(fix(
+                        Mmsi(273_000_100 + v),
+                        t + i64::from(v) * 1000,
+                        PORT.0,
+                        PORT.1,
+                    ));
+                }
+            }
+            t += 10 * MINUTE;
+        }
+        events.extend(tanker.iter().cloned());
+        events.sort_by_key(|e| e.time());
+        let mut store = Store::open_in_memory().unwrap();
+        for event in &events {
+            engine.ingest(event);
+        }
+        engine.finish();
+        store.apply(&engine.take_changes()).unwrap();
+        gaps(
+            store.connection(),
+            &GapFilter {
+                mmsi: Some(TANKER),
+                ..GapFilter::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// South of the port by `nm` nautical miles.
+    fn south(nm: f64) -> (f64, f64) {
+        (PORT.0 - nm / 60.0, PORT.1)
+    }
+
+    #[test]
+    fn a_tanker_dark_near_port_in_good_coverage_is_a_trip_with_draught_evidence() {
+        let mut engine = engine();
+        let (lat, lon) = south(30.0);
+        let dark_from = T0 + 2 * HOUR;
+        let dark_until = T0 + 40 * HOUR;
+        let tanker = [
+            static_report(TANKER, T0, 80, 4.1),
+            fix(TANKER, T0 + HOUR, lat + 0.1, lon),
+            fix(TANKER, dark_from, lat, lon),
+            fix(TANKER, dark_until, lat, lon),
+            static_report(TANKER, dark_until + 2 * MINUTE, 80, 6.6),
+        ];
+        let found = run(&mut engine, T0, T0 + 44 * HOUR, None, &tanker);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let trip = &found[0];
+        assert_eq!(trip.status, GapStatus::Trip);
+        assert!(trip.watched);
+        assert_eq!(trip.port.as_deref(), Some("Vostochny"));
+        assert_eq!(
+            (trip.dark_from, trip.dark_until),
+            (UnixMillis(dark_from), Some(UnixMillis(dark_until)))
+        );
+        assert_eq!(
+            (trip.draught_before, trip.draught_after, trip.draught_change),
+            (Some(4.1), Some(6.6), Some(2.5))
+        );
+        assert_eq!(trip.confidence, Some(Confidence::High));
+        assert!(trip.coverage.unwrap() > 0.99);
+        assert_eq!(engine.stats().trips, 1);
+    }
+
+    #[test]
+    fn a_whole_feed_outage_is_lost_coverage_not_dark_activity() {
+        let mut engine = engine();
+        let (lat, lon) = PORT;
+        let tanker = [
+            static_report(TANKER, T0, 80, 4.1),
+            fix(TANKER, T0 + 5 * HOUR, lat, lon),
+            fix(TANKER, T0 + 16 * HOUR + 5 * MINUTE, lat, lon),
+        ];
+        let found = run(
+            &mut engine,
+            T0,
+            T0 + 20 * HOUR,
+            Some((T0 + 5 * HOUR + MINUTE, T0 + 16 * HOUR)),
+            &tanker,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].status,
+            GapStatus::CoverageUnknown,
+            "{:#?}",
+            found[0]
+        );
+        assert_eq!(engine.stats().trips, 0);
+    }
+
+    #[test]
+    fn a_late_fix_that_leaves_two_short_parts_withdraws_the_gap() {
+        let mut engine = engine();
+        let (lat, lon) = south(10.0);
+        let tanker = [
+            static_report(TANKER, T0, 80, 4.1),
+            fix(TANKER, T0 + HOUR, lat, lon),
+            fix(TANKER, T0 + 11 * HOUR, lat, lon),
+        ];
+        let mut events: Vec<AisEvent> = tanker.to_vec();
+        // The late fix: event time inside the silence, arriving after it closed.
+        let late = fix(TANKER, T0 + 6 * HOUR, lat, lon);
+        let mut store = Store::open_in_memory().unwrap();
+        let mut t = T0;
+        while t <= T0 + 15 * HOUR {
+            for v in 0..3 {
+                events.push(fix(Mmsi(273_000_100 + v), t, PORT.0, PORT.1));
+            }
+            t += 10 * MINUTE;
+        }
+        events.sort_by_key(|e| e.time());
+        let mut late = Some(late);
+        for event in &events {
+            engine.ingest(event);
+            if event.time() >= Some(UnixMillis(T0 + 12 * HOUR)) {
+                if let Some(late) = late.take() {
+                    engine.ingest(&late);
+                }
+            }
+        }
+        engine.finish();
+        store.apply(&engine.take_changes()).unwrap();
+        let found = gaps(
+            store.connection(),
+            &GapFilter {
+                mmsi: Some(TANKER),
+                ..GapFilter::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].status, GapStatus::Withdrawn);
+        assert_eq!(engine.stats().late_fixes, 1);
+        assert_eq!(engine.stats().withdrawn, 1);
+    }
+
+    #[test]
+    fn a_tanker_still_silent_near_a_covered_port_is_dark_now() {
+        let mut engine = engine();
+        let (lat, lon) = south(5.0);
+        let tanker = [
+            static_report(TANKER, T0, 80, 4.1),
+            fix(TANKER, T0 + HOUR, lat, lon),
+        ];
+        let found = run(&mut engine, T0, T0 + 20 * HOUR, None, &tanker);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let open = &found[0];
+        assert_eq!(open.status, GapStatus::Open);
+        assert!(open.dark_now);
+        assert_eq!(open.dark_until, None);
+        assert_eq!(open.port.as_deref(), Some("Vostochny"));
+        assert!(open.duration_hours >= 18.9, "{open:#?}");
+    }
+
+    #[test]
+    fn a_vessel_becomes_watched_when_its_static_data_says_tanker() {
+        let mut engine = engine();
+        let (lat, lon) = south(30.0);
+        let tanker = [
+            fix(TANKER, T0 + HOUR, lat, lon),
+            fix(TANKER, T0 + 30 * HOUR, lat, lon),
+            static_report(TANKER, T0 + 31 * HOUR, 84, 6.0),
+        ];
+        let found = run(&mut engine, T0, T0 + 34 * HOUR, None, &tanker);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].status, GapStatus::Trip);
+        assert!(
+            found[0].watched,
+            "the later type 5 makes earlier gaps count"
+        );
+    }
+}
