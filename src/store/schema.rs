@@ -1,0 +1,148 @@
+//! Database schema and migrations, applied in order and recorded in SQLite's `user_version`.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped entry;
+/// append a new one.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE vessels (
+    mmsi INTEGER PRIMARY KEY,
+    first_heard INTEGER NOT NULL,
+    last_heard INTEGER NOT NULL,
+    last_fix_time INTEGER,
+    last_lat REAL,
+    last_lon REAL,
+    imo INTEGER,
+    name TEXT,
+    callsign TEXT,
+    ship_type INTEGER,
+    length INTEGER,
+    beam INTEGER,
+    draught REAL,
+    destination TEXT,
+    class TEXT,
+    watched INTEGER NOT NULL,
+    fixes INTEGER NOT NULL,
+    late_fixes INTEGER NOT NULL
+);
+CREATE TABLE identity_history (
+    mmsi INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    imo INTEGER,
+    name TEXT,
+    callsign TEXT,
+    ship_type INTEGER,
+    length INTEGER,
+    beam INTEGER,
+    draught REAL,
+    destination TEXT,
+    class TEXT,
+    PRIMARY KEY (mmsi, time)
+) WITHOUT ROWID;
+CREATE TABLE gaps (
+    mmsi INTEGER NOT NULL,
+    dark_from INTEGER NOT NULL,
+    dark_until INTEGER,
+    status TEXT NOT NULL,
+    watched INTEGER NOT NULL,
+    port TEXT,
+    from_lat REAL NOT NULL,
+    from_lon REAL NOT NULL,
+    until_lat REAL,
+    until_lon REAL,
+    duration_hours REAL NOT NULL,
+    distance_nm REAL,
+    implied_speed_kn REAL,
+    detour_nm REAL,
+    slack_hours REAL,
+    coverage REAL,
+    dark_now INTEGER NOT NULL,
+    imo INTEGER,
+    name TEXT,
+    callsign TEXT,
+    ship_type INTEGER,
+    draught_before REAL,
+    draught_after REAL,
+    draught_change REAL,
+    est_tonnes REAL,
+    est_barrels REAL,
+    confidence TEXT,
+    identity_changes TEXT NOT NULL,
+    candidates TEXT NOT NULL,
+    PRIMARY KEY (mmsi, dark_from)
+) WITHOUT ROWID;
+CREATE INDEX gaps_by_status ON gaps (status, dark_from);
+CREATE TABLE track_chunks (
+    mmsi INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    first_time INTEGER NOT NULL,
+    last_time INTEGER NOT NULL,
+    points BLOB NOT NULL,
+    PRIMARY KEY (mmsi, day, seq)
+) WITHOUT ROWID;
+CREATE TABLE port_hours (
+    port TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    vessels INTEGER NOT NULL,
+    PRIMARY KEY (port, hour)
+) WITHOUT ROWID;
+CREATE TABLE ports (
+    name TEXT PRIMARY KEY,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    approach_nm REAL NOT NULL,
+    coverage_nm REAL NOT NULL,
+    gap_hours REAL,
+    geometry TEXT NOT NULL
+);
+CREATE TABLE ingest (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#];
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_in_order_and_are_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::NewerSchema { found: 99, .. })
+        ));
+    }
+}
