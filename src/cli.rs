@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Watches AIS feeds, finds tankers that go dark near designated ports, and tallies the port
 /// calls they probably made while dark.
@@ -18,6 +18,94 @@ pub struct Cli {
 pub enum Command {
     /// Check the configuration, its ports file and its watchlist; list every problem at once.
     CheckConfig(CheckConfigArgs),
+    /// Ask the database: suspected trips, every gap, vessels dark now, tallies, a vessel, ports.
+    Query(QueryArgs),
+}
+
+/// What `aisgap query` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryWhat {
+    /// Suspected dark port calls of watched vessels.
+    Trips,
+    /// Every dark period of a watched vessel, with its judgement.
+    Gaps,
+    /// Watched vessels silent now (at the stream clock) near a well-covered port.
+    DarkNow,
+    /// Trips counted by port, vessel and/or month (see --by), with estimated barrels.
+    Tally,
+    /// One vessel: identity history, gaps and track (give its MMSI).
+    Vessel,
+    /// Designated ports with their traffic, coverage and trips.
+    Ports,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Json,
+    Csv,
+    Geojson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TallyBy {
+    Port,
+    Vessel,
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    Medium,
+    High,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The question.
+    #[arg(value_enum)]
+    pub what: QueryWhat,
+    /// MMSI of the vessel (for `vessel`).
+    pub vessel: Option<u32>,
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, used to find the database when --db is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only this designated port (by name).
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Only this vessel (by MMSI).
+    #[arg(long)]
+    pub mmsi: Option<u32>,
+    /// Only this vessel (by IMO number).
+    #[arg(long)]
+    pub imo: Option<u32>,
+    /// Only gaps starting at or after this time (ISO-8601, e.g. 2024-03-07 or 2024-03-07T12:00Z, or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only gaps starting before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only trips of this confidence.
+    #[arg(long, value_enum)]
+    pub confidence: Option<ConfidenceArg>,
+    /// Only gaps with this judgement (open, trip, coverage_unknown, unreachable, not_near, position_jump, withdrawn).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Tally groups, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "port")]
+    pub by: Vec<TallyBy>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+    /// At most this many records.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Skip this many records first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
 }
 
 #[derive(Debug, Args)]
@@ -41,10 +129,43 @@ mod tests {
     #[test]
     fn check_config_takes_an_optional_file() {
         let cli = Cli::try_parse_from(["aisgap", "check-config", "--config", "x.toml"]).unwrap();
-        let Command::CheckConfig(args) = cli.command;
+        let Command::CheckConfig(args) = cli.command else {
+            panic!("not check-config")
+        };
         assert_eq!(args.config, Some(PathBuf::from("x.toml")));
         let cli = Cli::try_parse_from(["aisgap", "check-config"]).unwrap();
-        let Command::CheckConfig(args) = cli.command;
+        let Command::CheckConfig(args) = cli.command else {
+            panic!("not check-config")
+        };
         assert_eq!(args.config, None);
+    }
+
+    #[test]
+    fn query_takes_a_question_filters_and_tally_groups() {
+        let cli = Cli::try_parse_from([
+            "aisgap",
+            "query",
+            "tally",
+            "--by",
+            "port,month",
+            "--since",
+            "2024-03-01",
+        ])
+        .unwrap();
+        let Command::Query(args) = cli.command else {
+            panic!("not query")
+        };
+        assert_eq!(args.what, QueryWhat::Tally);
+        assert_eq!(args.by, vec![TallyBy::Port, TallyBy::Month]);
+        let cli =
+            Cli::try_parse_from(["aisgap", "query", "vessel", "445000001", "--format", "json"])
+                .unwrap();
+        let Command::Query(args) = cli.command else {
+            panic!("not query")
+        };
+        assert_eq!(
+            (args.what, args.vessel, args.format),
+            (QueryWhat::Vessel, Some(445_000_001), QueryFormat::Json)
+        );
     }
 }

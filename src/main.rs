@@ -3,17 +3,127 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 
-use aisgap::cli::{CheckConfigArgs, Cli, Command};
-use aisgap::config::{self, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
+use aisgap::cli::{
+    CheckConfigArgs, Cli, Command, ConfidenceArg, QueryArgs, QueryFormat, QueryWhat, TallyBy,
+};
+use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
+use aisgap::detect::{Confidence, GapStatus};
+use aisgap::model::Mmsi;
+use aisgap::query::{self, OutputFormat, Question};
+use aisgap::store::read::{GapFilter, TallyKey};
+use aisgap::time::UnixMillis;
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    init_logging();
     match cli.command {
         Command::CheckConfig(args) => check_config(&args),
+        Command::Query(args) => run_query(&args),
     }
+}
+
+/// Logs go to stderr so that records and answers on stdout stay clean; RUST_LOG overrides.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Loads the configuration named or found; a broken one is refused with every problem listed.
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let path = config::resolve_config_path(explicit).ok_or_else(|| {
+        anyhow!(
+            "no configuration file found: pass --config FILE, set ${CONFIG_ENV}, or create \
+             {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
+        )
+    })?;
+    Config::load(&path).map_err(|errors| anyhow!("{errors}"))
+}
+
+/// The database a read command opens: --db, else the config's, else ./aisgap.db.
+fn database_path(db: Option<&Path>, config: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(db) = db {
+        return Ok(db.to_path_buf());
+    }
+    if config.is_some() || config::resolve_config_path(None).is_some() {
+        return Ok(load_config(config)?.store.db);
+    }
+    Ok(PathBuf::from("aisgap.db"))
+}
+
+fn parse_time(parameter: &str, text: Option<&str>) -> anyhow::Result<Option<UnixMillis>> {
+    text.map(|t| {
+        UnixMillis::parse_user(t)
+            .ok_or_else(|| anyhow!("{parameter} {t:?} is not a time: use ISO-8601 (2024-03-07, 2024-03-07T12:00:00Z) or Unix seconds"))
+    })
+    .transpose()
+}
+
+fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let status = match &args.status {
+        None => None,
+        Some(text) => Some(GapStatus::parse(text).ok_or_else(|| {
+            anyhow!("--status {text:?} is not a judgement: use open, trip, coverage_unknown, unreachable, not_near, position_jump or withdrawn")
+        })?),
+    };
+    let filter = GapFilter {
+        port: args.port.clone(),
+        mmsi: args.mmsi.map(Mmsi),
+        imo: args.imo,
+        since: parse_time("--since", args.since.as_deref())?,
+        until: parse_time("--until", args.until.as_deref())?,
+        confidence: args.confidence.map(|c| match c {
+            ConfidenceArg::Medium => Confidence::Medium,
+            ConfidenceArg::High => Confidence::High,
+        }),
+        status,
+        watched_only: false,
+        dark_now_only: false,
+        limit: args.limit,
+        offset: args.offset,
+    };
+    let question = match args.what {
+        QueryWhat::Trips => Question::Trips,
+        QueryWhat::Gaps => Question::Gaps,
+        QueryWhat::DarkNow => Question::DarkNow,
+        QueryWhat::Ports => Question::Ports,
+        QueryWhat::Tally => Question::Tally(
+            args.by
+                .iter()
+                .map(|b| match b {
+                    TallyBy::Port => TallyKey::Port,
+                    TallyBy::Vessel => TallyKey::Vessel,
+                    TallyBy::Month => TallyKey::Month,
+                })
+                .collect(),
+        ),
+        QueryWhat::Vessel => match args.vessel.or(args.mmsi) {
+            Some(mmsi) => Question::Vessel(Mmsi(mmsi)),
+            None => bail!("query vessel needs an MMSI: aisgap query vessel 445123456"),
+        },
+    };
+    let format = match args.format {
+        QueryFormat::Table => OutputFormat::Table,
+        QueryFormat::Json => OutputFormat::Json,
+        QueryFormat::Csv => OutputFormat::Csv,
+        QueryFormat::Geojson => OutputFormat::Geojson,
+    };
+    let db = database_path(args.db.as_deref(), args.config.as_deref())?;
+    let conn = aisgap::store::open_read_only(&db)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    query::answer(&conn, &question, &filter, format, &mut out)
+        .with_context(|| format!("answering from {}", db.display()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
