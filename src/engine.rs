@@ -61,8 +61,8 @@ pub struct VesselSnapshot {
     pub last_fix: Option<Position>,
     pub identity: Identity,
     pub watched: bool,
-    pub fixes: u64,
-    pub late_fixes: u64,
+    pub fixes: u32,
+    pub late_fixes: u32,
 }
 
 impl VesselSnapshot {
@@ -100,10 +100,12 @@ pub struct EngineStats {
     pub withdrawn: u64,
 }
 
-/// A closed gap still open to late data and "after" evidence.
+/// A closed gap still open to late data and "after" evidence: only what judging it again
+/// needs (the full record is rebuilt when it changes, which keeps memory per vessel small).
 #[derive(Clone, Debug)]
 struct ClosedGap {
-    record: GapRecord,
+    a: Position,
+    b: Position,
     before: Arc<Identity>,
     after: Option<Identity>,
 }
@@ -255,10 +257,7 @@ impl Engine {
                 vessels,
             });
         }
-        let mut dirty: Vec<&mut Vessel> = self.table.iter_mut().filter(|v| v.dirty).collect();
-        dirty.sort_unstable_by_key(|v| v.mmsi);
-        for vessel in dirty {
-            vessel.dirty = false;
+        for vessel in self.table.take_dirty() {
             self.changes
                 .push(Change::Vessel(VesselSnapshot::of(vessel)));
         }
@@ -271,7 +270,7 @@ impl Engine {
             let horizon = UnixMillis(clock.as_millis() - RECENT_GAP_DAYS * 86_400_000);
             self.coverage.forget_detail_before(horizon);
             self.recent.retain(|_, gaps| {
-                gaps.retain(|g| g.record.dark_until.unwrap_or(g.record.dark_from) >= horizon);
+                gaps.retain(|g| g.b.time >= horizon);
                 !gaps.is_empty()
             });
         }
@@ -279,7 +278,7 @@ impl Engine {
     }
 
     fn push_tracks(&mut self, mut chunks: Vec<TrackChunk>) {
-        chunks.sort_by_key(|c| (c.mmsi, c.day, c.points[0].time));
+        chunks.sort_by_key(|c| (c.mmsi, c.day, c.time_span().0));
         self.changes.extend(chunks.into_iter().map(Change::Track));
     }
 
@@ -330,23 +329,37 @@ impl Engine {
         after: Option<Identity>,
     ) {
         self.open.remove(&mmsi);
-        let Some(mut record) = judge_closed(mmsi, a, b, &self.params, &self.ports, &self.coverage)
-        else {
+        let gap = ClosedGap {
+            a,
+            b,
+            before,
+            after,
+        };
+        let Some(record) = self.judge(mmsi, &gap) else {
             return;
         };
-        record.watched = self.table.get(mmsi).is_some_and(|v| v.watched);
-        apply_evidence(&mut record, &before, after.as_ref(), &self.params);
         self.count_judgement(&record);
-        self.changes.push(Change::Gap(Box::new(record.clone())));
+        self.changes.push(Change::Gap(Box::new(record)));
         let gaps = self.recent.entry(mmsi).or_default();
         if gaps.len() == RECENT_GAPS_PER_VESSEL {
             gaps.remove(0);
         }
-        gaps.push(ClosedGap {
-            record,
-            before,
-            after,
-        });
+        gaps.push(gap);
+    }
+
+    /// The full record of a closed gap: judgement against the ports, then the evidence.
+    fn judge(&self, mmsi: Mmsi, gap: &ClosedGap) -> Option<GapRecord> {
+        let mut record = judge_closed(
+            mmsi,
+            gap.a,
+            gap.b,
+            &self.params,
+            &self.ports,
+            &self.coverage,
+        )?;
+        record.watched = self.table.get(mmsi).is_some_and(|v| v.watched);
+        apply_evidence(&mut record, &gap.before, gap.after.as_ref(), &self.params);
+        Some(record)
     }
 
     fn count_judgement(&mut self, record: &GapRecord) {
@@ -364,53 +377,49 @@ impl Engine {
         let Some(gaps) = self.recent.get_mut(&mmsi) else {
             return;
         };
-        let Some(index) = gaps.iter().position(|g| {
-            g.record.dark_from < late.time
-                && g.record.dark_until.is_some_and(|until| late.time < until)
-        }) else {
+        let Some(index) = gaps
+            .iter()
+            .position(|g| g.a.time < late.time && late.time < g.b.time)
+        else {
             return;
         };
         let original = gaps.remove(index);
-        let a = Position {
-            time: original.record.dark_from,
-            lat: original.record.from_lat,
-            lon: original.record.from_lon,
-        };
-        let b = Position {
-            time: original.record.dark_until.unwrap_or(late.time),
-            lat: original.record.until_lat.unwrap_or(late.lat),
-            lon: original.record.until_lon.unwrap_or(late.lon),
-        };
-        let watched = original.record.watched;
+        let parts = [
+            ClosedGap {
+                a: original.a,
+                b: late,
+                before: original.before.clone(),
+                after: None,
+            },
+            ClosedGap {
+                a: late,
+                b: original.b,
+                before: original.before.clone(),
+                after: original.after.clone(),
+            },
+        ];
         let mut replaced_a = false;
-        for (start, end, after) in [(a, late, None), (late, b, original.after.clone())] {
-            if end.time.as_millis() - start.time.as_millis() < self.min_gap_ms {
+        for part in parts {
+            if part.b.time.as_millis() - part.a.time.as_millis() < self.min_gap_ms {
                 continue;
             }
-            let Some(mut record) =
-                judge_closed(mmsi, start, end, &self.params, &self.ports, &self.coverage)
-            else {
+            let Some(record) = self.judge(mmsi, &part) else {
                 continue;
             };
-            record.watched = watched;
-            apply_evidence(&mut record, &original.before, after.as_ref(), &self.params);
-            replaced_a |= start.time == a.time;
+            replaced_a |= part.a.time == original.a.time;
             self.count_judgement(&record);
-            self.changes.push(Change::Gap(Box::new(record.clone())));
+            self.changes.push(Change::Gap(Box::new(record)));
             let gaps = self.recent.entry(mmsi).or_default();
-            gaps.push(ClosedGap {
-                record,
-                before: original.before.clone(),
-                after,
-            });
-            gaps.sort_by_key(|g| g.record.dark_from);
+            gaps.push(part);
+            gaps.sort_by_key(|g| g.a.time);
         }
         if !replaced_a {
-            let mut withdrawn = original.record;
-            withdrawn.status = GapStatus::Withdrawn;
-            withdrawn.confidence = None;
-            self.stats.withdrawn += 1;
-            self.changes.push(Change::Gap(Box::new(withdrawn)));
+            if let Some(mut withdrawn) = self.judge(mmsi, &original) {
+                withdrawn.status = GapStatus::Withdrawn;
+                withdrawn.confidence = None;
+                self.stats.withdrawn += 1;
+                self.changes.push(Change::Gap(Box::new(withdrawn)));
+            }
         }
     }
 
@@ -443,10 +452,7 @@ impl Engine {
         else {
             return;
         };
-        let Some(until) = gap.record.dark_until else {
-            return;
-        };
-        if time < until || until.hours_until(time) > AFTER_EVIDENCE_HOURS {
+        if time < gap.b.time || gap.b.time.hours_until(time) > AFTER_EVIDENCE_HOURS {
             return;
         }
         let after = gap.after.get_or_insert_with(Identity::default);
@@ -455,13 +461,10 @@ impl Engine {
         if *after == was {
             return;
         }
-        apply_evidence(
-            &mut gap.record,
-            &gap.before,
-            gap.after.as_ref(),
-            &self.params,
-        );
-        self.changes.push(Change::Gap(Box::new(gap.record.clone())));
+        let gap = gap.clone();
+        if let Some(record) = self.judge(report.mmsi, &gap) {
+            self.changes.push(Change::Gap(Box::new(record)));
+        }
     }
 
     fn is_watched(&self, mmsi: Mmsi) -> bool {
@@ -474,24 +477,14 @@ impl Engine {
     }
 
     fn set_watched(&mut self, mmsi: Mmsi, watched: bool) {
-        let Some(vessel) = self.table.get_mut(mmsi) else {
-            return;
-        };
-        if vessel.watched == watched {
+        if !self.table.set_watched(mmsi, watched) {
             return;
         }
-        vessel.watched = watched;
-        vessel.dirty = true;
         if watched {
             self.watched.insert(mmsi);
         } else {
             self.watched.remove(&mmsi);
             self.open.remove(&mmsi);
-        }
-        if let Some(gaps) = self.recent.get_mut(&mmsi) {
-            for gap in gaps {
-                gap.record.watched = watched;
-            }
         }
         self.changes.push(Change::Watched { mmsi, watched });
     }

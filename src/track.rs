@@ -163,10 +163,15 @@ impl Identity {
     }
 }
 
-/// Everything known about one vessel.
+/// Everything known about one vessel. Kept small: a service tracks every MMSI it hears.
 #[derive(Clone, Debug)]
 pub struct Vessel {
     pub mmsi: Mmsi,
+    pub watched: bool,
+    /// Changed since last written (and listed in the table's dirty list).
+    dirty: bool,
+    pub fixes: u32,
+    pub late_fixes: u32,
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
@@ -177,34 +182,28 @@ pub struct Vessel {
     /// Static fields first heard after the last fix, once the vessel has been silent a while:
     /// "after" evidence when the next fix closes a gap.
     pub reports_since_last_fix: Option<Box<Identity>>,
-    pub watched: bool,
-    pub fixes: u64,
-    pub late_fixes: u64,
-    /// Time of the last point kept in the thinned track.
-    pub last_track_time: Option<UnixMillis>,
-    /// Thinned points not yet written, all of one UTC day.
-    pub track_buffer: Vec<TrackPoint>,
-    /// Changed since last written.
-    pub dirty: bool,
+    /// Time of the last point kept in the thinned track (millis; `i64::MIN` before the first).
+    last_track_ms: i64,
+    /// Thinned points not yet written, packed (see [`pack_point`]), all of one UTC day.
+    track_buffer: Vec<u8>,
 }
 
 impl Vessel {
-    fn new(mmsi: Mmsi, time: UnixMillis) -> Vessel {
-        let identity = Arc::new(Identity::default());
+    fn new(mmsi: Mmsi, time: UnixMillis, identity: Arc<Identity>) -> Vessel {
         Vessel {
             mmsi,
+            watched: false,
+            dirty: false,
+            fixes: 0,
+            late_fixes: 0,
             first_heard: time,
             last_heard: time,
             last_fix: None,
             identity_at_last_fix: identity.clone(),
             identity,
             reports_since_last_fix: None,
-            watched: false,
-            fixes: 0,
-            late_fixes: 0,
-            last_track_time: None,
+            last_track_ms: i64::MIN,
             track_buffer: Vec::new(),
-            dirty: true,
         }
     }
 }
@@ -234,16 +233,80 @@ pub struct SilenceEvidence {
     pub heard_since: Option<Box<Identity>>,
 }
 
-/// A full track buffer or a finished day, ready to be written.
+/// A full track buffer or a finished day, ready to be written: packed points of one vessel
+/// and one UTC day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackChunk {
     pub mmsi: Mmsi,
     /// UTC day number since 1970-01-01.
     pub day: i64,
-    pub points: Vec<TrackPoint>,
+    pub packed: Vec<u8>,
 }
 
-const TRACK_BUFFER_MAX: usize = 512;
+impl TrackChunk {
+    pub fn points(&self) -> Vec<TrackPoint> {
+        unpack_points(&self.packed)
+    }
+
+    /// Earliest and latest point times.
+    pub fn time_span(&self) -> (UnixMillis, UnixMillis) {
+        let times = self.packed.chunks_exact(POINT_BYTES).map(point_time);
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for t in times {
+            first = first.min(t);
+            last = last.max(t);
+        }
+        (UnixMillis(first), UnixMillis(last))
+    }
+}
+
+// Track points are packed, 24 bytes each, in memory and in the store alike, so a vessel-day of
+// track costs little to buffer and is one row to write.
+pub const POINT_BYTES: usize = 24;
+const TRACK_BUFFER_MAX_POINTS: usize = 512;
+const NONE_U16: u16 = u16::MAX;
+const NONE_U8: u8 = u8::MAX;
+
+/// Appends one point in its packed form.
+pub fn pack_point(point: &TrackPoint, packed: &mut Vec<u8>) {
+    packed.extend_from_slice(&point.time.as_millis().to_le_bytes());
+    packed.extend_from_slice(&((point.lat * 1e7).round() as i32).to_le_bytes());
+    packed.extend_from_slice(&((point.lon * 1e7).round() as i32).to_le_bytes());
+    let tenths =
+        |v: Option<f32>| v.map_or(NONE_U16, |v| (v * 10.0).round().clamp(0.0, 65_534.0) as u16);
+    packed.extend_from_slice(&tenths(point.sog).to_le_bytes());
+    packed.extend_from_slice(&tenths(point.cog).to_le_bytes());
+    packed.extend_from_slice(&point.heading.unwrap_or(NONE_U16).to_le_bytes());
+    packed.push(point.nav_status.unwrap_or(NONE_U8));
+    packed.push(u8::from(point.late));
+}
+
+fn point_time(b: &[u8]) -> i64 {
+    i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"))
+}
+
+/// Unpacks points written by [`pack_point`] (a trailing partial point is ignored).
+pub fn unpack_points(packed: &[u8]) -> Vec<TrackPoint> {
+    packed
+        .chunks_exact(POINT_BYTES)
+        .map(|b| {
+            let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+            let i32_at = |i: usize| i32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+            let tenths = |v: u16| (v != NONE_U16).then(|| f32::from(v) / 10.0);
+            TrackPoint {
+                time: UnixMillis(point_time(b)),
+                lat: f64::from(i32_at(8)) / 1e7,
+                lon: f64::from(i32_at(12)) / 1e7,
+                sog: tenths(u16_at(16)),
+                cog: tenths(u16_at(18)),
+                heading: Some(u16_at(20)).filter(|h| *h != NONE_U16),
+                nav_status: Some(b[22]).filter(|s| *s != NONE_U8),
+                late: b[23] != 0,
+            }
+        })
+        .collect()
+}
+
 /// A vessel silent this long before a static report starts collecting "after" evidence.
 const SILENCE_FOR_AFTER_EVIDENCE_MS: i64 = MILLIS_PER_HOUR;
 
@@ -251,17 +314,26 @@ pub fn day_of(time: UnixMillis) -> i64 {
     time.as_millis().div_euclid(86_400_000)
 }
 
-/// The vessel table.
-#[derive(Debug, Default)]
+/// The vessel table: a dense vector of vessels and an MMSI index into it (half the memory of
+/// a map holding the vessels themselves).
+#[derive(Debug)]
 pub struct VesselTable {
-    vessels: HashMap<Mmsi, Vessel>,
+    index: HashMap<Mmsi, u32>,
+    vessels: Vec<Vessel>,
+    /// Vessels changed since `take_dirty`.
+    dirty: Vec<u32>,
+    /// One shared empty identity for every vessel not yet identified.
+    unidentified: Arc<Identity>,
     track_interval_ms: i64,
 }
 
 impl VesselTable {
     pub fn new(track_interval_minutes: u32) -> VesselTable {
         VesselTable {
-            vessels: HashMap::new(),
+            index: HashMap::new(),
+            vessels: Vec::new(),
+            dirty: Vec::new(),
+            unidentified: Arc::new(Identity::default()),
             track_interval_ms: i64::from(track_interval_minutes) * 60_000,
         }
     }
@@ -275,30 +347,55 @@ impl VesselTable {
     }
 
     pub fn get(&self, mmsi: Mmsi) -> Option<&Vessel> {
-        self.vessels.get(&mmsi)
-    }
-
-    pub fn get_mut(&mut self, mmsi: Mmsi) -> Option<&mut Vessel> {
-        self.vessels.get_mut(&mmsi)
+        self.index.get(&mmsi).map(|&i| &self.vessels[i as usize])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Vessel> {
-        self.vessels.values()
+        self.vessels.iter()
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Vessel> {
-        self.vessels.values_mut()
+    /// Sets whether a vessel is watched; true when that changed it.
+    pub fn set_watched(&mut self, mmsi: Mmsi, watched: bool) -> bool {
+        let Some(&i) = self.index.get(&mmsi) else {
+            return false;
+        };
+        let vessel = &mut self.vessels[i as usize];
+        if vessel.watched == watched {
+            return false;
+        }
+        vessel.watched = watched;
+        mark_dirty(vessel, i, &mut self.dirty);
+        true
     }
 
-    fn vessel(&mut self, mmsi: Mmsi, time: UnixMillis) -> &mut Vessel {
-        self.vessels
-            .entry(mmsi)
-            .or_insert_with(|| Vessel::new(mmsi, time))
+    /// Vessels changed since the last call, in MMSI order; each is listed once.
+    pub fn take_dirty(&mut self) -> Vec<&Vessel> {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &i in &dirty {
+            self.vessels[i as usize].dirty = false;
+        }
+        dirty.sort_unstable_by_key(|&i| self.vessels[i as usize].mmsi);
+        dirty
+            .into_iter()
+            .map(|i| &self.vessels[i as usize])
+            .collect()
+    }
+
+    fn vessel(&mut self, mmsi: Mmsi, time: UnixMillis) -> (&mut Vessel, u32) {
+        let next = self.vessels.len() as u32;
+        let i = *self.index.entry(mmsi).or_insert(next);
+        if i == next {
+            self.vessels
+                .push(Vessel::new(mmsi, time, self.unidentified.clone()));
+        }
+        let vessel = &mut self.vessels[i as usize];
+        mark_dirty(vessel, i, &mut self.dirty);
+        (vessel, i)
     }
 
     /// Records a fix; returns how it relates to the previous one, and any track chunk that a
-    /// day change or a full buffer completed.
-    /// `silence_ms` is the shortest silence for which the caller wants the evidence around it.
+    /// day change or a full buffer completed. `silence_ms` is the shortest silence for which
+    /// the caller wants the evidence around it.
     pub fn observe_fix(
         &mut self,
         fix: &Fix,
@@ -307,9 +404,8 @@ impl VesselTable {
         chunks: &mut Vec<TrackChunk>,
     ) -> FixOrder {
         let interval = self.track_interval_ms;
-        let vessel = self.vessel(fix.mmsi, time);
+        let (vessel, _) = self.vessel(fix.mmsi, time);
         vessel.last_heard = vessel.last_heard.max(time);
-        vessel.dirty = true;
         let order =
             match vessel.last_fix {
                 None => FixOrder::First,
@@ -329,10 +425,12 @@ impl VesselTable {
             FixOrder::Late => {
                 vessel.late_fixes += 1;
                 // Late points are rare and belong to a past stretch of track: written alone.
+                let mut packed = Vec::with_capacity(POINT_BYTES);
+                pack_point(&TrackPoint::of(fix, time, true), &mut packed);
                 chunks.push(TrackChunk {
                     mmsi: fix.mmsi,
                     day: day_of(time),
-                    points: vec![TrackPoint::of(fix, time, true)],
+                    packed,
                 });
                 return order;
             }
@@ -344,29 +442,24 @@ impl VesselTable {
             vessel.identity_at_last_fix = vessel.identity.clone();
         }
         vessel.reports_since_last_fix = None;
-        // A point starting a new silence-free stretch after a long gap is kept regardless of
-        // thinning, so the track shows where the vessel reappeared.
-        let keep = match vessel.last_track_time {
-            None => true,
-            Some(last) => time.as_millis() - last.as_millis() >= interval,
-        };
-        if keep {
-            if let Some(first) = vessel.track_buffer.first() {
-                if day_of(first.time) != day_of(time)
-                    || vessel.track_buffer.len() >= TRACK_BUFFER_MAX
+        if time.as_millis().saturating_sub(vessel.last_track_ms) >= interval {
+            if vessel.track_buffer.len() >= POINT_BYTES {
+                let buffered_day = point_time(&vessel.track_buffer).div_euclid(86_400_000);
+                if buffered_day != day_of(time)
+                    || vessel.track_buffer.len() >= TRACK_BUFFER_MAX_POINTS * POINT_BYTES
                 {
                     chunks.push(take_chunk(vessel));
                 }
             }
-            vessel.track_buffer.push(TrackPoint::of(fix, time, false));
-            vessel.last_track_time = Some(time);
+            pack_point(&TrackPoint::of(fix, time, false), &mut vessel.track_buffer);
+            vessel.last_track_ms = time.as_millis();
         }
         order
     }
 
     /// Folds a static report into the vessel's identity; returns true when the identity changed.
     pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> bool {
-        let vessel = self.vessel(report.mmsi, time);
+        let (vessel, _) = self.vessel(report.mmsi, time);
         vessel.last_heard = vessel.last_heard.max(time);
         if let Some(last) = vessel.last_fix {
             if time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS {
@@ -376,20 +469,14 @@ impl VesselTable {
                     .fill_unknown(report);
             }
         }
-        let changed = Arc::make_mut(&mut vessel.identity).apply(report);
-        if changed {
-            vessel.dirty = true;
-        }
-        changed
+        Arc::make_mut(&mut vessel.identity).apply(report)
     }
 
     /// Takes the track buffers of every vessel whose buffered day is before `day`.
     pub fn take_finished_tracks(&mut self, day: i64, chunks: &mut Vec<TrackChunk>) {
-        for vessel in self.vessels.values_mut() {
-            if vessel
-                .track_buffer
-                .first()
-                .is_some_and(|p| day_of(p.time) < day)
+        for vessel in &mut self.vessels {
+            if vessel.track_buffer.len() >= POINT_BYTES
+                && point_time(&vessel.track_buffer).div_euclid(86_400_000) < day
             {
                 chunks.push(take_chunk(vessel));
             }
@@ -398,7 +485,7 @@ impl VesselTable {
 
     /// Takes every non-empty track buffer (end of input, shutdown).
     pub fn take_all_tracks(&mut self, chunks: &mut Vec<TrackChunk>) {
-        for vessel in self.vessels.values_mut() {
+        for vessel in &mut self.vessels {
             if !vessel.track_buffer.is_empty() {
                 chunks.push(take_chunk(vessel));
             }
@@ -406,12 +493,19 @@ impl VesselTable {
     }
 }
 
+fn mark_dirty(vessel: &mut Vessel, index: u32, dirty: &mut Vec<u32>) {
+    if !vessel.dirty {
+        vessel.dirty = true;
+        dirty.push(index);
+    }
+}
+
 fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
-    let points = std::mem::take(&mut vessel.track_buffer);
+    let packed = std::mem::take(&mut vessel.track_buffer);
     TrackChunk {
         mmsi: vessel.mmsi,
-        day: day_of(points[0].time),
-        points,
+        day: point_time(&packed).div_euclid(86_400_000),
+        packed,
     }
 }
 
@@ -591,5 +685,57 @@ impl Coverage {
     /// Restores a stored hour count (restart from a database).
     pub fn restore_count(&mut self, index: usize, hour: UnixMillis, count: u32) {
         self.bins[index].entry(hour.as_millis()).or_default().count = count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_points_round_trip_through_their_packed_form() {
+        let points = vec![
+            TrackPoint {
+                time: UnixMillis(1_711_929_600_000),
+                lat: 42.735_123_4,
+                lon: 133.075_987_6,
+                sog: Some(11.3),
+                cog: Some(359.9),
+                heading: Some(510),
+                nav_status: Some(5),
+                late: false,
+            },
+            TrackPoint {
+                time: UnixMillis(1_711_929_660_000),
+                lat: -33.5,
+                lon: -179.999_999_9,
+                sog: None,
+                cog: None,
+                heading: None,
+                nav_status: None,
+                late: true,
+            },
+        ];
+        let mut packed = Vec::new();
+        for p in &points {
+            pack_point(p, &mut packed);
+        }
+        assert_eq!(packed.len(), 2 * POINT_BYTES);
+        let decoded = unpack_points(&packed);
+        assert_eq!(decoded.len(), 2);
+        for (d, p) in decoded.iter().zip(&points) {
+            assert_eq!(d.time, p.time);
+            assert!((d.lat - p.lat).abs() < 1e-7 && (d.lon - p.lon).abs() < 1e-7);
+            assert_eq!(
+                (d.sog, d.cog, d.heading, d.nav_status, d.late),
+                (p.sog, p.cog, p.heading, p.nav_status, p.late)
+            );
+        }
+        let chunk = TrackChunk {
+            mmsi: Mmsi(1),
+            day: 0,
+            packed,
+        };
+        assert_eq!(chunk.time_span(), (points[0].time, points[1].time));
     }
 }

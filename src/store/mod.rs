@@ -15,7 +15,7 @@ use crate::engine::{Change, VesselSnapshot};
 use crate::model::TransceiverClass;
 use crate::ports::{Port, PortZone};
 use crate::time::UnixMillis;
-use crate::track::{Identity, TrackChunk, TrackPoint};
+use crate::track::{Identity, TrackChunk};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -304,24 +304,13 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn track(&mut self, chunk: &TrackChunk) -> Result<(), StoreError> {
-        let first = chunk
-            .points
-            .iter()
-            .map(|p| p.time)
-            .min()
-            .unwrap_or_default();
-        let last = chunk
-            .points
-            .iter()
-            .map(|p| p.time)
-            .max()
-            .unwrap_or_default();
+        let (first, last) = chunk.time_span();
         self.track.execute(params![
             chunk.mmsi.0,
             chunk.day,
             first.as_millis(),
             last.as_millis(),
-            encode_points(&chunk.points)
+            chunk.packed
         ])?;
         Ok(())
     }
@@ -363,50 +352,6 @@ pub fn zone_geojson(port: &Port) -> serde_json::Value {
             serde_json::json!({ "type": "MultiPolygon", "coordinates": polygons })
         }
     }
-}
-
-// Track points are packed, 24 bytes each, so a vessel-day of track is one row: writing and
-// reading whole days is what keeps the store fast at millions of fixes.
-const POINT_BYTES: usize = 24;
-const NONE_U16: u16 = u16::MAX;
-const NONE_U8: u8 = u8::MAX;
-
-pub fn encode_points(points: &[TrackPoint]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(points.len() * POINT_BYTES);
-    for p in points {
-        bytes.extend_from_slice(&p.time.as_millis().to_le_bytes());
-        bytes.extend_from_slice(&((p.lat * 1e7).round() as i32).to_le_bytes());
-        bytes.extend_from_slice(&((p.lon * 1e7).round() as i32).to_le_bytes());
-        let tenths =
-            |v: Option<f32>| v.map_or(NONE_U16, |v| (v * 10.0).round().clamp(0.0, 65_534.0) as u16);
-        bytes.extend_from_slice(&tenths(p.sog).to_le_bytes());
-        bytes.extend_from_slice(&tenths(p.cog).to_le_bytes());
-        bytes.extend_from_slice(&p.heading.unwrap_or(NONE_U16).to_le_bytes());
-        bytes.push(p.nav_status.unwrap_or(NONE_U8));
-        bytes.push(u8::from(p.late));
-    }
-    bytes
-}
-
-pub fn decode_points(bytes: &[u8]) -> Vec<TrackPoint> {
-    bytes
-        .chunks_exact(POINT_BYTES)
-        .map(|b| {
-            let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
-            let i32_at = |i: usize| i32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-            let tenths = |v: u16| (v != NONE_U16).then(|| f32::from(v) / 10.0);
-            TrackPoint {
-                time: UnixMillis(i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"))),
-                lat: f64::from(i32_at(8)) / 1e7,
-                lon: f64::from(i32_at(12)) / 1e7,
-                sog: tenths(u16_at(16)),
-                cog: tenths(u16_at(18)),
-                heading: Some(u16_at(20)).filter(|h| *h != NONE_U16),
-                nav_status: Some(b[22]).filter(|s| *s != NONE_U8),
-                late: b[23] != 0,
-            }
-        })
-        .collect()
 }
 
 /// Opens an existing database read-only, for queries while a writer may be running.
@@ -456,45 +401,4 @@ pub(crate) fn identity_from_row(
             _ => None,
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn track_points_round_trip_through_their_packed_form() {
-        let points = vec![
-            TrackPoint {
-                time: UnixMillis(1_711_929_600_000),
-                lat: 42.735_123_4,
-                lon: 133.075_987_6,
-                sog: Some(11.3),
-                cog: Some(359.9),
-                heading: Some(511 - 1),
-                nav_status: Some(5),
-                late: false,
-            },
-            TrackPoint {
-                time: UnixMillis(1_711_929_660_000),
-                lat: -33.5,
-                lon: -179.999_999_9,
-                sog: None,
-                cog: None,
-                heading: None,
-                nav_status: None,
-                late: true,
-            },
-        ];
-        let decoded = decode_points(&encode_points(&points));
-        assert_eq!(decoded.len(), 2);
-        for (d, p) in decoded.iter().zip(&points) {
-            assert_eq!(d.time, p.time);
-            assert!((d.lat - p.lat).abs() < 1e-7 && (d.lon - p.lon).abs() < 1e-7);
-            assert_eq!(
-                (d.sog, d.cog, d.heading, d.nav_status, d.late),
-                (p.sog, p.cog, p.heading, p.nav_status, p.late)
-            );
-        }
-    }
 }

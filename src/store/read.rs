@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{decode_points, identity_from_row, StoreError};
+use super::{identity_from_row, StoreError};
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
-use crate::track::{Identity, TrackPoint};
+use crate::track::{unpack_points, Identity, TrackPoint};
 
 /// Which gaps a query wants. A gap is inside the window when it starts (fix A) inside it.
 #[derive(Clone, Debug, Default)]
@@ -300,7 +300,7 @@ pub fn track(
     })?;
     for blob in rows {
         points.extend(
-            decode_points(&blob?)
+            unpack_points(&blob?)
                 .into_iter()
                 .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until),
         );
