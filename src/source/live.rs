@@ -3,8 +3,8 @@
 //! reconnect backoff, and [`run_source`], the one entry point the service calls per source.
 //!
 //! Sources do I/O and framing only. They stamp each line with the wall-clock time it was read
-//! (the only clock reading in the pipeline outside the service loop) and never judge content:
-//! a garbage line is the decoder's to count.
+//! (the stream clock is the engine's; this layer is the one place the wall clock is read for
+//! data) and never judge content: a garbage line is the decoder's to count.
 
 use std::io;
 use std::net::SocketAddr;

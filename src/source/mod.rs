@@ -1,5 +1,5 @@
 //! Sources: where raw AIS lines come from (feeds, receivers, devices, files) and nothing else;
-//! every byte they read is handed on, unjudged, to the decoder.
+//! every line they read within the length bound is handed on, unjudged, to the decoder.
 
 pub mod follow;
 pub mod live;
