@@ -8,16 +8,27 @@
 //! document, and deserialization runs again; the entry falls back to its default, which lets
 //! the remaining checks (ranges, cross-field rules, the files named) run as well. New sections
 //! (`[[source]]`, `[http]`, `[alerts]`) are new fields on `RawConfig` plus their checks.
+//!
+//! `[[source]]` sections become [`SourceSpec`]s: kind-specific settings are checked against
+//! the kind, so a setting that would be ignored is reported rather than silently dropped.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::ports::{format_position, haversine_nm, load_ports, Port, PortZone};
+use crate::source::live::{
+    ReconnectPolicy, SourceKind, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
+    DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_S, DEFAULT_RECONNECT_MAX_S,
+};
+use crate::source::serial::SUPPORTED_BAUDS;
 use crate::watchlist::Watchlist;
 
 /// Where the service looks for its configuration when neither `--config` nor `$AISGAP_CONFIG`
@@ -42,6 +53,8 @@ pub struct Config {
     pub watchlist: Watchlist,
     pub store: StoreParams,
     pub decode: DecodeParams,
+    /// From the `[[source]]` sections, in file order; names are unique.
+    pub sources: Vec<SourceSpec>,
 }
 
 /// `[detect]`: what makes a gap, a feasible port call and a cargo estimate.
@@ -225,6 +238,8 @@ struct RawConfig {
     store: StoreParams,
     #[serde(default)]
     decode: DecodeParams,
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,6 +256,25 @@ struct RawPorts {
 #[serde(deny_unknown_fields)]
 struct RawWatchlist {
     file: Option<PathBuf>,
+}
+
+/// One `[[source]]` as written. Every key is optional here so that which keys a kind needs,
+/// and which it would ignore, can be judged by hand with a message that names the kind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Option<String>,
+    kind: Option<String>,
+    address: Option<String>,
+    path: Option<PathBuf>,
+    baud: Option<u32>,
+    follow: Option<bool>,
+    trust_data_time: Option<bool>,
+    station: Option<String>,
+    max_line_bytes: Option<usize>,
+    read_timeout_s: Option<u32>,
+    reconnect_max_s: Option<u32>,
+    max_clients: Option<usize>,
 }
 
 impl Config {
@@ -276,6 +310,7 @@ impl Config {
         check_ranges(&raw, doc.get_ref(), &mut toml_problems);
 
         let folder = path.parent().unwrap_or(Path::new(""));
+        let sources = check_sources(&raw.sources, doc.get_ref(), folder, &mut toml_problems);
         let mut file_problems = Vec::new();
         let ports = load_all_ports(&raw.ports, folder, doc.get_ref(), &mut toml_problems)
             .unwrap_or_else(|problems| {
@@ -326,6 +361,7 @@ impl Config {
             watchlist,
             store,
             decode: raw.decode,
+            sources,
         })
     }
 
@@ -400,10 +436,47 @@ impl Config {
             "Decode: incomplete messages dropped after {} s; at most {} pending\n",
             self.decode.fragment_timeout_s, self.decode.max_pending_fragments,
         ));
-        for note in self.overlap_notes() {
+        if self.sources.is_empty() {
+            out.push_str("Sources: none\n");
+        } else {
+            out.push_str(&format!("Sources: {}\n", self.sources.len()));
+            let width = self.sources.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for spec in &self.sources {
+                out.push_str(&format!(
+                    "  {:width$}  {}\n",
+                    spec.name,
+                    describe_source(spec)
+                ));
+            }
+        }
+        for note in self
+            .overlap_notes()
+            .into_iter()
+            .chain(self.listener_notes())
+        {
             out.push_str(&format!("Note: {note}\n"));
         }
         out
+    }
+
+    /// Listeners reachable from other machines: allowed (receivers often push over the
+    /// network), but worth a second look.
+    fn listener_notes(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter_map(|spec| match &spec.kind {
+                SourceKind::TcpListen { address, .. } | SourceKind::Udp { address }
+                    if !address.ip().is_loopback() =>
+                {
+                    Some(format!(
+                        "source {} listens on {address}, reachable from other machines; \
+                         use 127.0.0.1 to accept senders on this machine only",
+                        spec.name
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Circular zones that share water: a fix there is "in" both ports.
@@ -451,6 +524,13 @@ struct TomlProblems<'a> {
 }
 
 impl TomlProblems<'_> {
+    /// Whether `field` already has a problem (e.g. a wrong type, after which it is absent).
+    fn mentions(&self, field: &str) -> bool {
+        self.found
+            .iter()
+            .any(|(_, p)| p.field.as_deref() == Some(field))
+    }
+
     fn push(&mut self, at: Option<usize>, field: Option<&str>, message: String) {
         let location = at.map(|offset| format!("line {}", line_of(self.text, offset)));
         self.found.push((
@@ -742,6 +822,452 @@ fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut TomlProblems<
             "must be at least 1".to_owned(),
         );
     }
+}
+
+/// One line describing a source for `check-config`.
+fn describe_source(spec: &SourceSpec) -> String {
+    let timeout = spec.read_timeout.as_secs();
+    let reconnect = spec.reconnect.max.as_secs();
+    let mut text = match &spec.kind {
+        SourceKind::Tcp { address } => format!(
+            "tcp client of {address}; stall after {timeout} s silent, reconnect within {reconnect} s"
+        ),
+        SourceKind::TcpListen {
+            address,
+            max_clients,
+        } => format!(
+            "tcp listener on {address} for up to {max_clients} client(s); a client silent \
+             {timeout} s is closed"
+        ),
+        SourceKind::Udp { address } => {
+            format!("udp listener on {address}; stall noted after {timeout} s silent")
+        }
+        SourceKind::Serial { path, baud } => format!(
+            "serial {} at {baud} baud; reopened after {timeout} s silent, retry within {reconnect} s",
+            path.display()
+        ),
+        SourceKind::File { path, follow: true } => {
+            format!("file {}, followed from its end", path.display())
+        }
+        SourceKind::File {
+            path,
+            follow: false,
+        } => format!("file {}, read once", path.display()),
+        SourceKind::Stdin => "standard input, read once".to_owned(),
+    };
+    text.push_str(if spec.trust_data_time {
+        "; times from the data"
+    } else {
+        "; times of receipt"
+    });
+    if let Some(station) = &spec.station {
+        text.push_str(&format!("; station {station}"));
+    }
+    if spec.max_line_bytes != DEFAULT_MAX_LINE_BYTES {
+        text.push_str(&format!("; lines up to {} bytes", spec.max_line_bytes));
+    }
+    text
+}
+
+/// The kinds a `[[source]]` may name, as written in the file.
+const SOURCE_KINDS: [&str; 6] = ["tcp", "tcp-listen", "udp", "serial", "file", "stdin"];
+
+/// Keys that only some kinds use, and those kinds.
+const KIND_SPECIFIC_KEYS: [(&str, &[&str]); 7] = [
+    ("address", &["tcp", "tcp-listen", "udp"]),
+    ("path", &["serial", "file"]),
+    ("baud", &["serial"]),
+    ("follow", &["file"]),
+    ("max_clients", &["tcp-listen"]),
+    ("read_timeout_s", &["tcp", "tcp-listen", "udp", "serial"]),
+    ("reconnect_max_s", &["tcp", "tcp-listen", "udp", "serial"]),
+];
+
+/// Checks every `[[source]]` and builds the specs of the good ones; problems go to `problems`,
+/// each at the line of the setting concerned (or of the section's header when it is missing).
+fn check_sources(
+    raw: &[RawSource],
+    doc: &DeTable<'_>,
+    folder: &Path,
+    problems: &mut TomlProblems<'_>,
+) -> Vec<SourceSpec> {
+    let items: Vec<Option<(usize, &DeTable<'_>)>> = match doc.get("source").map(|v| v.get_ref()) {
+        Some(DeValue::Array(items)) => items
+            .iter()
+            .map(|item| match item.get_ref() {
+                DeValue::Table(table) => Some((item.span().start, table)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut specs = Vec::new();
+    let mut names: Vec<(String, usize)> = Vec::new();
+    let mut listeners: Vec<(&'static str, SocketAddr, usize)> = Vec::new();
+    let mut stdin_at: Option<usize> = None;
+    for (i, source) in raw.iter().enumerate() {
+        let item = items.get(i).copied().flatten();
+        let at = |key: &str| -> Option<usize> {
+            let (header, table) = item?;
+            Some(table.get(key).map_or(header, |v| v.span().start))
+        };
+        let field = |key: &str| format!("source[{i}].{key}");
+        let fail = |problems: &mut TomlProblems<'_>, key: &str, message: String| {
+            problems.push(at(key), Some(&field(key)), message);
+        };
+        let before = problems.found.len();
+
+        let name = match source.name.as_deref().map(str::trim) {
+            None if problems.mentions(&field("name")) => None,
+            None => {
+                fail(
+                    problems,
+                    "name",
+                    "is required: a unique name that tags the source's lines, logs and metrics"
+                        .to_owned(),
+                );
+                None
+            }
+            Some("") => {
+                fail(problems, "name", "must not be empty".to_owned());
+                None
+            }
+            Some(name) if name.chars().any(char::is_control) => {
+                fail(
+                    problems,
+                    "name",
+                    "must not contain control characters".to_owned(),
+                );
+                None
+            }
+            Some(name) if name.chars().count() > 64 => {
+                fail(problems, "name", "must be at most 64 characters".to_owned());
+                None
+            }
+            Some(name) => {
+                if let Some((_, first)) = names.iter().find(|(seen, _)| seen == name) {
+                    fail(
+                        problems,
+                        "name",
+                        format!(
+                            "duplicate source name {name:?}: source[{first}] already uses it; \
+                             names must be unique"
+                        ),
+                    );
+                } else {
+                    names.push((name.to_owned(), i));
+                }
+                Some(name.to_owned())
+            }
+        };
+
+        let kind = match source.kind.as_deref() {
+            None if problems.mentions(&field("kind")) => None,
+            None => {
+                fail(
+                    problems,
+                    "kind",
+                    format!("is required: one of {}", SOURCE_KINDS.join(", ")),
+                );
+                None
+            }
+            Some(kind) if SOURCE_KINDS.contains(&kind) => Some(kind),
+            Some(other) => {
+                fail(
+                    problems,
+                    "kind",
+                    format!(
+                        "unknown kind {other:?}; expected one of {}",
+                        SOURCE_KINDS.join(", ")
+                    ),
+                );
+                None
+            }
+        };
+
+        if let Some(kind) = kind {
+            let set = [
+                ("address", source.address.is_some()),
+                ("path", source.path.is_some()),
+                ("baud", source.baud.is_some()),
+                ("follow", source.follow.is_some()),
+                ("max_clients", source.max_clients.is_some()),
+                ("read_timeout_s", source.read_timeout_s.is_some()),
+                ("reconnect_max_s", source.reconnect_max_s.is_some()),
+            ];
+            for ((key, kinds), (_, is_set)) in KIND_SPECIFIC_KEYS.iter().zip(set) {
+                if is_set && !kinds.contains(&kind) {
+                    fail(
+                        problems,
+                        key,
+                        format!(
+                            "applies to {} sources only; this is a {kind} source",
+                            kinds.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+
+        // A key already reported (wrong type, or not for this kind) is not judged again.
+        let judged = |problems: &TomlProblems<'_>, key: &str| !problems.mentions(&field(key));
+        let max_line_bytes = source.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES);
+        if !(82..=1_048_576).contains(&max_line_bytes) && judged(problems, "max_line_bytes") {
+            fail(
+                problems,
+                "max_line_bytes",
+                format!(
+                    "must lie in 82..=1048576 (an NMEA sentence alone is up to 82 bytes), got \
+                     {max_line_bytes}"
+                ),
+            );
+        }
+        let read_timeout_s = source.read_timeout_s.unwrap_or(DEFAULT_READ_TIMEOUT_S);
+        if !(1..=86_400).contains(&read_timeout_s) && judged(problems, "read_timeout_s") {
+            fail(
+                problems,
+                "read_timeout_s",
+                format!("must lie in 1..=86400 seconds, got {read_timeout_s}"),
+            );
+        }
+        let reconnect_max_s = source.reconnect_max_s.unwrap_or(DEFAULT_RECONNECT_MAX_S);
+        if !(1..=3600).contains(&reconnect_max_s) && judged(problems, "reconnect_max_s") {
+            fail(
+                problems,
+                "reconnect_max_s",
+                format!("must lie in 1..=3600 seconds, got {reconnect_max_s}"),
+            );
+        }
+        let max_clients = source.max_clients.unwrap_or(DEFAULT_MAX_CLIENTS);
+        if !(1..=1024).contains(&max_clients) && judged(problems, "max_clients") {
+            fail(
+                problems,
+                "max_clients",
+                format!("must lie in 1..=1024, got {max_clients}"),
+            );
+        }
+        let baud = source.baud.unwrap_or(DEFAULT_BAUD);
+        if !SUPPORTED_BAUDS.contains(&baud) && judged(problems, "baud") {
+            fail(
+                problems,
+                "baud",
+                format!(
+                    "must be one of {SUPPORTED_BAUDS:?} (AIS receivers usually use 38400), got \
+                     {baud}"
+                ),
+            );
+        }
+        let station = match source.station.as_deref().map(str::trim) {
+            Some("") => {
+                fail(
+                    problems,
+                    "station",
+                    "must not be empty; leave the key out when the data names its station"
+                        .to_owned(),
+                );
+                None
+            }
+            other => other.map(Arc::<str>::from),
+        };
+
+        let required = |problems: &mut TomlProblems<'_>, key: &str, what: &str| {
+            if !problems.mentions(&field(key)) {
+                fail(
+                    problems,
+                    key,
+                    format!("is required for a {} source: {what}", kind.unwrap_or("")),
+                );
+            }
+        };
+        let built = match kind {
+            Some("tcp") => match source.address.as_deref() {
+                None => {
+                    required(
+                        problems,
+                        "address",
+                        "the feed's host:port, e.g. \"153.44.253.27:5631\"",
+                    );
+                    None
+                }
+                Some(address) => match check_host_port(address) {
+                    Ok(()) => Some(SourceKind::Tcp {
+                        address: address.to_owned(),
+                    }),
+                    Err(message) => {
+                        fail(problems, "address", message);
+                        None
+                    }
+                },
+            },
+            Some(kind @ ("tcp-listen" | "udp")) => match source.address.as_deref() {
+                None => {
+                    required(
+                        problems,
+                        "address",
+                        "the address and port to listen on, e.g. \"0.0.0.0:10110\"",
+                    );
+                    None
+                }
+                Some(address) => match check_listen_address(address) {
+                    Ok(address) => {
+                        let protocol = if kind == "udp" { "udp" } else { "tcp" };
+                        if let Some((_, other, j)) = listeners.iter().find(|(p, other, _)| {
+                            *p == protocol && listen_addresses_clash(*other, address)
+                        }) {
+                            fail(
+                                problems,
+                                "address",
+                                format!(
+                                    "{address} clashes with source[{j}], which listens on \
+                                     {other} ({protocol})"
+                                ),
+                            );
+                        }
+                        listeners.push((protocol, address, i));
+                        Some(if kind == "udp" {
+                            SourceKind::Udp { address }
+                        } else {
+                            SourceKind::TcpListen {
+                                address,
+                                max_clients,
+                            }
+                        })
+                    }
+                    Err(message) => {
+                        fail(problems, "address", message);
+                        None
+                    }
+                },
+            },
+            Some(kind @ ("serial" | "file")) => match &source.path {
+                None => {
+                    let what = if kind == "serial" {
+                        "the device, e.g. \"/dev/ttyUSB0\""
+                    } else {
+                        "the file to read"
+                    };
+                    required(problems, "path", what);
+                    None
+                }
+                Some(path) if path.as_os_str().is_empty() => {
+                    fail(problems, "path", "must not be empty".to_owned());
+                    None
+                }
+                Some(path) => {
+                    let path = resolve_against(folder, path);
+                    if kind == "serial" {
+                        Some(SourceKind::Serial { path, baud })
+                    } else if path.extension().is_some_and(|e| e == "gz") {
+                        fail(
+                            problems,
+                            "path",
+                            "a compressed file cannot be followed or read live; read it with \
+                             `aisgap replay`"
+                                .to_owned(),
+                        );
+                        None
+                    } else {
+                        Some(SourceKind::File {
+                            path,
+                            follow: source.follow.unwrap_or(true),
+                        })
+                    }
+                }
+            },
+            Some("stdin") => {
+                if let Some(first) = stdin_at {
+                    fail(
+                        problems,
+                        "kind",
+                        format!("source[{first}] already reads standard input; there is only one"),
+                    );
+                }
+                stdin_at.get_or_insert(i);
+                Some(SourceKind::Stdin)
+            }
+            _ => None,
+        };
+
+        if let (Some(name), Some(kind), true) = (name, built, problems.found.len() == before) {
+            specs.push(SourceSpec {
+                name: Arc::from(name),
+                kind,
+                trust_data_time: source.trust_data_time.unwrap_or(true),
+                station,
+                max_line_bytes,
+                read_timeout: Duration::from_secs(u64::from(read_timeout_s)),
+                reconnect: ReconnectPolicy::up_to(Duration::from_secs(u64::from(reconnect_max_s))),
+            });
+        }
+    }
+    specs
+}
+
+/// A feed address: `host:port`, `a.b.c.d:port` or `[v6]:port`, port 1..=65535.
+fn check_host_port(address: &str) -> Result<(), String> {
+    let example = "write it as host:port, e.g. \"153.44.253.27:5631\" or \"ais.example.org:5631\"";
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("{address:?} has no port; {example}"));
+    };
+    check_port(address, port)?;
+    if let Some(inner) = host.strip_prefix('[') {
+        let valid = inner
+            .strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+        return if valid {
+            Ok(())
+        } else {
+            Err(format!(
+                "{address:?} has a malformed IPv6 address; write it as [2001:db8::1]:5631"
+            ))
+        };
+    }
+    if host.contains(':') {
+        return Err(format!(
+            "{address:?}: an IPv6 address needs brackets, e.g. [2001:db8::1]:5631"
+        ));
+    }
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if host_ok {
+        Ok(())
+    } else {
+        Err(format!("{address:?} has no valid host name; {example}"))
+    }
+}
+
+fn check_port(address: &str, port: &str) -> Result<u16, String> {
+    match port.parse::<u16>() {
+        Ok(0) => Err(format!("{address:?}: port 0 is not a port to use")),
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!(
+            "{address:?}: the port must be a number in 1..=65535, got {port:?}"
+        )),
+    }
+}
+
+/// A listening address: an IP literal and a port (a host name would leave unclear which
+/// interface is meant).
+fn check_listen_address(address: &str) -> Result<SocketAddr, String> {
+    if let Some((_, port)) = address.rsplit_once(':') {
+        check_port(address, port)?;
+    }
+    address.parse::<SocketAddr>().map_err(|_| {
+        format!(
+            "{address:?} is not an IP address and port; listen on e.g. \"0.0.0.0:10110\" (every \
+             interface) or \"127.0.0.1:10110\" (this machine only)"
+        )
+    })
+}
+
+/// Two listeners of one protocol that could not both bind.
+fn listen_addresses_clash(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && (a.ip() == b.ip()
+            || (a.is_ipv4() == b.is_ipv4() && (a.ip().is_unspecified() || b.ip().is_unspecified())))
 }
 
 /// Loads `[ports] file` and `extra_files`: missing files are TOML problems (at the line naming
@@ -1256,6 +1782,295 @@ mod tests {
         assert_eq!(
             resolve_config_path_from(None, None, &[absent.as_path()]),
             None
+        );
+    }
+
+    #[test]
+    fn every_kind_of_source_becomes_a_spec() {
+        let (dir, path) = setup(&format!(
+            "{MINIMAL}
+[[source]]
+name = \"norway\"
+kind = \"tcp\"
+address = \"153.44.253.27:5631\"
+read_timeout_s = 30
+reconnect_max_s = 120
+
+[[source]]
+name = \"push\"
+kind = \"tcp-listen\"
+address = \"127.0.0.1:5000\"
+max_clients = 4
+station = \"roof\"
+
+[[source]]
+name = \"catcher\"
+kind = \"udp\"
+address = \"[::]:10110\"
+trust_data_time = false
+
+[[source]]
+name = \"dongle\"
+kind = \"serial\"
+path = \"/dev/ttyUSB0\"
+
+[[source]]
+name = \"log\"
+kind = \"file\"
+path = \"logs/ais.nmea\"
+max_line_bytes = 512
+
+[[source]]
+name = \"old\"
+kind = \"file\"
+path = \"/var/log/old.nmea\"
+follow = false
+
+[[source]]
+name = \"pipe\"
+kind = \"stdin\"
+"
+        ));
+        let config = Config::load(&path).unwrap();
+        let specs = &config.sources;
+        assert_eq!(specs.len(), 7);
+        assert_eq!(&*specs[0].name, "norway");
+        assert_eq!(
+            specs[0].kind,
+            SourceKind::Tcp {
+                address: "153.44.253.27:5631".into()
+            }
+        );
+        assert_eq!(specs[0].read_timeout, Duration::from_secs(30));
+        assert_eq!(specs[0].reconnect.max, Duration::from_secs(120));
+        assert_eq!(specs[0].reconnect.initial, Duration::from_secs(1));
+        assert!(specs[0].trust_data_time);
+        assert_eq!(specs[0].station, None);
+        assert_eq!(specs[0].max_line_bytes, DEFAULT_MAX_LINE_BYTES);
+        assert_eq!(
+            specs[1].kind,
+            SourceKind::TcpListen {
+                address: "127.0.0.1:5000".parse().unwrap(),
+                max_clients: 4
+            }
+        );
+        assert_eq!(specs[1].station.as_deref(), Some("roof"));
+        assert_eq!(specs[1].read_timeout, Duration::from_secs(120), "default");
+        assert_eq!(
+            specs[2].kind,
+            SourceKind::Udp {
+                address: "[::]:10110".parse().unwrap()
+            }
+        );
+        assert!(!specs[2].trust_data_time);
+        assert_eq!(
+            specs[3].kind,
+            SourceKind::Serial {
+                path: "/dev/ttyUSB0".into(),
+                baud: 38_400
+            }
+        );
+        assert_eq!(
+            specs[4].kind,
+            SourceKind::File {
+                path: dir.path().join("logs/ais.nmea"),
+                follow: true
+            },
+            "relative to the config's folder, followed by default"
+        );
+        assert_eq!(specs[4].max_line_bytes, 512);
+        assert_eq!(
+            specs[5].kind,
+            SourceKind::File {
+                path: "/var/log/old.nmea".into(),
+                follow: false
+            }
+        );
+        assert_eq!(specs[6].kind, SourceKind::Stdin);
+
+        let summary = config.summary();
+        assert!(summary.contains("Sources: 7"), "{summary}");
+        assert!(
+            summary.contains("norway   tcp client of 153.44.253.27:5631; stall after 30 s"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("serial /dev/ttyUSB0 at 38400 baud"),
+            "{summary}"
+        );
+        assert!(summary.contains("times of receipt"), "{summary}");
+        let notes: Vec<&str> = summary.lines().filter(|l| l.starts_with("Note:")).collect();
+        assert_eq!(
+            notes.len(),
+            1,
+            "only the udp listener is open to others: {summary}"
+        );
+        assert!(
+            notes[0].contains("source catcher listens on [::]:10110"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn no_sources_is_valid_and_said() {
+        let config = load(MINIMAL).unwrap();
+        assert!(config.sources.is_empty());
+        assert!(config.summary().contains("Sources: none"));
+    }
+
+    #[test]
+    fn every_source_problem_is_listed_with_its_line_and_field() {
+        let text = format!(
+            "{MINIMAL}
+[[source]]
+kind = \"tcp\"
+address = \"feed.example.org\"
+
+[[source]]
+name = \"a\"
+kind = \"tpc\"
+
+[[source]]
+name = \"a\"
+kind = \"udp\"
+address = \"localhost:10110\"
+baud = 9600
+
+[[source]]
+name = \"b\"
+kind = \"serial\"
+baud = 12345
+max_line_bytes = 10
+
+[[source]]
+name = \"c\"
+kind = \"file\"
+path = \"x.nmea.gz\"
+read_timeout_s = 0
+
+[[source]]
+name = \"d\"
+kind = \"tcp-listen\"
+address = \"0.0.0.0:10110\"
+max_clients = 0
+colour = \"red\"
+
+[[source]]
+name = \"e\"
+kind = \"tcp-listen\"
+address = \"127.0.0.1:10110\"
+
+[[source]]
+name = \"f\"
+kind = \"stdin\"
+
+[[source]]
+name = \"g\"
+kind = \"stdin\"
+follow = \"yes\"
+
+[[source]]
+name = \"h\"
+kind = \"tcp\"
+address = \"ais.example.org:70000\"
+station = \" \"
+"
+        );
+        let found = problems(&text);
+        let got: Vec<(String, String)> = found
+            .iter()
+            .map(|p| {
+                (
+                    p.location.clone().unwrap_or_default(),
+                    p.field.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            (4, "source[0].name"),
+            (6, "source[0].address"),
+            (10, "source[1].kind"),
+            (13, "source[2].name"),
+            (15, "source[2].address"),
+            (16, "source[2].baud"),
+            (18, "source[3].path"),
+            (21, "source[3].baud"),
+            (22, "source[3].max_line_bytes"),
+            (27, "source[4].path"),
+            (28, "source[4].read_timeout_s"),
+            (34, "source[5].max_clients"),
+            (35, "source[5].colour"),
+            (40, "source[6].address"),
+            (48, "source[8].kind"),
+            (49, "source[8].follow"),
+            (54, "source[9].address"),
+            (55, "source[9].station"),
+        ]
+        .iter()
+        .map(|(line, field)| (format!("line {line}"), field.to_string()))
+        .collect();
+        let rendered: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(got, want, "{rendered:#?}");
+        let message = |field: &str| {
+            found
+                .iter()
+                .find(|p| p.field.as_deref() == Some(field))
+                .map(|p| p.message.clone())
+                .unwrap()
+        };
+        assert!(message("source[0].name").starts_with("is required"));
+        assert!(message("source[0].address").contains("has no port"));
+        assert!(message("source[1].kind").contains("unknown kind \"tpc\""));
+        assert!(message("source[2].name").contains("duplicate source name \"a\""));
+        assert!(message("source[2].address").contains("not an IP address and port"));
+        assert!(message("source[2].baud").contains("applies to serial sources only"));
+        assert!(message("source[3].path").starts_with("is required for a serial source"));
+        assert!(message("source[3].baud").contains("got 12345"));
+        assert!(message("source[4].path").contains("aisgap replay"));
+        assert!(message("source[4].read_timeout_s").contains("this is a file source"));
+        assert!(message("source[6].address").contains("clashes with source[5]"));
+        assert!(message("source[8].kind").contains("source[7] already reads standard input"));
+        assert!(message("source[8].follow").contains("expected true or false"));
+        assert!(message("source[9].address").contains("1..=65535"));
+    }
+
+    #[test]
+    fn feed_and_listen_addresses() {
+        for ok in [
+            "153.44.253.27:5631",
+            "ais.example.org:5631",
+            "localhost:1",
+            "[2001:db8::1]:65535",
+            "my_relay:10110",
+        ] {
+            assert_eq!(check_host_port(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "ais.example.org",
+            ":5631",
+            "host:0",
+            "host:port",
+            "2001:db8::1:5631",
+            "[2001:db8::zz]:5631",
+            "bad host:5631",
+        ] {
+            assert!(check_host_port(bad).is_err(), "{bad}");
+        }
+        assert!(check_listen_address("0.0.0.0:10110").is_ok());
+        assert!(check_listen_address("[::1]:10110").is_ok());
+        assert!(check_listen_address("0.0.0.0:0")
+            .unwrap_err()
+            .contains("port 0"));
+        assert!(check_listen_address("localhost:10110").is_err());
+        let any = "0.0.0.0:10110".parse().unwrap();
+        let local = "127.0.0.1:10110".parse().unwrap();
+        let other_port = "127.0.0.1:10111".parse().unwrap();
+        let v6_any = "[::]:10110".parse().unwrap();
+        assert!(listen_addresses_clash(any, local));
+        assert!(!listen_addresses_clash(local, other_port));
+        assert!(
+            !listen_addresses_clash(local, v6_any),
+            "separate families bind apart"
         );
     }
 

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod model;
 pub mod ports;
 pub mod query;
+pub mod source;
 pub mod store;
 pub mod time;
 pub mod track;

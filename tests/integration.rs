@@ -2,3 +2,5 @@
 
 #[path = "integration/config.rs"]
 mod config;
+#[path = "integration/sources.rs"]
+mod sources;
