@@ -4,5 +4,9 @@
 //! The pipeline, one module per stage: `source` (I/O) -> `decode` (pure) -> `track` (pure vessel
 //! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query`.
 
+pub mod cli;
+pub mod commands;
+pub mod decode;
 pub mod model;
+pub mod source;
 pub mod time;

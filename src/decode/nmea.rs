@@ -1,0 +1,242 @@
+//! NMEA 0183 framing of `!xxVDM` / `!xxVDO` sentences: identification, the XOR checksum and
+//! the six comma-separated fields, on bytes (no UTF-8 validation on the hot path).
+
+/// One framed AIS sentence; the payload borrows from the line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sentence<'a> {
+    pub talker: [u8; 2],
+    /// `VDO`: the receiver's own ship.
+    pub own_ship: bool,
+    pub total: u8,
+    pub number: u8,
+    pub seq_id: Option<u8>,
+    pub channel: Option<u8>,
+    pub payload: &'a [u8],
+    pub fill_bits: u8,
+    pub checksum: u8,
+}
+
+/// Why bytes starting with `!` did not frame as an AIS sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// Another `!` sentence (`!AIPWR`, ...): not AIS traffic, skipped.
+    NotAis,
+    /// Looks like VDM/VDO but the talker is not two letters (`!=IVDM`): line corruption.
+    BadTalker,
+    MissingChecksum,
+    BadChecksum {
+        computed: u8,
+        stated: u8,
+    },
+    /// Wrong number of fields, or a field out of range.
+    BadField(&'static str),
+}
+
+impl FrameError {
+    pub fn detail(&self) -> &'static str {
+        match self {
+            FrameError::NotAis => "not an AIS sentence",
+            FrameError::BadTalker => "talker is not two letters",
+            FrameError::MissingChecksum => "no *hh checksum",
+            FrameError::BadChecksum { .. } => "checksum does not match",
+            FrameError::BadField(what) => what,
+        }
+    }
+}
+
+/// XOR of all bytes, eight at a time.
+#[inline]
+pub fn xor_checksum(bytes: &[u8]) -> u8 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut acc = 0u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        acc ^= u64::from_le_bytes(word);
+    }
+    let mut folded = acc ^ (acc >> 32);
+    folded ^= folded >> 16;
+    folded ^= folded >> 8;
+    let mut sum = folded as u8;
+    for &b in chunks.remainder() {
+        sum ^= b;
+    }
+    sum
+}
+
+#[inline]
+pub fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Two hex digits at the start of `bytes`.
+#[inline]
+pub fn hex_byte(bytes: &[u8]) -> Option<u8> {
+    match bytes {
+        [h, l, ..] => Some(hex_digit(*h)? << 4 | hex_digit(*l)?),
+        _ => None,
+    }
+}
+
+/// Whether `line` (starting with `!`) names a VDM/VDO sentence, regardless of talker.
+pub fn is_vdm(line: &[u8]) -> bool {
+    matches!(line.get(3..6), Some(b"VDM") | Some(b"VDO"))
+}
+
+/// Frames the sentence at the start of `bytes` (which starts with `!`). Returns it and what
+/// follows its checksum.
+pub fn parse_sentence(bytes: &[u8]) -> Result<(Sentence<'_>, &[u8]), FrameError> {
+    if !is_vdm(bytes) || bytes.get(6) != Some(&b',') {
+        return Err(if is_vdm(bytes) {
+            FrameError::BadField("no comma after the sentence name")
+        } else {
+            FrameError::NotAis
+        });
+    }
+    let talker = [bytes[1], bytes[2]];
+    let talker_ok = talker.iter().all(u8::is_ascii_uppercase) || talker == *b"--";
+    if !talker_ok {
+        return Err(FrameError::BadTalker);
+    }
+    let Some(star) = bytes.iter().position(|&b| b == b'*') else {
+        return Err(FrameError::MissingChecksum);
+    };
+    let Some(stated) = bytes.get(star + 1..).and_then(hex_byte) else {
+        return Err(FrameError::MissingChecksum);
+    };
+    let computed = xor_checksum(&bytes[1..star]);
+    if computed != stated {
+        return Err(FrameError::BadChecksum { computed, stated });
+    }
+    let rest = &bytes[star + 3..];
+    let mut fields = bytes[7..star].split(|&b| b == b',');
+    let mut next = || fields.next().ok_or(FrameError::BadField("too few fields"));
+    let total = single_digit(next()?).ok_or(FrameError::BadField("fragment count"))?;
+    let number = single_digit(next()?).ok_or(FrameError::BadField("fragment number"))?;
+    let seq_field = next()?;
+    let channel_field = next()?;
+    let payload = next()?;
+    let fill_field = next()?;
+    if fields.next().is_some() {
+        return Err(FrameError::BadField("too many fields"));
+    }
+    if total == 0 || number == 0 || number > total {
+        return Err(FrameError::BadField("fragment number outside 1..count"));
+    }
+    let seq_id = match seq_field {
+        [] => None,
+        [d] if d.is_ascii_digit() => Some(d - b'0'),
+        _ => return Err(FrameError::BadField("sequential message id")),
+    };
+    let channel = match channel_field {
+        [] => None,
+        [c] if c.is_ascii_alphanumeric() => Some(*c),
+        _ => return Err(FrameError::BadField("channel")),
+    };
+    let fill_bits = match fill_field {
+        [d @ b'0'..=b'5'] => d - b'0',
+        _ => return Err(FrameError::BadField("fill bits")),
+    };
+    Ok((
+        Sentence {
+            talker,
+            own_ship: bytes[5] == b'O',
+            total,
+            number,
+            seq_id,
+            channel,
+            payload,
+            fill_bits,
+            checksum: stated,
+        },
+        rest,
+    ))
+}
+
+fn single_digit(field: &[u8]) -> Option<u8> {
+    match field {
+        [d] if d.is_ascii_digit() => Some(d - b'0'),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_a_single_sentence() {
+        let line = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,b003669712,1241544035";
+        let (s, rest) = parse_sentence(line).unwrap();
+        assert_eq!(s.talker, *b"AI");
+        assert!(!s.own_ship);
+        assert_eq!((s.total, s.number, s.seq_id), (1, 1, None));
+        assert_eq!(s.channel, Some(b'A'));
+        assert_eq!(s.payload, b"15RTgt0PAso;90TKcjM8h6g208CQ");
+        assert_eq!(s.fill_bits, 0);
+        assert_eq!(rest, b",b003669712,1241544035");
+    }
+
+    #[test]
+    fn lower_case_checksums_and_other_talkers_are_accepted() {
+        let (s, _) = parse_sentence(b"!BSVDO,2,2,7,,OeEEEGp4Q`p,2*64").unwrap_or_else(|e| {
+            // Recompute so the test documents the checksum it expects.
+            panic!(
+                "{e:?}: checksum should be {:02x}",
+                xor_checksum(b"BSVDO,2,2,7,,OeEEEGp4Q`p,2")
+            )
+        });
+        assert!(s.own_ship);
+        assert_eq!(
+            (s.total, s.number, s.seq_id, s.channel),
+            (2, 2, Some(7), None)
+        );
+    }
+
+    #[test]
+    fn refusals_say_what_was_wrong() {
+        assert_eq!(
+            parse_sentence(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B").unwrap_err(),
+            FrameError::BadChecksum {
+                computed: 0x4A,
+                stated: 0x4B
+            }
+        );
+        assert_eq!(
+            parse_sentence(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0").unwrap_err(),
+            FrameError::MissingChecksum
+        );
+        assert_eq!(
+            parse_sentence(b"!=IVDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0*2E").unwrap_err(),
+            FrameError::BadTalker
+        );
+        assert_eq!(
+            parse_sentence(b"!AIPWR,1*00").unwrap_err(),
+            FrameError::NotAis
+        );
+        let body = b"AIVDM,1,2,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0,";
+        let line = format!(
+            "!{}*{:02X}",
+            std::str::from_utf8(body).unwrap(),
+            xor_checksum(body)
+        );
+        assert_eq!(
+            parse_sentence(line.as_bytes()).unwrap_err(),
+            FrameError::BadField("too many fields")
+        );
+    }
+
+    #[test]
+    fn wide_xor_matches_bytewise_xor() {
+        let text = b"AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0";
+        for len in 0..text.len() {
+            let slow = text[..len].iter().fold(0u8, |a, b| a ^ b);
+            assert_eq!(xor_checksum(&text[..len]), slow, "length {len}");
+        }
+    }
+}
