@@ -21,7 +21,7 @@ pub struct Sentence<'a> {
 pub enum FrameError {
     /// Another `!` sentence (`!AIPWR`, ...): not AIS traffic, skipped.
     NotAis,
-    /// Looks like VDM/VDO but the talker is not two letters (`!=IVDM`): line corruption.
+    /// The talker is not two letters (`!=IVDM`, `!=IV>l`): line corruption.
     BadTalker,
     MissingChecksum,
     BadChecksum {
@@ -91,17 +91,19 @@ pub fn is_vdm(line: &[u8]) -> bool {
 /// Frames the sentence at the start of `bytes` (which starts with `!`). Returns it and what
 /// follows its checksum.
 pub fn parse_sentence(bytes: &[u8]) -> Result<(Sentence<'_>, &[u8]), FrameError> {
-    if !is_vdm(bytes) || bytes.get(6) != Some(&b',') {
-        return Err(if is_vdm(bytes) {
-            FrameError::BadField("no comma after the sentence name")
-        } else {
-            FrameError::NotAis
-        });
-    }
-    let talker = [bytes[1], bytes[2]];
+    let talker = match bytes.get(1..3) {
+        Some(&[a, b]) => [a, b],
+        _ => return Err(FrameError::BadTalker),
+    };
     let talker_ok = talker.iter().all(u8::is_ascii_uppercase) || talker == *b"--";
     if !talker_ok {
         return Err(FrameError::BadTalker);
+    }
+    if !is_vdm(bytes) {
+        return Err(FrameError::NotAis);
+    }
+    if bytes.get(6) != Some(&b',') {
+        return Err(FrameError::BadField("no comma after the sentence name"));
     }
     let Some(star) = bytes.iter().position(|&b| b == b'*') else {
         return Err(FrameError::MissingChecksum);

@@ -152,7 +152,7 @@ impl PayloadBits {
         ((raw << shift) as i32) >> shift
     }
 
-    /// 6-bit text of `chars` characters at `start`, trailing `@` and spaces trimmed; `None`
+    /// 6-bit text of `chars` characters at `start`, `@` padding and spaces trimmed; `None`
     /// when nothing is left. Characters past the end of the payload are treated as padding.
     pub fn text(&self, start: usize, chars: usize) -> Option<String> {
         let available = self.bit_len.saturating_sub(start) / 6;
@@ -163,15 +163,14 @@ impl PayloadBits {
             let v = self.ubits(start + 6 * i, 6) as u8;
             *slot = if v < 32 { v + 64 } else { v };
         }
-        let mut end = chars;
-        while end > 0 && matches!(buf[end - 1], b'@' | b' ') {
-            end -= 1;
-        }
-        if end == 0 {
-            return None;
-        }
+        // '@' (6-bit zero) is padding; some transmitters pad on the left too ("@@J130B").
+        let is_padding = |b: &u8| matches!(b, b'@' | b' ');
+        let start = buf[..chars].iter().position(|b| !is_padding(b))?;
+        let end = buf[..chars].iter().rposition(|b| !is_padding(b))? + 1;
         // Every byte is printable ASCII, so this cannot fail; the fallback keeps it panic-free.
-        std::str::from_utf8(&buf[..end]).ok().map(str::to_owned)
+        std::str::from_utf8(&buf[start..end])
+            .ok()
+            .map(str::to_owned)
     }
 }
 
@@ -709,6 +708,9 @@ mod tests {
 
     #[test]
     fn text_trims_padding_but_keeps_inner_spaces() {
+        // "@@J" in 6-bit: @=0 @=0 J=10.
+        let left: String = [0u8, 0, 10].iter().map(|&v| (v + 48) as char).collect();
+        assert_eq!(bits_of(&left, 0).text(0, 3).as_deref(), Some("J"));
         // "AB C@@" in 6-bit: A=1 B=2 ' '=32 C=3 @=0 @=0.
         let armoured: String = [1u8, 2, 32, 3, 0, 0]
             .iter()

@@ -1,0 +1,4 @@
+//! Integration tests, one module per topic under tests/integration/.
+
+#[path = "integration/decode_corpora.rs"]
+mod decode_corpora;
