@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
+use crate::bytes::find_byte;
 use crate::model::{AisEvent, Heard, TimeSource};
 use crate::time::UnixMillis;
 
@@ -295,6 +296,51 @@ impl Stations {
     }
 }
 
+/// The last tag block parsed: a feed repeats the same block (`\c:1565218798*53\`) on every
+/// sentence of a second, so a byte-equal block is not checksummed and parsed again.
+#[derive(Debug, Default)]
+struct TagBlockCache {
+    body: Vec<u8>,
+    parsed: Option<CachedTag>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CachedTag {
+    time: Option<UnixMillis>,
+    /// Byte range of the station within the body.
+    station: Option<(usize, usize)>,
+    group: Option<tagblock::Group>,
+    group_unchecked: bool,
+}
+
+impl TagBlockCache {
+    fn parse<'a>(&mut self, body: &'a [u8]) -> Result<TagBlock<'a>, tagblock::TagBlockError> {
+        if let Some(cached) = self.parsed {
+            if self.body == body {
+                return Ok(TagBlock {
+                    time: cached.time,
+                    station: cached.station.map(|(from, to)| &body[from..to]),
+                    group: cached.group,
+                    group_unchecked: cached.group_unchecked,
+                });
+            }
+        }
+        let block = tagblock::parse_tag_block(body)?;
+        self.body.clear();
+        self.body.extend_from_slice(body);
+        self.parsed = Some(CachedTag {
+            time: block.time,
+            station: block.station.map(|s| {
+                let from = s.as_ptr() as usize - body.as_ptr() as usize;
+                (from, from + s.len())
+            }),
+            group: block.group,
+            group_unchecked: block.group_unchecked,
+        });
+        Ok(block)
+    }
+}
+
 /// A tag block alone on its line: it belongs to the sentence on the next line.
 #[derive(Debug)]
 struct CarriedTag {
@@ -313,6 +359,7 @@ pub struct NmeaDecoder {
     assembled: Vec<u8>,
     gatehouse: GatehouseQueue,
     stations: Stations,
+    tag_blocks: TagBlockCache,
     carried: Option<CarriedTag>,
     notes: Vec<RejectNote>,
 }
@@ -336,6 +383,7 @@ impl NmeaDecoder {
             assembled: Vec::with_capacity(256),
             gatehouse: GatehouseQueue::default(),
             stations: Stations::default(),
+            tag_blocks: TagBlockCache::default(),
             carried: None,
             notes: Vec::new(),
         }
@@ -443,13 +491,13 @@ impl NmeaDecoder {
         loop {
             let mut tag = None;
             if rest.first() == Some(&b'\\') {
-                let Some(close) = rest[1..].iter().position(|&b| b == b'\\') else {
+                let Some(close) = find_byte(&rest[1..], b'\\') else {
                     self.reject(Reject::BadTagBlock, "tag block not closed by a backslash");
                     return;
                 };
                 let body = &rest[1..1 + close];
                 rest = &rest[close + 2..];
-                match tagblock::parse_tag_block(body) {
+                match self.tag_blocks.parse(body) {
                     Ok(block) => tag = Some(block),
                     Err(e) => {
                         if rest.first() == Some(&b'!') {
@@ -856,6 +904,19 @@ mod tests {
         assert_eq!(decoder.stats().messages, 1, "{:?}", decoder.stats());
         assert_eq!(events[0].mmsi(), Mmsi(248_366_000));
         assert_eq!(events[0].time(), Some(UnixMillis::from_secs(1_698_785_962)));
+    }
+
+    #[test]
+    fn a_repeated_tag_block_is_read_from_the_cache_with_the_same_result() {
+        let mut cache = TagBlockCache::default();
+        let body = b"s:rEV02,c:1334337317*58";
+        let first = cache.parse(body).unwrap();
+        let copy = body.to_vec();
+        let second = cache.parse(&copy).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(second.station, Some(&b"rEV02"[..]));
+        assert!(cache.parse(b"s:rEV02,c:1334337317*59").is_err());
+        assert_eq!(cache.parse(&copy).unwrap(), first);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! NMEA 0183 framing of `!xxVDM` / `!xxVDO` sentences: identification, the XOR checksum and
 //! the six comma-separated fields, on bytes (no UTF-8 validation on the hot path).
 
+use crate::bytes::find_byte;
+
 /// One framed AIS sentence; the payload borrows from the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sentence<'a> {
@@ -54,14 +56,59 @@ pub fn xor_checksum(bytes: &[u8]) -> u8 {
         word.copy_from_slice(chunk);
         acc ^= u64::from_le_bytes(word);
     }
-    let mut folded = acc ^ (acc >> 32);
-    folded ^= folded >> 16;
-    folded ^= folded >> 8;
-    let mut sum = folded as u8;
+    let mut sum = fold(acc);
     for &b in chunks.remainder() {
         sum ^= b;
     }
     sum
+}
+
+/// Finds the first `*` after the leading `!` and XORs the bytes between them, in one pass of
+/// eight bytes at a time.
+#[inline]
+fn checksum_to_star(bytes: &[u8]) -> Option<(usize, u8)> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const STAR: u64 = LO * b'*' as u64;
+    let body = bytes.get(1..)?;
+    let mut acc = 0u64;
+    let mut chunks = body.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let x = w ^ STAR;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            let index = (found.trailing_zeros() / 8) as usize;
+            // Keep only the bytes before the star (little-endian: the low ones).
+            let before = if index == 0 {
+                0
+            } else {
+                w & (u64::MAX >> (64 - 8 * index))
+            };
+            return Some((1 + offset + index, fold(acc ^ before)));
+        }
+        acc ^= w;
+        offset += 8;
+    }
+    let mut sum = fold(acc);
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if b == b'*' {
+            return Some((1 + offset + i, sum));
+        }
+        sum ^= b;
+    }
+    None
+}
+
+#[inline]
+fn fold(acc: u64) -> u8 {
+    let mut folded = acc ^ (acc >> 32);
+    folded ^= folded >> 16;
+    folded ^= folded >> 8;
+    folded as u8
 }
 
 #[inline]
@@ -105,18 +152,29 @@ pub fn parse_sentence(bytes: &[u8]) -> Result<(Sentence<'_>, &[u8]), FrameError>
     if bytes.get(6) != Some(&b',') {
         return Err(FrameError::BadField("no comma after the sentence name"));
     }
-    let Some(star) = bytes.iter().position(|&b| b == b'*') else {
+    let Some((star, computed)) = checksum_to_star(bytes) else {
         return Err(FrameError::MissingChecksum);
     };
     let Some(stated) = bytes.get(star + 1..).and_then(hex_byte) else {
         return Err(FrameError::MissingChecksum);
     };
-    let computed = xor_checksum(&bytes[1..star]);
     if computed != stated {
         return Err(FrameError::BadChecksum { computed, stated });
     }
     let rest = &bytes[star + 3..];
-    let mut fields = bytes[7..star].split(|&b| b == b',');
+    let body = &bytes[7..star];
+    if let Some(fields) = canonical_fields(body) {
+        return Ok((
+            Sentence {
+                talker,
+                own_ship: bytes[5] == b'O',
+                checksum: stated,
+                ..fields
+            },
+            rest,
+        ));
+    }
+    let mut fields = body.split(|&b| b == b',');
     let mut next = || fields.next().ok_or(FrameError::BadField("too few fields"));
     let total = single_digit(next()?).ok_or(FrameError::BadField("fragment count"))?;
     let number = single_digit(next()?).ok_or(FrameError::BadField("fragment number"))?;
@@ -158,6 +216,60 @@ pub fn parse_sentence(bytes: &[u8]) -> Result<(Sentence<'_>, &[u8]), FrameError>
         },
         rest,
     ))
+}
+
+/// The fields of a well-formed sentence (`t,n,[s],[c],payload,f`) read by position, the common
+/// case; anything else goes through the field-by-field path that names what is wrong.
+#[inline]
+fn canonical_fields(body: &[u8]) -> Option<Sentence<'_>> {
+    let n = body.len();
+    if n < 8 || body[1] != b',' || body[3] != b',' || body[n - 2] != b',' {
+        return None;
+    }
+    let total = body[0].wrapping_sub(b'0');
+    let number = body[2].wrapping_sub(b'0');
+    let fill_bits = body[n - 1].wrapping_sub(b'0');
+    if !(1..=9).contains(&total) || number == 0 || number > total || fill_bits > 5 {
+        return None;
+    }
+    let mut i = 4;
+    let seq_id = match (body[i], body[i + 1]) {
+        (b',', _) => {
+            i += 1;
+            None
+        }
+        (d @ b'0'..=b'9', b',') => {
+            i += 2;
+            Some(d - b'0')
+        }
+        _ => return None,
+    };
+    let channel = match (body.get(i)?, body.get(i + 1)?) {
+        (b',', _) => {
+            i += 1;
+            None
+        }
+        (&c, b',') if c.is_ascii_alphanumeric() => {
+            i += 2;
+            Some(c)
+        }
+        _ => return None,
+    };
+    let payload = body.get(i..n - 2)?;
+    if find_byte(payload, b',').is_some() {
+        return None;
+    }
+    Some(Sentence {
+        talker: [0, 0],
+        own_ship: false,
+        total,
+        number,
+        seq_id,
+        channel,
+        payload,
+        fill_bits,
+        checksum: 0,
+    })
 }
 
 fn single_digit(field: &[u8]) -> Option<u8> {
@@ -231,6 +343,22 @@ mod tests {
             parse_sentence(line.as_bytes()).unwrap_err(),
             FrameError::BadField("too many fields")
         );
+    }
+
+    #[test]
+    fn star_search_and_checksum_agree_with_a_plain_scan() {
+        let text = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,x*y";
+        for end in 0..text.len() {
+            let hay = &text[..end];
+            let plain = hay
+                .iter()
+                .skip(1)
+                .position(|&b| b == b'*')
+                .map(|p| (p + 1, xor_checksum(&hay[1..p + 1])));
+            assert_eq!(checksum_to_star(hay), plain, "length {end}");
+        }
+        assert_eq!(checksum_to_star(b"!*"), Some((1, 0)));
+        assert_eq!(checksum_to_star(b""), None);
     }
 
     #[test]

@@ -54,6 +54,32 @@ const SIXBIT: [u8; 256] = {
     table
 };
 
+const L: u64 = 0x0101_0101_0101_0101;
+const H: u64 = 0x8080_8080_8080_8080;
+
+/// Eight armour characters (little-endian in `w`, first character lowest) to their 48 bits,
+/// first character most significant; `None` when one is not an armour character. Works on all
+/// eight bytes at once: every byte is kept at 0x80 or above before a subtraction so that no
+/// borrow crosses into its neighbour.
+#[inline]
+fn unarmour8(w: u64) -> Option<u64> {
+    let high = w & H;
+    // t = c - 48 (mod 128) per byte.
+    let t = ((w | H) - 48 * L) & !H;
+    let at_least = |n: u64| ((t | H) - n * L) & H;
+    let from_96 = at_least(48);
+    let invalid = high | (at_least(40) & !from_96) | at_least(72);
+    if invalid != 0 {
+        return None;
+    }
+    // c >= 96: value = c - 56, i.e. 8 less.
+    let v = t - (from_96 >> 4);
+    // Pack 6-bit lanes, first character first: pairs, then quads, then all eight.
+    let pairs = ((v & 0x00FF_00FF_00FF_00FF) << 6) | ((v >> 8) & 0x00FF_00FF_00FF_00FF);
+    let quads = ((pairs & 0x0000_FFFF_0000_FFFF) << 12) | ((pairs >> 16) & 0x0000_FFFF_0000_FFFF);
+    Some(((quads & 0xFFFF_FFFF) << 24) | (quads >> 32))
+}
+
 /// Bytes of padding kept after the payload so that the reader can always load 8 bytes.
 const PAD: usize = 8;
 
@@ -78,16 +104,19 @@ impl PayloadBits {
             return Err(PayloadError::BadFillBits(fill_bits));
         }
         let total_bits = armoured.len() * 6;
-        self.bytes.clear();
-        self.bytes.reserve(total_bits / 8 + 1 + PAD);
-        let mut chunks = armoured.chunks_exact(4);
+        // Eight characters (48 bits) are written in place at a time as one 8-byte store; the
+        // zeroed padding after the data lets the reader load 8 bytes anywhere.
+        let needed = total_bits.div_ceil(8) + 8 + PAD;
+        if self.bytes.len() < needed {
+            self.bytes.resize(needed, 0);
+        }
+        let mut chunks = armoured.chunks_exact(8);
         let mut index = 0;
+        let mut at = 0;
         for chunk in &mut chunks {
-            let a = SIXBIT[chunk[0] as usize];
-            let b = SIXBIT[chunk[1] as usize];
-            let c = SIXBIT[chunk[2] as usize];
-            let d = SIXBIT[chunk[3] as usize];
-            if (a | b | c | d) & 0xC0 != 0 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let Some(packed) = unarmour8(u64::from_le_bytes(word)) else {
                 let bad = chunk
                     .iter()
                     .position(|&x| SIXBIT[x as usize] == 0xFF)
@@ -96,12 +125,12 @@ impl PayloadBits {
                     index: index + bad,
                     byte: chunk[bad],
                 });
+            };
+            if let Some(slot) = self.bytes.get_mut(at..at + 8) {
+                slot.copy_from_slice(&(packed << 16).to_be_bytes());
             }
-            let word =
-                (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
-            self.bytes
-                .extend_from_slice(&[(word >> 16) as u8, (word >> 8) as u8, word as u8]);
-            index += 4;
+            index += 8;
+            at += 6;
         }
         let mut acc: u32 = 0;
         let mut acc_bits = 0;
@@ -114,14 +143,17 @@ impl PayloadBits {
             acc_bits += 6;
             if acc_bits >= 8 {
                 acc_bits -= 8;
-                self.bytes.push((acc >> acc_bits) as u8);
+                self.bytes[at] = (acc >> acc_bits) as u8;
+                at += 1;
             }
             index += 1;
         }
         if acc_bits > 0 {
-            self.bytes.push((acc << (8 - acc_bits)) as u8);
+            self.bytes[at] = (acc << (8 - acc_bits)) as u8;
+            at += 1;
         }
-        self.bytes.extend_from_slice(&[0; PAD]);
+        // Bytes past the data read as zero; older payloads may have left others further on.
+        self.bytes[at..at + PAD].fill(0);
         self.bit_len = total_bits - usize::from(fill_bits);
         Ok(())
     }
@@ -134,14 +166,19 @@ impl PayloadBits {
     #[inline]
     pub fn ubits(&self, start: usize, len: u32) -> u32 {
         debug_assert!((1..=32).contains(&len));
+        (self.window(start) >> (64 - len)) as u32
+    }
+
+    /// The 64 bits from `start` on, at least 57 of them valid; zero past the buffer.
+    #[inline]
+    fn window(&self, start: usize) -> u64 {
         let byte = start >> 3;
         let Some(window) = self.bytes.get(byte..byte + 8) else {
             return 0;
         };
         let mut word = [0u8; 8];
         word.copy_from_slice(window);
-        let w = u64::from_be_bytes(word);
-        ((w << (start & 7)) >> (64 - len)) as u32
+        u64::from_be_bytes(word) << (start & 7)
     }
 
     /// Two's-complement signed field of `len` (2-32) bits at `start`.
@@ -159,9 +196,13 @@ impl PayloadBits {
         let chars = chars.min(available);
         let mut buf = [0u8; 64];
         let chars = chars.min(buf.len());
-        for (i, slot) in buf.iter_mut().take(chars).enumerate() {
-            let v = self.ubits(start + 6 * i, 6) as u8;
-            *slot = if v < 32 { v + 64 } else { v };
+        // Eight characters (48 bits) per 8-byte load.
+        for (group, slots) in buf[..chars].chunks_mut(8).enumerate() {
+            let word = self.window(start + 48 * group);
+            for (j, slot) in slots.iter_mut().enumerate() {
+                let v = ((word >> (58 - 6 * j)) & 0x3F) as u8;
+                *slot = if v < 32 { v + 64 } else { v };
+            }
         }
         // '@' (6-bit zero) is padding; some transmitters pad on the left too ("@@J130B").
         let is_padding = |b: &u8| matches!(b, b'@' | b' ');
@@ -535,7 +576,13 @@ fn eta(month: u32, day: u32, hour: u32, minute: u32) -> Option<String> {
     if month == 0 || month > 12 || day == 0 {
         return None;
     }
-    Some(format!("{month:02}-{day:02}T{hour:02}:{minute:02}Z"))
+    let mut eta = String::with_capacity(12);
+    for (value, separator) in [(month, '-'), (day, 'T'), (hour, ':'), (minute, 'Z')] {
+        eta.push(char::from(b'0' + (value / 10 % 10) as u8));
+        eta.push(char::from(b'0' + (value % 10) as u8));
+        eta.push(separator);
+    }
+    Some(eta)
 }
 
 /// The base station's clock reading, when every field is valid (year 0, month 0, day 0,
@@ -592,6 +639,40 @@ mod tests {
             bits.load(b"15RTgt0PAso;90TKcjM8h6g208CQa", 6),
             Err(PayloadError::BadFillBits(6))
         );
+    }
+
+    #[test]
+    fn eight_at_a_time_agrees_with_the_table_for_every_byte() {
+        let reference = |chars: [u8; 8]| -> Option<u64> {
+            chars.iter().try_fold(0u64, |acc, &c| {
+                let v = SIXBIT[c as usize];
+                (v != 0xFF).then(|| (acc << 6) | u64::from(v))
+            })
+        };
+        let base = *b"15RTgt0P";
+        for byte in 0..=255u8 {
+            for position in 0..8 {
+                let mut chars = base;
+                chars[position] = byte;
+                assert_eq!(
+                    unarmour8(u64::from_le_bytes(chars)),
+                    reference(chars),
+                    "byte {byte} at {position}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_payload_after_a_long_one_reads_zeros_past_its_end() {
+        let mut bits = PayloadBits::new();
+        bits.load(b"wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww", 0)
+            .unwrap();
+        bits.load(b"w", 0).unwrap();
+        assert_eq!(bits.bit_len(), 6);
+        assert_eq!(bits.ubits(0, 6), 63);
+        assert_eq!(bits.ubits(6, 32), 0);
+        assert_eq!(bits.ubits(40, 32), 0);
     }
 
     #[test]

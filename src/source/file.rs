@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
+use crate::bytes::find_byte;
+
 /// Lines longer than this are skipped unless the caller chooses another limit. NMEA allows 82
 /// characters; tag blocks and concatenated sentences make real lines a few hundred.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
@@ -157,28 +159,8 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     }
 }
 
-/// Position of the first `\n`, eight bytes at a time.
 fn find_newline(hay: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const PATTERN: u64 = LO * b'\n' as u64;
-    let mut chunks = hay.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word) ^ PATTERN;
-        let zero = w.wrapping_sub(LO) & !w & HI;
-        if zero != 0 {
-            return Some(offset + (zero.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|p| offset + p)
+    find_byte(hay, b'\n')
 }
 
 #[cfg(test)]
