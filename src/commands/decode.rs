@@ -16,14 +16,14 @@ use crate::source::file::{self, Line, LineReader, SourceError};
 pub enum DecodeCommandError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("reading {path} after line {line}: {source}")]
+    #[error("reading {path} after line {line}")]
     Read {
         path: PathBuf,
         line: u64,
         #[source]
         source: io::Error,
     },
-    #[error("writing records: {0}")]
+    #[error("writing records")]
     Write(#[source] io::Error),
 }
 

@@ -717,14 +717,15 @@ fn compare_sample_aivdm(tally: &mut Tally) {
 ///   position: `PositionUnavailable` for reports, `None` lat/lon for base stations.
 /// - Type 24: gpsd prints nothing for part A and merges its name into the next part B of the
 ///   same MMSI, holding at most 8 part A; a part B with no part A waiting prints nothing. We
-///   emit each part as its
-///   own report, so part A's name is compared with gpsd's merged record, and unpaired part B
-///   are counted, not compared.
+///   emit each part as its own report, so part A's name is compared with gpsd's merged record,
+///   and unpaired part B are counted, not compared.
 /// - Text: gpsd cuts 6-bit text at the first `@` and keeps leading spaces; we trim `@` and
 ///   spaces at both ends (see `TEXT_DIFFERENCES` for the one left-padded call sign in the
 ///   corpus, and `text_eq` for leading spaces).
-/// - gpsd refuses type 5 payloads shorter than 424 bits in some versions; we decode any type 5
-///   that reaches the draught (302 bits) and read the destination as far as it goes.
+/// - Length checks: we accept any payload that reaches the last field we read (type 5: the
+///   draught, 302 bits, reading the destination as far as it goes; types 1-3: 149 bits) and
+///   ignore extra bits. The test asserts that every record gpsd decoded, we decoded too, and
+///   that everything we decoded where gpsd printed nothing is explained above.
 #[test]
 fn every_gpsd_record_of_our_types_matches_field_by_field() {
     let mut tally = Tally::default();
@@ -1292,5 +1293,149 @@ mod fuzz {
         assert!(expired_before_finish >= 20 - BOUND as u64);
         assert_eq!(decoder.stats().rejects.expired_fragment, 20);
         assert_eq!(decoder.stats().rejects.get(Reject::ExpiredFragment), 20);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `aisgap decode` command
+// ---------------------------------------------------------------------------------------------
+
+mod command {
+    use super::*;
+    use aisgap::cli::{DecodeArgs, OutputFormat};
+    use aisgap::commands::decode::{run, CSV_HEADER};
+
+    fn args(files: Vec<PathBuf>, format: OutputFormat, summary: bool) -> DecodeArgs {
+        DecodeArgs {
+            files,
+            format,
+            summary,
+            station: None,
+            max_line_length: DEFAULT_MAX_LINE,
+        }
+    }
+
+    /// JSON lines: one parseable record per event, with the sender's station kind; the summary
+    /// names every refusal reason.
+    #[test]
+    fn jsonl_writes_one_record_per_event_and_a_summary() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let files = vec![
+            corpus("gfw-ais-tools/ee-multiline.nmea"),
+            corpus("pyais/mixed.txt"),
+        ];
+        let stats =
+            run(&args(files, OutputFormat::Jsonl, false), &mut out, &mut err).expect("decode runs");
+        let records: Vec<Value> = String::from_utf8(out)
+            .expect("UTF-8 output")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect();
+        assert_eq!(records.len() as u64, stats.events);
+        assert_eq!(stats.lines, 10 + 35);
+        assert!(records
+            .iter()
+            .all(|r| r["station_kind"].is_string() && r["kind"].is_string()));
+        assert_eq!(records[0]["time"], "2022-08-29T14:14:34Z");
+        let summary = String::from_utf8(err).expect("UTF-8 summary");
+        print!("{summary}");
+        for reason in Reject::ALL {
+            assert!(summary.contains(reason.name()), "{summary}");
+        }
+        assert!(summary.contains("decoded 2 file(s): 45 lines"), "{summary}");
+    }
+
+    /// Cells of a CSV row, commas inside double quotes not counting.
+    fn cells(row: &str) -> usize {
+        let mut quoted = false;
+        1 + row
+            .chars()
+            .filter(|&c| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == ',' && !quoted
+            })
+            .count()
+    }
+
+    /// CSV: the header, then one row per event with as many cells as the header.
+    #[test]
+    fn csv_rows_follow_the_header() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let files = vec![corpus("gfw-ais-tools/mixed_types.nmea")];
+        let stats =
+            run(&args(files, OutputFormat::Csv, false), &mut out, &mut err).expect("decode runs");
+        let text = String::from_utf8(out).expect("UTF-8 output");
+        let mut rows = text.lines();
+        assert_eq!(rows.next(), Some(CSV_HEADER));
+        let columns = CSV_HEADER.split(',').count();
+        let mut count = 0;
+        let mut quoted_cells = 0;
+        for row in rows {
+            assert_eq!(cells(row), columns, "{row}");
+            quoted_cells += usize::from(row.contains('"'));
+            count += 1;
+        }
+        assert!(quoted_cells > 0, "a destination with a comma is quoted");
+        assert_eq!(count, stats.events);
+    }
+
+    /// `--summary` writes no records; a gzip copy decodes exactly like the plain file; an
+    /// over-long line is counted, not decoded.
+    #[test]
+    fn summary_only_gzip_input_and_line_limit() {
+        use std::io::Write;
+        let plain = corpus("kystverket/Ais1000Lines.nm4");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let gz = dir.path().join("feed.nm4.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).expect("create gz"),
+            flate2::Compression::fast(),
+        );
+        encoder
+            .write_all(&read_corpus("kystverket/Ais1000Lines.nm4"))
+            .expect("write gz");
+        encoder.finish().expect("finish gz");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let from_plain = run(
+            &args(vec![plain], OutputFormat::Jsonl, true),
+            &mut out,
+            &mut err,
+        )
+        .expect("plain decodes");
+        let from_gz = run(
+            &args(vec![gz], OutputFormat::Jsonl, true),
+            &mut out,
+            &mut err,
+        )
+        .expect("gzip decodes");
+        assert!(out.is_empty(), "--summary writes no records");
+        assert_eq!(from_plain, from_gz);
+        let mut short = args(
+            vec![corpus("kystverket/Ais1000Lines.nm4")],
+            OutputFormat::Jsonl,
+            true,
+        );
+        short.max_line_length = 60;
+        let limited = run(&short, &mut out, &mut err).expect("decodes with a limit");
+        assert!(limited.rejects.line_too_long > 0);
+        assert_eq!(limited.lines, from_plain.lines);
+        assert!(limited.messages < from_plain.messages);
+    }
+
+    #[test]
+    fn a_missing_file_is_named_in_the_error() {
+        let missing = PathBuf::from("/nonexistent/feed.nmea");
+        let error = run(
+            &args(vec![missing], OutputFormat::Jsonl, false),
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .expect_err("a missing file fails");
+        assert!(
+            error.to_string().contains("/nonexistent/feed.nmea"),
+            "{error}"
+        );
     }
 }
