@@ -920,6 +920,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_block_alone_on_its_line_times_the_next_lines_sentence() {
+        let (events, decoder) = decode_all(&[
+            r"\c:1354719388*56\",
+            "!BSVDM,1,1,,B,14QsDOP01?0nGuHOM4n;vqTn0p4S,0*23",
+            "!BSVDM,1,1,,B,14QsDOP01?0nGuHOM4n;vqTn0p4S,0*23",
+        ]);
+        assert_eq!(decoder.stats().rejected(), 0);
+        assert_eq!(events[0].time(), Some(UnixMillis::from_secs(1_354_719_388)));
+        assert_eq!(events[1].time(), None, "only the very next line");
+    }
+
+    #[test]
     fn stations_are_shared_not_copied() {
         let line = r"\s:rEV02,c:1334337317*58\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
         let (events, _) = decode_all(&[line, line]);

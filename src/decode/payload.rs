@@ -215,8 +215,11 @@ impl PayloadBits {
     }
 }
 
-/// Bits each interpreted layout needs: up to and including the last field we read. Longer
-/// payloads are accepted (the extra bits are ignored), shorter ones are refused.
+/// Bits each interpreted layout needs: up to and including the last field we read, not the
+/// nominal length (168 for types 1-3). Longer payloads are accepted and the extra bits ignored
+/// (real receivers append some: the 186-bit position reports in the GFW samples decode to
+/// plausible positions); shorter ones are refused as `short_payload`. The rule is the same for
+/// every type: a field that is not all there is never read.
 pub fn needed_bits(msg_type: u8, part: Option<u8>) -> usize {
     match msg_type {
         1..=3 => 149,

@@ -708,7 +708,7 @@ fn compare_sample_aivdm(tally: &mut Tally) {
 /// Every record gpsd decodes, of the types we interpret, in all of its test files, agrees with
 /// ours field by field.
 ///
-/// Deliberate differences (each is mapped, then compared, in the helpers above):
+/// Deliberate differences (each is mapped, then compared, in the comparison functions above):
 /// - "Not available" values are `None` where gpsd prints the raw marker: lat 91 / lon 181,
 ///   speed 102.3 (1023), course 360 (3600), heading 511, second 60-63, status 15, turn -128,
 ///   IMO 0, ship type 0, draught 0, all-zero dimensions, empty text, ETA with month or day 0.
