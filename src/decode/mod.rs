@@ -296,13 +296,16 @@ impl Stations {
     }
 }
 
-/// The last tag block parsed: a feed repeats the same block (`\c:1565218798*53\`) on every
-/// sentence of a second, so a byte-equal block is not checksummed and parsed again.
+/// Tag blocks parsed lately: a feed repeats the same block (`\c:1565218798*53\`) on every
+/// sentence of a second, interleaved with a few others (fragment groups, other stations), so a
+/// byte-equal block is not checksummed and parsed again.
 #[derive(Debug, Default)]
 struct TagBlockCache {
-    body: Vec<u8>,
-    parsed: Option<CachedTag>,
+    entries: Vec<(Vec<u8>, CachedTag)>,
+    next: usize,
 }
+
+const TAG_BLOCK_CACHE: usize = 4;
 
 #[derive(Clone, Copy, Debug)]
 struct CachedTag {
@@ -315,20 +318,16 @@ struct CachedTag {
 
 impl TagBlockCache {
     fn parse<'a>(&mut self, body: &'a [u8]) -> Result<TagBlock<'a>, tagblock::TagBlockError> {
-        if let Some(cached) = self.parsed {
-            if self.body == body {
-                return Ok(TagBlock {
-                    time: cached.time,
-                    station: cached.station.map(|(from, to)| &body[from..to]),
-                    group: cached.group,
-                    group_unchecked: cached.group_unchecked,
-                });
-            }
+        if let Some((_, cached)) = self.entries.iter().find(|(bytes, _)| bytes == body) {
+            return Ok(TagBlock {
+                time: cached.time,
+                station: cached.station.map(|(from, to)| &body[from..to]),
+                group: cached.group,
+                group_unchecked: cached.group_unchecked,
+            });
         }
         let block = tagblock::parse_tag_block(body)?;
-        self.body.clear();
-        self.body.extend_from_slice(body);
-        self.parsed = Some(CachedTag {
+        let cached = CachedTag {
             time: block.time,
             station: block.station.map(|s| {
                 let from = s.as_ptr() as usize - body.as_ptr() as usize;
@@ -336,7 +335,16 @@ impl TagBlockCache {
             }),
             group: block.group,
             group_unchecked: block.group_unchecked,
-        });
+        };
+        if self.entries.len() < TAG_BLOCK_CACHE {
+            self.entries.push((body.to_vec(), cached));
+        } else {
+            let (bytes, slot) = &mut self.entries[self.next];
+            bytes.clear();
+            bytes.extend_from_slice(body);
+            *slot = cached;
+            self.next = (self.next + 1) % TAG_BLOCK_CACHE;
+        }
         Ok(block)
     }
 }
