@@ -64,7 +64,8 @@ pub enum Reject {
     /// A tag block with a bad or missing checksum, a malformed field, or a group that
     /// contradicts the sentence.
     BadTagBlock,
-    /// Fragment count, number, sequence id, channel or fill bits malformed.
+    /// Fragment count, number, sequence id, channel or fill bits malformed (or a `$PGHP` line's
+    /// fields).
     BadSentence,
     /// A payload character outside the armour, an undefined message type or type 24 part.
     BadPayload,
@@ -482,7 +483,7 @@ impl NmeaDecoder {
             Err(timestamps::GatehouseError::BadChecksum) => {
                 self.reject(Reject::BadChecksum, "$PGHP checksum does not match")
             }
-            Err(e) => self.note(Reject::BadSentence, e.detail()),
+            Err(e) => self.reject(Reject::BadSentence, e.detail()),
         }
     }
 
