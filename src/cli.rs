@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::source::file::DEFAULT_MAX_LINE;
+
 /// Watches AIS feeds, finds tankers that go dark near designated ports, and tallies the port
 /// calls they probably made while dark.
 #[derive(Debug, Parser)]
@@ -16,10 +18,41 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Decode AIS logs (NMEA with any timestamp carrier; plain or .gz, `-` for stdin) into one
+    /// record per event, with a summary of lines read, messages by type and rejects by reason.
+    Decode(DecodeArgs),
     /// Check the configuration, its ports file and its watchlist; list every problem at once.
     CheckConfig(CheckConfigArgs),
     /// Ask the database: suspected trips, every gap, vessels dark now, tallies, a vessel, ports.
     Query(QueryArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DecodeArgs {
+    /// Input files; `-` reads stdin, names ending in .gz are decompressed.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Record format on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
+    pub format: OutputFormat,
+    /// Decode and print only the summary, no records.
+    #[arg(long)]
+    pub summary: bool,
+    /// Station name for sentences that do not name their receiver.
+    #[arg(long)]
+    pub station: Option<String>,
+    /// Lines longer than this many bytes are skipped and counted.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
+    pub max_line_length: usize,
+}
+
+/// Record format of `aisgap decode`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per line: the event's serde form plus `station_kind`.
+    Jsonl,
+    /// One row per event under a header; see `commands::decode::CSV_HEADER`.
+    Csv,
 }
 
 /// What `aisgap query` answers.

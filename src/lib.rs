@@ -4,8 +4,11 @@
 //! The pipeline, one module per stage: `source` (I/O) -> `decode` (pure) -> `track` (pure vessel
 //! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query`.
 
+pub mod bytes;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod decode;
 pub mod detect;
 pub mod engine;
 pub mod model;

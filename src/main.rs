@@ -1,16 +1,18 @@
 //! The `aisgap` binary: parse the command line, run the command, turn its outcome into an exit
 //! code. All behaviour lives in the library.
 
-use std::process::ExitCode;
-
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 
 use aisgap::cli::{
-    CheckConfigArgs, Cli, Command, ConfidenceArg, QueryArgs, QueryFormat, QueryWhat, TallyBy,
+    CheckConfigArgs, Cli, Command, ConfidenceArg, DecodeArgs, QueryArgs, QueryFormat, QueryWhat,
+    TallyBy,
 };
+use aisgap::commands;
 use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
 use aisgap::detect::{Confidence, GapStatus};
 use aisgap::model::Mmsi;
@@ -18,13 +20,38 @@ use aisgap::query::{self, OutputFormat, Question};
 use aisgap::store::read::{GapFilter, TallyKey};
 use aisgap::time::UnixMillis;
 
-fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    match cli.command {
+    let outcome = match cli.command {
+        Command::Decode(args) => decode(&args),
         Command::CheckConfig(args) => check_config(&args),
         Command::Query(args) => run_query(&args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "aisgap: {e:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// `aisgap decode ... | head` closes the pipe early; that is the reader's choice, not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    commands::decode::run(args, &mut stdout.lock(), &mut stderr.lock()).context("decode failed")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logs go to stderr so that records and answers on stdout stay clean; RUST_LOG overrides.
@@ -119,8 +146,8 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     };
     let db = database_path(args.db.as_deref(), args.config.as_deref())?;
     let conn = aisgap::store::open_read_only(&db)?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
     query::answer(&conn, &question, &filter, format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
     Ok(ExitCode::SUCCESS)

@@ -2,5 +2,7 @@
 
 #[path = "integration/config.rs"]
 mod config;
+#[path = "integration/decode_corpora.rs"]
+mod decode_corpora;
 #[path = "integration/sources.rs"]
 mod sources;

@@ -1,6 +1,7 @@
-//! Sources: where raw AIS lines come from (feeds, receivers, devices, files) and nothing else;
-//! every line they read within the length bound is handed on, unjudged, to the decoder.
+//! The `source` stage: I/O only. Brings raw lines in (feeds, receivers, devices, files, stdin)
+//! within their length bounds, and nothing else: every line goes to `decode` untouched.
 
+pub mod file;
 pub mod follow;
 pub mod live;
 pub mod serial;

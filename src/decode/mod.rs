@@ -1,0 +1,951 @@
+//! The `decode` stage: physical lines of an NMEA 0183 AIS feed -> typed `AisEvent`s, with
+//! every refused line or sentence counted by reason. Pure: no clock, no I/O; the receive time
+//! comes in with each line.
+//!
+//! The pipeline inside: `nmea` frames and checksums sentences, `tagblock` and `timestamps` read
+//! where and when they were heard, `fragments` assembles multi-sentence messages, `payload`
+//! unpacks the bits and interprets the message layouts.
+
+pub mod fragments;
+pub mod nmea;
+pub mod payload;
+pub mod tagblock;
+pub mod timestamps;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+use crate::bytes::find_byte;
+use crate::model::{AisEvent, Heard, TimeSource};
+use crate::time::UnixMillis;
+
+use fragments::{Assembler, Assembly, Fragment, FragmentKey, Provenance};
+use nmea::FrameError;
+use payload::{PayloadBits, PayloadError};
+use tagblock::TagBlock;
+use timestamps::{GatehouseQueue, Trailer};
+
+/// How one source's lines are decoded.
+#[derive(Clone, Debug)]
+pub struct DecodeOptions {
+    /// The station name used when a sentence does not carry one (tag block `s:` or a
+    /// libais-style trailer).
+    pub station: Option<Arc<str>>,
+    /// Use the data's own timestamps (tag block, `$PGHP`, log columns); when off, every event
+    /// is timed by the receive time passed in with its line.
+    pub trust_data_time: bool,
+    /// An incomplete multi-sentence message is given up after this much event time.
+    pub fragment_timeout_ms: i64,
+    /// At most this many incomplete multi-sentence messages are held; the oldest is dropped.
+    pub max_pending_groups: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            station: None,
+            trust_data_time: true,
+            fragment_timeout_ms: 60_000,
+            max_pending_groups: 1024,
+        }
+    }
+}
+
+/// Why a line or sentence was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reject {
+    /// The sentence's XOR checksum does not match (or a `$PGHP` line's).
+    BadChecksum,
+    /// A `!xxVDM` sentence without `*hh`.
+    MissingChecksum,
+    /// A tag block with a bad or missing checksum, a malformed field, or a group that
+    /// contradicts the sentence.
+    BadTagBlock,
+    /// Fragment count, number, sequence id, channel or fill bits malformed (or a `$PGHP` line's
+    /// fields).
+    BadSentence,
+    /// A payload character outside the armour, an undefined message type or type 24 part.
+    BadPayload,
+    /// Fewer payload bits than the message type's fields need.
+    ShortPayload,
+    /// A later fragment whose message start was never seen (or a repeated fragment).
+    OrphanFragment,
+    /// A fragment of a message that never completed (timed out, pushed out, superseded).
+    ExpiredFragment,
+    /// A line that is neither AIS, nor NMEA, nor a comment (e.g. `!=IVDM` line noise).
+    UnknownLine,
+    /// A line longer than the source's limit (counted by the source, not decoded).
+    LineTooLong,
+}
+
+impl Reject {
+    pub const ALL: [Reject; 10] = [
+        Reject::BadChecksum,
+        Reject::MissingChecksum,
+        Reject::BadTagBlock,
+        Reject::BadSentence,
+        Reject::BadPayload,
+        Reject::ShortPayload,
+        Reject::OrphanFragment,
+        Reject::ExpiredFragment,
+        Reject::UnknownLine,
+        Reject::LineTooLong,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reject::BadChecksum => "bad_checksum",
+            Reject::MissingChecksum => "missing_checksum",
+            Reject::BadTagBlock => "bad_tag_block",
+            Reject::BadSentence => "bad_sentence",
+            Reject::BadPayload => "bad_payload",
+            Reject::ShortPayload => "short_payload",
+            Reject::OrphanFragment => "orphan_fragment",
+            Reject::ExpiredFragment => "expired_fragment",
+            Reject::UnknownLine => "unknown_line",
+            Reject::LineTooLong => "line_too_long",
+        }
+    }
+}
+
+/// Refusals by reason. Line-level reasons (`unknown_line`, `line_too_long`) count lines; the
+/// others count sentences, except `bad_payload` / `short_payload`, which count assembled
+/// messages.
+#[derive(Serialize, Default, Clone, Debug, PartialEq, Eq)]
+pub struct RejectCounts {
+    pub bad_checksum: u64,
+    pub missing_checksum: u64,
+    pub bad_tag_block: u64,
+    pub bad_sentence: u64,
+    pub bad_payload: u64,
+    pub short_payload: u64,
+    pub orphan_fragment: u64,
+    pub expired_fragment: u64,
+    pub unknown_line: u64,
+    pub line_too_long: u64,
+}
+
+impl RejectCounts {
+    fn slot(&mut self, reason: Reject) -> &mut u64 {
+        match reason {
+            Reject::BadChecksum => &mut self.bad_checksum,
+            Reject::MissingChecksum => &mut self.missing_checksum,
+            Reject::BadTagBlock => &mut self.bad_tag_block,
+            Reject::BadSentence => &mut self.bad_sentence,
+            Reject::BadPayload => &mut self.bad_payload,
+            Reject::ShortPayload => &mut self.short_payload,
+            Reject::OrphanFragment => &mut self.orphan_fragment,
+            Reject::ExpiredFragment => &mut self.expired_fragment,
+            Reject::UnknownLine => &mut self.unknown_line,
+            Reject::LineTooLong => &mut self.line_too_long,
+        }
+    }
+
+    pub fn get(&self, reason: Reject) -> u64 {
+        match reason {
+            Reject::BadChecksum => self.bad_checksum,
+            Reject::MissingChecksum => self.missing_checksum,
+            Reject::BadTagBlock => self.bad_tag_block,
+            Reject::BadSentence => self.bad_sentence,
+            Reject::BadPayload => self.bad_payload,
+            Reject::ShortPayload => self.short_payload,
+            Reject::OrphanFragment => self.orphan_fragment,
+            Reject::ExpiredFragment => self.expired_fragment,
+            Reject::UnknownLine => self.unknown_line,
+            Reject::LineTooLong => self.line_too_long,
+        }
+    }
+
+    pub fn add(&mut self, reason: Reject, n: u64) {
+        *self.slot(reason) += n;
+    }
+
+    pub fn total(&self) -> u64 {
+        Reject::ALL.iter().map(|&r| self.get(r)).sum()
+    }
+
+    /// `(reason, count)` for every reason, in a fixed order.
+    pub fn iter(&self) -> impl Iterator<Item = (Reject, u64)> + '_ {
+        Reject::ALL.iter().map(|&r| (r, self.get(r)))
+    }
+}
+
+/// Counters of one source (or, merged, of several).
+#[derive(Serialize, Default, Clone, Debug, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Physical lines read.
+    pub lines: u64,
+    /// `!xxVDM` / `!xxVDO` sentences found (a line may hold several).
+    pub sentences: u64,
+    /// Messages decoded (a multi-sentence message counts once).
+    pub messages: u64,
+    /// Events emitted (a type 19 gives two).
+    pub events: u64,
+    /// Messages by AIS type; index 0 is unused.
+    #[serde(serialize_with = "serialize_by_type")]
+    pub by_type: [u64; 28],
+    pub rejects: RejectCounts,
+    /// Other NMEA sentences, comments and blank lines: skipped, not errors.
+    pub non_ais_lines: u64,
+    /// Gatehouse `$PGHP` time lines read.
+    pub gatehouse_lines: u64,
+    /// Tag blocks whose checksum covers everything but their `g:` field (accepted; see
+    /// `TagBlock::group_unchecked`).
+    pub tag_block_group_unchecked: u64,
+    /// Sentences preceded by text that is not a timestamp (decoded, untimed by it).
+    pub unparsed_prefix: u64,
+    /// Sentences followed by text that is neither a trailer nor another sentence (ignored).
+    pub trailing_garbage: u64,
+    /// Position reports whose position lies outside the globe: reported as unavailable.
+    pub invalid_position: u64,
+}
+
+fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        by_type
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(t, n)| (t.to_string(), n)),
+    )
+}
+
+impl DecodeStats {
+    pub fn merge(&mut self, other: &DecodeStats) {
+        self.lines += other.lines;
+        self.sentences += other.sentences;
+        self.messages += other.messages;
+        self.events += other.events;
+        for (mine, theirs) in self.by_type.iter_mut().zip(other.by_type.iter()) {
+            *mine += theirs;
+        }
+        for (reason, n) in other.rejects.iter() {
+            self.rejects.add(reason, n);
+        }
+        self.non_ais_lines += other.non_ais_lines;
+        self.gatehouse_lines += other.gatehouse_lines;
+        self.tag_block_group_unchecked += other.tag_block_group_unchecked;
+        self.unparsed_prefix += other.unparsed_prefix;
+        self.trailing_garbage += other.trailing_garbage;
+        self.invalid_position += other.invalid_position;
+    }
+
+    /// Everything refused, all reasons together.
+    pub fn rejected(&self) -> u64 {
+        self.rejects.total()
+    }
+
+    /// `(type, count)` for the message types seen.
+    pub fn types(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
+        self.by_type
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(t, &n)| (t as u8, n))
+    }
+}
+
+/// One refusal with where it happened (the decoder's line number) and what was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RejectNote {
+    pub reason: Reject,
+    pub line: u64,
+    pub detail: &'static str,
+}
+
+/// Refusal notes kept until the caller takes them; beyond this they are only counted.
+const MAX_NOTES: usize = 64;
+/// Distinct station names kept interned; beyond this a name is shared only per message.
+const MAX_STATIONS: usize = 4096;
+
+/// One `Arc<str>` per station name so that events share it instead of allocating.
+#[derive(Debug, Default)]
+struct Stations {
+    last: Option<(Vec<u8>, Arc<str>)>,
+    known: HashMap<Vec<u8>, Arc<str>>,
+}
+
+impl Stations {
+    fn intern(&mut self, name: &[u8]) -> Arc<str> {
+        if let Some((bytes, arc)) = &self.last {
+            if bytes.as_slice() == name {
+                return arc.clone();
+            }
+        }
+        let arc = match self.known.get(name) {
+            Some(arc) => arc.clone(),
+            None => {
+                let arc: Arc<str> = Arc::from(String::from_utf8_lossy(name).as_ref());
+                if self.known.len() < MAX_STATIONS {
+                    self.known.insert(name.to_vec(), arc.clone());
+                }
+                arc
+            }
+        };
+        match &mut self.last {
+            Some((bytes, last)) => {
+                bytes.clear();
+                bytes.extend_from_slice(name);
+                *last = arc.clone();
+            }
+            None => self.last = Some((name.to_vec(), arc.clone())),
+        }
+        arc
+    }
+}
+
+/// Tag blocks parsed lately: a feed repeats the same block (`\c:1565218798*53\`) on every
+/// sentence of a second, interleaved with a few others (fragment groups, other stations), so a
+/// byte-equal block is not checksummed and parsed again.
+#[derive(Debug, Default)]
+struct TagBlockCache {
+    entries: Vec<(Vec<u8>, CachedTag)>,
+    next: usize,
+}
+
+const TAG_BLOCK_CACHE: usize = 4;
+
+#[derive(Clone, Copy, Debug)]
+struct CachedTag {
+    time: Option<UnixMillis>,
+    /// Byte range of the station within the body.
+    station: Option<(usize, usize)>,
+    group: Option<tagblock::Group>,
+    group_unchecked: bool,
+}
+
+impl TagBlockCache {
+    fn parse<'a>(&mut self, body: &'a [u8]) -> Result<TagBlock<'a>, tagblock::TagBlockError> {
+        if let Some((_, cached)) = self.entries.iter().find(|(bytes, _)| bytes == body) {
+            return Ok(TagBlock {
+                time: cached.time,
+                station: cached.station.map(|(from, to)| &body[from..to]),
+                group: cached.group,
+                group_unchecked: cached.group_unchecked,
+            });
+        }
+        let block = tagblock::parse_tag_block(body)?;
+        let cached = CachedTag {
+            time: block.time,
+            station: block.station.map(|s| {
+                let from = s.as_ptr() as usize - body.as_ptr() as usize;
+                (from, from + s.len())
+            }),
+            group: block.group,
+            group_unchecked: block.group_unchecked,
+        };
+        if self.entries.len() < TAG_BLOCK_CACHE {
+            self.entries.push((body.to_vec(), cached));
+        } else {
+            let (bytes, slot) = &mut self.entries[self.next];
+            bytes.clear();
+            bytes.extend_from_slice(body);
+            *slot = cached;
+            self.next = (self.next + 1) % TAG_BLOCK_CACHE;
+        }
+        Ok(block)
+    }
+}
+
+/// A tag block alone on its line: it belongs to the sentence on the next line.
+#[derive(Debug)]
+struct CarriedTag {
+    time: Option<UnixMillis>,
+    station: Option<Arc<str>>,
+    group: Option<tagblock::Group>,
+}
+
+/// Decoder of one input source: owns its framing state, `$PGHP` carry-over and fragment groups.
+#[derive(Debug)]
+pub struct NmeaDecoder {
+    options: DecodeOptions,
+    stats: DecodeStats,
+    bits: PayloadBits,
+    assembler: Assembler,
+    assembled: Vec<u8>,
+    gatehouse: GatehouseQueue,
+    stations: Stations,
+    tag_blocks: TagBlockCache,
+    carried: Option<CarriedTag>,
+    notes: Vec<RejectNote>,
+}
+
+/// Where a sentence's surroundings say it was heard, before fragment merging.
+struct Surroundings<'a> {
+    tag: Option<TagBlock<'a>>,
+    carried: Option<CarriedTag>,
+    trailer: Trailer<'a>,
+    line_time: Option<UnixMillis>,
+    received_at: Option<UnixMillis>,
+}
+
+impl NmeaDecoder {
+    pub fn new(options: DecodeOptions) -> Self {
+        NmeaDecoder {
+            assembler: Assembler::new(options.max_pending_groups, options.fragment_timeout_ms),
+            options,
+            stats: DecodeStats::default(),
+            bits: PayloadBits::new(),
+            assembled: Vec::with_capacity(256),
+            gatehouse: GatehouseQueue::default(),
+            stations: Stations::default(),
+            tag_blocks: TagBlockCache::default(),
+            carried: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn options(&self) -> &DecodeOptions {
+        &self.options
+    }
+
+    pub fn stats(&self) -> &DecodeStats {
+        &self.stats
+    }
+
+    /// Incomplete multi-sentence messages currently held (never above `max_pending_groups`).
+    pub fn pending_groups(&self) -> usize {
+        self.assembler.pending_groups()
+    }
+
+    /// Refusals since the last call, with line numbers, for logging (at most 64 are kept).
+    pub fn take_reject_notes(&mut self) -> impl Iterator<Item = RejectNote> + '_ {
+        self.notes.drain(..)
+    }
+
+    pub fn has_reject_notes(&self) -> bool {
+        !self.notes.is_empty()
+    }
+
+    /// Counts a line the source refused to read because it was too long.
+    pub fn count_line_too_long(&mut self) {
+        self.stats.lines += 1;
+        self.reject(Reject::LineTooLong, "line longer than the limit");
+    }
+
+    /// End of input: incomplete messages can no longer complete and are counted as expired.
+    pub fn finish(&mut self) {
+        let dropped = self.assembler.flush();
+        if dropped > 0 {
+            self.stats.rejects.add(Reject::ExpiredFragment, dropped);
+            self.note(
+                Reject::ExpiredFragment,
+                "message incomplete at end of input",
+            );
+        }
+    }
+
+    /// Decodes one physical line; appends 0..n events to `out`.
+    pub fn decode_line(
+        &mut self,
+        line: &[u8],
+        received_at: Option<UnixMillis>,
+        out: &mut Vec<AisEvent>,
+    ) {
+        self.stats.lines += 1;
+        let line = trim_end(line);
+        let carried = self.carried.take();
+        let Some(&first) = line.first() else {
+            self.stats.non_ais_lines += 1;
+            return;
+        };
+        match first {
+            b'!' | b'\\' => self.decode_units(line, None, carried, received_at, out),
+            b'$' => {
+                if line.starts_with(b"$PGHP,") {
+                    self.gatehouse_line(line);
+                } else {
+                    self.stats.non_ais_lines += 1;
+                }
+            }
+            b'#' => self.stats.non_ais_lines += 1,
+            _ => match line.iter().position(|&b| b == b'!' || b == b'\\') {
+                Some(start) => {
+                    let prefix = &line[..start];
+                    let line_time = timestamps::parse_leading_time(prefix);
+                    if line_time.is_none() && !prefix.iter().all(u8::is_ascii_whitespace) {
+                        self.stats.unparsed_prefix += 1;
+                    }
+                    self.decode_units(&line[start..], line_time, carried, received_at, out);
+                }
+                None => self.reject(Reject::UnknownLine, "neither AIS, NMEA nor a comment"),
+            },
+        }
+    }
+
+    fn gatehouse_line(&mut self, line: &[u8]) {
+        self.stats.gatehouse_lines += 1;
+        match timestamps::parse_pghp(line) {
+            Ok(g) => self.gatehouse.push(self.stats.lines, g),
+            Err(timestamps::GatehouseError::BadChecksum) => {
+                self.reject(Reject::BadChecksum, "$PGHP checksum does not match")
+            }
+            Err(e) => self.reject(Reject::BadSentence, e.detail()),
+        }
+    }
+
+    /// Decodes the `[\tag\]!sentence[trailer]` units of a line, several when concatenated.
+    fn decode_units(
+        &mut self,
+        mut rest: &[u8],
+        line_time: Option<UnixMillis>,
+        mut carried: Option<CarriedTag>,
+        received_at: Option<UnixMillis>,
+        out: &mut Vec<AisEvent>,
+    ) {
+        let mut first_unit = true;
+        loop {
+            let mut tag = None;
+            if rest.first() == Some(&b'\\') {
+                let Some(close) = find_byte(&rest[1..], b'\\') else {
+                    self.reject(Reject::BadTagBlock, "tag block not closed by a backslash");
+                    return;
+                };
+                let body = &rest[1..1 + close];
+                rest = &rest[close + 2..];
+                match self.tag_blocks.parse(body) {
+                    Ok(block) => tag = Some(block),
+                    Err(e) => {
+                        if rest.first() == Some(&b'!') {
+                            self.stats.sentences += 1;
+                        }
+                        self.reject(Reject::BadTagBlock, e.detail());
+                        match next_unit(rest) {
+                            Some(next) => {
+                                rest = next;
+                                first_unit = false;
+                                continue;
+                            }
+                            None => return,
+                        }
+                    }
+                }
+                if rest.is_empty() {
+                    if let Some(block) = tag {
+                        self.carried = Some(CarriedTag {
+                            time: block.time,
+                            station: block.station.map(|s| self.stations.intern(s)),
+                            group: block.group,
+                        });
+                        if block.group_unchecked {
+                            self.stats.tag_block_group_unchecked += 1;
+                        }
+                    }
+                    return;
+                }
+            }
+            if rest.first() != Some(&b'!') {
+                self.reject(Reject::UnknownLine, "tag block not followed by a sentence");
+                return;
+            }
+            match nmea::parse_sentence(rest) {
+                Ok((sentence, after)) => {
+                    self.stats.sentences += 1;
+                    let (trailer, next) = split_after_sentence(after);
+                    if trailer.is_none() && next.is_none() && !after.is_empty() {
+                        self.stats.trailing_garbage += 1;
+                    }
+                    let surroundings = Surroundings {
+                        tag,
+                        carried: carried.take(),
+                        trailer: trailer.map(timestamps::parse_trailer).unwrap_or_default(),
+                        line_time,
+                        received_at,
+                    };
+                    self.decode_sentence(&sentence, surroundings, out);
+                    match next {
+                        Some(next) => rest = next,
+                        None => return,
+                    }
+                }
+                Err(FrameError::NotAis) if first_unit && tag.is_none() => {
+                    self.stats.non_ais_lines += 1;
+                    return;
+                }
+                Err(e) => {
+                    let reason = match e {
+                        FrameError::NotAis | FrameError::BadTalker => Reject::UnknownLine,
+                        FrameError::MissingChecksum => Reject::MissingChecksum,
+                        FrameError::BadChecksum { .. } => Reject::BadChecksum,
+                        FrameError::BadField(_) => Reject::BadSentence,
+                    };
+                    if reason != Reject::UnknownLine {
+                        self.stats.sentences += 1;
+                    }
+                    self.reject(reason, e.detail());
+                    match next_unit(&rest[1..]) {
+                        Some(next) => rest = next,
+                        None => return,
+                    }
+                }
+            }
+            first_unit = false;
+        }
+    }
+
+    fn decode_sentence(
+        &mut self,
+        sentence: &nmea::Sentence<'_>,
+        around: Surroundings<'_>,
+        out: &mut Vec<AisEvent>,
+    ) {
+        let trust = self.options.trust_data_time;
+        let (tag_time, tag_station, group) = match (&around.tag, around.carried) {
+            (Some(block), _) => {
+                if block.group_unchecked {
+                    self.stats.tag_block_group_unchecked += 1;
+                }
+                (
+                    block.time,
+                    block.station.map(|s| self.stations.intern(s)),
+                    block.group,
+                )
+            }
+            (None, Some(carried)) => (carried.time, carried.station, carried.group),
+            (None, None) => (None, None, None),
+        };
+        if let Some(g) = group {
+            if g.total != sentence.total || g.number != sentence.number {
+                self.reject(
+                    Reject::BadTagBlock,
+                    "g: fragment numbers disagree with the sentence",
+                );
+                return;
+            }
+        }
+        let station = tag_station
+            .or_else(|| around.trailer.station.map(|s| self.stations.intern(s)))
+            .or_else(|| self.options.station.clone());
+        let provenance = Provenance {
+            tag_time: tag_time.filter(|_| trust),
+            log_time: around.trailer.time.or(around.line_time).filter(|_| trust),
+            received: around.received_at,
+            station,
+            channel: sentence.channel,
+            checksum_xor: sentence.checksum,
+            first_line: self.stats.lines,
+        };
+        if sentence.total == 1 {
+            self.decode_payload(sentence.payload, sentence.fill_bits, &provenance, out);
+            return;
+        }
+        let key = FragmentKey {
+            channel: sentence.channel,
+            seq_id: sentence.seq_id,
+            total: sentence.total,
+            group_id: group.map(|g| g.id),
+        };
+        let mut done = std::mem::take(&mut self.assembled);
+        let mut dropped = 0;
+        let fragment = Fragment {
+            key,
+            number: sentence.number,
+            payload: sentence.payload,
+            fill_bits: sentence.fill_bits,
+        };
+        let assembly = self
+            .assembler
+            .push(fragment, provenance, &mut done, &mut dropped);
+        if dropped > 0 {
+            self.stats.rejects.add(Reject::ExpiredFragment, dropped);
+            self.note(Reject::ExpiredFragment, "message did not complete");
+        }
+        match assembly {
+            Assembly::Incomplete => {}
+            Assembly::Orphan => self.reject(
+                Reject::OrphanFragment,
+                "fragment without the start of its message",
+            ),
+            Assembly::Complete {
+                fill_bits,
+                provenance,
+            } => self.decode_payload(&done, fill_bits, &provenance, out),
+        }
+        self.assembled = done;
+    }
+
+    fn decode_payload(
+        &mut self,
+        armoured: &[u8],
+        fill_bits: u8,
+        provenance: &Provenance,
+        out: &mut Vec<AisEvent>,
+    ) {
+        if let Err(e) = self.bits.load(armoured, fill_bits) {
+            self.reject(Reject::BadPayload, e.detail());
+            return;
+        }
+        let (time, time_source) = self.resolve_time(provenance);
+        let heard = Heard {
+            time,
+            time_source,
+            station: provenance.station.clone(),
+            channel: provenance.channel.map(char::from),
+        };
+        match payload::decode_message(&self.bits, heard, out) {
+            Ok(decoded) => {
+                self.stats.messages += 1;
+                self.stats.events += u64::from(decoded.events);
+                self.stats.by_type[usize::from(decoded.msg_type)] += 1;
+                if decoded.invalid_position {
+                    self.stats.invalid_position += 1;
+                }
+            }
+            Err(e @ PayloadError::Short { .. }) => self.reject(Reject::ShortPayload, e.detail()),
+            Err(e) => self.reject(Reject::BadPayload, e.detail()),
+        }
+    }
+
+    /// Data time first (tag block, then Gatehouse, then log column), else the receive time.
+    fn resolve_time(&mut self, p: &Provenance) -> (Option<UnixMillis>, Option<TimeSource>) {
+        if self.options.trust_data_time {
+            if let Some(t) = p.tag_time {
+                return (Some(t), Some(TimeSource::TagBlock));
+            }
+            if !self.gatehouse.is_empty() {
+                if let Some(t) = self
+                    .gatehouse
+                    .take(self.stats.lines, p.first_line, p.checksum_xor)
+                {
+                    return (Some(t), Some(TimeSource::Gatehouse));
+                }
+            }
+            if let Some(t) = p.log_time {
+                return (Some(t), Some(TimeSource::LogColumn));
+            }
+        }
+        match p.received {
+            Some(t) => (Some(t), Some(TimeSource::Received)),
+            None => (None, None),
+        }
+    }
+
+    fn reject(&mut self, reason: Reject, detail: &'static str) {
+        self.stats.rejects.add(reason, 1);
+        self.note(reason, detail);
+    }
+
+    fn note(&mut self, reason: Reject, detail: &'static str) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(RejectNote {
+                reason,
+                line: self.stats.lines,
+                detail,
+            });
+        }
+    }
+}
+
+fn trim_end(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |e| e + 1);
+    &line[..end]
+}
+
+/// Splits what follows a sentence's checksum into its trailer (`,station,epoch`) and the next
+/// `\tag\!sentence` unit on the same line, if any.
+fn split_after_sentence(after: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+    match after.first() {
+        None => (None, None),
+        Some(b',') => match after.iter().position(|&b| b == b'\\') {
+            Some(i) => match next_unit(&after[i..]) {
+                Some(next) => (Some(&after[..i]), Some(next)),
+                None => (Some(after), None),
+            },
+            None => (Some(after), None),
+        },
+        Some(_) => (None, next_unit(after)),
+    }
+}
+
+/// The next `\tag\!` unit in `bytes`, if one starts there or later.
+fn next_unit(bytes: &[u8]) -> Option<&[u8]> {
+    let mut from = 0;
+    while let Some(open) = bytes[from..].iter().position(|&b| b == b'\\') {
+        let start = from + open;
+        let close = bytes[start + 1..].iter().position(|&b| b == b'\\')?;
+        let after_close = start + 1 + close + 1;
+        if bytes.get(after_close) == Some(&b'!') {
+            return Some(&bytes[start..]);
+        }
+        from = start + 1 + close;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Mmsi;
+
+    fn decode_all(lines: &[&str]) -> (Vec<AisEvent>, NmeaDecoder) {
+        let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+        let mut out = Vec::new();
+        for line in lines {
+            decoder.decode_line(line.as_bytes(), None, &mut out);
+        }
+        (out, decoder)
+    }
+
+    #[test]
+    fn tag_block_time_and_station_are_used() {
+        let (events, decoder) = decode_all(&[
+            r"\s:rEV02,c:1334337317*58\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F",
+        ]);
+        assert_eq!(decoder.stats().messages, 1);
+        let heard = events[0].heard();
+        assert_eq!(heard.time, Some(UnixMillis::from_secs(1_334_337_317)));
+        assert_eq!(heard.time_source, Some(TimeSource::TagBlock));
+        assert_eq!(heard.station.as_deref(), Some("rEV02"));
+        assert_eq!(heard.channel, Some('B'));
+    }
+
+    #[test]
+    fn two_fragment_message_takes_the_first_fragments_time() {
+        let (events, decoder) = decode_all(&[
+            r"\g:1-2-3985,s:rEV02,c:1334337317*2D\!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0*70",
+            r"\g:2-2-3985*5A\!AIVDM,2,2,9,B,PFRC88888888880,2*29",
+        ]);
+        assert_eq!(decoder.stats().rejected(), 0, "{:?}", decoder.stats());
+        assert_eq!(events.len(), 1);
+        let AisEvent::VesselReport(report) = &events[0] else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            report.heard.time,
+            Some(UnixMillis::from_secs(1_334_337_317))
+        );
+        assert_eq!(report.heard.station.as_deref(), Some("rEV02"));
+    }
+
+    #[test]
+    fn without_trust_the_receive_time_is_used() {
+        let mut decoder = NmeaDecoder::new(DecodeOptions {
+            trust_data_time: false,
+            station: Some(Arc::from("home")),
+            ..DecodeOptions::default()
+        });
+        let mut out = Vec::new();
+        decoder.decode_line(
+            br"\c:1334337317*5E\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F",
+            Some(UnixMillis(42)),
+            &mut out,
+        );
+        assert_eq!(out[0].heard().time, Some(UnixMillis(42)));
+        assert_eq!(out[0].heard().time_source, Some(TimeSource::Received));
+        assert_eq!(out[0].heard().station.as_deref(), Some("home"));
+    }
+
+    #[test]
+    fn leading_column_and_trailer_time_sentences() {
+        let (events, decoder) = decode_all(&[
+            "1711929600.25 !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "2024-04-01T00:00:00Z,!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,b003669712,1241544035",
+        ]);
+        assert_eq!(decoder.stats().messages, 3);
+        let times: Vec<_> = events
+            .iter()
+            .map(|e| e.time().unwrap().as_millis())
+            .collect();
+        assert_eq!(
+            times,
+            [1_711_929_600_250, 1_711_929_600_000, 1_241_544_035_000]
+        );
+        assert!(events
+            .iter()
+            .all(|e| e.heard().time_source == Some(TimeSource::LogColumn)));
+        assert_eq!(events[2].heard().station.as_deref(), Some("b003669712"));
+    }
+
+    #[test]
+    fn gatehouse_times_the_message_whose_checksums_it_names() {
+        let (events, decoder) = decode_all(&[
+            "$PGHP,1,2010,6,11,11,46,11,929,244,0,,1,72*21",
+            "!AIVDM,2,1,1,,53cMa3@000010WSW?V105=<45B2222222222220t388151:9e2UiDm851DTh,0*65",
+            "!AIVDM,2,2,1,,j1C32CQp888,2*17",
+        ]);
+        assert_eq!(decoder.stats().rejected(), 0, "{:?}", decoder.stats());
+        assert_eq!(
+            events[0].time(),
+            UnixMillis::from_civil(2010, 6, 11, 11, 46, 11, 929)
+        );
+        assert_eq!(events[0].heard().time_source, Some(TimeSource::Gatehouse));
+    }
+
+    #[test]
+    fn noise_is_counted_not_decoded() {
+        let (events, decoder) = decode_all(&[
+            "",
+            "# comment",
+            "$GPZDA,114702.51,27,01,2012,,*66",
+            "!AIPWR,1,2*00",
+            "!=IVDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0*2E",
+            "IamNotAnAisMessage1111",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0",
+            "!AIVDM,1,1,,B,,0*25",
+            "!AIVDM,2,2,3,A,888888888888880,2*27",
+        ]);
+        assert!(events.is_empty());
+        let s = decoder.stats();
+        assert_eq!(s.lines, 10);
+        assert_eq!(s.non_ais_lines, 4);
+        assert_eq!(s.rejects.unknown_line, 2);
+        assert_eq!(s.rejects.bad_checksum, 1);
+        assert_eq!(s.rejects.missing_checksum, 1);
+        assert_eq!(s.rejects.short_payload, 1);
+        assert_eq!(s.rejects.orphan_fragment, 1);
+        assert_eq!(s.rejected(), 6);
+    }
+
+    #[test]
+    fn concatenated_units_on_one_line_are_split() {
+        let (events, decoder) = decode_all(&[
+            r"\s:rMT2083,t:marinetraffic,c:1698785962*4C\!AIVDM,2,1,9,A,53do3d800003TP7CK?8=9U=@4j0@D9E==T00001521o484d@04A3i1Eh,0*68\s:rMT2083,t:marinetraffic,c:1698785961*4F\!AIVDM,2,2,9,A,88888888880,2*2D",
+        ]);
+        assert_eq!(decoder.stats().sentences, 2);
+        assert_eq!(decoder.stats().messages, 1, "{:?}", decoder.stats());
+        assert_eq!(events[0].mmsi(), Mmsi(248_366_000));
+        assert_eq!(events[0].time(), Some(UnixMillis::from_secs(1_698_785_962)));
+    }
+
+    #[test]
+    fn a_repeated_tag_block_is_read_from_the_cache_with_the_same_result() {
+        let mut cache = TagBlockCache::default();
+        let body = b"s:rEV02,c:1334337317*58";
+        let first = cache.parse(body).unwrap();
+        let copy = body.to_vec();
+        let second = cache.parse(&copy).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(second.station, Some(&b"rEV02"[..]));
+        assert!(cache.parse(b"s:rEV02,c:1334337317*59").is_err());
+        assert_eq!(cache.parse(&copy).unwrap(), first);
+    }
+
+    #[test]
+    fn a_tag_block_alone_on_its_line_times_the_next_lines_sentence() {
+        let (events, decoder) = decode_all(&[
+            r"\c:1354719388*56\",
+            "!BSVDM,1,1,,B,14QsDOP01?0nGuHOM4n;vqTn0p4S,0*23",
+            "!BSVDM,1,1,,B,14QsDOP01?0nGuHOM4n;vqTn0p4S,0*23",
+        ]);
+        assert_eq!(decoder.stats().rejected(), 0);
+        assert_eq!(events[0].time(), Some(UnixMillis::from_secs(1_354_719_388)));
+        assert_eq!(events[1].time(), None, "only the very next line");
+    }
+
+    #[test]
+    fn stations_are_shared_not_copied() {
+        let line = r"\s:rEV02,c:1334337317*58\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
+        let (events, _) = decode_all(&[line, line]);
+        let a = events[0].heard().station.clone().unwrap();
+        let b = events[1].heard().station.clone().unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}
