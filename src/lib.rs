@@ -4,5 +4,6 @@
 //! The pipeline, one module per stage: `source` (I/O) -> `decode` (pure) -> `track` (pure vessel
 //! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query`.
 
+pub mod encode;
 pub mod model;
 pub mod time;
