@@ -4,6 +4,7 @@
 //! The pipeline, one module per stage: `source` (I/O) -> `decode` (pure) -> `track` (pure vessel
 //! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query`.
 
+pub mod decode;
 pub mod encode;
 pub mod model;
 pub mod time;

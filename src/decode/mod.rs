@@ -1,0 +1,3 @@
+//! Decoding: raw input lines and export rows -> typed AIS events.
+
+pub mod csv;
