@@ -7,4 +7,5 @@
 pub mod decode;
 pub mod encode;
 pub mod model;
+pub mod simulate;
 pub mod time;
