@@ -62,6 +62,8 @@ impl Default for ScenarioParams {
 pub enum SimulateError {
     #[error("invalid scenario: {0}")]
     Params(String),
+    #[error("writing the scenario stream failed: {0}")]
+    Stream(#[source] std::io::Error),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -90,12 +92,8 @@ pub fn generate(
 ) -> Result<Truth, SimulateError> {
     let plan = plan::build(params, SCENARIO_START.0)?;
     let mut recorder = truth::Recorder::new(plan.start, plan.end);
-    let counts = stream::run(&plan, params.seed, nmea, csv, &mut recorder).map_err(|source| {
-        SimulateError::Io {
-            path: PathBuf::from("(scenario stream)"),
-            source,
-        }
-    })?;
+    let counts =
+        stream::run(&plan, params.seed, nmea, csv, &mut recorder).map_err(SimulateError::Stream)?;
     let size = ScenarioSize {
         days: params.days,
         tankers: params.tankers,

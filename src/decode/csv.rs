@@ -126,7 +126,7 @@ enum Field {
     ToStarboard,
 }
 
-const FIELD_COUNT: usize = 24;
+const FIELD_COUNT: usize = Field::ToStarboard as usize + 1;
 
 impl Field {
     fn index(self) -> usize {

@@ -686,3 +686,45 @@ fn too_little_background_for_coverage_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("--background"), "{err}");
 }
+
+#[test]
+fn the_simulate_command_writes_the_four_files_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+        .args(["simulate", "--seed", "2024", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh = default_scenario();
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "scenario.csv",
+            "scenario.nmea",
+            "scenario.truth.json",
+            "watchlist.csv"
+        ]
+    );
+    assert!(std::fs::read(dir.path().join("scenario.nmea")).unwrap() == fresh.nmea);
+    assert!(std::fs::read(dir.path().join("scenario.csv")).unwrap() == fresh.csv);
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+        .args(["simulate", "--background", "3", "--out"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--background"), "{stderr}");
+    assert!(!dir.path().join("other").join("scenario.nmea").exists());
+}
