@@ -21,6 +21,11 @@ pub enum Command {
     /// Decode AIS logs (NMEA with any timestamp carrier; plain or .gz, `-` for stdin) into one
     /// record per event, with a summary of lines read, messages by type and rejects by reason.
     Decode(DecodeArgs),
+    /// Run the whole pipeline over logs (NMEA or CSV, plain or .gz; several are merged by event
+    /// time as live feeds would be) into a fresh database, then print the tally of trips.
+    Replay(ReplayArgs),
+    /// Generate a deterministic scenario: NMEA log, the same fixes as CSV, watchlist and truth.
+    Simulate(SimulateArgs),
     /// Check the configuration, its ports file and its watchlist; list every problem at once.
     CheckConfig(CheckConfigArgs),
     /// Ask the database: suspected trips, every gap, vessels dark now, tallies, a vessel, ports.
@@ -53,6 +58,53 @@ pub enum OutputFormat {
     Jsonl,
     /// One row per event under a header; see `commands::decode::CSV_HEADER`.
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Logs to replay; `-` reads stdin.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
+    /// ./config/aisgap.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database to write (its previous contents are replaced) [default: the config's [store] db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Seed of the scenario: the same seed always gives byte-identical files.
+    #[arg(long, default_value_t = 2024)]
+    pub seed: u64,
+    /// Directory to write into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Length of the scenario in days.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    /// North Korean shuttle tankers; every four bring one set of confounders.
+    #[arg(long, default_value_t = 4)]
+    pub tankers: u32,
+    /// Ordinary vessels: port dwellers, traders and fishing boats (at least 10).
+    #[arg(long, default_value_t = 16)]
+    pub background: u32,
+    /// File name stem of the generated files.
+    #[arg(long, default_value = "scenario")]
+    pub prefix: String,
+}
+
+impl SimulateArgs {
+    pub fn params(&self) -> crate::simulate::ScenarioParams {
+        crate::simulate::ScenarioParams {
+            seed: self.seed,
+            days: self.days,
+            tankers: self.tankers,
+            background: self.background,
+        }
+    }
 }
 
 /// What `aisgap query` answers.

@@ -10,7 +10,7 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, ConfidenceArg, DecodeArgs, QueryArgs, QueryFormat, QueryWhat,
-    TallyBy,
+    ReplayArgs, SimulateArgs, TallyBy,
 };
 use aisgap::commands;
 use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
@@ -18,6 +18,7 @@ use aisgap::detect::{Confidence, GapStatus};
 use aisgap::model::Mmsi;
 use aisgap::query::{self, OutputFormat, Question};
 use aisgap::store::read::{GapFilter, TallyKey};
+use aisgap::store::Store;
 use aisgap::time::UnixMillis;
 
 fn main() -> ExitCode {
@@ -25,6 +26,8 @@ fn main() -> ExitCode {
     init_logging();
     let outcome = match cli.command {
         Command::Decode(args) => decode(&args),
+        Command::Replay(args) => replay(&args),
+        Command::Simulate(args) => simulate(&args),
         Command::CheckConfig(args) => check_config(&args),
         Command::Query(args) => run_query(&args),
     };
@@ -45,6 +48,66 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
+    let store = Store::open(&db)?;
+    tracing::info!(db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
+    let (summary, store) = aisgap::replay::replay(&config, store, &args.logs)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let keys = [TallyKey::Port, TallyKey::Month];
+    let rows = aisgap::store::read::tally(store.connection(), &GapFilter::default(), &keys)?;
+    writeln!(out, "Suspected dark port calls (trips) by port and month:")?;
+    query::write_tally_table(&rows, &keys, &mut out)?;
+    writeln!(out)?;
+    // Final judgements, after late data withdrew or split what it had to.
+    let watched = GapFilter {
+        watched_only: true,
+        ..GapFilter::default()
+    };
+    let gaps = aisgap::store::read::gaps(store.connection(), &watched)?;
+    let trips = gaps.iter().filter(|g| g.is_trip()).count();
+    let e = &summary.engine;
+    writeln!(
+        out,
+        "{} lines, {} fixes, {} vessels, {} gaps of watched vessels, {} trips, {} rejected, {} late fixes; {:.2} s ({:.0} lines/s); stream clock {}; database {}",
+        summary.decode.lines,
+        e.fixes,
+        summary.vessels,
+        gaps.len(),
+        trips,
+        summary.decode.rejected(),
+        e.late_fixes,
+        summary.seconds,
+        summary.lines_per_second(),
+        summary.stream_clock.map_or_else(|| "-".to_string(), |c| c.to_string()),
+        db.display()
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let files = aisgap::simulate::write_scenario(&args.params(), &args.out, &args.prefix)
+        .with_context(|| format!("simulating into {}", args.out.display()))?;
+    let truth = &files.truth_value;
+    tracing::info!(
+        lines = truth.lines,
+        position_reports = truth.position_reports,
+        trips = truth.trips.len(),
+        gaps = truth.gaps.len(),
+        withdrawn = truth.withdrawn.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "Scenario written."
+    );
+    for path in [&files.nmea, &files.csv, &files.truth, &files.watchlist] {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {

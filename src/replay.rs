@@ -20,7 +20,10 @@ pub enum ReplayError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -44,8 +47,16 @@ impl ReplaySummary {
     /// Every counter, flattened to `name -> value`, for the store's ingest table.
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut counters = Vec::new();
-        flatten("decode", &serde_json::to_value(&self.decode).unwrap_or_default(), &mut counters);
-        flatten("engine", &serde_json::to_value(&self.engine).unwrap_or_default(), &mut counters);
+        flatten(
+            "decode",
+            &serde_json::to_value(&self.decode).unwrap_or_default(),
+            &mut counters,
+        );
+        flatten(
+            "engine",
+            &serde_json::to_value(&self.engine).unwrap_or_default(),
+            &mut counters,
+        );
         counters
     }
 }
@@ -80,7 +91,9 @@ struct LogStream {
 impl LogStream {
     fn open(path: &Path, config: &Config) -> Result<LogStream, ReplayError> {
         let reader = file::open(path)?;
-        let station = path.file_stem().map(|s| s.to_string_lossy().into_owned().into());
+        let station = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned().into());
         Ok(LogStream {
             path: path.to_path_buf(),
             lines: LineReader::new(reader, DEFAULT_MAX_LINE),
@@ -95,7 +108,10 @@ impl LogStream {
     /// Reads until an event is queued or the log ends.
     fn refill(&mut self) -> Result<(), ReplayError> {
         while self.queue.is_empty() && !self.ended {
-            let line = self.lines.next_line().map_err(|source| ReplayError::Read { path: self.path.clone(), source })?;
+            let line = self.lines.next_line().map_err(|source| ReplayError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
             match line {
                 None => {
                     self.ended = true;
@@ -117,12 +133,18 @@ impl LogStream {
 
     /// Merge key of the next event: untimed events go first, the engine counts and drops them.
     fn next_time(&self) -> Option<i64> {
-        self.queue.front().map(|e| e.time().map_or(i64::MIN, UnixMillis::as_millis))
+        self.queue
+            .front()
+            .map(|e| e.time().map_or(i64::MIN, UnixMillis::as_millis))
     }
 }
 
 /// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces).
-pub fn replay(config: &Config, mut store: Store, logs: &[PathBuf]) -> Result<(ReplaySummary, Store), ReplayError> {
+pub fn replay(
+    config: &Config,
+    mut store: Store,
+    logs: &[PathBuf],
+) -> Result<(ReplaySummary, Store), ReplayError> {
     let started = Instant::now();
     store.clear()?;
     store.save_ports(&config.ports)?;
@@ -132,7 +154,10 @@ pub fn replay(config: &Config, mut store: Store, logs: &[PathBuf]) -> Result<(Re
         config.watchlist.clone(),
         config.store.track_interval_minutes,
     );
-    let mut streams = logs.iter().map(|path| LogStream::open(path, config)).collect::<Result<Vec<_>, _>>()?;
+    let mut streams = logs
+        .iter()
+        .map(|path| LogStream::open(path, config))
+        .collect::<Result<Vec<_>, _>>()?;
     for stream in &mut streams {
         stream.refill()?;
     }
@@ -178,7 +203,12 @@ pub fn replay(config: &Config, mut store: Store, logs: &[PathBuf]) -> Result<(Re
         summary.decode.merge(&stream.decoder.stats());
         summary.bytes += stream.bytes;
     }
-    store.add_counters(summary.counters().iter().map(|(name, value)| (name.as_str(), *value)))?;
+    store.add_counters(
+        summary
+            .counters()
+            .iter()
+            .map(|(name, value)| (name.as_str(), *value)),
+    )?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok((summary, store))
 }

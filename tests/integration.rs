@@ -4,5 +4,9 @@
 mod config;
 #[path = "integration/decode_corpora.rs"]
 mod decode_corpora;
+#[path = "integration/scenario.rs"]
+mod scenario;
+#[path = "integration/simulate.rs"]
+mod simulate;
 #[path = "integration/sources.rs"]
 mod sources;

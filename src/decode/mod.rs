@@ -6,7 +6,9 @@
 //! where and when they were heard, `fragments` assembles multi-sentence messages, `payload`
 //! unpacks the bits and interprets the message layouts.
 
+pub mod csv;
 pub mod fragments;
+pub mod log;
 pub mod nmea;
 pub mod payload;
 pub mod tagblock;
@@ -79,10 +81,12 @@ pub enum Reject {
     UnknownLine,
     /// A line longer than the source's limit (counted by the source, not decoded).
     LineTooLong,
+    /// A CSV export row with a bad cell, the wrong number of cells or an unclosed quote.
+    BadCsvRow,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 10] = [
+    pub const ALL: [Reject; 11] = [
         Reject::BadChecksum,
         Reject::MissingChecksum,
         Reject::BadTagBlock,
@@ -93,6 +97,7 @@ impl Reject {
         Reject::ExpiredFragment,
         Reject::UnknownLine,
         Reject::LineTooLong,
+        Reject::BadCsvRow,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -107,6 +112,7 @@ impl Reject {
             Reject::ExpiredFragment => "expired_fragment",
             Reject::UnknownLine => "unknown_line",
             Reject::LineTooLong => "line_too_long",
+            Reject::BadCsvRow => "bad_csv_row",
         }
     }
 }
@@ -126,6 +132,7 @@ pub struct RejectCounts {
     pub expired_fragment: u64,
     pub unknown_line: u64,
     pub line_too_long: u64,
+    pub bad_csv_row: u64,
 }
 
 impl RejectCounts {
@@ -141,6 +148,7 @@ impl RejectCounts {
             Reject::ExpiredFragment => &mut self.expired_fragment,
             Reject::UnknownLine => &mut self.unknown_line,
             Reject::LineTooLong => &mut self.line_too_long,
+            Reject::BadCsvRow => &mut self.bad_csv_row,
         }
     }
 
@@ -156,6 +164,7 @@ impl RejectCounts {
             Reject::ExpiredFragment => self.expired_fragment,
             Reject::UnknownLine => self.unknown_line,
             Reject::LineTooLong => self.line_too_long,
+            Reject::BadCsvRow => self.bad_csv_row,
         }
     }
 
