@@ -205,6 +205,7 @@ impl Engine {
         if let Some(clock) = self.clock {
             self.sweep(clock);
         }
+        self.push_vessel_updates();
         let mut chunks = Vec::new();
         self.table.take_all_tracks(&mut chunks);
         self.push_tracks(chunks);
@@ -257,13 +258,10 @@ impl Engine {
                 vessels,
             });
         }
-        for vessel in self.table.take_dirty() {
-            self.changes
-                .push(Change::Vessel(VesselSnapshot::of(vessel)));
-        }
         let day = day_of(clock);
         if day > self.swept_day {
             self.swept_day = day;
+            self.push_vessel_updates();
             let mut chunks = Vec::new();
             self.table.take_finished_tracks(day, &mut chunks);
             self.push_tracks(chunks);
@@ -275,6 +273,16 @@ impl Engine {
             });
         }
         self.changes.push(Change::Clock(clock));
+    }
+
+    /// Emits the rows of vessels changed since the last call. Done daily and at the end by the
+    /// engine itself (vessel rows are a summary; gaps carry the evidence); a live service calls
+    /// it more often, on its own commit interval.
+    pub fn push_vessel_updates(&mut self) {
+        for vessel in self.table.take_dirty() {
+            self.changes
+                .push(Change::Vessel(VesselSnapshot::of(vessel)));
+        }
     }
 
     fn push_tracks(&mut self, mut chunks: Vec<TrackChunk>) {

@@ -1,9 +1,10 @@
 //! Offline replay: the whole pipeline over log files, several merged by event time as if they
 //! were live feeds, into the store. The engine sees the same events it would see live.
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::Config;
@@ -26,6 +27,8 @@ pub enum ReplayError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("a log's decoding thread stopped unexpectedly")]
+    DecoderPanicked,
 }
 
 /// What a replay read and found.
@@ -77,15 +80,22 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, u64)>
     }
 }
 
-/// One log being read: its lines decoded on demand into a queue of events.
-struct LogStream {
-    path: PathBuf,
-    lines: LineReader<Box<dyn Read>>,
-    decoder: LogDecoder,
-    queue: VecDeque<AisEvent>,
-    scratch: Vec<AisEvent>,
+/// Events decoded per batch handed from a log's decoding thread to the engine.
+const EVENT_BATCH: usize = 4096;
+
+/// What a log's decoding thread reports when it is done.
+struct LogDone {
+    stats: DecodeStats,
     bytes: u64,
-    ended: bool,
+}
+
+/// One log being read: a thread reads and decodes it (the pure decoder, on its own core) and
+/// hands the events over in batches, in the log's own order.
+struct LogStream {
+    batches: Receiver<Vec<AisEvent>>,
+    current: std::vec::IntoIter<AisEvent>,
+    front: Option<AisEvent>,
+    decoder: Option<JoinHandle<Result<LogDone, ReplayError>>>,
 }
 
 impl LogStream {
@@ -94,49 +104,92 @@ impl LogStream {
         let station = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned().into());
-        Ok(LogStream {
-            path: path.to_path_buf(),
-            lines: LineReader::new(reader, DEFAULT_MAX_LINE),
-            decoder: LogDecoder::new(config, station),
-            queue: VecDeque::new(),
-            scratch: Vec::new(),
-            bytes: 0,
-            ended: false,
-        })
+        let decoder = LogDecoder::new(config, station);
+        let (sender, batches) = sync_channel(4);
+        let path = path.to_path_buf();
+        let handle = std::thread::Builder::new()
+            .name("replay-decode".into())
+            .spawn(move || decode_log(path, reader, decoder, sender))
+            .expect("spawning a decoding thread");
+        let mut stream = LogStream {
+            batches,
+            current: Vec::new().into_iter(),
+            front: None,
+            decoder: Some(handle),
+        };
+        stream.advance();
+        Ok(stream)
     }
 
-    /// Reads until an event is queued or the log ends.
-    fn refill(&mut self) -> Result<(), ReplayError> {
-        while self.queue.is_empty() && !self.ended {
-            let line = self.lines.next_line().map_err(|source| ReplayError::Read {
-                path: self.path.clone(),
-                source,
-            })?;
-            match line {
-                None => {
-                    self.ended = true;
-                    self.decoder.finish(&mut self.scratch);
+    /// Moves to the next event, fetching the next batch when this one is used up.
+    fn advance(&mut self) {
+        self.front = self.current.next();
+        while self.front.is_none() {
+            match self.batches.recv() {
+                Ok(batch) => {
+                    self.current = batch.into_iter();
+                    self.front = self.current.next();
                 }
-                Some(Line::TooLong { length }) => {
-                    self.bytes += length as u64 + 1;
-                    self.decoder.count_line_too_long();
-                }
-                Some(Line::Text(text)) => {
-                    self.bytes += text.len() as u64 + 1;
-                    self.decoder.decode_line(text, None, &mut self.scratch);
-                }
+                Err(_) => return,
             }
-            self.queue.extend(self.scratch.drain(..));
         }
-        Ok(())
     }
 
     /// Merge key of the next event: untimed events go first, the engine counts and drops them.
     fn next_time(&self) -> Option<i64> {
-        self.queue
-            .front()
+        self.front
+            .as_ref()
             .map(|e| e.time().map_or(i64::MIN, UnixMillis::as_millis))
     }
+
+    fn finish(&mut self) -> Result<LogDone, ReplayError> {
+        let handle = self.decoder.take().expect("finished once");
+        handle
+            .join()
+            .unwrap_or_else(|_| Err(ReplayError::DecoderPanicked))
+    }
+}
+
+fn decode_log(
+    path: PathBuf,
+    reader: Box<dyn Read + Send>,
+    mut decoder: LogDecoder,
+    batches: SyncSender<Vec<AisEvent>>,
+) -> Result<LogDone, ReplayError> {
+    let mut lines = LineReader::new(reader, DEFAULT_MAX_LINE);
+    let mut batch = Vec::with_capacity(EVENT_BATCH + 16);
+    let mut bytes = 0u64;
+    loop {
+        let line = lines.next_line().map_err(|source| ReplayError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        match line {
+            None => break,
+            Some(Line::TooLong { length }) => {
+                bytes += length as u64 + 1;
+                decoder.count_line_too_long();
+            }
+            Some(Line::Text(text)) => {
+                bytes += text.len() as u64 + 1;
+                decoder.decode_line(text, None, &mut batch);
+            }
+        }
+        if batch.len() >= EVENT_BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH + 16));
+            if batches.send(full).is_err() {
+                break;
+            }
+        }
+    }
+    decoder.finish(&mut batch);
+    if !batch.is_empty() {
+        let _ = batches.send(batch);
+    }
+    Ok(LogDone {
+        stats: decoder.stats(),
+        bytes,
+    })
 }
 
 /// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces).
@@ -147,6 +200,7 @@ pub fn replay(
 ) -> Result<(ReplaySummary, Store), ReplayError> {
     let started = Instant::now();
     store.clear()?;
+    store.set_bulk_load(true)?;
     store.save_ports(&config.ports)?;
     let mut engine = Engine::new(
         config.detect.clone(),
@@ -158,9 +212,6 @@ pub fn replay(
         .iter()
         .map(|path| LogStream::open(path, config))
         .collect::<Result<Vec<_>, _>>()?;
-    for stream in &mut streams {
-        stream.refill()?;
-    }
     let (batches, writer) = store.spawn_writer(4);
     let batch_rows = config.store.batch_rows.max(1);
     let mut send_failed = false;
@@ -174,11 +225,9 @@ pub fn replay(
             .min();
         let Some((_, index)) = next else { break };
         let stream = &mut streams[index];
-        let event = stream.queue.pop_front().expect("next_time saw an event");
-        if stream.queue.is_empty() {
-            stream.refill()?;
-        }
+        let event = stream.front.take().expect("next_time saw an event");
         engine.ingest(&event);
+        stream.advance();
         if engine.pending_changes() >= batch_rows && batches.send(engine.take_changes()).is_err() {
             send_failed = true;
             break;
@@ -190,6 +239,7 @@ pub fn replay(
     }
     drop(batches);
     let mut store = writer.join().map_err(|_| StoreError::WriterGone)??;
+    store.set_bulk_load(false)?;
     if send_failed {
         return Err(StoreError::WriterGone.into());
     }
@@ -199,9 +249,10 @@ pub fn replay(
         stream_clock: engine.clock(),
         ..ReplaySummary::default()
     };
-    for stream in &streams {
-        summary.decode.merge(&stream.decoder.stats());
-        summary.bytes += stream.bytes;
+    for stream in &mut streams {
+        let done = stream.finish()?;
+        summary.decode.merge(&done.stats);
+        summary.bytes += done.bytes;
     }
     store.add_counters(
         summary

@@ -596,13 +596,19 @@ impl Coverage {
 
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
     pub fn observe(&mut self, ports: &[Port], mmsi: Mmsi, time: UnixMillis, lat: f64, lon: f64) {
+        let hour = time.hour_floor().as_millis();
         for (index, port) in ports.iter().enumerate() {
-            if !self.boxes[index].contains(lat, lon)
-                || port.distance_nm(lat, lon) > port.coverage_nm
-            {
+            if !self.boxes[index].contains(lat, lon) {
                 continue;
             }
-            let hour = time.hour_floor().as_millis();
+            // A vessel already counted this hour needs no distance computed: most fixes near a
+            // port come from vessels that have been there all hour.
+            let counted = self.bins[index]
+                .get(&hour)
+                .is_some_and(|bin| bin.vessels.binary_search(&mmsi.0).is_ok());
+            if counted || port.distance_nm(lat, lon) > port.coverage_nm {
+                continue;
+            }
             let bin = self.bins[index].entry(hour).or_default();
             if let Err(slot) = bin.vessels.binary_search(&mmsi.0) {
                 bin.vessels.insert(slot, mmsi.0);
@@ -636,16 +642,12 @@ impl Coverage {
         }
         let start_hour = from.hour_floor().as_millis();
         let mut covered_ms = 0i64;
-        let mut hour = start_hour;
-        let bins = &self.bins[index];
-        while hour < until.as_millis() {
-            let overlap =
-                (hour + MILLIS_PER_HOUR).min(until.as_millis()) - hour.max(from.as_millis());
-            let heard = bins.get(&hour).map_or(0, |bin| bin.heard_besides(exclude));
-            if heard >= min_vessels as usize {
-                covered_ms += overlap;
+        // Only hours with a bin can be covered: walk those, not every hour of the span.
+        for (&hour, bin) in self.bins[index].range(start_hour..until.as_millis()) {
+            if bin.heard_besides(exclude) >= min_vessels as usize {
+                covered_ms +=
+                    (hour + MILLIS_PER_HOUR).min(until.as_millis()) - hour.max(from.as_millis());
             }
-            hour += MILLIS_PER_HOUR;
         }
         covered_ms as f64 / span as f64
     }

@@ -74,15 +74,18 @@ CREATE TABLE gaps (
     PRIMARY KEY (mmsi, dark_from)
 ) WITHOUT ROWID;
 CREATE INDEX gaps_by_status ON gaps (status, dark_from);
+-- A rowid table: its packed-point blobs (about a kilobyte each) sit in the table's pages
+-- instead of spilling out of a WITHOUT ROWID index b-tree; the key is a separate index.
 CREATE TABLE track_chunks (
+    id INTEGER PRIMARY KEY,
     mmsi INTEGER NOT NULL,
     day INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     first_time INTEGER NOT NULL,
     last_time INTEGER NOT NULL,
-    points BLOB NOT NULL,
-    PRIMARY KEY (mmsi, day, seq)
-) WITHOUT ROWID;
+    points BLOB NOT NULL
+);
+CREATE UNIQUE INDEX track_chunks_by_vessel_day ON track_chunks (mmsi, day, seq);
 CREATE TABLE port_hours (
     port TEXT NOT NULL,
     hour INTEGER NOT NULL,

@@ -1,0 +1,136 @@
+//! End-to-end replay throughput: generates months of traffic for hundreds of vessels with the
+//! scenario generator (>= 3,000,000 NMEA lines), then in the same run measures
+//! 1. decode only: every line through the NMEA decoder, events discarded (the baseline),
+//! 2. replay: decode + track + detect + SQLite store, into a fresh database,
+//! 3. the analysts' queries (trips, tally by port and month) on that database.
+//!
+//! Run: `cargo bench --bench replay` (`AISGAP_BENCH_DAYS`, `_TANKERS`, `_BACKGROUND` scale it).
+
+use std::path::Path;
+use std::time::Instant;
+
+use aisgap::config::Config;
+use aisgap::decode::log::LogDecoder;
+use aisgap::query::{self, OutputFormat, Question};
+use aisgap::replay::replay;
+use aisgap::simulate::{write_scenario, ScenarioParams};
+use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
+use aisgap::store::read::{GapFilter, TallyKey};
+use aisgap::store::{open_read_only, Store};
+
+fn env_or(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn decode_only(path: &Path, config: &Config) -> (u64, f64) {
+    let started = Instant::now();
+    let mut lines = LineReader::new(file::open(path).expect("generated log"), DEFAULT_MAX_LINE);
+    let mut decoder = LogDecoder::new(config, None);
+    let mut events = Vec::with_capacity(16);
+    let mut count = 0u64;
+    while let Some(line) = lines.next_line().expect("readable") {
+        if let Line::Text(text) = line {
+            decoder.decode_line(text, None, &mut events);
+            count += events.len() as u64;
+            events.clear();
+        }
+    }
+    std::hint::black_box(count);
+    (decoder.stats().lines, started.elapsed().as_secs_f64())
+}
+
+fn time_query(conn: &rusqlite::Connection, question: &Question, runs: u32) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut sink = Vec::new();
+        query::answer(
+            conn,
+            question,
+            &GapFilter::default(),
+            OutputFormat::Json,
+            &mut sink,
+        )
+        .expect("query answers");
+        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    best
+}
+
+fn main() {
+    let params = ScenarioParams {
+        seed: 7,
+        days: env_or("AISGAP_BENCH_DAYS", 90),
+        tankers: env_or("AISGAP_BENCH_TANKERS", 40),
+        background: env_or("AISGAP_BENCH_BACKGROUND", 400),
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let started = Instant::now();
+    let files = write_scenario(&params, dir.path(), "bench").expect("scenario generated");
+    let size_mb = std::fs::metadata(&files.nmea).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    println!(
+        "generated {} days, {} tankers, {} background vessels: {} lines ({size_mb:.0} MB) in {:.1} s",
+        params.days,
+        params.tankers,
+        params.background,
+        files.truth_value.lines,
+        started.elapsed().as_secs_f64()
+    );
+    let config_text = format!(
+        "[ports]\nfile = \"{}\"\n[watchlist]\nfile = \"{}\"\n",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config/ports.geojson")
+            .display(),
+        files.watchlist.display()
+    );
+    let config_path = dir.path().join("bench.toml");
+    std::fs::write(&config_path, config_text).expect("config written");
+    let config = Config::load(&config_path).expect("bench config valid");
+
+    let (lines, decode_s) = decode_only(&files.nmea, &config);
+    let decode_rate = lines as f64 / decode_s;
+    println!(
+        "decode only:  {lines} lines in {decode_s:.2} s = {:.2} M lines/s ({:.0} MB/s)",
+        decode_rate / 1e6,
+        size_mb / decode_s
+    );
+
+    let db = dir.path().join("bench.db");
+    let (summary, store) = replay(
+        &config,
+        Store::open(&db).expect("database"),
+        std::slice::from_ref(&files.nmea),
+    )
+    .expect("replay");
+    drop(store);
+    let replay_rate = summary.lines_per_second();
+    println!(
+        "replay:       {} lines in {:.2} s = {:.2} M lines/s ({:.2}x decode-only); {} fixes, {} vessels, {} gap judgements; database {:.0} MB",
+        summary.decode.lines,
+        summary.seconds,
+        replay_rate / 1e6,
+        replay_rate / decode_rate,
+        summary.engine.fixes,
+        summary.vessels,
+        summary.engine.gaps,
+        std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6
+    );
+
+    let conn = open_read_only(&db).expect("read-only database");
+    let trips = aisgap::store::read::gaps(&conn, &GapFilter::trips())
+        .expect("trips")
+        .len();
+    let trips_ms = time_query(&conn, &Question::Trips, 10);
+    let tally_ms = time_query(
+        &conn,
+        &Question::Tally(vec![TallyKey::Port, TallyKey::Month]),
+        10,
+    );
+    println!(
+        "queries:      trips ({trips} records, JSON) {trips_ms:.1} ms; tally by port and month {tally_ms:.1} ms (target < 100 ms); expected trips {}",
+        files.truth_value.trips.len()
+    );
+}
