@@ -546,6 +546,12 @@ impl NmeaDecoder {
                     return;
                 }
             }
+            if rest.first() == Some(&b'$') {
+                // A tag-blocked non-AIS sentence ($GPZDA from the same receiver): skipped, as
+                // it would be without the tag block.
+                self.stats.non_ais_lines += 1;
+                return;
+            }
             if rest.first() != Some(&b'!') {
                 self.reject(Reject::UnknownLine, "tag block not followed by a sentence");
                 return;
