@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::decode::log::LogDecoder;
-use crate::decode::DecodeStats;
+use crate::decode::{DecodeOptions, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
 use crate::source::file::{self, Line, LineReader, SourceError, DEFAULT_MAX_LINE};
@@ -104,7 +104,8 @@ impl LogStream {
         let station = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned().into());
-        let decoder = LogDecoder::new(config, station);
+        let label = path.display().to_string().into();
+        let decoder = LogDecoder::new(DecodeOptions::from_config(config, station), label);
         let (sender, batches) = sync_channel(4);
         let path = path.to_path_buf();
         let handle = std::thread::Builder::new()
@@ -150,6 +151,18 @@ impl LogStream {
     }
 }
 
+/// Each refusal, where it was and why, at debug level (the counts are in the summary).
+fn log_rejects(decoder: &mut LogDecoder) {
+    for note in decoder.take_reject_notes() {
+        tracing::debug!(
+            line = note.line,
+            reason = note.reason.name(),
+            "{}.",
+            note.detail
+        );
+    }
+}
+
 fn decode_log(
     path: PathBuf,
     reader: Box<dyn Read + Send>,
@@ -175,6 +188,9 @@ fn decode_log(
                 decoder.decode_line(text, None, &mut batch);
             }
         }
+        if decoder.has_reject_notes() {
+            log_rejects(&mut decoder);
+        }
         if batch.len() >= EVENT_BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH + 16));
             if batches.send(full).is_err() {
@@ -182,7 +198,8 @@ fn decode_log(
             }
         }
     }
-    decoder.finish(&mut batch);
+    decoder.finish();
+    log_rejects(&mut decoder);
     if !batch.is_empty() {
         let _ = batches.send(batch);
     }

@@ -1,4 +1,4 @@
-//! `aisgap decode`: reads NMEA files line by line through one `NmeaDecoder` per file, writes one
+//! `aisgap decode`: reads logs (NMEA or CSV exports) line by line through one decoder per file, writes one
 //! record per event (JSON lines or CSV) and a summary of what was read and refused.
 
 use std::io::{self, BufWriter, Write};
@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::cli::{DecodeArgs, OutputFormat};
-use crate::decode::{DecodeOptions, DecodeStats, NmeaDecoder};
+use crate::decode::log::LogDecoder;
+use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
 use crate::source::file::{self, Line, LineReader, SourceError};
 
@@ -64,7 +65,7 @@ fn decode_file(
     out: &mut impl Write,
 ) -> Result<DecodeStats, DecodeCommandError> {
     let mut reader = LineReader::new(file::open(path)?, args.max_line_length);
-    let mut decoder = NmeaDecoder::new(options);
+    let mut decoder = LogDecoder::new(options, path.display().to_string().into());
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
     loop {
@@ -93,10 +94,10 @@ fn decode_file(
     }
     decoder.finish();
     log_rejects(path, &mut decoder);
-    Ok(decoder.stats().clone())
+    Ok(decoder.stats())
 }
 
-fn log_rejects(path: &Path, decoder: &mut NmeaDecoder) {
+fn log_rejects(path: &Path, decoder: &mut LogDecoder) {
     for note in decoder.take_reject_notes() {
         tracing::debug!(
             file = %path.display(),
@@ -330,7 +331,7 @@ mod tests {
             "!AIVDM,1,1,,A,402u=TiuaA000r5UJ`H4`?7000S:,0*75",
             "!AIVDM,1,1,,B,:6TMCD1GOS60,0*5B",
         ];
-        let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+        let mut decoder = crate::decode::NmeaDecoder::new(DecodeOptions::default());
         let mut events = Vec::new();
         for line in lines {
             decoder.decode_line(line.as_bytes(), None, &mut events);

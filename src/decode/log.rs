@@ -1,41 +1,54 @@
 //! One log or feed's lines, whatever their format: NMEA (with any timestamp carrier) or a CSV
-//! export recognised by its header, decoded into the same events.
+//! export recognised by its header, decoded into the same events and counted the same way.
 
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::decode::csv::{CsvDecoder, CsvDialect};
-use crate::decode::{DecodeOptions, DecodeStats, NmeaDecoder, Reject};
+use crate::decode::{DecodeOptions, DecodeStats, NmeaDecoder, Reject, RejectNote};
 use crate::model::AisEvent;
 use crate::time::UnixMillis;
 
-/// Decodes one source's lines; the format is settled by the first line that is not blank.
-pub struct LogDecoder {
-    nmea: NmeaDecoder,
-    csv: Option<CsvDecoder>,
-    /// Statistics of CSV rows (the NMEA decoder keeps its own).
-    csv_stats: DecodeStats,
-    format_known: bool,
-    station: Option<Arc<str>>,
-}
-
-impl LogDecoder {
-    pub fn new(config: &Config, station: Option<Arc<str>>) -> LogDecoder {
-        LogDecoder::with_options(DecodeOptions {
-            station: station.clone(),
+impl DecodeOptions {
+    /// The decoding options a configuration asks for, for a source with this station name.
+    pub fn from_config(config: &Config, station: Option<Arc<str>>) -> DecodeOptions {
+        DecodeOptions {
+            station,
             trust_data_time: true,
             fragment_timeout_ms: i64::from(config.decode.fragment_timeout_s) * 1000,
             max_pending_groups: config.decode.max_pending_fragments,
-        })
+        }
     }
+}
 
-    pub fn with_options(options: DecodeOptions) -> LogDecoder {
+/// Decodes one source's lines; the format is settled by its first line that is not blank.
+pub struct LogDecoder {
+    /// Names the source in log lines (a file path, a feed name).
+    label: Arc<str>,
+    station: Option<Arc<str>>,
+    nmea: NmeaDecoder,
+    csv: Option<CsvDecoder>,
+    /// The first line was a CSV header this decoder could not use: every row is refused.
+    csv_unusable: bool,
+    /// Counters of CSV rows (the NMEA decoder keeps its own).
+    csv_stats: DecodeStats,
+    format_known: bool,
+    csv_notes: Vec<RejectNote>,
+}
+
+const MAX_CSV_NOTES: usize = 64;
+
+impl LogDecoder {
+    pub fn new(options: DecodeOptions, label: Arc<str>) -> LogDecoder {
         LogDecoder {
+            label,
             station: options.station.clone(),
             nmea: NmeaDecoder::new(options),
             csv: None,
+            csv_unusable: false,
             csv_stats: DecodeStats::default(),
             format_known: false,
+            csv_notes: Vec::new(),
         }
     }
 
@@ -52,54 +65,123 @@ impl LogDecoder {
             }
             self.format_known = true;
             let header = String::from_utf8_lossy(line);
-            if CsvDialect::detect(&header).is_some() {
+            if let Some(dialect) = CsvDialect::detect(&header) {
                 self.csv_stats.lines += 1;
                 self.csv_stats.non_ais_lines += 1;
                 match CsvDecoder::new(&header, self.station.clone()) {
                     Ok(decoder) => self.csv = Some(decoder),
                     Err(error) => {
-                        tracing::warn!(%error, "CSV header not usable; rows will be rejected.");
+                        self.csv_unusable = true;
+                        tracing::warn!(source = %self.label, dialect = dialect.name(), %error, "CSV header not usable; every row will be refused.");
                     }
                 }
                 return;
             }
         }
-        match &mut self.csv {
-            Some(csv) => {
-                self.csv_stats.lines += 1;
-                let before = out.len();
-                let row = String::from_utf8_lossy(line);
-                if row.trim().is_empty() {
-                    self.csv_stats.non_ais_lines += 1;
-                    return;
-                }
-                match csv.decode_row(&row, out) {
-                    Ok(()) => {
-                        self.csv_stats.messages += 1;
-                        self.csv_stats.events += (out.len() - before) as u64;
-                    }
-                    Err(error) => {
-                        self.csv_stats.rejects.add(Reject::BadCsvRow, 1);
-                        tracing::debug!(line = self.csv_stats.lines, %error, "CSV row rejected.");
-                    }
+        if self.csv.is_none() && !self.csv_unusable {
+            self.nmea.decode_line(line, received_at, out);
+            return;
+        }
+        self.csv_stats.lines += 1;
+        let row = String::from_utf8_lossy(line);
+        if row.trim().is_empty() {
+            self.csv_stats.non_ais_lines += 1;
+            return;
+        }
+        let line_number = self.csv_stats.lines;
+        let before = out.len();
+        let outcome = match &mut self.csv {
+            Some(csv) => csv.decode_row(&row, out).map_err(|e| e.to_string()),
+            None => Err("the header is not usable".to_string()),
+        };
+        match outcome {
+            Ok(()) => {
+                self.csv_stats.messages += 1;
+                self.csv_stats.events += (out.len() - before) as u64;
+            }
+            Err(error) => {
+                self.csv_stats.rejects.add(Reject::BadCsvRow, 1);
+                tracing::debug!(source = %self.label, line = line_number, %error, "CSV row refused.");
+                if self.csv_notes.len() < MAX_CSV_NOTES {
+                    self.csv_notes.push(RejectNote {
+                        reason: Reject::BadCsvRow,
+                        line: line_number,
+                        detail: "bad CSV row",
+                    });
                 }
             }
-            None => self.nmea.decode_line(line, received_at, out),
         }
     }
 
     pub fn count_line_too_long(&mut self) {
-        self.nmea.count_line_too_long();
+        if self.csv.is_some() {
+            self.csv_stats.lines += 1;
+            self.csv_stats.rejects.add(Reject::LineTooLong, 1);
+        } else {
+            self.nmea.count_line_too_long();
+        }
     }
 
     /// End of input: incomplete multi-sentence messages are counted as expired.
-    pub fn finish(&mut self, _out: &mut Vec<AisEvent>) {
+    pub fn finish(&mut self) {
         self.nmea.finish();
+    }
+
+    pub fn has_reject_notes(&self) -> bool {
+        self.nmea.has_reject_notes() || !self.csv_notes.is_empty()
+    }
+
+    /// Refusals since the last call, with line numbers, for logging.
+    pub fn take_reject_notes(&mut self) -> Vec<RejectNote> {
+        let mut notes: Vec<RejectNote> = self.nmea.take_reject_notes().collect();
+        notes.append(&mut self.csv_notes);
+        notes
     }
 
     pub fn stats(&self) -> DecodeStats {
         let mut stats = self.nmea.stats().clone();
         stats.merge(&self.csv_stats);
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AisEvent;
+
+    fn decode(lines: &[&str]) -> (Vec<AisEvent>, DecodeStats) {
+        let mut decoder = LogDecoder::new(DecodeOptions::default(), "test".into());
+        let mut events = Vec::new();
+        for line in lines {
+            decoder.decode_line(line.as_bytes(), None, &mut events);
+        }
+        decoder.finish();
+        (events, decoder.stats())
+    }
+
+    #[test]
+    fn a_csv_header_switches_the_source_to_csv_rows() {
+        let (events, stats) = decode(&[
+            "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass",
+            "445114000,2024-03-06T13:05:12,42.25,133.41,11.2,44.0,45,UN BYOL 2,IMO8914934,HMYU7,81,0,95,14,3.6,,A",
+            "445114000,not a time,42.25,133.41,11.2,44.0,45,UN BYOL 2,IMO8914934,HMYU7,81,0,95,14,3.6,,A",
+        ]);
+        assert!(matches!(events[0], AisEvent::Fix(_)), "{events:?}");
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, AisEvent::VesselReport(_))));
+        assert_eq!((stats.lines, stats.rejects.bad_csv_row), (3, 1));
+    }
+
+    #[test]
+    fn nmea_stays_nmea_whatever_follows() {
+        let (events, stats) = decode(&[
+            "",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "MMSI,BaseDateTime,LAT,LON",
+        ]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(stats.rejects.unknown_line, 1);
     }
 }
