@@ -142,6 +142,41 @@ impl GapRecord {
         (self.mmsi, self.dark_from)
     }
 
+    /// An open gap of `duration_hours` from fix A, nothing judged yet.
+    fn silent_since(mmsi: Mmsi, a: Position, duration_hours: f64) -> GapRecord {
+        GapRecord {
+            mmsi,
+            imo: None,
+            name: None,
+            callsign: None,
+            ship_type: None,
+            status: GapStatus::Open,
+            watched: false,
+            port: None,
+            dark_from: a.time,
+            dark_until: None,
+            from_lat: a.lat,
+            from_lon: a.lon,
+            until_lat: None,
+            until_lon: None,
+            duration_hours: round_to(duration_hours, 4),
+            distance_nm: None,
+            implied_speed_kn: None,
+            detour_nm: None,
+            slack_hours: None,
+            coverage: None,
+            dark_now: false,
+            draught_before: None,
+            draught_after: None,
+            draught_change: None,
+            identity_changes: Vec::new(),
+            est_tonnes: None,
+            est_barrels: None,
+            confidence: None,
+            candidates: Vec::new(),
+        }
+    }
+
     pub fn is_trip(&self) -> bool {
         self.status == GapStatus::Trip && self.watched
     }
@@ -180,37 +215,13 @@ pub fn judge_closed(
     }
     let distance = haversine_nm(a.lat, a.lon, b.lat, b.lon);
     let implied_speed = distance / duration;
-    let mut record = GapRecord {
-        mmsi,
-        imo: None,
-        name: None,
-        callsign: None,
-        ship_type: None,
-        status: GapStatus::NotNear,
-        watched: false,
-        port: None,
-        dark_from: a.time,
-        dark_until: Some(b.time),
-        from_lat: a.lat,
-        from_lon: a.lon,
-        until_lat: Some(b.lat),
-        until_lon: Some(b.lon),
-        duration_hours: round_to(duration, 4),
-        distance_nm: Some(round_to(distance, 3)),
-        implied_speed_kn: Some(round_to(implied_speed, 3)),
-        detour_nm: None,
-        slack_hours: None,
-        coverage: None,
-        dark_now: false,
-        draught_before: None,
-        draught_after: None,
-        draught_change: None,
-        identity_changes: Vec::new(),
-        est_tonnes: None,
-        est_barrels: None,
-        confidence: None,
-        candidates: Vec::new(),
-    };
+    let mut record = GapRecord::silent_since(mmsi, a, duration);
+    record.status = GapStatus::NotNear;
+    record.dark_until = Some(b.time);
+    record.until_lat = Some(b.lat);
+    record.until_lon = Some(b.lon);
+    record.distance_nm = Some(round_to(distance, 3));
+    record.implied_speed_kn = Some(round_to(implied_speed, 3));
     let long_enough = |port: &Port| duration >= port_gap_hours(params, port);
     if duration < params.gap_hours
         && !ports
@@ -318,37 +329,16 @@ pub fn judge_open(
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
         .cloned();
-    Some(GapRecord {
-        mmsi,
-        imo: None,
-        name: None,
-        callsign: None,
-        ship_type: None,
-        status: GapStatus::Open,
-        watched: false,
-        port: chosen.as_ref().map(|c| c.port.clone()),
-        dark_from: a.time,
-        dark_until: None,
-        from_lat: a.lat,
-        from_lon: a.lon,
-        until_lat: None,
-        until_lon: None,
-        duration_hours: round_to(duration, 4),
-        distance_nm: None,
-        implied_speed_kn: None,
-        detour_nm: chosen.as_ref().map(|c| c.detour_nm),
-        slack_hours: chosen.as_ref().map(|c| c.slack_hours),
-        coverage: chosen.as_ref().map(|c| c.coverage),
-        dark_now: chosen.as_ref().is_some_and(|c| c.feasible),
-        draught_before: None,
-        draught_after: None,
-        draught_change: None,
-        identity_changes: Vec::new(),
-        est_tonnes: None,
-        est_barrels: None,
-        confidence: None,
-        candidates,
-    })
+    let mut record = GapRecord::silent_since(mmsi, a, duration);
+    if let Some(c) = &chosen {
+        record.port = Some(c.port.clone());
+        record.detour_nm = Some(c.detour_nm);
+        record.slack_hours = Some(c.slack_hours);
+        record.coverage = Some(c.coverage);
+        record.dark_now = c.feasible;
+    }
+    record.candidates = candidates;
+    Some(record)
 }
 
 /// Fills identity, draught, cargo and confidence from what the vessel said before A and
