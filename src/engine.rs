@@ -292,12 +292,14 @@ impl Engine {
 
     fn on_fix(&mut self, fix: &Fix, time: UnixMillis) {
         self.stats.fixes += 1;
-        self.coverage
-            .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
         let mut chunks = Vec::new();
         let order = self
             .table
             .observe_fix(fix, time, self.min_gap_ms, &mut chunks);
+        if let Some(heard) = self.table.heard_near_mut(fix.mmsi) {
+            self.coverage
+                .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon, heard);
+        }
         if !chunks.is_empty() {
             self.push_tracks(chunks);
         }

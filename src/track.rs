@@ -168,6 +168,8 @@ impl Identity {
 pub struct Vessel {
     pub mmsi: Mmsi,
     pub watched: bool,
+    /// Which ports' coverage already counted this vessel in its latest hour.
+    pub heard_near: HeardNear,
     /// Changed since last written (and listed in the table's dirty list).
     dirty: bool,
     pub fixes: u32,
@@ -193,6 +195,7 @@ impl Vessel {
         Vessel {
             mmsi,
             watched: false,
+            heard_near: HeardNear::default(),
             dirty: false,
             fixes: 0,
             late_fixes: 0,
@@ -204,6 +207,29 @@ impl Vessel {
             reports_since_last_fix: None,
             last_track_ms: i64::MIN,
             track_buffer: Vec::new(),
+        }
+    }
+}
+
+/// The ports (by index, the first 64) whose hourly coverage already counts a vessel in `hour`:
+/// lets the coverage skip the distance and bin lookups for the rest of that hour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeardNear {
+    hour: i64,
+    ports: u64,
+}
+
+impl HeardNear {
+    fn counted(&self, hour: i64, index: usize) -> bool {
+        index < 64 && self.hour == hour && self.ports & (1 << index) != 0
+    }
+
+    fn mark(&mut self, hour: i64, index: usize) {
+        if self.hour != hour {
+            *self = HeardNear { hour, ports: 0 };
+        }
+        if index < 64 {
+            self.ports |= 1 << index;
         }
     }
 }
@@ -352,6 +378,11 @@ impl VesselTable {
 
     pub fn iter(&self) -> impl Iterator<Item = &Vessel> {
         self.vessels.iter()
+    }
+
+    pub fn heard_near_mut(&mut self, mmsi: Mmsi) -> Option<&mut HeardNear> {
+        let &i = self.index.get(&mmsi)?;
+        Some(&mut self.vessels[i as usize].heard_near)
     }
 
     /// Sets whether a vessel is watched; true when that changed it.
@@ -595,18 +626,33 @@ impl Coverage {
     }
 
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
-    pub fn observe(&mut self, ports: &[Port], mmsi: Mmsi, time: UnixMillis, lat: f64, lon: f64) {
+    /// `heard` is the vessel's own memory of where it was counted this hour; it saves the
+    /// distance and bin lookups for every fix after the first in an hour.
+    pub fn observe(
+        &mut self,
+        ports: &[Port],
+        mmsi: Mmsi,
+        time: UnixMillis,
+        lat: f64,
+        lon: f64,
+        heard: &mut HeardNear,
+    ) {
         let hour = time.hour_floor().as_millis();
         for (index, port) in ports.iter().enumerate() {
-            if !self.boxes[index].contains(lat, lon) {
+            if !self.boxes[index].contains(lat, lon) || heard.counted(hour, index) {
                 continue;
             }
-            // A vessel already counted this hour needs no distance computed: most fixes near a
-            // port come from vessels that have been there all hour.
             let counted = self.bins[index]
                 .get(&hour)
                 .is_some_and(|bin| bin.vessels.binary_search(&mmsi.0).is_ok());
-            if counted || port.distance_nm(lat, lon) > port.coverage_nm {
+            if !counted && port.distance_nm(lat, lon) > port.coverage_nm {
+                continue;
+            }
+            // Late fixes for a past hour must not reset the memory of the current one.
+            if heard.hour <= hour {
+                heard.mark(hour, index);
+            }
+            if counted {
                 continue;
             }
             let bin = self.bins[index].entry(hour).or_default();
