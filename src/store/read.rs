@@ -135,6 +135,14 @@ pub fn gaps(conn: &Connection, filter: &GapFilter) -> Result<Vec<GapRecord>, Sto
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many gaps match the filter, ignoring its limit and offset (for paging).
+pub fn count_gaps(conn: &Connection, filter: &GapFilter) -> Result<u64, StoreError> {
+    let (clause, values) = filter.where_clause();
+    let sql = format!("SELECT COUNT(*) FROM gaps WHERE {clause}");
+    let count: i64 = conn.query_row(&sql, params_from_iter(values), |row| row.get(0))?;
+    Ok(count as u64)
+}
+
 /// How trips are grouped in a tally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TallyKey {
@@ -389,6 +397,13 @@ pub fn ports(
         summary.dark_now = gaps(conn, &dark)?.len() as u64;
     }
     Ok(summaries)
+}
+
+/// Names of the designated ports recorded in the database.
+pub fn port_names(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut statement = conn.prepare("SELECT name FROM ports ORDER BY name")?;
+    let rows = statement.query_map([], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn port_hours(
