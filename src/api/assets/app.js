@@ -6,6 +6,9 @@
   const SVG = "http://www.w3.org/2000/svg";
   const EARTH_RADIUS_NM = 3440.065;
   const TRACK_CONTEXT_HOURS = 24;
+  // Tracks around trips are drawn when the table lists at most this many: a year of trips
+  // drawn at once is a tangle and a large download; a month of them is readable.
+  const TRACKS_UP_TO = 100;
   const PALETTE = ["#1f77b4", "#e8590c", "#2b8a3e", "#9c36b5", "#c92a2a", "#0b7285", "#5c940d", "#862e9c"];
 
   const state = {
@@ -633,6 +636,46 @@
       });
     }
     $("trip-count").textContent = `${shown.length} of ${state.trips.length}`;
+    state.shown = shown;
+    if (document.body.dataset.ready) {
+      clearTimeout(state.trackTimer);
+      state.trackTimer = setTimeout(loadTracks, 250);
+    }
+  }
+
+  // The server-side filter closest to the table's; the table's own filter then picks.
+  function tripQuery(f, format) {
+    const query = new URLSearchParams({ format, limit: "10000" });
+    if (f.port) query.set("port", f.port);
+    if (f.confidence) query.set("confidence", f.confidence);
+    if (f.from) query.set("since", f.from);
+    if (f.until) query.set("until", new Date(Date.parse(`${f.until}T00:00:00Z`) + 86400e3).toISOString().slice(0, 10));
+    if (/^\d{9}$/.test(f.vessel)) query.set("mmsi", f.vessel);
+    return query;
+  }
+
+  async function loadTracks() {
+    const shown = state.shown || [];
+    const note = $("track-note");
+    if (shown.length > TRACKS_UP_TO) {
+      $("layer-tracks").replaceChildren();
+      state.tracksQuery = null;
+      note.textContent = `Tracks are drawn for ${TRACKS_UP_TO} trips or fewer: filter the table to see them.`;
+      return;
+    }
+    note.textContent = "";
+    const query = `/api/v1/trips?${tripQuery(filters(), "geojson")}`;
+    if (query === state.tracksQuery) return;
+    state.tracksQuery = query;
+    try {
+      const collection = await getJson(query);
+      if (state.tracksQuery !== query) return;
+      const wanted = new Set(shown.map(tripKey));
+      collection.features = (collection.features || []).filter((f) => wanted.has(tripKey(f.properties || {})));
+      drawTracks(collection);
+    } catch (error) {
+      setStatus(error.message);
+    }
   }
 
   function installTable() {
@@ -656,13 +699,7 @@
 
   // Exports go through fetch so that a configured token travels in the header, never the URL.
   async function exportTrips(format) {
-    const f = filters();
-    const query = new URLSearchParams({ format, limit: "10000" });
-    if (f.port) query.set("port", f.port);
-    if (f.confidence) query.set("confidence", f.confidence);
-    if (f.from) query.set("since", f.from);
-    if (f.until) query.set("until", new Date(Date.parse(`${f.until}T00:00:00Z`) + 86400e3).toISOString().slice(0, 10));
-    if (/^\d{9}$/.test(f.vessel)) query.set("mmsi", f.vessel);
+    const query = tripQuery(filters(), format);
     try {
       const blob = await (await request(`/api/v1/trips?${query}`)).blob();
       const link = document.createElement("a");
@@ -732,8 +769,7 @@
       window.addEventListener("hashchange", selectFromHash);
       window.addEventListener("resize", () => drawChart());
 
-      const tracks = await getJson("/api/v1/trips?format=geojson&limit=10000");
-      drawTracks(tracks);
+      await loadTracks();
       document.body.dataset.ready = "true";
     } catch (error) {
       setStatus(error.message);
