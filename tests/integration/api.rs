@@ -1005,6 +1005,23 @@ mod browser {
             post(&self.url(&format!("/element/{id}/click")), &json!({}));
         }
 
+        fn type_into(&self, css: &str, text: &str) {
+            let found = post(
+                &self.url("/element"),
+                &json!({ "using": "css selector", "value": css }),
+            );
+            let id = found
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("no element {css}"))
+                .to_string();
+            post(
+                &self.url(&format!("/element/{id}/value")),
+                &json!({ "text": text }),
+            );
+        }
+
         fn screenshot(&self) -> Vec<u8> {
             let mut response = agent().get(&self.url("/screenshot")).call().unwrap();
             let text = response

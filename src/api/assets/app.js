@@ -516,8 +516,8 @@
     const plotWidth = width - margin.left - margin.right;
     const plotHeight = height - margin.top - margin.bottom;
     const perMonth = months.map((m) => state.tally.filter((r) => r.month === m).reduce((s, r) => s + r.trips, 0));
-    const top = Math.max(1, ...perMonth);
-    const step = Math.max(1, Math.ceil(top / 5));
+    const step = Math.max(1, Math.ceil(Math.max(1, ...perMonth) / 5));
+    const top = step * Math.ceil(Math.max(1, ...perMonth) / step);
     const axis = el("g", { class: "axis" }, svg);
     for (let v = 0; v <= top; v += step) {
       const y = margin.top + plotHeight - (v / top) * plotHeight;
