@@ -1240,6 +1240,26 @@ mod browser {
              document.querySelectorAll('#layer-trips g.trip:not(.hidden)').length]",
         );
         assert_eq!(shown, json!([medium, medium]));
+
+        // Behind a token the page asks for it, then loads the same data.
+        let guarded = Served::start(sample_db(), Some(TOKEN));
+        driver.go(&guarded.url("/"));
+        let refused = driver.wait_for(
+            "the page to meet the token check",
+            "return document.body.dataset.ready",
+        );
+        assert_eq!(refused, "error");
+        assert_eq!(
+            driver.script("return document.getElementById('token-form').hidden"),
+            false
+        );
+        driver.type_into("#token-input", TOKEN);
+        driver.click("#token-form button[type=submit]");
+        let admitted = driver.wait_for(
+            "the page to load with the token",
+            "return document.body.dataset.ready === 'true' && document.querySelectorAll('#trips tbody tr').length",
+        );
+        assert_eq!(admitted.as_u64(), Some(14));
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "browser test took {:?}",
