@@ -237,10 +237,13 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = api::bind(&args.listen, token.as_ref()).await?;
         let address = listener.local_addr().context("reading the bound address")?;
         tracing::info!(db = %db.display(), %address, token = token.is_some(), "Serving the API and map page.");
-        let shutdown = async {
-            // Without a signal handler the server could only be killed, not drained.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
+        // Interrupt or TERM (systemd's stop) ends it after the requests in flight.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the TERM handler")?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
             }
         };
         api::serve(listener, api::router(state), shutdown).await?;

@@ -470,23 +470,27 @@ fn shutdown_is_prompt_and_final() {
     assert!(std::net::TcpStream::connect_timeout(&served.addr, Duration::from_secs(1)).is_err());
 }
 
+/// The sample plus one watched tanker that fell silent near Vostochny at the end of it: the
+/// sample itself ends with nobody dark.
+fn dark_now_db(dir: &Path) -> PathBuf {
+    let db = dir.join("dark.db");
+    std::fs::copy(sample_db(), &db).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO gaps SELECT mmsi, 1711300000000, NULL, 'open', watched, port, from_lat, from_lon, NULL, NULL,
+             12.5, NULL, NULL, detour_nm, slack_hours, coverage, 1, imo, name, callsign, ship_type,
+             draught_before, NULL, NULL, NULL, NULL, NULL, '[]', candidates
+         FROM gaps WHERE mmsi = 445126000 AND status = 'trip' ORDER BY dark_from DESC LIMIT 1",
+        [],
+    )
+    .unwrap();
+    db
+}
+
 #[test]
 fn dark_now_lists_open_gaps_near_covered_ports() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("dark.db");
-    std::fs::copy(sample_db(), &db).unwrap();
-    {
-        // A tanker that fell silent at the end of the sample, near Vostochny.
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute(
-            "INSERT INTO gaps SELECT mmsi, 1711300000000, NULL, 'open', watched, port, from_lat, from_lon, NULL, NULL,
-                 12.5, NULL, NULL, detour_nm, slack_hours, coverage, 1, imo, name, callsign, ship_type,
-                 draught_before, NULL, NULL, NULL, NULL, NULL, '[]', candidates
-             FROM gaps WHERE mmsi = 445126000 AND status = 'trip' ORDER BY dark_from DESC LIMIT 1",
-            [],
-        )
-        .unwrap();
-    }
+    let db = dark_now_db(dir.path());
     let served = Served::start(&db, None);
     let dark = get_ok(&served, "/api/v1/dark-now");
     assert_eq!(dark.total, Some(1));
@@ -1241,6 +1245,29 @@ mod browser {
         );
         assert_eq!(shown, json!([medium, medium]));
 
+        // A vessel dark now is marked on the map and listed.
+        let dir = tempfile::tempdir().unwrap();
+        let dark = Served::start(&dark_now_db(dir.path()), None);
+        driver.go(&dark.url("/"));
+        driver.wait_for("the page to load", "return document.body.dataset.ready");
+        let marked = driver.script(
+            "return [document.querySelectorAll('#layer-dark-now g.dark-now-vessel circle.dark-ring').length, \
+             document.querySelectorAll('#dark-now-list button').length, \
+             document.querySelector('#dark-now-list').textContent]",
+        );
+        assert_eq!(
+            (marked[0].as_u64(), marked[1].as_u64()),
+            (Some(1), Some(1)),
+            "{marked}"
+        );
+        assert!(
+            marked[2]
+                .as_str()
+                .unwrap()
+                .contains("BYOL SO 1 near Vostochny"),
+            "{marked}"
+        );
+
         // Behind a token the page asks for it, then loads the same data.
         let guarded = Served::start(sample_db(), Some(TOKEN));
         driver.go(&guarded.url("/"));
@@ -1267,4 +1294,58 @@ mod browser {
         );
         eprintln!("screenshot: {}", out.display());
     }
+}
+
+#[test]
+fn aisgap_serve_answers_and_stops_on_term() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(sample_db())
+        .env("RUST_LOG", "info")
+        .env_remove("AISGAP_API_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting aisgap serve");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut port = None;
+    for _ in 0..50 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(at) = line.find("127.0.0.1:") {
+            let digits: String = line[at + 10..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            port = digits.parse::<u16>().ok();
+            break;
+        }
+    }
+    let Some(port) = port else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("aisgap serve did not log its address");
+    };
+    let answer = get_with(
+        &format!("http://127.0.0.1:{port}/api/v1/trips?limit=1"),
+        None,
+    );
+    assert_eq!((answer.status, answer.total), (200, Some(14)));
+    // SAFETY: signalling our own child by its id.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("aisgap serve did not stop within 10 s of TERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
 }
