@@ -30,6 +30,8 @@ pub enum Command {
     CheckConfig(CheckConfigArgs),
     /// Ask the database: suspected trips, every gap, vessels dark now, tallies, a vessel, ports.
     Query(QueryArgs),
+    /// Serve the analysts' HTTP API and map page over a database (read-only).
+    Serve(ServeArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -194,6 +196,23 @@ pub struct QueryArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, used to find the database when --db is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on. Anything but a loopback address needs an access token.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// File holding the bearer token that API requests must present [default: the
+    /// AISGAP_API_TOKEN variable, else no token, which only a loopback address allows].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckConfigArgs {
     /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
     /// ./config/aisgap.toml, the first that is set or exists].
@@ -223,6 +242,17 @@ mod tests {
             panic!("not check-config")
         };
         assert_eq!(args.config, None);
+    }
+
+    #[test]
+    fn serve_listens_on_loopback_unless_told() {
+        let cli = Cli::try_parse_from(["aisgap", "serve", "--db", "a.db"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.listen, "127.0.0.1:8080");
+        assert_eq!(args.db, Some(PathBuf::from("a.db")));
+        assert_eq!(args.token_file, None);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! that go dark near designated ports, and tallies the port calls they probably made while dark.
 //!
 //! The pipeline, one module per stage: `source` (I/O) -> `decode` (pure) -> `track` (pure vessel
-//! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query`.
+//! state) -> `detect` (pure, time passed in) -> `store` (SQLite) -> `query` (CLI) and `api` (HTTP and the map page).
 
+pub mod api;
 pub mod bytes;
 pub mod cli;
 pub mod commands;

@@ -10,7 +10,7 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, ConfidenceArg, DecodeArgs, QueryArgs, QueryFormat, QueryWhat,
-    ReplayArgs, SimulateArgs, TallyBy,
+    ReplayArgs, ServeArgs, SimulateArgs, TallyBy,
 };
 use aisgap::commands;
 use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate(&args),
         Command::CheckConfig(args) => check_config(&args),
         Command::Query(args) => run_query(&args),
+        Command::Serve(args) => serve(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -214,6 +215,41 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     query::answer(&conn, &question, &filter, format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the API token comes from: --token-file, else $AISGAP_API_TOKEN, else none.
+const TOKEN_ENV: &str = "AISGAP_API_TOKEN";
+
+fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    use aisgap::api::{self, AccessToken, ApiState};
+    let token = match (&args.token_file, std::env::var(TOKEN_ENV)) {
+        (Some(path), _) => Some(AccessToken::from_file(path)?),
+        (None, Ok(text)) => Some(AccessToken::new(&text, &format!("${TOKEN_ENV}"))?),
+        (None, Err(_)) => None,
+    };
+    let db = database_path(args.db.as_deref(), args.config.as_deref())?;
+    let state = ApiState::open(&db, token.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = api::bind(&args.listen, token.as_ref()).await?;
+        let address = listener.local_addr().context("reading the bound address")?;
+        tracing::info!(db = %db.display(), %address, token = token.is_some(), "Serving the API and map page.");
+        // Interrupt or TERM (systemd's stop) ends it after the requests in flight.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the TERM handler")?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        };
+        api::serve(listener, api::router(state), shutdown).await?;
+        tracing::info!("Stopped serving.");
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {

@@ -181,9 +181,10 @@ fn short_time(time: UnixMillis) -> String {
     text.get(..16).map_or(text.clone(), |t| t.replace('T', " "))
 }
 
-const GAP_CSV_HEADER: &str = "mmsi,imo,name,status,port,dark_from,dark_until,duration_hours,from_lat,from_lon,until_lat,until_lon,distance_nm,implied_speed_kn,detour_nm,slack_hours,coverage,dark_now,draught_before,draught_after,draught_change,est_tonnes,est_barrels,confidence,identity_changes";
+pub const GAP_CSV_HEADER: &str = "mmsi,imo,name,status,port,dark_from,dark_until,duration_hours,from_lat,from_lon,until_lat,until_lon,distance_nm,implied_speed_kn,detour_nm,slack_hours,coverage,dark_now,draught_before,draught_after,draught_change,est_tonnes,est_barrels,confidence,identity_changes";
 
-fn write_gap_csv(gaps: &[GapRecord], out: &mut dyn Write) -> io::Result<()> {
+/// Gaps as CSV under [`GAP_CSV_HEADER`] (shared by `aisgap query` and the HTTP API).
+pub fn write_gap_csv(gaps: &[GapRecord], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{GAP_CSV_HEADER}")?;
     for g in gaps {
         let changes: Vec<String> = g
@@ -372,7 +373,12 @@ pub fn write_tally_table(
     write_columns(&header_refs, &body, out)
 }
 
-fn write_tally_csv(rows: &[TallyRow], keys: &[TallyKey], out: &mut dyn Write) -> io::Result<()> {
+/// A tally as CSV: the group columns of `keys`, then trips, high_confidence, est_barrels.
+pub fn write_tally_csv(
+    rows: &[TallyRow],
+    keys: &[TallyKey],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "{}", tally_header(keys).join(","))?;
     for row in rows {
         let cells: Vec<String> = tally_cells(row, keys).iter().map(|c| csv_cell(c)).collect();
@@ -417,7 +423,8 @@ fn write_ports_table(ports: &[PortSummary], out: &mut dyn Write) -> io::Result<(
     )
 }
 
-fn write_ports_csv(ports: &[PortSummary], out: &mut dyn Write) -> io::Result<()> {
+/// Ports as CSV, one row each (no geometry).
+pub fn write_ports_csv(ports: &[PortSummary], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "name,lat,lon,approach_nm,coverage_nm,hours_heard,hours_covered,mean_vessels_per_hour,trips,dark_now")?;
     for p in ports {
         writeln!(
@@ -453,13 +460,14 @@ fn port_feature(p: &PortSummary) -> Value {
     })
 }
 
-fn ports_geojson(ports: &[PortSummary]) -> Value {
+/// Ports as a GeoJSON FeatureCollection, one feature with role "port" each.
+pub fn ports_geojson(ports: &[PortSummary]) -> Value {
     json!({ "type": "FeatureCollection", "features": ports.iter().map(port_feature).collect::<Vec<_>>() })
 }
 
 /// Each gap as GeoJSON features sharing its properties: fix A, fix B, the straight dark leg
 /// between them, the track around the gap, and (once per export) each port involved.
-fn gaps_geojson(conn: &Connection, gaps: &[GapRecord]) -> Result<Value, QueryError> {
+pub fn gaps_geojson(conn: &Connection, gaps: &[GapRecord]) -> Result<Value, QueryError> {
     let ports = read::ports(conn, None, None, 2)?;
     let mut features = Vec::new();
     let mut ports_drawn = std::collections::BTreeSet::new();

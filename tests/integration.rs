@@ -1,5 +1,7 @@
 //! The one integration-test binary: each topic is a module under tests/integration/.
 
+#[path = "integration/api.rs"]
+mod api;
 #[path = "integration/config.rs"]
 mod config;
 #[path = "integration/decode_corpora.rs"]

@@ -135,6 +135,14 @@ pub fn gaps(conn: &Connection, filter: &GapFilter) -> Result<Vec<GapRecord>, Sto
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many gaps match the filter, ignoring its limit and offset (for paging).
+pub fn count_gaps(conn: &Connection, filter: &GapFilter) -> Result<u64, StoreError> {
+    let (clause, values) = filter.where_clause();
+    let sql = format!("SELECT COUNT(*) FROM gaps WHERE {clause}");
+    let count: i64 = conn.query_row(&sql, params_from_iter(values), |row| row.get(0))?;
+    Ok(count as u64)
+}
+
 /// How trips are grouped in a tally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TallyKey {
@@ -291,13 +299,23 @@ pub fn track(
 ) -> Result<Vec<TrackPoint>, StoreError> {
     let since = since.map_or(i64::MIN, UnixMillis::as_millis);
     let until = until.map_or(i64::MAX, UnixMillis::as_millis);
-    let mut statement = conn.prepare(
-        "SELECT points FROM track_chunks WHERE mmsi = ?1 AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
+    // Every chunk holds points of its own UTC day only, so the key range (mmsi, day) bounds
+    // the scan: without it each window read every chunk of the vessel's whole history.
+    let mut statement = conn.prepare_cached(
+        "SELECT points FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
+           AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
     )?;
     let mut points = Vec::new();
-    let rows = statement.query_map(rusqlite::params![mmsi.0, since, until], |row| {
-        row.get::<_, Vec<u8>>(0)
-    })?;
+    let rows = statement.query_map(
+        rusqlite::params![
+            mmsi.0,
+            since,
+            until,
+            crate::track::day_of(UnixMillis(since)),
+            crate::track::day_of(UnixMillis(until))
+        ],
+        |row| row.get::<_, Vec<u8>>(0),
+    )?;
     for blob in rows {
         points.extend(
             unpack_points(&blob?)
@@ -361,16 +379,25 @@ pub fn ports(
             })
         })?
         .collect::<Result<_, _>>()?;
+    // Counted in SQL: a year is 8,760 hours per port, and a page asks for this on every load.
+    let mut hours = conn.prepare_cached(
+        "SELECT COUNT(*), COALESCE(SUM(vessels >= ?4), 0), COALESCE(SUM(vessels), 0)
+         FROM port_hours WHERE port = ?1 AND hour >= ?2 AND hour < ?3",
+    )?;
     for summary in &mut summaries {
-        let hours = port_hours(conn, &summary.name, since, until)?;
-        summary.hours_heard = hours.len() as u64;
-        summary.hours_covered = hours.iter().filter(|h| h.vessels >= min_vessels).count() as u64;
-        if !hours.is_empty() {
-            summary.mean_vessels_per_hour =
-                (hours.iter().map(|h| f64::from(h.vessels)).sum::<f64>() / hours.len() as f64
-                    * 100.0)
-                    .round()
-                    / 100.0;
+        let (heard, covered, vessels): (i64, i64, i64) = hours.query_row(
+            rusqlite::params![
+                summary.name,
+                since.map_or(i64::MIN, UnixMillis::as_millis),
+                until.map_or(i64::MAX, UnixMillis::as_millis),
+                min_vessels
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?;
+        summary.hours_heard = heard as u64;
+        summary.hours_covered = covered as u64;
+        if heard > 0 {
+            summary.mean_vessels_per_hour = (vessels as f64 / heard as f64 * 100.0).round() / 100.0;
         }
         let filter = GapFilter {
             port: Some(summary.name.clone()),
@@ -378,7 +405,7 @@ pub fn ports(
             until,
             ..GapFilter::trips()
         };
-        summary.trips = gaps(conn, &filter)?.len() as u64;
+        summary.trips = count_gaps(conn, &filter)?;
         let dark = GapFilter {
             port: Some(summary.name.clone()),
             status: Some(GapStatus::Open),
@@ -386,9 +413,16 @@ pub fn ports(
             dark_now_only: true,
             ..GapFilter::default()
         };
-        summary.dark_now = gaps(conn, &dark)?.len() as u64;
+        summary.dark_now = count_gaps(conn, &dark)?;
     }
     Ok(summaries)
+}
+
+/// Names of the designated ports recorded in the database.
+pub fn port_names(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut statement = conn.prepare("SELECT name FROM ports ORDER BY name")?;
+    let rows = statement.query_map([], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn port_hours(

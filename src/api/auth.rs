@@ -1,0 +1,139 @@
+//! Access control of the HTTP API: the bearer token, compared in constant time, and the rule
+//! that a listener reachable beyond this machine needs one.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::ApiError;
+
+/// Shortest token accepted: anything shorter is guessable over a network.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The configured bearer token.
+#[derive(Clone)]
+pub struct AccessToken(Arc<[u8]>);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(..)")
+    }
+}
+
+impl AccessToken {
+    /// A token from text (surrounding whitespace and a trailing newline are not part of it).
+    /// `origin` names where it came from, for the refusal.
+    pub fn new(text: &str, origin: &str) -> Result<AccessToken, ApiError> {
+        let token = text.trim();
+        let refuse = |reason: String| ApiError::Token {
+            origin: origin.to_string(),
+            reason,
+        };
+        if token.len() < MIN_TOKEN_LEN {
+            return Err(refuse(format!(
+                "the token has {} characters; use at least {MIN_TOKEN_LEN} (e.g. `head -c 32 /dev/urandom | base64`)",
+                token.len()
+            )));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(refuse(
+                "the token must be printable ASCII without spaces, as it travels in an HTTP header"
+                    .into(),
+            ));
+        }
+        Ok(AccessToken(Arc::from(token.as_bytes())))
+    }
+
+    /// Reads a token file (one line).
+    pub fn from_file(path: &Path) -> Result<AccessToken, ApiError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ApiError::Token {
+            origin: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        AccessToken::new(&text, &path.display().to_string())
+    }
+
+    /// Whether a presented token is this one. The time taken depends only on the presented
+    /// token's length, never on how much of it matches.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let expected: &[u8] = &self.0;
+        let mut difference = u8::from(presented.len() != expected.len());
+        for (i, byte) in presented.iter().enumerate() {
+            // Compare against the expected byte at the same place, or a stand-in past its end,
+            // so that every presented byte costs the same.
+            let other = expected.get(i).copied().unwrap_or(!*byte);
+            difference |= std::hint::black_box(byte ^ other);
+        }
+        difference == 0
+    }
+
+    /// Checks an `Authorization` header value: `Bearer <token>`.
+    pub fn admits(&self, authorization: Option<&[u8]>) -> bool {
+        let Some(value) = authorization else {
+            return false;
+        };
+        let scheme = b"bearer ";
+        if value.len() < scheme.len() || !value[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return false;
+        }
+        self.matches(value[scheme.len()..].trim_ascii())
+    }
+}
+
+/// Refuses an address reachable beyond this machine unless a token guards it.
+pub fn check_exposure(addr: SocketAddr, token: Option<&AccessToken>) -> Result<(), ApiError> {
+    if addr.ip().is_loopback() || token.is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::PublicWithoutToken { addr })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> AccessToken {
+        AccessToken::new("s3cret-token-0123456789\n", "test").unwrap()
+    }
+
+    #[test]
+    fn only_the_exact_token_is_admitted() {
+        let t = token();
+        assert!(t.matches(b"s3cret-token-0123456789"));
+        assert!(!t.matches(b"s3cret-token-012345678"));
+        assert!(!t.matches(b"s3cret-token-01234567890"));
+        assert!(!t.matches(b"S3cret-token-0123456789"));
+        assert!(!t.matches(b""));
+        assert!(t.admits(Some(b"Bearer s3cret-token-0123456789")));
+        assert!(t.admits(Some(b"bearer  s3cret-token-0123456789 ")));
+        assert!(!t.admits(Some(b"Basic s3cret-token-0123456789")));
+        assert!(!t.admits(Some(b"Bearer")));
+        assert!(!t.admits(None));
+    }
+
+    #[test]
+    fn weak_tokens_are_refused_with_the_reason() {
+        let e = AccessToken::new("short", "--token-file x").unwrap_err();
+        assert!(e.to_string().contains("--token-file x"), "{e}");
+        assert!(e.to_string().contains("at least 16"), "{e}");
+        let e = AccessToken::new("has a space inside it ok", "env").unwrap_err();
+        assert!(e.to_string().contains("printable ASCII"), "{e}");
+    }
+
+    #[test]
+    fn public_addresses_need_a_token() {
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let loopback6: SocketAddr = "[::1]:8080".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let lan: SocketAddr = "192.0.2.10:8080".parse().unwrap();
+        assert!(check_exposure(loopback, None).is_ok());
+        assert!(check_exposure(loopback6, None).is_ok());
+        for addr in [any, lan] {
+            let e = check_exposure(addr, None).unwrap_err();
+            assert!(e.to_string().contains(&addr.to_string()), "{e}");
+            assert!(e.to_string().contains("token"), "{e}");
+            assert!(check_exposure(addr, Some(&token())).is_ok());
+        }
+    }
+}

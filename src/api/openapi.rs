@@ -1,0 +1,314 @@
+//! The OpenAPI 3.1 description of `/api/v1`, built from the same endpoint and parameter tables
+//! the router and the parameter parser use; the records' schemas are written here and checked
+//! against real answers by the integration tests.
+
+use serde_json::{json, Map, Value};
+
+use super::params::{self, Format, ParamKind};
+use super::routes::{Endpoint, ENDPOINTS};
+
+fn nullable(kind: &str) -> Value {
+    json!({ "type": [kind, "null"] })
+}
+
+fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = json!(description);
+    schema
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+fn time() -> Value {
+    json!({ "type": "string", "format": "date-time", "description": "UTC, ISO-8601" })
+}
+
+fn nullable_time() -> Value {
+    json!({ "type": ["string", "null"], "format": "date-time", "description": "UTC, ISO-8601" })
+}
+
+fn gap_schema() -> Value {
+    let properties = json!({
+        "mmsi": { "type": "integer" },
+        "imo": nullable("integer"),
+        "name": nullable("string"),
+        "callsign": nullable("string"),
+        "ship_type": nullable("integer"),
+        "status": { "type": "string", "enum": params::STATUS_VALUES },
+        "watched": { "type": "boolean" },
+        "port": described(nullable("string"), "The port a trip is attributed to, or the best candidate of any other judgement."),
+        "dark_from": described(time(), "Time of fix A, the last before the silence (UTC)."),
+        "dark_until": described(nullable_time(), "Time of fix B, the first after it; null while open."),
+        "from_lat": described(json!({ "type": "number" }), "Fix A, degrees."),
+        "from_lon": described(json!({ "type": "number" }), "Fix A, degrees."),
+        "until_lat": described(nullable("number"), "Fix B, degrees."),
+        "until_lon": described(nullable("number"), "Fix B, degrees."),
+        "duration_hours": described(json!({ "type": "number" }), "Until fix B, or until the stream clock while open."),
+        "distance_nm": described(nullable("number"), "Great-circle distance A to B, nautical miles."),
+        "implied_speed_kn": described(nullable("number"), "Knots."),
+        "detour_nm": described(nullable("number"), "A to the port to B, nautical miles."),
+        "slack_hours": described(nullable("number"), "Hours the vessel could have stayed in port at the maximum speed."),
+        "coverage": described(nullable("number"), "Share (0-1) of the dark hours in which enough other vessels were heard near the port."),
+        "dark_now": described(json!({ "type": "boolean" }), "Open gaps only: near a port and covered so far."),
+        "draught_before": described(nullable("number"), "Metres."),
+        "draught_after": described(nullable("number"), "Metres."),
+        "draught_change": described(nullable("number"), "Metres."),
+        "identity_changes": { "type": "array", "items": { "$ref": "#/components/schemas/IdentityChange" } },
+        "est_tonnes": described(nullable("number"), "Cargo estimated from the draught change, tonnes."),
+        "est_barrels": described(nullable("number"), "The same in barrels."),
+        "confidence": { "type": ["string", "null"], "enum": ["medium", "high", null] },
+        "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/PortCandidate" } },
+    });
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+fn identity_properties() -> Map<String, Value> {
+    let properties = json!({
+        "imo": nullable("integer"),
+        "name": nullable("string"),
+        "callsign": nullable("string"),
+        "ship_type": nullable("integer"),
+        "length": described(nullable("integer"), "Metres."),
+        "beam": described(nullable("integer"), "Metres."),
+        "draught": described(nullable("number"), "Metres."),
+        "destination": nullable("string"),
+        "class": { "type": ["string", "null"], "enum": ["A", "B", null] },
+    });
+    properties.as_object().cloned().unwrap_or_default()
+}
+
+fn schemas() -> Value {
+    let identity = identity_properties();
+    let identity_names: Vec<&String> = identity.keys().collect();
+    let mut identity_at = identity.clone();
+    identity_at.insert("time".into(), time());
+    let mut identity_at_required: Vec<&str> = identity_names.iter().map(|s| s.as_str()).collect();
+    identity_at_required.push("time");
+    json!({
+        "Gap": gap_schema(),
+        "PortCandidate": object(
+            &["port", "detour_nm", "slack_hours", "reachable", "coverage", "feasible"],
+            json!({
+                "port": { "type": "string" },
+                "detour_nm": { "type": "number" },
+                "slack_hours": { "type": "number" },
+                "reachable": { "type": "boolean" },
+                "coverage": { "type": "number" },
+                "feasible": { "type": "boolean" },
+            }),
+        ),
+        "IdentityChange": object(
+            &["field", "before", "after"],
+            json!({ "field": { "type": "string" }, "before": { "type": "string" }, "after": { "type": "string" } }),
+        ),
+        "TallyRow": described(object(
+            &["trips", "high_confidence", "est_barrels"],
+            json!({
+                "port": described(json!({ "type": "string" }), "With by=port."),
+                "mmsi": described(json!({ "type": "integer" }), "With by=vessel."),
+                "name": described(json!({ "type": "string" }), "With by=vessel, when known."),
+                "month": described(json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }), "With by=month (UTC)."),
+                "trips": { "type": "integer" },
+                "high_confidence": { "type": "integer" },
+                "est_barrels": { "type": "number" },
+            }),
+        ), "Only the group columns asked for with by appear."),
+        "Port": object(
+            &["name", "lat", "lon", "approach_nm", "coverage_nm", "gap_hours", "geometry", "hours_heard",
+              "hours_covered", "mean_vessels_per_hour", "trips", "dark_now"],
+            json!({
+                "name": { "type": "string" },
+                "lat": { "type": "number" },
+                "lon": { "type": "number" },
+                "approach_nm": { "type": "number" },
+                "coverage_nm": { "type": "number" },
+                "gap_hours": nullable("number"),
+                "geometry": described(json!({ "type": "object" }), "GeoJSON geometry of the zone: a Point with radius_nm, or a MultiPolygon."),
+                "hours_heard": { "type": "integer" },
+                "hours_covered": { "type": "integer" },
+                "mean_vessels_per_hour": { "type": "number" },
+                "trips": { "type": "integer" },
+                "dark_now": { "type": "integer" },
+            }),
+        ),
+        "PortHour": object(&["hour", "vessels"], json!({ "hour": time(), "vessels": { "type": "integer" } })),
+        "Identity": { "type": "object", "required": identity_names, "properties": identity },
+        "IdentityAt": { "type": "object", "required": identity_at_required, "properties": identity_at },
+        "TrackPoint": object(
+            &["time", "lat", "lon", "sog", "cog", "heading", "nav_status", "late"],
+            json!({
+                "time": time(),
+                "lat": { "type": "number" },
+                "lon": { "type": "number" },
+                "sog": described(nullable("number"), "Knots."),
+                "cog": described(nullable("number"), "Degrees."),
+                "heading": nullable("integer"),
+                "nav_status": nullable("integer"),
+                "late": described(json!({ "type": "boolean" }), "Arrived after a newer fix of the same vessel."),
+            }),
+        ),
+        "Vessel": object(
+            &["mmsi", "first_heard", "last_heard", "last_fix_time", "last_lat", "last_lon", "watched", "fixes",
+              "late_fixes", "identity", "identity_history", "gaps", "track"],
+            json!({
+                "mmsi": { "type": "integer" },
+                "first_heard": time(),
+                "last_heard": time(),
+                "last_fix_time": nullable_time(),
+                "last_lat": nullable("number"),
+                "last_lon": nullable("number"),
+                "watched": { "type": "boolean" },
+                "fixes": { "type": "integer" },
+                "late_fixes": { "type": "integer" },
+                "identity": { "$ref": "#/components/schemas/Identity" },
+                "identity_history": { "type": "array", "items": { "$ref": "#/components/schemas/IdentityAt" } },
+                "gaps": { "type": "array", "items": { "$ref": "#/components/schemas/Gap" } },
+                "track": { "type": "array", "items": { "$ref": "#/components/schemas/TrackPoint" } },
+            }),
+        ),
+        "Summary": object(
+            &["stream_clock", "counters"],
+            json!({
+                "stream_clock": described(nullable_time(), "Time of the latest data written."),
+                "counters": { "type": "object", "additionalProperties": { "type": "integer" } },
+            }),
+        ),
+        "OpenApi": { "type": "object" },
+        "FeatureCollection": described(
+            object(&["type", "features"], json!({ "type": { "const": "FeatureCollection" }, "features": { "type": "array" } })),
+            "GeoJSON; each feature carries the record's fields plus role (dark_from, dark_until, dark_leg, track, port).",
+        ),
+        "Error": object(
+            &["error"],
+            json!({
+                "error": { "type": "string" },
+                "parameter": described(json!({ "type": "string" }), "The query parameter refused, for a 400."),
+            }),
+        ),
+    })
+}
+
+fn parameter_schema(kind: ParamKind, endpoint: &Endpoint) -> Value {
+    match kind {
+        ParamKind::Text => json!({ "type": "string" }),
+        ParamKind::Mmsi => json!({ "type": "integer", "minimum": 1, "maximum": 999_999_999 }),
+        ParamKind::Imo => json!({ "type": "integer", "minimum": 1 }),
+        ParamKind::Time => json!({ "type": "string" }),
+        ParamKind::Confidence => json!({ "type": "string", "enum": params::CONFIDENCE_VALUES }),
+        ParamKind::Status => json!({ "type": "string", "enum": params::STATUS_VALUES }),
+        ParamKind::Count => json!({ "type": "integer", "minimum": 0 }),
+        ParamKind::Format => {
+            let formats: Vec<&str> = endpoint.formats.iter().map(|f| f.as_str()).collect();
+            json!({ "type": "string", "enum": formats, "default": formats.first() })
+        }
+        ParamKind::TallyBy => json!({
+            "type": "string",
+            "pattern": format!("^({0})(,({0}))*$", params::TALLY_BY_VALUES.join("|")),
+            "default": "port",
+        }),
+    }
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+    })
+}
+
+fn operation(endpoint: &Endpoint) -> Value {
+    let mut parameters = Vec::new();
+    for segment in endpoint.path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let schema = if name == "mmsi" {
+                json!({ "type": "integer", "minimum": 1, "maximum": 999_999_999 })
+            } else {
+                json!({ "type": "string" })
+            };
+            parameters
+                .push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
+        }
+    }
+    for name in endpoint.params {
+        let Some(spec) = params::spec(name) else {
+            continue;
+        };
+        parameters.push(json!({
+            "name": spec.name,
+            "in": "query",
+            "required": false,
+            "description": spec.description,
+            "schema": parameter_schema(spec.kind, endpoint),
+            "example": spec.example,
+        }));
+    }
+    let record = json!({ "$ref": format!("#/components/schemas/{}", endpoint.record) });
+    let mut content = Map::new();
+    for format in endpoint.formats {
+        let schema = match format {
+            Format::Json if endpoint.list => json!({ "type": "array", "items": record }),
+            Format::Json => record.clone(),
+            Format::Csv => {
+                json!({ "type": "string", "description": "A header line, then one row per record." })
+            }
+            Format::Geojson => json!({ "$ref": "#/components/schemas/FeatureCollection" }),
+        };
+        let media_type = format.media_type().split(';').next().unwrap_or("");
+        content.insert(media_type.to_string(), json!({ "schema": schema }));
+    }
+    let mut ok = json!({ "description": endpoint.summary, "content": content });
+    if endpoint.list && endpoint.params.contains(&"limit") {
+        ok["headers"] = json!({
+            "X-Total-Count": {
+                "description": "Records matching, before limit and offset.",
+                "schema": { "type": "integer" },
+            }
+        });
+    }
+    let mut responses = json!({
+        "200": ok,
+        "400": error_response("A parameter is unknown, repeated or malformed; the answer names it."),
+        "401": error_response("An access token is configured and the request did not present it."),
+        "500": error_response("The database could not answer."),
+    });
+    if endpoint.path.contains('{') {
+        responses["404"] = error_response("No such vessel or port.");
+    }
+    json!({
+        "summary": endpoint.summary,
+        "description": endpoint.description,
+        "operationId": endpoint.path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.', '-'], "_"),
+        "parameters": parameters,
+        "responses": responses,
+    })
+}
+
+/// The whole description.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in ENDPOINTS {
+        paths.insert(
+            endpoint.path.to_string(),
+            json!({ "get": operation(endpoint) }),
+        );
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "aisgap analyst API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Read-only answers about vessels that went dark near designated ports. Times are UTC ISO-8601, positions in degrees, distances in nautical miles, speeds in knots, draught in metres. Lists are paged with limit and offset.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+        },
+        "security": [{}, { "bearer": [] }],
+    })
+}

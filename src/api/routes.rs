@@ -1,0 +1,452 @@
+//! The routes of `/api/v1`: one table describing each endpoint (its parameters, formats and
+//! record; the OpenAPI description is built from it) and the handlers that answer from the
+//! store's built-in read queries.
+
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use axum::Router;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::params::{self, parse_mmsi, ApiQuery, Format};
+use super::{openapi, page, ApiError, ApiState};
+use crate::detect::GapStatus;
+use crate::query;
+use crate::store::read::{self, GapFilter};
+
+/// One endpoint of `/api/v1` as documented.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub description: &'static str,
+    /// Query parameters it takes (names from [`params::PARAMS`]).
+    pub params: &'static [&'static str],
+    /// Representations offered; the first is the default.
+    pub formats: &'static [Format],
+    /// The OpenAPI component its JSON answer is made of.
+    pub record: &'static str,
+    /// Whether the JSON answer is an array of `record`.
+    pub list: bool,
+}
+
+const GAP_FILTERS: &[&str] = &[
+    "port",
+    "mmsi",
+    "imo",
+    "since",
+    "until",
+    "confidence",
+    "limit",
+    "offset",
+    "format",
+];
+const LIST_FORMATS: &[Format] = &[Format::Json, Format::Csv, Format::Geojson];
+
+pub const TRIPS: Endpoint = Endpoint {
+    path: "/api/v1/trips",
+    summary: "Suspected dark port calls (trips) of watched vessels",
+    description: "Gaps judged trips: near a designated port, reachable in the time and covered. Oldest first. Records are those of `aisgap query trips --format json`.",
+    params: GAP_FILTERS,
+    formats: LIST_FORMATS,
+    record: "Gap",
+    list: true,
+};
+
+pub const GAPS: Endpoint = Endpoint {
+    path: "/api/v1/gaps",
+    summary: "Every dark period of a watched vessel, with its judgement",
+    description:
+        "All gaps of watched vessels whatever their status (filter with status). Oldest first.",
+    params: &[
+        "port",
+        "mmsi",
+        "imo",
+        "since",
+        "until",
+        "confidence",
+        "status",
+        "limit",
+        "offset",
+        "format",
+    ],
+    formats: LIST_FORMATS,
+    record: "Gap",
+    list: true,
+};
+
+pub const DARK_NOW: Endpoint = Endpoint {
+    path: "/api/v1/dark-now",
+    summary: "Watched vessels silent now near a covered port",
+    description: "Open gaps flagged dark now at the stream clock (see /api/v1/summary).",
+    params: &[
+        "port", "mmsi", "imo", "since", "until", "limit", "offset", "format",
+    ],
+    formats: LIST_FORMATS,
+    record: "Gap",
+    list: true,
+};
+
+pub const TALLY: Endpoint = Endpoint {
+    path: "/api/v1/tally",
+    summary: "Trips counted by port, vessel and/or month",
+    description: "One row per group, with high-confidence trips and estimated barrels. The same filters as trips apply before counting.",
+    params: &[
+        "by",
+        "port",
+        "mmsi",
+        "imo",
+        "since",
+        "until",
+        "confidence",
+        "limit",
+        "offset",
+        "format",
+    ],
+    formats: &[Format::Json, Format::Csv],
+    record: "TallyRow",
+    list: true,
+};
+
+pub const VESSEL: Endpoint = Endpoint {
+    path: "/api/v1/vessels/{mmsi}",
+    summary: "One vessel: identity, identity history, gaps and track",
+    description: "The stored state of a vessel, every identity it reported, and its gaps and track inside the window given by since and until (all of them without).",
+    params: &["since", "until"],
+    formats: &[Format::Json],
+    record: "Vessel",
+    list: false,
+};
+
+pub const PORTS: Endpoint = Endpoint {
+    path: "/api/v1/ports",
+    summary: "Designated ports with their coverage and traffic",
+    description: "Each port's zone, approach and coverage distances, the hours in the window in which vessels were heard near it, trips and vessels dark now.",
+    params: &["since", "until", "min_vessels", "format"],
+    formats: LIST_FORMATS,
+    record: "Port",
+    list: true,
+};
+
+pub const PORT_HOURS: Endpoint = Endpoint {
+    path: "/api/v1/ports/{name}/hours",
+    summary: "Hourly coverage of one port",
+    description: "For every hour in the window in which any vessel was heard within the port's coverage distance, how many distinct vessels were.",
+    params: &["since", "until"],
+    formats: &[Format::Json],
+    record: "PortHour",
+    list: true,
+};
+
+pub const SUMMARY: Endpoint = Endpoint {
+    path: "/api/v1/summary",
+    summary: "The stream clock and ingest counters",
+    description: "The time of the latest data written (the \"now\" of dark-now) and the running counters of lines, messages and rejects.",
+    params: &[],
+    formats: &[Format::Json],
+    record: "Summary",
+    list: false,
+};
+
+pub const OPENAPI: Endpoint = Endpoint {
+    path: "/api/v1/openapi.json",
+    summary: "This description",
+    description: "The OpenAPI 3.1 description of /api/v1.",
+    params: &[],
+    formats: &[Format::Json],
+    record: "OpenApi",
+    list: false,
+};
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, SUMMARY, OPENAPI,
+];
+
+/// The API's routes, path by path; [`router`] mounts exactly these.
+pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
+    vec![
+        (TRIPS.path, get(trips)),
+        (GAPS.path, get(gaps)),
+        (DARK_NOW.path, get(dark_now)),
+        (TALLY.path, get(tally)),
+        (VESSEL.path, get(vessel)),
+        (PORTS.path, get(ports)),
+        (PORT_HOURS.path, get(port_hours)),
+        (SUMMARY.path, get(summary)),
+        (OPENAPI.path, get(openapi_document)),
+    ]
+}
+
+pub fn router(state: ApiState) -> Router {
+    let mut api = Router::new();
+    for (path, route) in api_routes() {
+        api = api.route(path, route);
+    }
+    let api = api.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/", get(page::index))
+        .route("/assets/{file}", get(page::asset))
+        .merge(api)
+        .fallback(no_route)
+        .with_state(state)
+}
+
+async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        if !token.admits(presented) {
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute(format!("{method} {}", uri.path()))
+}
+
+/// An answer in its representation, with the paging total when there is one.
+fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    if let Some(total) = total {
+        headers.insert("x-total-count", HeaderValue::from(total));
+    }
+    if format != Format::Json {
+        let extension = if format == Format::Csv {
+            "csv"
+        } else {
+            "geojson"
+        };
+        if let Ok(value) =
+            HeaderValue::from_str(&format!("inline; filename=\"aisgap-{name}.{extension}\""))
+        {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    response
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Encode(e.to_string()))
+}
+
+fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError> {
+    Ok(params::parse(
+        raw.as_deref(),
+        endpoint.params,
+        endpoint.formats,
+    )?)
+}
+
+#[derive(Clone, Copy)]
+enum GapList {
+    Trips,
+    Gaps,
+    DarkNow,
+}
+
+/// The filter `aisgap query` applies for the same question.
+fn gap_filter(kind: GapList, mut filter: GapFilter) -> GapFilter {
+    filter.watched_only = true;
+    match kind {
+        GapList::Trips => filter.status = Some(GapStatus::Trip),
+        GapList::DarkNow => {
+            filter.status = Some(GapStatus::Open);
+            filter.dark_now_only = true;
+        }
+        GapList::Gaps => {}
+    }
+    filter
+}
+
+fn answer_gaps(
+    conn: &Connection,
+    filter: &GapFilter,
+    format: Format,
+) -> Result<(Vec<u8>, u64), ApiError> {
+    let total = read::count_gaps(conn, filter)?;
+    let gaps = read::gaps(conn, filter)?;
+    let body = match format {
+        Format::Json => to_json(&gaps)?,
+        Format::Csv => {
+            let mut out = Vec::new();
+            query::write_gap_csv(&gaps, &mut out).map_err(|e| ApiError::Encode(e.to_string()))?;
+            out
+        }
+        Format::Geojson => to_json(&query::gaps_geojson(conn, &gaps)?)?,
+    };
+    Ok((body, total))
+}
+
+async fn gap_list(
+    state: ApiState,
+    endpoint: &Endpoint,
+    kind: GapList,
+    raw: Option<String>,
+    name: &'static str,
+) -> Result<Response, ApiError> {
+    let q = parse(endpoint, raw)?;
+    let filter = gap_filter(kind, q.filter);
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |conn| answer_gaps(conn, &filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), name))
+}
+
+async fn trips(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    gap_list(state, &TRIPS, GapList::Trips, raw, "trips").await
+}
+
+async fn gaps(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    gap_list(state, &GAPS, GapList::Gaps, raw, "gaps").await
+}
+
+async fn dark_now(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    gap_list(state, &DARK_NOW, GapList::DarkNow, raw, "dark-now").await
+}
+
+async fn tally(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&TALLY, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |conn| {
+            let rows = read::tally(conn, &q.filter, &q.by)?;
+            let total = rows.len() as u64;
+            let page: Vec<_> = rows
+                .into_iter()
+                .skip(usize::try_from(q.filter.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(q.filter.limit.unwrap_or(u64::MAX)).unwrap_or(usize::MAX))
+                .collect();
+            let body = match format {
+                Format::Csv => {
+                    let mut out = Vec::new();
+                    query::write_tally_csv(&page, &q.by, &mut out)
+                        .map_err(|e| ApiError::Encode(e.to_string()))?;
+                    out
+                }
+                _ => to_json(&page)?,
+            };
+            Ok((body, total))
+        })
+        .await?;
+    Ok(reply(format, body, Some(total), "tally"))
+}
+
+async fn vessel(
+    State(state): State<ApiState>,
+    Path(mmsi): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mmsi = parse_mmsi("mmsi", &mmsi)?;
+    let q = parse(&VESSEL, raw)?;
+    let body = state
+        .pool
+        .run(move |conn| {
+            let detail = read::vessel(conn, mmsi, q.filter.since, q.filter.until)?
+                .ok_or(ApiError::UnknownVessel(mmsi))?;
+            to_json(&detail)
+        })
+        .await?;
+    Ok(reply(Format::Json, body, None, "vessel"))
+}
+
+async fn ports(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&PORTS, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |conn| {
+            let ports = read::ports(conn, q.filter.since, q.filter.until, q.min_vessels)?;
+            let body = match format {
+                Format::Json => to_json(&ports)?,
+                Format::Csv => {
+                    let mut out = Vec::new();
+                    query::write_ports_csv(&ports, &mut out)
+                        .map_err(|e| ApiError::Encode(e.to_string()))?;
+                    out
+                }
+                Format::Geojson => to_json(&query::ports_geojson(&ports))?,
+            };
+            Ok((body, ports.len() as u64))
+        })
+        .await?;
+    Ok(reply(format, body, Some(total), "ports"))
+}
+
+async fn port_hours(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&PORT_HOURS, raw)?;
+    let body = state
+        .pool
+        .run(move |conn| {
+            if !read::port_names(conn)?.contains(&name) {
+                return Err(ApiError::UnknownPort(name));
+            }
+            to_json(&read::port_hours(
+                conn,
+                &name,
+                q.filter.since,
+                q.filter.until,
+            )?)
+        })
+        .await?;
+    Ok(reply(Format::Json, body, None, "port-hours"))
+}
+
+async fn summary(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    parse(&SUMMARY, raw)?;
+    let body = state
+        .pool
+        .run(|conn| {
+            let clock = read::stream_clock(conn)?;
+            let counters = read::counters(conn)?;
+            to_json(&json!({ "stream_clock": clock, "counters": counters }))
+        })
+        .await?;
+    Ok(reply(Format::Json, body, None, "summary"))
+}
+
+async fn openapi_document(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    parse(&OPENAPI, raw)?;
+    Ok(reply(
+        Format::Json,
+        to_json(&openapi::document())?,
+        None,
+        "openapi",
+    ))
+}
