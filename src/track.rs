@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
 use crate::ports::{Port, PortZone};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
 /// Where and when a vessel was: the part of a fix that gap judgement needs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     pub time: UnixMillis,
     pub lat: f64,
@@ -59,7 +59,7 @@ impl TrackPoint {
 }
 
 /// Who a vessel says it is: the latest value of each static field.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     pub imo: Option<u32>,
     pub name: Option<String>,
@@ -164,7 +164,7 @@ impl Identity {
 }
 
 /// Everything known about one vessel. Kept small: a service tracks every MMSI it hears.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Vessel {
     pub mmsi: Mmsi,
     pub watched: bool,
@@ -314,6 +314,21 @@ pub fn day_of(time: UnixMillis) -> i64 {
     time.as_millis().div_euclid(86_400_000)
 }
 
+/// What a restarted service needs of the vessel table: every vessel with its unwritten track
+/// buffer; the index and the dirty list are rebuilt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VesselTableCheckpoint {
+    vessels: Vec<Vessel>,
+}
+
+/// What a restarted service needs of the coverage bins: the bins per port (by port name, so a
+/// reload that reorders ports keeps them) and the hours not yet written.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CoverageCheckpoint {
+    bins: Vec<(String, Vec<(i64, HourBin)>)>,
+    changed: Vec<(String, i64)>,
+}
+
 /// The vessel table: a dense vector of vessels and an MMSI index into it (half the memory of
 /// a map holding the vessels themselves).
 #[derive(Debug)]
@@ -340,6 +355,34 @@ impl VesselTable {
 
     pub fn len(&self) -> usize {
         self.vessels.len()
+    }
+
+    /// A copy of the table's state, unwritten vessel rows marked as such.
+    pub fn checkpoint(&self) -> VesselTableCheckpoint {
+        VesselTableCheckpoint {
+            vessels: self.vessels.clone(),
+        }
+    }
+
+    /// The table a checkpoint describes. Identities equal to nothing share the one empty
+    /// identity again, as they did before.
+    pub fn restore(track_interval_minutes: u32, checkpoint: VesselTableCheckpoint) -> VesselTable {
+        let mut table = VesselTable::new(track_interval_minutes);
+        for mut vessel in checkpoint.vessels {
+            if *vessel.identity == Identity::default() {
+                vessel.identity = table.unidentified.clone();
+            }
+            if vessel.identity_at_last_fix == vessel.identity {
+                vessel.identity_at_last_fix = vessel.identity.clone();
+            }
+            let i = table.vessels.len() as u32;
+            if vessel.dirty {
+                table.dirty.push(i);
+            }
+            table.index.insert(vessel.mmsi, i);
+            table.vessels.push(vessel);
+        }
+        table
     }
 
     pub fn is_empty(&self) -> bool {
@@ -510,7 +553,7 @@ fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
 }
 
 /// Distinct vessels heard in one UTC hour near one port.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct HourBin {
     /// Sorted MMSIs; small (tens) even at busy ports. Emptied once the hour is old enough that
     /// only its count matters.
@@ -682,6 +725,43 @@ impl Coverage {
                 bin.vessels = Vec::new();
             }
         }
+    }
+
+    /// A copy of the bins, keyed by port name.
+    pub fn checkpoint(&self, ports: &[Port]) -> CoverageCheckpoint {
+        CoverageCheckpoint {
+            bins: ports
+                .iter()
+                .zip(&self.bins)
+                .map(|(port, bins)| {
+                    let hours = bins.iter().map(|(h, b)| (*h, b.clone())).collect();
+                    (port.name.clone(), hours)
+                })
+                .collect(),
+            changed: self
+                .changed
+                .iter()
+                .map(|&(index, hour)| (ports[index].name.clone(), hour))
+                .collect(),
+        }
+    }
+
+    /// Bins from a checkpoint for the ports configured now: a port no longer designated is
+    /// dropped, a new one starts empty.
+    pub fn restore(ports: &[Port], checkpoint: CoverageCheckpoint) -> Coverage {
+        let mut coverage = Coverage::new(ports);
+        let index_of = |name: &str| ports.iter().position(|p| p.name == name);
+        for (name, hours) in checkpoint.bins {
+            if let Some(index) = index_of(&name) {
+                coverage.bins[index] = hours.into_iter().collect();
+            }
+        }
+        for (name, hour) in checkpoint.changed {
+            if let Some(index) = index_of(&name) {
+                coverage.changed.push((index, hour));
+            }
+        }
+        coverage
     }
 
     /// Restores a stored hour count (restart from a database).
