@@ -26,6 +26,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Generate a deterministic scenario: NMEA log, the same fixes as CSV, watchlist and truth.
     Simulate(SimulateArgs),
+    /// Run the service: read the configured sources, detect as they arrive, commit to the
+    /// database every commit interval; resume after a restart; SIGHUP reloads the configuration.
+    Run(RunArgs),
     /// Check the configuration, its ports file and its watchlist; list every problem at once.
     CheckConfig(CheckConfigArgs),
     /// Ask the database: suspected trips, every gap, vessels dark now, tallies, a vessel, ports.
@@ -191,6 +194,14 @@ pub struct QueryArgs {
     /// Skip this many records first.
     #[arg(long, default_value_t = 0)]
     pub offset: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
+    /// ./config/aisgap.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -116,6 +116,9 @@ pub struct StoreParams {
     pub track_interval_minutes: u32,
     /// Rows per write transaction.
     pub batch_rows: usize,
+    /// `aisgap run` commits (changes, checkpoint, source positions) this often, in
+    /// milliseconds: the most input a `kill -9` can lose.
+    pub commit_interval_ms: u64,
 }
 
 impl Default for StoreParams {
@@ -124,6 +127,7 @@ impl Default for StoreParams {
             db: PathBuf::from("aisgap.db"),
             track_interval_minutes: 10,
             batch_rows: 5000,
+            commit_interval_ms: 1000,
         }
     }
 }
@@ -804,6 +808,17 @@ fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut TomlProblems<
             "store",
             "batch_rows",
             format!("must lie in 1..=1000000, got {}", s.batch_rows),
+        );
+    }
+
+    if !(10..=60_000).contains(&s.commit_interval_ms) {
+        fail(
+            "store",
+            "commit_interval_ms",
+            format!(
+                "must lie in 10..=60000 milliseconds, got {}",
+                s.commit_interval_ms
+            ),
         );
     }
 

@@ -214,9 +214,36 @@ impl Engine {
         engine
     }
 
+    /// Takes new parameters, ports and watchlist (a reloaded configuration) without losing
+    /// any state: coverage of ports still designated is kept, and every vessel's watched flag
+    /// is judged again against the new watchlist. Pending changes stay pending.
+    pub fn reconfigure(
+        &mut self,
+        params: DetectParams,
+        ports: Vec<Port>,
+        watchlist: Watchlist,
+        track_interval_minutes: u32,
+    ) {
+        let mut pending = self.take_changes();
+        let checkpoint = self.checkpoint();
+        *self = Engine::restore(params, ports, watchlist, track_interval_minutes, checkpoint);
+        let heard: Vec<Mmsi> = self.table.iter().map(|v| v.mmsi).collect();
+        for mmsi in heard {
+            let watched = self.is_watched(mmsi);
+            self.set_watched(mmsi, watched);
+        }
+        pending.append(&mut self.changes);
+        self.changes = pending;
+    }
+
     /// The latest event time seen: the only notion of "now" the engine has.
     pub fn clock(&self) -> Option<UnixMillis> {
         self.clock
+    }
+
+    /// Watched vessels with an open gap (silent near a port at the stream clock).
+    pub fn open_gaps(&self) -> usize {
+        self.open.len()
     }
 
     pub fn stats(&self) -> &EngineStats {

@@ -1,0 +1,240 @@
+//! `aisgap run` as operators run it: the real binary on loopback, fed the bundled scenario by
+//! a local feed server, killed and restarted; its trips must equal `replay`'s.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use aisgap::config::Config;
+use aisgap::detect::GapRecord;
+use aisgap::store::read::{gaps, GapFilter};
+use aisgap::store::Store;
+use rusqlite::{Connection, OpenFlags};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The sample's lines as the service frames them (it holds some garbage bytes on purpose).
+fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(root().join("samples/scenario.nmea")).expect("samples/scenario.nmea");
+    Arc::new(
+        bytes
+            .split(|&b| b == b'\n' || b == b'\r')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect(),
+    )
+}
+
+/// A service configuration for the sample's ports and watchlist, with one TCP feed.
+fn write_config(dir: &Path, feed_port: u16, extra: &str) -> PathBuf {
+    let path = dir.join("aisgap.toml");
+    let text = format!(
+        "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[[source]]\nname = \"feed\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{feed_port}\"\nreconnect_max_s = 1\n{extra}",
+        ports = root().join("config/ports.geojson"),
+        watchlist = root().join("samples/watchlist.csv"),
+        db = dir.join("service.db"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Lines of `source` the service has committed, from its database (0 before any commit).
+fn committed_lines(db: &Path, source: &str) -> u64 {
+    let Ok(conn) = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return 0;
+    };
+    conn.query_row(
+        "SELECT lines FROM source_positions WHERE source = ?1",
+        [source],
+        |r| r.get::<_, i64>(0),
+    )
+    .map_or(0, |n| n as u64)
+}
+
+/// A feed that, like a provider's replay API, resumes each new connection after the lines
+/// the service reports as committed; paced so that a run lasts a couple of seconds.
+struct FeedServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    accepted: Arc<Mutex<Vec<u64>>>,
+}
+
+impl FeedServer {
+    fn start(lines: Arc<Vec<Vec<u8>>>, db: PathBuf, per_10ms: usize) -> FeedServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, accepted2) = (stop.clone(), accepted.clone());
+        thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let from = committed_lines(&db, "feed");
+                        accepted2.lock().unwrap().push(from);
+                        let (lines, stop) = (lines.clone(), stop2.clone());
+                        thread::spawn(move || feed(stream, &lines, from as usize, per_10ms, &stop));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FeedServer {
+            port,
+            stop,
+            accepted,
+        }
+    }
+}
+
+impl Drop for FeedServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn feed(mut stream: TcpStream, lines: &[Vec<u8>], from: usize, per_10ms: usize, stop: &AtomicBool) {
+    stream.set_nonblocking(false).unwrap();
+    for chunk in lines[from.min(lines.len())..].chunks(per_10ms) {
+        let mut bytes = chunk.join(&b'\n');
+        bytes.push(b'\n');
+        if stream.write_all(&bytes).is_err() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    // Stay connected, as a live feed does.
+    while !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start_service(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_aisgap"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting aisgap run")
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    // SAFETY: kill(2) with a pid of our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "aisgap run did not stop within 20 s of SIGTERM"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_for_lines(db: &Path, at_least: u64, within: Duration) {
+    let deadline = Instant::now() + within;
+    while committed_lines(db, "feed") < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "the service committed only {} of {at_least} lines within {within:?}",
+            committed_lines(db, "feed")
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every judged gap of a watched vessel: what the analysts see.
+fn judged(db: &Path) -> Vec<(u32, String, String, String, String)> {
+    let conn = Connection::open(db).unwrap();
+    let filter = GapFilter {
+        watched_only: true,
+        ..GapFilter::default()
+    };
+    let mut found: Vec<_> = gaps(&conn, &filter)
+        .unwrap()
+        .iter()
+        .map(|g: &GapRecord| {
+            (
+                g.mmsi.0,
+                g.dark_from.to_string(),
+                g.dark_until.map(|t| t.to_string()).unwrap_or_default(),
+                g.status.as_str().to_string(),
+                g.port.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn replayed(dir: &Path, config: &Path) -> Vec<(u32, String, String, String, String)> {
+    let config = Config::load(config).expect("the test configuration is valid");
+    let db = dir.join("replay.db");
+    let store = Store::open(&db).unwrap();
+    aisgap::replay::replay(&config, store, &[root().join("samples/scenario.nmea")])
+        .expect("replay succeeds");
+    judged(&db)
+}
+
+#[test]
+fn killed_many_times_the_service_ends_with_the_trips_of_an_uninterrupted_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = scenario_lines();
+    let total = lines.len() as u64;
+    let db = dir.path().join("service.db");
+    let server = FeedServer::start(lines, db.clone(), 80);
+    let config = write_config(dir.path(), server.port, "");
+    let expected = replayed(dir.path(), &config);
+    assert!(
+        expected.iter().filter(|g| g.3 == "trip").count() >= 10,
+        "the scenario's trips: {expected:?}"
+    );
+
+    // kill -9 at uneven moments while the feed streams.
+    let mut killed_at = Vec::new();
+    for delay_ms in [600, 450, 700, 350, 500, 650] {
+        let mut service = start_service(&config);
+        thread::sleep(Duration::from_millis(delay_ms));
+        service.kill().unwrap();
+        service.wait().unwrap();
+        killed_at.push(committed_lines(&db, "feed"));
+    }
+    // A SIGTERM mid-stream: a clean stop that commits everything received.
+    let before = committed_lines(&db, "feed");
+    let mut service = start_service(&config);
+    wait_for_lines(&db, before + 2000, Duration::from_secs(10));
+    let status = terminate(&mut service);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+    killed_at.push(committed_lines(&db, "feed"));
+
+    let mut service = start_service(&config);
+    wait_for_lines(&db, total, Duration::from_secs(25));
+    let status = terminate(&mut service);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+
+    eprintln!("committed lines at each stop: {killed_at:?} of {total}");
+    let mid_stream = killed_at.iter().filter(|&&n| n > 0 && n < total).count();
+    assert!(
+        mid_stream >= 4,
+        "most stops should land mid-stream; committed lines at each stop: {killed_at:?}"
+    );
+    let resumed = server.accepted.lock().unwrap().clone();
+    assert!(
+        resumed.len() >= 8,
+        "connections and their resume points: {resumed:?}"
+    );
+    assert_eq!(judged(&db), expected, "stops at {killed_at:?}");
+}
