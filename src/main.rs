@@ -120,7 +120,7 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
 
 /// Logs go to stderr so that records and answers on stdout stay clean; RUST_LOG overrides.
 /// Under systemd (`JOURNAL_STREAM` set) stderr is the journal, which stamps the time itself and
-/// shows colour codes as garbage: plain lines then.
+/// shows colour codes as garbage: plain lines then. Colour only on a terminal.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -131,7 +131,8 @@ fn init_logging() {
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.with_ansi(false).without_time().init();
     } else {
-        builder.init();
+        use std::io::IsTerminal;
+        builder.with_ansi(io::stderr().is_terminal()).init();
     }
 }
 

@@ -238,3 +238,134 @@ fn killed_many_times_the_service_ends_with_the_trips_of_an_uninterrupted_replay(
     );
     assert_eq!(judged(&db), expected, "stops at {killed_at:?}");
 }
+
+/// Collects the service's log lines as they come.
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
+    use std::io::{BufRead, BufReader};
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let sink = log.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    log
+}
+
+fn wait_for_log(log: &Mutex<Vec<String>>, needle: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !log.lock().unwrap().iter().any(|l| l.contains(needle)) {
+        assert!(
+            Instant::now() < deadline,
+            "no log line with {needle:?} within {within:?}; log:\n{}",
+            log.lock().unwrap().join("\n")
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads notifications until `wanted` arrives; returns everything received.
+fn wait_for_notification(
+    socket: &std::os::unix::net::UnixDatagram,
+    wanted: &str,
+    within: Duration,
+) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 512];
+    while !seen.iter().any(|m: &String| m.lines().any(|l| l == wanted)) {
+        assert!(
+            Instant::now() < deadline,
+            "no {wanted} within {within:?}; got {seen:?}"
+        );
+        if let Ok(n) = socket.recv(&mut buffer) {
+            seen.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        }
+    }
+    seen
+}
+
+#[test]
+fn ready_after_the_database_opens_and_sighup_reloads_only_a_valid_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("service.db");
+    let server = FeedServer::start(scenario_lines(), db.clone(), 40);
+    let config = write_config(dir.path(), server.port, "");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+
+    let mut service = Command::new(env!("CARGO_BIN_EXE_aisgap"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting aisgap run");
+    let log = collect_stderr(&mut service);
+    wait_for_notification(&socket, "READY=1", Duration::from_secs(15));
+    let tables: i64 = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("the database exists once READY=1 is sent")
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'engine_checkpoint'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 1, "the database is migrated before READY=1");
+    wait_for_lines(&db, 500, Duration::from_secs(10));
+
+    // A configuration with many mistakes: every one is logged, the old one stays in force.
+    let good = std::fs::read_to_string(&config).unwrap();
+    let bad = good
+        .replace(
+            "commit_interval_ms = 100",
+            "commit_interval_ms = 1\nbatch_rows = 0",
+        )
+        .replace("kind = \"tcp\"", "kind = \"tpc\"")
+        + "\n[detect]\ngap_hours = -3\nmax_speed_kn = 0\n";
+    std::fs::write(&config, bad).unwrap();
+    // SAFETY: kill(2) with the pid of our own child.
+    unsafe { libc::kill(service.id() as i32, libc::SIGHUP) };
+    wait_for_log(&log, "Reload refused", Duration::from_secs(10));
+    let refused = log.lock().unwrap().join("\n");
+    for field in [
+        "commit_interval_ms",
+        "batch_rows",
+        "tpc",
+        "gap_hours",
+        "max_speed_kn",
+    ] {
+        assert!(refused.contains(field), "{field} not named in:\n{refused}");
+    }
+    let notes = wait_for_notification(&socket, "READY=1", Duration::from_secs(5));
+    assert!(notes.iter().any(|m| m.contains("RELOADING=1")), "{notes:?}");
+    let before = committed_lines(&db, "feed");
+    wait_for_lines(&db, before + 500, Duration::from_secs(10));
+    assert!(service.try_wait().unwrap().is_none(), "still running");
+
+    // A valid one with a second feed whose port refuses connections: applied, still running.
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let added = format!(
+        "{good}\n[[source]]\nname = \"spare\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{closed_port}\"\nreconnect_max_s = 1\n"
+    );
+    std::fs::write(&config, added).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(service.id() as i32, libc::SIGHUP) };
+    wait_for_log(&log, "Configuration reloaded", Duration::from_secs(10));
+    wait_for_log(&log, "source=spare", Duration::from_secs(10));
+    let before = committed_lines(&db, "feed");
+    wait_for_lines(&db, before + 500, Duration::from_secs(10));
+    let status = terminate(&mut service);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+    wait_for_notification(&socket, "STOPPING=1", Duration::from_secs(5));
+}
