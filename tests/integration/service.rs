@@ -369,3 +369,56 @@ fn ready_after_the_database_opens_and_sighup_reloads_only_a_valid_config() {
     assert!(status.success(), "SIGTERM exit: {status:?}");
     wait_for_notification(&socket, "STOPPING=1", Duration::from_secs(5));
 }
+
+/// The unit passes `systemd-analyze verify` (with the binary path pointed at this build) when
+/// systemd-analyze is installed; its required settings are checked either way.
+#[test]
+fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
+    let unit = std::fs::read_to_string(root().join("systemd/aisgap.service"))
+        .expect("systemd/aisgap.service");
+    for required in [
+        "Type=notify",
+        "WatchdogSec=",
+        "ExecStartPre=/usr/local/bin/aisgap check-config",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "Restart=on-failure",
+        "StateDirectory=aisgap",
+        "User=aisgap",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=\n",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    ] {
+        assert!(unit.contains(required), "the unit lacks {required:?}");
+    }
+    let sysusers = std::fs::read_to_string(root().join("systemd/aisgap.sysusers"))
+        .expect("systemd/aisgap.sysusers");
+    assert!(sysusers.lines().any(|l| l.starts_with("u aisgap ")));
+
+    let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(analyze) = analyze else {
+        eprintln!("systemd-analyze is not installed: checked the unit's settings only");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("aisgap.service");
+    std::fs::write(
+        &local,
+        unit.replace("/usr/local/bin/aisgap", env!("CARGO_BIN_EXE_aisgap")),
+    )
+    .unwrap();
+    let out = Command::new(analyze)
+        .arg("verify")
+        .arg(&local)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
