@@ -53,6 +53,7 @@ pub struct Config {
     pub watchlist: Watchlist,
     pub store: StoreParams,
     pub decode: DecodeParams,
+    pub http: HttpParams,
     /// From the `[[source]]` sections, in file order; names are unique.
     pub sources: Vec<SourceSpec>,
 }
@@ -129,6 +130,32 @@ impl Default for StoreParams {
             batch_rows: 5000,
             commit_interval_ms: 1000,
         }
+    }
+}
+
+/// `[http]`: the service's metrics and health endpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpParams {
+    /// Address to listen on, loopback by default; empty turns the listener off.
+    pub listen: String,
+}
+
+/// Where `aisgap run` serves /metrics, /healthz and /readyz unless told otherwise.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9841";
+
+impl Default for HttpParams {
+    fn default() -> Self {
+        HttpParams {
+            listen: DEFAULT_HTTP_LISTEN.to_string(),
+        }
+    }
+}
+
+impl HttpParams {
+    /// The address to bind, or none when the listener is turned off (checked at load).
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.listen.parse().ok()
     }
 }
 
@@ -242,6 +269,8 @@ struct RawConfig {
     store: StoreParams,
     #[serde(default)]
     decode: DecodeParams,
+    #[serde(default)]
+    http: HttpParams,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
 }
@@ -365,6 +394,7 @@ impl Config {
             watchlist,
             store,
             decode: raw.decode,
+            http: raw.http,
             sources,
         })
     }
@@ -818,6 +848,18 @@ fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut TomlProblems<
             format!(
                 "must lie in 10..=60000 milliseconds, got {}",
                 s.commit_interval_ms
+            ),
+        );
+    }
+
+    let h = &raw.http;
+    if !h.listen.is_empty() && h.listen.parse::<std::net::SocketAddr>().is_err() {
+        fail(
+            "http",
+            "listen",
+            format!(
+                "{:?} is not an address and port such as {DEFAULT_HTTP_LISTEN} (or \"\" for no listener)",
+                h.listen
             ),
         );
     }
@@ -1615,6 +1657,15 @@ mod tests {
             ("store", "batch_rows = 0", false),
             ("store", "batch_rows = 1", true),
             ("store", "batch_rows = 1000001", false),
+            ("store", "commit_interval_ms = 9", false),
+            ("store", "commit_interval_ms = 10", true),
+            ("store", "commit_interval_ms = 60000", true),
+            ("store", "commit_interval_ms = 60001", false),
+            ("http", "listen = \"127.0.0.1:9841\"", true),
+            ("http", "listen = \"[::1]:80\"", true),
+            ("http", "listen = \"\"", true),
+            ("http", "listen = \"localhost\"", false),
+            ("http", "listen = \"127.0.0.1\"", false),
             ("store", "db = \"\"", false),
             ("decode", "fragment_timeout_s = 0", false),
             ("decode", "fragment_timeout_s = 1", true),

@@ -2,6 +2,7 @@
 //! (decode + engine, the same as `replay`), which commits to the store's writer thread; the
 //! control loop handles signals (SIGTERM/SIGINT stop, SIGHUP reload) and the service manager.
 
+pub mod http;
 pub mod notify;
 pub mod pipeline;
 
@@ -19,6 +20,7 @@ use crate::config::{Config, ConfigErrors};
 use crate::engine::{Engine, EngineCheckpoint};
 use crate::source::live::{run_source, RawLine, SourceMetrics, SourceSpec};
 use crate::store::{Commit, Store, StoreError};
+use http::ServiceState;
 use notify::Notifier;
 use pipeline::{Control, Pipeline, PipelineMetrics};
 
@@ -70,7 +72,12 @@ impl Sources {
     }
 
     /// Starts the sources of `specs` not already running unchanged; stops the others.
-    async fn apply(&mut self, specs: &[SourceSpec], lines: &tokio::sync::mpsc::Sender<RawLine>) {
+    async fn apply(
+        &mut self,
+        specs: &[SourceSpec],
+        lines: &tokio::sync::mpsc::Sender<RawLine>,
+        state: &ServiceState,
+    ) {
         let stale: Vec<Arc<str>> = self
             .running
             .iter()
@@ -79,6 +86,9 @@ impl Sources {
             .collect();
         for name in stale {
             if let Some(source) = self.running.remove(&name) {
+                if let Ok(mut registry) = state.sources.lock() {
+                    registry.remove(&name);
+                }
                 tracing::info!(source = %name, "Stopping source (configuration changed).");
                 stop_one(source).await;
             }
@@ -97,6 +107,9 @@ impl Sources {
                     let _ = run_source(spec, lines, metrics, stop).await;
                 }
             });
+            if let Ok(mut registry) = state.sources.lock() {
+                registry.insert(spec.name.clone(), metrics.clone());
+            }
             self.running.insert(
                 spec.name.clone(),
                 RunningSource {
@@ -212,6 +225,11 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
     store.save_ports(&config.ports)?;
     let (engine, positions) = open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
+    let state = Arc::new(ServiceState {
+        pipeline: metrics.clone(),
+        line_channel_capacity: LINE_CHANNEL_DEPTH,
+        ..ServiceState::default()
+    });
 
     let (commit_sender, commit_receiver) = std::sync::mpsc::sync_channel(COMMIT_CHANNEL_DEPTH);
     let writer = std::thread::Builder::new()
@@ -245,7 +263,7 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
             lines: line_sender,
             control: control_sender,
         },
-        &metrics,
+        &state,
         &notifier,
         &pipeline,
     ));
@@ -295,7 +313,7 @@ async fn control_loop(
     config_path: &Path,
     mut config: Config,
     to_pipeline: ToPipeline,
-    metrics: &PipelineMetrics,
+    state: &Arc<ServiceState>,
     notifier: &Notifier,
     pipeline: &std::thread::JoinHandle<Result<(), pipeline::PipelineError>>,
 ) -> Result<(), DaemonError> {
@@ -303,8 +321,34 @@ async fn control_loop(
         lines: line_sender,
         control,
     } = to_pipeline;
+    let metrics = &state.pipeline;
+    let http_stop = CancellationToken::new();
+    let http_task = match config.http.address() {
+        None => None,
+        Some(address) => match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => {
+                tracing::info!(%address, "Serving /metrics, /healthz and /readyz.");
+                let router = http::router(state.clone());
+                let stop = http_stop.clone();
+                Some(tokio::spawn(async move {
+                    let served = axum::serve(listener, router)
+                        .with_graceful_shutdown(stop.cancelled_owned())
+                        .await;
+                    if let Err(error) = served {
+                        tracing::error!(%error, "The HTTP listener failed.");
+                    }
+                }))
+            }
+            Err(error) => {
+                // Metrics are for watching the service; without them it still detects.
+                tracing::error!(%address, %error, "Cannot listen for HTTP; running without /metrics.");
+                None
+            }
+        },
+    };
     let mut sources = Sources::new();
-    sources.apply(&config.sources, &line_sender).await;
+    sources.apply(&config.sources, &line_sender, state).await;
+    state.ready.store(true, Ordering::Relaxed);
     tracing::info!(
         db = %config.store.db.display(),
         sources = config.sources.len(),
@@ -333,7 +377,10 @@ async fn control_loop(
                         if new.store.db != config.store.db {
                             tracing::warn!(db = %new.store.db.display(), "A new database path takes effect only after a restart.");
                         }
-                        sources.apply(&new.sources, &line_sender).await;
+                        if new.http != config.http {
+                            tracing::warn!(listen = %new.http.listen, "A new HTTP address takes effect only after a restart.");
+                        }
+                        sources.apply(&new.sources, &line_sender, state).await;
                         let _ = control.send(Control::Reconfigure(Box::new(new.clone())));
                         config = new;
                         tracing::info!(sources = config.sources.len(), ports = config.ports.len(), "Configuration reloaded.");
@@ -357,7 +404,12 @@ async fn control_loop(
         }
     }
     notifier.send("STOPPING=1");
+    state.ready.store(false, Ordering::Relaxed);
     sources.stop_all().await;
     drop(line_sender);
+    http_stop.cancel();
+    if let Some(task) = http_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     Ok(())
 }

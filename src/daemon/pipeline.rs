@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
 use crate::decode::log::LogDecoder;
-use crate::decode::DecodeOptions;
+use crate::decode::{DecodeOptions, DecodeStats};
 use crate::detect::{GapRecord, GapStatus};
 use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, Mmsi};
@@ -43,8 +43,14 @@ pub struct PipelineMetrics {
     pub open_gaps: AtomicU64,
     pub dark_now: AtomicU64,
     pub trips: AtomicU64,
-    /// Lines received but not yet committed... counted as `lines - committed_lines`.
+    /// Lines whose effects are committed (all sources).
     pub committed_lines: AtomicU64,
+    /// Wall-clock time of the pipeline's latest turn (millis): health.
+    pub last_turn_at_ms: AtomicI64,
+    /// Lines waiting in the channel from the sources, as last seen.
+    pub line_channel_depth: AtomicU64,
+    /// Decode counters per source, as of the last commit.
+    pub decode: Mutex<BTreeMap<Arc<str>, DecodeStats>>,
 }
 
 /// Orders to the pipeline from the control loop.
@@ -150,10 +156,12 @@ impl Pipeline {
                     turns += 1;
                     if turns >= 256 {
                         turns = 0;
+                        self.note_turn(lines.len());
                         self.commit_if_due(interval)?;
                     }
                 }
                 Err(LineRecvError::Empty) => {
+                    self.note_turn(0);
                     self.commit_if_due(interval)?;
                     std::thread::sleep(IDLE_NAP);
                 }
@@ -163,6 +171,16 @@ impl Pipeline {
         self.engine.finish();
         self.commit()?;
         Ok(())
+    }
+
+    fn note_turn(&self, waiting: usize) {
+        let m = &self.metrics;
+        m.last_turn_at_ms.store(
+            crate::source::live::now_millis().as_millis(),
+            Ordering::Relaxed,
+        );
+        m.line_channel_depth
+            .store(waiting as u64, Ordering::Relaxed);
     }
 
     fn consume(&mut self, raw: &RawLine) {
@@ -225,6 +243,11 @@ impl Pipeline {
         let changes = self.engine.take_changes();
         self.announce(&changes);
         let mut counters = Vec::new();
+        if let Ok(mut decode) = self.metrics.decode.lock() {
+            for (name, state) in &self.sources {
+                decode.insert(name.clone(), state.decoder.stats());
+            }
+        }
         for state in self.sources.values_mut() {
             for (name, value) in crate::replay::flatten_counters("decode", &state.decoder.stats()) {
                 let before = state.counted.insert(name.clone(), value).unwrap_or(0);

@@ -32,14 +32,25 @@ fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
     )
 }
 
-/// A service configuration for the sample's ports and watchlist, with one TCP feed.
+/// A loopback port nobody listens on (free a moment ago).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A service configuration for the sample's ports and watchlist, with one TCP feed; its HTTP
+/// listener's address is in the `[http]` section.
 fn write_config(dir: &Path, feed_port: u16, extra: &str) -> PathBuf {
     let path = dir.join("aisgap.toml");
     let text = format!(
-        "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[[source]]\nname = \"feed\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{feed_port}\"\nreconnect_max_s = 1\n{extra}",
+        "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"127.0.0.1:{http}\"\n\n[[source]]\nname = \"feed\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{feed_port}\"\nreconnect_max_s = 1\n{extra}",
         ports = root().join("config/ports.geojson"),
         watchlist = root().join("samples/watchlist.csv"),
         db = dir.join("service.db"),
+        http = free_port(),
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -421,4 +432,98 @@ fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// One HTTP/1.1 GET on loopback: status code and body.
+fn http_get(address: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = TcpStream::connect(address).expect("the HTTP listener accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn http_address(config: &Path) -> String {
+    let text = std::fs::read_to_string(config).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("listen = "))
+        .expect("the test config names its HTTP address");
+    line.trim_start_matches("listen = ")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// The value of one sample in a Prometheus text page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_health_and_readiness_are_served_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("service.db");
+    let server = FeedServer::start(scenario_lines(), db.clone(), 200);
+    let config = write_config(dir.path(), server.port, "");
+    let address = http_address(&config);
+    let mut service = start_service(&config);
+    wait_for_lines(&db, 5000, Duration::from_secs(15));
+
+    assert_eq!(http_get(&address, "/healthz").0, 200);
+    assert_eq!(http_get(&address, "/readyz").0, 200);
+    let (status, page) = http_get(&address, "/metrics");
+    assert_eq!(status, 200);
+    let lines = sample(&page, "aisgap_source_lines_total{source=\"feed\"}")
+        .unwrap_or_else(|| panic!("no source line counter in:\n{page}"));
+    assert!(lines >= 5000.0, "{lines}");
+    assert_eq!(
+        sample(&page, "aisgap_source_connected{source=\"feed\"}"),
+        Some(1.0)
+    );
+    assert!(
+        sample(&page, "aisgap_messages_total{source=\"feed\",type=\"1\"}").unwrap_or(0.0) > 0.0
+    );
+    assert!(
+        sample(&page, "aisgap_vessels_tracked").unwrap_or(0.0) > 10.0,
+        "{page}"
+    );
+    assert!(sample(&page, "aisgap_db_commits_total").unwrap_or(0.0) >= 1.0);
+    // The sample's events are from 2024: the stream clock lags the wall clock by years.
+    assert!(sample(&page, "aisgap_stream_clock_lag_seconds").unwrap_or(0.0) > 86_400.0 * 365.0);
+    for family in [
+        "aisgap_rejects_total",
+        "aisgap_db_last_commit_seconds",
+        "aisgap_line_channel_depth",
+        "aisgap_source_dropped_total",
+        "aisgap_open_gaps",
+        "aisgap_dark_now",
+        "aisgap_trips_total",
+    ] {
+        assert!(
+            page.contains(&format!("# TYPE {family} ")),
+            "{family} missing"
+        );
+    }
+    assert_eq!(http_get(&address, "/nothing").0, 404);
+
+    let status = terminate(&mut service);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
 }
