@@ -527,3 +527,276 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
     let status = terminate(&mut service);
     assert!(status.success(), "SIGTERM exit: {status:?}");
 }
+
+/// A feed that serves `segments` one per connection, closing each but the last (a feed that
+/// drops its clients mid-stream); the first waits for `go`.
+fn segment_server(
+    lines: Arc<Vec<Vec<u8>>>,
+    segments: Vec<std::ops::Range<usize>>,
+    go: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for (n, segment) in segments.iter().enumerate() {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            while !go.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            for chunk in lines[segment.clone()].chunks(200) {
+                let mut bytes = chunk.join(&b'\n');
+                bytes.push(b'\n');
+                if stream.write_all(&bytes).is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+            if n + 1 == segments.len() {
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    });
+    port
+}
+
+/// A line where a source may hand over to another without splitting a multi-sentence message.
+fn boundary_near(lines: &[Vec<u8>], at: usize) -> usize {
+    let single = |l: &[u8]| {
+        let text = String::from_utf8_lossy(l);
+        !text.contains("VDM,2,1,") && !text.contains("VDO,2,1,")
+    };
+    (at..lines.len())
+        .find(|&i| single(&lines[i - 1]))
+        .expect("a message boundary")
+}
+
+#[test]
+fn fed_over_udp_then_a_tcp_feed_that_drops_the_service_finds_the_trips_of_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("service.db");
+    let lines = scenario_lines();
+    let total = lines.len();
+    let a = boundary_near(&lines, total / 3);
+    let b = boundary_near(&lines, total * 2 / 3);
+    let (go, stop) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let tcp_port = segment_server(
+        lines.clone(),
+        vec![a..b, b..total],
+        go.clone(),
+        stop.clone(),
+    );
+    let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = write_config(
+        dir.path(),
+        tcp_port,
+        &format!(
+            "\n[[source]]\nname = \"radio\"\nkind = \"udp\"\naddress = \"127.0.0.1:{udp_port}\"\n"
+        ),
+    );
+    let expected = replayed(dir.path(), &config);
+    let address = http_address(&config);
+    let mut service = start_service(&config);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let up = TcpStream::connect(&address).is_ok()
+            && sample(
+                &http_get(&address, "/metrics").1,
+                "aisgap_source_connected{source=\"radio\"}",
+            ) == Some(1.0);
+        if up {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the UDP source never bound");
+        thread::sleep(Duration::from_millis(50));
+    }
+
+    // The first third by datagrams of 20 lines, paced so that no datagram is dropped.
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (n, chunk) in lines[..a].chunks(20).enumerate() {
+        let mut datagram = chunk.join(&b'\n');
+        datagram.push(b'\n');
+        sender.send_to(&datagram, ("127.0.0.1", udp_port)).unwrap();
+        if n % 5 == 4 {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while committed_lines(&db, "radio") < a as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {a} datagram lines arrived",
+            committed_lines(&db, "radio")
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Then the rest over TCP, from a feed that closes the connection once in between.
+    go.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while committed_lines(&db, "feed") < (total - a) as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {} feed lines arrived",
+            committed_lines(&db, "feed"),
+            total - a
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let page = http_get(&address, "/metrics").1;
+    assert_eq!(
+        sample(&page, "aisgap_source_connects_total{source=\"feed\"}"),
+        Some(2.0),
+        "the feed reconnected once"
+    );
+    assert_eq!(
+        sample(&page, "aisgap_source_dropped_total{source=\"radio\"}"),
+        Some(0.0)
+    );
+    let status = terminate(&mut service);
+    stop.store(true, Ordering::Relaxed);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+    assert_eq!(judged(&db), expected);
+}
+
+#[test]
+fn garbage_endless_lines_half_sentences_and_a_closing_feed_leave_the_service_running() {
+    let dir = tempfile::tempdir().unwrap();
+    // A feed that accepts and hangs up at once, every time.
+    let slammer = TcpListener::bind("127.0.0.1:0").unwrap();
+    let slam_port = slammer.local_addr().unwrap().port();
+    let slams = Arc::new(Mutex::new(0u32));
+    let counted = slams.clone();
+    thread::spawn(move || {
+        for stream in slammer.incoming() {
+            drop(stream);
+            *counted.lock().unwrap() += 1;
+        }
+    });
+    let push_port = free_port();
+    let config = write_config(
+        dir.path(),
+        slam_port,
+        &format!("\n[[source]]\nname = \"push\"\nkind = \"tcp-listen\"\naddress = \"127.0.0.1:{push_port}\"\nmax_line_bytes = 1000\n"),
+    );
+    let address = http_address(&config);
+    let mut service = start_service(&config);
+    let log = collect_stderr(&mut service);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut push = loop {
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", push_port)) {
+            break stream;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tcp-listen source never listened"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let garbage: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    push.write_all(&garbage).unwrap();
+    push.write_all(b"\n").unwrap();
+    push.write_all(&vec![b'A'; 2_000_000]).unwrap(); // an endless line, ended at last
+    push.write_all(
+        b"\n!AIVDM,2,1,3,B,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C\n",
+    )
+    .unwrap();
+    push.write_all(b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*2")
+        .unwrap(); // cut short
+    push.write_all(b"\n\x00\xff\xfe!AIVDM\n").unwrap();
+    let valid: Vec<Vec<u8>> = scenario_lines()
+        .iter()
+        .filter(|l| l.windows(10).any(|w| w == b"AIVDM,1,1,"))
+        .take(200)
+        .cloned()
+        .collect();
+    let mut bytes = valid.join(&b'\n');
+    bytes.push(b'\n');
+    push.write_all(&bytes).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let page = loop {
+        let page = http_get(&address, "/metrics").1;
+        let messages: f64 = page
+            .lines()
+            .filter(|l| l.starts_with("aisgap_messages_total{source=\"push\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        if messages >= 150.0 {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the valid lines after the garbage were not decoded:\n{page}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        sample(&page, "aisgap_source_too_long_total{source=\"push\"}").unwrap_or(0.0) >= 1.0,
+        "{page}"
+    );
+    let rejected: f64 = page
+        .lines()
+        .filter(|l| l.starts_with("aisgap_rejects_total{source=\"push\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(rejected >= 2.0, "{page}");
+    assert!(*slams.lock().unwrap() >= 1, "the closing feed was tried");
+    assert!(sample(&page, "aisgap_source_connects_total{source=\"feed\"}").unwrap_or(0.0) >= 1.0);
+    assert!(service.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(http_get(&address, "/healthz").0, 200);
+    let status = terminate(&mut service);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+    let log = log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("Line over the length limit dropped. source=push"),
+        "the endless line is logged:\n{log}"
+    );
+}
+
+#[test]
+fn a_config_with_ten_mistakes_is_refused_with_all_ten_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), free_port(), "");
+    let text = std::fs::read_to_string(&config).unwrap()
+        .replace("commit_interval_ms = 100", "commit_interval_ms = 5\nbatch_rows = 0\ntrack_interval_minutes = 0")
+        .replace("reconnect_max_s = 1", "reconnect_max_s = 1\nbaud = 9600\nmax_line_bytes = 0")
+        .replace("listen = \"127.0.0.1:", "listen = \"nowhere:")
+        + "\n[detect]\ngap_hours = -1\nmax_speed_kn = 0\nmin_coverage = 2\n\n[decode]\nfragment_timeout_s = 0\n";
+    std::fs::write(&config, text).unwrap();
+    for command in ["check-config", "run"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_aisgap"))
+            .args([command, "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{command} accepted a broken config");
+        let said = String::from_utf8_lossy(&out.stderr);
+        for key in [
+            "commit_interval_ms",
+            "batch_rows",
+            "track_interval_minutes",
+            "baud",
+            "max_line_bytes",
+            "http.listen",
+            "gap_hours",
+            "max_speed_kn",
+            "min_coverage",
+            "fragment_timeout_s",
+        ] {
+            assert!(said.contains(key), "{command}: {key} not named in:\n{said}");
+        }
+    }
+}
