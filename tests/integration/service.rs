@@ -314,6 +314,7 @@ fn ready_after_the_database_opens_and_sighup_reloads_only_a_valid_config() {
         .arg(&config)
         .env("RUST_LOG", "info")
         .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "300000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -329,6 +330,8 @@ fn ready_after_the_database_opens_and_sighup_reloads_only_a_valid_config() {
         )
         .unwrap();
     assert_eq!(tables, 1, "the database is migrated before READY=1");
+    // The pipeline turns, so the watchdog is fed (every half of WATCHDOG_USEC).
+    wait_for_notification(&socket, "WATCHDOG=1", Duration::from_secs(5));
     wait_for_lines(&db, 500, Duration::from_secs(10));
 
     // A configuration with many mistakes: every one is logged, the old one stays in force.
