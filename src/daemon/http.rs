@@ -31,6 +31,7 @@ pub struct ServiceState {
     pub ready: AtomicBool,
     /// Capacity of the line channel, for its depth.
     pub line_channel_capacity: usize,
+    pub alerts: Arc<crate::daemon::alerts::AlertMetrics>,
 }
 
 /// The routes; the lead's API router merges with it.
@@ -241,7 +242,32 @@ pub fn render(state: &ServiceState) -> String {
             (now - clock) as f64 / 1000.0,
         );
     }
-    let gauges: [(&str, &str, &str, u64); 9] = [
+    let a = &state.alerts;
+    let gauges: [(&str, &str, &str, u64); 13] = [
+        (
+            "aisgap_alerts_queued_total",
+            "counter",
+            "Alerts queued for delivery.",
+            get(&a.queued),
+        ),
+        (
+            "aisgap_alerts_delivered_total",
+            "counter",
+            "Alerts delivered to every target.",
+            get(&a.delivered),
+        ),
+        (
+            "aisgap_alerts_dropped_total",
+            "counter",
+            "Alerts dropped because the queue was full.",
+            get(&a.dropped),
+        ),
+        (
+            "aisgap_alert_retries_total",
+            "counter",
+            "Failed alert delivery attempts that were retried.",
+            get(&a.retries),
+        ),
         (
             "aisgap_lines_total",
             "counter",

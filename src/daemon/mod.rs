@@ -2,6 +2,7 @@
 //! (decode + engine, the same as `replay`), which commits to the store's writer thread; the
 //! control loop handles signals (SIGTERM/SIGINT stop, SIGHUP reload) and the service manager.
 
+pub mod alerts;
 pub mod http;
 pub mod notify;
 pub mod pipeline;
@@ -242,13 +243,19 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
 
     let (line_sender, line_receiver) = tokio::sync::mpsc::channel(LINE_CHANNEL_DEPTH);
     let (control_sender, control_receiver) = std::sync::mpsc::channel();
+    let alert_delivery = alerts::start(&config.alerts, state.alerts.clone());
+    let (alert_queue, alert_delivery) = match alert_delivery {
+        Some((queue, delivery)) => (Some(queue), Some(delivery)),
+        None => (None, None),
+    };
     let pipeline = Pipeline::new(
         config.clone(),
         engine,
         &positions,
         metrics.clone(),
         commit_sender,
-    );
+    )
+    .with_alerts(alert_queue);
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || pipeline.run(line_receiver, control_receiver))
@@ -287,6 +294,11 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
     writer
         .join()
         .map_err(|_| DaemonError::Panicked("store writer"))??;
+    if let Some(delivery) = alert_delivery {
+        // Queued alerts get a last attempt each; no more waiting on a dead webhook.
+        delivery.give_up.store(true, Ordering::Relaxed);
+        let _ = delivery.thread.join();
+    }
     runtime.shutdown_timeout(Duration::from_secs(1));
     tracing::info!(
         lines = metrics.lines.load(Ordering::Relaxed),
@@ -376,6 +388,9 @@ async fn control_loop(
                     Ok(new) => {
                         if new.store.db != config.store.db {
                             tracing::warn!(db = %new.store.db.display(), "A new database path takes effect only after a restart.");
+                        }
+                        if new.alerts != config.alerts {
+                            tracing::warn!("New [alerts] settings take effect only after a restart.");
                         }
                         if new.http != config.http {
                             tracing::warn!(listen = %new.http.listen, "A new HTTP address takes effect only after a restart.");

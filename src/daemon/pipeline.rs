@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
+use crate::daemon::alerts::{Alert, AlertKind, AlertQueue};
 use crate::decode::log::LogDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::detect::{GapRecord, GapStatus};
@@ -79,6 +80,7 @@ pub struct Pipeline {
     announced_trips: HashSet<(Mmsi, UnixMillis)>,
     last_commit: Instant,
     events: Vec<AisEvent>,
+    alerts: Option<AlertQueue>,
 }
 
 /// Why the pipeline stopped early.
@@ -107,6 +109,7 @@ impl Pipeline {
             announced_trips: HashSet::new(),
             last_commit: Instant::now(),
             events: Vec::with_capacity(16),
+            alerts: None,
         };
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
@@ -118,6 +121,12 @@ impl Pipeline {
             .store(committed, Ordering::Relaxed);
         pipeline.metrics.lines.store(committed, Ordering::Relaxed);
         pipeline
+    }
+
+    /// Alerts for each vessel going dark, reappearing and trip tallied go to `alerts`.
+    pub fn with_alerts(mut self, alerts: Option<AlertQueue>) -> Pipeline {
+        self.alerts = alerts;
+        self
     }
 
     fn source(&mut self, name: &Arc<str>) -> &mut SourceState {
@@ -298,15 +307,26 @@ impl Pipeline {
             if gap.status == GapStatus::Open && gap.dark_now {
                 if self.announced_dark.insert(key) {
                     log_gap("Vessel went dark near a port.", gap);
+                    self.alert(AlertKind::DarkNow, gap);
                 }
                 continue;
             }
             if gap.dark_until.is_some() && self.announced_dark.remove(&key) {
                 log_gap("Vessel reappeared.", gap);
+                self.alert(AlertKind::Reappeared, gap);
             }
             if gap.status == GapStatus::Trip && gap.watched && self.announced_trips.insert(key) {
                 log_gap("Trip tallied.", gap);
+                self.alert(AlertKind::Trip, gap);
             }
+        }
+    }
+}
+
+impl Pipeline {
+    fn alert(&self, kind: AlertKind, gap: &GapRecord) {
+        if let Some(alerts) = &self.alerts {
+            alerts.push(Alert::of(kind, gap));
         }
     }
 }

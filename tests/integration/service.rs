@@ -803,3 +803,118 @@ fn a_config_with_ten_mistakes_is_refused_with_all_ten_named() {
         }
     }
 }
+
+/// A webhook collector on loopback: refuses the first `refuse` posts with 503, then takes all.
+/// The bodies a collector took, and how many posts it saw.
+type Collected = (Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>);
+
+fn webhook(refuse: usize) -> (u16, Collected) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let attempts = Arc::new(Mutex::new(0usize));
+    let (sink, tries) = (bodies.clone(), attempts.clone());
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let attempt = {
+                let mut n = tries.lock().unwrap();
+                *n += 1;
+                *n
+            };
+            let mut stream = reader.into_inner();
+            if attempt <= refuse {
+                let _ = stream.write_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+            } else {
+                sink.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+            }
+        }
+    });
+    (port, (bodies, attempts))
+}
+
+#[test]
+fn trips_and_dark_vessels_are_alerted_to_a_webhook_and_a_jsonl_file_with_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("service.db");
+    let lines = scenario_lines();
+    let total = lines.len() as u64;
+    let server = FeedServer::start(lines, db.clone(), 400);
+    let (hook_port, (bodies, attempts)) = webhook(2);
+    let file = dir.path().join("alerts.jsonl");
+    let config = write_config(
+        dir.path(),
+        server.port,
+        &format!(
+            "\n[alerts]\nwebhook = \"http://127.0.0.1:{hook_port}/aisgap\"\nfile = {file:?}\nretry_max_s = 1\n"
+        ),
+    );
+    let expected = replayed(dir.path(), &config);
+    let mut service = start_service(&config);
+    wait_for_lines(&db, total, Duration::from_secs(20));
+    let status = terminate(&mut service);
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+
+    let parse =
+        |text: &str| -> serde_json::Value { serde_json::from_str(text).expect("JSON alert") };
+    let posted: Vec<serde_json::Value> = bodies.lock().unwrap().iter().map(|b| parse(b)).collect();
+    let written: Vec<serde_json::Value> = std::fs::read_to_string(&file)
+        .expect("the alert file")
+        .lines()
+        .map(parse)
+        .collect();
+    assert_eq!(
+        posted, written,
+        "the same alerts, in the same order, to both"
+    );
+    assert_eq!(
+        *attempts.lock().unwrap(),
+        posted.len() + 2,
+        "two refused posts were retried"
+    );
+    let trips: std::collections::BTreeSet<(u64, String)> = posted
+        .iter()
+        .filter(|a| a["event"] == "trip")
+        .map(|a| {
+            (
+                a["mmsi"].as_u64().unwrap(),
+                a["dark_from"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (mmsi, dark_from, _, status, _) in &expected {
+        if status == "trip" {
+            assert!(
+                trips.contains(&(u64::from(*mmsi), dark_from.clone())),
+                "trip of {mmsi} at {dark_from} not alerted"
+            );
+        }
+    }
+    assert!(
+        posted.iter().any(|a| a["event"] == "dark_now"),
+        "dark-now alerts"
+    );
+    assert!(
+        posted.iter().any(|a| a["event"] == "reappeared"),
+        "reappearance alerts"
+    );
+}
