@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-use crate::daemon::pipeline::PipelineMetrics;
+use crate::daemon::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
 use crate::decode::DecodeStats;
 use crate::source::live::{now_millis, SourceMetrics};
 
@@ -227,6 +227,29 @@ pub fn render(state: &ServiceState) -> String {
             );
         }
     }
+
+    let delays = p.delays.lock().map(|d| *d).unwrap_or_default();
+    let name = "aisgap_pipeline_delay_seconds";
+    let mut family = Family::start(
+        &mut out,
+        name,
+        "histogram",
+        "Delay from a line's receipt to the engine having taken it (as of the last commit).",
+    );
+    let mut cumulative = 0u64;
+    for (bound, n) in DELAY_BUCKETS_MS.iter().zip(delays.iter()) {
+        cumulative += n;
+        let le = format!("{}", *bound as f64 / 1000.0);
+        family.sample(&format!("{name}_bucket"), &[("le", &le)], cumulative);
+    }
+    cumulative += delays[DELAY_BUCKETS_MS.len()];
+    family.sample(&format!("{name}_bucket"), &[("le", "+Inf")], cumulative);
+    family.sample(
+        &format!("{name}_sum"),
+        &[],
+        p.delay_ms_sum.load(Ordering::Relaxed) as f64 / 1000.0,
+    );
+    family.sample(&format!("{name}_count"), &[], cumulative);
 
     let clock = p.stream_clock_ms.load(Ordering::Relaxed);
     let mut family = Family::start(

@@ -52,7 +52,15 @@ pub struct PipelineMetrics {
     pub line_channel_depth: AtomicU64,
     /// Decode counters per source, as of the last commit.
     pub decode: Mutex<BTreeMap<Arc<str>, DecodeStats>>,
+    /// Lines by delay from receipt to the engine having taken them, in the buckets of
+    /// [`DELAY_BUCKETS_MS`] (the last counts the rest), as of the last commit.
+    pub delays: Mutex<[u64; DELAY_BUCKETS_MS.len() + 1]>,
+    /// Sum of those delays, in milliseconds.
+    pub delay_ms_sum: AtomicU64,
 }
+
+/// Upper bounds (milliseconds) of the receive-to-detection delay histogram.
+pub const DELAY_BUCKETS_MS: [i64; 13] = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 /// Orders to the pipeline from the control loop.
 pub enum Control {
@@ -81,6 +89,8 @@ pub struct Pipeline {
     last_commit: Instant,
     events: Vec<AisEvent>,
     alerts: Option<AlertQueue>,
+    delays: [u64; DELAY_BUCKETS_MS.len() + 1],
+    delay_ms_sum: u64,
 }
 
 /// Why the pipeline stopped early.
@@ -110,6 +120,8 @@ impl Pipeline {
             last_commit: Instant::now(),
             events: Vec::with_capacity(16),
             alerts: None,
+            delays: [0; DELAY_BUCKETS_MS.len() + 1],
+            delay_ms_sum: 0,
         };
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
@@ -212,6 +224,13 @@ impl Pipeline {
             self.engine.ingest(&event);
         }
         self.events = events;
+        let delay = crate::source::live::now_millis().as_millis() - raw.received_at.as_millis();
+        let bucket = DELAY_BUCKETS_MS
+            .iter()
+            .position(|&bound| delay <= bound)
+            .unwrap_or(DELAY_BUCKETS_MS.len());
+        self.delays[bucket] += 1;
+        self.delay_ms_sum += delay.max(0) as u64;
     }
 
     fn reconfigure(&mut self, config: Config) {
@@ -252,6 +271,12 @@ impl Pipeline {
         let changes = self.engine.take_changes();
         self.announce(&changes);
         let mut counters = Vec::new();
+        if let Ok(mut delays) = self.metrics.delays.lock() {
+            *delays = self.delays;
+        }
+        self.metrics
+            .delay_ms_sum
+            .store(self.delay_ms_sum, Ordering::Relaxed);
         if let Ok(mut decode) = self.metrics.decode.lock() {
             for (name, state) in &self.sources {
                 decode.insert(name.clone(), state.decoder.stats());

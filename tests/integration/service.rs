@@ -525,6 +525,11 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
             "{family} missing"
         );
     }
+    let delayed = sample(&page, "aisgap_pipeline_delay_seconds_bucket{le=\"+Inf\"}").unwrap_or(0.0);
+    assert!(
+        delayed >= 5000.0,
+        "every line's delay is counted: {delayed}"
+    );
     assert_eq!(http_get(&address, "/nothing").0, 404);
 
     let status = terminate(&mut service);
