@@ -160,18 +160,19 @@ fn main() {
     // Wait until the service has committed what it was sent.
     let address = format!("127.0.0.1:{http_port}");
     let deadline = Instant::now() + Duration::from_secs(120);
-    let page = loop {
+    let (all_seconds, cpu, page) = loop {
         let page = http_get(&address, "/metrics");
         let committed = sample(&page, "aisgap_source_lines_total{source=\"load\"}");
         let depth = sample(&page, "aisgap_line_channel_depth");
         if (committed as usize >= sent && depth == 0.0) || Instant::now() > deadline {
+            // The next commit publishes the last delays.
+            let taken = push_started.elapsed().as_secs_f64();
+            let cpu = cpu_seconds(pid) - cpu_before;
             std::thread::sleep(Duration::from_millis(1500));
-            break http_get(&address, "/metrics");
+            break (taken, cpu, http_get(&address, "/metrics"));
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let all_seconds = push_started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(pid) - cpu_before;
     let rss = peak_rss_mb(pid);
     println!(
         "pushed {sent} lines in {push_seconds:.2} s: {:.0} lines/s offered (target {rate}/s)",
@@ -198,4 +199,16 @@ fn main() {
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let status = service.wait().unwrap();
     println!("stopped with {status}");
+    let db = rusqlite::Connection::open(dir.path().join("load.db")).unwrap();
+    let checkpoint: i64 = db
+        .query_row("SELECT length(engine) FROM engine_checkpoint", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or(0);
+    let db_bytes = std::fs::metadata(dir.path().join("load.db")).map_or(0, |m| m.len());
+    println!(
+        "engine checkpoint {:.1} KiB; database {:.1} MiB",
+        checkpoint as f64 / 1024.0,
+        db_bytes as f64 / 1_048_576.0
+    );
 }
