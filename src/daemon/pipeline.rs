@@ -91,6 +91,8 @@ pub struct Pipeline {
     alerts: Option<AlertQueue>,
     delays: [u64; DELAY_BUCKETS_MS.len() + 1],
     delay_ms_sum: u64,
+    /// Lines consumed since the last commit: an idle service does not rewrite its checkpoint.
+    uncommitted: u64,
 }
 
 /// Why the pipeline stopped early.
@@ -122,6 +124,7 @@ impl Pipeline {
             alerts: None,
             delays: [0; DELAY_BUCKETS_MS.len() + 1],
             delay_ms_sum: 0,
+            uncommitted: 0,
         };
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
@@ -206,6 +209,7 @@ impl Pipeline {
 
     fn consume(&mut self, raw: &RawLine) {
         let mut events = std::mem::take(&mut self.events);
+        self.uncommitted += 1;
         let state = self.source(&raw.source);
         state.lines += 1;
         state
@@ -253,6 +257,10 @@ impl Pipeline {
         if waited < interval {
             return Ok(());
         }
+        if self.uncommitted == 0 && self.engine.pending_changes() == 0 {
+            self.last_commit = Instant::now();
+            return Ok(());
+        }
         let fragments_pending = self
             .sources
             .values()
@@ -267,6 +275,7 @@ impl Pipeline {
     /// Blocks while the writer is behind, which in turn holds back the sources.
     fn commit(&mut self) -> Result<(), PipelineError> {
         self.last_commit = Instant::now();
+        self.uncommitted = 0;
         self.engine.push_vessel_updates();
         let changes = self.engine.take_changes();
         self.announce(&changes);

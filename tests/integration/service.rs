@@ -532,6 +532,18 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
     );
     assert_eq!(http_get(&address, "/nothing").0, 404);
 
+    // Once the feed is idle the checkpoint is not rewritten: commits stop.
+    wait_for_lines(&db, scenario_lines().len() as u64, Duration::from_secs(15));
+    thread::sleep(Duration::from_millis(300));
+    let commits = |page: &str| sample(page, "aisgap_db_commits_total").unwrap_or(0.0);
+    let idle_from = commits(&http_get(&address, "/metrics").1);
+    thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        commits(&http_get(&address, "/metrics").1),
+        idle_from,
+        "commits while idle"
+    );
+
     let status = terminate(&mut service);
     assert!(status.success(), "SIGTERM exit: {status:?}");
 }
