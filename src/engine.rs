@@ -125,6 +125,30 @@ pub struct EngineCheckpoint {
     open: BTreeSet<Mmsi>,
     recent: Vec<(Mmsi, Vec<ClosedGap>)>,
     stats: EngineStats,
+    /// The vessels' order in the table when they are kept apart (see `take_vessels`).
+    #[serde(default)]
+    vessel_order: Vec<Mmsi>,
+}
+
+impl EngineCheckpoint {
+    /// Takes the vessels out (to be stored one row each), remembering their order.
+    pub fn take_vessels(&mut self) -> Vec<Vessel> {
+        let vessels = self.table.take_vessels();
+        self.vessel_order = vessels.iter().map(|v| v.mmsi).collect();
+        vessels
+    }
+
+    /// Puts the vessels back in their remembered order; names a vessel that is missing.
+    pub fn put_vessels(&mut self, mut vessels: HashMap<Mmsi, Vessel>) -> Result<(), Mmsi> {
+        let ordered = self
+            .vessel_order
+            .iter()
+            .map(|mmsi| vessels.remove(mmsi).ok_or(*mmsi))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.table.set_vessels(ordered);
+        self.vessel_order.clear();
+        Ok(())
+    }
 }
 
 pub struct Engine {
@@ -189,6 +213,7 @@ impl Engine {
             open: self.open.clone(),
             recent,
             stats: self.stats.clone(),
+            vessel_order: Vec::new(),
         }
     }
 
@@ -897,8 +922,21 @@ mod tests {
         for (n, event) in events.iter().enumerate() {
             if cuts.contains(&n) {
                 found.append(&mut engine.take_changes());
-                let text = serde_json::to_string(&engine.checkpoint()).unwrap();
-                let checkpoint: EngineCheckpoint = serde_json::from_str(&text).unwrap();
+                // Stored as the service stores it: the vessels apart, one row each.
+                let mut checkpoint = engine.checkpoint();
+                let rows: Vec<String> = checkpoint
+                    .take_vessels()
+                    .iter()
+                    .map(|v| serde_json::to_string(v).unwrap())
+                    .collect();
+                let text = serde_json::to_string(&checkpoint).unwrap();
+                let mut checkpoint: EngineCheckpoint = serde_json::from_str(&text).unwrap();
+                let vessels: HashMap<Mmsi, Vessel> = rows
+                    .iter()
+                    .map(|r| serde_json::from_str::<Vessel>(r).unwrap())
+                    .map(|v| (v.mmsi, v))
+                    .collect();
+                checkpoint.put_vessels(vessels).unwrap();
                 engine = Engine::restore(
                     config.detect.clone(),
                     config.ports.clone(),

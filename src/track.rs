@@ -321,6 +321,18 @@ pub struct VesselTableCheckpoint {
     vessels: Vec<Vessel>,
 }
 
+impl VesselTableCheckpoint {
+    /// The vessels, in table order, leaving the checkpoint without them (a store keeps each
+    /// vessel in its own row and rewrites only the ones that changed).
+    pub fn take_vessels(&mut self) -> Vec<Vessel> {
+        std::mem::take(&mut self.vessels)
+    }
+
+    pub fn set_vessels(&mut self, vessels: Vec<Vessel>) {
+        self.vessels = vessels;
+    }
+}
+
 /// What a restarted service needs of the coverage bins: the bins per port (by port name, so a
 /// reload that reorders ports keeps them) and the hours not yet written.
 #[derive(Clone, Debug, Serialize, Deserialize)]

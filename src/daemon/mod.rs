@@ -161,11 +161,21 @@ fn open_engine(
         tracing::info!("No checkpoint in the database; starting afresh.");
         return Ok((fresh(), Vec::new()));
     };
-    let checkpoint: EngineCheckpoint =
-        serde_json::from_str(&resume.checkpoint).map_err(|e| DaemonError::Checkpoint {
-            db: config.store.db.clone(),
-            error: e.to_string(),
-        })?;
+    let broken = |error: String| DaemonError::Checkpoint {
+        db: config.store.db.clone(),
+        error,
+    };
+    let mut checkpoint: EngineCheckpoint =
+        serde_json::from_str(&resume.checkpoint).map_err(|e| broken(e.to_string()))?;
+    let mut vessels = std::collections::HashMap::new();
+    for (mmsi, state) in &resume.vessel_states {
+        let vessel: crate::track::Vessel =
+            serde_json::from_str(state).map_err(|e| broken(format!("vessel {mmsi}: {e}")))?;
+        vessels.insert(vessel.mmsi, vessel);
+    }
+    checkpoint
+        .put_vessels(vessels)
+        .map_err(|mmsi| broken(format!("vessel {} has no stored state", mmsi.0)))?;
     let mut engine = Engine::restore(
         config.detect.clone(),
         config.ports.clone(),

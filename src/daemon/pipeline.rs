@@ -2,7 +2,8 @@
 //! as `replay` has one per log), fed to the one engine in arrival order, and committed to the
 //! store on the commit interval together with the engine checkpoint and source positions.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -93,6 +94,8 @@ pub struct Pipeline {
     delay_ms_sum: u64,
     /// Lines consumed since the last commit: an idle service does not rewrite its checkpoint.
     uncommitted: u64,
+    /// A hash of each vessel's state as last committed: only changed vessels are rewritten.
+    saved_vessels: HashMap<Mmsi, u64>,
 }
 
 /// Why the pipeline stopped early.
@@ -125,6 +128,7 @@ impl Pipeline {
             delays: [0; DELAY_BUCKETS_MS.len() + 1],
             delay_ms_sum: 0,
             uncommitted: 0,
+            saved_vessels: HashMap::new(),
         };
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
@@ -299,8 +303,19 @@ impl Pipeline {
                 }
             }
         }
-        let checkpoint = serde_json::to_string(&self.engine.checkpoint())
-            .expect("the engine checkpoint always serialises");
+        let mut checkpoint = self.engine.checkpoint();
+        let mut vessel_states = Vec::new();
+        for vessel in checkpoint.take_vessels() {
+            let state = serde_json::to_string(&vessel).expect("vessels always serialise");
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            state.hash(&mut hasher);
+            let hash = hasher.finish();
+            if self.saved_vessels.insert(vessel.mmsi, hash) != Some(hash) {
+                vessel_states.push((vessel.mmsi.0, state));
+            }
+        }
+        let checkpoint =
+            serde_json::to_string(&checkpoint).expect("the engine checkpoint always serialises");
         let positions: Vec<(String, u64)> = self
             .sources
             .iter()
@@ -311,6 +326,7 @@ impl Pipeline {
             changes,
             counters,
             checkpoint,
+            vessel_states,
             positions,
             saved_at: crate::source::live::now_millis(),
         };

@@ -42,8 +42,10 @@ pub struct Commit {
     pub changes: Vec<Change>,
     /// Counter increments since the previous commit.
     pub counters: Vec<(String, u64)>,
-    /// The engine's checkpoint, serialised.
+    /// The engine's checkpoint without its vessels, serialised.
     pub checkpoint: String,
+    /// The state of each vessel that changed since the previous commit, serialised.
+    pub vessel_states: Vec<(u32, String)>,
     /// Lines consumed so far, per source name.
     pub positions: Vec<(String, u64)>,
     /// Wall-clock time of the commit.
@@ -55,6 +57,7 @@ pub struct Commit {
 pub struct ResumePoint {
     pub saved_at: UnixMillis,
     pub checkpoint: String,
+    pub vessel_states: Vec<(u32, String)>,
     pub positions: Vec<(String, u64)>,
 }
 
@@ -111,7 +114,7 @@ impl Store {
             "BEGIN;
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
-             DELETE FROM engine_checkpoint; DELETE FROM source_positions;
+             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM source_positions;
              COMMIT;",
         )?;
         Ok(())
@@ -177,6 +180,12 @@ impl Store {
                 "INSERT OR REPLACE INTO engine_checkpoint (id, saved_at, engine) VALUES (1, ?1, ?2)",
                 params![commit.saved_at.as_millis(), commit.checkpoint],
             )?;
+            let mut vessel = tx.prepare_cached(
+                "INSERT OR REPLACE INTO vessel_states (mmsi, state) VALUES (?1, ?2)",
+            )?;
+            for (mmsi, state) in &commit.vessel_states {
+                vessel.execute(params![mmsi, state])?;
+            }
             let mut position = tx.prepare_cached(
                 "INSERT OR REPLACE INTO source_positions (source, lines) VALUES (?1, ?2)",
             )?;
@@ -209,9 +218,14 @@ impl Store {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        let mut select = self.conn.prepare("SELECT mmsi, state FROM vessel_states")?;
+        let vessel_states = select
+            .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(ResumePoint {
             saved_at: UnixMillis(saved_at),
             checkpoint,
+            vessel_states,
             positions,
         }))
     }

@@ -113,11 +113,16 @@ CREATE TABLE state (
 "#,
     r#"
 -- The running service's resume point, written in the same transaction as the changes it
--- covers: the engine's state (JSON) and, per source, how many lines it had consumed.
+-- covers: the engine's state (JSON) without its vessels, each vessel's state in its own row
+-- (rewritten only when it changed), and, per source, how many lines it had consumed.
 CREATE TABLE engine_checkpoint (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     saved_at INTEGER NOT NULL,
     engine TEXT NOT NULL
+);
+CREATE TABLE vessel_states (
+    mmsi INTEGER PRIMARY KEY,
+    state TEXT NOT NULL
 );
 CREATE TABLE source_positions (
     source TEXT PRIMARY KEY,
