@@ -15,8 +15,8 @@ use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::Port;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
-    day_of, Coverage, CoverageCheckpoint, FixOrder, Identity, Position, TrackChunk, Vessel,
-    VesselTable, VesselTableCheckpoint,
+    day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, TrackChunk,
+    Vessel, VesselTable, VesselTableCheckpoint,
 };
 use crate::watchlist::Watchlist;
 
@@ -136,6 +136,15 @@ impl EngineCheckpoint {
         let vessels = self.table.take_vessels();
         self.vessel_order = vessels.iter().map(|v| v.mmsi).collect();
         vessels
+    }
+
+    /// Takes the coverage bins out (to be stored one row each).
+    pub fn take_coverage_bins(&mut self) -> Vec<(String, i64, HourBin)> {
+        self.coverage.take_bins()
+    }
+
+    pub fn put_coverage_bins(&mut self, bins: Vec<(String, i64, HourBin)>) {
+        self.coverage.put_bins(bins);
     }
 
     /// Puts the vessels back in their remembered order; names a vessel that is missing.
@@ -929,8 +938,19 @@ mod tests {
                     .iter()
                     .map(|v| serde_json::to_string(v).unwrap())
                     .collect();
+                let bins: Vec<(String, i64, String)> = checkpoint
+                    .take_coverage_bins()
+                    .into_iter()
+                    .rev()
+                    .map(|(port, hour, bin)| (port, hour, serde_json::to_string(&bin).unwrap()))
+                    .collect();
                 let text = serde_json::to_string(&checkpoint).unwrap();
                 let mut checkpoint: EngineCheckpoint = serde_json::from_str(&text).unwrap();
+                checkpoint.put_coverage_bins(
+                    bins.into_iter()
+                        .map(|(port, hour, bin)| (port, hour, serde_json::from_str(&bin).unwrap()))
+                        .collect(),
+                );
                 let vessels: HashMap<Mmsi, Vessel> = rows
                     .iter()
                     .map(|r| serde_json::from_str::<Vessel>(r).unwrap())

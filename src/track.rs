@@ -341,6 +341,34 @@ pub struct CoverageCheckpoint {
     changed: Vec<(String, i64)>,
 }
 
+impl CoverageCheckpoint {
+    /// The bins as `(port, hour, bin)`, leaving the checkpoint without them (a store keeps
+    /// each bin in its own row and rewrites only the ones that changed).
+    pub fn take_bins(&mut self) -> Vec<(String, i64, HourBin)> {
+        let mut rows = Vec::new();
+        for (port, hours) in std::mem::take(&mut self.bins) {
+            rows.extend(
+                hours
+                    .into_iter()
+                    .map(|(hour, bin)| (port.clone(), hour, bin)),
+            );
+        }
+        rows
+    }
+
+    /// Puts bins back, whatever their order.
+    pub fn put_bins(&mut self, rows: Vec<(String, i64, HourBin)>) {
+        let mut by_port: BTreeMap<String, Vec<(i64, HourBin)>> = BTreeMap::new();
+        for (port, hour, bin) in rows {
+            by_port.entry(port).or_default().push((hour, bin));
+        }
+        for hours in by_port.values_mut() {
+            hours.sort_unstable_by_key(|(hour, _)| *hour);
+        }
+        self.bins = by_port.into_iter().collect();
+    }
+}
+
 /// The vessel table: a dense vector of vessels and an MMSI index into it (half the memory of
 /// a map holding the vessels themselves).
 #[derive(Debug)]
@@ -565,8 +593,8 @@ fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
 }
 
 /// Distinct vessels heard in one UTC hour near one port.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct HourBin {
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HourBin {
     /// Sorted MMSIs; small (tens) even at busy ports. Emptied once the hour is old enough that
     /// only its count matters.
     vessels: Vec<u32>,

@@ -173,6 +173,13 @@ fn open_engine(
             serde_json::from_str(state).map_err(|e| broken(format!("vessel {mmsi}: {e}")))?;
         vessels.insert(vessel.mmsi, vessel);
     }
+    let mut bins = Vec::with_capacity(resume.coverage_states.len());
+    for (port, hour, state) in &resume.coverage_states {
+        let bin = serde_json::from_str(state)
+            .map_err(|e| broken(format!("coverage of {port} at hour {hour}: {e}")))?;
+        bins.push((port.clone(), *hour, bin));
+    }
+    checkpoint.put_coverage_bins(bins);
     checkpoint
         .put_vessels(vessels)
         .map_err(|mmsi| broken(format!("vessel {} has no stored state", mmsi.0)))?;

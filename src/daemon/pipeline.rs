@@ -96,6 +96,8 @@ pub struct Pipeline {
     uncommitted: u64,
     /// A hash of each vessel's state as last committed: only changed vessels are rewritten.
     saved_vessels: HashMap<Mmsi, u64>,
+    /// The same for coverage bins, by (port, hour).
+    saved_bins: HashMap<(String, i64), u64>,
 }
 
 /// Why the pipeline stopped early.
@@ -129,6 +131,7 @@ impl Pipeline {
             delay_ms_sum: 0,
             uncommitted: 0,
             saved_vessels: HashMap::new(),
+            saved_bins: HashMap::new(),
         };
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
@@ -307,11 +310,17 @@ impl Pipeline {
         let mut vessel_states = Vec::new();
         for vessel in checkpoint.take_vessels() {
             let state = serde_json::to_string(&vessel).expect("vessels always serialise");
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            state.hash(&mut hasher);
-            let hash = hasher.finish();
+            let hash = hash_of(&state);
             if self.saved_vessels.insert(vessel.mmsi, hash) != Some(hash) {
                 vessel_states.push((vessel.mmsi.0, state));
+            }
+        }
+        let mut coverage_states = Vec::new();
+        for (port, hour, bin) in checkpoint.take_coverage_bins() {
+            let state = serde_json::to_string(&bin).expect("bins always serialise");
+            let hash = hash_of(&state);
+            if self.saved_bins.insert((port.clone(), hour), hash) != Some(hash) {
+                coverage_states.push((port, hour, state));
             }
         }
         let checkpoint =
@@ -327,6 +336,7 @@ impl Pipeline {
             counters,
             checkpoint,
             vessel_states,
+            coverage_states,
             positions,
             saved_at: crate::source::live::now_millis(),
         };
@@ -379,6 +389,12 @@ impl Pipeline {
             alerts.push(Alert::of(kind, gap));
         }
     }
+}
+
+fn hash_of(state: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    state.hash(&mut hasher);
+    hasher.finish()
 }
 
 fn log_gap(message: &str, gap: &GapRecord) {

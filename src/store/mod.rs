@@ -46,6 +46,8 @@ pub struct Commit {
     pub checkpoint: String,
     /// The state of each vessel that changed since the previous commit, serialised.
     pub vessel_states: Vec<(u32, String)>,
+    /// Each coverage bin `(port, hour, bin)` that changed since the previous commit.
+    pub coverage_states: Vec<(String, i64, String)>,
     /// Lines consumed so far, per source name.
     pub positions: Vec<(String, u64)>,
     /// Wall-clock time of the commit.
@@ -58,6 +60,7 @@ pub struct ResumePoint {
     pub saved_at: UnixMillis,
     pub checkpoint: String,
     pub vessel_states: Vec<(u32, String)>,
+    pub coverage_states: Vec<(String, i64, String)>,
     pub positions: Vec<(String, u64)>,
 }
 
@@ -114,7 +117,7 @@ impl Store {
             "BEGIN;
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
-             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM source_positions;
+             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions;
              COMMIT;",
         )?;
         Ok(())
@@ -186,6 +189,12 @@ impl Store {
             for (mmsi, state) in &commit.vessel_states {
                 vessel.execute(params![mmsi, state])?;
             }
+            let mut bin = tx.prepare_cached(
+                "INSERT OR REPLACE INTO coverage_states (port, hour, bin) VALUES (?1, ?2, ?3)",
+            )?;
+            for (port, hour, state) in &commit.coverage_states {
+                bin.execute(params![port, hour, state])?;
+            }
             let mut position = tx.prepare_cached(
                 "INSERT OR REPLACE INTO source_positions (source, lines) VALUES (?1, ?2)",
             )?;
@@ -222,10 +231,17 @@ impl Store {
         let vessel_states = select
             .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
+        let mut select = self
+            .conn
+            .prepare("SELECT port, hour, bin FROM coverage_states")?;
+        let coverage_states = select
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(ResumePoint {
             saved_at: UnixMillis(saved_at),
             checkpoint,
             vessel_states,
+            coverage_states,
             positions,
         }))
     }

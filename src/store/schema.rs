@@ -124,6 +124,12 @@ CREATE TABLE vessel_states (
     mmsi INTEGER PRIMARY KEY,
     state TEXT NOT NULL
 );
+CREATE TABLE coverage_states (
+    port TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    bin TEXT NOT NULL,
+    PRIMARY KEY (port, hour)
+) WITHOUT ROWID;
 CREATE TABLE source_positions (
     source TEXT PRIMARY KEY,
     lines INTEGER NOT NULL
