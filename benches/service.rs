@@ -200,15 +200,14 @@ fn main() {
     let status = service.wait().unwrap();
     println!("stopped with {status}");
     let db = rusqlite::Connection::open(dir.path().join("load.db")).unwrap();
-    let checkpoint: i64 = db
-        .query_row("SELECT length(engine) FROM engine_checkpoint", [], |r| {
-            r.get(0)
-        })
-        .unwrap_or(0);
+    let kib =
+        |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0) as f64 / 1024.0;
+    let engine_row = kib("SELECT length(engine) FROM engine_checkpoint");
+    let vessel_rows = kib("SELECT COALESCE(SUM(length(state)), 0) FROM vessel_states");
+    let bin_rows = kib("SELECT COALESCE(SUM(length(bin)), 0) FROM coverage_states");
     let db_bytes = std::fs::metadata(dir.path().join("load.db")).map_or(0, |m| m.len());
     println!(
-        "engine checkpoint {:.1} KiB; database {:.1} MiB",
-        checkpoint as f64 / 1024.0,
+        "stored engine state: engine row {engine_row:.1} KiB (rewritten each commit), vessel rows {vessel_rows:.1} KiB and coverage rows {bin_rows:.1} KiB (rewritten when changed); database {:.1} MiB",
         db_bytes as f64 / 1_048_576.0
     );
 }
