@@ -26,6 +26,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Generate a deterministic scenario: NMEA log, the same fixes as CSV, watchlist and truth.
     Simulate(SimulateArgs),
+    /// Run the service: read the configured sources, detect as they arrive, commit to the
+    /// database every commit interval; resume after a restart; SIGHUP reloads the configuration.
+    Run(RunArgs),
     /// Check the configuration, its ports file and its watchlist; list every problem at once.
     CheckConfig(CheckConfigArgs),
     /// Ask the database: suspected trips, every gap, vessels dark now, tallies, a vessel, ports.
@@ -210,6 +213,14 @@ pub struct ServeArgs {
     /// AISGAP_API_TOKEN variable, else no token, which only a loopback address allows].
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
+    /// ./config/aisgap.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

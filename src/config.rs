@@ -53,6 +53,8 @@ pub struct Config {
     pub watchlist: Watchlist,
     pub store: StoreParams,
     pub decode: DecodeParams,
+    pub http: HttpParams,
+    pub alerts: AlertParams,
     /// From the `[[source]]` sections, in file order; names are unique.
     pub sources: Vec<SourceSpec>,
 }
@@ -116,6 +118,9 @@ pub struct StoreParams {
     pub track_interval_minutes: u32,
     /// Rows per write transaction.
     pub batch_rows: usize,
+    /// `aisgap run` commits (changes, checkpoint, source positions) this often, in
+    /// milliseconds: the most input a `kill -9` can lose.
+    pub commit_interval_ms: u64,
 }
 
 impl Default for StoreParams {
@@ -124,7 +129,83 @@ impl Default for StoreParams {
             db: PathBuf::from("aisgap.db"),
             track_interval_minutes: 10,
             batch_rows: 5000,
+            commit_interval_ms: 1000,
         }
+    }
+}
+
+/// `[http]`: the service's metrics and health endpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpParams {
+    /// Address to listen on, loopback by default; empty turns the listener off.
+    pub listen: String,
+}
+
+/// `[alerts]`: where `aisgap run` reports vessels going dark, reappearing and trips tallied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertParams {
+    /// `http://host:port/path` to POST each alert to as JSON.
+    pub webhook: Option<String>,
+    /// A JSON Lines file each alert is appended to; relative to the config's folder.
+    pub file: Option<PathBuf>,
+    /// Longest wait between attempts to deliver to the webhook, in seconds.
+    pub retry_max_s: u32,
+}
+
+impl Default for AlertParams {
+    fn default() -> Self {
+        AlertParams {
+            webhook: None,
+            file: None,
+            retry_max_s: 60,
+        }
+    }
+}
+
+impl AlertParams {
+    /// Nothing to alert to.
+    pub fn is_off(&self) -> bool {
+        self.webhook.is_none() && self.file.is_none()
+    }
+}
+
+/// Host and port, and path, of an `http://` address (the only scheme the webhook speaks: it
+/// posts to a collector on the same host or network).
+pub fn parse_http_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, "/"),
+    };
+    let authority = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let (host, port) = authority.rsplit_once(':')?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return None;
+    }
+    Some((authority, path.to_string()))
+}
+
+/// Where `aisgap run` serves /metrics, /healthz and /readyz unless told otherwise.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9841";
+
+impl Default for HttpParams {
+    fn default() -> Self {
+        HttpParams {
+            listen: DEFAULT_HTTP_LISTEN.to_string(),
+        }
+    }
+}
+
+impl HttpParams {
+    /// The address to bind, or none when the listener is turned off (checked at load).
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.listen.parse().ok()
     }
 }
 
@@ -238,6 +319,10 @@ struct RawConfig {
     store: StoreParams,
     #[serde(default)]
     decode: DecodeParams,
+    #[serde(default)]
+    http: HttpParams,
+    #[serde(default)]
+    alerts: AlertParams,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
 }
@@ -354,6 +439,8 @@ impl Config {
         }
         let mut store = raw.store;
         store.db = resolve_against(folder, &store.db);
+        let mut alerts = raw.alerts;
+        alerts.file = alerts.file.map(|f| resolve_against(folder, &f));
         Ok(Config {
             source_path: Some(path.to_path_buf()),
             detect: raw.detect,
@@ -361,6 +448,8 @@ impl Config {
             watchlist,
             store,
             decode: raw.decode,
+            http: raw.http,
+            alerts,
             sources,
         })
     }
@@ -804,6 +893,50 @@ fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut TomlProblems<
             "store",
             "batch_rows",
             format!("must lie in 1..=1000000, got {}", s.batch_rows),
+        );
+    }
+
+    if !(10..=60_000).contains(&s.commit_interval_ms) {
+        fail(
+            "store",
+            "commit_interval_ms",
+            format!(
+                "must lie in 10..=60000 milliseconds, got {}",
+                s.commit_interval_ms
+            ),
+        );
+    }
+
+    let h = &raw.http;
+    if !h.listen.is_empty() && h.listen.parse::<std::net::SocketAddr>().is_err() {
+        fail(
+            "http",
+            "listen",
+            format!(
+                "{:?} is not an address and port such as {DEFAULT_HTTP_LISTEN} (or \"\" for no listener)",
+                h.listen
+            ),
+        );
+    }
+
+    let a = &raw.alerts;
+    if let Some(url) = &a.webhook {
+        if parse_http_url(url).is_none() {
+            fail(
+                "alerts",
+                "webhook",
+                format!("{url:?} is not an http://host:port/path address"),
+            );
+        }
+    }
+    if a.file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+        fail("alerts", "file", "must name a file".to_owned());
+    }
+    if !(1..=3600).contains(&a.retry_max_s) {
+        fail(
+            "alerts",
+            "retry_max_s",
+            format!("must lie in 1..=3600 seconds, got {}", a.retry_max_s),
         );
     }
 
@@ -1600,6 +1733,21 @@ mod tests {
             ("store", "batch_rows = 0", false),
             ("store", "batch_rows = 1", true),
             ("store", "batch_rows = 1000001", false),
+            ("store", "commit_interval_ms = 9", false),
+            ("store", "commit_interval_ms = 10", true),
+            ("store", "commit_interval_ms = 60000", true),
+            ("store", "commit_interval_ms = 60001", false),
+            ("http", "listen = \"127.0.0.1:9841\"", true),
+            ("http", "listen = \"[::1]:80\"", true),
+            ("http", "listen = \"\"", true),
+            ("http", "listen = \"localhost\"", false),
+            ("http", "listen = \"127.0.0.1\"", false),
+            ("alerts", "webhook = \"http://127.0.0.1:9000/hook\"", true),
+            ("alerts", "webhook = \"http://collector\"", true),
+            ("alerts", "webhook = \"https://collector/hook\"", false),
+            ("alerts", "webhook = \"http://:80/\"", false),
+            ("alerts", "file = \"alerts.jsonl\"\nretry_max_s = 5", true),
+            ("alerts", "retry_max_s = 0", false),
             ("store", "db = \"\"", false),
             ("decode", "fragment_timeout_s = 0", false),
             ("decode", "fragment_timeout_s = 1", true),

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::DetectParams;
 use crate::detect::{
@@ -15,7 +15,8 @@ use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::Port;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
-    day_of, Coverage, FixOrder, Identity, Position, TrackChunk, Vessel, VesselTable,
+    day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, TrackChunk,
+    Vessel, VesselTable, VesselTableCheckpoint,
 };
 use crate::watchlist::Watchlist;
 
@@ -81,7 +82,7 @@ impl VesselSnapshot {
 }
 
 /// Counters of what the engine saw and did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngineStats {
     pub events: u64,
     pub fixes: u64,
@@ -102,12 +103,61 @@ pub struct EngineStats {
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
 /// needs (the full record is rebuilt when it changes, which keeps memory per vessel small).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct ClosedGap {
     a: Position,
     b: Position,
     before: Arc<Identity>,
     after: Option<Identity>,
+}
+
+/// Everything the engine knows that a restart needs, taken between events: vessels (with
+/// unwritten track points), coverage bins, the stream clock, watched and open vessels, recent
+/// closed gaps and the counters. Parameters, ports and watchlist come from the configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EngineCheckpoint {
+    table: VesselTableCheckpoint,
+    coverage: CoverageCheckpoint,
+    clock: Option<UnixMillis>,
+    swept_hour: i64,
+    swept_day: i64,
+    watched: BTreeSet<Mmsi>,
+    open: BTreeSet<Mmsi>,
+    recent: Vec<(Mmsi, Vec<ClosedGap>)>,
+    stats: EngineStats,
+    /// The vessels' order in the table when they are kept apart (see `take_vessels`).
+    #[serde(default)]
+    vessel_order: Vec<Mmsi>,
+}
+
+impl EngineCheckpoint {
+    /// Takes the vessels out (to be stored one row each), remembering their order.
+    pub fn take_vessels(&mut self) -> Vec<Vessel> {
+        let vessels = self.table.take_vessels();
+        self.vessel_order = vessels.iter().map(|v| v.mmsi).collect();
+        vessels
+    }
+
+    /// Takes the coverage bins out (to be stored one row each).
+    pub fn take_coverage_bins(&mut self) -> Vec<(String, i64, HourBin)> {
+        self.coverage.take_bins()
+    }
+
+    pub fn put_coverage_bins(&mut self, bins: Vec<(String, i64, HourBin)>) {
+        self.coverage.put_bins(bins);
+    }
+
+    /// Puts the vessels back in their remembered order; names a vessel that is missing.
+    pub fn put_vessels(&mut self, mut vessels: HashMap<Mmsi, Vessel>) -> Result<(), Mmsi> {
+        let ordered = self
+            .vessel_order
+            .iter()
+            .map(|mmsi| vessels.remove(mmsi).ok_or(*mmsi))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.table.set_vessels(ordered);
+        self.vessel_order.clear();
+        Ok(())
+    }
 }
 
 pub struct Engine {
@@ -153,9 +203,81 @@ impl Engine {
         }
     }
 
+    /// The engine's state for a later [`Engine::restore`]. Changes not yet taken are not part
+    /// of it: take and persist them in the same transaction as the checkpoint.
+    pub fn checkpoint(&self) -> EngineCheckpoint {
+        let mut recent: Vec<(Mmsi, Vec<ClosedGap>)> = self
+            .recent
+            .iter()
+            .map(|(mmsi, gaps)| (*mmsi, gaps.clone()))
+            .collect();
+        recent.sort_unstable_by_key(|(mmsi, _)| *mmsi);
+        EngineCheckpoint {
+            table: self.table.checkpoint(),
+            coverage: self.coverage.checkpoint(&self.ports),
+            clock: self.clock,
+            swept_hour: self.swept_hour,
+            swept_day: self.swept_day,
+            watched: self.watched.clone(),
+            open: self.open.clone(),
+            recent,
+            stats: self.stats.clone(),
+            vessel_order: Vec::new(),
+        }
+    }
+
+    /// An engine that continues where `checkpoint` was taken, as if the events since had never
+    /// been interrupted: fed the same events afterwards, it makes the same changes.
+    pub fn restore(
+        params: DetectParams,
+        ports: Vec<Port>,
+        watchlist: Watchlist,
+        track_interval_minutes: u32,
+        checkpoint: EngineCheckpoint,
+    ) -> Engine {
+        let mut engine = Engine::new(params, ports, watchlist, track_interval_minutes);
+        engine.table = VesselTable::restore(track_interval_minutes, checkpoint.table);
+        engine.coverage = Coverage::restore(&engine.ports, checkpoint.coverage);
+        engine.clock = checkpoint.clock;
+        engine.swept_hour = checkpoint.swept_hour;
+        engine.swept_day = checkpoint.swept_day;
+        engine.watched = checkpoint.watched;
+        engine.open = checkpoint.open;
+        engine.recent = checkpoint.recent.into_iter().collect();
+        engine.stats = checkpoint.stats;
+        engine
+    }
+
+    /// Takes new parameters, ports and watchlist (a reloaded configuration) without losing
+    /// any state: coverage of ports still designated is kept, and every vessel's watched flag
+    /// is judged again against the new watchlist. Pending changes stay pending.
+    pub fn reconfigure(
+        &mut self,
+        params: DetectParams,
+        ports: Vec<Port>,
+        watchlist: Watchlist,
+        track_interval_minutes: u32,
+    ) {
+        let mut pending = self.take_changes();
+        let checkpoint = self.checkpoint();
+        *self = Engine::restore(params, ports, watchlist, track_interval_minutes, checkpoint);
+        let heard: Vec<Mmsi> = self.table.iter().map(|v| v.mmsi).collect();
+        for mmsi in heard {
+            let watched = self.is_watched(mmsi);
+            self.set_watched(mmsi, watched);
+        }
+        pending.append(&mut self.changes);
+        self.changes = pending;
+    }
+
     /// The latest event time seen: the only notion of "now" the engine has.
     pub fn clock(&self) -> Option<UnixMillis> {
         self.clock
+    }
+
+    /// Watched vessels with an open gap (silent near a port at the stream clock).
+    pub fn open_gaps(&self) -> usize {
+        self.open.len()
     }
 
     pub fn stats(&self) -> &EngineStats {
@@ -763,5 +885,104 @@ mod tests {
             found[0].watched,
             "the later type 5 makes earlier gaps count"
         );
+    }
+
+    /// Every event of the bundled scenario, decoded as `replay` decodes it.
+    fn scenario_events(config: &crate::config::Config) -> Vec<AisEvent> {
+        use crate::decode::log::LogDecoder;
+        use crate::decode::DecodeOptions;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/scenario.nmea");
+        let text = std::fs::read(path).expect("samples/scenario.nmea");
+        let mut decoder = LogDecoder::new(DecodeOptions::from_config(config, None), "t".into());
+        let mut events = Vec::new();
+        for line in text.split(|&b| b == b'\n') {
+            decoder.decode_line(line, None, &mut events);
+        }
+        events
+    }
+
+    #[test]
+    fn a_restored_checkpoint_continues_exactly_where_it_was_taken() {
+        let config = crate::config::Config::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/aisgap.toml"
+        )))
+        .expect("samples/aisgap.toml");
+        let events = scenario_events(&config);
+        let fresh = || {
+            Engine::new(
+                config.detect.clone(),
+                config.ports.clone(),
+                config.watchlist.clone(),
+                config.store.track_interval_minutes,
+            )
+        };
+        let mut whole = fresh();
+        let mut expected = Vec::new();
+        for event in &events {
+            whole.ingest(event);
+            expected.append(&mut whole.take_changes());
+        }
+        whole.finish();
+        expected.append(&mut whole.take_changes());
+
+        // Interrupted three times; each time the state goes through its stored (JSON) form.
+        let mut engine = fresh();
+        let mut found = Vec::new();
+        let cuts = [events.len() / 5, events.len() / 2, events.len() * 4 / 5];
+        for (n, event) in events.iter().enumerate() {
+            if cuts.contains(&n) {
+                found.append(&mut engine.take_changes());
+                // Stored as the service stores it: the vessels apart, one row each.
+                let mut checkpoint = engine.checkpoint();
+                let rows: Vec<String> = checkpoint
+                    .take_vessels()
+                    .iter()
+                    .map(|v| serde_json::to_string(v).unwrap())
+                    .collect();
+                let bins: Vec<(String, i64, String)> = checkpoint
+                    .take_coverage_bins()
+                    .into_iter()
+                    .rev()
+                    .map(|(port, hour, bin)| (port, hour, serde_json::to_string(&bin).unwrap()))
+                    .collect();
+                let text = serde_json::to_string(&checkpoint).unwrap();
+                let mut checkpoint: EngineCheckpoint = serde_json::from_str(&text).unwrap();
+                checkpoint.put_coverage_bins(
+                    bins.into_iter()
+                        .map(|(port, hour, bin)| (port, hour, serde_json::from_str(&bin).unwrap()))
+                        .collect(),
+                );
+                let vessels: HashMap<Mmsi, Vessel> = rows
+                    .iter()
+                    .map(|r| serde_json::from_str::<Vessel>(r).unwrap())
+                    .map(|v| (v.mmsi, v))
+                    .collect();
+                checkpoint.put_vessels(vessels).unwrap();
+                engine = Engine::restore(
+                    config.detect.clone(),
+                    config.ports.clone(),
+                    config.watchlist.clone(),
+                    config.store.track_interval_minutes,
+                    checkpoint,
+                );
+            }
+            engine.ingest(event);
+        }
+        engine.finish();
+        found.append(&mut engine.take_changes());
+        let gaps = |changes: &[Change]| -> Vec<GapRecord> {
+            changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::Gap(g) => Some((**g).clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert!(whole.stats().trips > 0, "the scenario has trips");
+        assert_eq!(gaps(&found), gaps(&expected));
+        assert_eq!(engine.stats(), whole.stats());
+        assert!(found == expected, "the interrupted run made other changes");
     }
 }

@@ -9,6 +9,7 @@ pub mod bytes;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod decode;
 pub mod detect;
 pub mod encode;

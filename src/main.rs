@@ -10,7 +10,7 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, ConfidenceArg, DecodeArgs, QueryArgs, QueryFormat, QueryWhat,
-    ReplayArgs, ServeArgs, SimulateArgs, TallyBy,
+    ReplayArgs, RunArgs, ServeArgs, SimulateArgs, TallyBy,
 };
 use aisgap::commands;
 use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(&args),
         Command::Simulate(args) => simulate(&args),
         Command::CheckConfig(args) => check_config(&args),
+        Command::Run(args) => run_service(&args),
         Command::Query(args) => run_query(&args),
         Command::Serve(args) => serve(&args),
     };
@@ -119,14 +120,32 @@ fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Logs go to stderr so that records and answers on stdout stay clean; RUST_LOG overrides.
+/// Under systemd (`JOURNAL_STREAM` set) stderr is the journal, which stamps the time itself and
+/// shows colour codes as garbage: plain lines then. Colour only on a terminal.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.with_ansi(false).without_time().init();
+    } else {
+        use std::io::IsTerminal;
+        builder.with_ansi(io::stderr().is_terminal()).init();
+    }
+}
+
+fn run_service(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let path = config::resolve_config_path(args.config.as_deref()).ok_or_else(|| {
+        anyhow!(
+            "no configuration file found: pass --config FILE, set ${CONFIG_ENV}, or create \
+             {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
+        )
+    })?;
+    aisgap::daemon::run(&path)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads the configuration named or found; a broken one is refused with every problem listed.

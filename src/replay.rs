@@ -64,6 +64,17 @@ impl ReplaySummary {
     }
 }
 
+/// Counters of any serialisable record, flattened to `prefix.field -> value`.
+pub fn flatten_counters<T: serde::Serialize>(prefix: &str, record: &T) -> Vec<(String, u64)> {
+    let mut counters = Vec::new();
+    flatten(
+        prefix,
+        &serde_json::to_value(record).unwrap_or_default(),
+        &mut counters,
+    );
+    counters
+}
+
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, u64)>) {
     match value {
         serde_json::Value::Object(map) => {

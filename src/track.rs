@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
 use crate::ports::{Port, PortZone};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
 /// Where and when a vessel was: the part of a fix that gap judgement needs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     pub time: UnixMillis,
     pub lat: f64,
@@ -59,7 +59,7 @@ impl TrackPoint {
 }
 
 /// Who a vessel says it is: the latest value of each static field.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     pub imo: Option<u32>,
     pub name: Option<String>,
@@ -164,11 +164,13 @@ impl Identity {
 }
 
 /// Everything known about one vessel. Kept small: a service tracks every MMSI it hears.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Vessel {
     pub mmsi: Mmsi,
     pub watched: bool,
-    /// Which ports' coverage already counted this vessel in its latest hour.
+    /// Which ports' coverage already counted this vessel in its latest hour. A cache of what
+    /// the coverage bins hold, so a checkpoint leaves it out.
+    #[serde(skip)]
     pub heard_near: HeardNear,
     /// Changed since last written (and listed in the table's dirty list).
     dirty: bool,
@@ -340,6 +342,61 @@ pub fn day_of(time: UnixMillis) -> i64 {
     time.as_millis().div_euclid(86_400_000)
 }
 
+/// What a restarted service needs of the vessel table: every vessel with its unwritten track
+/// buffer; the index and the dirty list are rebuilt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VesselTableCheckpoint {
+    vessels: Vec<Vessel>,
+}
+
+impl VesselTableCheckpoint {
+    /// The vessels, in table order, leaving the checkpoint without them (a store keeps each
+    /// vessel in its own row and rewrites only the ones that changed).
+    pub fn take_vessels(&mut self) -> Vec<Vessel> {
+        std::mem::take(&mut self.vessels)
+    }
+
+    pub fn set_vessels(&mut self, vessels: Vec<Vessel>) {
+        self.vessels = vessels;
+    }
+}
+
+/// What a restarted service needs of the coverage bins: the bins per port (by port name, so a
+/// reload that reorders ports keeps them) and the hours not yet written.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CoverageCheckpoint {
+    bins: Vec<(String, Vec<(i64, HourBin)>)>,
+    changed: Vec<(String, i64)>,
+}
+
+impl CoverageCheckpoint {
+    /// The bins as `(port, hour, bin)`, leaving the checkpoint without them (a store keeps
+    /// each bin in its own row and rewrites only the ones that changed).
+    pub fn take_bins(&mut self) -> Vec<(String, i64, HourBin)> {
+        let mut rows = Vec::new();
+        for (port, hours) in std::mem::take(&mut self.bins) {
+            rows.extend(
+                hours
+                    .into_iter()
+                    .map(|(hour, bin)| (port.clone(), hour, bin)),
+            );
+        }
+        rows
+    }
+
+    /// Puts bins back, whatever their order.
+    pub fn put_bins(&mut self, rows: Vec<(String, i64, HourBin)>) {
+        let mut by_port: BTreeMap<String, Vec<(i64, HourBin)>> = BTreeMap::new();
+        for (port, hour, bin) in rows {
+            by_port.entry(port).or_default().push((hour, bin));
+        }
+        for hours in by_port.values_mut() {
+            hours.sort_unstable_by_key(|(hour, _)| *hour);
+        }
+        self.bins = by_port.into_iter().collect();
+    }
+}
+
 /// The vessel table: a dense vector of vessels and an MMSI index into it (half the memory of
 /// a map holding the vessels themselves).
 #[derive(Debug)]
@@ -366,6 +423,34 @@ impl VesselTable {
 
     pub fn len(&self) -> usize {
         self.vessels.len()
+    }
+
+    /// A copy of the table's state, unwritten vessel rows marked as such.
+    pub fn checkpoint(&self) -> VesselTableCheckpoint {
+        VesselTableCheckpoint {
+            vessels: self.vessels.clone(),
+        }
+    }
+
+    /// The table a checkpoint describes. Identities equal to nothing share the one empty
+    /// identity again, as they did before.
+    pub fn restore(track_interval_minutes: u32, checkpoint: VesselTableCheckpoint) -> VesselTable {
+        let mut table = VesselTable::new(track_interval_minutes);
+        for mut vessel in checkpoint.vessels {
+            if *vessel.identity == Identity::default() {
+                vessel.identity = table.unidentified.clone();
+            }
+            if vessel.identity_at_last_fix == vessel.identity {
+                vessel.identity_at_last_fix = vessel.identity.clone();
+            }
+            let i = table.vessels.len() as u32;
+            if vessel.dirty {
+                table.dirty.push(i);
+            }
+            table.index.insert(vessel.mmsi, i);
+            table.vessels.push(vessel);
+        }
+        table
     }
 
     pub fn is_empty(&self) -> bool {
@@ -541,8 +626,8 @@ fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
 }
 
 /// Distinct vessels heard in one UTC hour near one port.
-#[derive(Clone, Debug, Default)]
-struct HourBin {
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HourBin {
     /// Sorted MMSIs; small (tens) even at busy ports. Emptied once the hour is old enough that
     /// only its count matters.
     vessels: Vec<u32>,
@@ -728,6 +813,43 @@ impl Coverage {
                 bin.vessels = Vec::new();
             }
         }
+    }
+
+    /// A copy of the bins, keyed by port name.
+    pub fn checkpoint(&self, ports: &[Port]) -> CoverageCheckpoint {
+        CoverageCheckpoint {
+            bins: ports
+                .iter()
+                .zip(&self.bins)
+                .map(|(port, bins)| {
+                    let hours = bins.iter().map(|(h, b)| (*h, b.clone())).collect();
+                    (port.name.clone(), hours)
+                })
+                .collect(),
+            changed: self
+                .changed
+                .iter()
+                .map(|&(index, hour)| (ports[index].name.clone(), hour))
+                .collect(),
+        }
+    }
+
+    /// Bins from a checkpoint for the ports configured now: a port no longer designated is
+    /// dropped, a new one starts empty.
+    pub fn restore(ports: &[Port], checkpoint: CoverageCheckpoint) -> Coverage {
+        let mut coverage = Coverage::new(ports);
+        let index_of = |name: &str| ports.iter().position(|p| p.name == name);
+        for (name, hours) in checkpoint.bins {
+            if let Some(index) = index_of(&name) {
+                coverage.bins[index] = hours.into_iter().collect();
+            }
+        }
+        for (name, hour) in checkpoint.changed {
+            if let Some(index) = index_of(&name) {
+                coverage.changed.push((index, hour));
+            }
+        }
+        coverage
     }
 
     /// Restores a stored hour count (restart from a database).

@@ -8,6 +8,8 @@ mod config;
 mod decode_corpora;
 #[path = "integration/scenario.rs"]
 mod scenario;
+#[path = "integration/service.rs"]
+mod service;
 #[path = "integration/simulate.rs"]
 mod simulate;
 #[path = "integration/sources.rs"]

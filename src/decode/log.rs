@@ -127,6 +127,11 @@ impl LogDecoder {
         self.nmea.finish();
     }
 
+    /// Multi-sentence messages begun and not yet complete.
+    pub fn pending_fragments(&self) -> usize {
+        self.nmea.pending_groups()
+    }
+
     pub fn has_reject_notes(&self) -> bool {
         self.nmea.has_reject_notes() || !self.csv_notes.is_empty()
     }

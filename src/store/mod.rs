@@ -36,6 +36,34 @@ pub enum StoreError {
     WriterGone,
 }
 
+/// One commit of the running service (see [`Store::commit`]).
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    pub changes: Vec<Change>,
+    /// Counter increments since the previous commit.
+    pub counters: Vec<(String, u64)>,
+    /// The engine's checkpoint without its vessels, serialised.
+    pub checkpoint: String,
+    /// The state of each vessel that changed since the previous commit, serialised.
+    pub vessel_states: Vec<(u32, String)>,
+    /// Each coverage bin `(port, hour, bin)` that changed since the previous commit.
+    pub coverage_states: Vec<(String, i64, String)>,
+    /// Lines consumed so far, per source name.
+    pub positions: Vec<(String, u64)>,
+    /// Wall-clock time of the commit.
+    pub saved_at: UnixMillis,
+}
+
+/// Where a restarted service resumes: the last committed checkpoint and source positions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResumePoint {
+    pub saved_at: UnixMillis,
+    pub checkpoint: String,
+    pub vessel_states: Vec<(u32, String)>,
+    pub coverage_states: Vec<(String, i64, String)>,
+    pub positions: Vec<(String, u64)>,
+}
+
 /// The single writer.
 pub struct Store {
     conn: Connection,
@@ -89,6 +117,7 @@ impl Store {
             "BEGIN;
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
+             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions;
              COMMIT;",
         )?;
         Ok(())
@@ -130,6 +159,91 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Persists one commit of the running service atomically: its changes, the counters
+    /// added since the last commit, the engine checkpoint and the source positions. A kill at
+    /// any moment leaves either all of it or none.
+    pub fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut writer = BatchWriter::new(&tx)?;
+            for change in &commit.changes {
+                writer.apply(change)?;
+            }
+            let mut add = tx.prepare_cached(
+                "INSERT INTO ingest (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+            )?;
+            for (name, value) in &commit.counters {
+                if *value > 0 {
+                    add.execute(params![name, *value as i64])?;
+                }
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO engine_checkpoint (id, saved_at, engine) VALUES (1, ?1, ?2)",
+                params![commit.saved_at.as_millis(), commit.checkpoint],
+            )?;
+            let mut vessel = tx.prepare_cached(
+                "INSERT OR REPLACE INTO vessel_states (mmsi, state) VALUES (?1, ?2)",
+            )?;
+            for (mmsi, state) in &commit.vessel_states {
+                vessel.execute(params![mmsi, state])?;
+            }
+            let mut bin = tx.prepare_cached(
+                "INSERT OR REPLACE INTO coverage_states (port, hour, bin) VALUES (?1, ?2, ?3)",
+            )?;
+            for (port, hour, state) in &commit.coverage_states {
+                bin.execute(params![port, hour, state])?;
+            }
+            let mut position = tx.prepare_cached(
+                "INSERT OR REPLACE INTO source_positions (source, lines) VALUES (?1, ?2)",
+            )?;
+            for (source, lines) in &commit.positions {
+                position.execute(params![source, *lines as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The last commit's resume point, if the service ever committed into this database.
+    pub fn resume_point(&self) -> Result<Option<ResumePoint>, StoreError> {
+        let checkpoint: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT saved_at, engine FROM engine_checkpoint WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((saved_at, checkpoint)) = checkpoint else {
+            return Ok(None);
+        };
+        let mut select = self
+            .conn
+            .prepare("SELECT source, lines FROM source_positions ORDER BY source")?;
+        let positions = select
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut select = self.conn.prepare("SELECT mmsi, state FROM vessel_states")?;
+        let vessel_states = select
+            .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut select = self
+            .conn
+            .prepare("SELECT port, hour, bin FROM coverage_states")?;
+        let coverage_states = select
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ResumePoint {
+            saved_at: UnixMillis(saved_at),
+            checkpoint,
+            vessel_states,
+            coverage_states,
+            positions,
+        }))
     }
 
     /// Adds counters (lines read, rejects by reason, ...) to the running totals.

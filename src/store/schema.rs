@@ -6,7 +6,8 @@ use super::StoreError;
 
 /// Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped entry;
 /// append a new one.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE vessels (
     mmsi INTEGER PRIMARY KEY,
     first_heard INTEGER NOT NULL,
@@ -109,7 +110,32 @@ CREATE TABLE state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The running service's resume point, written in the same transaction as the changes it
+-- covers: the engine's state (JSON) without its vessels, each vessel's state in its own row
+-- (rewritten only when it changed), and, per source, how many lines it had consumed.
+CREATE TABLE engine_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    saved_at INTEGER NOT NULL,
+    engine TEXT NOT NULL
+);
+CREATE TABLE vessel_states (
+    mmsi INTEGER PRIMARY KEY,
+    state TEXT NOT NULL
+);
+CREATE TABLE coverage_states (
+    port TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    bin TEXT NOT NULL,
+    PRIMARY KEY (port, hour)
+) WITHOUT ROWID;
+CREATE TABLE source_positions (
+    source TEXT PRIMARY KEY,
+    lines INTEGER NOT NULL
+);
+"#,
+];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -1,0 +1,375 @@
+//! The service's own HTTP endpoints, as an `axum::Router` to merge with others on one
+//! listener: `/metrics` (Prometheus text, rendered from the live counters), `/healthz` (the
+//! pipeline is turning) and `/readyz` (database open, sources started, not stopping).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::daemon::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
+use crate::decode::DecodeStats;
+use crate::source::live::{now_millis, SourceMetrics};
+
+/// A pipeline that has not turned for this long is unhealthy (it turns every few
+/// milliseconds, busy or idle).
+const HEALTHY_TURN_AGE_MS: i64 = 10_000;
+
+/// Everything the endpoints report, shared with the control loop and the pipeline.
+#[derive(Debug, Default)]
+pub struct ServiceState {
+    pub pipeline: Arc<PipelineMetrics>,
+    /// Counters of the sources running now, by name (replaced on reload).
+    pub sources: Mutex<BTreeMap<Arc<str>, Arc<SourceMetrics>>>,
+    /// Database open and sources started, and not yet stopping.
+    pub ready: AtomicBool,
+    /// Capacity of the line channel, for its depth.
+    pub line_channel_capacity: usize,
+    pub alerts: Arc<crate::daemon::alerts::AlertMetrics>,
+}
+
+/// The routes; the lead's API router merges with it.
+pub fn router(state: Arc<ServiceState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
+    let last = state.pipeline.last_turn_at_ms.load(Ordering::Relaxed);
+    let age = now_millis().as_millis() - last;
+    if last > 0 && age < HEALTHY_TURN_AGE_MS {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("pipeline has not turned for {age} ms\n"),
+        )
+    }
+}
+
+async fn readyz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
+    if state.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}
+
+async fn metrics(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&state),
+    )
+}
+
+/// One metric family: its help and type lines, then its samples.
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl Family<'_> {
+    fn start<'o>(out: &'o mut String, name: &str, kind: &str, help: &str) -> Family<'o> {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        Family { out }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (key, val)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let escaped = val
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                let _ = write!(self.out, "{key}=\"{escaped}\"");
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+}
+
+/// The Prometheus text exposition of every counter.
+pub fn render(state: &ServiceState) -> String {
+    let mut out = String::with_capacity(4096);
+    let p = &state.pipeline;
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let now = now_millis().as_millis();
+
+    let sources: Vec<(Arc<str>, Arc<SourceMetrics>)> = state
+        .sources
+        .lock()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let snapshots: Vec<_> = sources.iter().map(|(n, m)| (n, m.snapshot())).collect();
+    type Pick = fn(&crate::source::live::SourceMetricsSnapshot) -> u64;
+    let per_source: [(&str, &str, &str, Pick); 8] = [
+        (
+            "aisgap_source_lines_total",
+            "counter",
+            "Lines handed on by each source.",
+            |s| s.lines,
+        ),
+        (
+            "aisgap_source_bytes_total",
+            "counter",
+            "Bytes read by each source.",
+            |s| s.bytes,
+        ),
+        (
+            "aisgap_source_too_long_total",
+            "counter",
+            "Lines dropped as longer than max_line_bytes.",
+            |s| s.too_long,
+        ),
+        (
+            "aisgap_source_dropped_total",
+            "counter",
+            "Lines dropped because the pipeline was full (UDP).",
+            |s| s.dropped,
+        ),
+        (
+            "aisgap_source_errors_total",
+            "counter",
+            "Failed connects, opens, binds and reads.",
+            |s| s.errors,
+        ),
+        (
+            "aisgap_source_connects_total",
+            "counter",
+            "Connections made or accepted, files or devices opened.",
+            |s| s.connects,
+        ),
+        (
+            "aisgap_source_stalls_total",
+            "counter",
+            "Connections closed after read_timeout_s of silence.",
+            |s| s.stalls,
+        ),
+        (
+            "aisgap_source_connected",
+            "gauge",
+            "Open connections, clients, files or sockets now.",
+            |s| s.connected,
+        ),
+    ];
+    for (name, kind, help, pick) in per_source {
+        let mut family = Family::start(&mut out, name, kind, help);
+        for (source, snapshot) in &snapshots {
+            family.sample(name, &[("source", &**source)], pick(snapshot));
+        }
+    }
+    let mut family = Family::start(
+        &mut out,
+        "aisgap_source_last_line_age_seconds",
+        "gauge",
+        "Seconds since each source last handed on a line (absent before its first).",
+    );
+    for (source, snapshot) in &snapshots {
+        if let Some(last) = snapshot.last_line_at {
+            let age = (now - last.as_millis()).max(0) as f64 / 1000.0;
+            family.sample(
+                "aisgap_source_last_line_age_seconds",
+                &[("source", &**source)],
+                age,
+            );
+        }
+    }
+
+    let decode: Vec<(Arc<str>, DecodeStats)> = p
+        .decode
+        .lock()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut family = Family::start(
+        &mut out,
+        "aisgap_messages_total",
+        "counter",
+        "AIS messages decoded, by message type and source (as of the last commit).",
+    );
+    for (source, stats) in &decode {
+        for (msg_type, n) in stats.types() {
+            family.sample(
+                "aisgap_messages_total",
+                &[("source", &**source), ("type", &msg_type.to_string())],
+                n,
+            );
+        }
+    }
+    let mut family = Family::start(
+        &mut out,
+        "aisgap_rejects_total",
+        "counter",
+        "Lines or sentences refused, by reason and source (as of the last commit).",
+    );
+    for (source, stats) in &decode {
+        for (reason, n) in stats.rejects.iter() {
+            family.sample(
+                "aisgap_rejects_total",
+                &[("source", &**source), ("reason", reason.name())],
+                n,
+            );
+        }
+    }
+
+    let delays = p.delays.lock().map(|d| *d).unwrap_or_default();
+    let name = "aisgap_pipeline_delay_seconds";
+    let mut family = Family::start(
+        &mut out,
+        name,
+        "histogram",
+        "Delay from a line's receipt to the engine having taken it (as of the last commit).",
+    );
+    let mut cumulative = 0u64;
+    for (bound, n) in DELAY_BUCKETS_MS.iter().zip(delays.iter()) {
+        cumulative += n;
+        let le = format!("{}", *bound as f64 / 1000.0);
+        family.sample(&format!("{name}_bucket"), &[("le", &le)], cumulative);
+    }
+    cumulative += delays[DELAY_BUCKETS_MS.len()];
+    family.sample(&format!("{name}_bucket"), &[("le", "+Inf")], cumulative);
+    family.sample(
+        &format!("{name}_sum"),
+        &[],
+        p.delay_ms_sum.load(Ordering::Relaxed) as f64 / 1000.0,
+    );
+    family.sample(&format!("{name}_count"), &[], cumulative);
+
+    let clock = p.stream_clock_ms.load(Ordering::Relaxed);
+    let mut family = Family::start(
+        &mut out,
+        "aisgap_stream_clock_lag_seconds",
+        "gauge",
+        "Wall time minus the stream clock (the latest event time seen).",
+    );
+    if clock > 0 {
+        family.sample(
+            "aisgap_stream_clock_lag_seconds",
+            &[],
+            (now - clock) as f64 / 1000.0,
+        );
+    }
+    let a = &state.alerts;
+    let gauges: [(&str, &str, &str, u64); 13] = [
+        (
+            "aisgap_alerts_queued_total",
+            "counter",
+            "Alerts queued for delivery.",
+            get(&a.queued),
+        ),
+        (
+            "aisgap_alerts_delivered_total",
+            "counter",
+            "Alerts delivered to every target.",
+            get(&a.delivered),
+        ),
+        (
+            "aisgap_alerts_dropped_total",
+            "counter",
+            "Alerts dropped because the queue was full.",
+            get(&a.dropped),
+        ),
+        (
+            "aisgap_alert_retries_total",
+            "counter",
+            "Failed alert delivery attempts that were retried.",
+            get(&a.retries),
+        ),
+        (
+            "aisgap_lines_total",
+            "counter",
+            "Lines consumed by the pipeline (all sources, since the database began).",
+            get(&p.lines),
+        ),
+        (
+            "aisgap_events_total",
+            "counter",
+            "Decoded events fed to the engine since start.",
+            get(&p.events),
+        ),
+        (
+            "aisgap_vessels_tracked",
+            "gauge",
+            "Vessels in the vessel table.",
+            get(&p.vessels),
+        ),
+        (
+            "aisgap_open_gaps",
+            "gauge",
+            "Watched vessels silent near a port at the stream clock.",
+            get(&p.open_gaps),
+        ),
+        (
+            "aisgap_dark_now",
+            "gauge",
+            "Open gaps announced as dark now.",
+            get(&p.dark_now),
+        ),
+        (
+            "aisgap_trips_total",
+            "counter",
+            "Trips tallied by the engine (since the database began).",
+            get(&p.trips),
+        ),
+        (
+            "aisgap_db_commits_total",
+            "counter",
+            "Commits written to the database since start.",
+            get(&p.commits),
+        ),
+        (
+            "aisgap_line_channel_depth",
+            "gauge",
+            "Lines waiting between the sources and the pipeline.",
+            get(&p.line_channel_depth),
+        ),
+        (
+            "aisgap_line_channel_capacity",
+            "gauge",
+            "Capacity of that channel.",
+            state.line_channel_capacity as u64,
+        ),
+    ];
+    for (name, kind, help, value) in gauges {
+        Family::start(&mut out, name, kind, help).sample(name, &[], value);
+    }
+    Family::start(
+        &mut out,
+        "aisgap_db_commit_seconds_total",
+        "counter",
+        "Time spent writing commits (divide by aisgap_db_commits_total for the mean).",
+    )
+    .sample(
+        "aisgap_db_commit_seconds_total",
+        &[],
+        get(&p.commit_us_total) as f64 / 1e6,
+    );
+    Family::start(
+        &mut out,
+        "aisgap_db_last_commit_seconds",
+        "gauge",
+        "Duration of the last database commit.",
+    )
+    .sample(
+        "aisgap_db_last_commit_seconds",
+        &[],
+        get(&p.last_commit_us) as f64 / 1e6,
+    );
+    out
+}

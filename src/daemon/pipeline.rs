@@ -1,0 +1,413 @@
+//! The service's pipeline thread: lines from every source are decoded (one decoder per source,
+//! as `replay` has one per log), fed to the one engine in arrival order, and committed to the
+//! store on the commit interval together with the engine checkpoint and source positions.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
+
+use crate::config::Config;
+use crate::daemon::alerts::{Alert, AlertKind, AlertQueue};
+use crate::decode::log::LogDecoder;
+use crate::decode::{DecodeOptions, DecodeStats};
+use crate::detect::{GapRecord, GapStatus};
+use crate::engine::{Change, Engine};
+use crate::model::{AisEvent, Mmsi};
+use crate::source::live::RawLine;
+use crate::store::Commit;
+use crate::time::UnixMillis;
+
+/// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
+const IDLE_NAP: Duration = Duration::from_millis(2);
+/// A commit waits for no multi-sentence message to be half-received (so that a restart loses
+/// no fragment), but never longer than this many commit intervals.
+const MAX_COMMIT_DEFERRAL: u32 = 4;
+
+/// Live counters of the pipeline, shared with the watchdog and the metrics endpoint.
+#[derive(Debug, Default)]
+pub struct PipelineMetrics {
+    /// Bumped on every turn of the loop, busy or idle: a stuck pipeline stops bumping it.
+    pub heartbeat: AtomicU64,
+    pub lines: AtomicU64,
+    pub events: AtomicU64,
+    pub commits: AtomicU64,
+    /// Duration of the last database commit, in microseconds.
+    pub last_commit_us: AtomicU64,
+    pub commit_us_total: AtomicU64,
+    /// The stream clock (millis), 0 before the first timed event.
+    pub stream_clock_ms: AtomicI64,
+    pub vessels: AtomicU64,
+    pub open_gaps: AtomicU64,
+    pub dark_now: AtomicU64,
+    pub trips: AtomicU64,
+    /// Lines whose effects are committed (all sources).
+    pub committed_lines: AtomicU64,
+    /// Wall-clock time of the pipeline's latest turn (millis): health.
+    pub last_turn_at_ms: AtomicI64,
+    /// Lines waiting in the channel from the sources, as last seen.
+    pub line_channel_depth: AtomicU64,
+    /// Decode counters per source, as of the last commit.
+    pub decode: Mutex<BTreeMap<Arc<str>, DecodeStats>>,
+    /// Lines by delay from receipt to the engine having taken them, in the buckets of
+    /// [`DELAY_BUCKETS_MS`] (the last counts the rest), as of the last commit.
+    pub delays: Mutex<[u64; DELAY_BUCKETS_MS.len() + 1]>,
+    /// Sum of those delays, in milliseconds.
+    pub delay_ms_sum: AtomicU64,
+}
+
+/// Upper bounds (milliseconds) of the receive-to-detection delay histogram.
+pub const DELAY_BUCKETS_MS: [i64; 13] = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+
+/// Orders to the pipeline from the control loop.
+pub enum Control {
+    /// A reloaded configuration: new detection parameters, ports, watchlist and source options.
+    Reconfigure(Box<Config>),
+}
+
+/// One source's decoder and how many of its lines the engine has consumed (ever, across
+/// restarts: the number a resuming feed starts after).
+struct SourceState {
+    decoder: LogDecoder,
+    lines: u64,
+    /// Decode counters already added to the store, by name.
+    counted: BTreeMap<String, u64>,
+}
+
+pub struct Pipeline {
+    config: Config,
+    engine: Engine,
+    sources: BTreeMap<Arc<str>, SourceState>,
+    metrics: Arc<PipelineMetrics>,
+    commits: SyncSender<Commit>,
+    /// Open gaps already announced as "went dark", and trips already announced.
+    announced_dark: HashSet<(Mmsi, UnixMillis)>,
+    announced_trips: HashSet<(Mmsi, UnixMillis)>,
+    last_commit: Instant,
+    events: Vec<AisEvent>,
+    alerts: Option<AlertQueue>,
+    delays: [u64; DELAY_BUCKETS_MS.len() + 1],
+    delay_ms_sum: u64,
+    /// Lines consumed since the last commit: an idle service does not rewrite its checkpoint.
+    uncommitted: u64,
+    /// A hash of each vessel's state as last committed: only changed vessels are rewritten.
+    saved_vessels: HashMap<Mmsi, u64>,
+    /// The same for coverage bins, by (port, hour).
+    saved_bins: HashMap<(String, i64), u64>,
+}
+
+/// Why the pipeline stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("the database writer stopped; the last changes were not written")]
+    WriterGone,
+}
+
+impl Pipeline {
+    /// A pipeline continuing with `engine` and the committed line counts of its sources.
+    pub fn new(
+        config: Config,
+        engine: Engine,
+        positions: &[(String, u64)],
+        metrics: Arc<PipelineMetrics>,
+        commits: SyncSender<Commit>,
+    ) -> Pipeline {
+        let mut pipeline = Pipeline {
+            config,
+            engine,
+            sources: BTreeMap::new(),
+            metrics,
+            commits,
+            announced_dark: HashSet::new(),
+            announced_trips: HashSet::new(),
+            last_commit: Instant::now(),
+            events: Vec::with_capacity(16),
+            alerts: None,
+            delays: [0; DELAY_BUCKETS_MS.len() + 1],
+            delay_ms_sum: 0,
+            uncommitted: 0,
+            saved_vessels: HashMap::new(),
+            saved_bins: HashMap::new(),
+        };
+        for (name, lines) in positions {
+            pipeline.source(&Arc::from(name.as_str())).lines = *lines;
+        }
+        let committed: u64 = positions.iter().map(|(_, n)| n).sum();
+        pipeline
+            .metrics
+            .committed_lines
+            .store(committed, Ordering::Relaxed);
+        pipeline.metrics.lines.store(committed, Ordering::Relaxed);
+        pipeline
+    }
+
+    /// Alerts for each vessel going dark, reappearing and trip tallied go to `alerts`.
+    pub fn with_alerts(mut self, alerts: Option<AlertQueue>) -> Pipeline {
+        self.alerts = alerts;
+        self
+    }
+
+    fn source(&mut self, name: &Arc<str>) -> &mut SourceState {
+        let config = &self.config;
+        self.sources.entry(name.clone()).or_insert_with(|| {
+            let spec = config.sources.iter().find(|s| s.name == *name);
+            let mut options =
+                DecodeOptions::from_config(config, spec.and_then(|s| s.station.clone()));
+            options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
+            SourceState {
+                decoder: LogDecoder::new(options, name.clone()),
+                lines: 0,
+                counted: BTreeMap::new(),
+            }
+        })
+    }
+
+    /// Runs until every sender of `lines` is gone and the channel is drained, then finishes
+    /// the engine (track buffers written, open gaps judged at the stream clock) and commits.
+    pub fn run(
+        mut self,
+        mut lines: tokio::sync::mpsc::Receiver<RawLine>,
+        control: Receiver<Control>,
+    ) -> Result<(), PipelineError> {
+        let interval = Duration::from_millis(self.config.store.commit_interval_ms);
+        let mut turns = 0u32;
+        loop {
+            self.metrics.heartbeat.fetch_add(1, Ordering::Relaxed);
+            match control.try_recv() {
+                Ok(Control::Reconfigure(config)) => self.reconfigure(*config),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            }
+            match lines.try_recv() {
+                Ok(raw) => {
+                    self.consume(&raw);
+                    turns += 1;
+                    if turns >= 256 {
+                        turns = 0;
+                        self.note_turn(lines.len());
+                        self.commit_if_due(interval)?;
+                    }
+                }
+                Err(LineRecvError::Empty) => {
+                    self.note_turn(0);
+                    self.commit_if_due(interval)?;
+                    std::thread::sleep(IDLE_NAP);
+                }
+                Err(LineRecvError::Disconnected) => break,
+            }
+        }
+        self.engine.finish();
+        self.commit()?;
+        Ok(())
+    }
+
+    fn note_turn(&self, waiting: usize) {
+        let m = &self.metrics;
+        m.last_turn_at_ms.store(
+            crate::source::live::now_millis().as_millis(),
+            Ordering::Relaxed,
+        );
+        m.line_channel_depth
+            .store(waiting as u64, Ordering::Relaxed);
+    }
+
+    fn consume(&mut self, raw: &RawLine) {
+        let mut events = std::mem::take(&mut self.events);
+        self.uncommitted += 1;
+        let state = self.source(&raw.source);
+        state.lines += 1;
+        state
+            .decoder
+            .decode_line(&raw.line, Some(raw.received_at), &mut events);
+        if state.decoder.has_reject_notes() {
+            for note in state.decoder.take_reject_notes() {
+                tracing::debug!(source = %raw.source, line = note.line, reason = note.reason.name(), "{}.", note.detail);
+            }
+        }
+        self.metrics.lines.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        for event in events.drain(..) {
+            self.engine.ingest(&event);
+        }
+        self.events = events;
+        let delay = crate::source::live::now_millis().as_millis() - raw.received_at.as_millis();
+        let bucket = DELAY_BUCKETS_MS
+            .iter()
+            .position(|&bound| delay <= bound)
+            .unwrap_or(DELAY_BUCKETS_MS.len());
+        self.delays[bucket] += 1;
+        self.delay_ms_sum += delay.max(0) as u64;
+    }
+
+    fn reconfigure(&mut self, config: Config) {
+        self.engine.reconfigure(
+            config.detect.clone(),
+            config.ports.clone(),
+            config.watchlist.clone(),
+            config.store.track_interval_minutes,
+        );
+        self.config = config;
+        tracing::info!(
+            ports = self.config.ports.len(),
+            watchlist = self.config.watchlist.len(),
+            "Detection reconfigured."
+        );
+    }
+
+    fn commit_if_due(&mut self, interval: Duration) -> Result<(), PipelineError> {
+        let waited = self.last_commit.elapsed();
+        if waited < interval {
+            return Ok(());
+        }
+        if self.uncommitted == 0 && self.engine.pending_changes() == 0 {
+            self.last_commit = Instant::now();
+            return Ok(());
+        }
+        let fragments_pending = self
+            .sources
+            .values()
+            .any(|s| s.decoder.pending_fragments() > 0);
+        if fragments_pending && waited < interval * MAX_COMMIT_DEFERRAL {
+            return Ok(());
+        }
+        self.commit()
+    }
+
+    /// Hands one commit to the writer: changes, counter increments, checkpoint, positions.
+    /// Blocks while the writer is behind, which in turn holds back the sources.
+    fn commit(&mut self) -> Result<(), PipelineError> {
+        self.last_commit = Instant::now();
+        self.uncommitted = 0;
+        self.engine.push_vessel_updates();
+        let changes = self.engine.take_changes();
+        self.announce(&changes);
+        let mut counters = Vec::new();
+        if let Ok(mut delays) = self.metrics.delays.lock() {
+            *delays = self.delays;
+        }
+        self.metrics
+            .delay_ms_sum
+            .store(self.delay_ms_sum, Ordering::Relaxed);
+        if let Ok(mut decode) = self.metrics.decode.lock() {
+            for (name, state) in &self.sources {
+                decode.insert(name.clone(), state.decoder.stats());
+            }
+        }
+        for state in self.sources.values_mut() {
+            for (name, value) in crate::replay::flatten_counters("decode", &state.decoder.stats()) {
+                let before = state.counted.insert(name.clone(), value).unwrap_or(0);
+                if value > before {
+                    counters.push((name, value - before));
+                }
+            }
+        }
+        let mut checkpoint = self.engine.checkpoint();
+        let mut vessel_states = Vec::new();
+        for vessel in checkpoint.take_vessels() {
+            let state = serde_json::to_string(&vessel).expect("vessels always serialise");
+            let hash = hash_of(&state);
+            if self.saved_vessels.insert(vessel.mmsi, hash) != Some(hash) {
+                vessel_states.push((vessel.mmsi.0, state));
+            }
+        }
+        let mut coverage_states = Vec::new();
+        for (port, hour, bin) in checkpoint.take_coverage_bins() {
+            let state = serde_json::to_string(&bin).expect("bins always serialise");
+            let hash = hash_of(&state);
+            if self.saved_bins.insert((port.clone(), hour), hash) != Some(hash) {
+                coverage_states.push((port, hour, state));
+            }
+        }
+        let checkpoint =
+            serde_json::to_string(&checkpoint).expect("the engine checkpoint always serialises");
+        let positions: Vec<(String, u64)> = self
+            .sources
+            .iter()
+            .map(|(name, state)| (name.to_string(), state.lines))
+            .collect();
+        let committed: u64 = positions.iter().map(|(_, n)| n).sum();
+        let commit = Commit {
+            changes,
+            counters,
+            checkpoint,
+            vessel_states,
+            coverage_states,
+            positions,
+            saved_at: crate::source::live::now_millis(),
+        };
+        self.commits
+            .send(commit)
+            .map_err(|_| PipelineError::WriterGone)?;
+        let m = &self.metrics;
+        m.committed_lines.store(committed, Ordering::Relaxed);
+        if let Some(clock) = self.engine.clock() {
+            m.stream_clock_ms
+                .store(clock.as_millis(), Ordering::Relaxed);
+        }
+        m.vessels
+            .store(self.engine.vessels().len() as u64, Ordering::Relaxed);
+        m.trips.store(self.engine.stats().trips, Ordering::Relaxed);
+        m.dark_now
+            .store(self.announced_dark.len() as u64, Ordering::Relaxed);
+        m.open_gaps
+            .store(self.engine.open_gaps() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// One log line per vessel going dark near a port, reappearing, and trip tallied.
+    fn announce(&mut self, changes: &[Change]) {
+        for change in changes {
+            let Change::Gap(gap) = change else { continue };
+            let key = (gap.mmsi, gap.dark_from);
+            if gap.status == GapStatus::Open && gap.dark_now {
+                if self.announced_dark.insert(key) {
+                    log_gap("Vessel went dark near a port.", gap);
+                    self.alert(AlertKind::DarkNow, gap);
+                }
+                continue;
+            }
+            if gap.dark_until.is_some() && self.announced_dark.remove(&key) {
+                log_gap("Vessel reappeared.", gap);
+                self.alert(AlertKind::Reappeared, gap);
+            }
+            if gap.status == GapStatus::Trip && gap.watched && self.announced_trips.insert(key) {
+                log_gap("Trip tallied.", gap);
+                self.alert(AlertKind::Trip, gap);
+            }
+        }
+    }
+}
+
+impl Pipeline {
+    fn alert(&self, kind: AlertKind, gap: &GapRecord) {
+        if let Some(alerts) = &self.alerts {
+            alerts.push(Alert::of(kind, gap));
+        }
+    }
+}
+
+fn hash_of(state: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    state.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn log_gap(message: &str, gap: &GapRecord) {
+    tracing::info!(
+        mmsi = gap.mmsi.0,
+        name = gap.name.as_deref().unwrap_or(""),
+        imo = gap.imo.unwrap_or(0),
+        port = gap.port.as_deref().unwrap_or(""),
+        status = gap.status.as_str(),
+        dark_from = %gap.dark_from,
+        dark_until = %gap.dark_until.map_or_else(String::new, |t| t.to_string()),
+        hours = format_args!("{:.1}", gap.duration_hours),
+        confidence = gap.confidence.map_or("", |c| c.as_str()),
+        "{message}"
+    );
+}
