@@ -337,6 +337,32 @@ struct Signals {
     hangup: tokio::signal::unix::Signal,
 }
 
+/// Adds the analysts' API and map page to the service's listener when it is safe to: the
+/// service has no access token of its own, so only on a loopback address.
+fn with_analyst_api(
+    router: axum::Router,
+    config: &Config,
+    address: Option<std::net::SocketAddr>,
+) -> axum::Router {
+    let Some(address) = address else {
+        return router;
+    };
+    if let Err(error) = crate::api::check_exposure(address, None) {
+        tracing::warn!(%address, %error, "Not serving the analysts' API here; use aisgap serve with a token.");
+        return router;
+    }
+    match crate::api::ApiState::open(&config.store.db, None) {
+        Ok(api) => {
+            tracing::info!(%address, "Serving the map page and /api/v1.");
+            router.merge(crate::api::router(api))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "Not serving the analysts' API: the database cannot be read.");
+            router
+        }
+    }
+}
+
 async fn control_loop(
     mut signals: Signals,
     config_path: &Path,
@@ -357,7 +383,11 @@ async fn control_loop(
         Some(address) => match tokio::net::TcpListener::bind(address).await {
             Ok(listener) => {
                 tracing::info!(%address, "Serving /metrics, /healthz and /readyz.");
-                let router = http::router(state.clone());
+                let router = with_analyst_api(
+                    http::router(state.clone()),
+                    &config,
+                    listener.local_addr().ok(),
+                );
                 let stop = http_stop.clone();
                 Some(tokio::spawn(async move {
                     let served = axum::serve(listener, router)

@@ -492,6 +492,9 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
 
     assert_eq!(http_get(&address, "/healthz").0, 200);
     assert_eq!(http_get(&address, "/readyz").0, 200);
+    // The analysts' API and page share the service's loopback listener.
+    assert_eq!(http_get(&address, "/api/v1/summary").0, 200);
+    assert_eq!(http_get(&address, "/").0, 200);
     let (status, page) = http_get(&address, "/metrics");
     assert_eq!(status, 200);
     let lines = sample(&page, "aisgap_source_lines_total{source=\"feed\"}")
