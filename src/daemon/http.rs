@@ -34,7 +34,7 @@ pub struct ServiceState {
     pub alerts: Arc<crate::daemon::alerts::AlertMetrics>,
 }
 
-/// The routes; the lead's API router merges with it.
+/// The service's own routes; the analysts' API router merges with it on one listener.
 pub fn router(state: Arc<ServiceState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
