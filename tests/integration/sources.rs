@@ -749,6 +749,8 @@ const STDIN_CHILD: &str = "AISGAP_TEST_STDIN_CHILD";
 /// every line and the result; mode "stop" fires shutdown after the first line and prints how
 /// long the source took to return.
 #[test]
+// Ignored on purpose: it runs only as the child process the stdin tests spawn (with
+// AISGAP_TEST_STDIN_CHILD set), reading the stdin they give it.
 #[ignore = "a child process of the stdin tests, not a test of its own"]
 fn stdin_child() {
     let mode = std::env::var(STDIN_CHILD).expect("run by the stdin tests only");
