@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::encode::{
-    cog_raw, fragments, heading_raw, lat_raw, lon_raw, sog_raw, BaseStationReport, ClassBPosition,
-    PositionReport, Sentence, StaticPartA, StaticPartB, StaticVoyage, TagBlock, MAX_FRAGMENT_CHARS,
+    cog_raw, fragments, heading_raw, lat_raw, lon_raw, sog_raw, Armoured, BaseStationReport,
+    ClassBPosition, PositionReport, Sentence, StaticPartA, StaticPartB, StaticVoyage, TagBlock,
+    MAX_FRAGMENT_CHARS,
 };
 use crate::model::TransceiverClass;
 use crate::time::UnixMillis;
@@ -522,23 +523,7 @@ fn fix(
         station_for(p)
     };
     let channel = if s.rng.chance(0.5) { 'A' } else { 'B' };
-    w.text.clear();
-    TagBlock {
-        group: None,
-        station: Some(STATIONS[station].name),
-        unix_secs: Some(t / SECOND),
-    }
-    .write(&mut w.text);
-    Sentence {
-        head: "AIVDM",
-        fragments: 1,
-        fragment: 1,
-        seq_id: None,
-        channel: Some(channel),
-        payload: &armoured.payload,
-        fill_bits: armoured.fill_bits,
-    }
-    .write(&mut w.text);
+    single_sentence(&mut w.text, STATIONS[station].name, t, channel, &armoured);
     w.line.clear();
     w.line.extend_from_slice(w.text.as_bytes());
     let line = std::mem::take(&mut w.line);
@@ -688,23 +673,7 @@ fn static_report(
             }
             .encode();
             for armoured in [a, b] {
-                w.text.clear();
-                TagBlock {
-                    group: None,
-                    station: Some(STATIONS[station].name),
-                    unix_secs: Some(t / SECOND),
-                }
-                .write(&mut w.text);
-                Sentence {
-                    head: "AIVDM",
-                    fragments: 1,
-                    fragment: 1,
-                    seq_id: None,
-                    channel: Some(channel),
-                    payload: &armoured.payload,
-                    fill_bits: armoured.fill_bits,
-                }
-                .write(&mut w.text);
+                single_sentence(&mut w.text, STATIONS[station].name, t, channel, &armoured);
                 let line = w.text.as_bytes().to_vec();
                 w.emit(t, &line, false)?;
             }
@@ -738,6 +707,28 @@ fn type5(mmsi: u32, state: &StaticState) -> StaticVoyage {
     }
 }
 
+/// Replaces `text` with one single-fragment `!AIVDM` sentence behind its tag block (station and
+/// time), the form of every one-sentence message in the feed.
+fn single_sentence(text: &mut String, station: &str, t: Ms, channel: char, armoured: &Armoured) {
+    text.clear();
+    TagBlock {
+        group: None,
+        station: Some(station),
+        unix_secs: Some(t / SECOND),
+    }
+    .write(text);
+    Sentence {
+        head: "AIVDM",
+        fragments: 1,
+        fragment: 1,
+        seq_id: None,
+        channel: Some(channel),
+        payload: &armoured.payload,
+        fill_bits: armoured.fill_bits,
+    }
+    .write(text);
+}
+
 fn heartbeat(w: &mut Writer, station: usize, t: Ms) -> io::Result<()> {
     let st = &STATIONS[station];
     let Some(mmsi) = st.base_mmsi else {
@@ -761,23 +752,8 @@ fn heartbeat(w: &mut Writer, station: usize, t: Ms) -> io::Result<()> {
         radio: w.rng.int(0, (1 << 19) - 1) as u32,
     }
     .encode();
-    w.text.clear();
-    TagBlock {
-        group: None,
-        station: Some(st.name),
-        unix_secs: Some(t / SECOND),
-    }
-    .write(&mut w.text);
-    Sentence {
-        head: "AIVDM",
-        fragments: 1,
-        fragment: 1,
-        seq_id: None,
-        channel: Some(if w.rng.chance(0.5) { 'A' } else { 'B' }),
-        payload: &armoured.payload,
-        fill_bits: armoured.fill_bits,
-    }
-    .write(&mut w.text);
+    let channel = if w.rng.chance(0.5) { 'A' } else { 'B' };
+    single_sentence(&mut w.text, st.name, t, channel, &armoured);
     let line = w.text.as_bytes().to_vec();
     w.emit(t, &line, true)
 }
