@@ -77,7 +77,7 @@ fn main() {
     .unwrap();
     let config = Config::load(&config_path).expect("the bench configuration");
     let db = dir.path().join("year.db");
-    let (summary, store) = aisgap::replay::replay(
+    let (summary, store) = aisgap::offline::replay::replay(
         &config,
         Store::open(&db).unwrap(),
         std::slice::from_ref(&files.nmea),

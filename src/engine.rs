@@ -889,11 +889,11 @@ mod tests {
 
     /// Every event of the bundled scenario, decoded as `replay` decodes it.
     fn scenario_events(config: &crate::config::Config) -> Vec<AisEvent> {
-        use crate::decode::log::LogDecoder;
+        use crate::decode::feed::FeedDecoder;
         use crate::decode::DecodeOptions;
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/scenario.nmea");
         let text = std::fs::read(path).expect("samples/scenario.nmea");
-        let mut decoder = LogDecoder::new(DecodeOptions::from_config(config, None), "t".into());
+        let mut decoder = FeedDecoder::new(DecodeOptions::from_config(config, None), "t".into());
         let mut events = Vec::new();
         for line in text.split(|&b| b == b'\n') {
             decoder.decode_line(line, None, &mut events);

@@ -12,10 +12,10 @@ use aisgap::cli::{
     CheckConfigArgs, Cli, Command, ConfidenceArg, DecodeArgs, QueryArgs, QueryFormat, QueryWhat,
     ReplayArgs, RunArgs, ServeArgs, SimulateArgs, TallyBy,
 };
-use aisgap::commands;
 use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
 use aisgap::detect::{Confidence, GapStatus};
 use aisgap::model::Mmsi;
+use aisgap::offline;
 use aisgap::query::{self, OutputFormat, Question};
 use aisgap::store::read::{GapFilter, TallyKey};
 use aisgap::store::Store;
@@ -57,7 +57,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
     let store = Store::open(&db)?;
     tracing::info!(db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
-    let (summary, store) = aisgap::replay::replay(&config, store, &args.logs)?;
+    let (summary, store) = aisgap::offline::replay::replay(&config, store, &args.logs)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let keys = [TallyKey::Port, TallyKey::Month];
@@ -115,7 +115,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
 fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let stderr = io::stderr();
-    commands::decode::run(args, &mut stdout.lock(), &mut stderr.lock()).context("decode failed")?;
+    offline::decode::run(args, &mut stdout.lock(), &mut stderr.lock()).context("decode failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -144,7 +144,7 @@ fn run_service(args: &RunArgs) -> anyhow::Result<ExitCode> {
              {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
         )
     })?;
-    aisgap::daemon::run(&path)?;
+    aisgap::service::run(&path)?;
     Ok(ExitCode::SUCCESS)
 }
 

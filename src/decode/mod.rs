@@ -7,8 +7,8 @@
 //! unpacks the bits and interprets the message layouts.
 
 pub mod csv;
+pub mod feed;
 pub mod fragments;
-pub mod log;
 pub mod nmea;
 pub mod payload;
 pub mod tagblock;

@@ -8,12 +8,12 @@ use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::encode::{
+use crate::model::TransceiverClass;
+use crate::simulate::encode::{
     cog_raw, fragments, heading_raw, lat_raw, lon_raw, sog_raw, Armoured, BaseStationReport,
     ClassBPosition, PositionReport, Sentence, StaticPartA, StaticPartB, StaticVoyage, TagBlock,
     MAX_FRAGMENT_CHARS,
 };
-use crate::model::TransceiverClass;
 use crate::time::UnixMillis;
 
 use super::plan::{Mode, Ms, Plan, StaticState, VesselPlan, HOUR, MINUTE, SECOND};
@@ -772,7 +772,7 @@ fn zda(w: &mut Writer, t: Ms) -> io::Result<()> {
         w.text,
         "$GPZDA,{h:02}{mi:02}{s:02}.00,{d:02},{mo:02},{y:04},00,00"
     );
-    let sum = crate::encode::checksum(&w.text.as_bytes()[start + 1..]);
+    let sum = crate::simulate::encode::checksum(&w.text.as_bytes()[start + 1..]);
     let _ = write!(w.text, "*{sum:02X}");
     let line = w.text.as_bytes().to_vec();
     w.counts.zda_lines += 1;

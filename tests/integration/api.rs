@@ -28,8 +28,9 @@ fn sample_db() -> &'static Path {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("sample.db");
         let store = Store::open(&db).unwrap();
-        let (_, store) = aisgap::replay::replay(&config, store, &[samples.join("scenario.nmea")])
-            .expect("replaying samples/scenario.nmea");
+        let (_, store) =
+            aisgap::offline::replay::replay(&config, store, &[samples.join("scenario.nmea")])
+                .expect("replaying samples/scenario.nmea");
         drop(store);
         (dir, db)
     });

@@ -1303,7 +1303,7 @@ mod fuzz {
 mod command {
     use super::*;
     use aisgap::cli::{DecodeArgs, OutputFormat};
-    use aisgap::commands::decode::{run, CSV_HEADER};
+    use aisgap::offline::decode::{run, CSV_HEADER};
 
     fn args(files: Vec<PathBuf>, format: OutputFormat, summary: bool) -> DecodeArgs {
         DecodeArgs {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use aisgap::config::Config;
 use aisgap::detect::{GapRecord, GapStatus};
-use aisgap::replay::{replay, ReplaySummary};
+use aisgap::offline::replay::{replay, ReplaySummary};
 use aisgap::store::read::{gaps, GapFilter};
 use aisgap::store::Store;
 use rusqlite::Connection;

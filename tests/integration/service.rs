@@ -195,7 +195,7 @@ fn replayed(dir: &Path, config: &Path) -> Vec<(u32, String, String, String, Stri
     let config = Config::load(config).expect("the test configuration is valid");
     let db = dir.join("replay.db");
     let store = Store::open(&db).unwrap();
-    aisgap::replay::replay(&config, store, &[root().join("samples/scenario.nmea")])
+    aisgap::offline::replay::replay(&config, store, &[root().join("samples/scenario.nmea")])
         .expect("replay succeeds");
     judged(&db)
 }

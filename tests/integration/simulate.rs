@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use aisgap::decode::csv::CsvDecoder;
-use aisgap::encode::{checksum, payload_type};
 use aisgap::model::{is_tanker_type, AisEvent};
+use aisgap::simulate::encode::{checksum, payload_type};
 use aisgap::simulate::{
     distance_nm, generate, rules, watchlist_csv, Confidence, GapLabel, Judgement, LatLon,
     ScenarioParams, Truth, DESIGNATED_PORTS,

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::decode::log::LogDecoder;
+use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
@@ -118,7 +118,7 @@ impl LogStream {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned().into());
         let label = path.display().to_string().into();
-        let decoder = LogDecoder::new(DecodeOptions::from_config(config, station), label);
+        let decoder = FeedDecoder::new(DecodeOptions::from_config(config, station), label);
         let (sender, batches) = sync_channel(4);
         let path = path.to_path_buf();
         let handle = std::thread::Builder::new()
@@ -173,7 +173,7 @@ impl LogStream {
 }
 
 /// Each refusal, where it was and why, at debug level (the counts are in the summary).
-fn log_rejects(decoder: &mut LogDecoder) {
+fn log_rejects(decoder: &mut FeedDecoder) {
     for note in decoder.take_reject_notes() {
         tracing::debug!(
             line = note.line,
@@ -187,7 +187,7 @@ fn log_rejects(decoder: &mut LogDecoder) {
 fn decode_log(
     path: PathBuf,
     reader: Box<dyn Read + Send>,
-    mut decoder: LogDecoder,
+    mut decoder: FeedDecoder,
     batches: SyncSender<Vec<AisEvent>>,
 ) -> Result<LogDone, ReplayError> {
     let mut lines = LineReader::new(reader, DEFAULT_MAX_LINE);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::cli::{DecodeArgs, OutputFormat};
-use crate::decode::log::LogDecoder;
+use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
 use crate::source::file::{self, Line, LineReader, SourceError};
@@ -65,7 +65,7 @@ fn decode_file(
     out: &mut impl Write,
 ) -> Result<DecodeStats, DecodeCommandError> {
     let mut reader = LineReader::new(file::open(path)?, args.max_line_length);
-    let mut decoder = LogDecoder::new(options, path.display().to_string().into());
+    let mut decoder = FeedDecoder::new(options, path.display().to_string().into());
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
     loop {
@@ -97,7 +97,7 @@ fn decode_file(
     Ok(decoder.stats())
 }
 
-fn log_rejects(path: &Path, decoder: &mut LogDecoder) {
+fn log_rejects(path: &Path, decoder: &mut FeedDecoder) {
     for note in decoder.take_reject_notes() {
         tracing::debug!(
             file = %path.display(),

@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-use crate::daemon::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
 use crate::decode::DecodeStats;
+use crate::service::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
 use crate::source::live::{now_millis, SourceMetrics};
 
 /// A pipeline that has not turned for this long is unhealthy (it turns every few
@@ -31,7 +31,7 @@ pub struct ServiceState {
     pub ready: AtomicBool,
     /// Capacity of the line channel, for its depth.
     pub line_channel_capacity: usize,
-    pub alerts: Arc<crate::daemon::alerts::AlertMetrics>,
+    pub alerts: Arc<crate::service::alerts::AlertMetrics>,
 }
 
 /// The service's own routes; the analysts' API router merges with it on one listener.

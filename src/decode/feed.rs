@@ -22,7 +22,7 @@ impl DecodeOptions {
 }
 
 /// Decodes one source's lines; the format is settled by its first line that is not blank.
-pub struct LogDecoder {
+pub struct FeedDecoder {
     /// Names the source in log lines (a file path, a feed name).
     label: Arc<str>,
     station: Option<Arc<str>>,
@@ -38,9 +38,9 @@ pub struct LogDecoder {
 
 const MAX_CSV_NOTES: usize = 64;
 
-impl LogDecoder {
-    pub fn new(options: DecodeOptions, label: Arc<str>) -> LogDecoder {
-        LogDecoder {
+impl FeedDecoder {
+    pub fn new(options: DecodeOptions, label: Arc<str>) -> FeedDecoder {
+        FeedDecoder {
             label,
             station: options.station.clone(),
             nmea: NmeaDecoder::new(options),
@@ -156,7 +156,7 @@ mod tests {
     use crate::model::AisEvent;
 
     fn decode(lines: &[&str]) -> (Vec<AisEvent>, DecodeStats) {
-        let mut decoder = LogDecoder::new(DecodeOptions::default(), "test".into());
+        let mut decoder = FeedDecoder::new(DecodeOptions::default(), "test".into());
         let mut events = Vec::new();
         for line in lines {
             decoder.decode_line(line.as_bytes(), None, &mut events);

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
-use crate::daemon::alerts::{Alert, AlertKind, AlertQueue};
-use crate::decode::log::LogDecoder;
+use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::detect::{GapRecord, GapStatus};
 use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, Mmsi};
+use crate::service::alerts::{Alert, AlertKind, AlertQueue};
 use crate::source::live::RawLine;
 use crate::store::Commit;
 use crate::time::UnixMillis;
@@ -72,7 +72,7 @@ pub enum Control {
 /// One source's decoder and how many of its lines the engine has consumed (ever, across
 /// restarts: the number a resuming feed starts after).
 struct SourceState {
-    decoder: LogDecoder,
+    decoder: FeedDecoder,
     lines: u64,
     /// Decode counters already added to the store, by name.
     counted: BTreeMap<String, u64>,
@@ -159,7 +159,7 @@ impl Pipeline {
                 DecodeOptions::from_config(config, spec.and_then(|s| s.station.clone()));
             options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
             SourceState {
-                decoder: LogDecoder::new(options, name.clone()),
+                decoder: FeedDecoder::new(options, name.clone()),
                 lines: 0,
                 counted: BTreeMap::new(),
             }
@@ -299,7 +299,9 @@ impl Pipeline {
             }
         }
         for state in self.sources.values_mut() {
-            for (name, value) in crate::replay::flatten_counters("decode", &state.decoder.stats()) {
+            for (name, value) in
+                crate::offline::replay::flatten_counters("decode", &state.decoder.stats())
+            {
                 let before = state.counted.insert(name.clone(), value).unwrap_or(0);
                 if value > before {
                     counters.push((name, value - before));

@@ -8,6 +8,7 @@
 //! what was written and refuses to finish if any answer differs from the plan's intent or sits
 //! too close to a threshold.
 
+pub mod encode;
 mod plan;
 mod rng;
 mod stream;

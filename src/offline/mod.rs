@@ -1,0 +1,5 @@
+//! The pipeline over files instead of feeds: `aisgap replay` (decode, track, detect, store) and
+//! `aisgap decode` (decode only, one record per event).
+
+pub mod decode;
+pub mod replay;
