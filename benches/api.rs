@@ -10,7 +10,6 @@
 //!
 //! Exits non-zero when a route's p99 misses the target, so it can gate a change by hand.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aisgap::api::{self, ApiState};
@@ -18,14 +17,12 @@ use aisgap::config::Config;
 use aisgap::simulate::{write_scenario, ScenarioParams};
 use aisgap::store::Store;
 
-const TARGET: Duration = Duration::from_millis(100);
+#[path = "../tests/integration/support.rs"]
+mod support;
 
-fn env_number(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{env_or, repo_path};
+
+const TARGET: Duration = Duration::from_millis(100);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -52,8 +49,8 @@ fn fetch(agent: &ureq::Agent, url: &str) -> usize {
 }
 
 fn main() {
-    let days = env_number("AISGAP_BENCH_DAYS", 365);
-    let requests = env_number("AISGAP_BENCH_REQUESTS", 200).max(10) as usize;
+    let days = env_or("AISGAP_BENCH_DAYS", 365);
+    let requests = env_or("AISGAP_BENCH_REQUESTS", 200).max(10) as usize;
     let dir = tempfile::tempdir().expect("a temporary directory");
 
     let started = Instant::now();
@@ -65,7 +62,7 @@ fn main() {
     };
     let files = write_scenario(&params, dir.path(), "year").expect("simulating");
     let generated = started.elapsed();
-    let ports = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ports.geojson");
+    let ports = repo_path("config/ports.geojson");
     let config_path = dir.path().join("aisgap.toml");
     std::fs::write(
         &config_path,

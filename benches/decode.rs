@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use aisgap::decode::{DecodeOptions, NmeaDecoder};
 use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
 
-const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/");
+#[path = "../tests/integration/support.rs"]
+mod support;
+
 /// Runs per variant (best kept); `AISGAP_BENCH_RUNS` changes it.
 fn runs() -> usize {
     std::env::var("AISGAP_BENCH_RUNS")
@@ -41,7 +43,7 @@ fn main() {
         ),
         ("mixed noisy log (amsa)", "amsa/ais.txt"),
     ] {
-        let source = Path::new(CORPORA).join(corpus);
+        let source = support::corpus(corpus);
         let Ok(bytes) = fs::read(&source) else {
             panic!(
                 "benchmark input {} is missing: the shared corpora must be checked out next to \

@@ -19,12 +19,10 @@ use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
 use aisgap::store::read::{GapFilter, TallyKey};
 use aisgap::store::{open_read_only, Store};
 
-fn env_or(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../tests/integration/support.rs"]
+mod support;
+
+use support::env_or;
 
 fn decode_only(path: &Path, config: &Config) -> (u64, f64) {
     let started = Instant::now();
@@ -82,9 +80,7 @@ fn main() {
     );
     let config_text = format!(
         "[ports]\nfile = \"{}\"\n[watchlist]\nfile = \"{}\"\n",
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("config/ports.geojson")
-            .display(),
+        support::repo_path("config/ports.geojson").display(),
         files.watchlist.display()
     );
     let config_path = dir.path().join("bench.toml");

@@ -6,38 +6,17 @@
 //! Run: `cargo bench --bench service` (`AISGAP_BENCH_RATE`, `AISGAP_BENCH_SECONDS`,
 //! `AISGAP_BENCH_DAYS` change the rate, the duration and the size of the generated feed).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aisgap::simulate::{write_scenario, ScenarioParams};
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../tests/integration/support.rs"]
+mod support;
 
-fn http_get(address: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(address).expect("the service's HTTP listener");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
-fn sample(page: &str, series: &str) -> f64 {
-    page.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
-}
+use support::{aisgap, env_or, http_get, metric};
 
 /// The smallest bucket bound under which at least 99 % of the delays fall.
 fn p99_seconds(page: &str) -> String {
@@ -111,7 +90,7 @@ fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = support::repo_path("");
     let config = dir.path().join("aisgap.toml");
     std::fs::write(
         &config,
@@ -124,7 +103,7 @@ fn main() {
         ),
     )
     .unwrap();
-    let mut service = Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let mut service = aisgap()
         .args(["run", "--config"])
         .arg(&config)
         .env("RUST_LOG", "warn")
@@ -161,15 +140,15 @@ fn main() {
     let address = format!("127.0.0.1:{http_port}");
     let deadline = Instant::now() + Duration::from_secs(120);
     let (all_seconds, cpu, page) = loop {
-        let page = http_get(&address, "/metrics");
-        let committed = sample(&page, "aisgap_source_lines_total{source=\"load\"}");
-        let depth = sample(&page, "aisgap_line_channel_depth");
+        let page = http_get(&address, "/metrics").1;
+        let committed = metric(&page, "aisgap_source_lines_total{source=\"load\"}").unwrap_or(0.0);
+        let depth = metric(&page, "aisgap_line_channel_depth").unwrap_or(0.0);
         if (committed as usize >= sent && depth == 0.0) || Instant::now() > deadline {
             // The next commit publishes the last delays.
             let taken = push_started.elapsed().as_secs_f64();
             let cpu = cpu_seconds(pid) - cpu_before;
             std::thread::sleep(Duration::from_millis(1500));
-            break (taken, cpu, http_get(&address, "/metrics"));
+            break (taken, cpu, http_get(&address, "/metrics").1);
         }
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -187,13 +166,13 @@ fn main() {
     println!(
         "receive-to-detection delay p99 {}; mean {:.1} ms; commits {} (mean {:.1} ms); vessels {}; trips {}",
         p99_seconds(&page),
-        1000.0 * sample(&page, "aisgap_pipeline_delay_seconds_sum")
-            / sample(&page, "aisgap_pipeline_delay_seconds_count").max(1.0),
-        sample(&page, "aisgap_db_commits_total"),
-        1000.0 * sample(&page, "aisgap_db_commit_seconds_total")
-            / sample(&page, "aisgap_db_commits_total").max(1.0),
-        sample(&page, "aisgap_vessels_tracked"),
-        sample(&page, "aisgap_trips_total"),
+        1000.0 * metric(&page, "aisgap_pipeline_delay_seconds_sum").unwrap_or(0.0)
+            / metric(&page, "aisgap_pipeline_delay_seconds_count").unwrap_or(0.0).max(1.0),
+        metric(&page, "aisgap_db_commits_total").unwrap_or(0.0),
+        1000.0 * metric(&page, "aisgap_db_commit_seconds_total").unwrap_or(0.0)
+            / metric(&page, "aisgap_db_commits_total").unwrap_or(0.0).max(1.0),
+        metric(&page, "aisgap_vessels_tracked").unwrap_or(0.0),
+        metric(&page, "aisgap_trips_total").unwrap_or(0.0),
     );
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };

@@ -14,3 +14,5 @@ mod service;
 mod simulate;
 #[path = "integration/sources.rs"]
 mod sources;
+#[path = "integration/support.rs"]
+mod support;

@@ -17,13 +17,15 @@ use aisgap::config::Config;
 use aisgap::store::Store;
 use serde_json::{json, Value};
 
+use crate::support::{aisgap, repo_path};
+
 const TOKEN: &str = "test-token-for-the-api-0123456789";
 
 /// The sample scenario replayed once into a database shared (read-only) by every test here.
 fn sample_db() -> &'static Path {
     static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = DB.get_or_init(|| {
-        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let samples = repo_path("samples");
         let config = Config::load(&samples.join("aisgap.toml")).expect("samples/aisgap.toml");
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("sample.db");
@@ -165,7 +167,7 @@ fn get_ok(served: &Served, path: &str) -> Answer {
 
 /// What `aisgap query ...` prints for the same question.
 fn cli(args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let output = aisgap()
         .arg("query")
         .args(args)
         .arg("--db")
@@ -569,7 +571,7 @@ fn public_addresses_need_a_token_to_start() {
         .block_on(api::bind("localhost:0", None))
         .expect("loopback by name needs none");
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let output = aisgap()
         .args(["serve", "--listen", "0.0.0.0:0", "--db"])
         .arg(sample_db())
         .env_remove("AISGAP_API_TOKEN")
@@ -585,7 +587,7 @@ fn public_addresses_need_a_token_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let weak = dir.path().join("token");
     std::fs::write(&weak, "abc\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let output = aisgap()
         .args(["serve", "--listen", "0.0.0.0:0", "--token-file"])
         .arg(&weak)
         .arg("--db")
@@ -1211,7 +1213,7 @@ mod browser {
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("map.png");
         std::fs::write(&out, &shot).unwrap();
         if std::env::var_os("AISGAP_UPDATE_SCREENSHOT").is_some() {
-            let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/map.png");
+            let docs = repo_path("docs/map.png");
             std::fs::write(&docs, &shot).unwrap();
         }
 
@@ -1300,7 +1302,7 @@ mod browser {
 #[test]
 fn aisgap_serve_answers_and_stops_on_term() {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let mut child = aisgap()
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(sample_db())
         .env("RUST_LOG", "info")

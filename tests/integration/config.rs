@@ -1,18 +1,16 @@
 //! `aisgap check-config` run as a real process on the shipped configuration and on fixtures,
 //! and `Config::load` on the fixtures that exercise drawn zones.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use aisgap::config::Config;
 use aisgap::ports::PortZone;
 
-fn repo_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
+use crate::support::{aisgap, repo_path};
 
 fn check_config(config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    aisgap()
         .arg("check-config")
         .arg("--config")
         .arg(config)
@@ -24,7 +22,7 @@ fn check_config(config: &Path) -> Output {
 
 #[test]
 fn shipped_config_is_valid_and_summarised() {
-    let output = check_config(&repo_file("config/aisgap.toml"));
+    let output = check_config(&repo_path("config/aisgap.toml"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -54,10 +52,10 @@ fn shipped_config_is_valid_and_summarised() {
 
 #[test]
 fn shipped_config_loads_with_documented_defaults() {
-    let config = Config::load(&repo_file("config/aisgap.toml")).expect("shipped config loads");
+    let config = Config::load(&repo_path("config/aisgap.toml")).expect("shipped config loads");
     assert_eq!(config.detect, Default::default());
     assert_eq!(config.decode, Default::default());
-    assert_eq!(config.store.db, repo_file("config/aisgap.db"));
+    assert_eq!(config.store.db, repo_path("config/aisgap.db"));
     let vostochny = config.port("Vostochny").expect("Vostochny is designated");
     assert_eq!(
         vostochny.zone,
@@ -131,7 +129,7 @@ const TEN_MISTAKES: [(&str, &str, &str); 10] = [
 
 #[test]
 fn ten_mistakes_are_all_listed_with_file_and_location() {
-    let folder = repo_file("tests/data/config");
+    let folder = repo_path("tests/data/config");
     let output = check_config(&folder.join("ten-mistakes.toml"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -172,7 +170,7 @@ fn ten_mistakes_are_all_listed_with_file_and_location() {
 
 #[test]
 fn ten_mistakes_through_the_library_match_the_binary() {
-    let folder = repo_file("tests/data/config");
+    let folder = repo_path("tests/data/config");
     let errors = Config::load(&folder.join("ten-mistakes.toml")).unwrap_err();
     assert_eq!(errors.problems.len(), 10, "{errors}");
     for problem in &errors.problems {
@@ -186,7 +184,7 @@ fn ten_mistakes_through_the_library_match_the_binary() {
 
 #[test]
 fn polygon_fixture_is_valid_and_its_zone_works() {
-    let path = repo_file("tests/data/config/polygon.toml");
+    let path = repo_path("tests/data/config/polygon.toml");
     let output = check_config(&path);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -230,9 +228,9 @@ fn missing_config_file_is_one_located_problem() {
 
 #[test]
 fn config_found_through_the_environment() {
-    let output = Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let output = aisgap()
         .arg("check-config")
-        .env("AISGAP_CONFIG", repo_file("tests/data/config/polygon.toml"))
+        .env("AISGAP_CONFIG", repo_path("tests/data/config/polygon.toml"))
         .output()
         .expect("run the aisgap binary");
     assert!(

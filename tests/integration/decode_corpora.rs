@@ -11,19 +11,7 @@ use aisgap::source::file::{Line, LineReader, DEFAULT_MAX_LINE};
 use aisgap::time::UnixMillis;
 use serde_json::Value;
 
-const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/");
-
-/// A corpus file; fails (never skips) when the shared corpora are missing.
-fn corpus(relative: &str) -> PathBuf {
-    let path = PathBuf::from(CORPORA).join(relative);
-    assert!(
-        path.exists(),
-        "corpus file {} is missing: these tests need the shared corpora checked out next to the \
-         repository (../shared/corpora)",
-        path.display()
-    );
-    path
-}
+use crate::support::corpus;
 
 fn read_corpus(relative: &str) -> Vec<u8> {
     std::fs::read(corpus(relative)).expect("corpus file is readable")

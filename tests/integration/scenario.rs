@@ -13,23 +13,20 @@ use aisgap::store::Store;
 use rusqlite::Connection;
 use serde_json::Value;
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
+use crate::support::sample_path;
 
 fn truth() -> Value {
-    let text = std::fs::read_to_string(samples().join("scenario.truth.json"))
+    let text = std::fs::read_to_string(sample_path("scenario.truth.json"))
         .expect("samples/scenario.truth.json");
     serde_json::from_str(&text).expect("truth is JSON")
 }
 
 /// Replays `logs` with the sample config into a fresh database in `dir`.
 fn replay_into(dir: &Path, name: &str, logs: &[&str]) -> (ReplaySummary, Connection, PathBuf) {
-    let config =
-        Config::load(&samples().join("aisgap.toml")).expect("samples/aisgap.toml is valid");
+    let config = Config::load(&sample_path("aisgap.toml")).expect("samples/aisgap.toml is valid");
     let db = dir.join(name);
     let store = Store::open(&db).unwrap();
-    let logs: Vec<PathBuf> = logs.iter().map(|l| samples().join(l)).collect();
+    let logs: Vec<PathBuf> = logs.iter().map(|l| sample_path(l)).collect();
     let (summary, store) = replay(&config, store, &logs).expect("replay succeeds");
     drop(store);
     (summary, Connection::open(&db).unwrap(), db)

@@ -16,13 +16,11 @@ use aisgap::store::read::{gaps, GapFilter};
 use aisgap::store::Store;
 use rusqlite::{Connection, OpenFlags};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{aisgap, free_port, http_get, metric, repo_path};
 
 /// The sample's lines as the service frames them (it holds some garbage bytes on purpose).
 fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
-    let bytes = std::fs::read(root().join("samples/scenario.nmea")).expect("samples/scenario.nmea");
+    let bytes = std::fs::read(repo_path("samples/scenario.nmea")).expect("samples/scenario.nmea");
     Arc::new(
         bytes
             .split(|&b| b == b'\n' || b == b'\r')
@@ -32,23 +30,14 @@ fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
     )
 }
 
-/// A loopback port nobody listens on (free a moment ago).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A service configuration for the sample's ports and watchlist, with one TCP feed; its HTTP
 /// listener's address is in the `[http]` section.
 fn write_config(dir: &Path, feed_port: u16, extra: &str) -> PathBuf {
     let path = dir.join("aisgap.toml");
     let text = format!(
         "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"127.0.0.1:{http}\"\n\n[[source]]\nname = \"feed\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{feed_port}\"\nreconnect_max_s = 1\n{extra}",
-        ports = root().join("config/ports.geojson"),
-        watchlist = root().join("samples/watchlist.csv"),
+        ports = repo_path("config/ports.geojson"),
+        watchlist = repo_path("samples/watchlist.csv"),
         db = dir.join("service.db"),
         http = free_port(),
     );
@@ -129,7 +118,7 @@ fn feed(mut stream: TcpStream, lines: &[Vec<u8>], from: usize, per_10ms: usize, 
 }
 
 fn start_service(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    aisgap()
         .args(["run", "--config"])
         .arg(config)
         .env("RUST_LOG", "warn")
@@ -195,7 +184,7 @@ fn replayed(dir: &Path, config: &Path) -> Vec<(u32, String, String, String, Stri
     let config = Config::load(config).expect("the test configuration is valid");
     let db = dir.join("replay.db");
     let store = Store::open(&db).unwrap();
-    aisgap::offline::replay::replay(&config, store, &[root().join("samples/scenario.nmea")])
+    aisgap::offline::replay::replay(&config, store, &[repo_path("samples/scenario.nmea")])
         .expect("replay succeeds");
     judged(&db)
 }
@@ -309,7 +298,7 @@ fn ready_after_the_database_opens_and_sighup_reloads_only_a_valid_config() {
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
 
-    let mut service = Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let mut service = aisgap()
         .args(["run", "--config"])
         .arg(&config)
         .env("RUST_LOG", "info")
@@ -388,7 +377,7 @@ fn ready_after_the_database_opens_and_sighup_reloads_only_a_valid_config() {
 /// systemd-analyze is installed; its required settings are checked either way.
 #[test]
 fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
-    let unit = std::fs::read_to_string(root().join("systemd/aisgap.service"))
+    let unit = std::fs::read_to_string(repo_path("systemd/aisgap.service"))
         .expect("systemd/aisgap.service");
     for required in [
         "Type=notify",
@@ -406,7 +395,7 @@ fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
     ] {
         assert!(unit.contains(required), "the unit lacks {required:?}");
     }
-    let sysusers = std::fs::read_to_string(root().join("systemd/aisgap.sysusers"))
+    let sysusers = std::fs::read_to_string(repo_path("systemd/aisgap.sysusers"))
         .expect("systemd/aisgap.sysusers");
     assert!(sysusers.lines().any(|l| l.starts_with("u aisgap ")));
 
@@ -437,32 +426,6 @@ fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
     );
 }
 
-/// One HTTP/1.1 GET on loopback: status code and body.
-fn http_get(address: &str, path: &str) -> (u16, String) {
-    use std::io::Read;
-    let mut stream = TcpStream::connect(address).expect("the HTTP listener accepts");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
 fn http_address(config: &Path) -> String {
     let text = std::fs::read_to_string(config).unwrap();
     let line = text
@@ -472,12 +435,6 @@ fn http_address(config: &Path) -> String {
     line.trim_start_matches("listen = ")
         .trim_matches('"')
         .to_string()
-}
-
-/// The value of one sample in a Prometheus text page.
-fn sample(page: &str, series: &str) -> Option<f64> {
-    page.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 #[test]
@@ -497,23 +454,23 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
     assert_eq!(http_get(&address, "/").0, 200);
     let (status, page) = http_get(&address, "/metrics");
     assert_eq!(status, 200);
-    let lines = sample(&page, "aisgap_source_lines_total{source=\"feed\"}")
+    let lines = metric(&page, "aisgap_source_lines_total{source=\"feed\"}")
         .unwrap_or_else(|| panic!("no source line counter in:\n{page}"));
     assert!(lines >= 5000.0, "{lines}");
     assert_eq!(
-        sample(&page, "aisgap_source_connected{source=\"feed\"}"),
+        metric(&page, "aisgap_source_connected{source=\"feed\"}"),
         Some(1.0)
     );
     assert!(
-        sample(&page, "aisgap_messages_total{source=\"feed\",type=\"1\"}").unwrap_or(0.0) > 0.0
+        metric(&page, "aisgap_messages_total{source=\"feed\",type=\"1\"}").unwrap_or(0.0) > 0.0
     );
     assert!(
-        sample(&page, "aisgap_vessels_tracked").unwrap_or(0.0) > 10.0,
+        metric(&page, "aisgap_vessels_tracked").unwrap_or(0.0) > 10.0,
         "{page}"
     );
-    assert!(sample(&page, "aisgap_db_commits_total").unwrap_or(0.0) >= 1.0);
+    assert!(metric(&page, "aisgap_db_commits_total").unwrap_or(0.0) >= 1.0);
     // The sample's events are from 2024: the stream clock lags the wall clock by years.
-    assert!(sample(&page, "aisgap_stream_clock_lag_seconds").unwrap_or(0.0) > 86_400.0 * 365.0);
+    assert!(metric(&page, "aisgap_stream_clock_lag_seconds").unwrap_or(0.0) > 86_400.0 * 365.0);
     for family in [
         "aisgap_rejects_total",
         "aisgap_db_last_commit_seconds",
@@ -528,7 +485,7 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
             "{family} missing"
         );
     }
-    let delayed = sample(&page, "aisgap_pipeline_delay_seconds_bucket{le=\"+Inf\"}").unwrap_or(0.0);
+    let delayed = metric(&page, "aisgap_pipeline_delay_seconds_bucket{le=\"+Inf\"}").unwrap_or(0.0);
     assert!(
         delayed >= 5000.0,
         "every line's delay is counted: {delayed}"
@@ -538,7 +495,7 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
     // Once the feed is idle the checkpoint is not rewritten: commits stop.
     wait_for_lines(&db, scenario_lines().len() as u64, Duration::from_secs(15));
     thread::sleep(Duration::from_millis(300));
-    let commits = |page: &str| sample(page, "aisgap_db_commits_total").unwrap_or(0.0);
+    let commits = |page: &str| metric(page, "aisgap_db_commits_total").unwrap_or(0.0);
     let idle_from = commits(&http_get(&address, "/metrics").1);
     thread::sleep(Duration::from_millis(600));
     assert_eq!(
@@ -634,7 +591,7 @@ fn fed_over_udp_then_a_tcp_feed_that_drops_the_service_finds_the_trips_of_replay
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let up = TcpStream::connect(&address).is_ok()
-            && sample(
+            && metric(
                 &http_get(&address, "/metrics").1,
                 "aisgap_source_connected{source=\"radio\"}",
             ) == Some(1.0);
@@ -678,12 +635,12 @@ fn fed_over_udp_then_a_tcp_feed_that_drops_the_service_finds_the_trips_of_replay
     }
     let page = http_get(&address, "/metrics").1;
     assert_eq!(
-        sample(&page, "aisgap_source_connects_total{source=\"feed\"}"),
+        metric(&page, "aisgap_source_connects_total{source=\"feed\"}"),
         Some(2.0),
         "the feed reconnected once"
     );
     assert_eq!(
-        sample(&page, "aisgap_source_dropped_total{source=\"radio\"}"),
+        metric(&page, "aisgap_source_dropped_total{source=\"radio\"}"),
         Some(0.0)
     );
     let status = terminate(&mut service);
@@ -767,7 +724,7 @@ fn garbage_endless_lines_half_sentences_and_a_closing_feed_leave_the_service_run
         thread::sleep(Duration::from_millis(50));
     };
     assert!(
-        sample(&page, "aisgap_source_too_long_total{source=\"push\"}").unwrap_or(0.0) >= 1.0,
+        metric(&page, "aisgap_source_too_long_total{source=\"push\"}").unwrap_or(0.0) >= 1.0,
         "{page}"
     );
     let rejected: f64 = page
@@ -777,7 +734,7 @@ fn garbage_endless_lines_half_sentences_and_a_closing_feed_leave_the_service_run
         .sum();
     assert!(rejected >= 2.0, "{page}");
     assert!(*slams.lock().unwrap() >= 1, "the closing feed was tried");
-    assert!(sample(&page, "aisgap_source_connects_total{source=\"feed\"}").unwrap_or(0.0) >= 1.0);
+    assert!(metric(&page, "aisgap_source_connects_total{source=\"feed\"}").unwrap_or(0.0) >= 1.0);
     assert!(service.try_wait().unwrap().is_none(), "still running");
     assert_eq!(http_get(&address, "/healthz").0, 200);
     let status = terminate(&mut service);
@@ -800,7 +757,7 @@ fn a_config_with_ten_mistakes_is_refused_with_all_ten_named() {
         + "\n[detect]\ngap_hours = -1\nmax_speed_kn = 0\nmin_coverage = 2\n\n[decode]\nfragment_timeout_s = 0\n";
     std::fs::write(&config, text).unwrap();
     for command in ["check-config", "run"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_aisgap"))
+        let out = aisgap()
             .args([command, "--config"])
             .arg(&config)
             .output()

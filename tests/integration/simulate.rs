@@ -14,6 +14,8 @@ use aisgap::simulate::{
 };
 use aisgap::time::UnixMillis;
 
+use crate::support::aisgap;
+
 const HOUR: i64 = 3_600_000;
 
 struct Generated {
@@ -690,7 +692,7 @@ fn too_little_background_for_coverage_is_refused() {
 #[test]
 fn the_simulate_command_writes_the_four_files_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let out = aisgap()
         .args(["simulate", "--seed", "2024", "--out"])
         .arg(dir.path())
         .output()
@@ -718,7 +720,7 @@ fn the_simulate_command_writes_the_four_files_and_nothing_else() {
     assert!(std::fs::read(dir.path().join("scenario.nmea")).unwrap() == fresh.nmea);
     assert!(std::fs::read(dir.path().join("scenario.csv")).unwrap() == fresh.csv);
 
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_aisgap"))
+    let refused = aisgap()
         .args(["simulate", "--background", "3", "--out"])
         .arg(dir.path().join("other"))
         .output()

@@ -23,6 +23,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::repo_path;
+
 /// Longest any single wait in these tests may take before it counts as a failure.
 const PATIENCE: Duration = Duration::from_secs(5);
 /// How soon a source must return once shutdown fires.
@@ -976,7 +978,7 @@ async fn every_kind_stops_promptly_whatever_it_is_doing() {
 
 #[test]
 fn shipped_source_examples_are_valid_once_uncommented() {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let shipped = repo_path("config");
     let text = fs::read_to_string(shipped.join("aisgap.toml")).unwrap();
     let is_setting = |l: &str| {
         l == "[[source]]"

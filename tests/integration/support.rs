@@ -1,0 +1,92 @@
+//! What the integration tests and the benchmarks share: where the repository's files and the
+//! shared corpora are, the aisgap binary, a loopback HTTP GET, Prometheus samples, settings from
+//! the environment.
+
+// Each benchmark binary includes this file and uses only a few of its helpers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A file or folder of the repository, by its path from the repository's root.
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A file of `samples/`, the bundled scenario and its configuration.
+pub fn sample_path(name: &str) -> PathBuf {
+    repo_path("samples").join(name)
+}
+
+/// A file of the shared real-world corpora (`../shared/corpora/`); fails, never skips, when
+/// they are not checked out next to the repository, so a missing corpus cannot pass silently.
+pub fn corpus(relative: &str) -> PathBuf {
+    let path = repo_path("../shared/corpora").join(relative);
+    assert!(
+        path.exists(),
+        "corpus file {} is missing: these tests need the shared corpora checked out next to the \
+         repository (../shared/corpora)",
+        path.display()
+    );
+    path
+}
+
+/// The aisgap binary this test run built.
+pub fn aisgap() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_aisgap"))
+}
+
+/// A loopback port nobody listens on (free a moment ago).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a loopback port to bind")
+        .local_addr()
+        .expect("the bound port")
+        .port()
+}
+
+/// One HTTP/1.1 GET on loopback, closed after the answer: status code and body (status 0 when
+/// the answer has no status line).
+pub fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("the HTTP listener accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("a read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("the answer is read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of one series in a Prometheus text page.
+pub fn metric(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A benchmark setting from the environment, or its default when unset or unreadable.
+pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
