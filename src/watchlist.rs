@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::ConfigProblem;
 use crate::model::Mmsi;
+use crate::problem::ConfigProblem;
 
 /// One listed vessel. At least one of `mmsi` and `imo` is set.
 #[derive(Clone, Debug, PartialEq, Eq)]

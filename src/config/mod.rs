@@ -12,7 +12,6 @@
 //! `[[source]]` sections become [`SourceSpec`]s: kind-specific settings are checked against
 //! the kind, so a setting that would be ignored is reported rather than silently dropped.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -24,6 +23,8 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::ports::{format_position, haversine_nm, load_ports, Port, PortZone};
+use crate::problem::render_problems;
+pub use crate::problem::ConfigProblem;
 use crate::source::live::{
     ReconnectPolicy, SourceKind, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_S, DEFAULT_RECONNECT_MAX_S,
@@ -228,49 +229,11 @@ impl Default for DecodeParams {
     }
 }
 
-/// One thing wrong with the configuration, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigProblem {
-    pub file: PathBuf,
-    /// "line 12", "feature 3 (Vostochny)", ...
-    pub location: Option<String>,
-    /// The setting, property or column concerned: "detect.gap_hours", "properties.radius_nm".
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(location) = &self.location {
-            write!(f, ":{location}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": {field}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
 /// Everything wrong with a configuration, found in one pass.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", render_problems(&self.problems))]
 pub struct ConfigErrors {
     pub problems: Vec<ConfigProblem>,
-}
-
-fn render_problems(problems: &[ConfigProblem]) -> String {
-    let mut out = String::new();
-    for problem in problems {
-        out.push_str(&problem.to_string());
-        out.push('\n');
-    }
-    let plural = if problems.len() == 1 { "" } else { "s" };
-    out.push_str(&format!(
-        "{} problem{plural} found in the configuration",
-        problems.len()
-    ));
-    out
 }
 
 /// The configuration file to use: `explicit` if given, else `$AISGAP_CONFIG`, else
@@ -1878,20 +1841,13 @@ mod tests {
     }
 
     #[test]
-    fn problem_display_leaves_out_what_is_unknown() {
-        let mut p = ConfigProblem {
+    fn errors_list_every_problem_then_their_number() {
+        let p = ConfigProblem {
             file: PathBuf::from("a.toml"),
-            location: Some("line 3".into()),
-            field: Some("detect.gap_hours".into()),
+            location: None,
+            field: None,
             message: "must be greater than 0, got -3".into(),
         };
-        assert_eq!(
-            p.to_string(),
-            "a.toml:line 3: detect.gap_hours: must be greater than 0, got -3"
-        );
-        p.location = None;
-        p.field = None;
-        assert_eq!(p.to_string(), "a.toml: must be greater than 0, got -3");
         let errors = ConfigErrors {
             problems: vec![p.clone(), p],
         };
