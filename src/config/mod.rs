@@ -18,18 +18,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::decode::{DecodeOptions, DecodeParams};
+use crate::detect::DetectParams;
 use crate::ports::{format_position, haversine_nm, load_ports, Port, PortZone};
 use crate::problem::render_problems;
 pub use crate::problem::ConfigProblem;
+use crate::service::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
 use crate::source::live::{
     ReconnectPolicy, SourceKind, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_S, DEFAULT_RECONNECT_MAX_S,
 };
 use crate::source::serial::SUPPORTED_BAUDS;
+use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
 
 /// Where the service looks for its configuration when neither `--config` nor `$AISGAP_CONFIG`
@@ -58,175 +62,6 @@ pub struct Config {
     pub alerts: AlertParams,
     /// From the `[[source]]` sections, in file order; names are unique.
     pub sources: Vec<SourceSpec>,
-}
-
-/// `[detect]`: what makes a gap, a feasible port call and a cargo estimate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DetectParams {
-    /// Minimum silence, in hours, that makes a gap.
-    pub gap_hours: f64,
-    /// Speed, in knots, at which a port must be reachable during a gap.
-    pub max_speed_kn: f64,
-    /// Hours a vessel must have had in port for a call to be feasible.
-    pub min_port_hours: f64,
-    /// Other vessels heard in an hour near the port for that hour to count as covered.
-    pub coverage_min_vessels: u32,
-    /// Share (0..=1) of a trip's hours that must be covered.
-    pub min_coverage: f64,
-    /// Implied speed, in knots, above which the fix after a gap is not the same voyage.
-    pub jump_speed_kn: f64,
-    /// Watch every vessel, not only tankers and the watchlist.
-    pub watch_all: bool,
-    /// Draught rise, in metres, above which cargo is estimated.
-    pub cargo_min_draught_rise_m: f64,
-    /// Draught rise, in metres, above which the estimate is high confidence.
-    pub high_confidence_draught_rise_m: f64,
-    /// Hull fullness for the displacement estimate.
-    pub block_coefficient: f64,
-    /// Tonnes per cubic metre.
-    pub seawater_density_t_m3: f64,
-    /// Barrels per tonne of cargo.
-    pub barrels_per_tonne: f64,
-}
-
-impl Default for DetectParams {
-    fn default() -> Self {
-        DetectParams {
-            gap_hours: 6.0,
-            max_speed_kn: 15.0,
-            min_port_hours: 4.0,
-            coverage_min_vessels: 2,
-            min_coverage: 0.75,
-            jump_speed_kn: 40.0,
-            watch_all: false,
-            cargo_min_draught_rise_m: 0.3,
-            high_confidence_draught_rise_m: 0.5,
-            block_coefficient: 0.80,
-            seawater_density_t_m3: 1.025,
-            barrels_per_tonne: 7.33,
-        }
-    }
-}
-
-/// `[store]`: the SQLite database.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreParams {
-    /// Database file; after loading, relative paths are resolved against the config's folder.
-    pub db: PathBuf,
-    /// Thinned track: one fix per vessel per this many minutes.
-    pub track_interval_minutes: u32,
-    /// Rows per write transaction.
-    pub batch_rows: usize,
-    /// `aisgap run` commits (changes, checkpoint, source positions) this often, in
-    /// milliseconds: the most input a `kill -9` can lose.
-    pub commit_interval_ms: u64,
-}
-
-impl Default for StoreParams {
-    fn default() -> Self {
-        StoreParams {
-            db: PathBuf::from("aisgap.db"),
-            track_interval_minutes: 10,
-            batch_rows: 5000,
-            commit_interval_ms: 1000,
-        }
-    }
-}
-
-/// `[http]`: the service's metrics and health endpoints.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpParams {
-    /// Address to listen on, loopback by default; empty turns the listener off.
-    pub listen: String,
-}
-
-/// `[alerts]`: where `aisgap run` reports vessels going dark, reappearing and trips tallied.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertParams {
-    /// `http://host:port/path` to POST each alert to as JSON.
-    pub webhook: Option<String>,
-    /// A JSON Lines file each alert is appended to; relative to the config's folder.
-    pub file: Option<PathBuf>,
-    /// Longest wait between attempts to deliver to the webhook, in seconds.
-    pub retry_max_s: u32,
-}
-
-impl Default for AlertParams {
-    fn default() -> Self {
-        AlertParams {
-            webhook: None,
-            file: None,
-            retry_max_s: 60,
-        }
-    }
-}
-
-impl AlertParams {
-    /// Nothing to alert to.
-    pub fn is_off(&self) -> bool {
-        self.webhook.is_none() && self.file.is_none()
-    }
-}
-
-/// Host and port, and path, of an `http://` address (the only scheme the webhook speaks: it
-/// posts to a collector on the same host or network).
-pub fn parse_http_url(url: &str) -> Option<(String, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(at) => (&rest[..at], &rest[at..]),
-        None => (rest, "/"),
-    };
-    let authority = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    let (host, port) = authority.rsplit_once(':')?;
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return None;
-    }
-    Some((authority, path.to_string()))
-}
-
-/// Where `aisgap run` serves /metrics, /healthz and /readyz unless told otherwise.
-pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9841";
-
-impl Default for HttpParams {
-    fn default() -> Self {
-        HttpParams {
-            listen: DEFAULT_HTTP_LISTEN.to_string(),
-        }
-    }
-}
-
-impl HttpParams {
-    /// The address to bind, or none when the listener is turned off (checked at load).
-    pub fn address(&self) -> Option<std::net::SocketAddr> {
-        self.listen.parse().ok()
-    }
-}
-
-/// `[decode]`: multi-sentence message assembly.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DecodeParams {
-    /// Seconds after which an incomplete multi-sentence message is dropped.
-    pub fragment_timeout_s: u32,
-    /// Most incomplete messages held at once; beyond it the oldest is dropped.
-    pub max_pending_fragments: usize,
-}
-
-impl Default for DecodeParams {
-    fn default() -> Self {
-        DecodeParams {
-            fragment_timeout_s: 60,
-            max_pending_fragments: 1024,
-        }
-    }
 }
 
 /// Everything wrong with a configuration, found in one pass.
@@ -415,6 +250,16 @@ impl Config {
             alerts,
             sources,
         })
+    }
+
+    /// How a source with this station name is decoded under this configuration.
+    pub fn decode_options(&self, station: Option<Arc<str>>) -> DecodeOptions {
+        DecodeOptions {
+            station,
+            trust_data_time: true,
+            fragment_timeout_ms: i64::from(self.decode.fragment_timeout_s) * 1000,
+            max_pending_groups: self.decode.max_pending_fragments,
+        }
     }
 
     /// The port of that name; an exact match first, then one ignoring ASCII case.
