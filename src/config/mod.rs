@@ -15,6 +15,7 @@
 mod files;
 mod ranges;
 mod read;
+mod service_settings;
 mod sources;
 mod summary;
 #[cfg(test)]
@@ -30,13 +31,13 @@ use crate::detect::DetectParams;
 use crate::ports::Port;
 use crate::problem::render_problems;
 pub use crate::problem::ConfigProblem;
-use crate::service::{AlertParams, HttpParams};
 use crate::source::live::SourceSpec;
 use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};
 use ranges::check_ranges;
 use read::{read_toml, TomlProblems};
+pub use service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
 use sources::{check_sources, RawSource};
 
 /// Where the service looks for its configuration when neither `--config` nor `$AISGAP_CONFIG`

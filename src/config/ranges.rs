@@ -4,10 +4,10 @@
 use toml::de::DeTable;
 
 use super::read::{value_start, TomlProblems};
+use super::service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
 use super::RawConfig;
 use crate::decode::DecodeParams;
 use crate::detect::DetectParams;
-use crate::service::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
 use crate::store::StoreParams;
 
 /// Every section's rules, in the order their problems are listed when they share a place.

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::config::{parse_http_url, AlertParams};
 use crate::detect::GapRecord;
-use crate::service::{parse_http_url, AlertParams};
 use crate::time::UnixMillis;
 
 /// Alerts waiting for delivery; beyond this they are dropped (and counted).

@@ -6,9 +6,6 @@ pub mod alerts;
 pub mod http;
 pub mod notify;
 pub mod pipeline;
-mod settings;
-
-pub use settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The service's own settings: `[http]` (its metrics and health listener) and `[alerts]`
-//! (where going-dark alerts are delivered).
+//! (where going-dark alerts are delivered). They stay with the configuration rather than in
+//! `service`, because `service` loads the configuration and the two would import each other.
 
 use std::path::PathBuf;
 
