@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench --bench memory`
 
-use aisgap::config::DetectParams;
+use aisgap::detect::DetectParams;
 use aisgap::engine::Engine;
 use aisgap::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass, VesselReport};
 use aisgap::ports::Port;

@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use aisgap::config::Config;
 use aisgap::decode::feed::FeedDecoder;
-use aisgap::decode::DecodeOptions;
 use aisgap::offline::replay::replay;
 use aisgap::query::{self, OutputFormat, Question};
 use aisgap::simulate::{write_scenario, ScenarioParams};
@@ -27,7 +26,7 @@ use support::env_or;
 fn decode_only(path: &Path, config: &Config) -> (u64, f64) {
     let started = Instant::now();
     let mut lines = LineReader::new(file::open(path).expect("generated log"), DEFAULT_MAX_LINE);
-    let mut decoder = FeedDecoder::new(DecodeOptions::from_config(config, None), "bench".into());
+    let mut decoder = FeedDecoder::new(config.decode_options(None), "bench".into());
     let mut events = Vec::with_capacity(16);
     let mut count = 0u64;
     while let Some(line) = lines.next_line().expect("readable") {

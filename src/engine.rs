@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::DetectParams;
+use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
 };
@@ -888,12 +888,12 @@ mod tests {
     }
 
     /// Every event of the bundled scenario, decoded as `replay` decodes it.
-    fn scenario_events(config: &crate::config::Config) -> Vec<AisEvent> {
+    fn scenario_events() -> Vec<AisEvent> {
         use crate::decode::feed::FeedDecoder;
         use crate::decode::DecodeOptions;
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/scenario.nmea");
         let text = std::fs::read(path).expect("samples/scenario.nmea");
-        let mut decoder = FeedDecoder::new(DecodeOptions::from_config(config, None), "t".into());
+        let mut decoder = FeedDecoder::new(DecodeOptions::default(), "t".into());
         let mut events = Vec::new();
         for line in text.split(|&b| b == b'\n') {
             decoder.decode_line(line, None, &mut events);
@@ -903,18 +903,19 @@ mod tests {
 
     #[test]
     fn a_restored_checkpoint_continues_exactly_where_it_was_taken() {
-        let config = crate::config::Config::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/samples/aisgap.toml"
-        )))
-        .expect("samples/aisgap.toml");
-        let events = scenario_events(&config);
+        // What samples/aisgap.toml sets: the default parameters, the bundled ports and the
+        // sample watchlist.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ports = crate::ports::load_ports(&root.join("config/ports.geojson")).unwrap();
+        let watchlist = Watchlist::load(&root.join("samples/watchlist.csv")).unwrap();
+        let track_interval_minutes = 10;
+        let events = scenario_events();
         let fresh = || {
             Engine::new(
-                config.detect.clone(),
-                config.ports.clone(),
-                config.watchlist.clone(),
-                config.store.track_interval_minutes,
+                DetectParams::default(),
+                ports.clone(),
+                watchlist.clone(),
+                track_interval_minutes,
             )
         };
         let mut whole = fresh();
@@ -960,10 +961,10 @@ mod tests {
                     .collect();
                 checkpoint.put_vessels(vessels).unwrap();
                 engine = Engine::restore(
-                    config.detect.clone(),
-                    config.ports.clone(),
-                    config.watchlist.clone(),
-                    config.store.track_interval_minutes,
+                    DetectParams::default(),
+                    ports.clone(),
+                    watchlist.clone(),
+                    track_interval_minutes,
                     checkpoint,
                 );
             }

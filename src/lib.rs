@@ -14,6 +14,7 @@ pub mod engine;
 pub mod model;
 pub mod offline;
 pub mod ports;
+pub mod problem;
 pub mod query;
 pub mod service;
 pub mod simulate;

@@ -16,7 +16,7 @@ use geo::{
 };
 use serde_json::{Map, Value};
 
-use crate::config::ConfigProblem;
+use crate::problem::ConfigProblem;
 
 /// Metres in one nautical mile (exact, by definition).
 pub const METRES_PER_NM: f64 = 1852.0;

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::ConfigProblem;
 use crate::model::Mmsi;
+use crate::problem::ConfigProblem;
 
 /// One listed vessel. At least one of `mmsi` and `imo` is set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,23 @@ pub struct Watchlist {
     entries: Vec<WatchEntry>,
     by_mmsi: HashMap<Mmsi, usize>,
     by_imo: HashMap<u32, usize>,
+}
+
+/// The problems found in one watchlist file, each at its line.
+struct FileProblems<'a> {
+    path: &'a Path,
+    found: Vec<ConfigProblem>,
+}
+
+impl FileProblems<'_> {
+    fn fail(&mut self, line: usize, field: Option<&str>, message: String) {
+        self.found.push(ConfigProblem {
+            file: self.path.to_path_buf(),
+            location: Some(format!("line {line}")),
+            field: field.map(str::to_owned),
+            message,
+        });
+    }
 }
 
 /// The columns a watchlist file may have, in the documented order.
@@ -77,14 +94,9 @@ impl Watchlist {
     /// an IMO number (7 digits with a valid check digit, `IMO` prefix allowed) or both. Lines
     /// starting with `#` and blank lines are ignored. Fields containing commas are quoted.
     pub fn parse(text: &str, path: &Path) -> Result<Watchlist, Vec<ConfigProblem>> {
-        let mut problems = Vec::new();
-        let mut fail = |line: usize, field: Option<&str>, message: String| {
-            problems.push(ConfigProblem {
-                file: path.to_path_buf(),
-                location: Some(format!("line {line}")),
-                field: field.map(str::to_owned),
-                message,
-            });
+        let mut problems = FileProblems {
+            path,
+            found: Vec::new(),
         };
         let mut watchlist = Watchlist::default();
         let mut header: Option<Vec<usize>> = None;
@@ -98,7 +110,7 @@ impl Watchlist {
             let fields = match split_csv_line(raw) {
                 Ok(fields) => fields,
                 Err(message) => {
-                    fail(line, None, message);
+                    problems.fail(line, None, message);
                     continue;
                 }
             };
@@ -106,7 +118,7 @@ impl Watchlist {
                 match parse_header(&fields) {
                     Ok(columns) => header = Some(columns),
                     Err(message) => {
-                        fail(line, None, message);
+                        problems.fail(line, None, message);
                         // Without a header no row can be read; the rest would only repeat it.
                         header_refused = true;
                         break;
@@ -114,97 +126,109 @@ impl Watchlist {
                 }
                 continue;
             };
-            if fields.len() > columns.len() {
-                fail(
-                    line,
-                    None,
-                    format!(
-                        "{} fields but the header has {} columns (quote a field that contains \
-                         a comma)",
-                        fields.len(),
-                        columns.len()
-                    ),
-                );
-                continue;
-            }
-            let mut cells: [Option<&str>; 4] = [None; 4];
-            for (field, &column) in fields.iter().zip(columns) {
-                let value = field.trim();
-                cells[column] = (!value.is_empty()).then_some(value);
-            }
-            let [mmsi_text, imo_text, name, note] = cells;
-            let mut row_ok = true;
-            let mmsi = mmsi_text.and_then(|text| match parse_mmsi(text) {
-                Ok(mmsi) => Some(mmsi),
-                Err(message) => {
-                    fail(line, Some("mmsi"), message);
-                    row_ok = false;
-                    None
-                }
-            });
-            let imo = imo_text.and_then(|text| match parse_imo(text) {
-                Ok(imo) => Some(imo),
-                Err(message) => {
-                    fail(line, Some("imo"), message);
-                    row_ok = false;
-                    None
-                }
-            });
-            if mmsi_text.is_none() && imo_text.is_none() {
-                fail(
-                    line,
-                    None,
-                    "row has neither an mmsi nor an imo; give at least one".to_owned(),
-                );
-                row_ok = false;
-            }
-            if let Some(first) = mmsi.and_then(|m| watchlist.by_mmsi.get(&m)) {
-                let first = watchlist.entries[*first].line;
-                fail(
-                    line,
-                    Some("mmsi"),
-                    format!(
-                        "{} is already listed on line {first}",
-                        mmsi.unwrap_or_default()
-                    ),
-                );
-                row_ok = false;
-            }
-            if let Some(first) = imo.and_then(|i| watchlist.by_imo.get(&i)) {
-                let first = watchlist.entries[*first].line;
-                fail(
-                    line,
-                    Some("imo"),
-                    format!(
-                        "{} is already listed on line {first}",
-                        imo.unwrap_or_default()
-                    ),
-                );
-                row_ok = false;
-            }
-            if row_ok {
-                watchlist.push(WatchEntry {
-                    mmsi,
-                    imo,
-                    name: name.map(str::to_owned),
-                    note: note.map(str::to_owned),
-                    line,
-                });
+            if let Some(entry) = watchlist.check_row(line, &fields, columns, &mut problems) {
+                watchlist.push(entry);
             }
         }
         if header.is_none() && !header_refused {
-            fail(
+            problems.fail(
                 1,
                 None,
                 "no header; the first line that is not a comment must be `mmsi,imo,name,note`"
                     .to_owned(),
             );
         }
-        if problems.is_empty() {
+        if problems.found.is_empty() {
             Ok(watchlist)
         } else {
-            Err(problems)
+            Err(problems.found)
         }
+    }
+
+    /// One row as an entry, or none when something in it was reported; a vessel listed on an
+    /// earlier row is reported too.
+    fn check_row(
+        &self,
+        line: usize,
+        fields: &[String],
+        columns: &[usize],
+        problems: &mut FileProblems<'_>,
+    ) -> Option<WatchEntry> {
+        if fields.len() > columns.len() {
+            problems.fail(
+                line,
+                None,
+                format!(
+                    "{} fields but the header has {} columns (quote a field that contains \
+                     a comma)",
+                    fields.len(),
+                    columns.len()
+                ),
+            );
+            return None;
+        }
+        let mut cells: [Option<&str>; 4] = [None; 4];
+        for (field, &column) in fields.iter().zip(columns) {
+            let value = field.trim();
+            cells[column] = (!value.is_empty()).then_some(value);
+        }
+        let [mmsi_text, imo_text, name, note] = cells;
+        let mut row_ok = true;
+        let mmsi = mmsi_text.and_then(|text| match parse_mmsi(text) {
+            Ok(mmsi) => Some(mmsi),
+            Err(message) => {
+                problems.fail(line, Some("mmsi"), message);
+                row_ok = false;
+                None
+            }
+        });
+        let imo = imo_text.and_then(|text| match parse_imo(text) {
+            Ok(imo) => Some(imo),
+            Err(message) => {
+                problems.fail(line, Some("imo"), message);
+                row_ok = false;
+                None
+            }
+        });
+        if mmsi_text.is_none() && imo_text.is_none() {
+            problems.fail(
+                line,
+                None,
+                "row has neither an mmsi nor an imo; give at least one".to_owned(),
+            );
+            row_ok = false;
+        }
+        if let Some(first) = mmsi.and_then(|m| self.by_mmsi.get(&m)) {
+            let first = self.entries[*first].line;
+            problems.fail(
+                line,
+                Some("mmsi"),
+                format!(
+                    "{} is already listed on line {first}",
+                    mmsi.unwrap_or_default()
+                ),
+            );
+            row_ok = false;
+        }
+        if let Some(first) = imo.and_then(|i| self.by_imo.get(&i)) {
+            let first = self.entries[*first].line;
+            problems.fail(
+                line,
+                Some("imo"),
+                format!(
+                    "{} is already listed on line {first}",
+                    imo.unwrap_or_default()
+                ),
+            );
+            row_ok = false;
+        }
+        row_ok.then(|| WatchEntry {
+            mmsi,
+            imo,
+            name: name.map(str::to_owned),
+            note: note.map(str::to_owned),
+            line,
+        })
     }
 
     fn push(&mut self, entry: WatchEntry) {

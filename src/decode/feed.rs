@@ -3,23 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
 use crate::decode::csv::{CsvDecoder, CsvDialect};
 use crate::decode::{DecodeOptions, DecodeStats, NmeaDecoder, Reject, RejectNote};
 use crate::model::AisEvent;
 use crate::time::UnixMillis;
-
-impl DecodeOptions {
-    /// The decoding options a configuration asks for, for a source with this station name.
-    pub fn from_config(config: &Config, station: Option<Arc<str>>) -> DecodeOptions {
-        DecodeOptions {
-            station,
-            trust_data_time: true,
-            fragment_timeout_ms: i64::from(config.decode.fragment_timeout_s) * 1000,
-            max_pending_groups: config.decode.max_pending_fragments,
-        }
-    }
-}
 
 /// Decodes one source's lines; the format is settled by its first line that is not blank.
 pub struct FeedDecoder {

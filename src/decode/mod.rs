@@ -10,6 +10,7 @@ pub mod csv;
 pub mod feed;
 pub mod fragments;
 pub mod nmea;
+mod params;
 pub mod payload;
 pub mod tagblock;
 pub mod timestamps;
@@ -28,6 +29,8 @@ use nmea::FrameError;
 use payload::{PayloadBits, PayloadError};
 use tagblock::TagBlock;
 use timestamps::{GatehouseQueue, Trailer};
+
+pub use params::DecodeParams;
 
 /// How one source's lines are decoded.
 #[derive(Clone, Debug)]

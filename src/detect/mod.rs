@@ -2,13 +2,15 @@
 //! reachable and covered while a vessel was dark, the evidence that it loaded there, and the
 //! re-judgement late data forces. Pure: every function takes the stream clock as an argument.
 
+mod params;
+
 use serde::{Deserialize, Serialize};
 
-use crate::config::DetectParams;
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port};
 use crate::time::UnixMillis;
 use crate::track::{Coverage, Identity, IdentityChange, Position};
+pub use params::DetectParams;
 
 /// The judgement of one dark period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

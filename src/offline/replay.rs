@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
-use crate::decode::{DecodeOptions, DecodeStats};
+use crate::decode::DecodeStats;
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
 use crate::source::file::{self, Line, LineReader, SourceError, DEFAULT_MAX_LINE};
@@ -118,7 +118,7 @@ impl LogStream {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned().into());
         let label = path.display().to_string().into();
-        let decoder = FeedDecoder::new(DecodeOptions::from_config(config, station), label);
+        let decoder = FeedDecoder::new(config.decode_options(station), label);
         let (sender, batches) = sync_channel(4);
         let path = path.to_path_buf();
         let handle = std::thread::Builder::new()

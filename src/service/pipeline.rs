@@ -13,7 +13,7 @@ use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
-use crate::decode::{DecodeOptions, DecodeStats};
+use crate::decode::DecodeStats;
 use crate::detect::{GapRecord, GapStatus};
 use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, Mmsi};
@@ -155,8 +155,7 @@ impl Pipeline {
         let config = &self.config;
         self.sources.entry(name.clone()).or_insert_with(|| {
             let spec = config.sources.iter().find(|s| s.name == *name);
-            let mut options =
-                DecodeOptions::from_config(config, spec.and_then(|s| s.station.clone()));
+            let mut options = config.decode_options(spec.and_then(|s| s.station.clone()));
             options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
             SourceState {
                 decoder: FeedDecoder::new(options, name.clone()),

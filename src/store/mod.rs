@@ -1,8 +1,11 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and read-only connections for queries (`read`).
 
+mod params;
 pub mod read;
 pub mod schema;
+
+pub use params::StoreParams;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};

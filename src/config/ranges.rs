@@ -1,0 +1,315 @@
+//! Range and cross-field rules of the plain sections (`[detect]`, `[store]`, `[http]`,
+//! `[alerts]`, `[decode]`), each reported at the line of the setting when the file sets it.
+
+use toml::de::DeTable;
+
+use super::read::{value_start, TomlProblems};
+use super::service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
+use super::RawConfig;
+use crate::decode::DecodeParams;
+use crate::detect::DetectParams;
+use crate::store::StoreParams;
+
+/// Every section's rules, in the order their problems are listed when they share a place.
+pub(super) fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    check_detect_bounds(&raw.detect, doc, problems);
+    check_detect_rules(&raw.detect, doc, problems);
+    check_store(&raw.store, doc, problems);
+    check_http(&raw.http, doc, problems);
+    check_alerts(&raw.alerts, doc, problems);
+    check_decode(&raw.decode, doc, problems);
+}
+
+/// Reports `section.key`, at its line when the file sets it.
+fn report(
+    problems: &mut TomlProblems<'_>,
+    doc: &DeTable<'_>,
+    section: &str,
+    key: &str,
+    message: String,
+) {
+    let at = value_start(doc, &[section, key]);
+    problems.push(at, Some(&format!("{section}.{key}")), message);
+}
+
+/// Thresholds that must be positive, or at least 0, and the share of covered hours.
+fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    let mut fail = |key: &str, message: String| report(problems, doc, "detect", key, message);
+    for (key, value) in [
+        ("gap_hours", d.gap_hours),
+        ("max_speed_kn", d.max_speed_kn),
+        ("jump_speed_kn", d.jump_speed_kn),
+        ("block_coefficient", d.block_coefficient),
+    ] {
+        if !(value.is_finite() && value > 0.0) {
+            fail(key, format!("must be greater than 0, got {value}"));
+        }
+    }
+    for (key, value) in [
+        ("min_port_hours", d.min_port_hours),
+        ("cargo_min_draught_rise_m", d.cargo_min_draught_rise_m),
+        (
+            "high_confidence_draught_rise_m",
+            d.high_confidence_draught_rise_m,
+        ),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            fail(key, format!("must be 0 or more, got {value}"));
+        }
+    }
+    if !(0.0..=1.0).contains(&d.min_coverage) {
+        fail(
+            "min_coverage",
+            format!(
+                "is a share of hours and must lie in 0..=1 (0.75 = 75%), got {}",
+                d.min_coverage
+            ),
+        );
+    }
+}
+
+/// Settings that must agree with each other, and the physical constants of the cargo estimate.
+fn check_detect_rules(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    let mut fail = |key: &str, message: String| report(problems, doc, "detect", key, message);
+    if d.max_speed_kn.is_finite()
+        && d.jump_speed_kn.is_finite()
+        && d.jump_speed_kn <= d.max_speed_kn
+    {
+        fail(
+            "jump_speed_kn",
+            format!(
+                "must be above max_speed_kn ({} kn), got {} kn; otherwise a reachable port call \
+                 would count as a position jump",
+                d.max_speed_kn, d.jump_speed_kn
+            ),
+        );
+    }
+    if d.high_confidence_draught_rise_m < d.cargo_min_draught_rise_m {
+        fail(
+            "high_confidence_draught_rise_m",
+            format!(
+                "must be at least cargo_min_draught_rise_m ({} m), got {} m",
+                d.cargo_min_draught_rise_m, d.high_confidence_draught_rise_m
+            ),
+        );
+    }
+    if d.block_coefficient > 1.0 {
+        fail(
+            "block_coefficient",
+            format!(
+                "is a hull's fullness and cannot exceed 1 (tankers are about 0.80), got {}",
+                d.block_coefficient
+            ),
+        );
+    }
+    if !(0.9..=1.1).contains(&d.seawater_density_t_m3) {
+        fail(
+            "seawater_density_t_m3",
+            format!(
+                "is in tonnes per cubic metre and must lie in 0.9..=1.1 (sea water is about \
+                 1.025; 1025 would be kg/m3), got {}",
+                d.seawater_density_t_m3
+            ),
+        );
+    }
+    if !(5.0..=13.0).contains(&d.barrels_per_tonne) {
+        fail(
+            "barrels_per_tonne",
+            format!(
+                "must lie in 5..=13 (crude about 7.3, diesel 7.5, gasoline 8.5), got {}",
+                d.barrels_per_tonne
+            ),
+        );
+    }
+}
+
+fn check_store(s: &StoreParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    let mut fail = |key: &str, message: String| report(problems, doc, "store", key, message);
+    if s.db.as_os_str().is_empty() {
+        fail("db", "must name the database file".to_owned());
+    }
+    if !(1..=1440).contains(&s.track_interval_minutes) {
+        fail(
+            "track_interval_minutes",
+            format!(
+                "must lie in 1..=1440 minutes, got {}",
+                s.track_interval_minutes
+            ),
+        );
+    }
+    if !(1..=1_000_000).contains(&s.batch_rows) {
+        fail(
+            "batch_rows",
+            format!("must lie in 1..=1000000, got {}", s.batch_rows),
+        );
+    }
+    if !(10..=60_000).contains(&s.commit_interval_ms) {
+        fail(
+            "commit_interval_ms",
+            format!(
+                "must lie in 10..=60000 milliseconds, got {}",
+                s.commit_interval_ms
+            ),
+        );
+    }
+}
+
+fn check_http(h: &HttpParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    if !h.listen.is_empty() && h.listen.parse::<std::net::SocketAddr>().is_err() {
+        report(
+            problems,
+            doc,
+            "http",
+            "listen",
+            format!(
+                "{:?} is not an address and port such as {DEFAULT_HTTP_LISTEN} (or \"\" for no listener)",
+                h.listen
+            ),
+        );
+    }
+}
+
+fn check_alerts(a: &AlertParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    let mut fail = |key: &str, message: String| report(problems, doc, "alerts", key, message);
+    if let Some(url) = &a.webhook {
+        if parse_http_url(url).is_none() {
+            fail(
+                "webhook",
+                format!("{url:?} is not an http://host:port/path address"),
+            );
+        }
+    }
+    if a.file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+        fail("file", "must name a file".to_owned());
+    }
+    if !(1..=3600).contains(&a.retry_max_s) {
+        fail(
+            "retry_max_s",
+            format!("must lie in 1..=3600 seconds, got {}", a.retry_max_s),
+        );
+    }
+}
+
+fn check_decode(c: &DecodeParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    let mut fail = |key: &str, message: String| report(problems, doc, "decode", key, message);
+    if !(1..=3600).contains(&c.fragment_timeout_s) {
+        fail(
+            "fragment_timeout_s",
+            format!("must lie in 1..=3600 seconds, got {}", c.fragment_timeout_s),
+        );
+    }
+    if c.max_pending_fragments == 0 {
+        fail("max_pending_fragments", "must be at least 1".to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{load, MINIMAL};
+    use crate::problem::ConfigProblem;
+
+    fn detect_problem(setting: &str) -> Option<ConfigProblem> {
+        match load(&format!("{MINIMAL}[detect]\n{setting}\n")) {
+            Ok(_) => None,
+            Err(errors) => {
+                assert_eq!(errors.problems.len(), 1, "{setting}: {errors}");
+                Some(errors.problems[0].clone())
+            }
+        }
+    }
+
+    #[test]
+    fn detect_rule_boundaries() {
+        let refused = [
+            "gap_hours = 0",
+            "gap_hours = -3.0",
+            "gap_hours = nan",
+            "gap_hours = inf",
+            "max_speed_kn = 0",
+            "min_port_hours = -0.1",
+            "min_coverage = -0.01",
+            "min_coverage = 1.5",
+            "jump_speed_kn = 15.0",
+            "cargo_min_draught_rise_m = -0.1\nhigh_confidence_draught_rise_m = 0.5",
+            "high_confidence_draught_rise_m = 0.29",
+            "block_coefficient = 0",
+            "block_coefficient = 1.01",
+            "seawater_density_t_m3 = 1025",
+            "seawater_density_t_m3 = 0.89",
+            "barrels_per_tonne = 4.9",
+            "barrels_per_tonne = 13.1",
+        ];
+        for setting in refused {
+            let problem = detect_problem(setting).unwrap_or_else(|| panic!("accepted {setting}"));
+            let key = setting.split(' ').next().unwrap();
+            assert_eq!(problem.field, Some(format!("detect.{key}")), "{setting}");
+            assert_eq!(problem.location.as_deref(), Some("line 4"), "{setting}");
+        }
+        let accepted = [
+            "gap_hours = 0.001",
+            "min_port_hours = 0",
+            "min_coverage = 0",
+            "min_coverage = 1",
+            "coverage_min_vessels = 0",
+            "jump_speed_kn = 15.01",
+            "high_confidence_draught_rise_m = 0.3",
+            "cargo_min_draught_rise_m = 0\nhigh_confidence_draught_rise_m = 0",
+            "block_coefficient = 1",
+            "seawater_density_t_m3 = 0.9",
+            "seawater_density_t_m3 = 1.1",
+            "barrels_per_tonne = 5",
+            "barrels_per_tonne = 13",
+            "watch_all = true",
+        ];
+        for setting in accepted {
+            assert_eq!(detect_problem(setting), None, "{setting}");
+        }
+    }
+
+    #[test]
+    fn a_cross_field_rule_points_at_the_setting_that_is_written() {
+        // jump_speed left at 40 kn, max_speed raised above it: the rule still fires, with no
+        // line because jump_speed_kn is not in the file.
+        let problem = detect_problem("max_speed_kn = 45").unwrap();
+        assert_eq!(problem.field.as_deref(), Some("detect.jump_speed_kn"));
+        assert_eq!(problem.location, None);
+    }
+
+    #[test]
+    fn store_and_decode_rule_boundaries() {
+        for (section, setting, ok) in [
+            ("store", "track_interval_minutes = 0", false),
+            ("store", "track_interval_minutes = 1", true),
+            ("store", "track_interval_minutes = 1440", true),
+            ("store", "track_interval_minutes = 1441", false),
+            ("store", "batch_rows = 0", false),
+            ("store", "batch_rows = 1", true),
+            ("store", "batch_rows = 1000001", false),
+            ("store", "commit_interval_ms = 9", false),
+            ("store", "commit_interval_ms = 10", true),
+            ("store", "commit_interval_ms = 60000", true),
+            ("store", "commit_interval_ms = 60001", false),
+            ("http", "listen = \"127.0.0.1:9841\"", true),
+            ("http", "listen = \"[::1]:80\"", true),
+            ("http", "listen = \"\"", true),
+            ("http", "listen = \"localhost\"", false),
+            ("http", "listen = \"127.0.0.1\"", false),
+            ("alerts", "webhook = \"http://127.0.0.1:9000/hook\"", true),
+            ("alerts", "webhook = \"http://collector\"", true),
+            ("alerts", "webhook = \"https://collector/hook\"", false),
+            ("alerts", "webhook = \"http://:80/\"", false),
+            ("alerts", "file = \"alerts.jsonl\"\nretry_max_s = 5", true),
+            ("alerts", "retry_max_s = 0", false),
+            ("store", "db = \"\"", false),
+            ("decode", "fragment_timeout_s = 0", false),
+            ("decode", "fragment_timeout_s = 1", true),
+            ("decode", "fragment_timeout_s = 3600", true),
+            ("decode", "fragment_timeout_s = 3601", false),
+            ("decode", "max_pending_fragments = 0", false),
+            ("decode", "max_pending_fragments = 1", true),
+        ] {
+            let result = load(&format!("{MINIMAL}[{section}]\n{setting}\n"));
+            assert_eq!(result.is_ok(), ok, "[{section}] {setting}: {result:?}");
+        }
+    }
+}

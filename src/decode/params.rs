@@ -1,0 +1,22 @@
+//! `[decode]`'s parameters: how long and how many incomplete multi-sentence messages are held.
+
+use serde::{Deserialize, Serialize};
+
+/// `[decode]`: multi-sentence message assembly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecodeParams {
+    /// Seconds after which an incomplete multi-sentence message is dropped.
+    pub fragment_timeout_s: u32,
+    /// Most incomplete messages held at once; beyond it the oldest is dropped.
+    pub max_pending_fragments: usize,
+}
+
+impl Default for DecodeParams {
+    fn default() -> Self {
+        DecodeParams {
+            fragment_timeout_s: 60,
+            max_pending_fragments: 1024,
+        }
+    }
+}

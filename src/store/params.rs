@@ -1,0 +1,31 @@
+//! `[store]`'s parameters: where the database lives and how its writes are batched.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[store]`: the SQLite database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreParams {
+    /// Database file; after loading, relative paths are resolved against the config's folder.
+    pub db: PathBuf,
+    /// Thinned track: one fix per vessel per this many minutes.
+    pub track_interval_minutes: u32,
+    /// Rows per write transaction.
+    pub batch_rows: usize,
+    /// `aisgap run` commits (changes, checkpoint, source positions) this often, in
+    /// milliseconds: the most input a `kill -9` can lose.
+    pub commit_interval_ms: u64,
+}
+
+impl Default for StoreParams {
+    fn default() -> Self {
+        StoreParams {
+            db: PathBuf::from("aisgap.db"),
+            track_interval_minutes: 10,
+            batch_rows: 5000,
+            commit_interval_ms: 1000,
+        }
+    }
+}
