@@ -24,11 +24,11 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::ports::{format_position, haversine_nm, load_ports, Port, PortZone};
-use crate::source::live::{
+use crate::source::serial::SUPPORTED_BAUDS;
+use crate::source::{
     ReconnectPolicy, SourceKind, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_S, DEFAULT_RECONNECT_MAX_S,
 };
-use crate::source::serial::SUPPORTED_BAUDS;
 use crate::watchlist::Watchlist;
 
 /// Where the service looks for its configuration when neither `--config` nor `$AISGAP_CONFIG`

@@ -12,14 +12,14 @@ use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
-use crate::source::file::{self, Line, LineReader, SourceError, DEFAULT_MAX_LINE};
+use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(#[from] OpenError),
     #[error("reading {path}: {source}")]
     Read {
         path: PathBuf,
