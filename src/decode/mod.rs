@@ -223,6 +223,11 @@ fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, 
 }
 
 impl DecodeStats {
+    /// Every counter, flattened to `decode.field -> value` (`decode.rejects.bad_checksum`,
+    /// `decode.by_type.1`), for the store's ingest table.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        flatten_counters("decode", self)
+    }
     pub fn merge(&mut self, other: &DecodeStats) {
         self.lines += other.lines;
         self.sentences += other.sentences;
@@ -793,6 +798,34 @@ fn next_unit(bytes: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// Counters of any serialisable record, flattened to `prefix.field -> value`: nested records
+/// (the reject counts) and maps (messages by type) give dotted names, and whatever is not a
+/// count is left out.
+pub fn flatten_counters<T: Serialize>(prefix: &str, record: &T) -> Vec<(String, u64)> {
+    let mut counters = Vec::new();
+    flatten(
+        prefix,
+        &serde_json::to_value(record).unwrap_or_default(),
+        &mut counters,
+    );
+    counters
+}
+
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, u64)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                flatten(&format!("{prefix}.{key}"), value, out);
+            }
+        }
+        serde_json::Value::Number(n) => {
+            if let Some(n) = n.as_u64() {
+                out.push((prefix.to_string(), n));
+            }
+        }
+        _ => {}
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

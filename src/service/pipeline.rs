@@ -297,9 +297,7 @@ impl Pipeline {
             }
         }
         for state in self.sources.values_mut() {
-            for (name, value) in
-                crate::offline::replay::flatten_counters("decode", &state.decoder.stats())
-            {
+            for (name, value) in state.decoder.stats().counters() {
                 let before = state.counted.insert(name.clone(), value).unwrap_or(0);
                 if value > before {
                     counters.push((name, value - before));
