@@ -6,6 +6,7 @@
 //! where and when they were heard, `fragments` assembles multi-sentence messages, `payload`
 //! unpacks the bits and interprets the message layouts.
 
+mod counters;
 pub mod csv;
 pub mod feed;
 pub mod fragments;
@@ -13,6 +14,8 @@ pub mod nmea;
 pub mod payload;
 pub mod tagblock;
 pub mod timestamps;
+
+pub use counters::flatten_counters;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -228,6 +231,7 @@ impl DecodeStats {
     pub fn counters(&self) -> Vec<(String, u64)> {
         flatten_counters("decode", self)
     }
+
     pub fn merge(&mut self, other: &DecodeStats) {
         self.lines += other.lines;
         self.sentences += other.sentences;
@@ -798,34 +802,6 @@ fn next_unit(bytes: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// Counters of any serialisable record, flattened to `prefix.field -> value`: nested records
-/// (the reject counts) and maps (messages by type) give dotted names, and whatever is not a
-/// count is left out.
-pub fn flatten_counters<T: Serialize>(prefix: &str, record: &T) -> Vec<(String, u64)> {
-    let mut counters = Vec::new();
-    flatten(
-        prefix,
-        &serde_json::to_value(record).unwrap_or_default(),
-        &mut counters,
-    );
-    counters
-}
-
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, u64)>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, value) in map {
-                flatten(&format!("{prefix}.{key}"), value, out);
-            }
-        }
-        serde_json::Value::Number(n) => {
-            if let Some(n) = n.as_u64() {
-                out.push((prefix.to_string(), n));
-            }
-        }
-        _ => {}
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
