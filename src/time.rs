@@ -1,7 +1,10 @@
 //! Event time: UTC milliseconds since the Unix epoch, and the few calendar conversions AIS
-//! formats need (ISO-8601, Gatehouse `$PGHP`, day-first CSV dates), without a clock.
+//! formats need (ISO-8601, Gatehouse `$PGHP`, day-first CSV dates). All of it is pure but
+//! [`now`], the one reading of the wall clock in the crate: the I/O stages (sources, service,
+//! API) call it, the pure stages never do.
 
 use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -14,6 +17,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct UnixMillis(pub i64);
 
 pub const MILLIS_PER_HOUR: i64 = 3_600_000;
+
+/// The wall clock now: the receive time of live lines, the age of data for health checks, the
+/// time a checkpoint was saved. A clock set before 1970 reads as the epoch.
+pub fn now() -> UnixMillis {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+}
 
 impl UnixMillis {
     pub const fn from_secs(secs: i64) -> Self {

@@ -31,7 +31,7 @@ use crate::detect::DetectParams;
 use crate::ports::Port;
 use crate::problem::render_problems;
 pub use crate::problem::ConfigProblem;
-use crate::source::live::SourceSpec;
+use crate::source::SourceSpec;
 use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};

@@ -12,11 +12,11 @@ use toml::de::{DeTable, DeValue};
 
 use super::files::resolve_against;
 use super::read::TomlProblems;
-use crate::source::live::{
-    ReconnectPolicy, SourceKind, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
+use crate::source::serial::SUPPORTED_BAUDS;
+use crate::source::{
+    ReconnectPolicy, SourceKind, SourceKindName, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_S, DEFAULT_RECONNECT_MAX_S,
 };
-use crate::source::serial::SUPPORTED_BAUDS;
 
 /// One `[[source]]` as written. Every key is optional here so that which keys a kind needs,
 /// and which it would ignore, can be judged by hand with a message that names the kind.
@@ -37,19 +37,19 @@ pub(super) struct RawSource {
     max_clients: Option<usize>,
 }
 
-/// The kinds a `[[source]]` may name, as written in the file.
-const SOURCE_KINDS: [&str; 6] = ["tcp", "tcp-listen", "udp", "serial", "file", "stdin"];
-
 /// Keys that only some kinds use, and those kinds.
-const KIND_SPECIFIC_KEYS: [(&str, &[&str]); 7] = [
-    ("address", &["tcp", "tcp-listen", "udp"]),
-    ("path", &["serial", "file"]),
-    ("baud", &["serial"]),
-    ("follow", &["file"]),
-    ("max_clients", &["tcp-listen"]),
-    ("read_timeout_s", &["tcp", "tcp-listen", "udp", "serial"]),
-    ("reconnect_max_s", &["tcp", "tcp-listen", "udp", "serial"]),
-];
+const KIND_SPECIFIC_KEYS: [(&str, &[SourceKindName]); 7] = {
+    use SourceKindName::{File, Serial, Tcp, TcpListen, Udp};
+    [
+        ("address", &[Tcp, TcpListen, Udp]),
+        ("path", &[Serial, File]),
+        ("baud", &[Serial]),
+        ("follow", &[File]),
+        ("max_clients", &[TcpListen]),
+        ("read_timeout_s", &[Tcp, TcpListen, Udp, Serial]),
+        ("reconnect_max_s", &[Tcp, TcpListen, Udp, Serial]),
+    ]
+};
 
 /// Where one `[[source]]` is written, to point each of its problems at a line.
 struct SourceAt<'a, 'de> {
@@ -79,7 +79,13 @@ impl SourceAt<'_, '_> {
     }
 
     /// A key the kind needs and the file left out (unless it was reported already).
-    fn require(&self, problems: &mut TomlProblems<'_>, kind: &str, key: &str, what: &str) {
+    fn require(
+        &self,
+        problems: &mut TomlProblems<'_>,
+        kind: SourceKindName,
+        key: &str,
+        what: &str,
+    ) {
         if !self.reported(problems, key) {
             self.fail(
                 problems,
@@ -224,30 +230,30 @@ fn check_name(
     }
 }
 
-/// The source's kind, when it is one of [`SOURCE_KINDS`].
-fn check_kind<'s>(
-    source: &'s RawSource,
+/// The source's kind, when it is one of [`SourceKindName::ALL`].
+fn check_kind(
+    source: &RawSource,
     place: &SourceAt<'_, '_>,
     problems: &mut TomlProblems<'_>,
-) -> Option<&'s str> {
+) -> Option<SourceKindName> {
     match source.kind.as_deref() {
         None if place.reported(problems, "kind") => None,
         None => {
             place.fail(
                 problems,
                 "kind",
-                format!("is required: one of {}", SOURCE_KINDS.join(", ")),
+                format!("is required: one of {}", SourceKindName::NAMES.join(", ")),
             );
             None
         }
-        Some(kind) if SOURCE_KINDS.contains(&kind) => Some(kind),
+        Some(kind) if SourceKindName::parse(kind).is_some() => SourceKindName::parse(kind),
         Some(other) => {
             place.fail(
                 problems,
                 "kind",
                 format!(
                     "unknown kind {other:?}; expected one of {}",
-                    SOURCE_KINDS.join(", ")
+                    SourceKindName::NAMES.join(", ")
                 ),
             );
             None
@@ -258,7 +264,7 @@ fn check_kind<'s>(
 /// Settings this kind would ignore.
 fn check_kind_specific_keys(
     source: &RawSource,
-    kind: &str,
+    kind: SourceKindName,
     place: &SourceAt<'_, '_>,
     problems: &mut TomlProblems<'_>,
 ) {
@@ -278,7 +284,11 @@ fn check_kind_specific_keys(
                 key,
                 format!(
                     "applies to {} sources only; this is a {kind} source",
-                    kinds.join(", ")
+                    kinds
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -369,7 +379,7 @@ fn check_station(
 /// What the source reads from, by kind.
 fn build_kind(
     source: &RawSource,
-    kind: &str,
+    kind: SourceKindName,
     limits: &SourceLimits,
     place: &SourceAt<'_, '_>,
     folder: &Path,
@@ -377,12 +387,14 @@ fn build_kind(
     problems: &mut TomlProblems<'_>,
 ) -> Option<SourceKind> {
     match kind {
-        "tcp" => check_feed(source, place, problems),
-        "tcp-listen" | "udp" => {
+        SourceKindName::Tcp => check_feed(source, place, problems),
+        SourceKindName::TcpListen | SourceKindName::Udp => {
             check_listener(source, kind, limits.max_clients, place, earlier, problems)
         }
-        "serial" | "file" => check_path(source, kind, limits.baud, place, folder, problems),
-        "stdin" => {
+        SourceKindName::Serial | SourceKindName::File => {
+            check_path(source, kind, limits.baud, place, folder, problems)
+        }
+        SourceKindName::Stdin => {
             if let Some(first) = earlier.stdin_at {
                 place.fail(
                     problems,
@@ -393,7 +405,6 @@ fn build_kind(
             earlier.stdin_at.get_or_insert(place.index);
             Some(SourceKind::Stdin)
         }
-        _ => None,
     }
 }
 
@@ -406,7 +417,7 @@ fn check_feed(
     let Some(address) = source.address.as_deref() else {
         place.require(
             problems,
-            "tcp",
+            SourceKindName::Tcp,
             "address",
             "the feed's host:port, e.g. \"153.44.253.27:5631\"",
         );
@@ -427,7 +438,7 @@ fn check_feed(
 /// the same protocol may hold.
 fn check_listener(
     source: &RawSource,
-    kind: &str,
+    kind: SourceKindName,
     max_clients: usize,
     place: &SourceAt<'_, '_>,
     earlier: &mut EarlierSources,
@@ -449,7 +460,11 @@ fn check_listener(
             return None;
         }
     };
-    let protocol = if kind == "udp" { "udp" } else { "tcp" };
+    let protocol = if kind == SourceKindName::Udp {
+        "udp"
+    } else {
+        "tcp"
+    };
     if let Some((_, other, j)) = earlier
         .listeners
         .iter()
@@ -462,7 +477,7 @@ fn check_listener(
         );
     }
     earlier.listeners.push((protocol, address, place.index));
-    Some(if kind == "udp" {
+    Some(if kind == SourceKindName::Udp {
         SourceKind::Udp { address }
     } else {
         SourceKind::TcpListen {
@@ -475,7 +490,7 @@ fn check_listener(
 /// A `serial` or `file` source: the device or file it reads.
 fn check_path(
     source: &RawSource,
-    kind: &str,
+    kind: SourceKindName,
     baud: u32,
     place: &SourceAt<'_, '_>,
     folder: &Path,
@@ -483,7 +498,7 @@ fn check_path(
 ) -> Option<SourceKind> {
     let path = match &source.path {
         None => {
-            let what = if kind == "serial" {
+            let what = if kind == SourceKindName::Serial {
                 "the device, e.g. \"/dev/ttyUSB0\""
             } else {
                 "the file to read"
@@ -497,7 +512,7 @@ fn check_path(
         }
         Some(path) => resolve_against(folder, path),
     };
-    if kind == "serial" {
+    if kind == SourceKindName::Serial {
         Some(SourceKind::Serial { path, baud })
     } else if path.extension().is_some_and(|e| e == "gz") {
         place.fail(

@@ -3,7 +3,7 @@
 
 use super::Config;
 use crate::ports::{format_position, haversine_nm, PortZone};
-use crate::source::live::{SourceKind, SourceSpec, DEFAULT_MAX_LINE_BYTES};
+use crate::source::{SourceKind, SourceSpec, DEFAULT_MAX_LINE_BYTES};
 
 impl Config {
     /// A human summary: ports with zones, watchlist size, key parameters, and notes worth a

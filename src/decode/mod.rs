@@ -6,6 +6,7 @@
 //! where and when they were heard, `fragments` assembles multi-sentence messages, `payload`
 //! unpacks the bits and interprets the message layouts.
 
+mod counters;
 pub mod csv;
 pub mod feed;
 pub mod fragments;
@@ -14,6 +15,8 @@ mod params;
 pub mod payload;
 pub mod tagblock;
 pub mod timestamps;
+
+pub use counters::flatten_counters;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -226,6 +229,12 @@ fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, 
 }
 
 impl DecodeStats {
+    /// Every counter, flattened to `decode.field -> value` (`decode.rejects.bad_checksum`,
+    /// `decode.by_type.1`), for the store's ingest table.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        flatten_counters("decode", self)
+    }
+
     pub fn merge(&mut self, other: &DecodeStats) {
         self.lines += other.lines;
         self.sentences += other.sentences;

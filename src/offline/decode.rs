@@ -11,12 +11,12 @@ use crate::cli::{DecodeArgs, OutputFormat};
 use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
-use crate::source::file::{self, Line, LineReader, SourceError};
+use crate::source::file::{self, Line, LineReader, OpenError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeCommandError {
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(#[from] OpenError),
     #[error("reading {path} after line {line}")]
     Read {
         path: PathBuf,

@@ -9,17 +9,17 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
-use crate::decode::DecodeStats;
+use crate::decode::{flatten_counters, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
-use crate::source::file::{self, Line, LineReader, SourceError, DEFAULT_MAX_LINE};
+use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(#[from] OpenError),
     #[error("reading {path}: {source}")]
     Read {
         path: PathBuf,
@@ -49,45 +49,9 @@ impl ReplaySummary {
 
     /// Every counter, flattened to `name -> value`, for the store's ingest table.
     pub fn counters(&self) -> Vec<(String, u64)> {
-        let mut counters = Vec::new();
-        flatten(
-            "decode",
-            &serde_json::to_value(&self.decode).unwrap_or_default(),
-            &mut counters,
-        );
-        flatten(
-            "engine",
-            &serde_json::to_value(&self.engine).unwrap_or_default(),
-            &mut counters,
-        );
+        let mut counters = self.decode.counters();
+        counters.extend(flatten_counters("engine", &self.engine));
         counters
-    }
-}
-
-/// Counters of any serialisable record, flattened to `prefix.field -> value`.
-pub fn flatten_counters<T: serde::Serialize>(prefix: &str, record: &T) -> Vec<(String, u64)> {
-    let mut counters = Vec::new();
-    flatten(
-        prefix,
-        &serde_json::to_value(record).unwrap_or_default(),
-        &mut counters,
-    );
-    counters
-}
-
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, u64)>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, value) in map {
-                flatten(&format!("{prefix}.{key}"), value, out);
-            }
-        }
-        serde_json::Value::Number(n) => {
-            if let Some(n) = n.as_u64() {
-                out.push((prefix.to_string(), n));
-            }
-        }
-        _ => {}
     }
 }
 

@@ -15,7 +15,8 @@ use axum::Router;
 
 use crate::decode::DecodeStats;
 use crate::service::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
-use crate::source::live::{now_millis, SourceMetrics};
+use crate::source::SourceMetrics;
+use crate::time::now as now_millis;
 
 /// A pipeline that has not turned for this long is unhealthy (it turns every few
 /// milliseconds, busy or idle).
@@ -118,7 +119,7 @@ pub fn render(state: &ServiceState) -> String {
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     let snapshots: Vec<_> = sources.iter().map(|(n, m)| (n, m.snapshot())).collect();
-    type Pick = fn(&crate::source::live::SourceMetricsSnapshot) -> u64;
+    type Pick = fn(&crate::source::SourceMetricsSnapshot) -> u64;
     let per_source: [(&str, &str, &str, Pick); 8] = [
         (
             "aisgap_source_lines_total",

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
 use crate::engine::{Engine, EngineCheckpoint};
-use crate::source::live::{run_source, RawLine, SourceMetrics, SourceSpec};
+use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
 use crate::store::{Commit, Store, StoreError};
 use http::ServiceState;
 use notify::Notifier;

@@ -18,7 +18,7 @@ use crate::detect::{GapRecord, GapStatus};
 use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, Mmsi};
 use crate::service::alerts::{Alert, AlertKind, AlertQueue};
-use crate::source::live::RawLine;
+use crate::source::RawLine;
 use crate::store::Commit;
 use crate::time::UnixMillis;
 
@@ -205,10 +205,8 @@ impl Pipeline {
 
     fn note_turn(&self, waiting: usize) {
         let m = &self.metrics;
-        m.last_turn_at_ms.store(
-            crate::source::live::now_millis().as_millis(),
-            Ordering::Relaxed,
-        );
+        m.last_turn_at_ms
+            .store(crate::time::now().as_millis(), Ordering::Relaxed);
         m.line_channel_depth
             .store(waiting as u64, Ordering::Relaxed);
     }
@@ -234,7 +232,7 @@ impl Pipeline {
             self.engine.ingest(&event);
         }
         self.events = events;
-        let delay = crate::source::live::now_millis().as_millis() - raw.received_at.as_millis();
+        let delay = crate::time::now().as_millis() - raw.received_at.as_millis();
         let bucket = DELAY_BUCKETS_MS
             .iter()
             .position(|&bound| delay <= bound)
@@ -298,9 +296,7 @@ impl Pipeline {
             }
         }
         for state in self.sources.values_mut() {
-            for (name, value) in
-                crate::offline::replay::flatten_counters("decode", &state.decoder.stats())
-            {
+            for (name, value) in state.decoder.stats().counters() {
                 let before = state.counted.insert(name.clone(), value).unwrap_or(0);
                 if value > before {
                     counters.push((name, value - before));
@@ -339,7 +335,7 @@ impl Pipeline {
             vessel_states,
             coverage_states,
             positions,
-            saved_at: crate::source::live::now_millis(),
+            saved_at: crate::time::now(),
         };
         self.commits
             .send(commit)

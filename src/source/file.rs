@@ -1,6 +1,7 @@
-//! File and stdin input: opens a path (plain or gzip, `-` for stdin) and yields its lines as
-//! bytes from one reused buffer, skipping (and reporting) lines longer than a limit instead of
-//! buffering them without bound.
+//! File and stdin input for replay and `aisgap decode`: opens a path (plain or gzip, `-` for
+//! stdin) and yields its lines as bytes from one reused buffer, framed by the same rules as the
+//! live sources (see [`crate::source::framer`]), skipping (and reporting) lines longer than a
+//! limit instead of buffering them without bound.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::bytes::find_byte;
+use crate::source::framer::{Cut, LineEnds};
 
 /// Lines longer than this are skipped unless the caller chooses another limit. NMEA allows 82
 /// characters; tag blocks and concatenated sentences make real lines a few hundred.
@@ -16,24 +17,23 @@ pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 
 const READ_CHUNK: usize = 1 << 20;
 
+/// A log that could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error("cannot open {path}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+#[error("cannot open {path}")]
+pub struct OpenError {
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
 }
 
 /// Opens `path` for reading: `-` is stdin, a `.gz` name is decompressed (all members). The
 /// reader can move to another thread (replay decodes each log on its own).
-pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, SourceError> {
+pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, OpenError> {
     if path.as_os_str() == "-" {
         // Unlocked: reads come in large chunks, so locking per read costs nothing measurable.
         return Ok(Box::new(io::stdin()));
     }
-    let file = File::open(path).map_err(|source| SourceError::Open {
+    let file = File::open(path).map_err(|source| OpenError {
         path: path.to_path_buf(),
         source,
     })?;
@@ -52,19 +52,24 @@ pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, SourceError> {
 /// One line as read.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line<'a> {
-    /// The line's bytes without its `\n` (a `\r` before it is removed too).
+    /// The line's bytes without its line ending.
     Text(&'a [u8]),
-    /// A line over the limit, skipped; `length` is how long it was.
+    /// A line over the limit, skipped; `length` is how long it was, without its line ending.
     TooLong { length: usize },
 }
 
-/// Splits a byte stream into lines without allocating per line.
+/// Splits a byte stream into lines without allocating per line. Unlike [`LineFramer`], it hands
+/// on empty lines too: the decoder counts every line of a log, and `aisgap decode` reports
+/// those counts per file.
+///
+/// [`LineFramer`]: crate::source::framer::LineFramer
 pub struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
     start: usize,
     end: usize,
     max_line: usize,
+    ends: LineEnds,
     eof: bool,
 }
 
@@ -77,6 +82,7 @@ impl<R: Read> LineReader<R> {
             start: 0,
             end: 0,
             max_line,
+            ends: LineEnds::default(),
             eof: false,
         }
     }
@@ -84,19 +90,21 @@ impl<R: Read> LineReader<R> {
     /// The next line, `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         loop {
-            if let Some(pos) = find_newline(&self.buf[self.start..self.end]) {
-                let line_start = self.start;
-                self.start += pos + 1;
-                if pos > self.max_line {
-                    return Ok(Some(Line::TooLong { length: pos }));
+            match self.ends.cut(&self.buf[self.start..self.end]) {
+                Cut::Ended { start, end, next } => {
+                    let line_start = self.start + start;
+                    let length = end - start;
+                    self.start += next;
+                    if length > self.max_line {
+                        return Ok(Some(Line::TooLong { length }));
+                    }
+                    return Ok(Some(Line::Text(&self.buf[line_start..line_start + length])));
                 }
-                return Ok(Some(Line::Text(strip_cr(
-                    &self.buf[line_start..line_start + pos],
-                ))));
+                Cut::Open { start } => self.start += start,
             }
             let pending = self.end - self.start;
             if pending > self.max_line {
-                let length = pending + self.skip_past_newline()?;
+                let length = pending + self.skip_past_line_end()?;
                 return Ok(Some(Line::TooLong { length }));
             }
             if self.eof {
@@ -105,7 +113,7 @@ impl<R: Read> LineReader<R> {
                 }
                 let line_start = self.start;
                 self.start = self.end;
-                return Ok(Some(Line::Text(strip_cr(&self.buf[line_start..self.end]))));
+                return Ok(Some(Line::Text(&self.buf[line_start..self.end])));
             }
             self.fill()?;
         }
@@ -134,8 +142,8 @@ impl<R: Read> LineReader<R> {
     }
 
     /// Discards the buffered part of an over-long line and the rest of it up to and including
-    /// its newline; returns how many bytes after the buffered part it had.
-    fn skip_past_newline(&mut self) -> io::Result<usize> {
+    /// its line ending; returns how many bytes after the buffered part it had.
+    fn skip_past_line_end(&mut self) -> io::Result<usize> {
         let mut skipped = 0;
         self.start = 0;
         self.end = 0;
@@ -144,25 +152,18 @@ impl<R: Read> LineReader<R> {
                 return Ok(skipped);
             }
             self.fill()?;
-            if let Some(pos) = find_newline(&self.buf[..self.end]) {
-                self.start = pos + 1;
-                return Ok(skipped + pos);
+            match self.ends.cut(&self.buf[..self.end]) {
+                Cut::Ended { end, next, .. } => {
+                    self.start = next;
+                    return Ok(skipped + end);
+                }
+                Cut::Open { .. } => {
+                    skipped += self.end;
+                    self.end = 0;
+                }
             }
-            skipped += self.end;
-            self.end = 0;
         }
     }
-}
-
-fn strip_cr(line: &[u8]) -> &[u8] {
-    match line {
-        [rest @ .., b'\r'] => rest,
-        _ => line,
-    }
-}
-
-fn find_newline(hay: &[u8]) -> Option<usize> {
-    find_byte(hay, b'\n')
 }
 
 #[cfg(test)]
@@ -212,9 +213,16 @@ mod tests {
         let text = b"0123456789abcdef\n0123";
         for start in 0..text.len() {
             let hay = &text[start..];
-            assert_eq!(find_newline(hay), hay.iter().position(|&b| b == b'\n'));
+            let found = match LineEnds::default().cut(hay) {
+                Cut::Ended { end, .. } => Some(end),
+                Cut::Open { .. } => None,
+            };
+            assert_eq!(found, hay.iter().position(|&b| b == b'\n'));
         }
-        assert_eq!(find_newline(&[0x8a, b'\n']), Some(1));
+        assert!(matches!(
+            LineEnds::default().cut(&[0x8a, b'\n']),
+            Cut::Ended { end: 1, .. }
+        ));
     }
 
     #[test]
@@ -232,7 +240,7 @@ mod tests {
         assert_eq!(reader.next_line().unwrap(), None);
         assert!(matches!(
             open(&dir.path().join("missing")),
-            Err(SourceError::Open { .. })
+            Err(OpenError { .. })
         ));
     }
 }

@@ -10,10 +10,13 @@ use tokio::fs::File;
 use tokio::io::{AsyncRead, AsyncSeekExt};
 use tracing::{info, warn};
 
-use crate::source::live::{
-    deliver_last_line, pump_stream, sleep_or_stop, worth_logging, Emitter, LineFramer, Opened,
-    SourceError, SourceSpec, StreamEnd,
-};
+use crate::source::backoff::sleep_or_stop;
+use crate::source::emitter::Emitter;
+use crate::source::error::SourceError;
+use crate::source::framer::LineFramer;
+use crate::source::metrics::{worth_logging, Opened};
+use crate::source::spec::SourceSpec;
+use crate::source::stream::{deliver_last_line, pump_stream, StreamEnd};
 
 /// How often a followed file is checked for new lines, rotation and truncation.
 pub const FOLLOW_POLL: Duration = Duration::from_millis(200);

@@ -17,10 +17,13 @@ use tokio::io::Interest;
 use tokio::io::{AsyncRead, ReadBuf};
 use tracing::{info, warn};
 
-use crate::source::live::{
-    pump_stream, seconds, sleep_or_stop, Backoff, Emitter, LineFramer, Opened, SourceError,
-    SourceMetrics, SourceSpec, StreamEnd,
-};
+use crate::source::backoff::{seconds, sleep_or_stop, Backoff};
+use crate::source::emitter::Emitter;
+use crate::source::error::SourceError;
+use crate::source::framer::LineFramer;
+use crate::source::metrics::{Opened, SourceMetrics};
+use crate::source::spec::SourceSpec;
+use crate::source::stream::{pump_stream, StreamEnd};
 
 /// Baud rates the source can set; AIS receivers use 38400 (some 4800 or 115200).
 pub const SUPPORTED_BAUDS: [u32; 9] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400];

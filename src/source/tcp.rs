@@ -12,10 +12,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::source::live::{
-    bind_with_retry, deliver_last_line, pump_stream, seconds, sleep_or_stop, Backoff, Emitter,
-    LineFramer, Opened, SourceMetrics, SourceSpec, StreamEnd,
-};
+use crate::source::backoff::{seconds, sleep_or_stop, Backoff};
+use crate::source::emitter::Emitter;
+use crate::source::framer::LineFramer;
+use crate::source::metrics::{Opened, SourceMetrics};
+use crate::source::spec::SourceSpec;
+use crate::source::stream::{bind_with_retry, deliver_last_line, pump_stream, StreamEnd};
 
 /// Idle time before the first keepalive probe. Far below the kernel default of two hours, so a
 /// peer that vanished (power cut, NAT entry expired) is noticed even on a quiet feed, and NAT

@@ -7,10 +7,13 @@ use std::net::SocketAddr;
 use tokio::net::UdpSocket;
 use tracing::{info, warn};
 
-use crate::source::live::{
-    bind_with_retry, now_millis, seconds, sleep_or_stop, worth_logging, Emitter, LineFramer, Offer,
-    Opened, SourceMetrics, SourceSpec,
-};
+use crate::source::backoff::{seconds, sleep_or_stop};
+use crate::source::emitter::{Emitter, Offer};
+use crate::source::framer::LineFramer;
+use crate::source::metrics::{worth_logging, Opened, SourceMetrics};
+use crate::source::spec::SourceSpec;
+use crate::source::stream::bind_with_retry;
+use crate::time;
 
 /// Largest UDP payload over IPv4; a bigger buffer would never fill.
 const MAX_DATAGRAM: usize = 65_507;
@@ -60,7 +63,7 @@ pub(crate) async fn run(spec: &SourceSpec, address: SocketAddr, out: &Emitter) {
                     silent = false;
                     info!(source = %spec.name, addr = %local, peer = %peer, "Datagrams resumed.");
                 }
-                let received_at = now_millis();
+                let received_at = time::now();
                 SourceMetrics::add(&out.metrics.bytes, n as u64);
                 // Each datagram stands alone: nothing carries over to the next one.
                 framer.reset();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aisgap::config::Config;
-use aisgap::source::live::{
+use aisgap::source::{
     run_source, RawLine, ReconnectPolicy, SourceError, SourceKind, SourceMetrics,
     SourceMetricsSnapshot, SourceSpec,
 };
