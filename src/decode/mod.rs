@@ -468,11 +468,13 @@ impl NmeaDecoder {
     ) {
         self.stats.lines += 1;
         let line = trim_end(line);
-        let carried = self.carried.take();
+        // An empty line leaves a carried tag block for the next sentence: live framing never
+        // hands empty lines on, and a replay of the same bytes must time them alike.
         let Some(&first) = line.first() else {
             self.stats.non_ais_lines += 1;
             return;
         };
+        let carried = self.carried.take();
         match first {
             b'!' | b'\\' => self.decode_units(line, None, carried, received_at, out),
             b'$' => {
@@ -965,6 +967,16 @@ mod tests {
         assert_eq!(decoder.stats().rejected(), 0);
         assert_eq!(events[0].time(), Some(UnixMillis::from_secs(1_354_719_388)));
         assert_eq!(events[1].time(), None, "only the very next line");
+    }
+
+    #[test]
+    fn an_empty_line_between_a_tag_block_and_its_sentence_changes_nothing() {
+        let sentence = "!BSVDM,1,1,,B,14QsDOP01?0nGuHOM4n;vqTn0p4S,0*23";
+        let (framed_live, _) = decode_all(&[r"\c:1354719388*56\", sentence]);
+        let (replayed, decoder) = decode_all(&[r"\c:1354719388*56\", "", "", sentence]);
+        assert_eq!(replayed, framed_live);
+        assert_eq!(replayed[0].time(), Some(UnixMillis::from_secs(1_354_719_388)));
+        assert_eq!(decoder.stats().non_ais_lines, 2, "the empty lines are counted");
     }
 
     #[test]
