@@ -294,9 +294,4 @@ impl Coverage {
         }
         coverage
     }
-
-    /// Restores a stored hour count (restart from a database).
-    pub fn restore_count(&mut self, index: usize, hour: UnixMillis, count: u32) {
-        self.bins[index].entry(hour.as_millis()).or_default().count = count;
-    }
 }
