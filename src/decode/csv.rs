@@ -352,20 +352,44 @@ impl CsvDecoder {
     }
 
     fn decode_cells(&self, cells: &[String], out: &mut Vec<AisEvent>) -> Result<(), CsvRowError> {
+        // A refused row names its first bad cell in this order, so the order is kept.
+        let mmsi = self.mmsi(cells)?;
+        let time = self.time(cells)?;
+        let mobile = self.mobile(cells)?;
+        let motion = self.motion(cells)?;
+        let statics = self.static_fields(cells)?;
+        let heard = Heard {
+            time: Some(time),
+            time_source: Some(TimeSource::Csv),
+            station: self.station.clone(),
+            channel: None,
+        };
+        push_row_events(mmsi, mobile, motion, statics, heard, out);
+        Ok(())
+    }
+
+    #[inline]
+    fn mmsi(&self, cells: &[String]) -> Result<Mmsi, CsvRowError> {
         let mmsi_text = self.cell(cells, Field::Mmsi).unwrap_or("");
-        let mmsi = mmsi_text
+        mmsi_text
             .parse::<u32>()
             .map(Mmsi)
-            .map_err(|_| self.bad(Field::Mmsi, mmsi_text, "not an MMSI"))?;
+            .map_err(|_| self.bad(Field::Mmsi, mmsi_text, "not an MMSI"))
+    }
 
+    #[inline]
+    fn time(&self, cells: &[String]) -> Result<UnixMillis, CsvRowError> {
         let time_text = self.cell(cells, Field::Time).unwrap_or("");
-        let time = match self.dialect {
+        match self.dialect {
             CsvDialect::MarineCadastre => UnixMillis::parse_iso8601(time_text),
             CsvDialect::Dma => parse_day_first(time_text),
         }
-        .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))?;
+        .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))
+    }
 
-        let mobile = match self.cell(cells, Field::Mobile) {
+    #[inline]
+    fn mobile(&self, cells: &[String]) -> Result<Mobile, CsvRowError> {
+        Ok(match self.cell(cells, Field::Mobile) {
             Some(text) => mobile_from_text(text),
             None => Mobile::Vessel(match self.cell(cells, Field::Class) {
                 Some(c) if c.eq_ignore_ascii_case("b") => TransceiverClass::B,
@@ -373,8 +397,13 @@ impl CsvDecoder {
                 Some(c) => return Err(self.bad(Field::Class, c, "not a transceiver class")),
                 None => TransceiverClass::A,
             }),
-        };
+        })
+    }
 
+    /// Position, speed, course, heading, turn and status; unavailable or out-of-range values
+    /// become none, unreadable ones refuse the row.
+    #[inline]
+    fn motion(&self, cells: &[String]) -> Result<Motion, CsvRowError> {
         let lat = self.number(cells, Field::Lat)?;
         let lon = self.number(cells, Field::Lon)?;
         let position = match (lat, lon) {
@@ -402,83 +431,14 @@ impl CsvDecoder {
                 Err(_) => nav_status_from_text(text),
             },
         };
-
-        let statics = self.static_fields(cells)?;
-
-        let heard = Heard {
-            time: Some(time),
-            time_source: Some(TimeSource::Csv),
-            station: self.station.clone(),
-            channel: None,
-        };
-        let class = match mobile {
-            Mobile::Vessel(class) => class,
-            Mobile::BaseStation => {
-                out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
-                    mmsi,
-                    heard,
-                    station_time: None,
-                    lat: position.map(|p| p.0),
-                    lon: position.map(|p| p.1),
-                }));
-                return Ok(());
-            }
-            Mobile::AidToNavigation => {
-                out.push(AisEvent::Other(OtherMessage {
-                    mmsi,
-                    msg_type: 0,
-                    heard,
-                }));
-                return Ok(());
-            }
-        };
-        match position {
-            Some((lat, lon)) => out.push(AisEvent::Fix(Fix {
-                mmsi,
-                msg_type: 0,
-                class,
-                heard: heard.clone(),
-                lat,
-                lon,
-                sog,
-                cog,
-                heading,
-                nav_status,
-                turn,
-                accuracy: false,
-                raim: false,
-                second: None,
-            })),
-            None if !statics.any() => out.push(AisEvent::PositionUnavailable(OtherMessage {
-                mmsi,
-                msg_type: 0,
-                heard: heard.clone(),
-            })),
-            None => {}
-        }
-        if statics.any() {
-            out.push(AisEvent::VesselReport(VesselReport {
-                mmsi,
-                msg_type: 0,
-                part: None,
-                class: Some(class),
-                heard,
-                imo: statics.imo,
-                name: statics.name,
-                callsign: statics.callsign,
-                ship_type: statics.ship_type,
-                to_bow: statics.to_bow,
-                to_stern: statics.to_stern,
-                to_port: statics.to_port,
-                to_starboard: statics.to_starboard,
-                length: statics.length,
-                beam: statics.beam,
-                draught: statics.draught,
-                destination: statics.destination,
-                eta: statics.eta,
-            }));
-        }
-        Ok(())
+        Ok(Motion {
+            position,
+            sog,
+            cog,
+            heading,
+            turn,
+            nav_status,
+        })
     }
 
     fn static_fields(&self, cells: &[String]) -> Result<StaticFields, CsvRowError> {
@@ -560,6 +520,104 @@ impl CsvDecoder {
             destination: self.text(cells, Field::Destination),
             eta,
         })
+    }
+}
+
+/// The dynamic cells of a row.
+struct Motion {
+    position: Option<(f64, f64)>,
+    sog: Option<f32>,
+    cog: Option<f32>,
+    heading: Option<u16>,
+    turn: Option<f32>,
+    nav_status: Option<u8>,
+}
+
+/// The events one row stands for: a base station's heartbeat, an aid to navigation, or a
+/// vessel's fix (or its absence) and its static data.
+#[inline]
+fn push_row_events(
+    mmsi: Mmsi,
+    mobile: Mobile,
+    motion: Motion,
+    statics: StaticFields,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+) {
+    let Motion {
+        position,
+        sog,
+        cog,
+        heading,
+        turn,
+        nav_status,
+    } = motion;
+    let class = match mobile {
+        Mobile::Vessel(class) => class,
+        Mobile::BaseStation => {
+            out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
+                mmsi,
+                heard,
+                station_time: None,
+                lat: position.map(|p| p.0),
+                lon: position.map(|p| p.1),
+            }));
+            return;
+        }
+        Mobile::AidToNavigation => {
+            out.push(AisEvent::Other(OtherMessage {
+                mmsi,
+                msg_type: 0,
+                heard,
+            }));
+            return;
+        }
+    };
+    match position {
+        Some((lat, lon)) => out.push(AisEvent::Fix(Fix {
+            mmsi,
+            msg_type: 0,
+            class,
+            heard: heard.clone(),
+            lat,
+            lon,
+            sog,
+            cog,
+            heading,
+            nav_status,
+            turn,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })),
+        None if !statics.any() => out.push(AisEvent::PositionUnavailable(OtherMessage {
+            mmsi,
+            msg_type: 0,
+            heard: heard.clone(),
+        })),
+        None => {}
+    }
+    if statics.any() {
+        out.push(AisEvent::VesselReport(VesselReport {
+            mmsi,
+            msg_type: 0,
+            part: None,
+            class: Some(class),
+            heard,
+            imo: statics.imo,
+            name: statics.name,
+            callsign: statics.callsign,
+            ship_type: statics.ship_type,
+            to_bow: statics.to_bow,
+            to_stern: statics.to_stern,
+            to_port: statics.to_port,
+            to_starboard: statics.to_starboard,
+            length: statics.length,
+            beam: statics.beam,
+            draught: statics.draught,
+            destination: statics.destination,
+            eta: statics.eta,
+        }));
     }
 }
 
