@@ -31,10 +31,13 @@
 //! A text that starts with one of these words (`Tanker - Hazard A`) takes its code; a number
 //! in the column is taken as the ITU code itself.
 
+mod words;
+
 use std::sync::Arc;
 
 use thiserror::Error;
 
+use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
 use crate::model::{AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat, TimeSource};
 use crate::model::{TransceiverClass, VesselReport};
 use crate::time::UnixMillis;
@@ -724,83 +727,6 @@ pub fn parse_day_first(text: &str) -> Option<UnixMillis> {
     UnixMillis::from_civil(year, month, day, hour, minute, second, 0)
 }
 
-/// Letters and digits only, lower case: how category words are compared.
-fn normalised(text: &str) -> String {
-    text.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-fn mobile_from_text(text: &str) -> Mobile {
-    match normalised(text).as_str() {
-        "classb" => Mobile::Vessel(TransceiverClass::B),
-        "basestation" => Mobile::BaseStation,
-        "aton" => Mobile::AidToNavigation,
-        _ => Mobile::Vessel(TransceiverClass::A),
-    }
-}
-
-/// DMA's navigational status words to ITU codes; unrecognised words are unknown.
-fn nav_status_from_text(text: &str) -> Option<u8> {
-    let n = normalised(text);
-    let code = match n.as_str() {
-        "underwayusingengine" => 0,
-        "atanchor" => 1,
-        "notundercommand" => 2,
-        "constrainedbyherdraught" => 4,
-        "moored" => 5,
-        "aground" => 6,
-        "engagedinfishing" => 7,
-        "underwaysailing" => 8,
-        "reservedforfutureuse" => 13,
-        "unknownvalue" | "undefined" | "notdefined" => 15,
-        _ if n.starts_with("restrictedman") => 3,
-        _ if n.contains("hsc") => 9,
-        _ if n.contains("wig") => 10,
-        _ if n.contains("towingastern") => 11,
-        _ if n.contains("pushingahead") || n.contains("towingalongside") => 12,
-        _ if n.contains("sart") => 14,
-        _ => return None,
-    };
-    Some(code)
-}
-
-/// DMA's ship type words to a representative ITU code (see the module table).
-fn ship_type_from_text(text: &str) -> Option<u8> {
-    let n = normalised(text);
-    const TABLE: &[(&str, u8)] = &[
-        ("towinglongwide", 32),
-        ("towing", 31),
-        ("wig", 20),
-        ("fishing", 30),
-        ("dredging", 33),
-        ("diving", 34),
-        ("military", 35),
-        ("sailing", 36),
-        ("pleasure", 37),
-        ("hsc", 40),
-        ("pilot", 50),
-        ("sar", 51),
-        ("tug", 52),
-        ("porttender", 53),
-        ("antipollution", 54),
-        ("lawenforcement", 55),
-        ("spare1", 56),
-        ("spare2", 57),
-        ("medical", 58),
-        ("notpartytoconflict", 59),
-        ("passenger", 60),
-        ("cargo", 70),
-        ("tanker", 80),
-        ("other", 90),
-    ];
-    TABLE
-        .iter()
-        .find(|(word, _)| n.starts_with(word))
-        .map(|&(_, code)| code)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,11 +740,12 @@ mod tests {
         d.decode_row(row, &mut out).map(|()| out)
     }
 
-    const MC_FIXTURE: &str = include_str!("../../tests/data/csv_marinecadastre.csv");
-    const MC_2017_FIXTURE: &str = include_str!("../../tests/data/csv_marinecadastre_2017.csv");
-    const MC_BAD_FIXTURE: &str = include_str!("../../tests/data/csv_marinecadastre_bad_rows.csv");
-    const DMA_FIXTURE: &str = include_str!("../../tests/data/csv_dma.csv");
-    const DMA_BAD_FIXTURE: &str = include_str!("../../tests/data/csv_dma_bad_rows.csv");
+    const MC_FIXTURE: &str = include_str!("../../../tests/data/csv_marinecadastre.csv");
+    const MC_2017_FIXTURE: &str = include_str!("../../../tests/data/csv_marinecadastre_2017.csv");
+    const MC_BAD_FIXTURE: &str =
+        include_str!("../../../tests/data/csv_marinecadastre_bad_rows.csv");
+    const DMA_FIXTURE: &str = include_str!("../../../tests/data/csv_dma.csv");
+    const DMA_BAD_FIXTURE: &str = include_str!("../../../tests/data/csv_dma_bad_rows.csv");
 
     /// Decodes a whole fixture: events of the good rows, and (line number, error) of the bad.
     fn decode_file(text: &str) -> (Vec<AisEvent>, Vec<(usize, CsvRowError)>) {
@@ -1129,22 +1056,5 @@ mod tests {
         );
         assert_eq!(parse_day_first("2024-03-01 00:00:00"), None);
         assert_eq!(parse_day_first("31/02/2024 00:00:00"), None);
-    }
-
-    #[test]
-    fn dma_words_map_to_itu_codes() {
-        assert_eq!(ship_type_from_text("Tanker"), Some(80));
-        assert_eq!(ship_type_from_text("Tanker - Hazard A"), Some(80));
-        assert_eq!(ship_type_from_text("Towing long/wide"), Some(32));
-        assert_eq!(ship_type_from_text("Towing"), Some(31));
-        assert_eq!(ship_type_from_text("Law enforcement"), Some(55));
-        assert_eq!(ship_type_from_text("Anti-pollution"), Some(54));
-        assert_eq!(ship_type_from_text("Undefined"), None);
-        assert_eq!(ship_type_from_text("Reserved"), None);
-        assert_eq!(nav_status_from_text("Under way using engine"), Some(0));
-        assert_eq!(nav_status_from_text("Restricted manoeuverability"), Some(3));
-        assert_eq!(nav_status_from_text("Moored"), Some(5));
-        assert_eq!(nav_status_from_text("Unknown value"), Some(15));
-        assert_eq!(nav_status_from_text("Something new"), None);
     }
 }
