@@ -222,15 +222,6 @@ impl AisEvent {
         }
     }
 
-    pub fn heard_mut(&mut self) -> &mut Heard {
-        match self {
-            AisEvent::Fix(f) => &mut f.heard,
-            AisEvent::VesselReport(r) => &mut r.heard,
-            AisEvent::ReceiverHeartbeat(h) => &mut h.heard,
-            AisEvent::PositionUnavailable(o) | AisEvent::Other(o) => &mut o.heard,
-        }
-    }
-
     pub fn time(&self) -> Option<UnixMillis> {
         self.heard().time
     }

@@ -32,10 +32,6 @@ impl UnixMillis {
         UnixMillis(secs * 1000)
     }
 
-    pub fn from_secs_f64(secs: f64) -> Self {
-        UnixMillis((secs * 1000.0).round() as i64)
-    }
-
     pub const fn as_millis(self) -> i64 {
         self.0
     }

@@ -286,166 +286,12 @@ pub fn decode_message(
         invalid_position: false,
     };
     match msg_type {
-        1..=3 => {
-            let position = position(bits.sbits(89, 27), bits.sbits(61, 28), 600_000.0);
-            let fix = |lat, lon| Fix {
-                mmsi,
-                msg_type,
-                class: TransceiverClass::A,
-                heard: heard.clone(),
-                lat,
-                lon,
-                sog: speed_tenths(bits.ubits(50, 10)),
-                cog: course_tenths(bits.ubits(116, 12)),
-                heading: heading(bits.ubits(128, 9)),
-                nav_status: nav_status(bits.ubits(38, 4)),
-                turn: rate_of_turn(bits.sbits(42, 8)),
-                accuracy: bits.ubits(60, 1) == 1,
-                raim: bits.ubits(148, 1) == 1,
-                second: second(bits.ubits(137, 6)),
-            };
-            push_position(out, position, fix, mmsi, msg_type, &heard, &mut decoded);
-        }
-        18 | 19 => {
-            let position = position(bits.sbits(85, 27), bits.sbits(57, 28), 600_000.0);
-            let raim_bit = if msg_type == 18 { 147 } else { 305 };
-            let fix = |lat, lon| Fix {
-                mmsi,
-                msg_type,
-                class: TransceiverClass::B,
-                heard: heard.clone(),
-                lat,
-                lon,
-                sog: speed_tenths(bits.ubits(46, 10)),
-                cog: course_tenths(bits.ubits(112, 12)),
-                heading: heading(bits.ubits(124, 9)),
-                nav_status: None,
-                turn: None,
-                accuracy: bits.ubits(56, 1) == 1,
-                raim: bits.ubits(raim_bit, 1) == 1,
-                second: second(bits.ubits(133, 6)),
-            };
-            push_position(out, position, fix, mmsi, msg_type, &heard, &mut decoded);
-            if msg_type == 19 {
-                let (to_bow, to_stern, to_port, to_starboard) = dimensions(bits, 271);
-                out.push(AisEvent::VesselReport(VesselReport {
-                    mmsi,
-                    msg_type,
-                    part: None,
-                    class: Some(TransceiverClass::B),
-                    heard,
-                    name: bits.text(143, 20),
-                    ship_type: ship_type(bits.ubits(263, 8)),
-                    ..with_dimensions(to_bow, to_stern, to_port, to_starboard)
-                }));
-                decoded.events = 2;
-            }
-        }
-        27 => {
-            let position = position(bits.sbits(62, 17), bits.sbits(44, 18), 600.0);
-            let speed = bits.ubits(79, 6);
-            let course = bits.ubits(85, 9);
-            let fix = |lat, lon| Fix {
-                mmsi,
-                msg_type,
-                class: TransceiverClass::A,
-                heard: heard.clone(),
-                lat,
-                lon,
-                sog: (speed != 63).then_some(speed as f32),
-                cog: (course < 360).then_some(course as f32),
-                heading: None,
-                nav_status: nav_status(bits.ubits(40, 4)),
-                turn: None,
-                accuracy: bits.ubits(38, 1) == 1,
-                raim: bits.ubits(39, 1) == 1,
-                second: None,
-            };
-            push_position(out, position, fix, mmsi, msg_type, &heard, &mut decoded);
-        }
-        5 => {
-            let (to_bow, to_stern, to_port, to_starboard) = dimensions(bits, 240);
-            let imo = bits.ubits(40, 30);
-            let draught = bits.ubits(294, 8);
-            out.push(AisEvent::VesselReport(VesselReport {
-                mmsi,
-                msg_type,
-                part: None,
-                class: Some(TransceiverClass::A),
-                heard,
-                imo: (imo != 0).then_some(imo),
-                callsign: bits.text(70, 7),
-                name: bits.text(112, 20),
-                ship_type: ship_type(bits.ubits(232, 8)),
-                draught: (draught != 0).then_some(draught as f32 / 10.0),
-                destination: bits.text(302, 20),
-                eta: eta(
-                    bits.ubits(274, 4),
-                    bits.ubits(278, 5),
-                    bits.ubits(283, 5),
-                    bits.ubits(288, 6),
-                ),
-                ..with_dimensions(to_bow, to_stern, to_port, to_starboard)
-            }));
-        }
-        24 => {
-            let report = if part == Some(0) {
-                VesselReport {
-                    mmsi,
-                    msg_type,
-                    part,
-                    class: Some(TransceiverClass::B),
-                    heard,
-                    name: bits.text(40, 20),
-                    ..VesselReport::default()
-                }
-            } else {
-                // Craft associated with a parent ship send the parent's MMSI where others send
-                // their dimensions.
-                let (to_bow, to_stern, to_port, to_starboard) =
-                    if mmsi.kind() == StationKind::Auxiliary {
-                        (None, None, None, None)
-                    } else {
-                        dimensions(bits, 132)
-                    };
-                VesselReport {
-                    mmsi,
-                    msg_type,
-                    part,
-                    class: Some(TransceiverClass::B),
-                    heard,
-                    ship_type: ship_type(bits.ubits(40, 8)),
-                    callsign: bits.text(90, 7),
-                    ..with_dimensions(to_bow, to_stern, to_port, to_starboard)
-                }
-            };
-            out.push(AisEvent::VesselReport(report));
-        }
-        4 => {
-            let (lat, lon) = match position(bits.sbits(107, 27), bits.sbits(79, 28), 600_000.0) {
-                Position::Valid { lat, lon } => (Some(lat), Some(lon)),
-                Position::Unavailable => (None, None),
-                Position::Invalid => {
-                    decoded.invalid_position = true;
-                    (None, None)
-                }
-            };
-            let station_time = station_time(
-                bits.ubits(38, 14),
-                bits.ubits(52, 4),
-                bits.ubits(56, 5),
-                bits.ubits(61, 5),
-                bits.ubits(66, 6),
-                bits.ubits(72, 6),
-            );
-            out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
-                mmsi,
-                heard,
-                station_time,
-                lat,
-                lon,
-            }));
-        }
+        1..=3 => class_a_position(bits, mmsi, msg_type, heard, out, &mut decoded),
+        18 | 19 => class_b_position(bits, mmsi, msg_type, heard, out, &mut decoded),
+        27 => long_range_position(bits, mmsi, msg_type, heard, out, &mut decoded),
+        5 => static_and_voyage(bits, mmsi, msg_type, heard, out),
+        24 => static_part(bits, mmsi, msg_type, part, heard, out),
+        4 => base_station(bits, mmsi, heard, out, &mut decoded),
         _ => out.push(AisEvent::Other(OtherMessage {
             mmsi,
             msg_type,
@@ -453,6 +299,226 @@ pub fn decode_message(
         })),
     }
     Ok(decoded)
+}
+
+// One function per message type, each inlined into `decode_message` so the optimiser sees the
+// same single pass over the bits as when they were one match.
+
+/// Types 1, 2 and 3: the Class A position report.
+#[inline]
+fn class_a_position(
+    bits: &PayloadBits,
+    mmsi: Mmsi,
+    msg_type: u8,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+    decoded: &mut Decoded,
+) {
+    let position = position(bits.sbits(89, 27), bits.sbits(61, 28), 600_000.0);
+    let fix = |lat, lon| Fix {
+        mmsi,
+        msg_type,
+        class: TransceiverClass::A,
+        heard: heard.clone(),
+        lat,
+        lon,
+        sog: speed_tenths(bits.ubits(50, 10)),
+        cog: course_tenths(bits.ubits(116, 12)),
+        heading: heading(bits.ubits(128, 9)),
+        nav_status: nav_status(bits.ubits(38, 4)),
+        turn: rate_of_turn(bits.sbits(42, 8)),
+        accuracy: bits.ubits(60, 1) == 1,
+        raim: bits.ubits(148, 1) == 1,
+        second: second(bits.ubits(137, 6)),
+    };
+    push_position(out, position, fix, mmsi, msg_type, &heard, decoded);
+}
+
+/// Types 18 and 19: the Class B position report (19 with the vessel's name, type and size).
+#[inline]
+fn class_b_position(
+    bits: &PayloadBits,
+    mmsi: Mmsi,
+    msg_type: u8,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+    decoded: &mut Decoded,
+) {
+    let position = position(bits.sbits(85, 27), bits.sbits(57, 28), 600_000.0);
+    let raim_bit = if msg_type == 18 { 147 } else { 305 };
+    let fix = |lat, lon| Fix {
+        mmsi,
+        msg_type,
+        class: TransceiverClass::B,
+        heard: heard.clone(),
+        lat,
+        lon,
+        sog: speed_tenths(bits.ubits(46, 10)),
+        cog: course_tenths(bits.ubits(112, 12)),
+        heading: heading(bits.ubits(124, 9)),
+        nav_status: None,
+        turn: None,
+        accuracy: bits.ubits(56, 1) == 1,
+        raim: bits.ubits(raim_bit, 1) == 1,
+        second: second(bits.ubits(133, 6)),
+    };
+    push_position(out, position, fix, mmsi, msg_type, &heard, decoded);
+    if msg_type == 19 {
+        let (to_bow, to_stern, to_port, to_starboard) = dimensions(bits, 271);
+        out.push(AisEvent::VesselReport(VesselReport {
+            mmsi,
+            msg_type,
+            part: None,
+            class: Some(TransceiverClass::B),
+            heard,
+            name: bits.text(143, 20),
+            ship_type: ship_type(bits.ubits(263, 8)),
+            ..with_dimensions(to_bow, to_stern, to_port, to_starboard)
+        }));
+        decoded.events = 2;
+    }
+}
+
+/// Type 27: the long-range (satellite) position report, in coarse units.
+#[inline]
+fn long_range_position(
+    bits: &PayloadBits,
+    mmsi: Mmsi,
+    msg_type: u8,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+    decoded: &mut Decoded,
+) {
+    let position = position(bits.sbits(62, 17), bits.sbits(44, 18), 600.0);
+    let speed = bits.ubits(79, 6);
+    let course = bits.ubits(85, 9);
+    let fix = |lat, lon| Fix {
+        mmsi,
+        msg_type,
+        class: TransceiverClass::A,
+        heard: heard.clone(),
+        lat,
+        lon,
+        sog: (speed != 63).then_some(speed as f32),
+        cog: (course < 360).then_some(course as f32),
+        heading: None,
+        nav_status: nav_status(bits.ubits(40, 4)),
+        turn: None,
+        accuracy: bits.ubits(38, 1) == 1,
+        raim: bits.ubits(39, 1) == 1,
+        second: None,
+    };
+    push_position(out, position, fix, mmsi, msg_type, &heard, decoded);
+}
+
+/// Type 5: Class A static and voyage data.
+#[inline]
+fn static_and_voyage(
+    bits: &PayloadBits,
+    mmsi: Mmsi,
+    msg_type: u8,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+) {
+    let (to_bow, to_stern, to_port, to_starboard) = dimensions(bits, 240);
+    let imo = bits.ubits(40, 30);
+    let draught = bits.ubits(294, 8);
+    out.push(AisEvent::VesselReport(VesselReport {
+        mmsi,
+        msg_type,
+        part: None,
+        class: Some(TransceiverClass::A),
+        heard,
+        imo: (imo != 0).then_some(imo),
+        callsign: bits.text(70, 7),
+        name: bits.text(112, 20),
+        ship_type: ship_type(bits.ubits(232, 8)),
+        draught: (draught != 0).then_some(draught as f32 / 10.0),
+        destination: bits.text(302, 20),
+        eta: eta(
+            bits.ubits(274, 4),
+            bits.ubits(278, 5),
+            bits.ubits(283, 5),
+            bits.ubits(288, 6),
+        ),
+        ..with_dimensions(to_bow, to_stern, to_port, to_starboard)
+    }));
+}
+
+/// Type 24: Class B static data, part A (name) or part B (type, call sign, size).
+#[inline]
+fn static_part(
+    bits: &PayloadBits,
+    mmsi: Mmsi,
+    msg_type: u8,
+    part: Option<u8>,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+) {
+    let report = if part == Some(0) {
+        VesselReport {
+            mmsi,
+            msg_type,
+            part,
+            class: Some(TransceiverClass::B),
+            heard,
+            name: bits.text(40, 20),
+            ..VesselReport::default()
+        }
+    } else {
+        // Craft associated with a parent ship send the parent's MMSI where others send
+        // their dimensions.
+        let (to_bow, to_stern, to_port, to_starboard) = if mmsi.kind() == StationKind::Auxiliary {
+            (None, None, None, None)
+        } else {
+            dimensions(bits, 132)
+        };
+        VesselReport {
+            mmsi,
+            msg_type,
+            part,
+            class: Some(TransceiverClass::B),
+            heard,
+            ship_type: ship_type(bits.ubits(40, 8)),
+            callsign: bits.text(90, 7),
+            ..with_dimensions(to_bow, to_stern, to_port, to_starboard)
+        }
+    };
+    out.push(AisEvent::VesselReport(report));
+}
+
+/// Type 4: a base station's report, proof that its receiver is alive.
+#[inline]
+fn base_station(
+    bits: &PayloadBits,
+    mmsi: Mmsi,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+    decoded: &mut Decoded,
+) {
+    let (lat, lon) = match position(bits.sbits(107, 27), bits.sbits(79, 28), 600_000.0) {
+        Position::Valid { lat, lon } => (Some(lat), Some(lon)),
+        Position::Unavailable => (None, None),
+        Position::Invalid => {
+            decoded.invalid_position = true;
+            (None, None)
+        }
+    };
+    let station_time = station_time(
+        bits.ubits(38, 14),
+        bits.ubits(52, 4),
+        bits.ubits(56, 5),
+        bits.ubits(61, 5),
+        bits.ubits(66, 6),
+        bits.ubits(72, 6),
+    );
+    out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
+        mmsi,
+        heard,
+        station_time,
+        lat,
+        lon,
+    }));
 }
 
 enum Position {

@@ -109,10 +109,17 @@ impl Family<'_> {
 /// The Prometheus text exposition of every counter.
 pub fn render(state: &ServiceState) -> String {
     let mut out = String::with_capacity(4096);
-    let p = &state.pipeline;
-    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let now = now_millis().as_millis();
+    render_sources(&mut out, state, now);
+    render_decode(&mut out, state);
+    render_delays(&mut out, state);
+    render_stream_clock(&mut out, state, now);
+    render_counters(&mut out, state);
+    out
+}
 
+/// Each source's counters and gauges, and how long since each last handed on a line.
+fn render_sources(out: &mut String, state: &ServiceState, now: i64) {
     let sources: Vec<(Arc<str>, Arc<SourceMetrics>)> = state
         .sources
         .lock()
@@ -171,13 +178,13 @@ pub fn render(state: &ServiceState) -> String {
         ),
     ];
     for (name, kind, help, pick) in per_source {
-        let mut family = Family::start(&mut out, name, kind, help);
+        let mut family = Family::start(out, name, kind, help);
         for (source, snapshot) in &snapshots {
             family.sample(name, &[("source", &**source)], pick(snapshot));
         }
     }
     let mut family = Family::start(
-        &mut out,
+        out,
         "aisgap_source_last_line_age_seconds",
         "gauge",
         "Seconds since each source last handed on a line (absent before its first).",
@@ -192,14 +199,18 @@ pub fn render(state: &ServiceState) -> String {
             );
         }
     }
+}
 
+/// Messages decoded and lines refused, per source.
+fn render_decode(out: &mut String, state: &ServiceState) {
+    let p = &state.pipeline;
     let decode: Vec<(Arc<str>, DecodeStats)> = p
         .decode
         .lock()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     let mut family = Family::start(
-        &mut out,
+        out,
         "aisgap_messages_total",
         "counter",
         "AIS messages decoded, by message type and source (as of the last commit).",
@@ -214,7 +225,7 @@ pub fn render(state: &ServiceState) -> String {
         }
     }
     let mut family = Family::start(
-        &mut out,
+        out,
         "aisgap_rejects_total",
         "counter",
         "Lines or sentences refused, by reason and source (as of the last commit).",
@@ -228,11 +239,15 @@ pub fn render(state: &ServiceState) -> String {
             );
         }
     }
+}
 
+/// The histogram of delays from a line's receipt to the engine.
+fn render_delays(out: &mut String, state: &ServiceState) {
+    let p = &state.pipeline;
     let delays = p.delays.lock().map(|d| *d).unwrap_or_default();
     let name = "aisgap_pipeline_delay_seconds";
     let mut family = Family::start(
-        &mut out,
+        out,
         name,
         "histogram",
         "Delay from a line's receipt to the engine having taken it (as of the last commit).",
@@ -251,10 +266,14 @@ pub fn render(state: &ServiceState) -> String {
         p.delay_ms_sum.load(Ordering::Relaxed) as f64 / 1000.0,
     );
     family.sample(&format!("{name}_count"), &[], cumulative);
+}
 
+/// How far the stream clock lags the wall clock.
+fn render_stream_clock(out: &mut String, state: &ServiceState, now: i64) {
+    let p = &state.pipeline;
     let clock = p.stream_clock_ms.load(Ordering::Relaxed);
     let mut family = Family::start(
-        &mut out,
+        out,
         "aisgap_stream_clock_lag_seconds",
         "gauge",
         "Wall time minus the stream clock (the latest event time seen).",
@@ -266,6 +285,12 @@ pub fn render(state: &ServiceState) -> String {
             (now - clock) as f64 / 1000.0,
         );
     }
+}
+
+/// The pipeline's, the alerts' and the database's single-valued counters and gauges.
+fn render_counters(out: &mut String, state: &ServiceState) {
+    let p = &state.pipeline;
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let a = &state.alerts;
     let gauges: [(&str, &str, &str, u64); 13] = [
         (
@@ -348,10 +373,10 @@ pub fn render(state: &ServiceState) -> String {
         ),
     ];
     for (name, kind, help, value) in gauges {
-        Family::start(&mut out, name, kind, help).sample(name, &[], value);
+        Family::start(out, name, kind, help).sample(name, &[], value);
     }
     Family::start(
-        &mut out,
+        out,
         "aisgap_db_commit_seconds_total",
         "counter",
         "Time spent writing commits (divide by aisgap_db_commits_total for the mean).",
@@ -362,7 +387,7 @@ pub fn render(state: &ServiceState) -> String {
         get(&p.commit_us_total) as f64 / 1e6,
     );
     Family::start(
-        &mut out,
+        out,
         "aisgap_db_last_commit_seconds",
         "gauge",
         "Duration of the last database commit.",
@@ -372,5 +397,4 @@ pub fn render(state: &ServiceState) -> String {
         &[],
         get(&p.last_commit_us) as f64 / 1e6,
     );
-    out
 }

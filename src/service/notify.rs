@@ -32,10 +32,6 @@ impl Notifier {
         Notifier { socket }
     }
 
-    pub fn is_active(&self) -> bool {
-        self.socket.is_some()
-    }
-
     /// Sends one state message, e.g. `READY=1`. Failures are logged, never fatal.
     pub fn send(&self, state: &str) {
         if let Some((socket, address)) = &self.socket {

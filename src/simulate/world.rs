@@ -102,8 +102,6 @@ pub const SLAVYANKA: usize = 4;
 
 /// The detection rules the ground truth is computed with (the product's defaults).
 pub mod rules {
-    /// A gap is at least this long, hours.
-    pub const GAP_HOURS: f64 = 6.0;
     /// A gap end within this of a port makes the port "near", nm.
     pub const APPROACH_NM: f64 = 100.0;
     /// Other vessels heard within this of a port prove coverage, nm.

@@ -10,12 +10,14 @@ use std::io::{self, Write};
 
 use crate::model::TransceiverClass;
 use crate::simulate::encode::{
-    cog_raw, fragments, heading_raw, lat_raw, lon_raw, sog_raw, Armoured, BaseStationReport,
-    ClassBPosition, PositionReport, Sentence, StaticPartA, StaticPartB, StaticVoyage, TagBlock,
-    MAX_FRAGMENT_CHARS,
+    cog_raw, fragments, heading_raw, lat_raw, lon_raw, sog_raw, ClassBPosition, PositionReport,
+    Sentence, StaticPartA, StaticPartB, StaticVoyage, TagBlock, MAX_FRAGMENT_CHARS,
 };
 use crate::time::UnixMillis;
 
+mod writer;
+
+use self::writer::{heartbeat, single_sentence, zda, Writer};
 use super::plan::{Mode, Ms, Plan, StaticState, VesselPlan, HOUR, MINUTE, SECOND};
 use super::rng::SplitMix64;
 use super::truth::{quantised, Counts, Recorder};
@@ -28,8 +30,6 @@ pub const CSV_HEADER: &str = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselNa
 const HEARTBEAT_EVERY: Ms = 10 * MINUTE;
 /// A `$GPZDA` time sentence from the Nakhodka receiver twice a day.
 const ZDA_EVERY: Ms = 12 * HOUR;
-/// About one line in a thousand is followed by a damaged copy or garbage.
-const CORRUPT_EVERY: (i64, i64) = (700, 1300);
 /// How often a satellite hears a vessel out of terrestrial reach.
 const SATELLITE_EVERY: Ms = 30 * MINUTE;
 /// Share of type 5 messages whose second fragment arrives after another sentence.
@@ -60,134 +60,21 @@ struct Sender {
     done: bool,
 }
 
-/// Kinds of damaged line, in the order they are injected.
-#[derive(Clone, Copy, Debug)]
-enum Damage {
-    BadChecksum,
-    Truncated,
-    Garbage,
-    BadTagBlock,
+/// The feed's timetable: every sender's next line, earliest first, ties in the order they
+/// were scheduled.
+struct Schedule {
+    heap: BinaryHeap<Reverse<(Ms, u64, Task)>>,
+    order: u64,
 }
 
-const DAMAGES: [Damage; 4] = [
-    Damage::BadChecksum,
-    Damage::Truncated,
-    Damage::Garbage,
-    Damage::BadTagBlock,
-];
-
-struct Writer<'a> {
-    nmea: &'a mut dyn Write,
-    csv: &'a mut dyn Write,
-    line: Vec<u8>,
-    text: String,
-    pending_fragment: Option<(Ms, Vec<u8>)>,
-    last_heartbeat: Vec<u8>,
-    rng: SplitMix64,
-    until_damage: i64,
-    damage_index: usize,
-    group_id: u32,
-    seq_id: [u8; 3],
-    counts: Counts,
-    csv_rows: u64,
-}
-
-impl Writer<'_> {
-    /// Writes one complete line (without its newline) of the feed.
-    fn emit(&mut self, t: Ms, bytes: &[u8], is_heartbeat: bool) -> io::Result<()> {
-        if let Some((sent, fragment)) = self.pending_fragment.take() {
-            // Fragments of different messages interleave only within moments of each other.
-            if t > sent + MINUTE {
-                self.raw_line(&fragment)?;
-                self.raw_line(bytes)?;
-            } else {
-                self.raw_line(bytes)?;
-                self.raw_line(&fragment)?;
-            }
-        } else {
-            self.raw_line(bytes)?;
-        }
-        if is_heartbeat {
-            self.last_heartbeat.clear();
-            self.last_heartbeat.extend_from_slice(bytes);
-        }
-        self.until_damage -= 1;
-        if self.until_damage <= 0 {
-            self.until_damage = self.rng.int(CORRUPT_EVERY.0, CORRUPT_EVERY.1);
-            let damage = DAMAGES[self.damage_index % DAMAGES.len()];
-            self.damage_index += 1;
-            let damaged = self.damaged(damage, bytes);
-            self.raw_line(&damaged)?;
-            self.counts.corrupt_lines += 1;
-        }
-        Ok(())
+impl Schedule {
+    fn push(&mut self, t: Ms, task: Task) {
+        self.order += 1;
+        self.heap.push(Reverse((t, self.order, task)));
     }
 
-    fn raw_line(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.nmea.write_all(bytes)?;
-        self.nmea.write_all(b"\n")?;
-        self.counts.lines += 1;
-        Ok(())
-    }
-
-    fn damaged(&mut self, damage: Damage, source: &[u8]) -> Vec<u8> {
-        match damage {
-            Damage::BadChecksum => {
-                let mut copy = source.to_vec();
-                if let Some(star) = copy.iter().rposition(|&b| b == b'*') {
-                    let old = std::str::from_utf8(&copy[star + 1..])
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                        .unwrap_or(0);
-                    let wrong = format!("{:02X}", old ^ (1 + self.rng.int(0, 254) as u8));
-                    copy.truncate(star + 1);
-                    copy.extend_from_slice(wrong.as_bytes());
-                }
-                copy
-            }
-            Damage::Truncated => {
-                let cut = (source.len() as f64 * self.rng.range(0.4, 0.85)) as usize;
-                let star = source
-                    .iter()
-                    .rposition(|&b| b == b'*')
-                    .unwrap_or(source.len());
-                source[..cut.min(star)].to_vec()
-            }
-            Damage::Garbage => {
-                let len = self.rng.int(16, 80) as usize;
-                (0..len)
-                    .map(|_| {
-                        let b = self.rng.int(1, 255) as u8;
-                        if b == b'\n' || b == b'\r' {
-                            b'~'
-                        } else {
-                            b
-                        }
-                    })
-                    .collect()
-            }
-            Damage::BadTagBlock => {
-                let mut copy = if self.last_heartbeat.is_empty() {
-                    source.to_vec()
-                } else {
-                    self.last_heartbeat.clone()
-                };
-                // The tag block's own checksum sits between its first `*` and the `\`.
-                if let Some(star) = copy.iter().position(|&b| b == b'*') {
-                    if copy.len() > star + 2 {
-                        let flip = if copy[star + 1] == b'0' { b'F' } else { b'0' };
-                        copy[star + 1] = flip;
-                    }
-                }
-                copy
-            }
-        }
-    }
-
-    fn next_seq(&mut self, station: usize) -> u8 {
-        let s = self.seq_id[station];
-        self.seq_id[station] = (s + 1) % 10;
-        s
+    fn pop(&mut self) -> Option<(Ms, Task)> {
+        self.heap.pop().map(|Reverse((t, _, task))| (t, task))
     }
 }
 
@@ -201,35 +88,9 @@ pub fn run(
     recorder: &mut Recorder,
 ) -> io::Result<Counts> {
     let root = SplitMix64::new(seed).fork(3);
-    let mut writer = Writer {
-        nmea,
-        csv,
-        line: Vec::with_capacity(256),
-        text: String::with_capacity(256),
-        pending_fragment: None,
-        last_heartbeat: Vec::new(),
-        rng: root.fork(1),
-        until_damage: 0,
-        damage_index: 0,
-        group_id: 0,
-        seq_id: [0; 3],
-        counts: Counts {
-            lines: 0,
-            corrupt_lines: 0,
-            zda_lines: 0,
-            position_reports: 0,
-        },
-        csv_rows: 0,
-    };
-    writer.until_damage = writer.rng.int(CORRUPT_EVERY.0, CORRUPT_EVERY.1);
+    let mut writer = Writer::new(nmea, csv, root.fork(1));
     writeln!(writer.csv, "{CSV_HEADER}")?;
 
-    let mut heap: BinaryHeap<Reverse<(Ms, u64, Task)>> = BinaryHeap::new();
-    let mut order = 0u64;
-    let mut push = |heap: &mut BinaryHeap<Reverse<(Ms, u64, Task)>>, t: Ms, task: Task| {
-        order += 1;
-        heap.push(Reverse((t, order, task)));
-    };
     let mut senders: Vec<Sender> = plan
         .vessels
         .iter()
@@ -242,36 +103,9 @@ pub fn run(
             done: false,
         })
         .collect();
-    for (i, v) in plan.vessels.iter().enumerate() {
-        push(&mut heap, v.active_from, Task::Vessel(i as u32));
-    }
-    let mut delayed: Vec<DelayedFix> = Vec::new();
-    for (i, v) in plan.vessels.iter().enumerate() {
-        for late in &v.late_fixes {
-            delayed.push(DelayedFix {
-                vessel: i as u32,
-                at: late.at,
-                via_satellite: true,
-            });
-            push(
-                &mut heap,
-                late.at + late.delay,
-                Task::Delayed(delayed.len() as u32 - 1),
-            );
-        }
-    }
-    for (i, station) in STATIONS.iter().enumerate() {
-        if station.base_mmsi.is_some() {
-            push(
-                &mut heap,
-                plan.start + (17 + 263 * i as i64) * SECOND,
-                Task::Heartbeat(i as u8),
-            );
-        }
-    }
-    push(&mut heap, plan.start + 30 * MINUTE, Task::Zda);
+    let (mut schedule, mut delayed) = first_schedule(plan);
 
-    while let Some(Reverse((t, _, task))) = heap.pop() {
+    while let Some((t, task)) = schedule.pop() {
         if t >= plan.end {
             continue;
         }
@@ -292,20 +126,20 @@ pub fn run(
                     let s = &mut senders[i as usize];
                     s.next_fix = s.next_fix.max(resume);
                     s.next_static = s.next_static.max(resume + 30 * SECOND);
-                    push(&mut heap, s.next_fix.min(s.next_static), task);
+                    schedule.push(s.next_fix.min(s.next_static), task);
                 }
-                _ => push(&mut heap, resume, task),
+                _ => schedule.push(resume, task),
             }
             continue;
         }
         match task {
             Task::Heartbeat(i) => {
                 heartbeat(&mut writer, usize::from(i), t)?;
-                push(&mut heap, t + HEARTBEAT_EVERY, task);
+                schedule.push(t + HEARTBEAT_EVERY, task);
             }
             Task::Zda => {
                 zda(&mut writer, t)?;
-                push(&mut heap, t + ZDA_EVERY, task);
+                schedule.push(t + ZDA_EVERY, task);
             }
             Task::Delayed(k) => {
                 let d = delayed[k as usize];
@@ -331,25 +165,50 @@ pub fn run(
                         });
                         delayed.len() as u32 - 1
                     },
-                    &mut |emit, k| push(&mut heap, emit, Task::Delayed(k)),
+                    &mut |emit, k| schedule.push(emit, Task::Delayed(k)),
                 )? {
-                    push(&mut heap, next, task);
+                    schedule.push(next, task);
                 }
             }
         }
     }
-    if let Some((_, fragment)) = writer.pending_fragment.take() {
-        writer.raw_line(&fragment)?;
+    writer.finish()
+}
+
+/// The first line of every sender: each vessel when it comes on, the planned late fixes when
+/// they are delivered, the base stations and the time sentence.
+fn first_schedule(plan: &Plan) -> (Schedule, Vec<DelayedFix>) {
+    let mut schedule = Schedule {
+        heap: BinaryHeap::new(),
+        order: 0,
+    };
+    for (i, v) in plan.vessels.iter().enumerate() {
+        schedule.push(v.active_from, Task::Vessel(i as u32));
     }
-    writer.nmea.flush()?;
-    writer.csv.flush()?;
-    if writer.csv_rows != writer.counts.position_reports {
-        return Err(io::Error::other(format!(
-            "wrote {} CSV rows for {} position reports",
-            writer.csv_rows, writer.counts.position_reports
-        )));
+    let mut delayed: Vec<DelayedFix> = Vec::new();
+    for (i, v) in plan.vessels.iter().enumerate() {
+        for late in &v.late_fixes {
+            delayed.push(DelayedFix {
+                vessel: i as u32,
+                at: late.at,
+                via_satellite: true,
+            });
+            schedule.push(
+                late.at + late.delay,
+                Task::Delayed(delayed.len() as u32 - 1),
+            );
+        }
     }
-    Ok(writer.counts)
+    for (i, station) in STATIONS.iter().enumerate() {
+        if station.base_mmsi.is_some() {
+            schedule.push(
+                plan.start + (17 + 263 * i as i64) * SECOND,
+                Task::Heartbeat(i as u8),
+            );
+        }
+    }
+    schedule.push(plan.start + 30 * MINUTE, Task::Zda);
+    (schedule, delayed)
 }
 
 /// Handles a vessel's due report at `t`; returns when it next wants to send.
@@ -533,7 +392,19 @@ fn fix(
     let q = quantised(lat, lon);
     recorder.fix(v.mmsi, t, q, w.counts.lines);
 
-    // The CSV row: the same fix with the static data in force at its time.
+    csv_row(w, v, t, q, (sog, cog, heading), mode)
+}
+
+/// The CSV row of a fix: the same fix with the static data in force at its time. `motion` is
+/// speed and course as sent (tenths) and the heading.
+fn csv_row(
+    w: &mut Writer,
+    v: &VesselPlan,
+    t: Ms,
+    q: LatLon,
+    (sog, cog, heading): (u16, u16, u16),
+    mode: Mode,
+) -> io::Result<()> {
     let state = v.static_at(t);
     let id = &state.identity;
     w.text.clear();
@@ -705,76 +576,4 @@ fn type5(mmsi: u32, state: &StaticState) -> StaticVoyage {
         destination: state.destination.clone(),
         dte: false,
     }
-}
-
-/// Replaces `text` with one single-fragment `!AIVDM` sentence behind its tag block (station and
-/// time), the form of every one-sentence message in the feed.
-fn single_sentence(text: &mut String, station: &str, t: Ms, channel: char, armoured: &Armoured) {
-    text.clear();
-    TagBlock {
-        group: None,
-        station: Some(station),
-        unix_secs: Some(t / SECOND),
-    }
-    .write(text);
-    Sentence {
-        head: "AIVDM",
-        fragments: 1,
-        fragment: 1,
-        seq_id: None,
-        channel: Some(channel),
-        payload: &armoured.payload,
-        fill_bits: armoured.fill_bits,
-    }
-    .write(text);
-}
-
-fn heartbeat(w: &mut Writer, station: usize, t: Ms) -> io::Result<()> {
-    let st = &STATIONS[station];
-    let Some(mmsi) = st.base_mmsi else {
-        return Ok(());
-    };
-    let (y, mo, d, h, mi, s, _) = UnixMillis(t).to_civil();
-    let armoured = BaseStationReport {
-        repeat: 0,
-        mmsi,
-        year: y as u16,
-        month: mo as u8,
-        day: d as u8,
-        hour: h as u8,
-        minute: mi as u8,
-        second: s as u8,
-        accuracy: true,
-        lon: lon_raw(Some(st.site.lon)),
-        lat: lat_raw(Some(st.site.lat)),
-        epfd: 7,
-        raim: false,
-        radio: w.rng.int(0, (1 << 19) - 1) as u32,
-    }
-    .encode();
-    let channel = if w.rng.chance(0.5) { 'A' } else { 'B' };
-    single_sentence(&mut w.text, st.name, t, channel, &armoured);
-    let line = w.text.as_bytes().to_vec();
-    w.emit(t, &line, true)
-}
-
-fn zda(w: &mut Writer, t: Ms) -> io::Result<()> {
-    let (y, mo, d, h, mi, s, _) = UnixMillis(t).to_civil();
-    w.text.clear();
-    TagBlock {
-        group: None,
-        station: Some(STATIONS[0].name),
-        unix_secs: Some(t / SECOND),
-    }
-    .write(&mut w.text);
-    let start = w.text.len();
-    let _ = write!(
-        w.text,
-        "$GPZDA,{h:02}{mi:02}{s:02}.00,{d:02},{mo:02},{y:04},00,00"
-    );
-    let sum = crate::simulate::encode::checksum(&w.text.as_bytes()[start + 1..]);
-    let _ = write!(w.text, "*{sum:02X}");
-    let line = w.text.as_bytes().to_vec();
-    w.counts.zda_lines += 1;
-    w.emit(t, &line, false)
 }

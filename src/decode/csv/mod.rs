@@ -31,10 +31,13 @@
 //! A text that starts with one of these words (`Tanker - Hazard A`) takes its code; a number
 //! in the column is taken as the ITU code itself.
 
+mod words;
+
 use std::sync::Arc;
 
 use thiserror::Error;
 
+use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
 use crate::model::{AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat, TimeSource};
 use crate::model::{TransceiverClass, VesselReport};
 use crate::time::UnixMillis;
@@ -352,20 +355,44 @@ impl CsvDecoder {
     }
 
     fn decode_cells(&self, cells: &[String], out: &mut Vec<AisEvent>) -> Result<(), CsvRowError> {
+        // A refused row names its first bad cell in this order, so the order is kept.
+        let mmsi = self.mmsi(cells)?;
+        let time = self.time(cells)?;
+        let mobile = self.mobile(cells)?;
+        let motion = self.motion(cells)?;
+        let statics = self.static_fields(cells)?;
+        let heard = Heard {
+            time: Some(time),
+            time_source: Some(TimeSource::Csv),
+            station: self.station.clone(),
+            channel: None,
+        };
+        push_row_events(mmsi, mobile, motion, statics, heard, out);
+        Ok(())
+    }
+
+    #[inline]
+    fn mmsi(&self, cells: &[String]) -> Result<Mmsi, CsvRowError> {
         let mmsi_text = self.cell(cells, Field::Mmsi).unwrap_or("");
-        let mmsi = mmsi_text
+        mmsi_text
             .parse::<u32>()
             .map(Mmsi)
-            .map_err(|_| self.bad(Field::Mmsi, mmsi_text, "not an MMSI"))?;
+            .map_err(|_| self.bad(Field::Mmsi, mmsi_text, "not an MMSI"))
+    }
 
+    #[inline]
+    fn time(&self, cells: &[String]) -> Result<UnixMillis, CsvRowError> {
         let time_text = self.cell(cells, Field::Time).unwrap_or("");
-        let time = match self.dialect {
+        match self.dialect {
             CsvDialect::MarineCadastre => UnixMillis::parse_iso8601(time_text),
             CsvDialect::Dma => parse_day_first(time_text),
         }
-        .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))?;
+        .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))
+    }
 
-        let mobile = match self.cell(cells, Field::Mobile) {
+    #[inline]
+    fn mobile(&self, cells: &[String]) -> Result<Mobile, CsvRowError> {
+        Ok(match self.cell(cells, Field::Mobile) {
             Some(text) => mobile_from_text(text),
             None => Mobile::Vessel(match self.cell(cells, Field::Class) {
                 Some(c) if c.eq_ignore_ascii_case("b") => TransceiverClass::B,
@@ -373,8 +400,13 @@ impl CsvDecoder {
                 Some(c) => return Err(self.bad(Field::Class, c, "not a transceiver class")),
                 None => TransceiverClass::A,
             }),
-        };
+        })
+    }
 
+    /// Position, speed, course, heading, turn and status; unavailable or out-of-range values
+    /// become none, unreadable ones refuse the row.
+    #[inline]
+    fn motion(&self, cells: &[String]) -> Result<Motion, CsvRowError> {
         let lat = self.number(cells, Field::Lat)?;
         let lon = self.number(cells, Field::Lon)?;
         let position = match (lat, lon) {
@@ -402,83 +434,14 @@ impl CsvDecoder {
                 Err(_) => nav_status_from_text(text),
             },
         };
-
-        let statics = self.static_fields(cells)?;
-
-        let heard = Heard {
-            time: Some(time),
-            time_source: Some(TimeSource::Csv),
-            station: self.station.clone(),
-            channel: None,
-        };
-        let class = match mobile {
-            Mobile::Vessel(class) => class,
-            Mobile::BaseStation => {
-                out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
-                    mmsi,
-                    heard,
-                    station_time: None,
-                    lat: position.map(|p| p.0),
-                    lon: position.map(|p| p.1),
-                }));
-                return Ok(());
-            }
-            Mobile::AidToNavigation => {
-                out.push(AisEvent::Other(OtherMessage {
-                    mmsi,
-                    msg_type: 0,
-                    heard,
-                }));
-                return Ok(());
-            }
-        };
-        match position {
-            Some((lat, lon)) => out.push(AisEvent::Fix(Fix {
-                mmsi,
-                msg_type: 0,
-                class,
-                heard: heard.clone(),
-                lat,
-                lon,
-                sog,
-                cog,
-                heading,
-                nav_status,
-                turn,
-                accuracy: false,
-                raim: false,
-                second: None,
-            })),
-            None if !statics.any() => out.push(AisEvent::PositionUnavailable(OtherMessage {
-                mmsi,
-                msg_type: 0,
-                heard: heard.clone(),
-            })),
-            None => {}
-        }
-        if statics.any() {
-            out.push(AisEvent::VesselReport(VesselReport {
-                mmsi,
-                msg_type: 0,
-                part: None,
-                class: Some(class),
-                heard,
-                imo: statics.imo,
-                name: statics.name,
-                callsign: statics.callsign,
-                ship_type: statics.ship_type,
-                to_bow: statics.to_bow,
-                to_stern: statics.to_stern,
-                to_port: statics.to_port,
-                to_starboard: statics.to_starboard,
-                length: statics.length,
-                beam: statics.beam,
-                draught: statics.draught,
-                destination: statics.destination,
-                eta: statics.eta,
-            }));
-        }
-        Ok(())
+        Ok(Motion {
+            position,
+            sog,
+            cog,
+            heading,
+            turn,
+            nav_status,
+        })
     }
 
     fn static_fields(&self, cells: &[String]) -> Result<StaticFields, CsvRowError> {
@@ -560,6 +523,104 @@ impl CsvDecoder {
             destination: self.text(cells, Field::Destination),
             eta,
         })
+    }
+}
+
+/// The dynamic cells of a row.
+struct Motion {
+    position: Option<(f64, f64)>,
+    sog: Option<f32>,
+    cog: Option<f32>,
+    heading: Option<u16>,
+    turn: Option<f32>,
+    nav_status: Option<u8>,
+}
+
+/// The events one row stands for: a base station's heartbeat, an aid to navigation, or a
+/// vessel's fix (or its absence) and its static data.
+#[inline]
+fn push_row_events(
+    mmsi: Mmsi,
+    mobile: Mobile,
+    motion: Motion,
+    statics: StaticFields,
+    heard: Heard,
+    out: &mut Vec<AisEvent>,
+) {
+    let Motion {
+        position,
+        sog,
+        cog,
+        heading,
+        turn,
+        nav_status,
+    } = motion;
+    let class = match mobile {
+        Mobile::Vessel(class) => class,
+        Mobile::BaseStation => {
+            out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
+                mmsi,
+                heard,
+                station_time: None,
+                lat: position.map(|p| p.0),
+                lon: position.map(|p| p.1),
+            }));
+            return;
+        }
+        Mobile::AidToNavigation => {
+            out.push(AisEvent::Other(OtherMessage {
+                mmsi,
+                msg_type: 0,
+                heard,
+            }));
+            return;
+        }
+    };
+    match position {
+        Some((lat, lon)) => out.push(AisEvent::Fix(Fix {
+            mmsi,
+            msg_type: 0,
+            class,
+            heard: heard.clone(),
+            lat,
+            lon,
+            sog,
+            cog,
+            heading,
+            nav_status,
+            turn,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })),
+        None if !statics.any() => out.push(AisEvent::PositionUnavailable(OtherMessage {
+            mmsi,
+            msg_type: 0,
+            heard: heard.clone(),
+        })),
+        None => {}
+    }
+    if statics.any() {
+        out.push(AisEvent::VesselReport(VesselReport {
+            mmsi,
+            msg_type: 0,
+            part: None,
+            class: Some(class),
+            heard,
+            imo: statics.imo,
+            name: statics.name,
+            callsign: statics.callsign,
+            ship_type: statics.ship_type,
+            to_bow: statics.to_bow,
+            to_stern: statics.to_stern,
+            to_port: statics.to_port,
+            to_starboard: statics.to_starboard,
+            length: statics.length,
+            beam: statics.beam,
+            draught: statics.draught,
+            destination: statics.destination,
+            eta: statics.eta,
+        }));
     }
 }
 
@@ -666,83 +727,6 @@ pub fn parse_day_first(text: &str) -> Option<UnixMillis> {
     UnixMillis::from_civil(year, month, day, hour, minute, second, 0)
 }
 
-/// Letters and digits only, lower case: how category words are compared.
-fn normalised(text: &str) -> String {
-    text.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-fn mobile_from_text(text: &str) -> Mobile {
-    match normalised(text).as_str() {
-        "classb" => Mobile::Vessel(TransceiverClass::B),
-        "basestation" => Mobile::BaseStation,
-        "aton" => Mobile::AidToNavigation,
-        _ => Mobile::Vessel(TransceiverClass::A),
-    }
-}
-
-/// DMA's navigational status words to ITU codes; unrecognised words are unknown.
-fn nav_status_from_text(text: &str) -> Option<u8> {
-    let n = normalised(text);
-    let code = match n.as_str() {
-        "underwayusingengine" => 0,
-        "atanchor" => 1,
-        "notundercommand" => 2,
-        "constrainedbyherdraught" => 4,
-        "moored" => 5,
-        "aground" => 6,
-        "engagedinfishing" => 7,
-        "underwaysailing" => 8,
-        "reservedforfutureuse" => 13,
-        "unknownvalue" | "undefined" | "notdefined" => 15,
-        _ if n.starts_with("restrictedman") => 3,
-        _ if n.contains("hsc") => 9,
-        _ if n.contains("wig") => 10,
-        _ if n.contains("towingastern") => 11,
-        _ if n.contains("pushingahead") || n.contains("towingalongside") => 12,
-        _ if n.contains("sart") => 14,
-        _ => return None,
-    };
-    Some(code)
-}
-
-/// DMA's ship type words to a representative ITU code (see the module table).
-fn ship_type_from_text(text: &str) -> Option<u8> {
-    let n = normalised(text);
-    const TABLE: &[(&str, u8)] = &[
-        ("towinglongwide", 32),
-        ("towing", 31),
-        ("wig", 20),
-        ("fishing", 30),
-        ("dredging", 33),
-        ("diving", 34),
-        ("military", 35),
-        ("sailing", 36),
-        ("pleasure", 37),
-        ("hsc", 40),
-        ("pilot", 50),
-        ("sar", 51),
-        ("tug", 52),
-        ("porttender", 53),
-        ("antipollution", 54),
-        ("lawenforcement", 55),
-        ("spare1", 56),
-        ("spare2", 57),
-        ("medical", 58),
-        ("notpartytoconflict", 59),
-        ("passenger", 60),
-        ("cargo", 70),
-        ("tanker", 80),
-        ("other", 90),
-    ];
-    TABLE
-        .iter()
-        .find(|(word, _)| n.starts_with(word))
-        .map(|&(_, code)| code)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -756,11 +740,12 @@ mod tests {
         d.decode_row(row, &mut out).map(|()| out)
     }
 
-    const MC_FIXTURE: &str = include_str!("../../tests/data/csv_marinecadastre.csv");
-    const MC_2017_FIXTURE: &str = include_str!("../../tests/data/csv_marinecadastre_2017.csv");
-    const MC_BAD_FIXTURE: &str = include_str!("../../tests/data/csv_marinecadastre_bad_rows.csv");
-    const DMA_FIXTURE: &str = include_str!("../../tests/data/csv_dma.csv");
-    const DMA_BAD_FIXTURE: &str = include_str!("../../tests/data/csv_dma_bad_rows.csv");
+    const MC_FIXTURE: &str = include_str!("../../../tests/data/csv_marinecadastre.csv");
+    const MC_2017_FIXTURE: &str = include_str!("../../../tests/data/csv_marinecadastre_2017.csv");
+    const MC_BAD_FIXTURE: &str =
+        include_str!("../../../tests/data/csv_marinecadastre_bad_rows.csv");
+    const DMA_FIXTURE: &str = include_str!("../../../tests/data/csv_dma.csv");
+    const DMA_BAD_FIXTURE: &str = include_str!("../../../tests/data/csv_dma_bad_rows.csv");
 
     /// Decodes a whole fixture: events of the good rows, and (line number, error) of the bad.
     fn decode_file(text: &str) -> (Vec<AisEvent>, Vec<(usize, CsvRowError)>) {
@@ -1071,22 +1056,5 @@ mod tests {
         );
         assert_eq!(parse_day_first("2024-03-01 00:00:00"), None);
         assert_eq!(parse_day_first("31/02/2024 00:00:00"), None);
-    }
-
-    #[test]
-    fn dma_words_map_to_itu_codes() {
-        assert_eq!(ship_type_from_text("Tanker"), Some(80));
-        assert_eq!(ship_type_from_text("Tanker - Hazard A"), Some(80));
-        assert_eq!(ship_type_from_text("Towing long/wide"), Some(32));
-        assert_eq!(ship_type_from_text("Towing"), Some(31));
-        assert_eq!(ship_type_from_text("Law enforcement"), Some(55));
-        assert_eq!(ship_type_from_text("Anti-pollution"), Some(54));
-        assert_eq!(ship_type_from_text("Undefined"), None);
-        assert_eq!(ship_type_from_text("Reserved"), None);
-        assert_eq!(nav_status_from_text("Under way using engine"), Some(0));
-        assert_eq!(nav_status_from_text("Restricted manoeuverability"), Some(3));
-        assert_eq!(nav_status_from_text("Moored"), Some(5));
-        assert_eq!(nav_status_from_text("Unknown value"), Some(15));
-        assert_eq!(nav_status_from_text("Something new"), None);
     }
 }

@@ -1,0 +1,297 @@
+//! Per-port hourly coverage: the distinct vessels heard near each port in each UTC hour, the
+//! share of a span that was well covered, and the checkpoint a restart resumes from.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Mmsi;
+use crate::ports::{Port, PortZone};
+use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+
+/// The ports (by index, the first 64) whose hourly coverage already counts a vessel in `hour`:
+/// lets the coverage skip the distance and bin lookups for the rest of that hour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeardNear {
+    hour: i64,
+    ports: u64,
+}
+
+impl HeardNear {
+    fn counted(&self, hour: i64, index: usize) -> bool {
+        index < 64 && self.hour == hour && self.ports & (1 << index) != 0
+    }
+
+    fn mark(&mut self, hour: i64, index: usize) {
+        if self.hour != hour {
+            *self = HeardNear { hour, ports: 0 };
+        }
+        if index < 64 {
+            self.ports |= 1 << index;
+        }
+    }
+}
+
+/// What a restarted service needs of the coverage bins: the bins per port (by port name, so a
+/// reload that reorders ports keeps them) and the hours not yet written.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CoverageCheckpoint {
+    bins: Vec<(String, Vec<(i64, HourBin)>)>,
+    changed: Vec<(String, i64)>,
+}
+
+impl CoverageCheckpoint {
+    /// The bins as `(port, hour, bin)`, leaving the checkpoint without them (a store keeps
+    /// each bin in its own row and rewrites only the ones that changed).
+    pub fn take_bins(&mut self) -> Vec<(String, i64, HourBin)> {
+        let mut rows = Vec::new();
+        for (port, hours) in std::mem::take(&mut self.bins) {
+            rows.extend(
+                hours
+                    .into_iter()
+                    .map(|(hour, bin)| (port.clone(), hour, bin)),
+            );
+        }
+        rows
+    }
+
+    /// Puts bins back, whatever their order.
+    pub fn put_bins(&mut self, rows: Vec<(String, i64, HourBin)>) {
+        let mut by_port: BTreeMap<String, Vec<(i64, HourBin)>> = BTreeMap::new();
+        for (port, hour, bin) in rows {
+            by_port.entry(port).or_default().push((hour, bin));
+        }
+        for hours in by_port.values_mut() {
+            hours.sort_unstable_by_key(|(hour, _)| *hour);
+        }
+        self.bins = by_port.into_iter().collect();
+    }
+}
+
+/// Distinct vessels heard in one UTC hour near one port.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HourBin {
+    /// Sorted MMSIs; small (tens) even at busy ports. Emptied once the hour is old enough that
+    /// only its count matters.
+    vessels: Vec<u32>,
+    count: u32,
+}
+
+impl HourBin {
+    fn heard_besides(&self, exclude: Mmsi) -> usize {
+        self.count as usize - usize::from(self.vessels.binary_search(&exclude.0).is_ok())
+    }
+}
+
+/// A cheap box test before the exact distance: most fixes are far from every port.
+#[derive(Clone, Copy, Debug)]
+struct CoverageBox {
+    lat_min: f64,
+    lat_max: f64,
+    lon_min: f64,
+    lon_max: f64,
+}
+
+impl CoverageBox {
+    fn around(port: &Port) -> CoverageBox {
+        let reach_deg = port.coverage_nm / 60.0;
+        let (lat_min, lat_max, lon_min, lon_max) = match &port.zone {
+            PortZone::Circle {
+                lat,
+                lon,
+                radius_nm,
+            } => {
+                let r = radius_nm / 60.0;
+                (*lat - r, *lat + r, *lon - r, *lon + r)
+            }
+            PortZone::Area(area) => {
+                use geo::BoundingRect;
+                match area.bounding_rect() {
+                    Some(rect) => (rect.min().y, rect.max().y, rect.min().x, rect.max().x),
+                    None => (0.0, 0.0, 0.0, 0.0),
+                }
+            }
+        };
+        let lat_min = lat_min - reach_deg;
+        let lat_max = lat_max + reach_deg;
+        let widest = lat_min
+            .abs()
+            .max(lat_max.abs())
+            .min(89.0)
+            .to_radians()
+            .cos();
+        let lon_reach = reach_deg / widest;
+        CoverageBox {
+            lat_min,
+            lat_max,
+            lon_min: lon_min - lon_reach,
+            lon_max: lon_max + lon_reach,
+        }
+    }
+
+    fn contains(&self, lat: f64, lon: f64) -> bool {
+        lat >= self.lat_min && lat <= self.lat_max && lon >= self.lon_min && lon <= self.lon_max
+    }
+}
+
+/// Per-port hourly coverage: which vessels were heard within each port's coverage distance.
+#[derive(Debug)]
+pub struct Coverage {
+    boxes: Vec<CoverageBox>,
+    /// Per port: hour start (millis) -> bin.
+    bins: Vec<BTreeMap<i64, HourBin>>,
+    /// (port index, hour start) of bins changed since `take_changed`.
+    changed: Vec<(usize, i64)>,
+}
+
+impl Coverage {
+    pub fn new(ports: &[Port]) -> Coverage {
+        Coverage {
+            boxes: ports.iter().map(CoverageBox::around).collect(),
+            bins: ports.iter().map(|_| BTreeMap::new()).collect(),
+            changed: Vec::new(),
+        }
+    }
+
+    /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
+    /// `heard` is the vessel's own memory of where it was counted this hour; it saves the
+    /// distance and bin lookups for every fix after the first in an hour.
+    pub fn observe(
+        &mut self,
+        ports: &[Port],
+        mmsi: Mmsi,
+        time: UnixMillis,
+        lat: f64,
+        lon: f64,
+        heard: &mut HeardNear,
+    ) {
+        let hour = time.hour_floor().as_millis();
+        for (index, port) in ports.iter().enumerate() {
+            if !self.boxes[index].contains(lat, lon) || heard.counted(hour, index) {
+                continue;
+            }
+            let counted = self.bins[index]
+                .get(&hour)
+                .is_some_and(|bin| bin.vessels.binary_search(&mmsi.0).is_ok());
+            if !counted && port.distance_nm(lat, lon) > port.coverage_nm {
+                continue;
+            }
+            // Late fixes for a past hour must not reset the memory of the current one.
+            if heard.hour <= hour {
+                heard.mark(hour, index);
+            }
+            if counted {
+                continue;
+            }
+            let bin = self.bins[index].entry(hour).or_default();
+            if let Err(slot) = bin.vessels.binary_search(&mmsi.0) {
+                bin.vessels.insert(slot, mmsi.0);
+                bin.count += 1;
+                self.changed.push((index, hour));
+            }
+        }
+    }
+
+    /// Distinct vessels heard near port `index` in the hour starting at `hour`.
+    pub fn vessels_in_hour(&self, index: usize, hour: i64) -> usize {
+        self.bins[index]
+            .get(&hour)
+            .map_or(0, |bin| bin.count as usize)
+    }
+
+    /// The share of `[from, until)` spent in hours where at least `min_vessels` vessels other
+    /// than `exclude` were heard near port `index`. Each hour weighs by its overlap with the
+    /// span, so a boundary hour counts only for the part of it inside the span.
+    pub fn covered_share(
+        &self,
+        index: usize,
+        from: UnixMillis,
+        until: UnixMillis,
+        exclude: Mmsi,
+        min_vessels: u32,
+    ) -> f64 {
+        let span = until.as_millis() - from.as_millis();
+        if span <= 0 {
+            return 0.0;
+        }
+        let start_hour = from.hour_floor().as_millis();
+        let mut covered_ms = 0i64;
+        // Only hours with a bin can be covered: walk those, not every hour of the span.
+        for (&hour, bin) in self.bins[index].range(start_hour..until.as_millis()) {
+            if bin.heard_besides(exclude) >= min_vessels as usize {
+                covered_ms +=
+                    (hour + MILLIS_PER_HOUR).min(until.as_millis()) - hour.max(from.as_millis());
+            }
+        }
+        covered_ms as f64 / span as f64
+    }
+
+    /// Bins changed since the last call, with their current distinct-vessel counts, in a
+    /// stable order.
+    pub fn take_changed(&mut self) -> Vec<(usize, UnixMillis, u32)> {
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+            .into_iter()
+            .map(|(index, hour)| {
+                (
+                    index,
+                    UnixMillis(hour),
+                    self.vessels_in_hour(index, hour) as u32,
+                )
+            })
+            .collect()
+    }
+
+    /// Forgets which vessels were heard in hours before `before`, keeping their counts: late
+    /// data that old may then count a vessel twice in an hour, a bounded error traded for
+    /// bounded memory over months of service.
+    pub fn forget_detail_before(&mut self, before: UnixMillis) {
+        for bins in &mut self.bins {
+            for (_, bin) in bins.range_mut(..before.as_millis()).rev() {
+                if bin.vessels.is_empty() {
+                    break;
+                }
+                bin.vessels = Vec::new();
+            }
+        }
+    }
+
+    /// A copy of the bins, keyed by port name.
+    pub fn checkpoint(&self, ports: &[Port]) -> CoverageCheckpoint {
+        CoverageCheckpoint {
+            bins: ports
+                .iter()
+                .zip(&self.bins)
+                .map(|(port, bins)| {
+                    let hours = bins.iter().map(|(h, b)| (*h, b.clone())).collect();
+                    (port.name.clone(), hours)
+                })
+                .collect(),
+            changed: self
+                .changed
+                .iter()
+                .map(|&(index, hour)| (ports[index].name.clone(), hour))
+                .collect(),
+        }
+    }
+
+    /// Bins from a checkpoint for the ports configured now: a port no longer designated is
+    /// dropped, a new one starts empty.
+    pub fn restore(ports: &[Port], checkpoint: CoverageCheckpoint) -> Coverage {
+        let mut coverage = Coverage::new(ports);
+        let index_of = |name: &str| ports.iter().position(|p| p.name == name);
+        for (name, hours) in checkpoint.bins {
+            if let Some(index) = index_of(&name) {
+                coverage.bins[index] = hours.into_iter().collect();
+            }
+        }
+        for (name, hour) in checkpoint.changed {
+            if let Some(index) = index_of(&name) {
+                coverage.changed.push((index, hour));
+            }
+        }
+        coverage
+    }
+}
