@@ -975,8 +975,15 @@ mod tests {
         let (framed_live, _) = decode_all(&[r"\c:1354719388*56\", sentence]);
         let (replayed, decoder) = decode_all(&[r"\c:1354719388*56\", "", "", sentence]);
         assert_eq!(replayed, framed_live);
-        assert_eq!(replayed[0].time(), Some(UnixMillis::from_secs(1_354_719_388)));
-        assert_eq!(decoder.stats().non_ais_lines, 2, "the empty lines are counted");
+        assert_eq!(
+            replayed[0].time(),
+            Some(UnixMillis::from_secs(1_354_719_388))
+        );
+        assert_eq!(
+            decoder.stats().non_ais_lines,
+            2,
+            "the empty lines are counted"
+        );
     }
 
     #[test]

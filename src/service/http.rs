@@ -16,7 +16,7 @@ use axum::Router;
 use crate::decode::DecodeStats;
 use crate::service::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
 use crate::source::SourceMetrics;
-use crate::time::now as now_millis;
+use crate::time;
 
 /// A pipeline that has not turned for this long is unhealthy (it turns every few
 /// milliseconds, busy or idle).
@@ -46,7 +46,7 @@ pub fn router(state: Arc<ServiceState>) -> Router {
 
 async fn healthz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
     let last = state.pipeline.last_turn_at_ms.load(Ordering::Relaxed);
-    let age = now_millis().as_millis() - last;
+    let age = time::now().as_millis() - last;
     if last > 0 && age < HEALTHY_TURN_AGE_MS {
         (StatusCode::OK, "ok\n".to_string())
     } else {
@@ -109,7 +109,7 @@ impl Family<'_> {
 /// The Prometheus text exposition of every counter.
 pub fn render(state: &ServiceState) -> String {
     let mut out = String::with_capacity(4096);
-    let now = now_millis().as_millis();
+    let now = time::now().as_millis();
     render_sources(&mut out, state, now);
     render_decode(&mut out, state);
     render_delays(&mut out, state);
