@@ -1,0 +1,222 @@
+//! What a decoder counts: lines, messages by type, and every refusal by reason, with notes
+//! that say where the first refusals were.
+
+use serde::{Serialize, Serializer};
+
+use super::flatten_counters;
+
+/// Why a line or sentence was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reject {
+    /// The sentence's XOR checksum does not match (or a `$PGHP` line's).
+    BadChecksum,
+    /// A `!xxVDM` sentence without `*hh`.
+    MissingChecksum,
+    /// A tag block with a bad or missing checksum, a malformed field, or a group that
+    /// contradicts the sentence.
+    BadTagBlock,
+    /// Fragment count, number, sequence id, channel or fill bits malformed (or a `$PGHP` line's
+    /// fields).
+    BadSentence,
+    /// A payload character outside the armour, an undefined message type or type 24 part.
+    BadPayload,
+    /// Fewer payload bits than the message type's fields need.
+    ShortPayload,
+    /// A later fragment whose message start was never seen (or a repeated fragment).
+    OrphanFragment,
+    /// A fragment of a message that never completed (timed out, pushed out, superseded).
+    ExpiredFragment,
+    /// A line that is neither AIS, nor NMEA, nor a comment (e.g. `!=IVDM` line noise).
+    UnknownLine,
+    /// A line longer than the source's limit (counted by the source, not decoded).
+    LineTooLong,
+    /// A CSV export row with a bad cell, the wrong number of cells or an unclosed quote.
+    BadCsvRow,
+}
+
+impl Reject {
+    pub const ALL: [Reject; 11] = [
+        Reject::BadChecksum,
+        Reject::MissingChecksum,
+        Reject::BadTagBlock,
+        Reject::BadSentence,
+        Reject::BadPayload,
+        Reject::ShortPayload,
+        Reject::OrphanFragment,
+        Reject::ExpiredFragment,
+        Reject::UnknownLine,
+        Reject::LineTooLong,
+        Reject::BadCsvRow,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reject::BadChecksum => "bad_checksum",
+            Reject::MissingChecksum => "missing_checksum",
+            Reject::BadTagBlock => "bad_tag_block",
+            Reject::BadSentence => "bad_sentence",
+            Reject::BadPayload => "bad_payload",
+            Reject::ShortPayload => "short_payload",
+            Reject::OrphanFragment => "orphan_fragment",
+            Reject::ExpiredFragment => "expired_fragment",
+            Reject::UnknownLine => "unknown_line",
+            Reject::LineTooLong => "line_too_long",
+            Reject::BadCsvRow => "bad_csv_row",
+        }
+    }
+}
+
+/// Refusals by reason. Line-level reasons (`unknown_line`, `line_too_long`) count lines; the
+/// others count sentences, except `bad_payload` / `short_payload`, which count assembled
+/// messages.
+#[derive(Serialize, Default, Clone, Debug, PartialEq, Eq)]
+pub struct RejectCounts {
+    pub bad_checksum: u64,
+    pub missing_checksum: u64,
+    pub bad_tag_block: u64,
+    pub bad_sentence: u64,
+    pub bad_payload: u64,
+    pub short_payload: u64,
+    pub orphan_fragment: u64,
+    pub expired_fragment: u64,
+    pub unknown_line: u64,
+    pub line_too_long: u64,
+    pub bad_csv_row: u64,
+}
+
+impl RejectCounts {
+    fn slot(&mut self, reason: Reject) -> &mut u64 {
+        match reason {
+            Reject::BadChecksum => &mut self.bad_checksum,
+            Reject::MissingChecksum => &mut self.missing_checksum,
+            Reject::BadTagBlock => &mut self.bad_tag_block,
+            Reject::BadSentence => &mut self.bad_sentence,
+            Reject::BadPayload => &mut self.bad_payload,
+            Reject::ShortPayload => &mut self.short_payload,
+            Reject::OrphanFragment => &mut self.orphan_fragment,
+            Reject::ExpiredFragment => &mut self.expired_fragment,
+            Reject::UnknownLine => &mut self.unknown_line,
+            Reject::LineTooLong => &mut self.line_too_long,
+            Reject::BadCsvRow => &mut self.bad_csv_row,
+        }
+    }
+
+    pub fn get(&self, reason: Reject) -> u64 {
+        match reason {
+            Reject::BadChecksum => self.bad_checksum,
+            Reject::MissingChecksum => self.missing_checksum,
+            Reject::BadTagBlock => self.bad_tag_block,
+            Reject::BadSentence => self.bad_sentence,
+            Reject::BadPayload => self.bad_payload,
+            Reject::ShortPayload => self.short_payload,
+            Reject::OrphanFragment => self.orphan_fragment,
+            Reject::ExpiredFragment => self.expired_fragment,
+            Reject::UnknownLine => self.unknown_line,
+            Reject::LineTooLong => self.line_too_long,
+            Reject::BadCsvRow => self.bad_csv_row,
+        }
+    }
+
+    pub fn add(&mut self, reason: Reject, n: u64) {
+        *self.slot(reason) += n;
+    }
+
+    pub fn total(&self) -> u64 {
+        Reject::ALL.iter().map(|&r| self.get(r)).sum()
+    }
+
+    /// `(reason, count)` for every reason, in a fixed order.
+    pub fn iter(&self) -> impl Iterator<Item = (Reject, u64)> + '_ {
+        Reject::ALL.iter().map(|&r| (r, self.get(r)))
+    }
+}
+
+/// Counters of one source (or, merged, of several).
+#[derive(Serialize, Default, Clone, Debug, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Physical lines read.
+    pub lines: u64,
+    /// `!xxVDM` / `!xxVDO` sentences found (a line may hold several).
+    pub sentences: u64,
+    /// Messages decoded (a multi-sentence message counts once).
+    pub messages: u64,
+    /// Events emitted (a type 19 gives two).
+    pub events: u64,
+    /// Messages by AIS type; index 0 is unused.
+    #[serde(serialize_with = "serialize_by_type")]
+    pub by_type: [u64; 28],
+    pub rejects: RejectCounts,
+    /// Other NMEA sentences, comments and blank lines: skipped, not errors.
+    pub non_ais_lines: u64,
+    /// Gatehouse `$PGHP` time lines read.
+    pub gatehouse_lines: u64,
+    /// Tag blocks whose checksum covers everything but their `g:` field (accepted; see
+    /// `TagBlock::group_unchecked`).
+    pub tag_block_group_unchecked: u64,
+    /// Sentences preceded by text that is not a timestamp (decoded, untimed by it).
+    pub unparsed_prefix: u64,
+    /// Sentences followed by text that is neither a trailer nor another sentence (ignored).
+    pub trailing_garbage: u64,
+    /// Position reports whose position lies outside the globe: reported as unavailable.
+    pub invalid_position: u64,
+}
+
+fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        by_type
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(t, n)| (t.to_string(), n)),
+    )
+}
+
+impl DecodeStats {
+    /// Every counter, flattened to `decode.field -> value` (`decode.rejects.bad_checksum`,
+    /// `decode.by_type.1`), for the store's ingest table.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        flatten_counters("decode", self)
+    }
+
+    pub fn merge(&mut self, other: &DecodeStats) {
+        self.lines += other.lines;
+        self.sentences += other.sentences;
+        self.messages += other.messages;
+        self.events += other.events;
+        for (mine, theirs) in self.by_type.iter_mut().zip(other.by_type.iter()) {
+            *mine += theirs;
+        }
+        for (reason, n) in other.rejects.iter() {
+            self.rejects.add(reason, n);
+        }
+        self.non_ais_lines += other.non_ais_lines;
+        self.gatehouse_lines += other.gatehouse_lines;
+        self.tag_block_group_unchecked += other.tag_block_group_unchecked;
+        self.unparsed_prefix += other.unparsed_prefix;
+        self.trailing_garbage += other.trailing_garbage;
+        self.invalid_position += other.invalid_position;
+    }
+
+    /// Everything refused, all reasons together.
+    pub fn rejected(&self) -> u64 {
+        self.rejects.total()
+    }
+
+    /// `(type, count)` for the message types seen.
+    pub fn types(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
+        self.by_type
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(t, &n)| (t as u8, n))
+    }
+}
+
+/// One refusal with where it happened (the decoder's line number) and what was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RejectNote {
+    pub reason: Reject,
+    pub line: u64,
+    pub detail: &'static str,
+}
