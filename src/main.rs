@@ -18,7 +18,7 @@ use aisgap::model::Mmsi;
 use aisgap::offline;
 use aisgap::query::{self, OutputFormat, Question};
 use aisgap::store::read::{GapFilter, TallyKey};
-use aisgap::store::Store;
+use aisgap::store::{Reader, Store};
 use aisgap::time::UnixMillis;
 
 fn main() -> ExitCode {
@@ -61,7 +61,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let keys = [TallyKey::Port, TallyKey::Month];
-    let rows = aisgap::store::read::tally(store.connection(), &GapFilter::default(), &keys)?;
+    let rows = store.reader().tally(&GapFilter::default(), &keys)?;
     writeln!(out, "Suspected dark port calls (trips) by port and month:")?;
     query::write_tally_table(&rows, &keys, &mut out)?;
     writeln!(out)?;
@@ -70,7 +70,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         watched_only: true,
         ..GapFilter::default()
     };
-    let gaps = aisgap::store::read::gaps(store.connection(), &watched)?;
+    let gaps = store.reader().gaps(&watched)?;
     let trips = gaps.iter().filter(|g| g.is_trip()).count();
     let e = &summary.engine;
     writeln!(
@@ -228,10 +228,10 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryFormat::Geojson => OutputFormat::Geojson,
     };
     let db = database_path(args.db.as_deref(), args.config.as_deref())?;
-    let conn = aisgap::store::open_read_only(&db)?;
+    let reader = Reader::open(&db)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    query::answer(&conn, &question, &filter, format, &mut out)
+    query::answer(&reader, &question, &filter, format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
     Ok(ExitCode::SUCCESS)
 }

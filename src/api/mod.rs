@@ -71,11 +71,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Store(StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Store(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -8,14 +8,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};
 use crate::detect::GapStatus;
 use crate::query;
-use crate::store::read::{self, GapFilter};
+use crate::store::read::GapFilter;
+use crate::store::Reader;
 
 /// One endpoint of `/api/v1` as documented.
 #[derive(Clone, Copy, Debug)]
@@ -271,12 +271,12 @@ fn gap_filter(kind: GapList, mut filter: GapFilter) -> GapFilter {
 }
 
 fn answer_gaps(
-    conn: &Connection,
+    reader: &Reader,
     filter: &GapFilter,
     format: Format,
 ) -> Result<(Vec<u8>, u64), ApiError> {
-    let total = read::count_gaps(conn, filter)?;
-    let gaps = read::gaps(conn, filter)?;
+    let total = reader.count_gaps(filter)?;
+    let gaps = reader.gaps(filter)?;
     let body = match format {
         Format::Json => to_json(&gaps)?,
         Format::Csv => {
@@ -284,7 +284,7 @@ fn answer_gaps(
             query::write_gap_csv(&gaps, &mut out).map_err(|e| ApiError::Encode(e.to_string()))?;
             out
         }
-        Format::Geojson => to_json(&query::gaps_geojson(conn, &gaps)?)?,
+        Format::Geojson => to_json(&query::gaps_geojson(reader, &gaps)?)?,
     };
     Ok((body, total))
 }
@@ -301,7 +301,7 @@ async fn gap_list(
     let format = q.format;
     let (body, total) = state
         .pool
-        .run(move |conn| answer_gaps(conn, &filter, format))
+        .run(move |reader| answer_gaps(reader, &filter, format))
         .await?;
     Ok(reply(format, body, Some(total), name))
 }
@@ -335,8 +335,8 @@ async fn tally(
     let format = q.format;
     let (body, total) = state
         .pool
-        .run(move |conn| {
-            let rows = read::tally(conn, &q.filter, &q.by)?;
+        .run(move |reader| {
+            let rows = reader.tally(&q.filter, &q.by)?;
             let total = rows.len() as u64;
             let page: Vec<_> = rows
                 .into_iter()
@@ -367,8 +367,9 @@ async fn vessel(
     let q = parse(&VESSEL, raw)?;
     let body = state
         .pool
-        .run(move |conn| {
-            let detail = read::vessel(conn, mmsi, q.filter.since, q.filter.until)?
+        .run(move |reader| {
+            let detail = reader
+                .vessel(mmsi, q.filter.since, q.filter.until)?
                 .ok_or(ApiError::UnknownVessel(mmsi))?;
             to_json(&detail)
         })
@@ -384,8 +385,8 @@ async fn ports(
     let format = q.format;
     let (body, total) = state
         .pool
-        .run(move |conn| {
-            let ports = read::ports(conn, q.filter.since, q.filter.until, q.min_vessels)?;
+        .run(move |reader| {
+            let ports = reader.ports(q.filter.since, q.filter.until, q.min_vessels)?;
             let body = match format {
                 Format::Json => to_json(&ports)?,
                 Format::Csv => {
@@ -410,16 +411,11 @@ async fn port_hours(
     let q = parse(&PORT_HOURS, raw)?;
     let body = state
         .pool
-        .run(move |conn| {
-            if !read::port_names(conn)?.contains(&name) {
+        .run(move |reader| {
+            if !reader.port_names()?.contains(&name) {
                 return Err(ApiError::UnknownPort(name));
             }
-            to_json(&read::port_hours(
-                conn,
-                &name,
-                q.filter.since,
-                q.filter.until,
-            )?)
+            to_json(&reader.port_hours(&name, q.filter.since, q.filter.until)?)
         })
         .await?;
     Ok(reply(Format::Json, body, None, "port-hours"))
@@ -432,9 +428,9 @@ async fn summary(
     parse(&SUMMARY, raw)?;
     let body = state
         .pool
-        .run(|conn| {
-            let clock = read::stream_clock(conn)?;
-            let counters = read::counters(conn)?;
+        .run(|reader| {
+            let clock = reader.stream_clock()?;
+            let counters = reader.counters()?;
             to_json(&json!({ "stream_clock": clock, "counters": counters }))
         })
         .await?;

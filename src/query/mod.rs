@@ -3,12 +3,12 @@
 
 use std::io::{self, Write};
 
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::detect::GapRecord;
 use crate::model::Mmsi;
-use crate::store::read::{self, GapFilter, PortSummary, TallyKey, TallyRow};
+use crate::store::read::{GapFilter, PortSummary, TallyKey, TallyRow};
+use crate::store::Reader;
 use crate::store::StoreError;
 use crate::time::UnixMillis;
 
@@ -55,7 +55,7 @@ const TRACK_CONTEXT_HOURS: f64 = 24.0;
 
 /// Answers one question, writing it to `out`.
 pub fn answer(
-    conn: &Connection,
+    reader: &Reader,
     question: &Question,
     filter: &GapFilter,
     format: OutputFormat,
@@ -73,16 +73,16 @@ pub fn answer(
                 }
                 _ => {}
             }
-            let gaps = read::gaps(conn, &filter)?;
+            let gaps = reader.gaps(&filter)?;
             match format {
                 OutputFormat::Table => write_gap_table(&gaps, out)?,
                 OutputFormat::Json => write_json(&gaps, out)?,
                 OutputFormat::Csv => write_gap_csv(&gaps, out)?,
-                OutputFormat::Geojson => write_json(&gaps_geojson(conn, &gaps)?, out)?,
+                OutputFormat::Geojson => write_json(&gaps_geojson(reader, &gaps)?, out)?,
             }
         }
         Question::Tally(keys) => {
-            let rows = read::tally(conn, filter, keys)?;
+            let rows = reader.tally(filter, keys)?;
             match format {
                 OutputFormat::Table => write_tally_table(&rows, keys, out)?,
                 OutputFormat::Json => write_json(&rows, out)?,
@@ -97,7 +97,8 @@ pub fn answer(
             }
         }
         Question::Vessel(mmsi) => {
-            let detail = read::vessel(conn, *mmsi, filter.since, filter.until)?
+            let detail = reader
+                .vessel(*mmsi, filter.since, filter.until)?
                 .ok_or(QueryError::UnknownVessel(*mmsi))?;
             match format {
                 OutputFormat::Json => write_json(&detail, out)?,
@@ -141,11 +142,11 @@ pub fn answer(
                 OutputFormat::Csv => {
                     write_gap_csv(&detail.gaps, out)?;
                 }
-                OutputFormat::Geojson => write_json(&gaps_geojson(conn, &detail.gaps)?, out)?,
+                OutputFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
             }
         }
         Question::Ports => {
-            let ports = read::ports(conn, filter.since, filter.until, 2)?;
+            let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {
                 OutputFormat::Table => write_ports_table(&ports, out)?,
                 OutputFormat::Json => write_json(&ports, out)?,
@@ -467,8 +468,8 @@ pub fn ports_geojson(ports: &[PortSummary]) -> Value {
 
 /// Each gap as GeoJSON features sharing its properties: fix A, fix B, the straight dark leg
 /// between them, the track around the gap, and (once per export) each port involved.
-pub fn gaps_geojson(conn: &Connection, gaps: &[GapRecord]) -> Result<Value, QueryError> {
-    let ports = read::ports(conn, None, None, 2)?;
+pub fn gaps_geojson(reader: &Reader, gaps: &[GapRecord]) -> Result<Value, QueryError> {
+    let ports = reader.ports(None, None, 2)?;
     let mut features = Vec::new();
     let mut ports_drawn = std::collections::BTreeSet::new();
     for gap in gaps {
@@ -486,8 +487,7 @@ pub fn gaps_geojson(conn: &Connection, gaps: &[GapRecord]) -> Result<Value, Quer
             features.push(json!({ "type": "Feature", "geometry": { "type": "LineString", "coordinates": [[gap.from_lon, gap.from_lat], [lon, lat]] }, "properties": with_role("dark_leg") }));
         }
         let end = gap.dark_until.unwrap_or(gap.dark_from);
-        let track = read::track(
-            conn,
+        let track = reader.track(
             gap.mmsi,
             Some(gap.dark_from.plus_hours(-TRACK_CONTEXT_HOURS)),
             Some(end.plus_hours(TRACK_CONTEXT_HOURS)),
