@@ -13,7 +13,7 @@ use aisgap::config::Config;
 use aisgap::decode::feed::FeedDecoder;
 use aisgap::decode::DecodeOptions;
 use aisgap::offline::replay::replay;
-use aisgap::query::{self, OutputFormat, Question};
+use aisgap::query::{self, AnswerFormat, Question};
 use aisgap::simulate::{write_scenario, ScenarioParams};
 use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
 use aisgap::store::read::{GapFilter, TallyKey};
@@ -52,7 +52,7 @@ fn time_query(reader: &Reader, question: &Question, runs: u32) -> f64 {
             reader,
             question,
             &GapFilter::default(),
-            OutputFormat::Json,
+            AnswerFormat::Json,
             &mut sink,
         )
         .expect("query answers");

@@ -12,12 +12,33 @@ use crate::store::Reader;
 use crate::store::StoreError;
 use crate::time::UnixMillis;
 
+/// How an answer is written: an aligned table for the terminal, or JSON, CSV or GeoJSON for
+/// other programs (the HTTP API offers the last three, see `api::Format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFormat {
+pub enum AnswerFormat {
     Table,
     Json,
     Csv,
     Geojson,
+}
+
+impl AnswerFormat {
+    pub const ALL: [AnswerFormat; 4] = [
+        AnswerFormat::Table,
+        AnswerFormat::Json,
+        AnswerFormat::Csv,
+        AnswerFormat::Geojson,
+    ];
+
+    /// The format's one spelling, for `--format` and the API's `format` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerFormat::Table => "table",
+            AnswerFormat::Json => "json",
+            AnswerFormat::Csv => "csv",
+            AnswerFormat::Geojson => "geojson",
+        }
+    }
 }
 
 /// What to ask.
@@ -58,7 +79,7 @@ pub fn answer(
     reader: &Reader,
     question: &Question,
     filter: &GapFilter,
-    format: OutputFormat,
+    format: AnswerFormat,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
     match question {
@@ -75,21 +96,21 @@ pub fn answer(
             }
             let gaps = reader.gaps(&filter)?;
             match format {
-                OutputFormat::Table => write_gap_table(&gaps, out)?,
-                OutputFormat::Json => write_json(&gaps, out)?,
-                OutputFormat::Csv => write_gap_csv(&gaps, out)?,
-                OutputFormat::Geojson => write_json(&gaps_geojson(reader, &gaps)?, out)?,
+                AnswerFormat::Table => write_gap_table(&gaps, out)?,
+                AnswerFormat::Json => write_json(&gaps, out)?,
+                AnswerFormat::Csv => write_gap_csv(&gaps, out)?,
+                AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &gaps)?, out)?,
             }
         }
         Question::Tally(keys) => {
             let rows = reader.tally(filter, keys)?;
             match format {
-                OutputFormat::Table => write_tally_table(&rows, keys, out)?,
-                OutputFormat::Json => write_json(&rows, out)?,
-                OutputFormat::Csv => write_tally_csv(&rows, keys, out)?,
-                OutputFormat::Geojson => {
+                AnswerFormat::Table => write_tally_table(&rows, keys, out)?,
+                AnswerFormat::Json => write_json(&rows, out)?,
+                AnswerFormat::Csv => write_tally_csv(&rows, keys, out)?,
+                AnswerFormat::Geojson => {
                     return Err(QueryError::UnsupportedFormat {
-                        format: "geojson",
+                        format: AnswerFormat::Geojson.as_str(),
                         question: "tally",
                         supported: "table, json or csv",
                     })
@@ -101,8 +122,8 @@ pub fn answer(
                 .vessel(*mmsi, filter.since, filter.until)?
                 .ok_or(QueryError::UnknownVessel(*mmsi))?;
             match format {
-                OutputFormat::Json => write_json(&detail, out)?,
-                OutputFormat::Table => {
+                AnswerFormat::Json => write_json(&detail, out)?,
+                AnswerFormat::Table => {
                     let i = &detail.identity;
                     writeln!(
                         out,
@@ -139,19 +160,19 @@ pub fn answer(
                     writeln!(out)?;
                     write_gap_table(&detail.gaps, out)?;
                 }
-                OutputFormat::Csv => {
+                AnswerFormat::Csv => {
                     write_gap_csv(&detail.gaps, out)?;
                 }
-                OutputFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
+                AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
             }
         }
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {
-                OutputFormat::Table => write_ports_table(&ports, out)?,
-                OutputFormat::Json => write_json(&ports, out)?,
-                OutputFormat::Csv => write_ports_csv(&ports, out)?,
-                OutputFormat::Geojson => write_json(&ports_geojson(&ports), out)?,
+                AnswerFormat::Table => write_ports_table(&ports, out)?,
+                AnswerFormat::Json => write_json(&ports, out)?,
+                AnswerFormat::Csv => write_ports_csv(&ports, out)?,
+                AnswerFormat::Geojson => write_json(&ports_geojson(&ports), out)?,
             }
         }
     }

@@ -163,6 +163,24 @@ pub enum TallyKey {
     Month,
 }
 
+impl TallyKey {
+    /// Every grouping, in the order a tally's columns come.
+    pub const ALL: [TallyKey; 3] = [TallyKey::Port, TallyKey::Vessel, TallyKey::Month];
+
+    /// The grouping's one spelling, on the command line and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TallyKey::Port => "port",
+            TallyKey::Vessel => "vessel",
+            TallyKey::Month => "month",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TallyKey> {
+        TallyKey::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
 /// One row of a tally: the trips of one group and their estimated cargo.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TallyRow {
