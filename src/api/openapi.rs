@@ -4,8 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::endpoints::{Endpoint, ENDPOINTS};
 use super::params::{self, Format, ParamKind};
-use super::routes::{Endpoint, ENDPOINTS};
 
 fn nullable(kind: &str) -> Value {
     json!({ "type": [kind, "null"] })
