@@ -14,8 +14,7 @@ use super::endpoints::{
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};
-use crate::detect::GapStatus;
-use crate::query;
+use crate::query::{self, Question};
 use crate::store::read::GapFilter;
 use crate::store::Reader;
 
@@ -77,11 +76,8 @@ fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Respo
         headers.insert("x-total-count", HeaderValue::from(total));
     }
     if format != Format::Json {
-        let extension = if format == Format::Csv {
-            "csv"
-        } else {
-            "geojson"
-        };
+        // The file is named for its format, spelled as the format parameter spells it.
+        let extension = format.as_str();
         if let Ok(value) =
             HeaderValue::from_str(&format!("inline; filename=\"aisgap-{name}.{extension}\""))
         {
@@ -101,27 +97,6 @@ fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError>
         endpoint.params,
         endpoint.formats,
     )?)
-}
-
-#[derive(Clone, Copy)]
-enum GapList {
-    Trips,
-    Gaps,
-    DarkNow,
-}
-
-/// The filter `aisgap query` applies for the same question.
-fn gap_filter(kind: GapList, mut filter: GapFilter) -> GapFilter {
-    filter.watched_only = true;
-    match kind {
-        GapList::Trips => filter.status = Some(GapStatus::Trip),
-        GapList::DarkNow => {
-            filter.status = Some(GapStatus::Open);
-            filter.dark_now_only = true;
-        }
-        GapList::Gaps => {}
-    }
-    filter
 }
 
 fn answer_gaps(
@@ -146,12 +121,12 @@ fn answer_gaps(
 async fn gap_list(
     state: ApiState,
     endpoint: &Endpoint,
-    kind: GapList,
+    question: Question,
     raw: Option<String>,
     name: &'static str,
 ) -> Result<Response, ApiError> {
     let q = parse(endpoint, raw)?;
-    let filter = gap_filter(kind, q.filter);
+    let filter = question.gap_filter(q.filter);
     let format = q.format;
     let (body, total) = state
         .pool
@@ -164,21 +139,21 @@ async fn trips(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    gap_list(state, &TRIPS, GapList::Trips, raw, "trips").await
+    gap_list(state, &TRIPS, Question::Trips, raw, "trips").await
 }
 
 async fn gaps(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    gap_list(state, &GAPS, GapList::Gaps, raw, "gaps").await
+    gap_list(state, &GAPS, Question::Gaps, raw, "gaps").await
 }
 
 async fn dark_now(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    gap_list(state, &DARK_NOW, GapList::DarkNow, raw, "dark-now").await
+    gap_list(state, &DARK_NOW, Question::DarkNow, raw, "dark-now").await
 }
 
 async fn tally(

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::detect::GapRecord;
+use crate::detect::{GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::store::read::{GapFilter, PortSummary, TallyKey, TallyRow};
 use crate::store::Reader;
@@ -55,6 +55,23 @@ pub enum Question {
     Ports,
 }
 
+impl Question {
+    /// The filter a question about gaps applies on top of the one asked with (the HTTP API
+    /// asks the same questions, so it narrows the same way).
+    pub fn gap_filter(&self, mut filter: GapFilter) -> GapFilter {
+        filter.watched_only = true;
+        match self {
+            Question::Trips => filter.status = Some(GapStatus::Trip),
+            Question::DarkNow => {
+                filter.status = Some(GapStatus::Open);
+                filter.dark_now_only = true;
+            }
+            _ => {}
+        }
+        filter
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]
@@ -84,16 +101,7 @@ pub fn answer(
 ) -> Result<(), QueryError> {
     match question {
         Question::Trips | Question::Gaps | Question::DarkNow => {
-            let mut filter = filter.clone();
-            filter.watched_only = true;
-            match question {
-                Question::Trips => filter.status = Some(crate::detect::GapStatus::Trip),
-                Question::DarkNow => {
-                    filter.status = Some(crate::detect::GapStatus::Open);
-                    filter.dark_now_only = true;
-                }
-                _ => {}
-            }
+            let filter = question.gap_filter(filter.clone());
             let gaps = reader.gaps(&filter)?;
             match format {
                 AnswerFormat::Table => write_gap_table(&gaps, out)?,

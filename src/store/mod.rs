@@ -1,5 +1,5 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
-//! and read-only connections for queries (`read`).
+//! and the read side, [`Reader`], that queries answer from (`read`).
 
 pub mod read;
 mod rows;

@@ -124,12 +124,6 @@ impl Reader {
         Ok(self)
     }
 
-    /// The connection itself, for tests that must show what it refuses.
-    #[cfg(test)]
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     /// Gaps matching the filter, oldest first.
     pub fn gaps(&self, filter: &GapFilter) -> Result<Vec<GapRecord>, StoreError> {
         let (clause, values) = filter.where_clause();
@@ -321,9 +315,7 @@ impl Reader {
         detail.track = self.track(mmsi, since, until)?;
         Ok(Some(detail))
     }
-}
 
-impl Reader {
     /// A vessel's stored track between two times, in time order (late points sorted in).
     pub fn track(
         &self,
@@ -454,18 +446,14 @@ impl Reader {
         }
         Ok(summaries)
     }
-}
 
-impl Reader {
     /// Names of the designated ports recorded in the database.
     pub fn port_names(&self) -> Result<Vec<String>, StoreError> {
         let mut statement = self.conn.prepare("SELECT name FROM ports ORDER BY name")?;
         let rows = statement.query_map([], |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-}
 
-impl Reader {
     pub fn port_hours(
         &self,
         port: &str,
@@ -488,9 +476,7 @@ impl Reader {
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-}
 
-impl Reader {
     /// The stream clock of the last write: "now" for dark-now questions.
     pub fn stream_clock(&self) -> Result<Option<UnixMillis>, StoreError> {
         let value: Option<String> = self
@@ -503,9 +489,7 @@ impl Reader {
             .optional()?;
         Ok(value.and_then(|v| v.parse().ok()).map(UnixMillis))
     }
-}
 
-impl Reader {
     /// Ingest counters (lines, messages by type, rejects by reason, ...).
     pub fn counters(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut statement = self
@@ -515,5 +499,13 @@ impl Reader {
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+impl Reader {
+    /// The connection itself, for tests that must show what it refuses.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
     }
 }
