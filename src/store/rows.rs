@@ -96,39 +96,75 @@ pub(super) fn write_gap(insert: &mut Statement<'_>, g: &GapRecord) -> rusqlite::
     Ok(())
 }
 
-/// A gap from a row selected with [`GAP_SELECT_LIST`].
+/// Where a column sits in [`GAP_COLUMNS`] (and so in [`GAP_SELECT_LIST`]); evaluated at compile
+/// time, so a name that is not a column fails the build.
+const fn gap_column(name: &str) -> usize {
+    let mut i = 0;
+    while i < GAP_COLUMNS.len() {
+        if same_name(GAP_COLUMNS[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a column of gaps");
+}
+
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A gap from a row selected with [`GAP_SELECT_LIST`]. Columns are named, and their positions
+/// found once at compile time: a list answers up to ten thousand rows, and looking each name up
+/// in every row would cost more than reading it.
 pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
-    let status: String = row.get("status")?;
-    let confidence: Option<String> = row.get("confidence")?;
-    let identity_changes: String = row.get("identity_changes")?;
-    let candidates: String = row.get("candidates")?;
+    macro_rules! column {
+        ($name:literal) => {
+            row.get(const { gap_column($name) })
+        };
+    }
+    let status: String = column!("status")?;
+    let confidence: Option<String> = column!("confidence")?;
+    let identity_changes: String = column!("identity_changes")?;
+    let candidates: String = column!("candidates")?;
+    let dark_until: Option<i64> = column!("dark_until")?;
     Ok(GapRecord {
-        mmsi: Mmsi(row.get("mmsi")?),
-        dark_from: UnixMillis(row.get("dark_from")?),
-        dark_until: row.get::<_, Option<i64>>("dark_until")?.map(UnixMillis),
+        mmsi: Mmsi(column!("mmsi")?),
+        dark_from: UnixMillis(column!("dark_from")?),
+        dark_until: dark_until.map(UnixMillis),
         status: GapStatus::parse(&status).unwrap_or(GapStatus::NotNear),
-        watched: row.get("watched")?,
-        port: row.get("port")?,
-        from_lat: row.get("from_lat")?,
-        from_lon: row.get("from_lon")?,
-        until_lat: row.get("until_lat")?,
-        until_lon: row.get("until_lon")?,
-        duration_hours: row.get("duration_hours")?,
-        distance_nm: row.get("distance_nm")?,
-        implied_speed_kn: row.get("implied_speed_kn")?,
-        detour_nm: row.get("detour_nm")?,
-        slack_hours: row.get("slack_hours")?,
-        coverage: row.get("coverage")?,
-        dark_now: row.get("dark_now")?,
-        imo: row.get("imo")?,
-        name: row.get("name")?,
-        callsign: row.get("callsign")?,
-        ship_type: row.get("ship_type")?,
-        draught_before: row.get("draught_before")?,
-        draught_after: row.get("draught_after")?,
-        draught_change: row.get("draught_change")?,
-        est_tonnes: row.get("est_tonnes")?,
-        est_barrels: row.get("est_barrels")?,
+        watched: column!("watched")?,
+        port: column!("port")?,
+        from_lat: column!("from_lat")?,
+        from_lon: column!("from_lon")?,
+        until_lat: column!("until_lat")?,
+        until_lon: column!("until_lon")?,
+        duration_hours: column!("duration_hours")?,
+        distance_nm: column!("distance_nm")?,
+        implied_speed_kn: column!("implied_speed_kn")?,
+        detour_nm: column!("detour_nm")?,
+        slack_hours: column!("slack_hours")?,
+        coverage: column!("coverage")?,
+        dark_now: column!("dark_now")?,
+        imo: column!("imo")?,
+        name: column!("name")?,
+        callsign: column!("callsign")?,
+        ship_type: column!("ship_type")?,
+        draught_before: column!("draught_before")?,
+        draught_after: column!("draught_after")?,
+        draught_change: column!("draught_change")?,
+        est_tonnes: column!("est_tonnes")?,
+        est_barrels: column!("est_barrels")?,
         confidence: confidence.as_deref().and_then(Confidence::parse),
         identity_changes: serde_json::from_str(&identity_changes).unwrap_or_default(),
         candidates: serde_json::from_str(&candidates).unwrap_or_default(),
