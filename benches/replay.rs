@@ -12,11 +12,11 @@ use std::time::Instant;
 use aisgap::config::Config;
 use aisgap::decode::feed::FeedDecoder;
 use aisgap::offline::replay::replay;
-use aisgap::query::{self, OutputFormat, Question};
+use aisgap::query::{self, AnswerFormat, Question};
 use aisgap::simulate::{write_scenario, ScenarioParams};
 use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
 use aisgap::store::read::{GapFilter, TallyKey};
-use aisgap::store::{open_read_only, Store};
+use aisgap::store::{Reader, Store};
 
 #[path = "../tests/integration/support.rs"]
 mod support;
@@ -40,16 +40,16 @@ fn decode_only(path: &Path, config: &Config) -> (u64, f64) {
     (decoder.stats().lines, started.elapsed().as_secs_f64())
 }
 
-fn time_query(conn: &rusqlite::Connection, question: &Question, runs: u32) -> f64 {
+fn time_query(reader: &Reader, question: &Question, runs: u32) -> f64 {
     let mut best = f64::MAX;
     for _ in 0..runs {
         let started = Instant::now();
         let mut sink = Vec::new();
         query::answer(
-            conn,
+            reader,
             question,
             &GapFilter::default(),
-            OutputFormat::Json,
+            AnswerFormat::Json,
             &mut sink,
         )
         .expect("query answers");
@@ -115,13 +115,11 @@ fn main() {
         std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6
     );
 
-    let conn = open_read_only(&db).expect("read-only database");
-    let trips = aisgap::store::read::gaps(&conn, &GapFilter::trips())
-        .expect("trips")
-        .len();
-    let trips_ms = time_query(&conn, &Question::Trips, 10);
+    let reader = Reader::open(&db).expect("read-only database");
+    let trips = reader.gaps(&GapFilter::trips()).expect("trips").len();
+    let trips_ms = time_query(&reader, &Question::Trips, 10);
     let tally_ms = time_query(
-        &conn,
+        &reader,
         &Question::Tally(vec![TallyKey::Port, TallyKey::Month]),
         10,
     );

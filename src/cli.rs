@@ -3,9 +3,13 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::detect::{Confidence, GapStatus};
+use crate::query::AnswerFormat;
 use crate::source::file::DEFAULT_MAX_LINE;
+use crate::store::read::TallyKey;
 
 /// Watches AIS feeds, finds tankers that go dark near designated ports, and tallies the port
 /// calls they probably made while dark.
@@ -43,8 +47,8 @@ pub struct DecodeArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Record format on stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = RecordFormat::Jsonl)]
+    pub format: RecordFormat,
     /// Decode and print only the summary, no records.
     #[arg(long)]
     pub summary: bool,
@@ -56,12 +60,12 @@ pub struct DecodeArgs {
     pub max_line_length: usize,
 }
 
-/// Record format of `aisgap decode`.
+/// Record format of `aisgap decode` (the answers of `aisgap query` are an [`AnswerFormat`]).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFormat {
+pub enum RecordFormat {
     /// One JSON object per line: the event's serde form plus `station_kind`.
     Jsonl,
-    /// One row per event under a header; see `commands::decode::CSV_HEADER`.
+    /// One row per event under a header; see `offline::decode::CSV_HEADER`.
     Csv,
 }
 
@@ -129,26 +133,23 @@ pub enum QueryWhat {
     Ports,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum QueryFormat {
-    Table,
-    Json,
-    Csv,
-    Geojson,
+/// The values of a vocabulary the library owns, spelled as its owner spells them: the command
+/// line accepts exactly what the store holds and the API takes.
+macro_rules! values_of_vocabulary {
+    ($($vocabulary:ty),*) => {$(
+        impl ValueEnum for $vocabulary {
+            fn value_variants<'a>() -> &'a [Self] {
+                &<$vocabulary>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(PossibleValue::new(self.as_str()))
+            }
+        }
+    )*};
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TallyBy {
-    Port,
-    Vessel,
-    Month,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConfidenceArg {
-    Medium,
-    High,
-}
+values_of_vocabulary!(GapStatus, Confidence, TallyKey, AnswerFormat);
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
@@ -180,16 +181,16 @@ pub struct QueryArgs {
     pub until: Option<String>,
     /// Only trips of this confidence.
     #[arg(long, value_enum)]
-    pub confidence: Option<ConfidenceArg>,
-    /// Only gaps with this judgement (open, trip, coverage_unknown, unreachable, not_near, position_jump, withdrawn).
-    #[arg(long)]
-    pub status: Option<String>,
+    pub confidence: Option<Confidence>,
+    /// Only gaps with this judgement.
+    #[arg(long, value_enum)]
+    pub status: Option<GapStatus>,
     /// Tally groups, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "port")]
-    pub by: Vec<TallyBy>,
+    pub by: Vec<TallyKey>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
-    pub format: QueryFormat,
+    #[arg(long, value_enum, default_value_t = AnswerFormat::Table)]
+    pub format: AnswerFormat,
     /// At most this many records.
     #[arg(long)]
     pub limit: Option<u64>,
@@ -282,7 +283,7 @@ mod tests {
             panic!("not query")
         };
         assert_eq!(args.what, QueryWhat::Tally);
-        assert_eq!(args.by, vec![TallyBy::Port, TallyBy::Month]);
+        assert_eq!(args.by, vec![TallyKey::Port, TallyKey::Month]);
         let cli =
             Cli::try_parse_from(["aisgap", "query", "vessel", "445000001", "--format", "json"])
                 .unwrap();
@@ -291,7 +292,7 @@ mod tests {
         };
         assert_eq!(
             (args.what, args.vessel, args.format),
-            (QueryWhat::Vessel, Some(445_000_001), QueryFormat::Json)
+            (QueryWhat::Vessel, Some(445_000_001), AnswerFormat::Json)
         );
     }
 }

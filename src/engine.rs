@@ -628,7 +628,7 @@ mod tests {
     use crate::detect::Confidence;
     use crate::model::{Heard, TimeSource, TransceiverClass};
     use crate::ports::PortZone;
-    use crate::store::read::{gaps, GapFilter};
+    use crate::store::read::GapFilter;
     use crate::store::Store;
 
     const T0: i64 = 1_709_856_000_000; // 2024-03-08T00:00:00Z
@@ -732,14 +732,13 @@ mod tests {
         }
         engine.finish();
         store.apply(&engine.take_changes()).unwrap();
-        gaps(
-            store.connection(),
-            &GapFilter {
+        store
+            .reader()
+            .gaps(&GapFilter {
                 mmsi: Some(TANKER),
                 ..GapFilter::default()
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     /// South of the port by `nm` nautical miles.
@@ -837,14 +836,13 @@ mod tests {
         }
         engine.finish();
         store.apply(&engine.take_changes()).unwrap();
-        let found = gaps(
-            store.connection(),
-            &GapFilter {
+        let found = store
+            .reader()
+            .gaps(&GapFilter {
                 mmsi: Some(TANKER),
                 ..GapFilter::default()
-            },
-        )
-        .unwrap();
+            })
+            .unwrap();
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].status, GapStatus::Withdrawn);
         assert_eq!(engine.stats().late_fixes, 1);

@@ -9,16 +9,15 @@ use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 
 use aisgap::cli::{
-    CheckConfigArgs, Cli, Command, ConfidenceArg, DecodeArgs, QueryArgs, QueryFormat, QueryWhat,
-    ReplayArgs, RunArgs, ServeArgs, SimulateArgs, TallyBy,
+    CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, RunArgs,
+    ServeArgs, SimulateArgs,
 };
 use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
-use aisgap::detect::{Confidence, GapStatus};
 use aisgap::model::Mmsi;
 use aisgap::offline;
-use aisgap::query::{self, OutputFormat, Question};
+use aisgap::query::{self, Question};
 use aisgap::store::read::{GapFilter, TallyKey};
-use aisgap::store::Store;
+use aisgap::store::{Reader, Store};
 use aisgap::time::UnixMillis;
 
 fn main() -> ExitCode {
@@ -61,7 +60,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let keys = [TallyKey::Port, TallyKey::Month];
-    let rows = aisgap::store::read::tally(store.connection(), &GapFilter::default(), &keys)?;
+    let rows = store.reader().tally(&GapFilter::default(), &keys)?;
     writeln!(out, "Suspected dark port calls (trips) by port and month:")?;
     query::write_tally_table(&rows, &keys, &mut out)?;
     writeln!(out)?;
@@ -70,7 +69,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         watched_only: true,
         ..GapFilter::default()
     };
-    let gaps = aisgap::store::read::gaps(store.connection(), &watched)?;
+    let gaps = store.reader().gaps(&watched)?;
     let trips = gaps.iter().filter(|g| g.is_trip()).count();
     let e = &summary.engine;
     writeln!(
@@ -179,23 +178,14 @@ fn parse_time(parameter: &str, text: Option<&str>) -> anyhow::Result<Option<Unix
 }
 
 fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let status = match &args.status {
-        None => None,
-        Some(text) => Some(GapStatus::parse(text).ok_or_else(|| {
-            anyhow!("--status {text:?} is not a judgement: use open, trip, coverage_unknown, unreachable, not_near, position_jump or withdrawn")
-        })?),
-    };
     let filter = GapFilter {
         port: args.port.clone(),
         mmsi: args.mmsi.map(Mmsi),
         imo: args.imo,
         since: parse_time("--since", args.since.as_deref())?,
         until: parse_time("--until", args.until.as_deref())?,
-        confidence: args.confidence.map(|c| match c {
-            ConfidenceArg::Medium => Confidence::Medium,
-            ConfidenceArg::High => Confidence::High,
-        }),
-        status,
+        confidence: args.confidence,
+        status: args.status,
         watched_only: false,
         dark_now_only: false,
         limit: args.limit,
@@ -206,32 +196,17 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::Gaps => Question::Gaps,
         QueryWhat::DarkNow => Question::DarkNow,
         QueryWhat::Ports => Question::Ports,
-        QueryWhat::Tally => Question::Tally(
-            args.by
-                .iter()
-                .map(|b| match b {
-                    TallyBy::Port => TallyKey::Port,
-                    TallyBy::Vessel => TallyKey::Vessel,
-                    TallyBy::Month => TallyKey::Month,
-                })
-                .collect(),
-        ),
+        QueryWhat::Tally => Question::Tally(args.by.clone()),
         QueryWhat::Vessel => match args.vessel.or(args.mmsi) {
             Some(mmsi) => Question::Vessel(Mmsi(mmsi)),
             None => bail!("query vessel needs an MMSI: aisgap query vessel 445123456"),
         },
     };
-    let format = match args.format {
-        QueryFormat::Table => OutputFormat::Table,
-        QueryFormat::Json => OutputFormat::Json,
-        QueryFormat::Csv => OutputFormat::Csv,
-        QueryFormat::Geojson => OutputFormat::Geojson,
-    };
     let db = database_path(args.db.as_deref(), args.config.as_deref())?;
-    let conn = aisgap::store::open_read_only(&db)?;
+    let reader = Reader::open(&db)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    query::answer(&conn, &question, &filter, format, &mut out)
+    query::answer(&reader, &question, &filter, args.format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
     Ok(ExitCode::SUCCESS)
 }

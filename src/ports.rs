@@ -157,6 +157,39 @@ impl Port {
             }
         }
     }
+
+    /// The zone as a GeoJSON geometry, the form [`parse_ports`] reads: a circle as its centre
+    /// Point carrying `radius_nm`, an area as a MultiPolygon. The store keeps ports in this
+    /// form so that queries and exports need no config.
+    pub fn zone_geojson(&self) -> Value {
+        match &self.zone {
+            PortZone::Circle {
+                lat,
+                lon,
+                radius_nm,
+            } => {
+                serde_json::json!({ "type": "Point", "coordinates": [lon, lat], "radius_nm": radius_nm })
+            }
+            PortZone::Area(area) => {
+                let polygons: Vec<Value> = area
+                    .0
+                    .iter()
+                    .map(|polygon| {
+                        let ring = |line: &geo::LineString<f64>| {
+                            line.0
+                                .iter()
+                                .map(|c| serde_json::json!([c.x, c.y]))
+                                .collect::<Vec<_>>()
+                        };
+                        let mut rings = vec![ring(polygon.exterior())];
+                        rings.extend(polygon.interiors().iter().map(ring));
+                        serde_json::json!(rings)
+                    })
+                    .collect();
+                serde_json::json!({ "type": "MultiPolygon", "coordinates": polygons })
+            }
+        }
+    }
 }
 
 /// "42.7350 N 133.0750 E"

@@ -3,6 +3,7 @@
 //! database file, and mountable by a long-running service through [`router`] and [`serve`].
 
 pub mod auth;
+pub mod endpoints;
 pub mod openapi;
 pub mod page;
 pub mod params;
@@ -21,9 +22,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use auth::{check_exposure, AccessToken};
+pub use endpoints::{Endpoint, ENDPOINTS};
 pub use params::{Format, ParamError};
 pub use pool::ReadPool;
-pub use routes::{Endpoint, ENDPOINTS};
 
 use crate::model::Mmsi;
 use crate::query::QueryError;
@@ -71,11 +72,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Store(StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Store(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -4,11 +4,18 @@
 
 use serde_json::{json, Map, Value};
 
+use super::endpoints::{Endpoint, ENDPOINTS};
 use super::params::{self, Format, ParamKind};
-use super::routes::{Endpoint, ENDPOINTS};
 
 fn nullable(kind: &str) -> Value {
     json!({ "type": [kind, "null"] })
+}
+
+/// An enum that also admits null, as the schema of an optional field.
+fn nullable_enum(values: &[&str]) -> Value {
+    let mut values: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+    values.push(Value::Null);
+    Value::Array(values)
 }
 
 fn described(mut schema: Value, description: &str) -> Value {
@@ -35,7 +42,7 @@ fn gap_schema() -> Value {
         "name": nullable("string"),
         "callsign": nullable("string"),
         "ship_type": nullable("integer"),
-        "status": { "type": "string", "enum": params::STATUS_VALUES },
+        "status": { "type": "string", "enum": params::status_values() },
         "watched": { "type": "boolean" },
         "port": described(nullable("string"), "The port a trip is attributed to, or the best candidate of any other judgement."),
         "dark_from": described(time(), "Time of fix A, the last before the silence (UTC)."),
@@ -57,7 +64,7 @@ fn gap_schema() -> Value {
         "identity_changes": { "type": "array", "items": { "$ref": "#/components/schemas/IdentityChange" } },
         "est_tonnes": described(nullable("number"), "Cargo estimated from the draught change, tonnes."),
         "est_barrels": described(nullable("number"), "The same in barrels."),
-        "confidence": { "type": ["string", "null"], "enum": ["medium", "high", null] },
+        "confidence": { "type": ["string", "null"], "enum": nullable_enum(&params::confidence_values()) },
         "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/PortCandidate" } },
     });
     let required: Vec<String> = properties
@@ -199,8 +206,8 @@ fn parameter_schema(kind: ParamKind, endpoint: &Endpoint) -> Value {
         ParamKind::Mmsi => json!({ "type": "integer", "minimum": 1, "maximum": 999_999_999 }),
         ParamKind::Imo => json!({ "type": "integer", "minimum": 1 }),
         ParamKind::Time => json!({ "type": "string" }),
-        ParamKind::Confidence => json!({ "type": "string", "enum": params::CONFIDENCE_VALUES }),
-        ParamKind::Status => json!({ "type": "string", "enum": params::STATUS_VALUES }),
+        ParamKind::Confidence => json!({ "type": "string", "enum": params::confidence_values() }),
+        ParamKind::Status => json!({ "type": "string", "enum": params::status_values() }),
         ParamKind::Count => json!({ "type": "integer", "minimum": 0 }),
         ParamKind::Format => {
             let formats: Vec<&str> = endpoint.formats.iter().map(|f| f.as_str()).collect();
@@ -208,7 +215,7 @@ fn parameter_schema(kind: ParamKind, endpoint: &Endpoint) -> Value {
         }
         ParamKind::TallyBy => json!({
             "type": "string",
-            "pattern": format!("^({0})(,({0}))*$", params::TALLY_BY_VALUES.join("|")),
+            "pattern": format!("^({0})(,({0}))*$", params::tally_by_values().join("|")),
             "default": "port",
         }),
     }

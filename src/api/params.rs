@@ -5,6 +5,7 @@
 
 use crate::detect::{Confidence, GapStatus};
 use crate::model::Mmsi;
+use crate::query::AnswerFormat;
 use crate::store::read::{GapFilter, TallyKey};
 use crate::time::UnixMillis;
 
@@ -37,17 +38,20 @@ pub struct ParamSpec {
     pub example: &'static str,
 }
 
-pub const STATUS_VALUES: &[&str] = &[
-    "open",
-    "trip",
-    "coverage_unknown",
-    "unreachable",
-    "not_near",
-    "position_jump",
-    "withdrawn",
-];
-pub const CONFIDENCE_VALUES: &[&str] = &["medium", "high"];
-pub const TALLY_BY_VALUES: &[&str] = &["port", "vessel", "month"];
+/// The judgements a `status` may name, spelled as [`GapStatus`] spells them.
+pub fn status_values() -> Vec<&'static str> {
+    GapStatus::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+/// The confidences a `confidence` may name, spelled as [`Confidence`] spells them.
+pub fn confidence_values() -> Vec<&'static str> {
+    Confidence::ALL.iter().map(|c| c.as_str()).collect()
+}
+
+/// The groups a `by` may name, spelled as [`TallyKey`] spells them.
+pub fn tally_by_values() -> Vec<&'static str> {
+    TallyKey::ALL.iter().map(|k| k.as_str()).collect()
+}
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -128,7 +132,8 @@ pub fn spec(name: &str) -> Option<&'static ParamSpec> {
     PARAMS.iter().find(|p| p.name == name)
 }
 
-/// An answer's representation.
+/// An answer's representation over HTTP: the formats of `aisgap query` that another program
+/// reads, each with its media type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
@@ -136,13 +141,19 @@ pub enum Format {
     Geojson,
 }
 
+impl From<Format> for AnswerFormat {
+    fn from(format: Format) -> AnswerFormat {
+        match format {
+            Format::Json => AnswerFormat::Json,
+            Format::Csv => AnswerFormat::Csv,
+            Format::Geojson => AnswerFormat::Geojson,
+        }
+    }
+}
+
 impl Format {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Csv => "csv",
-            Format::Geojson => "geojson",
-        }
+        AnswerFormat::from(self).as_str()
     }
 
     pub fn media_type(self) -> &'static str {
@@ -267,7 +278,7 @@ fn apply(
                     name,
                     format!(
                         "{value:?} is not a confidence: use {}",
-                        CONFIDENCE_VALUES.join(" or ")
+                        confidence_values().join(" or ")
                     ),
                 )
             })?);
@@ -278,7 +289,7 @@ fn apply(
                     name,
                     format!(
                         "{value:?} is not a judgement: use one of {}",
-                        STATUS_VALUES.join(", ")
+                        status_values().join(", ")
                     ),
                 )
             })?);
@@ -320,17 +331,15 @@ fn apply(
         ParamKind::TallyBy => {
             let mut keys = Vec::new();
             for part in value.split(',').map(str::trim) {
-                let key = match part {
-                    "port" => TallyKey::Port,
-                    "vessel" => TallyKey::Vessel,
-                    "month" => TallyKey::Month,
-                    other => {
-                        return Err(refuse(
-                            name,
-                            format!("{other:?} is not a tally group: use port, vessel and/or month, comma-separated"),
-                        ))
-                    }
-                };
+                let key = TallyKey::parse(part).ok_or_else(|| {
+                    refuse(
+                        name,
+                        format!(
+                            "{part:?} is not a tally group: use {}, comma-separated",
+                            one_or_more(&tally_by_values())
+                        ),
+                    )
+                })?;
                 if !keys.contains(&key) {
                     keys.push(key);
                 }
@@ -339,6 +348,14 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// "a, b and/or c"
+fn one_or_more(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and/or {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
 }
 
 /// An MMSI: nine digits at most.
@@ -434,6 +451,42 @@ mod tests {
         assert!(e.message.contains("\"year\""), "{e}");
         let e = parse(Some("confidence=low"), &["confidence"], FORMATS).unwrap_err();
         assert!(e.message.contains("medium or high"), "{e}");
+    }
+
+    /// The descriptions are prose, so they spell the vocabularies out; they must name every
+    /// value the parser takes, in order.
+    #[test]
+    fn descriptions_name_every_value_of_their_vocabulary() {
+        let lists = [
+            ("status", status_values()),
+            ("confidence", confidence_values()),
+            ("by", tally_by_values()),
+        ];
+        for (name, values) in lists {
+            let description = spec(name).unwrap().description;
+            let mut rest = description;
+            for value in values {
+                let at = rest
+                    .find(value)
+                    .unwrap_or_else(|| panic!("{name}: {value} missing from {description:?}"));
+                rest = &rest[at + value.len()..];
+            }
+        }
+    }
+
+    /// A filter's value is the spelling the records carry, so that what a client reads back it
+    /// can ask for.
+    #[test]
+    fn parameter_values_are_the_spellings_of_the_records() {
+        for status in GapStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for confidence in Confidence::ALL {
+            assert_eq!(
+                serde_json::to_value(confidence).unwrap(),
+                confidence.as_str()
+            );
+        }
     }
 
     #[test]

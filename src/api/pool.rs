@@ -1,19 +1,18 @@
-//! Read-only SQLite connections for the HTTP handlers: a few kept open and reused, the queries
+//! Read-only store readers for the HTTP handlers: a few kept open and reused, the queries
 //! run on tokio's blocking threads, and at most a fixed number at once so that a burst of
 //! requests queues instead of opening connections without end.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 use super::ApiError;
-use crate::store::{open_read_only, StoreError};
+use crate::store::{Reader, StoreError};
 
 pub struct ReadPool {
     db: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
     running: Semaphore,
 }
 
@@ -33,33 +32,30 @@ impl ReadPool {
         &self.db
     }
 
-    fn connect(db: &Path) -> Result<Connection, StoreError> {
-        let conn = open_read_only(db)?;
-        // Read-only twice over: the open flags, and SQLite refusing any write statement.
-        conn.pragma_update(None, "query_only", true)?;
-        Ok(conn)
+    fn connect(db: &Path) -> Result<Reader, StoreError> {
+        Reader::open(db)?.refuse_writes()
     }
 
-    fn take(&self) -> Result<Connection, StoreError> {
+    fn take(&self) -> Result<Reader, StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match idle {
-            Some(conn) => Ok(conn),
+            Some(reader) => Ok(reader),
             None => Self::connect(&self.db),
         }
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, reader: Reader) {
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+            .push(reader);
     }
 
-    /// Runs `question` on a pooled connection on a blocking thread.
+    /// Runs `question` on a pooled reader on a blocking thread.
     pub async fn run<T, F>(self: &Arc<Self>, question: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Reader) -> Result<T, ApiError> + Send + 'static,
     {
         let _turn = self
             .running
@@ -68,12 +64,41 @@ impl ReadPool {
             .map_err(|e| ApiError::Worker(e.to_string()))?;
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let conn = pool.take()?;
-            let answer = question(&conn);
-            pool.give_back(conn);
+            let reader = pool.take()?;
+            let answer = question(&reader);
+            pool.give_back(reader);
             answer
         })
         .await
         .map_err(|e| ApiError::Worker(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn the_database_connections_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("pool.db");
+        drop(Store::open(&db).unwrap());
+        let pool = Arc::new(ReadPool::open(&db, 2).unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let refused = runtime.block_on(pool.run(|reader| {
+            Ok(reader
+                .connection()
+                .execute("DELETE FROM gaps", [])
+                .map_err(|e| e.to_string()))
+        }));
+        let error = refused.unwrap().expect_err("a write on an API connection");
+        assert!(
+            error.contains("readonly") || error.contains("read-only"),
+            "{error}"
+        );
     }
 }

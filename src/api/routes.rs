@@ -1,6 +1,5 @@
-//! The routes of `/api/v1`: one table describing each endpoint (its parameters, formats and
-//! record; the OpenAPI description is built from it) and the handlers that answer from the
-//! store's built-in read queries.
+//! The routes of `/api/v1`: each endpoint of the table in `endpoints` mounted on its handler,
+//! and the handlers that answer from the store's built-in read queries.
 
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -8,162 +7,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use rusqlite::Connection;
 use serde_json::json;
 
+use super::endpoints::{
+    Endpoint, DARK_NOW, GAPS, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
+};
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};
-use crate::detect::GapStatus;
-use crate::query;
-use crate::store::read::{self, GapFilter};
-
-/// One endpoint of `/api/v1` as documented.
-#[derive(Clone, Copy, Debug)]
-pub struct Endpoint {
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub description: &'static str,
-    /// Query parameters it takes (names from [`params::PARAMS`]).
-    pub params: &'static [&'static str],
-    /// Representations offered; the first is the default.
-    pub formats: &'static [Format],
-    /// The OpenAPI component its JSON answer is made of.
-    pub record: &'static str,
-    /// Whether the JSON answer is an array of `record`.
-    pub list: bool,
-}
-
-const GAP_FILTERS: &[&str] = &[
-    "port",
-    "mmsi",
-    "imo",
-    "since",
-    "until",
-    "confidence",
-    "limit",
-    "offset",
-    "format",
-];
-const LIST_FORMATS: &[Format] = &[Format::Json, Format::Csv, Format::Geojson];
-
-pub const TRIPS: Endpoint = Endpoint {
-    path: "/api/v1/trips",
-    summary: "Suspected dark port calls (trips) of watched vessels",
-    description: "Gaps judged trips: near a designated port, reachable in the time and covered. Oldest first. Records are those of `aisgap query trips --format json`.",
-    params: GAP_FILTERS,
-    formats: LIST_FORMATS,
-    record: "Gap",
-    list: true,
-};
-
-pub const GAPS: Endpoint = Endpoint {
-    path: "/api/v1/gaps",
-    summary: "Every dark period of a watched vessel, with its judgement",
-    description:
-        "All gaps of watched vessels whatever their status (filter with status). Oldest first.",
-    params: &[
-        "port",
-        "mmsi",
-        "imo",
-        "since",
-        "until",
-        "confidence",
-        "status",
-        "limit",
-        "offset",
-        "format",
-    ],
-    formats: LIST_FORMATS,
-    record: "Gap",
-    list: true,
-};
-
-pub const DARK_NOW: Endpoint = Endpoint {
-    path: "/api/v1/dark-now",
-    summary: "Watched vessels silent now near a covered port",
-    description: "Open gaps flagged dark now at the stream clock (see /api/v1/summary).",
-    params: &[
-        "port", "mmsi", "imo", "since", "until", "limit", "offset", "format",
-    ],
-    formats: LIST_FORMATS,
-    record: "Gap",
-    list: true,
-};
-
-pub const TALLY: Endpoint = Endpoint {
-    path: "/api/v1/tally",
-    summary: "Trips counted by port, vessel and/or month",
-    description: "One row per group, with high-confidence trips and estimated barrels. The same filters as trips apply before counting.",
-    params: &[
-        "by",
-        "port",
-        "mmsi",
-        "imo",
-        "since",
-        "until",
-        "confidence",
-        "limit",
-        "offset",
-        "format",
-    ],
-    formats: &[Format::Json, Format::Csv],
-    record: "TallyRow",
-    list: true,
-};
-
-pub const VESSEL: Endpoint = Endpoint {
-    path: "/api/v1/vessels/{mmsi}",
-    summary: "One vessel: identity, identity history, gaps and track",
-    description: "The stored state of a vessel, every identity it reported, and its gaps and track inside the window given by since and until (all of them without).",
-    params: &["since", "until"],
-    formats: &[Format::Json],
-    record: "Vessel",
-    list: false,
-};
-
-pub const PORTS: Endpoint = Endpoint {
-    path: "/api/v1/ports",
-    summary: "Designated ports with their coverage and traffic",
-    description: "Each port's zone, approach and coverage distances, the hours in the window in which vessels were heard near it, trips and vessels dark now.",
-    params: &["since", "until", "min_vessels", "format"],
-    formats: LIST_FORMATS,
-    record: "Port",
-    list: true,
-};
-
-pub const PORT_HOURS: Endpoint = Endpoint {
-    path: "/api/v1/ports/{name}/hours",
-    summary: "Hourly coverage of one port",
-    description: "For every hour in the window in which any vessel was heard within the port's coverage distance, how many distinct vessels were.",
-    params: &["since", "until"],
-    formats: &[Format::Json],
-    record: "PortHour",
-    list: true,
-};
-
-pub const SUMMARY: Endpoint = Endpoint {
-    path: "/api/v1/summary",
-    summary: "The stream clock and ingest counters",
-    description: "The time of the latest data written (the \"now\" of dark-now) and the running counters of lines, messages and rejects.",
-    params: &[],
-    formats: &[Format::Json],
-    record: "Summary",
-    list: false,
-};
-
-pub const OPENAPI: Endpoint = Endpoint {
-    path: "/api/v1/openapi.json",
-    summary: "This description",
-    description: "The OpenAPI 3.1 description of /api/v1.",
-    params: &[],
-    formats: &[Format::Json],
-    record: "OpenApi",
-    list: false,
-};
-
-pub const ENDPOINTS: &[Endpoint] = &[
-    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, SUMMARY, OPENAPI,
-];
+use crate::query::{self, Question};
+use crate::store::read::GapFilter;
+use crate::store::Reader;
 
 /// The API's routes, path by path; [`router`] mounts exactly these.
 pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
@@ -223,11 +76,8 @@ fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Respo
         headers.insert("x-total-count", HeaderValue::from(total));
     }
     if format != Format::Json {
-        let extension = if format == Format::Csv {
-            "csv"
-        } else {
-            "geojson"
-        };
+        // The file is named for its format, spelled as the format parameter spells it.
+        let extension = format.as_str();
         if let Ok(value) =
             HeaderValue::from_str(&format!("inline; filename=\"aisgap-{name}.{extension}\""))
         {
@@ -249,34 +99,13 @@ fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError>
     )?)
 }
 
-#[derive(Clone, Copy)]
-enum GapList {
-    Trips,
-    Gaps,
-    DarkNow,
-}
-
-/// The filter `aisgap query` applies for the same question.
-fn gap_filter(kind: GapList, mut filter: GapFilter) -> GapFilter {
-    filter.watched_only = true;
-    match kind {
-        GapList::Trips => filter.status = Some(GapStatus::Trip),
-        GapList::DarkNow => {
-            filter.status = Some(GapStatus::Open);
-            filter.dark_now_only = true;
-        }
-        GapList::Gaps => {}
-    }
-    filter
-}
-
 fn answer_gaps(
-    conn: &Connection,
+    reader: &Reader,
     filter: &GapFilter,
     format: Format,
 ) -> Result<(Vec<u8>, u64), ApiError> {
-    let total = read::count_gaps(conn, filter)?;
-    let gaps = read::gaps(conn, filter)?;
+    let total = reader.count_gaps(filter)?;
+    let gaps = reader.gaps(filter)?;
     let body = match format {
         Format::Json => to_json(&gaps)?,
         Format::Csv => {
@@ -284,7 +113,7 @@ fn answer_gaps(
             query::write_gap_csv(&gaps, &mut out).map_err(|e| ApiError::Encode(e.to_string()))?;
             out
         }
-        Format::Geojson => to_json(&query::gaps_geojson(conn, &gaps)?)?,
+        Format::Geojson => to_json(&query::gaps_geojson(reader, &gaps)?)?,
     };
     Ok((body, total))
 }
@@ -292,16 +121,16 @@ fn answer_gaps(
 async fn gap_list(
     state: ApiState,
     endpoint: &Endpoint,
-    kind: GapList,
+    question: Question,
     raw: Option<String>,
     name: &'static str,
 ) -> Result<Response, ApiError> {
     let q = parse(endpoint, raw)?;
-    let filter = gap_filter(kind, q.filter);
+    let filter = question.gap_filter(q.filter);
     let format = q.format;
     let (body, total) = state
         .pool
-        .run(move |conn| answer_gaps(conn, &filter, format))
+        .run(move |reader| answer_gaps(reader, &filter, format))
         .await?;
     Ok(reply(format, body, Some(total), name))
 }
@@ -310,21 +139,21 @@ async fn trips(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    gap_list(state, &TRIPS, GapList::Trips, raw, "trips").await
+    gap_list(state, &TRIPS, Question::Trips, raw, "trips").await
 }
 
 async fn gaps(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    gap_list(state, &GAPS, GapList::Gaps, raw, "gaps").await
+    gap_list(state, &GAPS, Question::Gaps, raw, "gaps").await
 }
 
 async fn dark_now(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    gap_list(state, &DARK_NOW, GapList::DarkNow, raw, "dark-now").await
+    gap_list(state, &DARK_NOW, Question::DarkNow, raw, "dark-now").await
 }
 
 async fn tally(
@@ -335,8 +164,8 @@ async fn tally(
     let format = q.format;
     let (body, total) = state
         .pool
-        .run(move |conn| {
-            let rows = read::tally(conn, &q.filter, &q.by)?;
+        .run(move |reader| {
+            let rows = reader.tally(&q.filter, &q.by)?;
             let total = rows.len() as u64;
             let page: Vec<_> = rows
                 .into_iter()
@@ -367,8 +196,9 @@ async fn vessel(
     let q = parse(&VESSEL, raw)?;
     let body = state
         .pool
-        .run(move |conn| {
-            let detail = read::vessel(conn, mmsi, q.filter.since, q.filter.until)?
+        .run(move |reader| {
+            let detail = reader
+                .vessel(mmsi, q.filter.since, q.filter.until)?
                 .ok_or(ApiError::UnknownVessel(mmsi))?;
             to_json(&detail)
         })
@@ -384,8 +214,8 @@ async fn ports(
     let format = q.format;
     let (body, total) = state
         .pool
-        .run(move |conn| {
-            let ports = read::ports(conn, q.filter.since, q.filter.until, q.min_vessels)?;
+        .run(move |reader| {
+            let ports = reader.ports(q.filter.since, q.filter.until, q.min_vessels)?;
             let body = match format {
                 Format::Json => to_json(&ports)?,
                 Format::Csv => {
@@ -410,16 +240,11 @@ async fn port_hours(
     let q = parse(&PORT_HOURS, raw)?;
     let body = state
         .pool
-        .run(move |conn| {
-            if !read::port_names(conn)?.contains(&name) {
+        .run(move |reader| {
+            if !reader.port_names()?.contains(&name) {
                 return Err(ApiError::UnknownPort(name));
             }
-            to_json(&read::port_hours(
-                conn,
-                &name,
-                q.filter.since,
-                q.filter.until,
-            )?)
+            to_json(&reader.port_hours(&name, q.filter.since, q.filter.until)?)
         })
         .await?;
     Ok(reply(Format::Json, body, None, "port-hours"))
@@ -432,9 +257,9 @@ async fn summary(
     parse(&SUMMARY, raw)?;
     let body = state
         .pool
-        .run(|conn| {
-            let clock = read::stream_clock(conn)?;
-            let counters = read::counters(conn)?;
+        .run(|reader| {
+            let clock = reader.stream_clock()?;
+            let counters = reader.counters()?;
             to_json(&json!({ "stream_clock": clock, "counters": counters }))
         })
         .await?;

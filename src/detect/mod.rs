@@ -34,6 +34,18 @@ pub enum GapStatus {
 }
 
 impl GapStatus {
+    /// Every judgement, in the order lists of them are shown.
+    pub const ALL: [GapStatus; 7] = [
+        GapStatus::Open,
+        GapStatus::Trip,
+        GapStatus::CoverageUnknown,
+        GapStatus::Unreachable,
+        GapStatus::NotNear,
+        GapStatus::PositionJump,
+        GapStatus::Withdrawn,
+    ];
+
+    /// The judgement's one spelling: stored, asked for, and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             GapStatus::Open => "open",
@@ -47,17 +59,7 @@ impl GapStatus {
     }
 
     pub fn parse(text: &str) -> Option<GapStatus> {
-        [
-            GapStatus::Open,
-            GapStatus::Trip,
-            GapStatus::CoverageUnknown,
-            GapStatus::Unreachable,
-            GapStatus::NotNear,
-            GapStatus::PositionJump,
-            GapStatus::Withdrawn,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        GapStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -69,6 +71,10 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// Every confidence a trip can have, lowest first.
+    pub const ALL: [Confidence; 2] = [Confidence::Medium, Confidence::High];
+
+    /// The confidence's one spelling: stored, asked for, and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             Confidence::Medium => "medium",
@@ -77,11 +83,7 @@ impl Confidence {
     }
 
     pub fn parse(text: &str) -> Option<Confidence> {
-        match text {
-            "medium" => Some(Confidence::Medium),
-            "high" => Some(Confidence::High),
-            _ => None,
-        }
+        Confidence::ALL.into_iter().find(|c| c.as_str() == text)
     }
 }
 

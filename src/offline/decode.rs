@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::cli::{DecodeArgs, OutputFormat};
+use crate::cli::{DecodeArgs, RecordFormat};
 use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
@@ -41,7 +41,7 @@ pub fn run(
     summary: &mut dyn Write,
 ) -> Result<DecodeStats, DecodeCommandError> {
     let mut out = BufWriter::with_capacity(1 << 16, out);
-    if !args.summary && args.format == OutputFormat::Csv {
+    if !args.summary && args.format == RecordFormat::Csv {
         writeln!(out, "{CSV_HEADER}").map_err(DecodeCommandError::Write)?;
     }
     let options = DecodeOptions {
@@ -118,12 +118,12 @@ struct JsonRecord<'a> {
 
 fn write_record(
     out: &mut impl Write,
-    format: OutputFormat,
+    format: RecordFormat,
     event: &AisEvent,
     csv_line: &mut String,
 ) -> io::Result<()> {
     match format {
-        OutputFormat::Jsonl => {
+        RecordFormat::Jsonl => {
             let record = JsonRecord {
                 event,
                 station_kind: event.mmsi().kind(),
@@ -131,7 +131,7 @@ fn write_record(
             serde_json::to_writer(&mut *out, &record)?;
             out.write_all(b"\n")
         }
-        OutputFormat::Csv => {
+        RecordFormat::Csv => {
             csv_line.clear();
             csv_row(event, csv_line);
             out.write_all(csv_line.as_bytes())

@@ -3,21 +3,42 @@
 
 use std::io::{self, Write};
 
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::detect::GapRecord;
+use crate::detect::{GapRecord, GapStatus};
 use crate::model::Mmsi;
-use crate::store::read::{self, GapFilter, PortSummary, TallyKey, TallyRow};
+use crate::store::read::{GapFilter, PortSummary, TallyKey, TallyRow};
+use crate::store::Reader;
 use crate::store::StoreError;
 use crate::time::UnixMillis;
 
+/// How an answer is written: an aligned table for the terminal, or JSON, CSV or GeoJSON for
+/// other programs (the HTTP API offers the last three, see `api::Format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFormat {
+pub enum AnswerFormat {
     Table,
     Json,
     Csv,
     Geojson,
+}
+
+impl AnswerFormat {
+    pub const ALL: [AnswerFormat; 4] = [
+        AnswerFormat::Table,
+        AnswerFormat::Json,
+        AnswerFormat::Csv,
+        AnswerFormat::Geojson,
+    ];
+
+    /// The format's one spelling, for `--format` and the API's `format` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerFormat::Table => "table",
+            AnswerFormat::Json => "json",
+            AnswerFormat::Csv => "csv",
+            AnswerFormat::Geojson => "geojson",
+        }
+    }
 }
 
 /// What to ask.
@@ -32,6 +53,23 @@ pub enum Question {
     Tally(Vec<TallyKey>),
     Vessel(Mmsi),
     Ports,
+}
+
+impl Question {
+    /// The filter a question about gaps applies on top of the one asked with (the HTTP API
+    /// asks the same questions, so it narrows the same way).
+    pub fn gap_filter(&self, mut filter: GapFilter) -> GapFilter {
+        filter.watched_only = true;
+        match self {
+            Question::Trips => filter.status = Some(GapStatus::Trip),
+            Question::DarkNow => {
+                filter.status = Some(GapStatus::Open);
+                filter.dark_now_only = true;
+            }
+            _ => {}
+        }
+        filter
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,41 +93,32 @@ const TRACK_CONTEXT_HOURS: f64 = 24.0;
 
 /// Answers one question, writing it to `out`.
 pub fn answer(
-    conn: &Connection,
+    reader: &Reader,
     question: &Question,
     filter: &GapFilter,
-    format: OutputFormat,
+    format: AnswerFormat,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
     match question {
         Question::Trips | Question::Gaps | Question::DarkNow => {
-            let mut filter = filter.clone();
-            filter.watched_only = true;
-            match question {
-                Question::Trips => filter.status = Some(crate::detect::GapStatus::Trip),
-                Question::DarkNow => {
-                    filter.status = Some(crate::detect::GapStatus::Open);
-                    filter.dark_now_only = true;
-                }
-                _ => {}
-            }
-            let gaps = read::gaps(conn, &filter)?;
+            let filter = question.gap_filter(filter.clone());
+            let gaps = reader.gaps(&filter)?;
             match format {
-                OutputFormat::Table => write_gap_table(&gaps, out)?,
-                OutputFormat::Json => write_json(&gaps, out)?,
-                OutputFormat::Csv => write_gap_csv(&gaps, out)?,
-                OutputFormat::Geojson => write_json(&gaps_geojson(conn, &gaps)?, out)?,
+                AnswerFormat::Table => write_gap_table(&gaps, out)?,
+                AnswerFormat::Json => write_json(&gaps, out)?,
+                AnswerFormat::Csv => write_gap_csv(&gaps, out)?,
+                AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &gaps)?, out)?,
             }
         }
         Question::Tally(keys) => {
-            let rows = read::tally(conn, filter, keys)?;
+            let rows = reader.tally(filter, keys)?;
             match format {
-                OutputFormat::Table => write_tally_table(&rows, keys, out)?,
-                OutputFormat::Json => write_json(&rows, out)?,
-                OutputFormat::Csv => write_tally_csv(&rows, keys, out)?,
-                OutputFormat::Geojson => {
+                AnswerFormat::Table => write_tally_table(&rows, keys, out)?,
+                AnswerFormat::Json => write_json(&rows, out)?,
+                AnswerFormat::Csv => write_tally_csv(&rows, keys, out)?,
+                AnswerFormat::Geojson => {
                     return Err(QueryError::UnsupportedFormat {
-                        format: "geojson",
+                        format: AnswerFormat::Geojson.as_str(),
                         question: "tally",
                         supported: "table, json or csv",
                     })
@@ -97,11 +126,12 @@ pub fn answer(
             }
         }
         Question::Vessel(mmsi) => {
-            let detail = read::vessel(conn, *mmsi, filter.since, filter.until)?
+            let detail = reader
+                .vessel(*mmsi, filter.since, filter.until)?
                 .ok_or(QueryError::UnknownVessel(*mmsi))?;
             match format {
-                OutputFormat::Json => write_json(&detail, out)?,
-                OutputFormat::Table => {
+                AnswerFormat::Json => write_json(&detail, out)?,
+                AnswerFormat::Table => {
                     let i = &detail.identity;
                     writeln!(
                         out,
@@ -138,19 +168,19 @@ pub fn answer(
                     writeln!(out)?;
                     write_gap_table(&detail.gaps, out)?;
                 }
-                OutputFormat::Csv => {
+                AnswerFormat::Csv => {
                     write_gap_csv(&detail.gaps, out)?;
                 }
-                OutputFormat::Geojson => write_json(&gaps_geojson(conn, &detail.gaps)?, out)?,
+                AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
             }
         }
         Question::Ports => {
-            let ports = read::ports(conn, filter.since, filter.until, 2)?;
+            let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {
-                OutputFormat::Table => write_ports_table(&ports, out)?,
-                OutputFormat::Json => write_json(&ports, out)?,
-                OutputFormat::Csv => write_ports_csv(&ports, out)?,
-                OutputFormat::Geojson => write_json(&ports_geojson(&ports), out)?,
+                AnswerFormat::Table => write_ports_table(&ports, out)?,
+                AnswerFormat::Json => write_json(&ports, out)?,
+                AnswerFormat::Csv => write_ports_csv(&ports, out)?,
+                AnswerFormat::Geojson => write_json(&ports_geojson(&ports), out)?,
             }
         }
     }
@@ -467,8 +497,8 @@ pub fn ports_geojson(ports: &[PortSummary]) -> Value {
 
 /// Each gap as GeoJSON features sharing its properties: fix A, fix B, the straight dark leg
 /// between them, the track around the gap, and (once per export) each port involved.
-pub fn gaps_geojson(conn: &Connection, gaps: &[GapRecord]) -> Result<Value, QueryError> {
-    let ports = read::ports(conn, None, None, 2)?;
+pub fn gaps_geojson(reader: &Reader, gaps: &[GapRecord]) -> Result<Value, QueryError> {
+    let ports = reader.ports(None, None, 2)?;
     let mut features = Vec::new();
     let mut ports_drawn = std::collections::BTreeSet::new();
     for gap in gaps {
@@ -486,8 +516,7 @@ pub fn gaps_geojson(conn: &Connection, gaps: &[GapRecord]) -> Result<Value, Quer
             features.push(json!({ "type": "Feature", "geometry": { "type": "LineString", "coordinates": [[gap.from_lon, gap.from_lat], [lon, lat]] }, "properties": with_role("dark_leg") }));
         }
         let end = gap.dark_until.unwrap_or(gap.dark_from);
-        let track = read::track(
-            conn,
+        let track = reader.track(
             gap.mmsi,
             Some(gap.dark_from.plus_hours(-TRACK_CONTEXT_HOURS)),
             Some(end.plus_hours(TRACK_CONTEXT_HOURS)),

@@ -1,24 +1,25 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
-//! and read-only connections for queries (`read`).
+//! and the read side, [`Reader`], that queries answer from (`read`).
 
 mod params;
 pub mod read;
+mod rows;
 pub mod schema;
 
 pub use params::StoreParams;
+pub use read::Reader;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::detect::GapRecord;
 use crate::engine::{Change, VesselSnapshot};
-use crate::model::TransceiverClass;
-use crate::ports::{Port, PortZone};
+use crate::ports::Port;
 use crate::time::UnixMillis;
-use crate::track::{Identity, TrackChunk};
+use crate::track::TrackChunk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,6 +38,18 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the store writer stopped before all changes were written")]
     WriterGone,
+}
+
+impl StoreError {
+    /// Whether another connection held the database too long (the writer, mid-checkpoint): a
+    /// moment's unavailability, not a fault.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+        )
+    }
 }
 
 /// One commit of the running service (see [`Store::commit`]).
@@ -67,9 +80,11 @@ pub struct ResumePoint {
     pub positions: Vec<(String, u64)>,
 }
 
-/// The single writer.
+/// The single writer. Its connection sits inside a [`Reader`] so that whoever holds the store
+/// (a replay, a test) reads its results back with the very queries `aisgap query` and the API
+/// run.
 pub struct Store {
-    conn: Connection,
+    db: Reader,
 }
 
 impl Store {
@@ -88,17 +103,24 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store::around(conn))
     }
 
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let mut conn = Connection::open_in_memory()?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store::around(conn))
     }
 
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    fn around(conn: Connection) -> Store {
+        Store {
+            db: Reader { conn },
+        }
+    }
+
+    /// The read side of this store's own database.
+    pub fn reader(&self) -> &Reader {
+        &self.db
     }
 
     /// Bulk loading (a replay into a database it owns): no fsync per transaction, since an
@@ -107,16 +129,18 @@ impl Store {
         // Pages go straight to the database file instead of through the WAL and a checkpoint:
         // half the bytes written. WAL comes back for the readers that follow.
         let journal = if bulk { "MEMORY" } else { "WAL" };
-        self.conn
+        self.db
+            .conn
             .query_row(&format!("PRAGMA journal_mode = {journal}"), [], |_| Ok(()))?;
-        self.conn
+        self.db
+            .conn
             .pragma_update(None, "synchronous", if bulk { "OFF" } else { "NORMAL" })?;
         Ok(())
     }
 
     /// Empties every table: a replay's database holds that replay's results only.
     pub fn clear(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch(
+        self.db.conn.execute_batch(
             "BEGIN;
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
@@ -128,7 +152,7 @@ impl Store {
 
     /// Records the designated ports so that queries and exports need no config.
     pub fn save_ports(&mut self, ports: &[Port]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.db.conn.transaction()?;
         tx.execute("DELETE FROM ports", [])?;
         {
             let mut insert = tx.prepare(
@@ -143,7 +167,7 @@ impl Store {
                     port.approach_nm,
                     port.coverage_nm,
                     port.gap_hours,
-                    zone_geojson(port).to_string()
+                    port.zone_geojson().to_string()
                 ])?;
             }
         }
@@ -153,7 +177,7 @@ impl Store {
 
     /// Applies a batch of changes in one transaction.
     pub fn apply(&mut self, changes: &[Change]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.db.conn.transaction()?;
         {
             let mut writer = BatchWriter::new(&tx)?;
             for change in changes {
@@ -168,7 +192,7 @@ impl Store {
     /// added since the last commit, the engine checkpoint and the source positions. A kill at
     /// any moment leaves either all of it or none.
     pub fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.db.conn.transaction()?;
         {
             let mut writer = BatchWriter::new(&tx)?;
             for change in &commit.changes {
@@ -212,6 +236,7 @@ impl Store {
     /// The last commit's resume point, if the service ever committed into this database.
     pub fn resume_point(&self) -> Result<Option<ResumePoint>, StoreError> {
         let checkpoint: Option<(i64, String)> = self
+            .db
             .conn
             .query_row(
                 "SELECT saved_at, engine FROM engine_checkpoint WHERE id = 1",
@@ -223,6 +248,7 @@ impl Store {
             return Ok(None);
         };
         let mut select = self
+            .db
             .conn
             .prepare("SELECT source, lines FROM source_positions ORDER BY source")?;
         let positions = select
@@ -230,11 +256,15 @@ impl Store {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut select = self.conn.prepare("SELECT mmsi, state FROM vessel_states")?;
+        let mut select = self
+            .db
+            .conn
+            .prepare("SELECT mmsi, state FROM vessel_states")?;
         let vessel_states = select
             .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         let mut select = self
+            .db
             .conn
             .prepare("SELECT port, hour, bin FROM coverage_states")?;
         let coverage_states = select
@@ -254,7 +284,7 @@ impl Store {
         &mut self,
         counters: impl IntoIterator<Item = (&'a str, u64)>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.db.conn.transaction()?;
         {
             let mut add = tx.prepare(
                 "INSERT INTO ingest (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
@@ -315,12 +345,7 @@ impl<'t> BatchWriter<'t> {
                 "INSERT OR REPLACE INTO identity_history (mmsi, time, imo, name, callsign, ship_type, length, beam, draught, destination, class)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
-            gap: tx.prepare(
-                "INSERT OR REPLACE INTO gaps (mmsi, dark_from, dark_until, status, watched, port, from_lat, from_lon, until_lat, until_lon,
-                    duration_hours, distance_nm, implied_speed_kn, detour_nm, slack_hours, coverage, dark_now, imo, name, callsign, ship_type,
-                    draught_before, draught_after, draught_change, est_tonnes, est_barrels, confidence, identity_changes, candidates)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-            )?,
+            gap: tx.prepare(&rows::GAP_INSERT)?,
             watched: tx.prepare("UPDATE gaps SET watched = ?2 WHERE mmsi = ?1")?,
             track: tx.prepare(
                 "INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points)
@@ -351,7 +376,7 @@ impl<'t> BatchWriter<'t> {
                     i.beam,
                     i.draught.map(f64::from),
                     i.destination,
-                    class_text(i.class)
+                    rows::class_text(i.class)
                 ])?;
             }
             Change::Gap(g) => self.gap(g)?,
@@ -391,7 +416,7 @@ impl<'t> BatchWriter<'t> {
             i.beam,
             i.draught.map(f64::from),
             i.destination,
-            class_text(i.class),
+            rows::class_text(i.class),
             v.watched,
             v.fixes as i64,
             v.late_fixes as i64
@@ -400,40 +425,7 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn gap(&mut self, g: &GapRecord) -> Result<(), StoreError> {
-        let changes = serde_json::to_string(&g.identity_changes).unwrap_or_else(|_| "[]".into());
-        let candidates = serde_json::to_string(&g.candidates).unwrap_or_else(|_| "[]".into());
-        self.gap.execute(params![
-            g.mmsi.0,
-            g.dark_from.as_millis(),
-            g.dark_until.map(UnixMillis::as_millis),
-            g.status.as_str(),
-            g.watched,
-            g.port,
-            g.from_lat,
-            g.from_lon,
-            g.until_lat,
-            g.until_lon,
-            g.duration_hours,
-            g.distance_nm,
-            g.implied_speed_kn,
-            g.detour_nm,
-            g.slack_hours,
-            g.coverage,
-            g.dark_now,
-            g.imo,
-            g.name,
-            g.callsign,
-            g.ship_type,
-            g.draught_before,
-            g.draught_after,
-            g.draught_change,
-            g.est_tonnes,
-            g.est_barrels,
-            g.confidence.map(|c| c.as_str()),
-            changes,
-            candidates
-        ])?;
-        Ok(())
+        Ok(rows::write_gap(&mut self.gap, g)?)
     }
 
     fn track(&mut self, chunk: &TrackChunk) -> Result<(), StoreError> {
@@ -447,91 +439,4 @@ impl<'t> BatchWriter<'t> {
         ])?;
         Ok(())
     }
-}
-
-fn class_text(class: Option<TransceiverClass>) -> Option<&'static str> {
-    class.map(|c| match c {
-        TransceiverClass::A => "A",
-        TransceiverClass::B => "B",
-    })
-}
-
-/// The GeoJSON geometry of a port's zone (circle zones as their centre Point).
-pub fn zone_geojson(port: &Port) -> serde_json::Value {
-    match &port.zone {
-        PortZone::Circle {
-            lat,
-            lon,
-            radius_nm,
-        } => {
-            serde_json::json!({ "type": "Point", "coordinates": [lon, lat], "radius_nm": radius_nm })
-        }
-        PortZone::Area(area) => {
-            let polygons: Vec<serde_json::Value> = area
-                .0
-                .iter()
-                .map(|polygon| {
-                    let ring = |line: &geo::LineString<f64>| {
-                        line.0
-                            .iter()
-                            .map(|c| serde_json::json!([c.x, c.y]))
-                            .collect::<Vec<_>>()
-                    };
-                    let mut rings = vec![ring(polygon.exterior())];
-                    rings.extend(polygon.interiors().iter().map(ring));
-                    serde_json::json!(rings)
-                })
-                .collect();
-            serde_json::json!({ "type": "MultiPolygon", "coordinates": polygons })
-        }
-    }
-}
-
-/// Opens an existing database read-only, for queries while a writer may be running.
-pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let has_gaps: Option<String> = conn
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'gaps'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if has_gaps.is_none() {
-        return Err(StoreError::NotAnAisgapDatabase {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(conn)
-}
-
-/// Identity from a stored row (shared by the read side).
-pub(crate) fn identity_from_row(
-    row: &rusqlite::Row<'_>,
-    first: usize,
-) -> rusqlite::Result<Identity> {
-    let class: Option<String> = row.get(first + 8)?;
-    Ok(Identity {
-        imo: row.get(first)?,
-        name: row.get(first + 1)?,
-        callsign: row.get(first + 2)?,
-        ship_type: row.get(first + 3)?,
-        length: row.get(first + 4)?,
-        beam: row.get(first + 5)?,
-        draught: row.get::<_, Option<f64>>(first + 6)?.map(|d| d as f32),
-        destination: row.get(first + 7)?,
-        class: match class.as_deref() {
-            Some("A") => Some(TransceiverClass::A),
-            Some("B") => Some(TransceiverClass::B),
-            _ => None,
-        },
-    })
 }

@@ -1,12 +1,14 @@
-//! The read side: the built-in queries analysts run (trips, gaps, dark now, tallies, vessels,
-//! ports), on a read-only connection. Nothing here writes.
+//! The read side: [`Reader`] and the built-in queries analysts run (trips, gaps, dark now,
+//! tallies, vessels, ports) as its methods. Nothing here writes.
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
+use std::path::Path;
+
+use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
-use super::{identity_from_row, StoreError};
+use super::{rows, StoreError};
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
@@ -80,67 +82,71 @@ impl GapFilter {
     }
 }
 
-const GAP_COLUMNS: &str = "mmsi, dark_from, dark_until, status, watched, port, from_lat, from_lon, until_lat, until_lon,
-    duration_hours, distance_nm, implied_speed_kn, detour_nm, slack_hours, coverage, dark_now, imo, name, callsign, ship_type,
-    draught_before, draught_after, draught_change, est_tonnes, est_barrels, confidence, identity_changes, candidates";
-
-fn gap_from_row(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
-    let status: String = row.get(3)?;
-    let confidence: Option<String> = row.get(26)?;
-    let identity_changes: String = row.get(27)?;
-    let candidates: String = row.get(28)?;
-    Ok(GapRecord {
-        mmsi: Mmsi(row.get(0)?),
-        dark_from: UnixMillis(row.get(1)?),
-        dark_until: row.get::<_, Option<i64>>(2)?.map(UnixMillis),
-        status: GapStatus::parse(&status).unwrap_or(GapStatus::NotNear),
-        watched: row.get(4)?,
-        port: row.get(5)?,
-        from_lat: row.get(6)?,
-        from_lon: row.get(7)?,
-        until_lat: row.get(8)?,
-        until_lon: row.get(9)?,
-        duration_hours: row.get(10)?,
-        distance_nm: row.get(11)?,
-        implied_speed_kn: row.get(12)?,
-        detour_nm: row.get(13)?,
-        slack_hours: row.get(14)?,
-        coverage: row.get(15)?,
-        dark_now: row.get(16)?,
-        imo: row.get(17)?,
-        name: row.get(18)?,
-        callsign: row.get(19)?,
-        ship_type: row.get(20)?,
-        draught_before: row.get(21)?,
-        draught_after: row.get(22)?,
-        draught_change: row.get(23)?,
-        est_tonnes: row.get(24)?,
-        est_barrels: row.get(25)?,
-        confidence: confidence.as_deref().and_then(Confidence::parse),
-        identity_changes: serde_json::from_str(&identity_changes).unwrap_or_default(),
-        candidates: serde_json::from_str(&candidates).unwrap_or_default(),
-    })
+/// The read side of one database: a connection that only reads, and the queries analysts
+/// run as its methods. `aisgap query`, the HTTP API and a replay's closing tally all ask
+/// through it, so they see the same answers.
+pub struct Reader {
+    pub(super) conn: Connection,
 }
 
-/// Gaps matching the filter, oldest first.
-pub fn gaps(conn: &Connection, filter: &GapFilter) -> Result<Vec<GapRecord>, StoreError> {
-    let (clause, values) = filter.where_clause();
-    let limit = filter.limit.map_or(-1, |l| l as i64);
-    let sql = format!(
-        "SELECT {GAP_COLUMNS} FROM gaps WHERE {clause} ORDER BY dark_from, mmsi LIMIT {limit} OFFSET {}",
-        filter.offset
-    );
-    let mut statement = conn.prepare(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), gap_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
+impl Reader {
+    /// Opens an existing database read-only, for queries while a writer may be running.
+    /// A file that is not an aisgap database is refused.
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let has_gaps: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'gaps'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if has_gaps.is_none() {
+            return Err(StoreError::NotAnAisgapDatabase {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Reader { conn })
+    }
 
-/// How many gaps match the filter, ignoring its limit and offset (for paging).
-pub fn count_gaps(conn: &Connection, filter: &GapFilter) -> Result<u64, StoreError> {
-    let (clause, values) = filter.where_clause();
-    let sql = format!("SELECT COUNT(*) FROM gaps WHERE {clause}");
-    let count: i64 = conn.query_row(&sql, params_from_iter(values), |row| row.get(0))?;
-    Ok(count as u64)
+    /// Read-only twice over: the open flags, and SQLite refusing any write statement. For
+    /// connections that answer requests from outside.
+    pub fn refuse_writes(self) -> Result<Reader, StoreError> {
+        self.conn.pragma_update(None, "query_only", true)?;
+        Ok(self)
+    }
+
+    /// Gaps matching the filter, oldest first.
+    pub fn gaps(&self, filter: &GapFilter) -> Result<Vec<GapRecord>, StoreError> {
+        let (clause, values) = filter.where_clause();
+        let limit = filter.limit.map_or(-1, |l| l as i64);
+        let sql = format!(
+            "SELECT {} FROM gaps WHERE {clause} ORDER BY dark_from, mmsi LIMIT {limit} OFFSET {}",
+            *rows::GAP_SELECT_LIST,
+            filter.offset
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(params_from_iter(values), rows::read_gap)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many gaps match the filter, ignoring its limit and offset (for paging).
+    pub fn count_gaps(&self, filter: &GapFilter) -> Result<u64, StoreError> {
+        let (clause, values) = filter.where_clause();
+        let sql = format!("SELECT COUNT(*) FROM gaps WHERE {clause}");
+        let count: i64 = self
+            .conn
+            .query_row(&sql, params_from_iter(values), |row| row.get(0))?;
+        Ok(count as u64)
+    }
 }
 
 /// How trips are grouped in a tally.
@@ -149,6 +155,24 @@ pub enum TallyKey {
     Port,
     Vessel,
     Month,
+}
+
+impl TallyKey {
+    /// Every grouping, in the order a tally's columns come.
+    pub const ALL: [TallyKey; 3] = [TallyKey::Port, TallyKey::Vessel, TallyKey::Month];
+
+    /// The grouping's one spelling, on the command line and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TallyKey::Port => "port",
+            TallyKey::Vessel => "vessel",
+            TallyKey::Month => "month",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TallyKey> {
+        TallyKey::ALL.into_iter().find(|k| k.as_str() == text)
+    }
 }
 
 /// One row of a tally: the trips of one group and their estimated cargo.
@@ -167,43 +191,45 @@ pub struct TallyRow {
     pub est_barrels: f64,
 }
 
-/// Counts trips by any combination of port, vessel and month (of dark_from, UTC).
-pub fn tally(
-    conn: &Connection,
-    filter: &GapFilter,
-    keys: &[TallyKey],
-) -> Result<Vec<TallyRow>, StoreError> {
-    let mut trips_filter = filter.clone();
-    trips_filter.status = Some(GapStatus::Trip);
-    trips_filter.watched_only = true;
-    trips_filter.limit = None;
-    trips_filter.offset = 0;
-    type Group = (Option<String>, Option<Mmsi>, Option<String>);
-    let mut groups: BTreeMap<Group, TallyRow> = BTreeMap::new();
-    for trip in gaps(conn, &trips_filter)? {
-        let port = keys
-            .contains(&TallyKey::Port)
-            .then(|| trip.port.clone().unwrap_or_default());
-        let mmsi = keys.contains(&TallyKey::Vessel).then_some(trip.mmsi);
-        let month = keys
-            .contains(&TallyKey::Month)
-            .then(|| trip.dark_from.month_key());
-        let row = groups
-            .entry((port.clone(), mmsi, month.clone()))
-            .or_insert_with(|| TallyRow {
-                port,
-                mmsi,
-                month,
-                ..TallyRow::default()
-            });
-        if mmsi.is_some() && row.name.is_none() {
-            row.name.clone_from(&trip.name);
+impl Reader {
+    /// Counts trips by any combination of port, vessel and month (of dark_from, UTC).
+    pub fn tally(
+        &self,
+        filter: &GapFilter,
+        keys: &[TallyKey],
+    ) -> Result<Vec<TallyRow>, StoreError> {
+        let mut trips_filter = filter.clone();
+        trips_filter.status = Some(GapStatus::Trip);
+        trips_filter.watched_only = true;
+        trips_filter.limit = None;
+        trips_filter.offset = 0;
+        type Group = (Option<String>, Option<Mmsi>, Option<String>);
+        let mut groups: BTreeMap<Group, TallyRow> = BTreeMap::new();
+        for trip in self.gaps(&trips_filter)? {
+            let port = keys
+                .contains(&TallyKey::Port)
+                .then(|| trip.port.clone().unwrap_or_default());
+            let mmsi = keys.contains(&TallyKey::Vessel).then_some(trip.mmsi);
+            let month = keys
+                .contains(&TallyKey::Month)
+                .then(|| trip.dark_from.month_key());
+            let row = groups
+                .entry((port.clone(), mmsi, month.clone()))
+                .or_insert_with(|| TallyRow {
+                    port,
+                    mmsi,
+                    month,
+                    ..TallyRow::default()
+                });
+            if mmsi.is_some() && row.name.is_none() {
+                row.name.clone_from(&trip.name);
+            }
+            row.trips += 1;
+            row.high_confidence += u64::from(trip.confidence == Some(Confidence::High));
+            row.est_barrels += trip.est_barrels.unwrap_or(0.0);
         }
-        row.trips += 1;
-        row.high_confidence += u64::from(trip.confidence == Some(Confidence::High));
-        row.est_barrels += trip.est_barrels.unwrap_or(0.0);
+        Ok(groups.into_values().collect())
     }
-    Ok(groups.into_values().collect())
 }
 
 /// A vessel's stored state, identity history, gaps and track.
@@ -231,100 +257,101 @@ pub struct IdentityAt {
     pub identity: Identity,
 }
 
-pub fn vessel(
-    conn: &Connection,
-    mmsi: Mmsi,
-    since: Option<UnixMillis>,
-    until: Option<UnixMillis>,
-) -> Result<Option<VesselDetail>, StoreError> {
-    let detail = conn
-        .query_row(
-            "SELECT first_heard, last_heard, last_fix_time, last_lat, last_lon, watched, fixes, late_fixes,
-                    imo, name, callsign, ship_type, length, beam, draught, destination, class
-             FROM vessels WHERE mmsi = ?1",
-            [mmsi.0],
-            |row| {
+impl Reader {
+    pub fn vessel(
+        &self,
+        mmsi: Mmsi,
+        since: Option<UnixMillis>,
+        until: Option<UnixMillis>,
+    ) -> Result<Option<VesselDetail>, StoreError> {
+        let sql = format!(
+        "SELECT first_heard, last_heard, last_fix_time, last_lat, last_lon, watched, fixes, late_fixes,
+                {}
+         FROM vessels WHERE mmsi = ?1",
+        rows::IDENTITY_SELECT_LIST
+    );
+        let detail = self
+            .conn
+            .query_row(&sql, [mmsi.0], |row| {
                 Ok(VesselDetail {
                     mmsi,
-                    first_heard: UnixMillis(row.get(0)?),
-                    last_heard: UnixMillis(row.get(1)?),
-                    last_fix_time: row.get::<_, Option<i64>>(2)?.map(UnixMillis),
-                    last_lat: row.get(3)?,
-                    last_lon: row.get(4)?,
-                    watched: row.get(5)?,
-                    fixes: row.get::<_, i64>(6)? as u64,
-                    late_fixes: row.get::<_, i64>(7)? as u64,
-                    identity: identity_from_row(row, 8)?,
+                    first_heard: UnixMillis(row.get("first_heard")?),
+                    last_heard: UnixMillis(row.get("last_heard")?),
+                    last_fix_time: row.get::<_, Option<i64>>("last_fix_time")?.map(UnixMillis),
+                    last_lat: row.get("last_lat")?,
+                    last_lon: row.get("last_lon")?,
+                    watched: row.get("watched")?,
+                    fixes: row.get::<_, i64>("fixes")? as u64,
+                    late_fixes: row.get::<_, i64>("late_fixes")? as u64,
+                    identity: rows::read_identity(row)?,
                     identity_history: Vec::new(),
                     gaps: Vec::new(),
                     track: Vec::new(),
                 })
-            },
-        )
-        .optional()?;
-    let Some(mut detail) = detail else {
-        return Ok(None);
-    };
-    let mut history = conn.prepare(
-        "SELECT time, imo, name, callsign, ship_type, length, beam, draught, destination, class
-         FROM identity_history WHERE mmsi = ?1 ORDER BY time",
-    )?;
-    detail.identity_history = history
-        .query_map([mmsi.0], |row| {
-            Ok(IdentityAt {
-                time: UnixMillis(row.get(0)?),
-                identity: identity_from_row(row, 1)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    detail.gaps = gaps(
-        conn,
-        &GapFilter {
+            .optional()?;
+        let Some(mut detail) = detail else {
+            return Ok(None);
+        };
+        let mut history = self.conn.prepare(&format!(
+            "SELECT time, {}
+         FROM identity_history WHERE mmsi = ?1 ORDER BY time",
+            rows::IDENTITY_SELECT_LIST
+        ))?;
+        detail.identity_history = history
+            .query_map([mmsi.0], |row| {
+                Ok(IdentityAt {
+                    time: UnixMillis(row.get("time")?),
+                    identity: rows::read_identity(row)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        detail.gaps = self.gaps(&GapFilter {
             mmsi: Some(mmsi),
             since,
             until,
             ..GapFilter::default()
-        },
-    )?;
-    detail.track = track(conn, mmsi, since, until)?;
-    Ok(Some(detail))
-}
-
-/// A vessel's stored track between two times, in time order (late points sorted in).
-pub fn track(
-    conn: &Connection,
-    mmsi: Mmsi,
-    since: Option<UnixMillis>,
-    until: Option<UnixMillis>,
-) -> Result<Vec<TrackPoint>, StoreError> {
-    let since = since.map_or(i64::MIN, UnixMillis::as_millis);
-    let until = until.map_or(i64::MAX, UnixMillis::as_millis);
-    // Every chunk holds points of its own UTC day only, so the key range (mmsi, day) bounds
-    // the scan: without it each window read every chunk of the vessel's whole history.
-    let mut statement = conn.prepare_cached(
-        "SELECT points FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
-           AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
-    )?;
-    let mut points = Vec::new();
-    let rows = statement.query_map(
-        rusqlite::params![
-            mmsi.0,
-            since,
-            until,
-            crate::track::day_of(UnixMillis(since)),
-            crate::track::day_of(UnixMillis(until))
-        ],
-        |row| row.get::<_, Vec<u8>>(0),
-    )?;
-    for blob in rows {
-        points.extend(
-            unpack_points(&blob?)
-                .into_iter()
-                .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until),
-        );
+        })?;
+        detail.track = self.track(mmsi, since, until)?;
+        Ok(Some(detail))
     }
-    points.sort_by_key(|p| p.time);
-    Ok(points)
+
+    /// A vessel's stored track between two times, in time order (late points sorted in).
+    pub fn track(
+        &self,
+        mmsi: Mmsi,
+        since: Option<UnixMillis>,
+        until: Option<UnixMillis>,
+    ) -> Result<Vec<TrackPoint>, StoreError> {
+        let since = since.map_or(i64::MIN, UnixMillis::as_millis);
+        let until = until.map_or(i64::MAX, UnixMillis::as_millis);
+        // Every chunk holds points of its own UTC day only, so the key range (mmsi, day) bounds
+        // the scan: without it each window read every chunk of the vessel's whole history.
+        let mut statement = self.conn.prepare_cached(
+            "SELECT points FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
+           AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
+        )?;
+        let mut points = Vec::new();
+        let rows = statement.query_map(
+            rusqlite::params![
+                mmsi.0,
+                since,
+                until,
+                crate::track::day_of(UnixMillis(since)),
+                crate::track::day_of(UnixMillis(until))
+            ],
+            |row| row.get::<_, Vec<u8>>(0),
+        )?;
+        for blob in rows {
+            points.extend(
+                unpack_points(&blob?)
+                    .into_iter()
+                    .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until),
+            );
+        }
+        points.sort_by_key(|p| p.time);
+        Ok(points)
+    }
 }
 
 /// A designated port as stored, with its traffic and coverage over a window.
@@ -353,118 +380,132 @@ pub struct PortHour {
     pub vessels: u32,
 }
 
-pub fn ports(
-    conn: &Connection,
-    since: Option<UnixMillis>,
-    until: Option<UnixMillis>,
-    min_vessels: u32,
-) -> Result<Vec<PortSummary>, StoreError> {
-    let mut statement = conn.prepare("SELECT name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry FROM ports ORDER BY name")?;
-    let mut summaries: Vec<PortSummary> = statement
-        .query_map([], |row| {
-            let geometry: String = row.get(6)?;
-            Ok(PortSummary {
-                name: row.get(0)?,
-                lat: row.get(1)?,
-                lon: row.get(2)?,
-                approach_nm: row.get(3)?,
-                coverage_nm: row.get(4)?,
-                gap_hours: row.get(5)?,
-                geometry: serde_json::from_str(&geometry).unwrap_or(serde_json::Value::Null),
-                hours_heard: 0,
-                hours_covered: 0,
-                mean_vessels_per_hour: 0.0,
-                trips: 0,
-                dark_now: 0,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    // Counted in SQL: a year is 8,760 hours per port, and a page asks for this on every load.
-    let mut hours = conn.prepare_cached(
-        "SELECT COUNT(*), COALESCE(SUM(vessels >= ?4), 0), COALESCE(SUM(vessels), 0)
+impl Reader {
+    pub fn ports(
+        &self,
+        since: Option<UnixMillis>,
+        until: Option<UnixMillis>,
+        min_vessels: u32,
+    ) -> Result<Vec<PortSummary>, StoreError> {
+        let mut statement = self.conn.prepare("SELECT name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry FROM ports ORDER BY name")?;
+        let mut summaries: Vec<PortSummary> = statement
+            .query_map([], |row| {
+                let geometry: String = row.get(6)?;
+                Ok(PortSummary {
+                    name: row.get(0)?,
+                    lat: row.get(1)?,
+                    lon: row.get(2)?,
+                    approach_nm: row.get(3)?,
+                    coverage_nm: row.get(4)?,
+                    gap_hours: row.get(5)?,
+                    geometry: serde_json::from_str(&geometry).unwrap_or(serde_json::Value::Null),
+                    hours_heard: 0,
+                    hours_covered: 0,
+                    mean_vessels_per_hour: 0.0,
+                    trips: 0,
+                    dark_now: 0,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        // Counted in SQL: a year is 8,760 hours per port, and a page asks for this on every load.
+        let mut hours = self.conn.prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(vessels >= ?4), 0), COALESCE(SUM(vessels), 0)
          FROM port_hours WHERE port = ?1 AND hour >= ?2 AND hour < ?3",
-    )?;
-    for summary in &mut summaries {
-        let (heard, covered, vessels): (i64, i64, i64) = hours.query_row(
-            rusqlite::params![
-                summary.name,
-                since.map_or(i64::MIN, UnixMillis::as_millis),
-                until.map_or(i64::MAX, UnixMillis::as_millis),
-                min_vessels
-            ],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )?;
-        summary.hours_heard = heard as u64;
-        summary.hours_covered = covered as u64;
-        if heard > 0 {
-            summary.mean_vessels_per_hour = (vessels as f64 / heard as f64 * 100.0).round() / 100.0;
+        for summary in &mut summaries {
+            let (heard, covered, vessels): (i64, i64, i64) = hours.query_row(
+                rusqlite::params![
+                    summary.name,
+                    since.map_or(i64::MIN, UnixMillis::as_millis),
+                    until.map_or(i64::MAX, UnixMillis::as_millis),
+                    min_vessels
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?;
+            summary.hours_heard = heard as u64;
+            summary.hours_covered = covered as u64;
+            if heard > 0 {
+                summary.mean_vessels_per_hour =
+                    (vessels as f64 / heard as f64 * 100.0).round() / 100.0;
+            }
+            let filter = GapFilter {
+                port: Some(summary.name.clone()),
+                since,
+                until,
+                ..GapFilter::trips()
+            };
+            summary.trips = self.count_gaps(&filter)?;
+            let dark = GapFilter {
+                port: Some(summary.name.clone()),
+                status: Some(GapStatus::Open),
+                watched_only: true,
+                dark_now_only: true,
+                ..GapFilter::default()
+            };
+            summary.dark_now = self.count_gaps(&dark)?;
         }
-        let filter = GapFilter {
-            port: Some(summary.name.clone()),
-            since,
-            until,
-            ..GapFilter::trips()
-        };
-        summary.trips = count_gaps(conn, &filter)?;
-        let dark = GapFilter {
-            port: Some(summary.name.clone()),
-            status: Some(GapStatus::Open),
-            watched_only: true,
-            dark_now_only: true,
-            ..GapFilter::default()
-        };
-        summary.dark_now = count_gaps(conn, &dark)?;
+        Ok(summaries)
     }
-    Ok(summaries)
+
+    /// Names of the designated ports recorded in the database.
+    pub fn port_names(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.conn.prepare("SELECT name FROM ports ORDER BY name")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn port_hours(
+        &self,
+        port: &str,
+        since: Option<UnixMillis>,
+        until: Option<UnixMillis>,
+    ) -> Result<Vec<PortHour>, StoreError> {
+        let mut statement = self.conn.prepare("SELECT hour, vessels FROM port_hours WHERE port = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour")?;
+        let rows = statement.query_map(
+            rusqlite::params![
+                port,
+                since.map_or(i64::MIN, UnixMillis::as_millis),
+                until.map_or(i64::MAX, UnixMillis::as_millis)
+            ],
+            |row| {
+                Ok(PortHour {
+                    hour: UnixMillis(row.get(0)?),
+                    vessels: row.get(1)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stream clock of the last write: "now" for dark-now questions.
+    pub fn stream_clock(&self) -> Result<Option<UnixMillis>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM state WHERE key = 'stream_clock'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.and_then(|v| v.parse().ok()).map(UnixMillis))
+    }
+
+    /// Ingest counters (lines, messages by type, rejects by reason, ...).
+    pub fn counters(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT name, value FROM ingest ORDER BY name")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
-/// Names of the designated ports recorded in the database.
-pub fn port_names(conn: &Connection) -> Result<Vec<String>, StoreError> {
-    let mut statement = conn.prepare("SELECT name FROM ports ORDER BY name")?;
-    let rows = statement.query_map([], |row| row.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-pub fn port_hours(
-    conn: &Connection,
-    port: &str,
-    since: Option<UnixMillis>,
-    until: Option<UnixMillis>,
-) -> Result<Vec<PortHour>, StoreError> {
-    let mut statement = conn.prepare("SELECT hour, vessels FROM port_hours WHERE port = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour")?;
-    let rows = statement.query_map(
-        rusqlite::params![
-            port,
-            since.map_or(i64::MIN, UnixMillis::as_millis),
-            until.map_or(i64::MAX, UnixMillis::as_millis)
-        ],
-        |row| {
-            Ok(PortHour {
-                hour: UnixMillis(row.get(0)?),
-                vessels: row.get(1)?,
-            })
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The stream clock of the last write: "now" for dark-now questions.
-pub fn stream_clock(conn: &Connection) -> Result<Option<UnixMillis>, StoreError> {
-    let value: Option<String> = conn
-        .query_row(
-            "SELECT value FROM state WHERE key = 'stream_clock'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(value.and_then(|v| v.parse().ok()).map(UnixMillis))
-}
-
-/// Ingest counters (lines, messages by type, rejects by reason, ...).
-pub fn counters(conn: &Connection) -> Result<BTreeMap<String, u64>, StoreError> {
-    let mut statement = conn.prepare("SELECT name, value FROM ingest ORDER BY name")?;
-    let rows = statement.query_map([], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+#[cfg(test)]
+impl Reader {
+    /// The connection itself, for tests that must show what it refuses.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
 }

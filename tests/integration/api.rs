@@ -427,25 +427,6 @@ fn unknown_routes_and_writes_are_refused() {
 }
 
 #[test]
-fn the_database_connections_cannot_write() {
-    let state = ApiState::open(sample_db(), None).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let refused = runtime.block_on(state.pool.run(|conn| {
-        Ok(conn
-            .execute("DELETE FROM gaps", [])
-            .map_err(|e| e.to_string()))
-    }));
-    let error = refused.unwrap().expect_err("a write on an API connection");
-    assert!(
-        error.contains("readonly") || error.contains("read-only"),
-        "{error}"
-    );
-}
-
-#[test]
 fn requests_in_parallel_all_get_answers() {
     let served = Served::start(sample_db(), None);
     let expected = get_ok(&served, "/api/v1/tally?by=port,vessel,month").body;

@@ -1290,10 +1290,10 @@ mod fuzz {
 
 mod command {
     use super::*;
-    use aisgap::cli::{DecodeArgs, OutputFormat};
+    use aisgap::cli::{DecodeArgs, RecordFormat};
     use aisgap::offline::decode::{run, CSV_HEADER};
 
-    fn args(files: Vec<PathBuf>, format: OutputFormat, summary: bool) -> DecodeArgs {
+    fn args(files: Vec<PathBuf>, format: RecordFormat, summary: bool) -> DecodeArgs {
         DecodeArgs {
             files,
             format,
@@ -1313,7 +1313,7 @@ mod command {
             corpus("pyais/mixed.txt"),
         ];
         let stats =
-            run(&args(files, OutputFormat::Jsonl, false), &mut out, &mut err).expect("decode runs");
+            run(&args(files, RecordFormat::Jsonl, false), &mut out, &mut err).expect("decode runs");
         let records: Vec<Value> = String::from_utf8(out)
             .expect("UTF-8 output")
             .lines()
@@ -1353,7 +1353,7 @@ mod command {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let files = vec![corpus("gfw-ais-tools/mixed_types.nmea")];
         let stats =
-            run(&args(files, OutputFormat::Csv, false), &mut out, &mut err).expect("decode runs");
+            run(&args(files, RecordFormat::Csv, false), &mut out, &mut err).expect("decode runs");
         let text = String::from_utf8(out).expect("UTF-8 output");
         let mut rows = text.lines();
         assert_eq!(rows.next(), Some(CSV_HEADER));
@@ -1387,13 +1387,13 @@ mod command {
         encoder.finish().expect("finish gz");
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let from_plain = run(
-            &args(vec![plain], OutputFormat::Jsonl, true),
+            &args(vec![plain], RecordFormat::Jsonl, true),
             &mut out,
             &mut err,
         )
         .expect("plain decodes");
         let from_gz = run(
-            &args(vec![gz], OutputFormat::Jsonl, true),
+            &args(vec![gz], RecordFormat::Jsonl, true),
             &mut out,
             &mut err,
         )
@@ -1402,7 +1402,7 @@ mod command {
         assert_eq!(from_plain, from_gz);
         let mut short = args(
             vec![corpus("kystverket/Ais1000Lines.nm4")],
-            OutputFormat::Jsonl,
+            RecordFormat::Jsonl,
             true,
         );
         short.max_line_length = 60;
@@ -1416,7 +1416,7 @@ mod command {
     fn a_missing_file_is_named_in_the_error() {
         let missing = PathBuf::from("/nonexistent/feed.nmea");
         let error = run(
-            &args(vec![missing], OutputFormat::Jsonl, false),
+            &args(vec![missing], RecordFormat::Jsonl, false),
             &mut Vec::new(),
             &mut Vec::new(),
         )

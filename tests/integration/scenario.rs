@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use aisgap::config::Config;
 use aisgap::detect::{GapRecord, GapStatus};
 use aisgap::offline::replay::{replay, ReplaySummary};
-use aisgap::store::read::{gaps, GapFilter};
-use aisgap::store::Store;
+use aisgap::store::read::GapFilter;
+use aisgap::store::{Reader, Store};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -22,14 +22,14 @@ fn truth() -> Value {
 }
 
 /// Replays `logs` with the sample config into a fresh database in `dir`.
-fn replay_into(dir: &Path, name: &str, logs: &[&str]) -> (ReplaySummary, Connection, PathBuf) {
+fn replay_into(dir: &Path, name: &str, logs: &[&str]) -> (ReplaySummary, Reader, PathBuf) {
     let config = Config::load(&sample_path("aisgap.toml")).expect("samples/aisgap.toml is valid");
     let db = dir.join(name);
     let store = Store::open(&db).unwrap();
     let logs: Vec<PathBuf> = logs.iter().map(|l| sample_path(l)).collect();
     let (summary, store) = replay(&config, store, &logs).expect("replay succeeds");
     drop(store);
-    (summary, Connection::open(&db).unwrap(), db)
+    (summary, Reader::open(&db).unwrap(), db)
 }
 
 fn time(value: &Value) -> String {
@@ -75,11 +75,11 @@ fn truth_trip_keys(truth: &Value) -> BTreeSet<TripKey> {
 #[test]
 fn replaying_the_nmea_scenario_finds_exactly_its_trips_and_judgements() {
     let dir = tempfile::tempdir().unwrap();
-    let (summary, conn, _) = replay_into(dir.path(), "nmea.db", &["scenario.nmea"]);
+    let (summary, reader, _) = replay_into(dir.path(), "nmea.db", &["scenario.nmea"]);
     let truth = truth();
     assert_eq!(summary.decode.lines, truth["lines"].as_u64().unwrap());
 
-    let trips = gaps(&conn, &GapFilter::trips()).unwrap();
+    let trips = reader.gaps(&GapFilter::trips()).unwrap();
     assert_eq!(trip_keys(&trips), truth_trip_keys(&truth));
     for (found, expected) in trips.iter().zip(truth["trips"].as_array().unwrap()) {
         assert_eq!(
@@ -100,14 +100,12 @@ fn replaying_the_nmea_scenario_finds_exactly_its_trips_and_judgements() {
     }
 
     // Every dark period of a watched vessel carries the judgement the scenario planned.
-    let watched = gaps(
-        &conn,
-        &GapFilter {
+    let watched = reader
+        .gaps(&GapFilter {
             watched_only: true,
             ..GapFilter::default()
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let judged: BTreeSet<(u32, String, String, &str)> = watched
         .iter()
         .filter(|g| g.status != GapStatus::Withdrawn)
@@ -157,16 +155,14 @@ fn replaying_the_nmea_scenario_finds_exactly_its_trips_and_judgements() {
         );
     }
     assert_eq!(
-        gaps(
-            &conn,
-            &GapFilter {
+        reader
+            .gaps(&GapFilter {
                 status: Some(GapStatus::Open),
                 watched_only: true,
                 ..GapFilter::default()
-            }
-        )
-        .unwrap()
-        .len(),
+            })
+            .unwrap()
+            .len(),
         0
     );
 
@@ -201,14 +197,15 @@ fn the_csv_export_of_the_scenario_gives_the_same_trips_as_its_nmea() {
         "{:?}",
         csv_summary.decode.rejects
     );
-    let from_nmea = gaps(&nmea, &GapFilter::trips()).unwrap();
-    let from_csv = gaps(&csv, &GapFilter::trips()).unwrap();
+    let from_nmea = nmea.gaps(&GapFilter::trips()).unwrap();
+    let from_csv = csv.gaps(&GapFilter::trips()).unwrap();
     assert_eq!(trip_keys(&from_csv), trip_keys(&from_nmea));
     assert_eq!(trip_keys(&from_csv), truth_trip_keys(&truth()));
 }
 
 /// Every table, every row, in key order: what "identical tables" means.
-fn dump(conn: &Connection) -> Vec<String> {
+fn dump(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .unwrap()
@@ -236,8 +233,8 @@ fn dump(conn: &Connection) -> Vec<String> {
 #[test]
 fn replaying_the_same_log_twice_gives_identical_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, first, _) = replay_into(dir.path(), "first.db", &["scenario.nmea"]);
-    let (_, second, _) = replay_into(dir.path(), "second.db", &["scenario.nmea"]);
+    let (_, _, first) = replay_into(dir.path(), "first.db", &["scenario.nmea"]);
+    let (_, _, second) = replay_into(dir.path(), "second.db", &["scenario.nmea"]);
     let (a, b) = (dump(&first), dump(&second));
     assert!(
         a.len() > 1000,
@@ -250,7 +247,7 @@ fn replaying_the_same_log_twice_gives_identical_tables() {
 #[test]
 fn merging_the_nmea_and_csv_logs_of_one_scenario_still_finds_each_trip_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, conn, _) = replay_into(dir.path(), "both.db", &["scenario.nmea", "scenario.csv"]);
-    let trips = gaps(&conn, &GapFilter::trips()).unwrap();
+    let (_, reader, _) = replay_into(dir.path(), "both.db", &["scenario.nmea", "scenario.csv"]);
+    let trips = reader.gaps(&GapFilter::trips()).unwrap();
     assert_eq!(trip_keys(&trips), truth_trip_keys(&truth()));
 }

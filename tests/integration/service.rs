@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use aisgap::config::Config;
 use aisgap::detect::GapRecord;
-use aisgap::store::read::{gaps, GapFilter};
-use aisgap::store::Store;
+use aisgap::store::read::GapFilter;
+use aisgap::store::{Reader, Store};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::support::{aisgap, free_port, http_get, metric, repo_path};
@@ -158,12 +158,13 @@ fn wait_for_lines(db: &Path, at_least: u64, within: Duration) {
 
 /// Every judged gap of a watched vessel: what the analysts see.
 fn judged(db: &Path) -> Vec<(u32, String, String, String, String)> {
-    let conn = Connection::open(db).unwrap();
+    let reader = Reader::open(db).unwrap();
     let filter = GapFilter {
         watched_only: true,
         ..GapFilter::default()
     };
-    let mut found: Vec<_> = gaps(&conn, &filter)
+    let mut found: Vec<_> = reader
+        .gaps(&filter)
         .unwrap()
         .iter()
         .map(|g: &GapRecord| {

@@ -1,0 +1,153 @@
+//! What `/api/v1` offers, endpoint by endpoint: its path, parameters, formats and record. The
+//! router mounts these and the OpenAPI description is built from them, so neither can list an
+//! endpoint the other lacks.
+
+use super::params::Format;
+
+/// One endpoint of `/api/v1` as documented.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub description: &'static str,
+    /// Query parameters it takes (names from [`super::params::PARAMS`]).
+    pub params: &'static [&'static str],
+    /// Representations offered; the first is the default.
+    pub formats: &'static [Format],
+    /// The OpenAPI component its JSON answer is made of.
+    pub record: &'static str,
+    /// Whether the JSON answer is an array of `record`.
+    pub list: bool,
+}
+
+const GAP_FILTERS: &[&str] = &[
+    "port",
+    "mmsi",
+    "imo",
+    "since",
+    "until",
+    "confidence",
+    "limit",
+    "offset",
+    "format",
+];
+const LIST_FORMATS: &[Format] = &[Format::Json, Format::Csv, Format::Geojson];
+
+pub const TRIPS: Endpoint = Endpoint {
+    path: "/api/v1/trips",
+    summary: "Suspected dark port calls (trips) of watched vessels",
+    description: "Gaps judged trips: near a designated port, reachable in the time and covered. Oldest first. Records are those of `aisgap query trips --format json`.",
+    params: GAP_FILTERS,
+    formats: LIST_FORMATS,
+    record: "Gap",
+    list: true,
+};
+
+pub const GAPS: Endpoint = Endpoint {
+    path: "/api/v1/gaps",
+    summary: "Every dark period of a watched vessel, with its judgement",
+    description:
+        "All gaps of watched vessels whatever their status (filter with status). Oldest first.",
+    params: &[
+        "port",
+        "mmsi",
+        "imo",
+        "since",
+        "until",
+        "confidence",
+        "status",
+        "limit",
+        "offset",
+        "format",
+    ],
+    formats: LIST_FORMATS,
+    record: "Gap",
+    list: true,
+};
+
+pub const DARK_NOW: Endpoint = Endpoint {
+    path: "/api/v1/dark-now",
+    summary: "Watched vessels silent now near a covered port",
+    description: "Open gaps flagged dark now at the stream clock (see /api/v1/summary).",
+    params: &[
+        "port", "mmsi", "imo", "since", "until", "limit", "offset", "format",
+    ],
+    formats: LIST_FORMATS,
+    record: "Gap",
+    list: true,
+};
+
+pub const TALLY: Endpoint = Endpoint {
+    path: "/api/v1/tally",
+    summary: "Trips counted by port, vessel and/or month",
+    description: "One row per group, with high-confidence trips and estimated barrels. The same filters as trips apply before counting.",
+    params: &[
+        "by",
+        "port",
+        "mmsi",
+        "imo",
+        "since",
+        "until",
+        "confidence",
+        "limit",
+        "offset",
+        "format",
+    ],
+    formats: &[Format::Json, Format::Csv],
+    record: "TallyRow",
+    list: true,
+};
+
+pub const VESSEL: Endpoint = Endpoint {
+    path: "/api/v1/vessels/{mmsi}",
+    summary: "One vessel: identity, identity history, gaps and track",
+    description: "The stored state of a vessel, every identity it reported, and its gaps and track inside the window given by since and until (all of them without).",
+    params: &["since", "until"],
+    formats: &[Format::Json],
+    record: "Vessel",
+    list: false,
+};
+
+pub const PORTS: Endpoint = Endpoint {
+    path: "/api/v1/ports",
+    summary: "Designated ports with their coverage and traffic",
+    description: "Each port's zone, approach and coverage distances, the hours in the window in which vessels were heard near it, trips and vessels dark now.",
+    params: &["since", "until", "min_vessels", "format"],
+    formats: LIST_FORMATS,
+    record: "Port",
+    list: true,
+};
+
+pub const PORT_HOURS: Endpoint = Endpoint {
+    path: "/api/v1/ports/{name}/hours",
+    summary: "Hourly coverage of one port",
+    description: "For every hour in the window in which any vessel was heard within the port's coverage distance, how many distinct vessels were.",
+    params: &["since", "until"],
+    formats: &[Format::Json],
+    record: "PortHour",
+    list: true,
+};
+
+pub const SUMMARY: Endpoint = Endpoint {
+    path: "/api/v1/summary",
+    summary: "The stream clock and ingest counters",
+    description: "The time of the latest data written (the \"now\" of dark-now) and the running counters of lines, messages and rejects.",
+    params: &[],
+    formats: &[Format::Json],
+    record: "Summary",
+    list: false,
+};
+
+pub const OPENAPI: Endpoint = Endpoint {
+    path: "/api/v1/openapi.json",
+    summary: "This description",
+    description: "The OpenAPI 3.1 description of /api/v1.",
+    params: &[],
+    formats: &[Format::Json],
+    record: "OpenApi",
+    list: false,
+};
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, SUMMARY, OPENAPI,
+];

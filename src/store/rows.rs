@@ -1,0 +1,284 @@
+//! The stored rows of the wide tables (gaps, and the identity columns vessels and
+//! identity_history share): one column list each, from which both the statement that writes a
+//! row and the one that reads it back are built, and values bound and read by column name, so
+//! that the writer and the read side cannot disagree about which column is which.
+
+use std::sync::LazyLock;
+
+use rusqlite::{named_params, Row, Statement};
+
+use crate::detect::{Confidence, GapRecord, GapStatus};
+use crate::model::{Mmsi, TransceiverClass};
+use crate::time::UnixMillis;
+use crate::track::Identity;
+
+/// The columns of `gaps`, in the schema's order.
+const GAP_COLUMNS: [&str; 29] = [
+    "mmsi",
+    "dark_from",
+    "dark_until",
+    "status",
+    "watched",
+    "port",
+    "from_lat",
+    "from_lon",
+    "until_lat",
+    "until_lon",
+    "duration_hours",
+    "distance_nm",
+    "implied_speed_kn",
+    "detour_nm",
+    "slack_hours",
+    "coverage",
+    "dark_now",
+    "imo",
+    "name",
+    "callsign",
+    "ship_type",
+    "draught_before",
+    "draught_after",
+    "draught_change",
+    "est_tonnes",
+    "est_barrels",
+    "confidence",
+    "identity_changes",
+    "candidates",
+];
+
+/// The gap columns as a SELECT list.
+pub(super) static GAP_SELECT_LIST: LazyLock<String> = LazyLock::new(|| GAP_COLUMNS.join(", "));
+
+/// Writes (or rewrites) one gap; its parameters are the column names.
+pub(super) static GAP_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let parameters: Vec<String> = GAP_COLUMNS.iter().map(|c| format!(":{c}")).collect();
+    format!(
+        "INSERT OR REPLACE INTO gaps ({}) VALUES ({})",
+        GAP_COLUMNS.join(", "),
+        parameters.join(", ")
+    )
+});
+
+/// Binds a gap to a statement prepared from [`GAP_INSERT`] and runs it.
+pub(super) fn write_gap(insert: &mut Statement<'_>, g: &GapRecord) -> rusqlite::Result<()> {
+    let changes = serde_json::to_string(&g.identity_changes).unwrap_or_else(|_| "[]".into());
+    let candidates = serde_json::to_string(&g.candidates).unwrap_or_else(|_| "[]".into());
+    insert.execute(named_params! {
+        ":mmsi": g.mmsi.0,
+        ":dark_from": g.dark_from.as_millis(),
+        ":dark_until": g.dark_until.map(UnixMillis::as_millis),
+        ":status": g.status.as_str(),
+        ":watched": g.watched,
+        ":port": g.port,
+        ":from_lat": g.from_lat,
+        ":from_lon": g.from_lon,
+        ":until_lat": g.until_lat,
+        ":until_lon": g.until_lon,
+        ":duration_hours": g.duration_hours,
+        ":distance_nm": g.distance_nm,
+        ":implied_speed_kn": g.implied_speed_kn,
+        ":detour_nm": g.detour_nm,
+        ":slack_hours": g.slack_hours,
+        ":coverage": g.coverage,
+        ":dark_now": g.dark_now,
+        ":imo": g.imo,
+        ":name": g.name,
+        ":callsign": g.callsign,
+        ":ship_type": g.ship_type,
+        ":draught_before": g.draught_before,
+        ":draught_after": g.draught_after,
+        ":draught_change": g.draught_change,
+        ":est_tonnes": g.est_tonnes,
+        ":est_barrels": g.est_barrels,
+        ":confidence": g.confidence.map(|c| c.as_str()),
+        ":identity_changes": changes,
+        ":candidates": candidates,
+    })?;
+    Ok(())
+}
+
+/// Where a column sits in [`GAP_COLUMNS`] (and so in [`GAP_SELECT_LIST`]); evaluated at compile
+/// time, so a name that is not a column fails the build.
+const fn gap_column(name: &str) -> usize {
+    let mut i = 0;
+    while i < GAP_COLUMNS.len() {
+        if same_name(GAP_COLUMNS[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a column of gaps");
+}
+
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A gap from a row selected with [`GAP_SELECT_LIST`]. Columns are named, and their positions
+/// found once at compile time: a list answers up to ten thousand rows, and looking each name up
+/// in every row would cost more than reading it.
+pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
+    macro_rules! column {
+        ($name:literal) => {
+            row.get(const { gap_column($name) })
+        };
+    }
+    let status: String = column!("status")?;
+    let confidence: Option<String> = column!("confidence")?;
+    let identity_changes: String = column!("identity_changes")?;
+    let candidates: String = column!("candidates")?;
+    let dark_until: Option<i64> = column!("dark_until")?;
+    Ok(GapRecord {
+        mmsi: Mmsi(column!("mmsi")?),
+        dark_from: UnixMillis(column!("dark_from")?),
+        dark_until: dark_until.map(UnixMillis),
+        status: GapStatus::parse(&status).unwrap_or(GapStatus::NotNear),
+        watched: column!("watched")?,
+        port: column!("port")?,
+        from_lat: column!("from_lat")?,
+        from_lon: column!("from_lon")?,
+        until_lat: column!("until_lat")?,
+        until_lon: column!("until_lon")?,
+        duration_hours: column!("duration_hours")?,
+        distance_nm: column!("distance_nm")?,
+        implied_speed_kn: column!("implied_speed_kn")?,
+        detour_nm: column!("detour_nm")?,
+        slack_hours: column!("slack_hours")?,
+        coverage: column!("coverage")?,
+        dark_now: column!("dark_now")?,
+        imo: column!("imo")?,
+        name: column!("name")?,
+        callsign: column!("callsign")?,
+        ship_type: column!("ship_type")?,
+        draught_before: column!("draught_before")?,
+        draught_after: column!("draught_after")?,
+        draught_change: column!("draught_change")?,
+        est_tonnes: column!("est_tonnes")?,
+        est_barrels: column!("est_barrels")?,
+        confidence: confidence.as_deref().and_then(Confidence::parse),
+        identity_changes: serde_json::from_str(&identity_changes).unwrap_or_default(),
+        candidates: serde_json::from_str(&candidates).unwrap_or_default(),
+    })
+}
+
+/// The identity columns, named alike in `vessels` and `identity_history`.
+pub(super) const IDENTITY_SELECT_LIST: &str =
+    "imo, name, callsign, ship_type, length, beam, draught, destination, class";
+
+/// An identity from a row that selected [`IDENTITY_SELECT_LIST`].
+pub(super) fn read_identity(row: &Row<'_>) -> rusqlite::Result<Identity> {
+    let class: Option<String> = row.get("class")?;
+    Ok(Identity {
+        imo: row.get("imo")?,
+        name: row.get("name")?,
+        callsign: row.get("callsign")?,
+        ship_type: row.get("ship_type")?,
+        length: row.get("length")?,
+        beam: row.get("beam")?,
+        draught: row.get::<_, Option<f64>>("draught")?.map(|d| d as f32),
+        destination: row.get("destination")?,
+        class: class.as_deref().and_then(class_from_text),
+    })
+}
+
+/// How a transceiver class is stored.
+pub(super) fn class_text(class: Option<TransceiverClass>) -> Option<&'static str> {
+    class.map(|c| match c {
+        TransceiverClass::A => "A",
+        TransceiverClass::B => "B",
+    })
+}
+
+fn class_from_text(text: &str) -> Option<TransceiverClass> {
+    [TransceiverClass::A, TransceiverClass::B]
+        .into_iter()
+        .find(|c| class_text(Some(*c)) == Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::PortCandidate;
+    use crate::store::schema;
+    use crate::track::IdentityChange;
+
+    /// Every field set, none equal to another, so that two swapped columns cannot pass.
+    fn distinct_gap() -> GapRecord {
+        GapRecord {
+            mmsi: Mmsi(445_000_001),
+            imo: Some(8_372_538),
+            name: Some("CHON MA SAN".into()),
+            callsign: Some("HMYZ".into()),
+            ship_type: Some(80),
+            status: GapStatus::PositionJump,
+            watched: true,
+            port: Some("Vostochny".into()),
+            dark_from: UnixMillis(1_709_856_000_000),
+            dark_until: Some(UnixMillis(1_709_942_400_000)),
+            from_lat: 42.1,
+            from_lon: 133.2,
+            until_lat: Some(42.3),
+            until_lon: Some(133.4),
+            duration_hours: 24.5,
+            distance_nm: Some(12.6),
+            implied_speed_kn: Some(0.7),
+            detour_nm: Some(30.8),
+            slack_hours: Some(9.9),
+            coverage: Some(0.11),
+            dark_now: false,
+            draught_before: Some(5.12),
+            draught_after: Some(7.13),
+            draught_change: Some(2.14),
+            identity_changes: vec![IdentityChange {
+                field: "name".into(),
+                before: "A".into(),
+                after: "B".into(),
+            }],
+            est_tonnes: Some(1515.0),
+            est_barrels: Some(11_116.0),
+            confidence: Some(Confidence::High),
+            candidates: vec![PortCandidate {
+                port: "Vostochny".into(),
+                detour_nm: 30.8,
+                slack_hours: 9.9,
+                reachable: true,
+                coverage: 0.11,
+                feasible: true,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_gap_reads_back_as_written() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let gap = distinct_gap();
+        write_gap(&mut conn.prepare(&GAP_INSERT).unwrap(), &gap).unwrap();
+        let back = conn
+            .query_row(
+                &format!("SELECT {} FROM gaps", *GAP_SELECT_LIST),
+                [],
+                read_gap,
+            )
+            .unwrap();
+        assert_eq!(back, gap);
+    }
+
+    #[test]
+    fn the_column_list_is_the_schema_of_gaps() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let statement = conn.prepare("SELECT * FROM gaps").unwrap();
+        assert_eq!(statement.column_names().collect::<Vec<_>>(), GAP_COLUMNS);
+    }
+}
