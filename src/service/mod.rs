@@ -34,7 +34,7 @@ const STOP_SOURCES_WITHIN: Duration = Duration::from_secs(5);
 const DRAIN_WITHIN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub enum ServiceError {
     #[error("{0}")]
     Config(#[from] ConfigErrors),
     #[error(transparent)]
@@ -148,7 +148,7 @@ async fn stop_one(source: RunningSource) {
 fn open_engine(
     config: &Config,
     store: &Store,
-) -> Result<(Engine, Vec<(String, u64)>), DaemonError> {
+) -> Result<(Engine, Vec<(String, u64)>), ServiceError> {
     let fresh = || {
         Engine::new(
             config.detect.clone(),
@@ -161,7 +161,7 @@ fn open_engine(
         tracing::info!("No checkpoint in the database; starting afresh.");
         return Ok((fresh(), Vec::new()));
     };
-    let broken = |error: String| DaemonError::Checkpoint {
+    let broken = |error: String| ServiceError::Checkpoint {
         db: config.store.db.clone(),
         error,
     };
@@ -223,12 +223,12 @@ fn write_commits(
 }
 
 /// Runs the service with the configuration at `config_path` until SIGTERM or SIGINT.
-pub fn run(config_path: &Path) -> Result<(), DaemonError> {
+pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(DaemonError::Runtime)?;
+        .map_err(ServiceError::Runtime)?;
     // Signals are ours from the start: a SIGTERM while the database opens is a clean stop too.
     let signals = runtime.block_on(async {
         Ok::<_, std::io::Error>(Signals {
@@ -237,7 +237,7 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
             hangup: signal(SignalKind::hangup())?,
         })
     });
-    let signals = signals.map_err(DaemonError::Runtime)?;
+    let signals = signals.map_err(ServiceError::Runtime)?;
     let config = Config::load(config_path)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
@@ -297,7 +297,7 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
     let deadline = Instant::now() + DRAIN_WITHIN;
     while !pipeline.is_finished() {
         if Instant::now() > deadline {
-            return Err(DaemonError::StopTimeout(format!(
+            return Err(ServiceError::StopTimeout(format!(
                 "the pipeline ({} lines received, {} committed)",
                 metrics.lines.load(Ordering::Relaxed),
                 metrics.committed_lines.load(Ordering::Relaxed)
@@ -307,10 +307,10 @@ pub fn run(config_path: &Path) -> Result<(), DaemonError> {
     }
     pipeline
         .join()
-        .map_err(|_| DaemonError::Panicked("pipeline"))??;
+        .map_err(|_| ServiceError::Panicked("pipeline"))??;
     writer
         .join()
-        .map_err(|_| DaemonError::Panicked("store writer"))??;
+        .map_err(|_| ServiceError::Panicked("store writer"))??;
     if let Some(delivery) = alert_delivery {
         // Queued alerts get a last attempt each; no more waiting on a dead webhook.
         delivery.give_up.store(true, Ordering::Relaxed);
@@ -371,7 +371,7 @@ async fn control_loop(
     state: &Arc<ServiceState>,
     notifier: &Notifier,
     pipeline: &std::thread::JoinHandle<Result<(), pipeline::PipelineError>>,
-) -> Result<(), DaemonError> {
+) -> Result<(), ServiceError> {
     let ToPipeline {
         lines: line_sender,
         control,

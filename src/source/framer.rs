@@ -2,7 +2,7 @@
 //! alike, so a replay sees the lines the service saw): `\n`, `\r\n` and a lone `\r` each end
 //! one line, and a line longer than its bound is dropped and counted once.
 //!
-//! [`LineEnds`] is the core both readers share; it only finds where lines end and never copies,
+//! `LineEnds` is the core both readers share; it only finds where lines end and never copies,
 //! so the replay reader can lend lines out of its buffer while [`LineFramer`] joins them across
 //! the chunks a socket delivers.
 
