@@ -311,8 +311,7 @@ fn write_gap_table(gaps: &[GapRecord], out: &mut dyn Write) -> io::Result<()> {
                     (Some(b), None) => format!("{b:.1}->?"),
                     _ => "-".into(),
                 },
-                g.est_barrels
-                    .map_or_else(|| "-".into(), |v| format!("{v:.0}")),
+                g.est_barrels.map_or_else(|| "-".into(), whole_barrels),
                 g.confidence
                     .map_or_else(|| "-".into(), |c| c.as_str().to_string()),
             ]
@@ -368,9 +367,19 @@ fn tally_cells(row: &TallyRow, keys: &[TallyKey]) -> Vec<String> {
     cells.extend([
         row.trips.to_string(),
         row.high_confidence.to_string(),
-        format!("{:.0}", row.est_barrels),
+        whole_barrels(row.est_barrels),
     ]);
     cells
+}
+
+/// Barrels to the barrel. An empty sum of floats is -0.0, and nothing rounds to "-0" barrels.
+fn whole_barrels(barrels: f64) -> String {
+    let rounded = barrels.round();
+    if rounded == 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{rounded:.0}")
+    }
 }
 
 /// Writes a tally as a table with a total line.
@@ -555,4 +564,51 @@ pub fn gaps_geojson(reader: &Reader, gaps: &[GapRecord]) -> Result<Value, QueryE
         }
     }
     Ok(json!({ "type": "FeatureCollection", "features": features }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally_table(rows: &[TallyRow], keys: &[TallyKey]) -> String {
+        let mut out = Vec::new();
+        write_tally_table(rows, keys, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_tally_without_trips_totals_zero_barrels() {
+        let table = tally_table(&[], &[TallyKey::Port, TallyKey::Month]);
+        let total = table.lines().last().unwrap();
+        assert!(total.starts_with("TOTAL"), "{table}");
+        assert_eq!(
+            total.split_whitespace().collect::<Vec<_>>(),
+            ["TOTAL", "0", "0", "0"],
+            "{table}"
+        );
+        let table = tally_table(&[], &[]);
+        assert!(!table.contains("-0"), "{table}");
+    }
+
+    #[test]
+    fn barrels_round_to_whole_barrels_without_a_negative_zero() {
+        assert_eq!(whole_barrels(-0.0), "0");
+        assert_eq!(whole_barrels(-0.4), "0");
+        assert_eq!(whole_barrels(0.0), "0");
+        assert_eq!(whole_barrels(12_345.6), "12346");
+        let row = TallyRow {
+            port: Some("Vostochny".into()),
+            trips: 2,
+            high_confidence: 1,
+            est_barrels: 12_345.6,
+            ..TallyRow::default()
+        };
+        let table = tally_table(&[row], &[TallyKey::Port]);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(lines[1], ["Vostochny", "2", "1", "12346"], "{table}");
+        assert_eq!(lines[2], ["TOTAL", "2", "1", "12346"], "{table}");
+    }
 }
