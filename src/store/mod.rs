@@ -23,11 +23,18 @@ use crate::track::TrackChunk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
+    /// SQLite's reason is part of the message and deliberately not a `source`: its own chain
+    /// repeats the same words ("unable to open database file" three times).
+    #[error("database {path}: {reason}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        reason: rusqlite::Error,
     },
+    #[error(
+        "no database at {}: run `aisgap replay LOG...` to build one, or name one with --db FILE",
+        std::path::absolute(path).unwrap_or_else(|_| path.clone()).display()
+    )]
+    Missing { path: PathBuf },
     #[error(
         "database schema version {found} is newer than this aisgap knows ({known}); upgrade aisgap"
     )]
@@ -90,9 +97,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let open_error = |source| StoreError::Open {
+        let open_error = |reason| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            reason,
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")

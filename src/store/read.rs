@@ -93,13 +93,18 @@ impl Reader {
     /// Opens an existing database read-only, for queries while a writer may be running.
     /// A file that is not an aisgap database is refused.
     pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Open {
+        .map_err(|reason| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let has_gaps: Option<String> = conn
