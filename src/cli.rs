@@ -75,12 +75,48 @@ pub struct ReplayArgs {
     #[arg(required = true, value_name = "LOG")]
     pub logs: Vec<PathBuf>,
     /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
-    /// ./config/aisgap.toml].
+    /// ./config/aisgap.toml, else the built-in defaults].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Database to write (its previous contents are replaced) [default: the config's [store] db].
+    /// Database to write (its previous contents are replaced) [default: the config's [store]
+    /// db, else ./aisgap.db].
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Settings given on the command line over the configuration file's (or the built-in
+/// defaults'), checked as the file's are.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SettingsArgs {
+    /// Look for no configuration file: the built-in defaults (the shipped Far East ports,
+    /// tankers watched, ./aisgap.db), changed only by the flags below.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Designated ports from this GeoJSON file instead of the configuration's.
+    #[arg(long, value_name = "FILE")]
+    pub ports: Option<PathBuf>,
+    /// Watchlist CSV (mmsi,imo,name,note) instead of the configuration's.
+    #[arg(long, value_name = "FILE")]
+    pub watchlist: Option<PathBuf>,
+    /// Watch every vessel, not only tankers (ship types 80-89) and the watchlist.
+    #[arg(long)]
+    pub watch_all: bool,
+    /// Minimum silence, in hours, that makes a gap (the config's [detect] gap_hours).
+    #[arg(long, value_name = "H", allow_negative_numbers = true)]
+    pub gap_hours: Option<f64>,
+}
+
+impl SettingsArgs {
+    pub fn overrides(&self) -> crate::config::Overrides {
+        crate::config::Overrides {
+            ports: self.ports.clone(),
+            watchlist: self.watchlist.clone(),
+            watch_all: self.watch_all,
+            gap_hours: self.gap_hours,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -227,9 +263,11 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct CheckConfigArgs {
     /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
-    /// ./config/aisgap.toml, the first that is set or exists].
+    /// ./config/aisgap.toml, the first that is set or exists, else the built-in defaults].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 #[cfg(test)]
@@ -254,6 +292,31 @@ mod tests {
             panic!("not check-config")
         };
         assert_eq!(args.config, None);
+    }
+
+    #[test]
+    fn replay_takes_settings_over_the_configuration() {
+        let cli = Cli::try_parse_from([
+            "aisgap",
+            "replay",
+            "--no-config",
+            "--gap-hours",
+            "-2",
+            "--watch-all",
+            "a.nmea",
+        ])
+        .unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        assert!(args.settings.no_config);
+        let overrides = args.settings.overrides();
+        assert_eq!(overrides.gap_hours, Some(-2.0), "checked later, by name");
+        assert!(overrides.watch_all);
+        assert_eq!((overrides.ports, overrides.watchlist), (None, None));
+        assert_eq!(args.logs, [PathBuf::from("a.nmea")]);
+        let both = Cli::try_parse_from(["aisgap", "replay", "--no-config", "--config", "x", "a"]);
+        assert!(both.is_err(), "--no-config and --config exclude each other");
     }
 
     #[test]

@@ -10,9 +10,11 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, RunArgs,
-    ServeArgs, SimulateArgs,
+    ServeArgs, SettingsArgs, SimulateArgs,
 };
-use aisgap::config::{self, Config, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH};
+use aisgap::config::{
+    self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
+};
 use aisgap::model::Mmsi;
 use aisgap::offline;
 use aisgap::query::{self, Question};
@@ -36,10 +38,28 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "aisgap: {e:#}");
+            let _ = writeln!(io::stderr(), "aisgap: {}", error_message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, like `{:#}`, but a cause whose words the line
+/// already says is left out: libraries often put their cause into their own message too, and
+/// the reader should not be told the same thing three times.
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// `aisgap decode ... | head` closes the pipe early; that is the reader's choice, not an error.
@@ -52,8 +72,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(args.config.as_deref())?;
+    let config =
+        load_settings(args.config.as_deref(), &args.settings).map_err(|e| anyhow!("{e}"))?;
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
+    say_which_settings(&config, &args.settings, &db);
     let store = Store::open(&db)?;
     tracing::info!(db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
     let (summary, store) = aisgap::offline::replay::replay(&config, store, &args.logs)?;
@@ -137,25 +159,74 @@ fn init_logging() {
 }
 
 fn run_service(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let path = config::resolve_config_path(args.config.as_deref()).ok_or_else(|| {
-        anyhow!(
-            "no configuration file found: pass --config FILE, set ${CONFIG_ENV}, or create \
-             {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
-        )
-    })?;
+    let path = config::resolve_config_path(args.config.as_deref()).ok_or_else(no_config_found)?;
     aisgap::service::run(&path)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Loads the configuration named or found; a broken one is refused with every problem listed.
 fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
-    let path = config::resolve_config_path(explicit).ok_or_else(|| {
-        anyhow!(
-            "no configuration file found: pass --config FILE, set ${CONFIG_ENV}, or create \
-             {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
-        )
-    })?;
+    let path = config::resolve_config_path(explicit).ok_or_else(no_config_found)?;
     Config::load(&path).map_err(|errors| anyhow!("{errors}"))
+}
+
+/// For the commands that cannot run on the built-in defaults (the service needs its sources).
+fn no_config_found() -> anyhow::Error {
+    anyhow!(
+        "no configuration file found: pass --config FILE, set ${CONFIG_ENV}, or create \
+         {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
+    )
+}
+
+/// The configuration named or found, else the built-in defaults, with the command line's
+/// settings over it; every problem in the file and the flags is refused at once.
+fn load_settings(explicit: Option<&Path>, settings: &SettingsArgs) -> Result<Config, ConfigErrors> {
+    let found = if settings.no_config {
+        None
+    } else {
+        config::resolve_config_path(explicit)
+    };
+    let base = match found {
+        Some(path) => Config::load(&path),
+        None => Ok(Config::builtin()),
+    };
+    let overrides = settings.overrides();
+    match base {
+        Ok(config) => config.with_overrides(&overrides),
+        // The flags' problems too, so that one run lists everything to fix.
+        Err(mut errors) => {
+            if let Err(more) = Config::builtin().with_overrides(&overrides) {
+                errors.problems.extend(more.problems);
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// Says on stderr which configuration a run uses when it is not a file the user chose, so
+/// that nobody reads results without knowing which ports and vessels they cover.
+fn say_which_settings(config: &Config, settings: &SettingsArgs, db: &Path) {
+    let overrides = settings.overrides();
+    let db = if db.is_relative() && db.parent() == Some(Path::new("")) {
+        format!("./{}", db.display())
+    } else {
+        db.display().to_string()
+    };
+    let brief = config.brief(&overrides);
+    match &config.source_path {
+        None if settings.no_config => {
+            eprintln!("aisgap: --no-config: using the built-in defaults: {brief}, database {db}");
+        }
+        None => eprintln!(
+            "aisgap: no config file found; using the built-in defaults: {brief}, database {db}"
+        ),
+        Some(path) if !overrides.is_empty() => eprintln!(
+            "aisgap: using {} with {}: {brief}, database {db}",
+            path.display(),
+            overrides.flags().join(" ")
+        ),
+        Some(path) => tracing::info!(config = %path.display(), "Configuration loaded."),
+    }
 }
 
 /// The database a read command opens: --db, else the config's, else ./aisgap.db.
@@ -247,15 +318,10 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check_config(args: &CheckConfigArgs) -> anyhow::Result<ExitCode> {
-    let path = config::resolve_config_path(args.config.as_deref()).ok_or_else(|| {
-        anyhow!(
-            "no configuration file found: pass --config FILE, set ${CONFIG_ENV}, or create \
-             {SYSTEM_CONFIG_PATH} or ./{LOCAL_CONFIG_PATH}"
-        )
-    })?;
-    match config::check_report(&path) {
-        Ok(summary) => {
-            print!("{summary}");
+    match load_settings(args.config.as_deref(), &args.settings) {
+        Ok(config) => {
+            say_which_settings(&config, &args.settings, &config.store.db);
+            print!("{}", config.summary());
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {

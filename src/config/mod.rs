@@ -12,6 +12,7 @@
 //! `[[source]]` sections become [`SourceSpec`]s: kind-specific settings are checked against
 //! the kind, so a setting that would be ignored is reported rather than silently dropped.
 
+mod defaults;
 mod files;
 mod ranges;
 mod read;
@@ -34,6 +35,7 @@ pub use crate::problem::ConfigProblem;
 use crate::source::SourceSpec;
 use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
+pub use defaults::{Overrides, BUILTIN_PORTS_GEOJSON};
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};
 use ranges::check_ranges;
 use read::{read_toml, TomlProblems};
@@ -48,9 +50,10 @@ pub const LOCAL_CONFIG_PATH: &str = "config/aisgap.toml";
 /// Environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "AISGAP_CONFIG";
 
-/// The checked configuration. Built only by [`Config::load`] (or `Default` for tests), so
-/// every value in it has passed validation. `Default` gives the documented defaults and no
-/// ports.
+/// The checked configuration. Built only by [`Config::load`], [`Config::builtin`] (no file)
+/// or `Default` (tests), so every value in it has passed validation; command-line settings go
+/// through the same checks ([`Config::with_overrides`]). `Default` gives the documented
+/// defaults and no ports.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     /// The file it came from.
