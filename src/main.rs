@@ -77,7 +77,11 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
     say_which_settings(&config, &args.settings, &db);
     let store = Store::open(&db)?;
-    tracing::info!(db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
+    let config_file = config
+        .source_path
+        .as_deref()
+        .unwrap_or(Path::new("(built-in defaults)"));
+    tracing::info!(config = %config_file.display(), db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
     let (summary, store) = aisgap::offline::replay::replay(&config, store, &args.logs)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -225,7 +229,8 @@ fn say_which_settings(config: &Config, settings: &SettingsArgs, db: &Path) {
             path.display(),
             overrides.flags().join(" ")
         ),
-        Some(path) => tracing::info!(config = %path.display(), "Configuration loaded."),
+        // A file the user chose or installed: the run's own log line names it.
+        Some(_) => {}
     }
 }
 

@@ -243,6 +243,33 @@ fn gap_hours_on_the_command_line_keeps_only_longer_gaps() {
         gaps.is_empty(),
         "no silence in the scenario lasts 100 h: {gaps:#?}"
     );
+
+    // Over a configuration file too, and said so.
+    let config = sample_path("aisgap.toml").display().to_string();
+    let output = run_in(
+        dir.path(),
+        &[
+            "replay",
+            "--config",
+            &config,
+            "--db",
+            "file30h.db",
+            "--gap-hours",
+            "30",
+            &scenario(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("aisgap: using {config} with --gap-hours 30: ")),
+        "{}",
+        stderr(&output)
+    );
+    let gaps = stored_gaps(&dir.path().join("file30h.db"));
+    assert_eq!(
+        trips(&gaps),
+        truth_trips(|t| t["hours"].as_f64().unwrap() >= 30.0)
+    );
 }
 
 #[test]
