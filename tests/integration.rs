@@ -8,6 +8,8 @@ mod config;
 mod decode_corpora;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/receptions.rs"]
+mod receptions;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]
