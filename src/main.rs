@@ -113,6 +113,11 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         summary.stream_clock.map_or_else(|| "-".to_string(), |c| c.to_string()),
         db.display()
     )?;
+    writeln!(
+        out,
+        "messages by talker: {}; {} duplicate receptions not passed on",
+        summary.decode.by_talker, summary.decode.duplicates
+    )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

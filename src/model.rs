@@ -15,54 +15,89 @@ use crate::time::UnixMillis;
 #[serde(transparent)]
 pub struct Mmsi(pub u32);
 
-/// What kind of station an MMSI belongs to, from its leading digits (ITU-R M.585).
+/// What kind of station an MMSI belongs to, from its digits (ITU-R M.585-9). `M` is a
+/// Maritime Identification Digit group (`MID`, three digits, the first 2-7); `x` any digit.
+///
+/// | digits       | kind                                                  |
+/// |--------------|-------------------------------------------------------|
+/// | `MIDxxxxxx`  | ship station                                          |
+/// | `0MIDxxxxx`  | group of ship stations (a fleet, a navy squadron)     |
+/// | `00MIDxxxx`  | coast station (AIS base station)                      |
+/// | `111MIDxxx`  | SAR aircraft                                          |
+/// | `8MIDxxxxx`  | free-form number for a handheld or personal device    |
+/// | `98MIDxxxx`  | craft associated with a parent ship                   |
+/// | `99MIDxxxx`  | aid to navigation                                     |
+/// | `970xxyyyy`, `972xxyyyy`, `974xxyyyy` | AIS-SART, MOB device, EPIRB-AIS |
+///
+/// Anything else (a MID starting 0, 1, 8 or 9, `971`/`973`, fewer or more digits) is `Other`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StationKind {
-    /// A ship station (`MIDxxxxxx`): the only kind that can go dark on a voyage.
+    /// A ship station (`MIDxxxxxx`): the kind that can go dark on a voyage.
     Vessel,
     /// Coast / base station (`00MIDxxxx`).
     BaseStation,
-    /// Group call (`0MIDxxxxx`).
+    /// A group of ship stations (`0MIDxxxxx`): sent by ships, so tracked as a vessel.
     Group,
     /// Search-and-rescue aircraft (`111MIDxxx`).
     SarAircraft,
     /// Aid to navigation (`99MIDxxxx`).
     AidToNavigation,
-    /// AIS-SART, MOB device or EPIRB-AIS (`970`-`974`).
+    /// AIS-SART, MOB device or EPIRB-AIS (`970`, `972`, `974`).
     Beacon,
-    /// Craft associated with a parent ship (`98MIDxxxx`).
+    /// Craft associated with a parent ship (`98MIDxxxx`): a tender, a lifeboat.
     Auxiliary,
+    /// A free-form device number (`8MIDxxxxx`): diver radios and other handhelds.
+    FreeFormDevice,
     /// Anything else (test numbers, malformed identities).
     Other,
+}
+
+/// Whether `mid` is a Maritime Identification Digits group: three digits, the first 2-7.
+fn is_mid(mid: u32) -> bool {
+    (200..=799).contains(&mid)
 }
 
 impl Mmsi {
     pub fn kind(self) -> StationKind {
         let n = self.0;
-        if n >= 1_000_000_000 {
-            return StationKind::Other;
-        }
-        match n {
-            0..=999_999 => StationKind::Other,
-            1_000_000..=9_999_999 => StationKind::BaseStation,
-            10_000_000..=99_999_999 => StationKind::Group,
-            200_000_000..=799_999_999 => StationKind::Vessel,
-            111_000_000..=111_999_999 => StationKind::SarAircraft,
-            970_000_000..=974_999_999 => StationKind::Beacon,
-            980_000_000..=989_999_999 => StationKind::Auxiliary,
-            990_000_000..=999_999_999 => StationKind::AidToNavigation,
+        match n / 100_000_000 {
+            2..=7 => StationKind::Vessel,
+            0 if n < 10_000_000 && is_mid(n / 10_000) => StationKind::BaseStation,
+            // Below 10,000,000, n / 100,000 is below 100: never a MID.
+            0 if is_mid(n / 100_000) => StationKind::Group,
+            1 if n / 1_000_000 == 111 && is_mid(n / 1_000 % 1_000) => StationKind::SarAircraft,
+            8 if is_mid(n / 100_000 % 1_000) => StationKind::FreeFormDevice,
+            9 => match n / 1_000_000 {
+                970 | 972 | 974 => StationKind::Beacon,
+                980..=989 if is_mid(n / 10_000 % 1_000) => StationKind::Auxiliary,
+                990..=999 if is_mid(n / 10_000 % 1_000) => StationKind::AidToNavigation,
+                _ => StationKind::Other,
+            },
             _ => StationKind::Other,
         }
     }
 
+    /// Whether the engine tracks the sender as a vessel: a ship station, or a group of ship
+    /// stations (whose messages come from one of its ships).
     pub fn is_vessel(self) -> bool {
-        self.kind() == StationKind::Vessel
+        matches!(self.kind(), StationKind::Vessel | StationKind::Group)
     }
 
-    /// Maritime Identification Digits (flag) of a ship station, e.g. 445 = DPRK, 273 = Russia.
+    /// Maritime Identification Digits (flag) of the station, e.g. 445 = DPRK, 273 = Russia;
+    /// `None` for beacons (numbered by manufacturer) and malformed identities.
     pub fn mid(self) -> Option<u16> {
-        self.is_vessel().then_some((self.0 / 1_000_000) as u16)
+        let n = self.0;
+        let mid = match self.kind() {
+            StationKind::Vessel => n / 1_000_000,
+            StationKind::Group | StationKind::FreeFormDevice => n / 100_000 % 1_000,
+            StationKind::BaseStation | StationKind::Auxiliary | StationKind::AidToNavigation => {
+                n / 10_000 % 1_000
+            }
+            StationKind::SarAircraft => n / 1_000 % 1_000,
+            StationKind::Beacon | StationKind::Other => return None,
+        };
+        Some(mid as u16)
     }
 }
 
@@ -246,16 +281,89 @@ pub fn is_tanker_type(ship_type: u8) -> bool {
 mod tests {
     use super::*;
 
+    fn kind(digits: &str) -> StationKind {
+        assert_eq!(digits.len(), 9, "{digits}");
+        Mmsi(digits.parse().unwrap()).kind()
+    }
+
     #[test]
-    fn mmsi_kinds_follow_itu_prefixes() {
-        assert_eq!(Mmsi(445_123_456).kind(), StationKind::Vessel);
+    fn ship_stations_start_with_a_mid() {
+        assert_eq!(kind("445123456"), StationKind::Vessel);
+        assert_eq!(kind("201000000"), StationKind::Vessel);
+        assert_eq!(kind("799999999"), StationKind::Vessel);
         assert_eq!(Mmsi(445_123_456).mid(), Some(445));
-        assert_eq!(Mmsi(3_669_702).kind(), StationKind::BaseStation);
-        assert_eq!(Mmsi(111_273_100).kind(), StationKind::SarAircraft);
-        assert_eq!(Mmsi(970_012_345).kind(), StationKind::Beacon);
-        assert_eq!(Mmsi(974_291_422).kind(), StationKind::Beacon);
-        assert_eq!(Mmsi(992_509_976).kind(), StationKind::AidToNavigation);
-        assert_eq!(Mmsi(1_065_113_482).kind(), StationKind::Other);
+        assert!(Mmsi(273_000_001).is_vessel());
+    }
+
+    #[test]
+    fn a_group_of_ship_stations_is_tracked_as_a_vessel() {
+        // A navy ship heard under its group number.
+        assert_eq!(kind("036926403"), StationKind::Group);
+        assert_eq!(Mmsi(36_926_403).mid(), Some(369));
+        assert!(Mmsi(36_926_403).is_vessel());
+        assert_eq!(kind("019999999"), StationKind::Other, "MID 199");
+        assert_eq!(kind("080000000"), StationKind::Other, "MID 800");
+    }
+
+    #[test]
+    fn coast_stations_are_two_zeros_and_a_mid() {
+        assert_eq!(kind("003669702"), StationKind::BaseStation);
+        assert_eq!(Mmsi(3_669_702).mid(), Some(366));
+        assert!(!Mmsi(3_669_702).is_vessel());
+        assert_eq!(kind("001234567"), StationKind::Other, "MID 123");
+        assert_eq!(kind("009012345"), StationKind::Other, "MID 901");
+        assert_eq!(kind("000123456"), StationKind::Other);
+    }
+
+    #[test]
+    fn sar_aircraft_are_111_and_a_mid() {
+        assert_eq!(kind("111273100"), StationKind::SarAircraft);
+        assert_eq!(Mmsi(111_273_100).mid(), Some(273));
+        assert_eq!(kind("111123456"), StationKind::Other, "MID 123");
+        assert_eq!(kind("112273100"), StationKind::Other);
+        assert!(!Mmsi(111_273_100).is_vessel());
+    }
+
+    #[test]
+    fn aids_to_navigation_are_99_and_a_mid() {
+        assert_eq!(kind("992509976"), StationKind::AidToNavigation);
+        assert_eq!(Mmsi(992_509_976).mid(), Some(250));
+        assert_eq!(kind("991234567"), StationKind::Other, "MID 123");
         assert!(!Mmsi(992_509_976).is_vessel());
+    }
+
+    #[test]
+    fn craft_associated_with_a_parent_ship_are_98_and_a_mid() {
+        assert_eq!(kind("982570001"), StationKind::Auxiliary);
+        assert_eq!(Mmsi(982_570_001).mid(), Some(257));
+        assert_eq!(kind("980012345"), StationKind::Other, "MID 001");
+        assert!(!Mmsi(982_570_001).is_vessel());
+    }
+
+    #[test]
+    fn sart_mob_and_epirb_are_970_972_974() {
+        assert_eq!(kind("970012345"), StationKind::Beacon);
+        assert_eq!(kind("972291422"), StationKind::Beacon);
+        assert_eq!(kind("974291422"), StationKind::Beacon);
+        assert_eq!(Mmsi(974_291_422).mid(), None);
+        assert_eq!(kind("971000000"), StationKind::Other);
+        assert_eq!(kind("973000000"), StationKind::Other);
+        assert!(!Mmsi(970_012_345).is_vessel());
+    }
+
+    #[test]
+    fn free_form_devices_are_8_and_a_mid() {
+        assert_eq!(kind("825912345"), StationKind::FreeFormDevice);
+        assert_eq!(Mmsi(825_912_345).mid(), Some(259));
+        assert_eq!(kind("819912345"), StationKind::Other, "MID 199");
+        assert!(!Mmsi(825_912_345).is_vessel());
+    }
+
+    #[test]
+    fn other_numbers_are_other() {
+        assert_eq!(Mmsi(1_065_113_482).kind(), StationKind::Other);
+        assert_eq!(kind("100000000"), StationKind::Other);
+        assert_eq!(Mmsi(0).kind(), StationKind::Other);
+        assert_eq!(Mmsi(0).mid(), None);
     }
 }

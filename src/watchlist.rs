@@ -282,8 +282,8 @@ fn parse_mmsi(text: &str) -> Result<Mmsi, String> {
     );
     if !mmsi.is_vessel() {
         return Err(format!(
-            "{mmsi} is not a ship station (ship MMSIs start with a flag code 2xx-7xx); \
-             only vessels can go dark on a voyage"
+            "{mmsi} is not a ship station (ship MMSIs start with a flag code 2xx-7xx, \
+             groups of ships with 0 and a flag code); only vessels can go dark on a voyage"
         ));
     }
     Ok(mmsi)
@@ -422,6 +422,11 @@ mod tests {
         assert_eq!(parse_mmsi("445000001"), Ok(Mmsi(445_000_001)));
         assert_eq!(parse_mmsi("200000000"), Ok(Mmsi(200_000_000)));
         assert_eq!(parse_mmsi("799999999"), Ok(Mmsi(799_999_999)));
+        assert_eq!(
+            parse_mmsi("036926403"),
+            Ok(Mmsi(36_926_403)),
+            "a group of ships"
+        );
         assert!(parse_mmsi("44500001").is_err());
         assert!(parse_mmsi("4450000011").is_err());
         assert!(parse_mmsi("199999999")

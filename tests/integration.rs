@@ -10,6 +10,8 @@ mod decode_corpora;
 mod defaults;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/receptions.rs"]
+mod receptions;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]

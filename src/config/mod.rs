@@ -193,6 +193,7 @@ impl Config {
             trust_data_time: true,
             fragment_timeout_ms: i64::from(self.decode.fragment_timeout_s) * 1000,
             max_pending_groups: self.decode.max_pending_fragments,
+            duplicate_window_ms: self.decode.duplicate_window_ms(),
         }
     }
 

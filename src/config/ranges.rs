@@ -201,6 +201,15 @@ fn check_decode(c: &DecodeParams, doc: &DeTable<'_>, problems: &mut TomlProblems
     if c.max_pending_fragments == 0 {
         fail("max_pending_fragments", "must be at least 1".to_owned());
     }
+    if !(c.duplicate_window_s.is_finite() && (0.0..=600.0).contains(&c.duplicate_window_s)) {
+        fail(
+            "duplicate_window_s",
+            format!(
+                "must lie in 0..=600 seconds (0 keeps every copy), got {}",
+                c.duplicate_window_s
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +314,11 @@ mod tests {
             ("decode", "fragment_timeout_s = 1", true),
             ("decode", "fragment_timeout_s = 3600", true),
             ("decode", "fragment_timeout_s = 3601", false),
+            ("decode", "duplicate_window_s = 0", true),
+            ("decode", "duplicate_window_s = 0.5", true),
+            ("decode", "duplicate_window_s = 600", true),
+            ("decode", "duplicate_window_s = -1", false),
+            ("decode", "duplicate_window_s = 601", false),
             ("decode", "max_pending_fragments = 0", false),
             ("decode", "max_pending_fragments = 1", true),
         ] {

@@ -65,8 +65,8 @@ impl Config {
             self.store.batch_rows,
         ));
         out.push_str(&format!(
-            "Decode: incomplete messages dropped after {} s; at most {} pending\n",
-            self.decode.fragment_timeout_s, self.decode.max_pending_fragments,
+            "Decode: incomplete messages dropped after {} s; at most {} pending; repeats within {} s are duplicates\n",
+            self.decode.fragment_timeout_s, self.decode.max_pending_fragments, self.decode.duplicate_window_s,
         ));
         if self.sources.is_empty() {
             out.push_str("Sources: none\n");

@@ -8,6 +8,7 @@
 
 mod counters;
 pub mod csv;
+pub mod duplicates;
 pub mod feed;
 pub mod fragments;
 pub mod nmea;
@@ -18,7 +19,7 @@ pub mod tagblock;
 pub mod timestamps;
 
 pub use counters::flatten_counters;
-pub use stats::{DecodeStats, Reject, RejectCounts, RejectNote};
+pub use stats::{DecodeStats, Reject, RejectCounts, RejectNote, TalkerCounts};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::bytes::find_byte;
 use crate::model::{AisEvent, Heard, TimeSource};
 use crate::time::UnixMillis;
 
+use duplicates::DuplicateFilter;
 use fragments::{Assembler, Assembly, Fragment, FragmentKey, Provenance};
 use nmea::FrameError;
 use payload::{PayloadBits, PayloadError};
@@ -48,6 +50,9 @@ pub struct DecodeOptions {
     pub fragment_timeout_ms: i64,
     /// At most this many incomplete multi-sentence messages are held; the oldest is dropped.
     pub max_pending_groups: usize,
+    /// A message whose payload repeats one heard at most this much event time before is a
+    /// duplicate reception: counted, not emitted. 0 keeps every copy.
+    pub duplicate_window_ms: i64,
 }
 
 impl Default for DecodeOptions {
@@ -57,6 +62,7 @@ impl Default for DecodeOptions {
             trust_data_time: true,
             fragment_timeout_ms: 60_000,
             max_pending_groups: 1024,
+            duplicate_window_ms: 5_000,
         }
     }
 }
@@ -176,6 +182,9 @@ pub struct NmeaDecoder {
     tag_blocks: TagBlockCache,
     carried: Option<CarriedTag>,
     notes: Vec<RejectNote>,
+    duplicates: DuplicateFilter,
+    /// Talker of the sentence being decoded, for the counts by talker.
+    talker: [u8; 2],
 }
 
 /// Where a sentence's surroundings say it was heard, before fragment merging.
@@ -191,6 +200,7 @@ impl NmeaDecoder {
     pub fn new(options: DecodeOptions) -> Self {
         NmeaDecoder {
             assembler: Assembler::new(options.max_pending_groups, options.fragment_timeout_ms),
+            duplicates: DuplicateFilter::new(options.duplicate_window_ms),
             options,
             stats: DecodeStats::default(),
             bits: PayloadBits::new(),
@@ -200,6 +210,7 @@ impl NmeaDecoder {
             tag_blocks: TagBlockCache::default(),
             carried: None,
             notes: Vec::new(),
+            talker: [0; 2],
         }
     }
 
@@ -380,7 +391,9 @@ impl NmeaDecoder {
                 }
                 Err(e) => {
                     let reason = match e {
-                        FrameError::NotAis | FrameError::BadTalker => Reject::UnknownLine,
+                        FrameError::NotAis | FrameError::BadTalker | FrameError::BadFormatter => {
+                            Reject::UnknownLine
+                        }
                         FrameError::MissingChecksum => Reject::MissingChecksum,
                         FrameError::BadChecksum { .. } => Reject::BadChecksum,
                         FrameError::BadField(_) => Reject::BadSentence,
@@ -405,6 +418,7 @@ impl NmeaDecoder {
         around: Surroundings<'_>,
         out: &mut Vec<AisEvent>,
     ) {
+        self.talker = sentence.talker;
         let trust = self.options.trust_data_time;
         let (tag_time, tag_station, group) = match (&around.tag, around.carried) {
             (Some(block), _) => {
@@ -498,11 +512,18 @@ impl NmeaDecoder {
             station: provenance.station.clone(),
             channel: provenance.channel.map(char::from),
         };
+        let emitted = out.len();
         match payload::decode_message(&self.bits, heard, out) {
             Ok(decoded) => {
                 self.stats.messages += 1;
-                self.stats.events += u64::from(decoded.events);
                 self.stats.by_type[usize::from(decoded.msg_type)] += 1;
+                self.stats.by_talker.add(self.talker, 1);
+                if self.duplicates.is_repeat(&self.bits, time) {
+                    out.truncate(emitted);
+                    self.stats.duplicates += 1;
+                    return;
+                }
+                self.stats.events += u64::from(decoded.events);
                 if decoded.invalid_position {
                     self.stats.invalid_position += 1;
                 }
@@ -596,8 +617,12 @@ mod tests {
     use super::*;
     use crate::model::Mmsi;
 
+    /// Decodes with every copy kept: these tests repeat lines on purpose.
     fn decode_all(lines: &[&str]) -> (Vec<AisEvent>, NmeaDecoder) {
-        let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+        let mut decoder = NmeaDecoder::new(DecodeOptions {
+            duplicate_window_ms: 0,
+            ..DecodeOptions::default()
+        });
         let mut out = Vec::new();
         for line in lines {
             decoder.decode_line(line.as_bytes(), None, &mut out);
@@ -698,7 +723,7 @@ mod tests {
             "# comment",
             "$GPZDA,114702.51,27,01,2012,,*66",
             "!AIPWR,1,2*00",
-            "!=IVDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0*2E",
+            "!=IV>l,0*1C",
             "IamNotAnAisMessage1111",
             "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B",
             "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0",
@@ -715,6 +740,51 @@ mod tests {
         assert_eq!(s.rejects.short_payload, 1);
         assert_eq!(s.rejects.orphan_fragment, 1);
         assert_eq!(s.rejected(), 6);
+    }
+
+    #[test]
+    fn every_talker_is_decoded_and_counted() {
+        let (events, decoder) = decode_all(&[
+            "!=IVDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0*2E",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "!BSVDM,1,1,,B,14QsDOP01?0nGuHOM4n;vqTn0p4S,0*23",
+        ]);
+        assert_eq!(events.len(), 3, "{:?}", decoder.stats());
+        let talkers = &decoder.stats().by_talker;
+        assert_eq!(talkers.to_string(), "=I=1 AI=1 BS=1");
+    }
+
+    #[test]
+    fn a_message_relayed_twice_is_emitted_once() {
+        let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+        let mut out = Vec::new();
+        // One type 5, heard by two receivers 10 ms apart, fragments under different talkers
+        // and sequence ids; then the same bits a minute later, outside the window.
+        for (time, line) in [
+            (
+                1_000,
+                "!AIVDM,2,1,9,B,55R3Vn82=ILTQ3KKS>1<D60Dq@E918U<F222221J1`?164vc03S1CCAD,0*2A",
+            ),
+            (
+                1_005,
+                "!ABVDM,2,1,3,B,55R3Vn82=ILTQ3KKS>1<D60Dq@E918U<F222221J1`?164vc03S1CCAD,0*2B",
+            ),
+            (1_010, "!AIVDM,2,2,9,B,`88888888888880,2*76"),
+            (1_015, "!ABVDM,2,2,3,B,`88888888888880,2*77"),
+            (
+                61_000,
+                "!AIVDM,2,1,9,B,55R3Vn82=ILTQ3KKS>1<D60Dq@E918U<F222221J1`?164vc03S1CCAD,0*2A",
+            ),
+            (61_010, "!AIVDM,2,2,9,B,`88888888888880,2*76"),
+        ] {
+            let line = format!("{} {line}", f64::from(time) / 1000.0 + 1_452_468_552.0);
+            decoder.decode_line(line.as_bytes(), None, &mut out);
+        }
+        let stats = decoder.stats();
+        assert_eq!(stats.rejected(), 0, "{stats:?}");
+        assert_eq!((stats.messages, stats.duplicates, stats.events), (3, 1, 2));
+        assert_eq!(out.len(), 2);
+        assert_eq!(stats.by_talker.to_string(), "AB=1 AI=2");
     }
 
     #[test]

@@ -23,8 +23,11 @@ pub struct Sentence<'a> {
 pub enum FrameError {
     /// Another `!` sentence (`!AIPWR`, ...): not AIS traffic, skipped.
     NotAis,
-    /// The talker is not two letters (`!=IVDM`, `!=IV>l`): line corruption.
+    /// The talker is not two printable characters, or is one of the NMEA delimiters
+    /// (`,` `*` `!` `$` `\`): line corruption.
     BadTalker,
+    /// The three characters after the talker are not letters (`!=IV>l,0*1C`): line corruption.
+    BadFormatter,
     MissingChecksum,
     BadChecksum {
         computed: u8,
@@ -38,7 +41,8 @@ impl FrameError {
     pub fn detail(&self) -> &'static str {
         match self {
             FrameError::NotAis => "not an AIS sentence",
-            FrameError::BadTalker => "talker is not two letters",
+            FrameError::BadTalker => "talker is not two printable characters",
+            FrameError::BadFormatter => "sentence name is not three letters",
             FrameError::MissingChecksum => "no *hh checksum",
             FrameError::BadChecksum { .. } => "checksum does not match",
             FrameError::BadField(what) => what,
@@ -130,6 +134,15 @@ pub fn hex_byte(bytes: &[u8]) -> Option<u8> {
     }
 }
 
+/// Whether `b` may stand in a talker: networks use letters, digits and signs (`AI`, `B1`,
+/// `=I` of Australia's national network), so any visible ASCII character is accepted except
+/// the delimiters that frame NMEA sentences and tag blocks. A space is not visible and so not
+/// accepted: it only appears where a line was cut or joined.
+#[inline]
+pub fn is_talker_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b',' | b'*' | b'!' | b'$' | b'\\')
+}
+
 /// Whether `line` (starting with `!`) names a VDM/VDO sentence, regardless of talker.
 pub fn is_vdm(line: &[u8]) -> bool {
     matches!(line.get(3..6), Some(b"VDM") | Some(b"VDO"))
@@ -142,11 +155,16 @@ pub fn parse_sentence(bytes: &[u8]) -> Result<(Sentence<'_>, &[u8]), FrameError>
         Some(&[a, b]) => [a, b],
         _ => return Err(FrameError::BadTalker),
     };
-    let talker_ok = talker.iter().all(u8::is_ascii_uppercase) || talker == *b"--";
-    if !talker_ok {
+    if !talker.iter().all(|&b| is_talker_char(b)) {
         return Err(FrameError::BadTalker);
     }
     if !is_vdm(bytes) {
+        if !bytes
+            .get(3..6)
+            .is_some_and(|f| f.iter().all(u8::is_ascii_uppercase))
+        {
+            return Err(FrameError::BadFormatter);
+        }
         return Err(FrameError::NotAis);
     }
     if bytes.get(6) != Some(&b',') {
@@ -312,6 +330,45 @@ mod tests {
         );
     }
 
+    /// `!xxVDM` with `xx` and a valid checksum.
+    fn with_talker(talker: &[u8]) -> Vec<u8> {
+        let mut body = talker.to_vec();
+        body.extend_from_slice(b"VDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0");
+        let mut line = vec![b'!'];
+        line.extend_from_slice(&body);
+        line.extend_from_slice(format!("*{:02X}", xor_checksum(&body)).as_bytes());
+        line
+    }
+
+    #[test]
+    fn any_two_printable_characters_but_the_delimiters_are_a_talker() {
+        // The national network line as it is heard, checksum and all.
+        let (s, _) = parse_sentence(b"!=IVDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0*2E").unwrap();
+        assert_eq!(s.talker, *b"=I");
+        for talker in [b"B1", b"B2", b"AB", b"BS", b"--", b"=I", b"a~", b"9#"] {
+            let line = with_talker(talker);
+            let (s, _) = parse_sentence(&line).unwrap_or_else(|e| panic!("{talker:?}: {e:?}"));
+            assert_eq!(s.talker, *talker);
+        }
+        for talker in [
+            b",A",
+            b"A*",
+            b"!A",
+            b"$A",
+            b"\\A",
+            b" A",
+            b"A\t",
+            b"\xC3\xA9",
+        ] {
+            let line = with_talker(talker);
+            assert_eq!(
+                parse_sentence(&line).unwrap_err(),
+                FrameError::BadTalker,
+                "{talker:?}"
+            );
+        }
+    }
+
     #[test]
     fn refusals_say_what_was_wrong() {
         assert_eq!(
@@ -326,8 +383,8 @@ mod tests {
             FrameError::MissingChecksum
         );
         assert_eq!(
-            parse_sentence(b"!=IVDM,1,1,,A,18JSmJ001D8FqSClKd51JAD20D0W,0*2E").unwrap_err(),
-            FrameError::BadTalker
+            parse_sentence(b"!=IV>l,0*1C").unwrap_err(),
+            FrameError::BadFormatter
         );
         assert_eq!(
             parse_sentence(b"!AIPWR,1*00").unwrap_err(),

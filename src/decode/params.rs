@@ -1,8 +1,9 @@
-//! `[decode]`'s parameters: how long and how many incomplete multi-sentence messages are held.
+//! `[decode]`'s parameters: how long and how many incomplete multi-sentence messages are held,
+//! and how close in time a repeated message counts as a duplicate reception.
 
 use serde::{Deserialize, Serialize};
 
-/// `[decode]`: multi-sentence message assembly.
+/// `[decode]`: multi-sentence message assembly and duplicate receptions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DecodeParams {
@@ -10,6 +11,17 @@ pub struct DecodeParams {
     pub fragment_timeout_s: u32,
     /// Most incomplete messages held at once; beyond it the oldest is dropped.
     pub max_pending_fragments: usize,
+    /// Seconds of event time within which a message with the same payload as an earlier one
+    /// (several receivers or talkers relaying one transmission) is a duplicate: counted, not
+    /// emitted. 0 keeps every copy.
+    pub duplicate_window_s: f64,
+}
+
+impl DecodeParams {
+    /// The duplicate window in milliseconds, as the decoder takes it.
+    pub fn duplicate_window_ms(&self) -> i64 {
+        (self.duplicate_window_s * 1000.0).round() as i64
+    }
 }
 
 impl Default for DecodeParams {
@@ -17,6 +29,7 @@ impl Default for DecodeParams {
         DecodeParams {
             fragment_timeout_s: 60,
             max_pending_fragments: 1024,
+            duplicate_window_s: 5.0,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! What a decoder counts: lines, messages by type, and every refusal by reason, with notes
-//! that say where the first refusals were.
+//! What a decoder counts: lines, messages by type and by talker, duplicates, and every refusal
+//! by reason, with notes that say where the first refusals were.
 
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::flatten_counters;
@@ -146,6 +147,11 @@ pub struct DecodeStats {
     /// Messages by AIS type; index 0 is unused.
     #[serde(serialize_with = "serialize_by_type")]
     pub by_type: [u64; 28],
+    /// Messages by the talker of the sentence that completed them (`AI`, `AB`, `BS`, `=I`).
+    pub by_talker: TalkerCounts,
+    /// Messages decoded but not emitted: the same payload again within the duplicate window
+    /// (another receiver or talker relaying it). Counted in `messages` and `by_type` too.
+    pub duplicates: u64,
     pub rejects: RejectCounts,
     /// Other NMEA sentences, comments and blank lines: skipped, not errors.
     pub non_ais_lines: u64,
@@ -190,6 +196,8 @@ impl DecodeStats {
         for (reason, n) in other.rejects.iter() {
             self.rejects.add(reason, n);
         }
+        self.by_talker.merge(&other.by_talker);
+        self.duplicates += other.duplicates;
         self.non_ais_lines += other.non_ais_lines;
         self.gatehouse_lines += other.gatehouse_lines;
         self.tag_block_group_unchecked += other.tag_block_group_unchecked;
@@ -213,10 +221,143 @@ impl DecodeStats {
     }
 }
 
+/// Messages by NMEA talker, for at most `MAX_TALKERS` distinct talkers: a corrupt or hostile
+/// feed can send any two characters, so talkers beyond the first ones seen are counted together
+/// as `other`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TalkerCounts {
+    /// Sorted by talker, so that equal counts compare and print alike.
+    known: Vec<([u8; 2], u64)>,
+    other: u64,
+}
+
+impl TalkerCounts {
+    pub const MAX_TALKERS: usize = 32;
+
+    pub fn add(&mut self, talker: [u8; 2], n: u64) {
+        match self.known.binary_search_by_key(&talker, |(t, _)| *t) {
+            Ok(i) => self.known[i].1 += n,
+            Err(_) if self.known.len() >= Self::MAX_TALKERS => self.other += n,
+            Err(i) => self.known.insert(i, (talker, n)),
+        }
+    }
+
+    /// Messages heard from `talker` (0 when it is not one of the talkers kept).
+    pub fn get(&self, talker: [u8; 2]) -> u64 {
+        self.known
+            .binary_search_by_key(&talker, |(t, _)| *t)
+            .map_or(0, |i| self.known[i].1)
+    }
+
+    /// Messages from talkers beyond the first `MAX_TALKERS`.
+    pub fn other(&self) -> u64 {
+        self.other
+    }
+
+    /// `(talker, count)` in talker order; the talker as text (its bytes are visible ASCII).
+    pub fn iter(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.known
+            .iter()
+            .map(|(t, n)| (String::from_utf8_lossy(t).into_owned(), *n))
+    }
+
+    pub fn merge(&mut self, other: &TalkerCounts) {
+        for &(talker, n) in &other.known {
+            self.add(talker, n);
+        }
+        self.other += other.other;
+    }
+}
+
+impl std::fmt::Display for TalkerCounts {
+    /// `AB=3 AI=5 other=1`, or `-` when nothing was counted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.known.is_empty() && self.other == 0 {
+            return f.write_str("-");
+        }
+        let mut first = true;
+        for (talker, n) in self.iter() {
+            if !first {
+                f.write_str(" ")?;
+            }
+            write!(f, "{talker}={n}")?;
+            first = false;
+        }
+        if self.other > 0 {
+            write!(f, "{}other={}", if first { "" } else { " " }, self.other)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for TalkerCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (talker, n) in self.iter() {
+            map.serialize_entry(&talker, &n)?;
+        }
+        if self.other > 0 {
+            map.serialize_entry("other", &self.other)?;
+        }
+        map.end()
+    }
+}
+
 /// One refusal with where it happened (the decoder's line number) and what was wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RejectNote {
     pub reason: Reject,
     pub line: u64,
     pub detail: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn talkers_beyond_the_cap_are_counted_as_other() {
+        let mut counts = TalkerCounts::default();
+        // A flood of distinct garbage talkers: memory stays at the cap, nothing is lost.
+        for a in b'!'..=b'~' {
+            for b in [b'A', b'B'] {
+                counts.add([a, b], 1);
+            }
+        }
+        counts.add(*b"AI", 10);
+        let kept: u64 = counts.iter().map(|(_, n)| n).sum();
+        assert_eq!(counts.iter().count(), TalkerCounts::MAX_TALKERS);
+        assert_eq!(kept + counts.other(), 2 * 94 + 10);
+        assert!(counts.other() > 0);
+    }
+
+    #[test]
+    fn talker_counts_merge_flatten_and_print_in_talker_order() {
+        let mut a = TalkerCounts::default();
+        a.add(*b"BS", 2);
+        a.add(*b"=I", 1);
+        let mut b = TalkerCounts::default();
+        b.add(*b"AI", 4);
+        b.add(*b"BS", 1);
+        a.merge(&b);
+        assert_eq!(a.to_string(), "=I=1 AI=4 BS=3");
+        assert_eq!(a.get(*b"BS"), 3);
+        assert_eq!(TalkerCounts::default().to_string(), "-");
+        let stats = DecodeStats {
+            by_talker: a,
+            duplicates: 7,
+            ..DecodeStats::default()
+        };
+        let counters = stats.counters();
+        for (name, value) in [
+            ("decode.by_talker.=I", 1),
+            ("decode.by_talker.BS", 3),
+            ("decode.duplicates", 7),
+        ] {
+            assert!(
+                counters.contains(&(name.to_string(), value)),
+                "{name} in {counters:?}"
+            );
+        }
+    }
 }

@@ -113,6 +113,10 @@ fn log_rejects(path: &Path, decoder: &mut FeedDecoder) {
 struct JsonRecord<'a> {
     #[serde(flatten)]
     event: &'a AisEvent,
+    /// Given here for the kinds whose record has no `msg_type` of its own (a type 4 base
+    /// station report), so that every record names its message type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg_type: Option<u8>,
     station_kind: StationKind,
 }
 
@@ -126,6 +130,7 @@ fn write_record(
         RecordFormat::Jsonl => {
             let record = JsonRecord {
                 event,
+                msg_type: matches!(event, AisEvent::ReceiverHeartbeat(_)).then(|| event.msg_type()),
                 station_kind: event.mmsi().kind(),
             };
             serde_json::to_writer(&mut *out, &record)?;
@@ -272,6 +277,7 @@ fn station_kind_name(kind: StationKind) -> &'static str {
         StationKind::AidToNavigation => "aid_to_navigation",
         StationKind::Beacon => "beacon",
         StationKind::Auxiliary => "auxiliary",
+        StationKind::FreeFormDevice => "free_form_device",
         StationKind::Other => "other",
     }
 }
@@ -299,6 +305,12 @@ pub fn write_summary(w: &mut dyn Write, files: usize, stats: &DecodeStats) -> io
         write!(w, " {msg_type}={n}")?;
     }
     writeln!(w)?;
+    writeln!(w, "messages by talker: {}", stats.by_talker)?;
+    writeln!(
+        w,
+        "duplicates (same payload again within the window, not emitted): {}",
+        stats.duplicates
+    )?;
     writeln!(w, "rejected: {}", stats.rejected())?;
     for (reason, n) in stats.rejects.iter() {
         writeln!(w, "  {:<18} {n}", reason.name())?;

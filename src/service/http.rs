@@ -226,6 +226,41 @@ fn render_decode(out: &mut String, state: &ServiceState) {
     }
     let mut family = Family::start(
         out,
+        "aisgap_messages_by_talker_total",
+        "counter",
+        "AIS messages decoded, by NMEA talker and source (as of the last commit).",
+    );
+    for (source, stats) in &decode {
+        for (talker, n) in stats.by_talker.iter() {
+            family.sample(
+                "aisgap_messages_by_talker_total",
+                &[("source", &**source), ("talker", &talker)],
+                n,
+            );
+        }
+        if stats.by_talker.other() > 0 {
+            family.sample(
+                "aisgap_messages_by_talker_total",
+                &[("source", &**source), ("talker", "other")],
+                stats.by_talker.other(),
+            );
+        }
+    }
+    let mut family = Family::start(
+        out,
+        "aisgap_duplicates_total",
+        "counter",
+        "Messages heard again within the duplicate window and not passed on, by source.",
+    );
+    for (source, stats) in &decode {
+        family.sample(
+            "aisgap_duplicates_total",
+            &[("source", &**source)],
+            stats.duplicates,
+        );
+    }
+    let mut family = Family::start(
+        out,
         "aisgap_rejects_total",
         "counter",
         "Lines or sentences refused, by reason and source (as of the last commit).",

@@ -472,8 +472,18 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
     assert!(metric(&page, "aisgap_db_commits_total").unwrap_or(0.0) >= 1.0);
     // The sample's events are from 2024: the stream clock lags the wall clock by years.
     assert!(metric(&page, "aisgap_stream_clock_lag_seconds").unwrap_or(0.0) > 86_400.0 * 365.0);
+    assert!(
+        metric(
+            &page,
+            "aisgap_messages_by_talker_total{source=\"feed\",talker=\"AI\"}"
+        )
+        .unwrap_or(0.0)
+            > 0.0,
+        "{page}"
+    );
     for family in [
         "aisgap_rejects_total",
+        "aisgap_duplicates_total",
         "aisgap_db_last_commit_seconds",
         "aisgap_line_channel_depth",
         "aisgap_source_dropped_total",

@@ -1,0 +1,250 @@
+//! Real feeds as they are heard: every talker of the national networks decoded and counted,
+//! repeated receptions of one transmission kept once through to the store, groups of ships
+//! tracked as vessels, and every `decode --format jsonl` record naming its message type.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use aisgap::config::Config;
+use aisgap::decode::DecodeStats;
+use aisgap::model::{Mmsi, StationKind};
+use aisgap::offline::replay::{replay, ReplaySummary};
+use aisgap::store::{Reader, Store};
+use rusqlite::Connection;
+
+use crate::support::{corpus, repo_path};
+
+/// Decodes a corpus file as `aisgap decode --summary` does, returning its counters.
+fn decode_summary(relative: &str) -> DecodeStats {
+    use aisgap::cli::{DecodeArgs, RecordFormat};
+    let args = DecodeArgs {
+        files: vec![corpus(relative)],
+        format: RecordFormat::Jsonl,
+        summary: true,
+        station: None,
+        max_line_length: aisgap::source::file::DEFAULT_MAX_LINE,
+    };
+    let (mut out, mut summary) = (Vec::new(), Vec::new());
+    let stats = aisgap::offline::decode::run(&args, &mut out, &mut summary).expect("decode runs");
+    let summary = String::from_utf8(summary).expect("UTF-8 summary");
+    assert!(
+        summary.contains(&format!("messages by talker: {}", stats.by_talker)),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!(
+            "duplicates (same payload again within the window, not emitted): {}",
+            stats.duplicates
+        )),
+        "{summary}"
+    );
+    stats
+}
+
+fn talkers(stats: &DecodeStats) -> BTreeMap<String, u64> {
+    assert_eq!(stats.by_talker.other(), 0);
+    stats.by_talker.iter().collect()
+}
+
+fn expected(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+}
+
+/// The expected counts come from a short Python count over each file: every `!ttVDM` /
+/// `!ttVDO` sentence (`tt` any two characters but `,*!$\`) with a valid XOR checksum, a
+/// multi-sentence message counted once, when its last sentence arrives.
+#[test]
+fn every_talker_of_the_national_networks_is_decoded_and_counted() {
+    // Australia's network: 1,355 `!=IVDM` lines, 1,348 of them with valid checksums (the
+    // other 7 are cut before their `*hh`), and 148 `!=IVDO`, all valid: 1,492 messages.
+    // Python also counts AI 13,483 and BS 7,022: one AI sentence (line 1965) is a type 5
+    // too short for its fields and one BS sentence (line 7535) has an undefined type.
+    let amsa = decode_summary("amsa/ais.txt");
+    assert_eq!(
+        talkers(&amsa),
+        expected(&[
+            ("=I", 1_492),
+            ("AB", 11_208),
+            ("AI", 13_482),
+            ("AS", 804),
+            ("BS", 7_021)
+        ])
+    );
+    assert_eq!(amsa.by_talker.get(*b"=I"), 1_492);
+    // Only the two line-noise fragments `!=IV>l,0*1C` (line 30314) and
+    // `!=IV00008FLF?l<dI1qkoP0<1:,0*23` (line 32946) are not sentences.
+    assert_eq!(amsa.rejects.unknown_line, 2, "{:?}", amsa.rejects);
+    assert_eq!(amsa.rejects.short_payload + amsa.rejects.bad_payload, 2);
+
+    let norway = decode_summary("kystverket/Ais1000Lines.nm4");
+    assert_eq!(
+        talkers(&norway),
+        expected(&[("AB", 23), ("AI", 11), ("BS", 843)])
+    );
+    let denmark = decode_summary("dma-aislib/stream_example.txt");
+    assert_eq!(
+        talkers(&denmark),
+        expected(&[
+            ("--", 18),
+            ("AB", 206),
+            ("AI", 933),
+            ("BS", 2_879),
+            ("BY", 8),
+            ("SS", 7)
+        ])
+    );
+    for stats in [&amsa, &norway, &denmark] {
+        let by_talker: u64 = stats.by_talker.iter().map(|(_, n)| n).sum();
+        assert_eq!(by_talker, stats.messages);
+    }
+}
+
+/// A config like the sample's, with absolute paths and the given `[decode]` settings.
+fn config_in(dir: &Path, decode: &str) -> Config {
+    let path = dir.join("aisgap.toml");
+    let text = format!(
+        "[ports]\nfile = {:?}\n\n[watchlist]\nfile = {:?}\n\n[store]\ndb = {:?}\n\n[decode]\n{decode}\n",
+        repo_path("config/ports.geojson"),
+        repo_path("samples/watchlist.csv"),
+        dir.join("unused.db"),
+    );
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).expect("the test config is valid")
+}
+
+fn replay_into(dir: &Path, decode: &str, name: &str, log: &str) -> (ReplaySummary, PathBuf) {
+    let config = config_in(dir, decode);
+    let db = dir.join(name);
+    let store = Store::open(&db).unwrap();
+    let (summary, store) = replay(&config, store, &[corpus(log)]).expect("replay succeeds");
+    drop(store);
+    (summary, db)
+}
+
+/// Stored track points that repeat another of the same vessel (same time and position).
+fn repeated_track_points(db: &Path) -> (u64, u64) {
+    let conn = Connection::open(db).unwrap();
+    let mmsis: Vec<u32> = conn
+        .prepare("SELECT mmsi FROM vessels")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let fixes: i64 = conn
+        .query_row("SELECT SUM(fixes) FROM vessels", [], |r| r.get(0))
+        .unwrap();
+    let reader = Reader::open(db).unwrap();
+    let mut repeated = 0;
+    for mmsi in mmsis {
+        let track = reader.track(Mmsi(mmsi), None, None).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for p in &track {
+            if !seen.insert((p.time, p.lat.to_bits(), p.lon.to_bits())) {
+                repeated += 1;
+            }
+        }
+    }
+    (fixes as u64, repeated)
+}
+
+/// The US coastal log hears most traffic twice (`!AIVDM` and `!ABVDM`, ~10 ms apart). The
+/// expected counts come from a short Python count over the file: checksummed sentences,
+/// fragments assembled per talker, sequence id and channel, a message timed by its first
+/// sentence's leading column and keyed by its payload bits without fill bits; a message is a
+/// duplicate when a kept message with the same bits was heard at most 5 s before or after it.
+/// That gives 9,471 messages (AI 6,000, AB 3,105, WS 366), 2,736 duplicates, 6,735 kept; of
+/// the kept, 5,042 are position reports of ship stations with a position (7,361 with every
+/// copy).
+#[test]
+fn repeated_receptions_are_counted_and_stored_once() {
+    let log = "simpleais/sample.ais";
+    let stats = decode_summary(log);
+    assert_eq!(
+        talkers(&stats),
+        expected(&[("AB", 3_105), ("AI", 6_000), ("WS", 366)])
+    );
+    assert_eq!(
+        (stats.messages, stats.duplicates, stats.events),
+        (9_471, 2_736, 6_735)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (once, once_db) = replay_into(dir.path(), "", "once.db", log);
+    let (every, every_db) = replay_into(dir.path(), "duplicate_window_s = 0", "every.db", log);
+    assert_eq!(once.decode.duplicates, 2_736);
+    assert_eq!(every.decode.duplicates, 0);
+    assert_eq!(once.engine.fixes, 5_042);
+    assert_eq!(once.engine.duplicate_fixes, 0);
+    // With every copy kept, only copies with the very same millisecond (10 in Python's count
+    // with a window of 0) are caught by the engine's own same-time check; the rest are stored.
+    assert_eq!(
+        (every.engine.fixes, every.engine.duplicate_fixes),
+        (7_361, 10)
+    );
+    let counters = Reader::open(&once_db).unwrap().counters().unwrap();
+    assert_eq!(counters.get("decode.duplicates"), Some(&2_736));
+    assert_eq!(counters.get("decode.by_talker.AB"), Some(&3_105));
+
+    let (stored_once, repeated_once) = repeated_track_points(&once_db);
+    let (stored_every, _) = repeated_track_points(&every_db);
+    assert_eq!(stored_once, 5_042, "each fix counted once per vessel");
+    assert_eq!(stored_every, 7_361 - 10);
+    assert_eq!(repeated_once, 0);
+}
+
+/// Real position reports sent under group numbers (`0` + MID + 5 digits) in the Danish
+/// stream: tracked and stored like any ship.
+#[test]
+fn groups_of_ships_are_tracked_as_vessels() {
+    let group = Mmsi(32_310_738);
+    assert_eq!(group.kind(), StationKind::Group);
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, db) = replay_into(dir.path(), "", "dma.db", "dma-aislib/stream_example.txt");
+    let vessel = Reader::open(&db)
+        .unwrap()
+        .vessel(group, None, None)
+        .unwrap()
+        .expect("the group's ship is stored");
+    assert!(vessel.fixes > 0 && !vessel.track.is_empty(), "{vessel:?}");
+    assert!(summary.engine.fixes > 0);
+}
+
+/// Every `decode --format jsonl` record names its message type, base station reports too.
+#[test]
+fn every_jsonl_record_has_a_msg_type() {
+    use aisgap::cli::{DecodeArgs, RecordFormat};
+    let args = DecodeArgs {
+        files: vec![
+            corpus("dma-aislib/stream_example.txt"),
+            corpus("gpsd/sample.aivdm"),
+        ],
+        format: RecordFormat::Jsonl,
+        summary: false,
+        station: None,
+        max_line_length: aisgap::source::file::DEFAULT_MAX_LINE,
+    };
+    let (mut out, mut summary) = (Vec::new(), Vec::new());
+    let stats = aisgap::offline::decode::run(&args, &mut out, &mut summary).expect("decode runs");
+    let mut kinds = BTreeMap::new();
+    for line in String::from_utf8(out).unwrap().lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let msg_type = record["msg_type"].as_u64();
+        assert!(msg_type.is_some(), "{line}");
+        let kind = record["kind"].as_str().unwrap().to_string();
+        if kind == "receiver_heartbeat" {
+            assert_eq!(msg_type, Some(4), "{line}");
+        }
+        *kinds.entry(kind).or_insert(0u64) += 1;
+    }
+    assert_eq!(kinds.values().sum::<u64>(), stats.events);
+    for kind in [
+        "fix",
+        "vessel_report",
+        "receiver_heartbeat",
+        "position_unavailable",
+        "other",
+    ] {
+        assert!(kinds.contains_key(kind), "{kind} in {kinds:?}");
+    }
+}
