@@ -190,6 +190,7 @@ impl Config {
             trust_data_time: true,
             fragment_timeout_ms: i64::from(self.decode.fragment_timeout_s) * 1000,
             max_pending_groups: self.decode.max_pending_fragments,
+            time_sentence_max_lines: self.decode.time_sentence_max_lines,
         }
     }
 

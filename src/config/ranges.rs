@@ -201,6 +201,9 @@ fn check_decode(c: &DecodeParams, doc: &DeTable<'_>, problems: &mut TomlProblems
     if c.max_pending_fragments == 0 {
         fail("max_pending_fragments", "must be at least 1".to_owned());
     }
+    if c.time_sentence_max_lines == 0 {
+        fail("time_sentence_max_lines", "must be at least 1".to_owned());
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +309,8 @@ mod tests {
             ("decode", "fragment_timeout_s = 3600", true),
             ("decode", "fragment_timeout_s = 3601", false),
             ("decode", "max_pending_fragments = 0", false),
+            ("decode", "time_sentence_max_lines = 0", false),
+            ("decode", "time_sentence_max_lines = 1", true),
             ("decode", "max_pending_fragments = 1", true),
         ] {
             let result = load(&format!("{MINIMAL}[{section}]\n{setting}\n"));

@@ -1,4 +1,5 @@
-//! `[decode]`'s parameters: how long and how many incomplete multi-sentence messages are held.
+//! `[decode]`'s parameters: how long and how many incomplete multi-sentence messages are held,
+//! and how many lines a time sentence times.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,9 @@ pub struct DecodeParams {
     pub fragment_timeout_s: u32,
     /// Most incomplete messages held at once; beyond it the oldest is dropped.
     pub max_pending_fragments: usize,
+    /// Lines after a `$GPZDA` / `$GPRMC` that it times, at most (live feeds also stop after
+    /// `fragment_timeout_s` of receive time).
+    pub time_sentence_max_lines: u64,
 }
 
 impl Default for DecodeParams {
@@ -17,6 +21,7 @@ impl Default for DecodeParams {
         DecodeParams {
             fragment_timeout_s: 60,
             max_pending_fragments: 1024,
+            time_sentence_max_lines: super::DEFAULT_TIME_SENTENCE_MAX_LINES,
         }
     }
 }
