@@ -8,6 +8,8 @@ mod config;
 mod decode_corpora;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/real_clocks.rs"]
+mod real_clocks;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]
