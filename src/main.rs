@@ -100,13 +100,14 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let e = &summary.engine;
     writeln!(
         out,
-        "{} lines, {} fixes, {} vessels, {} gaps of watched vessels, {} trips, {} rejected, {} late fixes; {:.2} s ({:.0} lines/s); stream clock {}; database {}",
+        "{} lines, {} fixes, {} vessels, {} gaps of watched vessels, {} trips, {} rejected, {} untimed, {} late fixes; {:.2} s ({:.0} lines/s); stream clock {}; database {}",
         summary.decode.lines,
         e.fixes,
         summary.vessels,
         gaps.len(),
         trips,
         summary.decode.rejected(),
+        summary.decode.clock.untimed,
         e.late_fixes,
         summary.seconds,
         summary.lines_per_second(),

@@ -119,6 +119,8 @@ pub enum TimeSource {
     LogColumn,
     /// The timestamp column of a CSV export row.
     Csv,
+    /// The last `$GPZDA` / `$GPRMC` time sentence before the line.
+    TimeSentence,
     /// The moment the line was received (live feeds without timestamps).
     Received,
 }

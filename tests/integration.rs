@@ -10,6 +10,8 @@ mod decode_corpora;
 mod defaults;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/real_clocks.rs"]
+mod real_clocks;
 #[path = "integration/receptions.rs"]
 mod receptions;
 #[path = "integration/scenario.rs"]

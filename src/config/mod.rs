@@ -194,6 +194,7 @@ impl Config {
             fragment_timeout_ms: i64::from(self.decode.fragment_timeout_s) * 1000,
             max_pending_groups: self.decode.max_pending_fragments,
             duplicate_window_ms: self.decode.duplicate_window_ms(),
+            time_sentence_max_lines: self.decode.time_sentence_max_lines,
         }
     }
 

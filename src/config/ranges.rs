@@ -210,6 +210,9 @@ fn check_decode(c: &DecodeParams, doc: &DeTable<'_>, problems: &mut TomlProblems
             ),
         );
     }
+    if c.time_sentence_max_lines == 0 {
+        fail("time_sentence_max_lines", "must be at least 1".to_owned());
+    }
 }
 
 #[cfg(test)]
@@ -320,6 +323,8 @@ mod tests {
             ("decode", "duplicate_window_s = -1", false),
             ("decode", "duplicate_window_s = 601", false),
             ("decode", "max_pending_fragments = 0", false),
+            ("decode", "time_sentence_max_lines = 0", false),
+            ("decode", "time_sentence_max_lines = 1", true),
             ("decode", "max_pending_fragments = 1", true),
         ] {
             let result = load(&format!("{MINIMAL}[{section}]\n{setting}\n"));

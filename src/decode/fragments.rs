@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::decode::clock::Carriers;
 use crate::time::UnixMillis;
 
 /// A group older than this many sentences is given up even when no time is known: a sequence
@@ -46,8 +47,8 @@ pub struct Fragment<'a> {
 /// fragment's values taking precedence.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Provenance {
-    pub tag_time: Option<UnixMillis>,
-    pub log_time: Option<UnixMillis>,
+    /// The times the message's carriers give (see `clock`).
+    pub carriers: Carriers,
     pub received: Option<UnixMillis>,
     pub station: Option<Arc<str>>,
     pub channel: Option<u8>,
@@ -60,15 +61,14 @@ pub struct Provenance {
 impl Provenance {
     /// The time used to age fragment groups.
     pub fn clock(&self) -> Option<i64> {
-        self.tag_time
-            .or(self.log_time)
+        self.carriers
+            .any()
             .or(self.received)
             .map(UnixMillis::as_millis)
     }
 
     fn absorb(&mut self, later: Provenance) {
-        self.tag_time = self.tag_time.or(later.tag_time);
-        self.log_time = self.log_time.or(later.log_time);
+        self.carriers.absorb(&later.carriers);
         self.received = self.received.or(later.received);
         if self.station.is_none() {
             self.station = later.station;

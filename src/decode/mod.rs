@@ -3,9 +3,16 @@
 //! comes in with each line.
 //!
 //! The pipeline inside: `nmea` frames and checksums sentences, `tagblock` and `timestamps` read
-//! where and when they were heard, `fragments` assembles multi-sentence messages, `payload`
-//! unpacks the bits and interprets the message layouts.
+//! where and when they were heard, `clock` settles which of those times a source is timed by,
+//! `fragments` assembles multi-sentence messages, `payload` unpacks the bits and interprets the
+//! message layouts.
+//!
+//! Time: each source is timed by one carrier, the first one its first timed message has in the
+//! order tag block `c:`, leading column, trailing epoch, `$PGHP`, last `$GPZDA` / `$GPRMC`
+//! (see `clock`); other carriers are ignored and counted, and messages without the source's
+//! carrier are untimed (live: timed by their receive time) and counted.
 
+pub mod clock;
 mod counters;
 pub mod csv;
 pub mod duplicates;
@@ -26,7 +33,9 @@ use std::sync::Arc;
 
 use crate::bytes::find_byte;
 use crate::model::{AisEvent, Heard, TimeSource};
+
 use crate::time::UnixMillis;
+use clock::{Carrier, Carriers, Resolution, SourceClock, Timing};
 
 use duplicates::DuplicateFilter;
 use fragments::{Assembler, Assembly, Fragment, FragmentKey, Provenance};
@@ -53,6 +62,9 @@ pub struct DecodeOptions {
     /// A message whose payload repeats one heard at most this much event time before is a
     /// duplicate reception: counted, not emitted. 0 keeps every copy.
     pub duplicate_window_ms: i64,
+    /// A `$GPZDA` / `$GPRMC` times at most this many lines after it (and, when lines carry
+    /// their receive time, for at most `fragment_timeout_ms` of it).
+    pub time_sentence_max_lines: u64,
 }
 
 impl Default for DecodeOptions {
@@ -63,9 +75,14 @@ impl Default for DecodeOptions {
             fragment_timeout_ms: 60_000,
             max_pending_groups: 1024,
             duplicate_window_ms: 5_000,
+            time_sentence_max_lines: DEFAULT_TIME_SENTENCE_MAX_LINES,
         }
     }
 }
+
+/// Lines a time sentence times by default: national networks write one a second among about
+/// a hundred AIS lines, so this leaves a tenfold margin before a silent receiver clock counts.
+pub const DEFAULT_TIME_SENTENCE_MAX_LINES: u64 = 1_000;
 
 /// Refusal notes kept until the caller takes them; beyond this they are only counted.
 const MAX_NOTES: usize = 64;
@@ -178,6 +195,7 @@ pub struct NmeaDecoder {
     assembler: Assembler,
     assembled: Vec<u8>,
     gatehouse: GatehouseQueue,
+    clock: SourceClock,
     stations: Stations,
     tag_blocks: TagBlockCache,
     carried: Option<CarriedTag>,
@@ -201,6 +219,7 @@ impl NmeaDecoder {
         NmeaDecoder {
             assembler: Assembler::new(options.max_pending_groups, options.fragment_timeout_ms),
             duplicates: DuplicateFilter::new(options.duplicate_window_ms),
+            clock: SourceClock::new(options.time_sentence_max_lines, options.fragment_timeout_ms),
             options,
             stats: DecodeStats::default(),
             bits: PayloadBits::new(),
@@ -220,6 +239,11 @@ impl NmeaDecoder {
 
     pub fn stats(&self) -> &DecodeStats {
         &self.stats
+    }
+
+    /// The carrier that times this source, once its first timed message has settled it.
+    pub fn source_clock(&self) -> Option<Carrier> {
+        self.clock.settled()
     }
 
     /// Incomplete multi-sentence messages currently held (never above `max_pending_groups`).
@@ -276,7 +300,7 @@ impl NmeaDecoder {
                 if line.starts_with(b"$PGHP,") {
                     self.gatehouse_line(line);
                 } else {
-                    self.stats.non_ais_lines += 1;
+                    self.other_nmea_line(line, received_at);
                 }
             }
             b'#' => self.stats.non_ais_lines += 1,
@@ -302,6 +326,24 @@ impl NmeaDecoder {
                 self.reject(Reject::BadChecksum, "$PGHP checksum does not match")
             }
             Err(e) => self.reject(Reject::BadSentence, e.detail()),
+        }
+    }
+
+    /// A `$` sentence other than `$PGHP`: skipped, but a `$xxZDA` / `$xxRMC` sets the source's
+    /// time-sentence clock.
+    fn other_nmea_line(&mut self, line: &[u8], received_at: Option<UnixMillis>) {
+        self.stats.non_ais_lines += 1;
+        if !self.options.trust_data_time {
+            return;
+        }
+        match clock::parse_time_sentence(line) {
+            None => {}
+            Some(Ok(time)) => {
+                self.stats.clock.time_sentences += 1;
+                self.clock
+                    .time_sentence(time, self.stats.lines, received_at);
+            }
+            Some(Err(_)) => self.stats.clock.time_sentences_refused += 1,
         }
     }
 
@@ -356,9 +398,9 @@ impl NmeaDecoder {
                 }
             }
             if rest.first() == Some(&b'$') {
-                // A tag-blocked non-AIS sentence ($GPZDA from the same receiver): skipped, as
-                // it would be without the tag block.
-                self.stats.non_ais_lines += 1;
+                // A tag-blocked non-AIS sentence ($GPZDA from the same receiver): as it would be
+                // without the tag block.
+                self.other_nmea_line(rest, received_at);
                 return;
             }
             if rest.first() != Some(&b'!') {
@@ -446,9 +488,21 @@ impl NmeaDecoder {
         let station = tag_station
             .or_else(|| around.trailer.station.map(|s| self.stations.intern(s)))
             .or_else(|| self.options.station.clone());
+        let carriers = if trust {
+            let (time_sentence, time_sentence_stale) =
+                self.clock.context_at(self.stats.lines, around.received_at);
+            Carriers {
+                tag_block: tag_time,
+                leading_column: around.line_time,
+                trailing_epoch: around.trailer.time,
+                time_sentence,
+                time_sentence_stale,
+            }
+        } else {
+            Carriers::default()
+        };
         let provenance = Provenance {
-            tag_time: tag_time.filter(|_| trust),
-            log_time: around.trailer.time.or(around.line_time).filter(|_| trust),
+            carriers,
             received: around.received_at,
             station,
             channel: sentence.channel,
@@ -505,7 +559,12 @@ impl NmeaDecoder {
             self.reject(Reject::BadPayload, e.detail());
             return;
         }
-        let (time, time_source) = self.resolve_time(provenance);
+        let resolution = self.resolve_time(provenance);
+        let (time, time_source) = match resolution.timing {
+            Timing::Data(carrier, t) => (Some(t), Some(time_source(carrier))),
+            Timing::Received(t) => (Some(t), Some(TimeSource::Received)),
+            Timing::Untimed => (None, None),
+        };
         let heard = Heard {
             time,
             time_source,
@@ -516,6 +575,7 @@ impl NmeaDecoder {
         match payload::decode_message(&self.bits, heard, out) {
             Ok(decoded) => {
                 self.stats.messages += 1;
+                self.stats.clock.count(&resolution);
                 self.stats.by_type[usize::from(decoded.msg_type)] += 1;
                 self.stats.by_talker.add(self.talker, 1);
                 if self.duplicates.is_repeat(&self.bits, time) {
@@ -533,28 +593,16 @@ impl NmeaDecoder {
         }
     }
 
-    /// Data time first (tag block, then Gatehouse, then log column), else the receive time.
-    fn resolve_time(&mut self, p: &Provenance) -> (Option<UnixMillis>, Option<TimeSource>) {
-        if self.options.trust_data_time {
-            if let Some(t) = p.tag_time {
-                return (Some(t), Some(TimeSource::TagBlock));
-            }
-            if !self.gatehouse.is_empty() {
-                if let Some(t) = self
-                    .gatehouse
-                    .take(self.stats.lines, p.first_line, p.checksum_xor)
-                {
-                    return (Some(t), Some(TimeSource::Gatehouse));
-                }
-            }
-            if let Some(t) = p.log_time {
-                return (Some(t), Some(TimeSource::LogColumn));
-            }
-        }
-        match p.received {
-            Some(t) => (Some(t), Some(TimeSource::Received)),
-            None => (None, None),
-        }
+    /// The source's clock (see `clock`), else the receive time. A `$PGHP` naming the message is
+    /// taken out of the queue whether or not it is used, so that it times nothing else.
+    fn resolve_time(&mut self, p: &Provenance) -> Resolution {
+        let gatehouse = if self.options.trust_data_time && !self.gatehouse.is_empty() {
+            self.gatehouse
+                .take(self.stats.lines, p.first_line, p.checksum_xor)
+        } else {
+            None
+        };
+        self.clock.resolve(&p.carriers, gatehouse, p.received)
     }
 
     fn reject(&mut self, reason: Reject, detail: &'static str) {
@@ -570,6 +618,15 @@ impl NmeaDecoder {
                 detail,
             });
         }
+    }
+}
+
+fn time_source(carrier: Carrier) -> TimeSource {
+    match carrier {
+        Carrier::TagBlock => TimeSource::TagBlock,
+        Carrier::LeadingColumn | Carrier::TrailingEpoch => TimeSource::LogColumn,
+        Carrier::Gatehouse => TimeSource::Gatehouse,
+        Carrier::TimeSentence => TimeSource::TimeSentence,
     }
 }
 
@@ -681,12 +738,16 @@ mod tests {
 
     #[test]
     fn leading_column_and_trailer_time_sentences() {
-        let (events, decoder) = decode_all(&[
+        // One source each: a source is timed by one carrier (see the next test).
+        let lines = [
             "1711929600.25 !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
             "2024-04-01T00:00:00Z,!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
             "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,b003669712,1241544035",
-        ]);
-        assert_eq!(decoder.stats().messages, 3);
+        ];
+        let events: Vec<AisEvent> = lines
+            .iter()
+            .flat_map(|line| decode_all(&[line]).0)
+            .collect();
         let times: Vec<_> = events
             .iter()
             .map(|e| e.time().unwrap().as_millis())
@@ -699,6 +760,73 @@ mod tests {
             .iter()
             .all(|e| e.heard().time_source == Some(TimeSource::LogColumn)));
         assert_eq!(events[2].heard().station.as_deref(), Some("b003669712"));
+    }
+
+    #[test]
+    fn a_source_keeps_the_carrier_its_first_timed_message_settled() {
+        let (events, decoder) = decode_all(&[
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "1711929600 !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,b003669712,1241544035",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,b003669712,1241544035",
+            "1711929601 !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+        ]);
+        assert_eq!(decoder.source_clock(), Some(Carrier::LeadingColumn));
+        let times: Vec<_> = events.iter().map(|e| e.time()).collect();
+        assert_eq!(
+            times,
+            [
+                None,
+                Some(UnixMillis::from_secs(1_711_929_600)),
+                None,
+                Some(UnixMillis::from_secs(1_711_929_601))
+            ]
+        );
+        let c = &decoder.stats().clock;
+        assert_eq!(
+            (
+                c.timed_by_leading_column,
+                c.untimed,
+                c.other_carrier_ignored
+            ),
+            (2, 2, 2)
+        );
+    }
+
+    #[test]
+    fn time_sentences_time_the_lines_after_them_until_stale() {
+        let mut decoder = NmeaDecoder::new(DecodeOptions {
+            time_sentence_max_lines: 2,
+            ..DecodeOptions::default()
+        });
+        let mut out = Vec::new();
+        for line in [
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "$GPZDA,114702.51,27,01,2012,,*66",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,1327664821",
+            "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            "$GPZDA,114702.51,27,01,2012,,*67",
+        ] {
+            decoder.decode_line(line.as_bytes(), None, &mut out);
+        }
+        let zda = UnixMillis::from_civil(2012, 1, 27, 11, 47, 2, 510);
+        let times: Vec<_> = out.iter().map(|e| e.time()).collect();
+        assert_eq!(times, [None, zda, zda, None]);
+        assert_eq!(out[1].heard().time_source, Some(TimeSource::TimeSentence));
+        assert_eq!(decoder.source_clock(), Some(Carrier::TimeSentence));
+        let c = &decoder.stats().clock;
+        assert_eq!(
+            (
+                c.timed_by_time_sentence,
+                c.untimed,
+                c.untimed_stale_time_sentence,
+                c.other_carrier_ignored,
+                c.time_sentences,
+                c.time_sentences_refused
+            ),
+            (2, 2, 1, 1, 1, 1)
+        );
+        assert_eq!(decoder.stats().non_ais_lines, 2);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `[decode]`'s parameters: how long and how many incomplete multi-sentence messages are held,
-//! and how close in time a repeated message counts as a duplicate reception.
+//! and how close in time a repeated message counts as a duplicate reception, and how many
+//! lines a time sentence times.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,9 @@ pub struct DecodeParams {
     pub fragment_timeout_s: u32,
     /// Most incomplete messages held at once; beyond it the oldest is dropped.
     pub max_pending_fragments: usize,
+    /// Lines after a `$GPZDA` / `$GPRMC` that it times, at most (live feeds also stop after
+    /// `fragment_timeout_s` of receive time).
+    pub time_sentence_max_lines: u64,
     /// Seconds of event time within which a message with the same payload as an earlier one
     /// (several receivers or talkers relaying one transmission) is a duplicate: counted, not
     /// emitted. 0 keeps every copy.
@@ -30,6 +34,7 @@ impl Default for DecodeParams {
             fragment_timeout_s: 60,
             max_pending_fragments: 1024,
             duplicate_window_s: 5.0,
+            time_sentence_max_lines: super::DEFAULT_TIME_SENTENCE_MAX_LINES,
         }
     }
 }

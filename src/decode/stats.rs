@@ -4,6 +4,7 @@
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use super::clock::ClockStats;
 use super::flatten_counters;
 
 /// Why a line or sentence was refused.
@@ -166,6 +167,8 @@ pub struct DecodeStats {
     pub trailing_garbage: u64,
     /// Position reports whose position lies outside the globe: reported as unavailable.
     pub invalid_position: u64,
+    /// Which carrier timed each message, what was ignored, what stayed untimed.
+    pub clock: ClockStats,
 }
 
 fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, S::Error> {
@@ -204,6 +207,7 @@ impl DecodeStats {
         self.unparsed_prefix += other.unparsed_prefix;
         self.trailing_garbage += other.trailing_garbage;
         self.invalid_position += other.invalid_position;
+        self.clock.merge(&other.clock);
     }
 
     /// Everything refused, all reasons together.

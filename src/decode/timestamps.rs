@@ -42,21 +42,31 @@ pub fn parse_epoch(text: &[u8]) -> Option<UnixMillis> {
     Some(UnixMillis(n as i64 * 1000 + millis))
 }
 
-/// What follows a sentence's checksum in libais / USCG style logs
-/// (`,b003669712,1241544035` or `,d-093,S2212,...,r09STOL1,1272844797`).
+/// What follows a sentence's checksum in libais, USCG NAIS and exactEarth logs
+/// (`,b003669712,1241544035`, `,d-109,S2105,t050056.00,T56.13718694,r003669946,1325394060,1325394001`
+/// or `,1328133720012`).
+///
+/// NAIS fields: `d` signal strength (dBm), `S` slot, `t` receive time of day (`hhmmss.ss`), `T`
+/// seconds within the minute, `r` / `b` the receiver, then Unix times. Of NAIS's two trailing
+/// times the first agrees with `t` (0-4 s after it on the USCG lines) and the second lies about a
+/// minute earlier: the line's time is the epoch whose time of day is nearest `t`, else the first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Trailer<'a> {
     /// A receiver id field: `r...` (receiver) or `b...` (base station) followed by digits or
     /// letters.
     pub station: Option<&'a [u8]>,
-    /// The last field when it is a Unix time (10 digits: seconds, 13: milliseconds).
+    /// The line's Unix time (10 digits: seconds, 13: milliseconds).
     pub time: Option<UnixMillis>,
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 /// `rest` starts with the comma after the checksum.
 pub fn parse_trailer(rest: &[u8]) -> Trailer<'_> {
     let mut trailer = Trailer::default();
-    let mut last: &[u8] = &[];
+    let mut time_of_day = None;
+    let mut epochs = [None; 4];
+    let mut count = 0;
     for field in rest.split(|&b| b == b',') {
         let field = trim(field);
         if field.is_empty() {
@@ -69,13 +79,46 @@ pub fn parse_trailer(rest: &[u8]) -> Trailer<'_> {
             && field[1..].iter().any(u8::is_ascii_digit)
         {
             trailer.station = Some(field);
+        } else if field[0] == b't' && time_of_day.is_none() {
+            time_of_day = parse_time_of_day(&field[1..]);
+        } else if matches!(field.len(), 10 | 13) && field.iter().all(u8::is_ascii_digit) {
+            if let (Some(slot), Some(t)) = (epochs.get_mut(count), parse_epoch(field)) {
+                *slot = Some(t);
+                count += 1;
+            }
         }
-        last = field;
     }
-    if matches!(last.len(), 10 | 13) {
-        trailer.time = parse_epoch(last);
+    let epochs = epochs.iter().flatten();
+    trailer.time = match time_of_day {
+        Some(tod) => epochs.min_by_key(|t| {
+            let off = (t.as_millis().rem_euclid(DAY_MS) - tod).rem_euclid(DAY_MS);
+            off.min(DAY_MS - off)
+        }),
+        None => epochs.into_iter().next(),
     }
+    .copied();
     trailer
+}
+
+/// `hhmmss` or `hhmmss.ss` as milliseconds into the day.
+fn parse_time_of_day(text: &[u8]) -> Option<i64> {
+    let digits = |r: std::ops::Range<usize>| text.get(r).and_then(parse_u64).map(|n| n as i64);
+    let (h, m, s) = (digits(0..2)?, digits(2..4)?, digits(4..6)?);
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let millis = match text.get(6) {
+        Some(b'.') => text[7..]
+            .iter()
+            .chain(b"000")
+            .take(3)
+            .try_fold(0i64, |m, d| {
+                d.is_ascii_digit().then(|| m * 10 + i64::from(d - b'0'))
+            })?,
+        Some(_) => return None,
+        None => 0,
+    };
+    Some(((h * 60 + m) * 60 + s) * 1000 + millis)
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -233,6 +276,22 @@ mod tests {
         assert_eq!(t.time, Some(UnixMillis(1_328_133_720_012)));
         let t = parse_trailer(b",s36310,d-081,T59.01777335");
         assert_eq!(t, Trailer::default());
+    }
+
+    #[test]
+    fn nais_trailers_take_the_epoch_that_agrees_with_their_time_of_day() {
+        let t =
+            parse_trailer(b",d-109,S2105,t050056.00,T56.13718694,r003669946,1325394060,1325394001");
+        assert_eq!(t.station, Some(&b"r003669946"[..]));
+        assert_eq!(t.time, Some(UnixMillis::from_secs(1_325_394_060)));
+        // The same with the epochs swapped: still the one a few seconds after `t`.
+        let t = parse_trailer(b",t050056.00,r003669946,1325394001,1325394060");
+        assert_eq!(t.time, Some(UnixMillis::from_secs(1_325_394_060)));
+        // Just before midnight, an epoch just after it is the near one.
+        let t = parse_trailer(b",t235959.00,r1,1325462401,1325462300");
+        assert_eq!(t.time, Some(UnixMillis::from_secs(1_325_462_401)));
+        assert_eq!(parse_time_of_day(b"050056.25"), Some(18_056_250));
+        assert_eq!(parse_time_of_day(b"250056"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::cli::{DecodeArgs, RecordFormat};
+use crate::decode::clock::ClockStats;
 use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
@@ -289,6 +290,7 @@ fn time_source_name(source: crate::model::TimeSource) -> &'static str {
         Gatehouse => "gatehouse",
         LogColumn => "log_column",
         Csv => "csv",
+        TimeSentence => "time_sentence",
         Received => "received",
     }
 }
@@ -320,6 +322,7 @@ pub fn write_summary(w: &mut dyn Write, files: usize, stats: &DecodeStats) -> io
         "skipped non-AIS lines: {}; $PGHP time lines: {}",
         stats.non_ais_lines, stats.gatehouse_lines
     )?;
+    write_clock_summary(w, &stats.clock)?;
     writeln!(
         w,
         "notes: {} tag blocks checksummed without g:, {} untimed prefixes, {} trailing garbage, {} positions off the globe",
@@ -327,6 +330,28 @@ pub fn write_summary(w: &mut dyn Write, files: usize, stats: &DecodeStats) -> io
         stats.unparsed_prefix,
         stats.trailing_garbage,
         stats.invalid_position
+    )
+}
+
+/// Which carrier timed the messages, and how many stayed untimed (the engine drops those).
+fn write_clock_summary(w: &mut dyn Write, clock: &ClockStats) -> io::Result<()> {
+    write!(w, "timed by:")?;
+    for (carrier, n) in clock.timed_by() {
+        if n > 0 {
+            write!(w, " {}={n}", carrier.name())?;
+        }
+    }
+    if clock.timed_by_received > 0 {
+        write!(w, " received={}", clock.timed_by_received)?;
+    }
+    writeln!(
+        w,
+        "; other carrier ignored: {}; untimed: {} ({} after a stale time sentence); time sentences: {} used, {} refused",
+        clock.other_carrier_ignored,
+        clock.untimed,
+        clock.untimed_stale_time_sentence,
+        clock.time_sentences,
+        clock.time_sentences_refused
     )
 }
 

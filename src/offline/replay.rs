@@ -29,6 +29,29 @@ pub enum ReplayError {
     Store(#[from] StoreError),
     #[error("a log's decoding thread stopped unexpectedly")]
     DecoderPanicked,
+    #[error("no message of any input could be timed ({messages} messages in {}): a message needs a tag block c:, a time column, a trailing epoch, a $PGHP line or a preceding $GPZDA/$GPRMC (README, Input formats)", list_paths(.logs))]
+    NothingTimed { logs: Vec<PathBuf>, messages: u64 },
+}
+
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Warns about an input none of whose messages could be timed; true when that is so.
+fn warn_if_untimed(path: &Path, stats: &DecodeStats) -> bool {
+    let untimed = stats.messages > 0 && stats.clock.untimed == stats.messages;
+    if untimed {
+        tracing::warn!(
+            file = %path.display(),
+            messages = stats.messages,
+            "No message of this file could be timed: it carries no tag block c:, time column, trailing epoch, $PGHP or $GPZDA/$GPRMC; all its messages are dropped."
+        );
+    }
+    untimed
 }
 
 /// What a replay read and found.
@@ -250,8 +273,10 @@ pub fn replay(
         stream_clock: engine.clock(),
         ..ReplaySummary::default()
     };
-    for stream in &mut streams {
+    let mut timed_any = false;
+    for (stream, path) in streams.iter_mut().zip(logs) {
         let done = stream.finish()?;
+        timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
         summary.decode.merge(&done.stats);
         summary.bytes += done.bytes;
     }
@@ -262,5 +287,11 @@ pub fn replay(
             .map(|(name, value)| (name.as_str(), *value)),
     )?;
     summary.seconds = started.elapsed().as_secs_f64();
+    if !timed_any && summary.decode.messages > 0 {
+        return Err(ReplayError::NothingTimed {
+            logs: logs.to_vec(),
+            messages: summary.decode.messages,
+        });
+    }
     Ok((summary, store))
 }

@@ -274,6 +274,46 @@ fn render_decode(out: &mut String, state: &ServiceState) {
             );
         }
     }
+    render_clock(out, &decode);
+}
+
+/// What timed each source's messages, and how many had no time at all (dropped).
+fn render_clock(out: &mut String, decode: &[(Arc<str>, DecodeStats)]) {
+    let mut family = Family::start(
+        out,
+        "aisgap_messages_timed_total",
+        "counter",
+        "AIS messages by the carrier that timed them (received: the line's receive time), per source.",
+    );
+    for (source, stats) in decode {
+        let clock = &stats.clock;
+        let received = ("received", clock.timed_by_received);
+        for (carrier, n) in clock
+            .timed_by()
+            .iter()
+            .map(|(c, n)| (c.name(), *n))
+            .chain([received])
+        {
+            family.sample(
+                "aisgap_messages_timed_total",
+                &[("source", &**source), ("carrier", carrier)],
+                n,
+            );
+        }
+    }
+    let mut family = Family::start(
+        out,
+        "aisgap_messages_untimed_total",
+        "counter",
+        "AIS messages decoded without any time (dropped by the engine), per source.",
+    );
+    for (source, stats) in decode {
+        family.sample(
+            "aisgap_messages_untimed_total",
+            &[("source", &**source)],
+            stats.clock.untimed,
+        );
+    }
 }
 
 /// The histogram of delays from a line's receipt to the engine.

@@ -470,6 +470,20 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
         "{page}"
     );
     assert!(metric(&page, "aisgap_db_commits_total").unwrap_or(0.0) >= 1.0);
+    // The sample's lines carry tag blocks: every message timed by them, none untimed.
+    assert!(
+        metric(
+            &page,
+            "aisgap_messages_timed_total{source=\"feed\",carrier=\"tag_block\"}"
+        )
+        .unwrap_or(0.0)
+            > 0.0
+    );
+    assert_eq!(
+        metric(&page, "aisgap_messages_untimed_total{source=\"feed\"}"),
+        Some(0.0),
+        "{page}"
+    );
     // The sample's events are from 2024: the stream clock lags the wall clock by years.
     assert!(metric(&page, "aisgap_stream_clock_lag_seconds").unwrap_or(0.0) > 86_400.0 * 365.0);
     assert!(
