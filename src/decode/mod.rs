@@ -48,6 +48,9 @@ pub struct DecodeOptions {
     pub fragment_timeout_ms: i64,
     /// At most this many incomplete multi-sentence messages are held; the oldest is dropped.
     pub max_pending_groups: usize,
+    /// Mappings tried, in order, on a first line that may be a CSV header, before the
+    /// built-in MarineCadastre and DMA layouts.
+    pub csv_maps: Vec<csv::CsvMap>,
 }
 
 impl Default for DecodeOptions {
@@ -57,6 +60,7 @@ impl Default for DecodeOptions {
             trust_data_time: true,
             fragment_timeout_ms: 60_000,
             max_pending_groups: 1024,
+            csv_maps: Vec::new(),
         }
     }
 }

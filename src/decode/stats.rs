@@ -1,6 +1,8 @@
 //! What a decoder counts: lines, messages by type, and every refusal by reason, with notes
 //! that say where the first refusals were.
 
+use std::collections::BTreeMap;
+
 use serde::{Serialize, Serializer};
 
 use super::flatten_counters;
@@ -160,6 +162,9 @@ pub struct DecodeStats {
     pub trailing_garbage: u64,
     /// Position reports whose position lies outside the globe: reported as unavailable.
     pub invalid_position: u64,
+    /// CSV cells that could not be read (`Draft = NA`), by column as the header writes it:
+    /// left out of the events, their rows kept.
+    pub csv_unreadable_cells: BTreeMap<String, u64>,
 }
 
 fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, S::Error> {
@@ -196,6 +201,9 @@ impl DecodeStats {
         self.unparsed_prefix += other.unparsed_prefix;
         self.trailing_garbage += other.trailing_garbage;
         self.invalid_position += other.invalid_position;
+        for (column, n) in &other.csv_unreadable_cells {
+            *self.csv_unreadable_cells.entry(column.clone()).or_default() += n;
+        }
     }
 
     /// Everything refused, all reasons together.
