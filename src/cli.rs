@@ -58,6 +58,10 @@ pub struct DecodeArgs {
     /// Lines longer than this many bytes are skipped and counted.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
     pub max_line_length: usize,
+    /// CSV column mapping (a small TOML file; see the README's CSV mappings), tried before the
+    /// built-in MarineCadastre and DMA layouts.
+    #[arg(long, value_name = "FILE")]
+    pub csv_map: Option<PathBuf>,
 }
 
 /// Record format of `aisgap decode` (the answers of `aisgap query` are an [`AnswerFormat`]).
@@ -81,6 +85,10 @@ pub struct ReplayArgs {
     /// Database to write (its previous contents are replaced) [default: the config's [store] db].
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// CSV column mapping (a small TOML file), tried before the config's [[csv_map]] sections
+    /// and the built-in layouts.
+    #[arg(long, value_name = "FILE")]
+    pub csv_map: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +262,22 @@ mod tests {
             panic!("not check-config")
         };
         assert_eq!(args.config, None);
+    }
+
+    #[test]
+    fn decode_and_replay_take_a_csv_map() {
+        let cli =
+            Cli::try_parse_from(["aisgap", "decode", "--csv-map", "m.toml", "a.csv"]).unwrap();
+        let Command::Decode(args) = cli.command else {
+            panic!("not decode")
+        };
+        assert_eq!(args.csv_map, Some(PathBuf::from("m.toml")));
+        let cli =
+            Cli::try_parse_from(["aisgap", "replay", "a.csv", "--csv-map", "m.toml"]).unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        assert_eq!(args.csv_map, Some(PathBuf::from("m.toml")));
     }
 
     #[test]

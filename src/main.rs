@@ -52,7 +52,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(args.config.as_deref())?;
+    let mut config = load_config(args.config.as_deref())?;
+    if let Some(path) = &args.csv_map {
+        config.prefer_csv_map(config::load_csv_map_file(path)?);
+    }
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
     let store = Store::open(&db)?;
     tracing::info!(db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
@@ -87,6 +90,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         summary.stream_clock.map_or_else(|| "-".to_string(), |c| c.to_string()),
         db.display()
     )?;
+    offline::decode::write_unreadable_cells(&mut out, &summary.decode)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -85,12 +85,16 @@ pub fn load_csv_map_file(path: &Path) -> Result<CsvMap, ConfigErrors> {
         .map_err(|err| unreadable(format!("cannot read the CSV mapping file: {err}")))?;
     let mut problems = TomlProblems::new(path, &text);
     let (doc, params): (_, CsvMapParams) = read_toml(&text, &mut problems);
-    let stem = path
-        .file_stem()
-        .map_or_else(|| "csv-map".to_string(), |s| s.to_string_lossy().into_owned());
+    let stem = path.file_stem().map_or_else(
+        || "csv-map".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     let checked = params.check(&stem);
     if let Err(found) = &checked {
-        let fresh: Vec<&CsvMapProblem> = found.iter().filter(|p| !problems.mentions(&p.key)).collect();
+        let fresh: Vec<&CsvMapProblem> = found
+            .iter()
+            .filter(|p| !problems.mentions(&p.key))
+            .collect();
         for problem in fresh {
             let at = locate(doc.get_ref(), &problem.key);
             problems.push(at, Some(&problem.key), problem.message.clone());
@@ -105,12 +109,12 @@ pub fn load_csv_map_file(path: &Path) -> Result<CsvMap, ConfigErrors> {
 
 /// Where a dotted key (`columns.lat`) is written, or else the nearest table around it that is.
 fn locate(table: &DeTable<'_>, key: &str) -> Option<usize> {
-    let (first, rest) = key.split_once('.').map_or((key, None), |(a, b)| (a, Some(b)));
+    let (first, rest) = key
+        .split_once('.')
+        .map_or((key, None), |(a, b)| (a, Some(b)));
     let value = table.get(first)?;
     match (rest, value.get_ref()) {
-        (Some(rest), DeValue::Table(inner)) => {
-            locate(inner, rest).or(Some(value.span().start))
-        }
+        (Some(rest), DeValue::Table(inner)) => locate(inner, rest).or(Some(value.span().start)),
         _ => Some(value.span().start),
     }
 }
@@ -156,7 +160,10 @@ mod tests {
             ],
             "{found:#?}"
         );
-        assert!(found[5].message.contains("unknown field `speeed`"), "{found:#?}");
+        assert!(
+            found[5].message.contains("unknown field `speeed`"),
+            "{found:#?}"
+        );
         assert!(found[1].message.contains("`%Q`"), "{found:#?}");
     }
 
@@ -179,7 +186,11 @@ mod tests {
         let map = load_csv_map_file(&path).unwrap();
         assert_eq!(map.name(), "spire");
 
-        std::fs::write(&path, "delimiter = \";;\"\n[columns]\nmmsi = \"MMSI\"\nlat = 3\n").unwrap();
+        std::fs::write(
+            &path,
+            "delimiter = \";;\"\n[columns]\nmmsi = \"MMSI\"\nlat = 3\n",
+        )
+        .unwrap();
         let errors = load_csv_map_file(&path).unwrap_err();
         let rendered = errors.to_string();
         let fields: Vec<Option<&str>> =
@@ -197,6 +208,8 @@ mod tests {
         assert!(rendered.contains("spire.toml:line 1"), "{rendered}");
         assert!(rendered.contains("line 4"), "{rendered}");
         let missing = load_csv_map_file(&dir.path().join("absent.toml")).unwrap_err();
-        assert!(missing.to_string().contains("cannot read the CSV mapping file"));
+        assert!(missing
+            .to_string()
+            .contains("cannot read the CSV mapping file"));
     }
 }

@@ -65,7 +65,10 @@ mod tests {
         let mut cells = Vec::new();
         split_cells(r#"1,"KAPITAN, ""BELOUSOV""",3"#, ',', Some('"'), &mut cells).unwrap();
         assert_eq!(cells, vec!["1", r#"KAPITAN, "BELOUSOV""#, "3"]);
-        assert_eq!(split_cells(r#"1,"open,2"#, ',', Some('"'), &mut cells), Err(1));
+        assert_eq!(
+            split_cells(r#"1,"open,2"#, ',', Some('"'), &mut cells),
+            Err(1)
+        );
         split_cells("1;'a;b';57,8", ';', Some('\''), &mut cells).unwrap();
         assert_eq!(cells, vec!["1", "a;b", "57,8"]);
         assert_eq!(parse_number(&cells[2]), Some(57.8));

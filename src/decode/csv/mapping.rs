@@ -127,7 +127,11 @@ impl CsvColumns {
             ("to_bow", Field::ToBow, self.to_bow.as_ref()),
             ("to_stern", Field::ToStern, self.to_stern.as_ref()),
             ("to_port", Field::ToPort, self.to_port.as_ref()),
-            ("to_starboard", Field::ToStarboard, self.to_starboard.as_ref()),
+            (
+                "to_starboard",
+                Field::ToStarboard,
+                self.to_starboard.as_ref(),
+            ),
             ("draught", Field::Draught, self.draught.as_ref()),
             ("destination", Field::Destination, self.destination.as_ref()),
             ("eta", Field::Eta, self.eta.as_ref()),
@@ -213,11 +217,17 @@ impl CsvMapParams {
         let mut columns = Vec::new();
         for (key, field, column) in self.columns.entries() {
             match column.map(|c| c.trim()) {
-                Some("") => fail(&format!("columns.{key}"), "must name a header column".into()),
+                Some("") => fail(
+                    &format!("columns.{key}"),
+                    "must name a header column".into(),
+                ),
                 Some(column) => columns.push((field, column.to_string())),
                 None if CORE_FIELDS.contains(&field) => fail(
                     &format!("columns.{key}"),
-                    format!("is required: the header column that holds the {}", describe(field)),
+                    format!(
+                        "is required: the header column that holds the {}",
+                        describe(field)
+                    ),
                 ),
                 None => {}
             }
@@ -228,7 +238,10 @@ impl CsvMapParams {
             .map(|c| c.trim().to_string())
             .collect();
         if recognise.iter().any(String::is_empty) {
-            fail("header_contains", "must not list an empty column name".into());
+            fail(
+                "header_contains",
+                "must not list an empty column name".into(),
+            );
         }
         if recognise.is_empty() {
             recognise = columns
@@ -360,12 +373,7 @@ impl CsvMap {
     }
 }
 
-fn preset(
-    name: &str,
-    time: TimeFormat,
-    recognise: &[&str],
-    columns: &[(Field, &str)],
-) -> CsvMap {
+fn preset(name: &str, time: TimeFormat, recognise: &[&str], columns: &[(Field, &str)]) -> CsvMap {
     CsvMap {
         name: name.to_string(),
         delimiter: ',',

@@ -381,7 +381,10 @@ impl OptionalCells<'_> {
                 }
             }
         };
-        Mobile::Vessel(self.keep(Field::Class, class).unwrap_or(TransceiverClass::A))
+        Mobile::Vessel(
+            self.keep(Field::Class, class)
+                .unwrap_or(TransceiverClass::A),
+        )
     }
 
     /// Speed, course, heading, turn and status; unavailable or out-of-range values are none.
@@ -479,13 +482,15 @@ impl OptionalCells<'_> {
     fn eta(&mut self) -> Option<String> {
         let eta = match self.cell(Field::Eta) {
             None => Ok(None),
-            Some(text) => match parse_day_first(text).or_else(|| self.decoder.map.time.read(text)) {
-                Some(t) => {
-                    let (_, mo, d, h, mi, ..) = t.to_civil();
-                    Ok(Some(format!("{mo:02}-{d:02}T{h:02}:{mi:02}Z")))
+            Some(text) => {
+                match parse_day_first(text).or_else(|| self.decoder.map.time.read(text)) {
+                    Some(t) => {
+                        let (_, mo, d, h, mi, ..) = t.to_civil();
+                        Ok(Some(format!("{mo:02}-{d:02}T{h:02}:{mi:02}Z")))
+                    }
+                    None => self.bad(Field::Eta, text, "not a date-time"),
                 }
-                None => self.bad(Field::Eta, text, "not a date-time"),
-            },
+            }
         };
         self.keep(Field::Eta, eta)
     }
@@ -682,8 +687,10 @@ mod tests {
             (9, "(cells)"),
             (10, "VesselName"),
         ];
-        let refused_expected: Vec<(usize, String)> =
-            refused_expected.iter().map(|(l, c)| (*l, c.to_string())).collect();
+        let refused_expected: Vec<(usize, String)> = refused_expected
+            .iter()
+            .map(|(l, c)| (*l, c.to_string()))
+            .collect();
         assert_eq!(refused, refused_expected);
         let kept_expected: Vec<(usize, Vec<String>)> = [
             (5, "SOG"),
@@ -699,15 +706,24 @@ mod tests {
         assert_eq!(fixes.len(), 4, "each kept row keeps its fix");
         assert_eq!(fixes[0].sog, None, "SOG `fast` left out");
         assert_eq!(fixes[1].sog, Some(9.8));
-        assert_eq!(fixes[3].class, TransceiverClass::A, "class `C` read as unknown");
+        assert_eq!(
+            fixes[3].class,
+            TransceiverClass::A,
+            "class `C` read as unknown"
+        );
         let reports = reports(&events);
         assert_eq!(reports[1].imo, None, "IMO87O5271 left out");
         assert_eq!(reports[1].name.as_deref(), Some("PAEK YANG 3"));
         assert_eq!(reports[2].draught, None, "negative draught left out");
         assert_eq!(
             decoder.unreadable_cells(),
-            [("SOG", 1), ("IMO", 1), ("Draft", 1), ("TransceiverClass", 1)]
-                .map(|(c, n)| (c.to_string(), n))
+            [
+                ("SOG", 1),
+                ("IMO", 1),
+                ("Draft", 1),
+                ("TransceiverClass", 1)
+            ]
+            .map(|(c, n)| (c.to_string(), n))
         );
         let message = CsvDecoder::new(MC_HEADER, None)
             .unwrap()
@@ -893,7 +909,10 @@ mod tests {
         assert_eq!(decoder.absent_columns(), ["LEN"]);
         let mut out = Vec::new();
         decoder
-            .decode_row("257000001;20210701_185151;250;59,91;10,75;Class B", &mut out)
+            .decode_row(
+                "257000001;20210701_185151;250;59,91;10,75;Class B",
+                &mut out,
+            )
             .unwrap();
         decoder
             .decode_row("257000001;20210701_185152;n/a;59.92;10.76;B", &mut out)

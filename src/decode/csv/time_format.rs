@@ -90,7 +90,10 @@ fn read_epoch_seconds(text: &str) -> Option<UnixMillis> {
     }
     let mut ms = 0i64;
     for i in 0..3 {
-        let digit = fraction.as_bytes().get(i).map_or(0, |d| i64::from(d - b'0'));
+        let digit = fraction
+            .as_bytes()
+            .get(i)
+            .map_or(0, |d| i64::from(d - b'0'));
         ms = ms * 10 + digit;
     }
     Some(UnixMillis(secs.checked_mul(1000)? + ms))
@@ -224,7 +227,10 @@ mod tests {
         assert_eq!(packed.read("20210701_185151x"), None);
         assert_eq!(packed.read("20210231_185151"), None, "31 February");
         let us = TimeFormat::parse("%m/%d/%Y %H:%M:%S.%f").unwrap();
-        assert_eq!(us.read("7/1/2021 18:51:51.25"), iso("2021-07-01T18:51:51.250Z"));
+        assert_eq!(
+            us.read("7/1/2021 18:51:51.25"),
+            iso("2021-07-01T18:51:51.250Z")
+        );
         let percent = TimeFormat::parse("%Y-%m-%d%%").unwrap();
         assert_eq!(percent.read("2021-07-01%"), iso("2021-07-01T00:00:00Z"));
     }
