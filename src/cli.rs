@@ -58,6 +58,10 @@ pub struct DecodeArgs {
     /// Lines longer than this many bytes are skipped and counted.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
     pub max_line_length: usize,
+    /// CSV column mapping (a small TOML file; see the README's CSV mappings), tried before the
+    /// built-in MarineCadastre and DMA layouts.
+    #[arg(long, value_name = "FILE")]
+    pub csv_map: Option<PathBuf>,
 }
 
 /// Record format of `aisgap decode` (the answers of `aisgap query` are an [`AnswerFormat`]).
@@ -82,6 +86,10 @@ pub struct ReplayArgs {
     /// db, else ./aisgap.db].
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// CSV column mapping (a small TOML file), tried before the config's [[csv_map]] sections
+    /// and the built-in layouts.
+    #[arg(long, value_name = "FILE")]
+    pub csv_map: Option<PathBuf>,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }
@@ -317,6 +325,22 @@ mod tests {
         assert_eq!(args.logs, [PathBuf::from("a.nmea")]);
         let both = Cli::try_parse_from(["aisgap", "replay", "--no-config", "--config", "x", "a"]);
         assert!(both.is_err(), "--no-config and --config exclude each other");
+    }
+
+    #[test]
+    fn decode_and_replay_take_a_csv_map() {
+        let cli =
+            Cli::try_parse_from(["aisgap", "decode", "--csv-map", "m.toml", "a.csv"]).unwrap();
+        let Command::Decode(args) = cli.command else {
+            panic!("not decode")
+        };
+        assert_eq!(args.csv_map, Some(PathBuf::from("m.toml")));
+        let cli =
+            Cli::try_parse_from(["aisgap", "replay", "a.csv", "--csv-map", "m.toml"]).unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        assert_eq!(args.csv_map, Some(PathBuf::from("m.toml")));
     }
 
     #[test]

@@ -72,8 +72,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let config =
+    let mut config =
         load_settings(args.config.as_deref(), &args.settings).map_err(|e| anyhow!("{e}"))?;
+    if let Some(path) = &args.csv_map {
+        config.prefer_csv_map(config::load_csv_map_file(path)?);
+    }
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
     say_which_settings(&config, &args.settings, &db);
     let store = Store::open(&db)?;
@@ -119,6 +122,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         "messages by talker: {}; {} duplicate receptions not passed on",
         summary.decode.by_talker, summary.decode.duplicates
     )?;
+    offline::decode::write_unreadable_cells(&mut out, &summary.decode)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,8 @@
 mod api;
 #[path = "integration/config.rs"]
 mod config;
+#[path = "integration/csv_map.rs"]
+mod csv_map;
 #[path = "integration/decode_corpora.rs"]
 mod decode_corpora;
 #[path = "integration/defaults.rs"]

@@ -12,6 +12,7 @@
 //! `[[source]]` sections become [`SourceSpec`]s: kind-specific settings are checked against
 //! the kind, so a setting that would be ignored is reported rather than silently dropped.
 
+mod csv_map;
 mod defaults;
 mod files;
 mod ranges;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::decode::csv::{CsvMap, CsvMapParams};
 use crate::decode::{DecodeOptions, DecodeParams};
 use crate::detect::DetectParams;
 use crate::ports::Port;
@@ -35,6 +37,8 @@ pub use crate::problem::ConfigProblem;
 use crate::source::SourceSpec;
 use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
+use csv_map::check_csv_maps;
+pub use csv_map::load_csv_map_file;
 pub use defaults::{Overrides, BUILTIN_PORTS_GEOJSON};
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};
 use ranges::check_ranges;
@@ -69,6 +73,9 @@ pub struct Config {
     pub alerts: AlertParams,
     /// From the `[[source]]` sections, in file order; names are unique.
     pub sources: Vec<SourceSpec>,
+    /// From the `[[csv_map]]` sections (and `--csv-map`), tried in order before the built-in
+    /// CSV layouts.
+    pub csv_maps: Vec<CsvMap>,
 }
 
 /// Everything wrong with a configuration, found in one pass.
@@ -130,6 +137,8 @@ struct RawConfig {
     alerts: AlertParams,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
+    #[serde(default, rename = "csv_map")]
+    csv_maps: Vec<CsvMapParams>,
 }
 
 impl Config {
@@ -151,6 +160,7 @@ impl Config {
 
         let folder = path.parent().unwrap_or(Path::new(""));
         let sources = check_sources(&raw.sources, doc, folder, &mut toml_problems);
+        let csv_maps = check_csv_maps(&raw.csv_maps, doc, &mut toml_problems);
         let mut file_problems = Vec::new();
         let ports = load_all_ports(&raw.ports, folder, doc, &mut toml_problems).unwrap_or_else(
             |problems| {
@@ -183,7 +193,13 @@ impl Config {
             http: raw.http,
             alerts,
             sources,
+            csv_maps,
         })
+    }
+
+    /// Puts a mapping ahead of the configured ones (`--csv-map` on the command line).
+    pub fn prefer_csv_map(&mut self, map: CsvMap) {
+        self.csv_maps.insert(0, map);
     }
 
     /// How a source with this station name is decoded under this configuration.
@@ -195,6 +211,7 @@ impl Config {
             max_pending_groups: self.decode.max_pending_fragments,
             duplicate_window_ms: self.decode.duplicate_window_ms(),
             time_sentence_max_lines: self.decode.time_sentence_max_lines,
+            csv_maps: self.csv_maps.clone(),
         }
     }
 

@@ -4,19 +4,18 @@
 use std::ops::Range;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::RawConfig;
 use crate::problem::ConfigProblem;
 
 /// Parses the file, reporting every syntax error, then deserializes what is left, reporting
 /// each entry that does not fit; returns the document (to locate settings in) and the settings.
-pub(super) fn read_toml<'t>(
+pub(super) fn read_toml<'t, T: DeserializeOwned + Default>(
     text: &'t str,
     problems: &mut TomlProblems<'_>,
-) -> (Spanned<DeTable<'t>>, RawConfig) {
+) -> (Spanned<DeTable<'t>>, T) {
     let (mut doc, syntax_errors) = DeTable::parse_recoverable(text);
     let mut broken_lines = Vec::new();
     for err in syntax_errors {
@@ -94,14 +93,15 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Deserializes `RawConfig`, reporting and removing each offending entry until the rest
-/// deserializes. Each round removes one entry, so this ends.
-fn deserialize_every_problem(
+/// Deserializes the settings (`RawConfig`, or a file of one section's shape), reporting and
+/// removing each offending entry until the rest deserializes. Each round removes one entry,
+/// so this ends.
+fn deserialize_every_problem<T: DeserializeOwned + Default>(
     doc: &mut Spanned<DeTable<'_>>,
     problems: &mut TomlProblems<'_>,
-) -> RawConfig {
+) -> T {
     loop {
-        let err = match RawConfig::deserialize(toml::de::Deserializer::from(doc.clone())) {
+        let err = match T::deserialize(toml::de::Deserializer::from(doc.clone())) {
             Ok(raw) => return raw,
             Err(err) => err,
         };
@@ -110,7 +110,7 @@ fn deserialize_every_problem(
         problems.push(at, removed.as_deref(), plain_serde_message(err.message()));
         if removed.is_none() {
             // Nothing left to blame; the problem is reported and the defaults stand in.
-            return RawConfig::default();
+            return T::default();
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::decode::csv::{CsvDecoder, CsvDialect};
+use crate::decode::csv::{CsvDecoder, CsvMap};
 use crate::decode::{DecodeOptions, DecodeStats, NmeaDecoder, Reject, RejectNote};
 use crate::model::AisEvent;
 use crate::time::UnixMillis;
@@ -21,12 +21,18 @@ pub struct FeedDecoder {
     csv_stats: DecodeStats,
     format_known: bool,
     csv_notes: Vec<RejectNote>,
+    /// Configured mappings first, then the built-in layouts.
+    csv_maps: Vec<CsvMap>,
+    /// Unreadable cells logged so far (all are counted).
+    csv_cells_logged: usize,
 }
 
 const MAX_CSV_NOTES: usize = 64;
 
 impl FeedDecoder {
-    pub fn new(options: DecodeOptions, label: Arc<str>) -> FeedDecoder {
+    pub fn new(mut options: DecodeOptions, label: Arc<str>) -> FeedDecoder {
+        let mut csv_maps = std::mem::take(&mut options.csv_maps);
+        csv_maps.extend(CsvMap::presets());
         FeedDecoder {
             label,
             station: options.station.clone(),
@@ -36,6 +42,8 @@ impl FeedDecoder {
             csv_stats: DecodeStats::default(),
             format_known: false,
             csv_notes: Vec::new(),
+            csv_maps,
+            csv_cells_logged: 0,
         }
     }
 
@@ -52,14 +60,19 @@ impl FeedDecoder {
             }
             self.format_known = true;
             let header = String::from_utf8_lossy(line);
-            if let Some(dialect) = CsvDialect::detect(&header) {
+            if let Some(map) = CsvMap::find(&header, &self.csv_maps) {
                 self.csv_stats.lines += 1;
                 self.csv_stats.non_ais_lines += 1;
-                match CsvDecoder::new(&header, self.station.clone()) {
-                    Ok(decoder) => self.csv = Some(decoder),
+                match CsvDecoder::with_map(&header, map, self.station.clone()) {
+                    Ok(decoder) => {
+                        if !decoder.absent_columns().is_empty() {
+                            tracing::warn!(source = %self.label, csv_map = map.name(), absent = ?decoder.absent_columns(), "CSV header lacks mapped column(s); those fields stay unknown.");
+                        }
+                        self.csv = Some(decoder);
+                    }
                     Err(error) => {
                         self.csv_unusable = true;
-                        tracing::warn!(source = %self.label, dialect = dialect.name(), %error, "CSV header not usable; every row will be refused.");
+                        tracing::warn!(source = %self.label, csv_map = map.name(), %error, "CSV header not usable; every row will be refused.");
                     }
                 }
                 return;
@@ -85,6 +98,7 @@ impl FeedDecoder {
             Ok(()) => {
                 self.csv_stats.messages += 1;
                 self.csv_stats.events += (out.len() - before) as u64;
+                self.log_unreadable_cells(line_number);
             }
             Err(error) => {
                 self.csv_stats.rejects.add(Reject::BadCsvRow, 1);
@@ -96,6 +110,17 @@ impl FeedDecoder {
                         detail: "bad CSV row",
                     });
                 }
+            }
+        }
+    }
+
+    /// The first unreadable cells at debug level, with their line; all are counted by column.
+    fn log_unreadable_cells(&mut self, line_number: u64) {
+        let Some(csv) = &self.csv else { return };
+        for error in csv.dropped_cells() {
+            if self.csv_cells_logged < MAX_CSV_NOTES {
+                self.csv_cells_logged += 1;
+                tracing::debug!(source = %self.label, line = line_number, %error, "CSV cell unreadable; row kept without it.");
             }
         }
     }
@@ -133,6 +158,9 @@ impl FeedDecoder {
     pub fn stats(&self) -> DecodeStats {
         let mut stats = self.nmea.stats().clone();
         stats.merge(&self.csv_stats);
+        if let Some(csv) = &self.csv {
+            stats.csv_unreadable_cells.extend(csv.unreadable_cells());
+        }
         stats
     }
 }

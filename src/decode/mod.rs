@@ -65,6 +65,9 @@ pub struct DecodeOptions {
     /// A `$GPZDA` / `$GPRMC` times at most this many lines after it (and, when lines carry
     /// their receive time, for at most `fragment_timeout_ms` of it).
     pub time_sentence_max_lines: u64,
+    /// Mappings tried, in order, on a first line that may be a CSV header, before the
+    /// built-in MarineCadastre and DMA layouts.
+    pub csv_maps: Vec<csv::CsvMap>,
 }
 
 impl Default for DecodeOptions {
@@ -76,6 +79,7 @@ impl Default for DecodeOptions {
             max_pending_groups: 1024,
             duplicate_window_ms: 5_000,
             time_sentence_max_lines: DEFAULT_TIME_SENTENCE_MAX_LINES,
+            csv_maps: Vec::new(),
         }
     }
 }

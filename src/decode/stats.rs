@@ -2,6 +2,8 @@
 //! by reason, with notes that say where the first refusals were.
 
 use serde::ser::SerializeMap;
+use std::collections::BTreeMap;
+
 use serde::{Serialize, Serializer};
 
 use super::clock::ClockStats;
@@ -169,6 +171,9 @@ pub struct DecodeStats {
     pub invalid_position: u64,
     /// Which carrier timed each message, what was ignored, what stayed untimed.
     pub clock: ClockStats,
+    /// CSV cells that could not be read (`Draft = NA`), by column as the header writes it:
+    /// left out of the events, their rows kept.
+    pub csv_unreadable_cells: BTreeMap<String, u64>,
 }
 
 fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, S::Error> {
@@ -208,6 +213,9 @@ impl DecodeStats {
         self.trailing_garbage += other.trailing_garbage;
         self.invalid_position += other.invalid_position;
         self.clock.merge(&other.clock);
+        for (column, n) in &other.csv_unreadable_cells {
+            *self.csv_unreadable_cells.entry(column.clone()).or_default() += n;
+        }
     }
 
     /// Everything refused, all reasons together.

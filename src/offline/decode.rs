@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::cli::{DecodeArgs, RecordFormat};
+use crate::config::{load_csv_map_file, ConfigErrors};
 use crate::decode::clock::ClockStats;
 use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
@@ -27,6 +28,8 @@ pub enum DecodeCommandError {
     },
     #[error("writing records")]
     Write(#[source] io::Error),
+    #[error("CSV mapping: {0}")]
+    CsvMap(#[from] ConfigErrors),
 }
 
 /// The CSV columns, in order. Empty cells are "not available" / "not in this message".
@@ -45,8 +48,13 @@ pub fn run(
     if !args.summary && args.format == RecordFormat::Csv {
         writeln!(out, "{CSV_HEADER}").map_err(DecodeCommandError::Write)?;
     }
+    let csv_maps = match &args.csv_map {
+        Some(path) => vec![load_csv_map_file(path)?],
+        None => Vec::new(),
+    };
     let options = DecodeOptions {
         station: args.station.as_deref().map(Arc::from),
+        csv_maps,
         ..DecodeOptions::default()
     };
     let mut total = DecodeStats::default();
@@ -330,7 +338,20 @@ pub fn write_summary(w: &mut dyn Write, files: usize, stats: &DecodeStats) -> io
         stats.unparsed_prefix,
         stats.trailing_garbage,
         stats.invalid_position
-    )
+    )?;
+    write_unreadable_cells(w, stats)
+}
+
+/// `unreadable CSV cells (rows kept): Draft=228 SOG=3`, when there were any.
+pub fn write_unreadable_cells(w: &mut dyn Write, stats: &DecodeStats) -> io::Result<()> {
+    if stats.csv_unreadable_cells.is_empty() {
+        return Ok(());
+    }
+    write!(w, "unreadable CSV cells (rows kept):")?;
+    for (column, n) in &stats.csv_unreadable_cells {
+        write!(w, " {column}={n}")?;
+    }
+    writeln!(w)
 }
 
 /// Which carrier timed the messages, and how many stayed untimed (the engine drops those).

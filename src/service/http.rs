@@ -274,6 +274,21 @@ fn render_decode(out: &mut String, state: &ServiceState) {
             );
         }
     }
+    let mut family = Family::start(
+        out,
+        "aisgap_csv_unreadable_cells_total",
+        "counter",
+        "CSV cells that could not be read and were left out (their rows kept), by column and source.",
+    );
+    for (source, stats) in &decode {
+        for (column, &n) in &stats.csv_unreadable_cells {
+            family.sample(
+                "aisgap_csv_unreadable_cells_total",
+                &[("source", &**source), ("column", column)],
+                n,
+            );
+        }
+    }
     render_clock(out, &decode);
 }
 

@@ -1326,6 +1326,7 @@ mod command {
             summary,
             station: None,
             max_line_length: DEFAULT_MAX_LINE,
+            csv_map: None,
         }
     }
 

@@ -23,6 +23,7 @@ fn decode_summary(relative: &str) -> DecodeStats {
         summary: true,
         station: None,
         max_line_length: aisgap::source::file::DEFAULT_MAX_LINE,
+        csv_map: None,
     };
     let (mut out, mut summary) = (Vec::new(), Vec::new());
     let stats = aisgap::offline::decode::run(&args, &mut out, &mut summary).expect("decode runs");
@@ -223,6 +224,7 @@ fn every_jsonl_record_has_a_msg_type() {
         summary: false,
         station: None,
         max_line_length: aisgap::source::file::DEFAULT_MAX_LINE,
+        csv_map: None,
     };
     let (mut out, mut summary) = (Vec::new(), Vec::new());
     let stats = aisgap::offline::decode::run(&args, &mut out, &mut summary).expect("decode runs");

@@ -981,7 +981,7 @@ fn shipped_source_examples_are_valid_once_uncommented() {
     let shipped = repo_path("config");
     let text = fs::read_to_string(shipped.join("aisgap.toml")).unwrap();
     let is_setting = |l: &str| {
-        l == "[[source]]"
+        ["[[source]]", "[[csv_map]]", "[csv_map.columns]"].contains(&l)
             || l.split_once(" = ").is_some_and(|(key, _)| {
                 !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
             })
@@ -1007,4 +1007,6 @@ fn shipped_source_examples_are_valid_once_uncommented() {
         ["tcp", "tcp-listen", "udp", "serial", "file", "stdin"]
     );
     assert_eq!(config.sources[2].station.as_deref(), Some("roof-antenna"));
+    let maps: Vec<&str> = config.csv_maps.iter().map(|m| m.name()).collect();
+    assert_eq!(maps, ["spire"]);
 }

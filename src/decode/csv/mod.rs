@@ -1,15 +1,18 @@
-//! Historical CSV exports (MarineCadastre and the Danish Maritime Authority) turned into the
-//! same typed events as decoded AIS messages: one row gives a fix and, when it carries any
-//! static field, a vessel report.
+//! CSV exports of any provider turned into the same typed events as decoded AIS messages: one
+//! row gives a fix and, when it carries any static field, a vessel report. A [`CsvMap`] says
+//! which column holds what; MarineCadastre and the Danish Maritime Authority are built in.
 //!
-//! Columns are found by name, so their order (and the optional ones a year's export lacks)
-//! does not matter. Parsing rules:
-//! - A cell that cannot be read as its column's type (a date, a number) refuses the row with
-//!   an error naming the column and the value.
+//! Columns are found by name (ignoring case), so their order (and the optional ones a year's
+//! export lacks) does not matter. Parsing rules:
+//! - A row whose MMSI, time, latitude or longitude cannot be read is refused with an error
+//!   naming the column and the value; so is a row with the wrong number of cells or an
+//!   unclosed quote.
+//! - Any other cell that cannot be read (`Draft = NA`, a SOG of `fast`) is left out of the
+//!   events and counted by column; the row's fix is kept.
 //! - A number outside its field's range (lat 91, lon 181, heading 511, SOG 102.3 or more, COG
 //!   360 or more, draught 0, IMO 0) is the export's way of writing "not available": `None`.
 //! - Category words the export may extend (ship types, navigational statuses, types of mobile)
-//!   that are not recognised are recorded as unknown rather than refusing the row.
+//!   that are not recognised are recorded as unknown rather than counted as unreadable.
 //!
 //! DMA text ship types map to one representative ITU code (the first of their range):
 //!
@@ -31,61 +34,37 @@
 //! A text that starts with one of these words (`Tanker - Hazard A`) takes its code; a number
 //! in the column is taken as the ITU code itself.
 
+mod cells;
+mod events;
+mod mapping;
+mod time_format;
 mod words;
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
+use self::cells::{parse_number, split_cells};
+use self::events::{push_row_events, Mobile, Motion, StaticFields};
+use self::mapping::{header_names, Field, CORE_FIELDS, FIELD_COUNT};
 use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
-use crate::model::{AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat, TimeSource};
-use crate::model::{TransceiverClass, VesselReport};
+use crate::model::{AisEvent, Heard, Mmsi, TimeSource, TransceiverClass};
 use crate::time::UnixMillis;
 
-/// Which export a CSV file is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CsvDialect {
-    /// US MarineCadastre / NOAA AccessAIS: `MMSI,BaseDateTime,LAT,LON,...`.
-    MarineCadastre,
-    /// Danish Maritime Authority daily files: `# Timestamp,Type of mobile,MMSI,...`.
-    Dma,
-}
-
-impl CsvDialect {
-    /// Recognises a dialect from its header line; `None` for anything else.
-    pub fn detect(header_line: &str) -> Option<CsvDialect> {
-        let names: Vec<String> = split_header(header_line);
-        let has = |n: &str| names.iter().any(|c| c == n);
-        if has("mmsi") && has("basedatetime") {
-            Some(CsvDialect::MarineCadastre)
-        } else if has("mmsi") && has("timestamp") && has("type of mobile") {
-            Some(CsvDialect::Dma)
-        } else {
-            None
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CsvDialect::MarineCadastre => "MarineCadastre",
-            CsvDialect::Dma => "DMA",
-        }
-    }
-}
+pub use self::mapping::{CsvColumns, CsvMap, CsvMapParams, CsvMapProblem};
+pub use self::time_format::{parse_day_first, PatternPart, TimeFormat};
 
 /// Why a header line cannot be decoded.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CsvError {
-    #[error("header is neither a MarineCadastre nor a DMA export: {header:?}")]
-    UnknownDialect { header: String },
-    #[error("{dialect} header lacks required column(s): {}", missing.join(", "))]
-    MissingColumns {
-        dialect: &'static str,
-        missing: Vec<&'static str>,
-    },
+    #[error("no CSV mapping ({maps}) recognises the header {header:?}")]
+    UnknownLayout { header: String, maps: String },
+    #[error("{map} header lacks required column(s): {}", missing.join(", "))]
+    MissingColumns { map: String, missing: Vec<String> },
 }
 
-/// Why one data row was refused.
+/// Why one data row was refused, or (as [`CsvRowError::BadValue`] of an optional column) why
+/// one of its cells was left out.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CsvRowError {
     #[error("row has {found} cells, the header has {expected}")]
@@ -100,202 +79,101 @@ pub enum CsvRowError {
     },
 }
 
-/// Every field the decoder understands, whatever the dialect calls it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
-    Mmsi,
-    Time,
-    Lat,
-    Lon,
-    Sog,
-    Cog,
-    Heading,
-    Rot,
-    NavStatus,
-    Name,
-    Imo,
-    Callsign,
-    ShipType,
-    Length,
-    Width,
-    Draught,
-    Destination,
-    Eta,
-    Class,
-    Mobile,
-    ToBow,
-    ToStern,
-    ToPort,
-    ToStarboard,
-}
-
-const FIELD_COUNT: usize = Field::ToStarboard as usize + 1;
-
-impl Field {
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Column names (lower case) of each dialect, and whether a row cannot be read without them.
-const MARINE_CADASTRE_COLUMNS: &[(&str, Field, bool)] = &[
-    ("mmsi", Field::Mmsi, true),
-    ("basedatetime", Field::Time, true),
-    ("lat", Field::Lat, true),
-    ("lon", Field::Lon, true),
-    ("sog", Field::Sog, false),
-    ("cog", Field::Cog, false),
-    ("heading", Field::Heading, false),
-    ("vesselname", Field::Name, false),
-    ("imo", Field::Imo, false),
-    ("callsign", Field::Callsign, false),
-    ("vesseltype", Field::ShipType, false),
-    ("status", Field::NavStatus, false),
-    ("length", Field::Length, false),
-    ("width", Field::Width, false),
-    ("draft", Field::Draught, false),
-    ("transceiverclass", Field::Class, false),
-];
-
-const DMA_COLUMNS: &[(&str, Field, bool)] = &[
-    ("timestamp", Field::Time, true),
-    ("type of mobile", Field::Mobile, false),
-    ("mmsi", Field::Mmsi, true),
-    ("latitude", Field::Lat, true),
-    ("longitude", Field::Lon, true),
-    ("navigational status", Field::NavStatus, false),
-    ("rot", Field::Rot, false),
-    ("sog", Field::Sog, false),
-    ("cog", Field::Cog, false),
-    ("heading", Field::Heading, false),
-    ("imo", Field::Imo, false),
-    ("callsign", Field::Callsign, false),
-    ("name", Field::Name, false),
-    ("ship type", Field::ShipType, false),
-    ("width", Field::Width, false),
-    ("length", Field::Length, false),
-    ("draught", Field::Draught, false),
-    ("destination", Field::Destination, false),
-    ("eta", Field::Eta, false),
-    ("a", Field::ToBow, false),
-    ("b", Field::ToStern, false),
-    ("c", Field::ToPort, false),
-    ("d", Field::ToStarboard, false),
-];
-
 /// Decodes the data rows of one CSV export.
 #[derive(Debug)]
 pub struct CsvDecoder {
-    dialect: CsvDialect,
+    map: CsvMap,
     station: Option<Arc<str>>,
     /// Cell index of each field, when the header has it.
     columns: [Option<usize>; FIELD_COUNT],
     /// Header cell names as written, to name a column in errors.
     header: Vec<String>,
+    /// Mapped optional columns the header lacks.
+    absent: Vec<String>,
     cells: Vec<String>,
-}
-
-/// The fields read from one row before they become events.
-struct StaticFields {
-    imo: Option<u32>,
-    name: Option<String>,
-    callsign: Option<String>,
-    ship_type: Option<u8>,
-    to_bow: Option<u16>,
-    to_stern: Option<u16>,
-    to_port: Option<u16>,
-    to_starboard: Option<u16>,
-    length: Option<u16>,
-    beam: Option<u16>,
-    draught: Option<f32>,
-    destination: Option<String>,
-    eta: Option<String>,
-}
-
-impl StaticFields {
-    fn any(&self) -> bool {
-        self.imo.is_some()
-            || self.name.is_some()
-            || self.callsign.is_some()
-            || self.ship_type.is_some()
-            || self.to_bow.is_some()
-            || self.to_stern.is_some()
-            || self.to_port.is_some()
-            || self.to_starboard.is_some()
-            || self.length.is_some()
-            || self.beam.is_some()
-            || self.draught.is_some()
-            || self.destination.is_some()
-            || self.eta.is_some()
-    }
-}
-
-/// What sent the row, from DMA's `Type of mobile` (MarineCadastre rows are all vessels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mobile {
-    Vessel(TransceiverClass),
-    BaseStation,
-    AidToNavigation,
+    /// Cells left out as unreadable, by field.
+    unreadable: [u64; FIELD_COUNT],
+    /// The unreadable cells of the last row.
+    dropped: Vec<(Field, CsvRowError)>,
 }
 
 impl CsvDecoder {
-    /// Reads the header line; refuses an unknown dialect or missing required columns.
+    /// Reads the header line of a built-in layout (MarineCadastre or DMA).
     pub fn new(header_line: &str, station: Option<Arc<str>>) -> Result<Self, CsvError> {
-        let dialect = CsvDialect::detect(header_line).ok_or_else(|| CsvError::UnknownDialect {
+        CsvDecoder::with_maps(header_line, &CsvMap::presets(), station)
+    }
+
+    /// Reads the header line with the first of `maps` that recognises it; refuses a header
+    /// none recognises, or one that lacks a required column.
+    pub fn with_maps(
+        header_line: &str,
+        maps: &[CsvMap],
+        station: Option<Arc<str>>,
+    ) -> Result<Self, CsvError> {
+        let map = CsvMap::find(header_line, maps).ok_or_else(|| CsvError::UnknownLayout {
             header: header_line.chars().take(120).collect(),
+            maps: maps.iter().map(CsvMap::name).collect::<Vec<_>>().join(", "),
         })?;
-        let names = split_header(header_line);
-        let table = match dialect {
-            CsvDialect::MarineCadastre => MARINE_CADASTRE_COLUMNS,
-            CsvDialect::Dma => DMA_COLUMNS,
-        };
+        CsvDecoder::with_map(header_line, map, station)
+    }
+
+    /// Reads the header line with this mapping.
+    pub fn with_map(
+        header_line: &str,
+        map: &CsvMap,
+        station: Option<Arc<str>>,
+    ) -> Result<Self, CsvError> {
+        let header = header_names(header_line, map.delimiter, map.quote);
         let mut columns = [None; FIELD_COUNT];
         let mut missing = Vec::new();
-        for &(name, field, required) in table {
-            match names.iter().position(|n| n == name) {
+        let mut absent = Vec::new();
+        for (field, name) in &map.columns {
+            match header.iter().position(|n| n.eq_ignore_ascii_case(name)) {
                 Some(i) => columns[field.index()] = Some(i),
-                None if required => missing.push(name_as_written(dialect, name)),
-                None => {}
+                None if CORE_FIELDS.contains(field) => missing.push(name.clone()),
+                None => absent.push(name.clone()),
             }
         }
         if !missing.is_empty() {
             return Err(CsvError::MissingColumns {
-                dialect: dialect.name(),
+                map: map.name.clone(),
                 missing,
             });
         }
-        let mut header = Vec::new();
-        split_cells(header_line, &mut header).map_err(|_| CsvError::UnknownDialect {
-            header: header_line.chars().take(120).collect(),
-        })?;
-        let header = header
-            .into_iter()
-            .map(|h| {
-                h.trim_start_matches('\u{feff}')
-                    .trim_start_matches('#')
-                    .trim()
-                    .to_string()
-            })
-            .collect();
+        if !map.warn_absent {
+            absent.clear();
+        }
         Ok(CsvDecoder {
-            dialect,
+            map: map.clone(),
             station,
             columns,
             header,
+            absent,
             cells: Vec::new(),
+            unreadable: [0; FIELD_COUNT],
+            dropped: Vec::new(),
         })
     }
 
-    pub fn dialect(&self) -> CsvDialect {
-        self.dialect
+    /// The mapping the header was read with.
+    pub fn map(&self) -> &CsvMap {
+        &self.map
+    }
+
+    /// Columns the mapping names that the header lacks (their fields stay unknown).
+    pub fn absent_columns(&self) -> &[String] {
+        &self.absent
     }
 
     /// One data row -> a Fix (if it has a valid position) and a VesselReport (if any static
-    /// field is present). Appends to `out`; on error nothing is appended.
+    /// field is present). Appends to `out`; on error nothing is appended. Unreadable optional
+    /// cells are left out and counted (see [`CsvDecoder::unreadable_cells`]).
     pub fn decode_row(&mut self, row: &str, out: &mut Vec<AisEvent>) -> Result<(), CsvRowError> {
         let row = row.trim_end_matches(['\r', '\n']);
         let mut cells = std::mem::take(&mut self.cells);
-        let split = split_cells(row, &mut cells);
+        let mut dropped = std::mem::take(&mut self.dropped);
+        dropped.clear();
+        let split = split_cells(row, self.map.delimiter, self.map.quote, &mut cells);
         let result = match split {
             Err(at) => Err(CsvRowError::UnclosedQuote {
                 column: self.column_name(at),
@@ -304,10 +182,36 @@ impl CsvDecoder {
                 expected: self.header.len(),
                 found: cells.len(),
             }),
-            Ok(()) => self.decode_cells(&cells, out),
+            Ok(()) => self.decode_cells(&cells, &mut dropped, out),
         };
+        if result.is_ok() {
+            for (field, _) in &dropped {
+                self.unreadable[field.index()] += 1;
+            }
+        } else {
+            dropped.clear();
+        }
         self.cells = cells;
+        self.dropped = dropped;
         result
+    }
+
+    /// The cells of the last row that were left out as unreadable.
+    pub fn dropped_cells(&self) -> impl Iterator<Item = &CsvRowError> {
+        self.dropped.iter().map(|(_, e)| e)
+    }
+
+    /// Cells left out as unreadable so far, by column name as the header writes it.
+    pub fn unreadable_cells(&self) -> Vec<(String, u64)> {
+        self.map
+            .columns
+            .iter()
+            .filter_map(|&(field, _)| {
+                let n = self.unreadable[field.index()];
+                let i = self.columns[field.index()]?;
+                (n > 0).then(|| (self.column_name(i), n))
+            })
+            .collect()
     }
 
     fn column_name(&self, index: usize) -> String {
@@ -326,6 +230,7 @@ impl CsvDecoder {
     fn bad(&self, field: Field, value: &str, reason: &'static str) -> CsvRowError {
         let column = self.columns[field.index()]
             .map(|i| self.column_name(i))
+            .or_else(|| self.map.column(field).map(str::to_string))
             .unwrap_or_default();
         CsvRowError::BadValue {
             column,
@@ -354,13 +259,24 @@ impl CsvDecoder {
         }
     }
 
-    fn decode_cells(&self, cells: &[String], out: &mut Vec<AisEvent>) -> Result<(), CsvRowError> {
-        // A refused row names its first bad cell in this order, so the order is kept.
+    fn decode_cells(
+        &self,
+        cells: &[String],
+        dropped: &mut Vec<(Field, CsvRowError)>,
+        out: &mut Vec<AisEvent>,
+    ) -> Result<(), CsvRowError> {
+        // A refused row names its first bad core cell in this order, so the order is kept.
         let mmsi = self.mmsi(cells)?;
-        let time = self.time(cells)?;
-        let mobile = self.mobile(cells)?;
-        let motion = self.motion(cells)?;
-        let statics = self.static_fields(cells)?;
+        let time = self.time(cells, dropped)?;
+        let position = self.position(cells)?;
+        let mut row = OptionalCells {
+            decoder: self,
+            cells,
+            dropped,
+        };
+        let mobile = row.mobile();
+        let motion = row.motion(position);
+        let statics = row.static_fields();
         let heard = Heard {
             time: Some(time),
             time_source: Some(TimeSource::Csv),
@@ -380,138 +296,224 @@ impl CsvDecoder {
             .map_err(|_| self.bad(Field::Mmsi, mmsi_text, "not an MMSI"))
     }
 
+    /// The row's time; a milliseconds column that cannot be read leaves the time to the second.
     #[inline]
-    fn time(&self, cells: &[String]) -> Result<UnixMillis, CsvRowError> {
+    fn time(
+        &self,
+        cells: &[String],
+        dropped: &mut Vec<(Field, CsvRowError)>,
+    ) -> Result<UnixMillis, CsvRowError> {
         let time_text = self.cell(cells, Field::Time).unwrap_or("");
-        match self.dialect {
-            CsvDialect::MarineCadastre => UnixMillis::parse_iso8601(time_text),
-            CsvDialect::Dma => parse_day_first(time_text),
+        let time = self
+            .map
+            .time
+            .read(time_text)
+            .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))?;
+        let Some(ms_text) = self.cell(cells, Field::Millis) else {
+            return Ok(time);
+        };
+        match ms_text.parse::<u16>() {
+            Ok(ms) if ms < 1000 => Ok(UnixMillis(time.as_millis() + i64::from(ms))),
+            _ => {
+                let error = self.bad(Field::Millis, ms_text, "not milliseconds (0-999)");
+                dropped.push((Field::Millis, error));
+                Ok(time)
+            }
         }
-        .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))
     }
 
+    /// Latitude and longitude: unreadable refuses the row, out of range is "not available".
     #[inline]
-    fn mobile(&self, cells: &[String]) -> Result<Mobile, CsvRowError> {
-        Ok(match self.cell(cells, Field::Mobile) {
-            Some(text) => mobile_from_text(text),
-            None => Mobile::Vessel(match self.cell(cells, Field::Class) {
-                Some(c) if c.eq_ignore_ascii_case("b") => TransceiverClass::B,
-                Some(c) if c.eq_ignore_ascii_case("a") => TransceiverClass::A,
-                Some(c) => return Err(self.bad(Field::Class, c, "not a transceiver class")),
-                None => TransceiverClass::A,
-            }),
+    fn position(&self, cells: &[String]) -> Result<Option<(f64, f64)>, CsvRowError> {
+        let lat = self.number(cells, Field::Lat)?;
+        let lon = self.number(cells, Field::Lon)?;
+        Ok(match (lat, lon) {
+            (Some(lat), Some(lon)) if lat.abs() <= 90.0 && lon.abs() <= 180.0 => Some((lat, lon)),
+            _ => None,
+        })
+    }
+}
+
+/// The optional cells of one row: each that cannot be read is recorded in `dropped` and read
+/// as unknown, so that it never costs the row its fix.
+struct OptionalCells<'r> {
+    decoder: &'r CsvDecoder,
+    cells: &'r [String],
+    dropped: &'r mut Vec<(Field, CsvRowError)>,
+}
+
+impl OptionalCells<'_> {
+    fn keep<T>(&mut self, field: Field, read: Result<Option<T>, CsvRowError>) -> Option<T> {
+        read.unwrap_or_else(|error| {
+            self.dropped.push((field, error));
+            None
         })
     }
 
-    /// Position, speed, course, heading, turn and status; unavailable or out-of-range values
-    /// become none, unreadable ones refuse the row.
-    #[inline]
-    fn motion(&self, cells: &[String]) -> Result<Motion, CsvRowError> {
-        let lat = self.number(cells, Field::Lat)?;
-        let lon = self.number(cells, Field::Lon)?;
-        let position = match (lat, lon) {
-            (Some(lat), Some(lon)) if lat.abs() <= 90.0 && lon.abs() <= 180.0 => Some((lat, lon)),
-            _ => None,
+    fn cell(&self, field: Field) -> Option<&str> {
+        self.decoder.cell(self.cells, field)
+    }
+
+    fn number(&mut self, field: Field) -> Option<f64> {
+        let read = self.decoder.number(self.cells, field);
+        self.keep(field, read)
+    }
+
+    fn bad<T>(&self, field: Field, text: &str, reason: &'static str) -> Result<T, CsvRowError> {
+        Err(self.decoder.bad(field, text, reason))
+    }
+
+    fn mobile(&mut self) -> Mobile {
+        if let Some(text) = self.cell(Field::Mobile) {
+            return mobile_from_text(text);
+        }
+        let class = match self.cell(Field::Class) {
+            None => Ok(None),
+            Some(text) => {
+                let letter = match text.get(..5) {
+                    Some(word) if word.eq_ignore_ascii_case("class") => text[5..].trim(),
+                    _ => text,
+                };
+                match letter {
+                    "A" | "a" => Ok(Some(TransceiverClass::A)),
+                    "B" | "b" => Ok(Some(TransceiverClass::B)),
+                    _ => self.bad(Field::Class, text, "not a transceiver class"),
+                }
+            }
         };
+        Mobile::Vessel(
+            self.keep(Field::Class, class)
+                .unwrap_or(TransceiverClass::A),
+        )
+    }
+
+    /// Speed, course, heading, turn and status; unavailable or out-of-range values are none.
+    fn motion(&mut self, position: Option<(f64, f64)>) -> Motion {
         let sog = self
-            .number(cells, Field::Sog)?
+            .number(Field::Sog)
             .filter(|s| (0.0..102.3).contains(s))
             .map(|s| s as f32);
         let cog = self
-            .number(cells, Field::Cog)?
+            .number(Field::Cog)
             .filter(|c| (0.0..360.0).contains(c))
             .map(|c| c as f32);
         let heading = self
-            .number(cells, Field::Heading)?
+            .number(Field::Heading)
             .filter(|h| (0.0..360.0).contains(h))
             .map(|h| h.round() as u16 % 360);
-        let turn = self.number(cells, Field::Rot)?.map(|r| r as f32);
-        let nav_status = match self.cell(cells, Field::NavStatus) {
-            None => None,
+        let turn = self.number(Field::Rot).map(|r| r as f32);
+        let nav_status = match self.cell(Field::NavStatus) {
+            None => Ok(None),
             Some(text) => match text.parse::<f64>() {
-                Ok(n) if (0.0..=15.0).contains(&n) && n.fract() == 0.0 => Some(n as u8),
-                Ok(_) => return Err(self.bad(Field::NavStatus, text, "not a status code")),
-                Err(_) => nav_status_from_text(text),
+                Ok(n) if (0.0..=15.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as u8)),
+                Ok(_) => self.bad(Field::NavStatus, text, "not a status code"),
+                Err(_) => Ok(nav_status_from_text(text)),
             },
         };
-        Ok(Motion {
+        let nav_status = self.keep(Field::NavStatus, nav_status);
+        Motion {
             position,
             sog,
             cog,
             heading,
             turn,
             nav_status,
-        })
+        }
     }
 
-    fn static_fields(&self, cells: &[String]) -> Result<StaticFields, CsvRowError> {
-        let imo = match self.cell(cells, Field::Imo) {
-            None => None,
-            Some(text) if text.eq_ignore_ascii_case("unknown") => None,
+    fn imo(&mut self) -> Option<u32> {
+        let imo = match self.cell(Field::Imo) {
+            None => Ok(None),
+            Some(text) if text.eq_ignore_ascii_case("unknown") => Ok(None),
             Some(text) => {
                 let digits = text
                     .strip_prefix("IMO")
                     .or_else(|| text.strip_prefix("imo"))
                     .unwrap_or(text)
                     .trim();
-                let n = digits
-                    .parse::<u32>()
-                    .map_err(|_| self.bad(Field::Imo, text, "not an IMO number"))?;
-                (n != 0).then_some(n)
+                match digits.parse::<u32>() {
+                    Ok(n) => Ok((n != 0).then_some(n)),
+                    Err(_) => self.bad(Field::Imo, text, "not an IMO number"),
+                }
             }
         };
-        let ship_type = match self.cell(cells, Field::ShipType) {
-            None => None,
+        self.keep(Field::Imo, imo)
+    }
+
+    fn ship_type(&mut self) -> Option<u8> {
+        let ship_type = match self.cell(Field::ShipType) {
+            None => Ok(None),
             Some(text) => match text.parse::<f64>() {
                 // MarineCadastre's pre-2018 US codes (1001-1025) are not ITU codes.
-                Ok(n) if (1.0..=99.0).contains(&n) && n.fract() == 0.0 => Some(n as u8),
-                Ok(n) if n == 0.0 || n >= 100.0 => None,
-                Ok(_) => return Err(self.bad(Field::ShipType, text, "not a ship type code")),
-                Err(_) => ship_type_from_text(text),
+                Ok(n) if (1.0..=99.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as u8)),
+                Ok(n) if n == 0.0 || n >= 100.0 => Ok(None),
+                Ok(_) => self.bad(Field::ShipType, text, "not a ship type code"),
+                Err(_) => Ok(ship_type_from_text(text)),
             },
         };
-        let metres = |field: Field| -> Result<Option<u16>, CsvRowError> {
-            match self.number(cells, field)? {
-                Some(m) if !(0.0..=2000.0).contains(&m) => {
-                    let text = self.cell(cells, field).unwrap_or_default();
-                    Err(self.bad(field, text, "not a plausible size in metres"))
+        self.keep(Field::ShipType, ship_type)
+    }
+
+    fn metres(&mut self, field: Field) -> Option<u16> {
+        let metres = match self.decoder.number(self.cells, field) {
+            Ok(Some(m)) if !(0.0..=2000.0).contains(&m) => {
+                let text = self.cell(field).unwrap_or_default();
+                self.bad(field, text, "not a plausible size in metres")
+            }
+            Ok(m) => Ok(m.and_then(|m| Some(m.round() as u16).filter(|&m| m > 0))),
+            Err(error) => Err(error),
+        };
+        self.keep(field, metres)
+    }
+
+    fn draught(&mut self) -> Option<f32> {
+        let draught = match self.decoder.number(self.cells, Field::Draught) {
+            Ok(Some(d)) if d < 0.0 => {
+                let text = self.cell(Field::Draught).unwrap_or_default();
+                self.bad(Field::Draught, text, "negative draught")
+            }
+            Ok(d) => Ok(d.and_then(|d| Some(d as f32).filter(|&d| d > 0.0))),
+            Err(error) => Err(error),
+        };
+        self.keep(Field::Draught, draught)
+    }
+
+    /// AIS writes the ETA without a year: `MM-DDTHH:MMZ`.
+    fn eta(&mut self) -> Option<String> {
+        let eta = match self.cell(Field::Eta) {
+            None => Ok(None),
+            Some(text) => {
+                match parse_day_first(text).or_else(|| self.decoder.map.time.read(text)) {
+                    Some(t) => {
+                        let (_, mo, d, h, mi, ..) = t.to_civil();
+                        Ok(Some(format!("{mo:02}-{d:02}T{h:02}:{mi:02}Z")))
+                    }
+                    None => self.bad(Field::Eta, text, "not a date-time"),
                 }
-                Some(m) => Ok(Some(m.round() as u16).filter(|&m| m > 0)),
-                None => Ok(None),
             }
         };
-        let to_bow = metres(Field::ToBow)?;
-        let to_stern = metres(Field::ToStern)?;
-        let to_port = metres(Field::ToPort)?;
-        let to_starboard = metres(Field::ToStarboard)?;
+        self.keep(Field::Eta, eta)
+    }
+
+    fn static_fields(&mut self) -> StaticFields {
+        let imo = self.imo();
+        let ship_type = self.ship_type();
+        let to_bow = self.metres(Field::ToBow);
+        let to_stern = self.metres(Field::ToStern);
+        let to_port = self.metres(Field::ToPort);
+        let to_starboard = self.metres(Field::ToStarboard);
         let sum = |a: Option<u16>, b: Option<u16>| match (a, b) {
             (Some(a), Some(b)) => Some(a + b),
             _ => None,
         };
-        let length = metres(Field::Length)?.or(sum(to_bow, to_stern));
-        let beam = metres(Field::Width)?.or(sum(to_port, to_starboard));
-        let draught = match self.number(cells, Field::Draught)? {
-            Some(d) if d < 0.0 => {
-                let text = self.cell(cells, Field::Draught).unwrap_or_default();
-                return Err(self.bad(Field::Draught, text, "negative draught"));
-            }
-            Some(d) => Some(d as f32).filter(|&d| d > 0.0),
-            None => None,
-        };
-        let eta = match self.cell(cells, Field::Eta) {
-            None => None,
-            Some(text) => match parse_day_first(text) {
-                Some(t) => {
-                    let (_, mo, d, h, mi, ..) = t.to_civil();
-                    Some(format!("{mo:02}-{d:02}T{h:02}:{mi:02}Z"))
-                }
-                None => return Err(self.bad(Field::Eta, text, "not a date-time")),
-            },
-        };
-        Ok(StaticFields {
+        let length = self.metres(Field::Length).or(sum(to_bow, to_stern));
+        let beam = self.metres(Field::Width).or(sum(to_port, to_starboard));
+        let draught = self.draught();
+        let eta = self.eta();
+        StaticFields {
             imo,
-            name: self.text(cells, Field::Name),
-            callsign: self.text(cells, Field::Callsign),
+            name: self.decoder.text(self.cells, Field::Name),
+            callsign: self.decoder.text(self.cells, Field::Callsign),
             ship_type,
             to_bow,
             to_stern,
@@ -520,216 +522,16 @@ impl CsvDecoder {
             length,
             beam,
             draught,
-            destination: self.text(cells, Field::Destination),
+            destination: self.decoder.text(self.cells, Field::Destination),
             eta,
-        })
-    }
-}
-
-/// The dynamic cells of a row.
-struct Motion {
-    position: Option<(f64, f64)>,
-    sog: Option<f32>,
-    cog: Option<f32>,
-    heading: Option<u16>,
-    turn: Option<f32>,
-    nav_status: Option<u8>,
-}
-
-/// The events one row stands for: a base station's heartbeat, an aid to navigation, or a
-/// vessel's fix (or its absence) and its static data.
-#[inline]
-fn push_row_events(
-    mmsi: Mmsi,
-    mobile: Mobile,
-    motion: Motion,
-    statics: StaticFields,
-    heard: Heard,
-    out: &mut Vec<AisEvent>,
-) {
-    let Motion {
-        position,
-        sog,
-        cog,
-        heading,
-        turn,
-        nav_status,
-    } = motion;
-    let class = match mobile {
-        Mobile::Vessel(class) => class,
-        Mobile::BaseStation => {
-            out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
-                mmsi,
-                heard,
-                station_time: None,
-                lat: position.map(|p| p.0),
-                lon: position.map(|p| p.1),
-            }));
-            return;
-        }
-        Mobile::AidToNavigation => {
-            out.push(AisEvent::Other(OtherMessage {
-                mmsi,
-                msg_type: 0,
-                heard,
-            }));
-            return;
-        }
-    };
-    match position {
-        Some((lat, lon)) => out.push(AisEvent::Fix(Fix {
-            mmsi,
-            msg_type: 0,
-            class,
-            heard: heard.clone(),
-            lat,
-            lon,
-            sog,
-            cog,
-            heading,
-            nav_status,
-            turn,
-            accuracy: false,
-            raim: false,
-            second: None,
-        })),
-        None if !statics.any() => out.push(AisEvent::PositionUnavailable(OtherMessage {
-            mmsi,
-            msg_type: 0,
-            heard: heard.clone(),
-        })),
-        None => {}
-    }
-    if statics.any() {
-        out.push(AisEvent::VesselReport(VesselReport {
-            mmsi,
-            msg_type: 0,
-            part: None,
-            class: Some(class),
-            heard,
-            imo: statics.imo,
-            name: statics.name,
-            callsign: statics.callsign,
-            ship_type: statics.ship_type,
-            to_bow: statics.to_bow,
-            to_stern: statics.to_stern,
-            to_port: statics.to_port,
-            to_starboard: statics.to_starboard,
-            length: statics.length,
-            beam: statics.beam,
-            draught: statics.draught,
-            destination: statics.destination,
-            eta: statics.eta,
-        }));
-    }
-}
-
-/// The header's column names, lower case, without a leading `#` or byte-order mark.
-fn split_header(header_line: &str) -> Vec<String> {
-    let mut cells = Vec::new();
-    let _ = split_cells(header_line.trim_end_matches(['\r', '\n']), &mut cells);
-    cells
-        .iter()
-        .map(|c| {
-            c.trim_start_matches('\u{feff}')
-                .trim_start_matches('#')
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .collect()
-}
-
-/// How a dialect spells a required column, for error messages.
-fn name_as_written(dialect: CsvDialect, lower: &'static str) -> &'static str {
-    match (dialect, lower) {
-        (CsvDialect::MarineCadastre, "mmsi") => "MMSI",
-        (CsvDialect::MarineCadastre, "basedatetime") => "BaseDateTime",
-        (CsvDialect::MarineCadastre, "lat") => "LAT",
-        (CsvDialect::MarineCadastre, "lon") => "LON",
-        (CsvDialect::Dma, "timestamp") => "Timestamp",
-        (CsvDialect::Dma, "mmsi") => "MMSI",
-        (CsvDialect::Dma, "latitude") => "Latitude",
-        (CsvDialect::Dma, "longitude") => "Longitude",
-        (_, other) => other,
-    }
-}
-
-/// Splits one CSV line into `cells` (reusing their allocations), honouring double quotes and
-/// `""` escapes. On an unclosed quote returns the index of the cell it opened.
-fn split_cells(line: &str, cells: &mut Vec<String>) -> Result<(), usize> {
-    let mut used = 0;
-    let mut next = |cells: &mut Vec<String>| -> usize {
-        if used == cells.len() {
-            cells.push(String::new());
-        } else {
-            cells[used].clear();
-        }
-        used += 1;
-        used - 1
-    };
-    let mut current = next(cells);
-    let mut in_quotes = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, in_quotes) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                cells[current].push('"');
-            }
-            ('"', true) => in_quotes = false,
-            ('"', false) if cells[current].trim().is_empty() => {
-                cells[current].clear();
-                in_quotes = true;
-            }
-            (',', false) => current = next(cells),
-            (c, _) => cells[current].push(c),
         }
     }
-    cells.truncate(used);
-    if in_quotes {
-        Err(current)
-    } else {
-        Ok(())
-    }
-}
-
-/// A decimal number; a lone decimal comma (`57,8794` in a quoted cell) is read as a point.
-fn parse_number(text: &str) -> Option<f64> {
-    let value = if text.contains(',') && !text.contains('.') {
-        text.replacen(',', ".", 1).parse::<f64>().ok()?
-    } else {
-        text.parse::<f64>().ok()?
-    };
-    value.is_finite().then_some(value)
-}
-
-/// DMA's day-first `31/12/2015 23:59:59` (seconds optional), UTC.
-pub fn parse_day_first(text: &str) -> Option<UnixMillis> {
-    let (date, time) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
-    let mut d = date.split('/');
-    let day = d.next()?.parse().ok()?;
-    let month = d.next()?.parse().ok()?;
-    let year = d.next()?.parse().ok()?;
-    if d.next().is_some() {
-        return None;
-    }
-    let mut t = time.trim().split([':', '.']);
-    let mut part = || -> Option<u32> {
-        match t.next() {
-            None | Some("") => Some(0),
-            Some(s) => s.parse().ok(),
-        }
-    };
-    let (hour, minute, second) = (part()?, part()?, part()?);
-    if t.next().is_some() {
-        return None;
-    }
-    UnixMillis::from_civil(year, month, day, hour, minute, second, 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Fix, VesselReport};
 
     const MC_HEADER: &str = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass";
     const DMA_HEADER: &str = "# Timestamp,Type of mobile,MMSI,Latitude,Longitude,Navigational status,ROT,SOG,COG,Heading,IMO,Callsign,Name,Ship type,Cargo type,Width,Length,Type of position fixing device,Draught,Destination,ETA,Data source type,A,B,C,D";
@@ -858,39 +660,76 @@ mod tests {
         assert_eq!(reports[1].draught, Some(2.8));
     }
 
+    /// The column an error names (`(cells)` for a row of the wrong width).
+    fn named_column(error: &CsvRowError) -> String {
+        match error {
+            CsvRowError::BadValue { column, .. } => column.clone(),
+            CsvRowError::UnclosedQuote { column } => column.clone(),
+            CsvRowError::CellCount { .. } => "(cells)".to_string(),
+        }
+    }
+
     #[test]
-    fn marinecadastre_bad_rows_name_their_column() {
-        let (events, errors) = decode_file(MC_BAD_FIXTURE);
-        assert!(
-            events.is_empty(),
-            "a refused row appends nothing: {events:?}"
-        );
-        let named: Vec<(usize, String)> = errors
-            .iter()
-            .map(|(line, e)| {
-                let column = match e {
-                    CsvRowError::BadValue { column, .. } => column.clone(),
-                    CsvRowError::UnclosedQuote { column } => column.clone(),
-                    CsvRowError::CellCount { .. } => "(cells)".to_string(),
-                };
-                (*line, column)
-            })
-            .collect();
-        let expected = [
+    fn marinecadastre_bad_core_cells_refuse_the_row_and_bad_optional_cells_only_themselves() {
+        let mut lines = MC_BAD_FIXTURE.lines();
+        let mut decoder = CsvDecoder::new(lines.next().unwrap(), None).unwrap();
+        let (mut events, mut refused, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, line) in lines.enumerate() {
+            match decoder.decode_row(line, &mut events) {
+                Err(e) => refused.push((i + 2, named_column(&e))),
+                Ok(()) => kept.push((i + 2, decoder.dropped_cells().map(named_column).collect())),
+            }
+        }
+        let refused_expected = [
             (2, "MMSI"),
             (3, "BaseDateTime"),
             (4, "LAT"),
+            (9, "(cells)"),
+            (10, "VesselName"),
+        ];
+        let refused_expected: Vec<(usize, String)> = refused_expected
+            .iter()
+            .map(|(l, c)| (*l, c.to_string()))
+            .collect();
+        assert_eq!(refused, refused_expected);
+        let kept_expected: Vec<(usize, Vec<String>)> = [
             (5, "SOG"),
             (6, "IMO"),
             (7, "Draft"),
             (8, "TransceiverClass"),
-            (9, "(cells)"),
-            (10, "VesselName"),
-        ];
-        let expected: Vec<(usize, String)> =
-            expected.iter().map(|(l, c)| (*l, c.to_string())).collect();
-        assert_eq!(named, expected);
-        let message = errors[0].1.to_string();
+        ]
+        .iter()
+        .map(|(l, c)| (*l, vec![c.to_string()]))
+        .collect();
+        assert_eq!(kept, kept_expected);
+        let fixes = fixes(&events);
+        assert_eq!(fixes.len(), 4, "each kept row keeps its fix");
+        assert_eq!(fixes[0].sog, None, "SOG `fast` left out");
+        assert_eq!(fixes[1].sog, Some(9.8));
+        assert_eq!(
+            fixes[3].class,
+            TransceiverClass::A,
+            "class `C` read as unknown"
+        );
+        let reports = reports(&events);
+        assert_eq!(reports[1].imo, None, "IMO87O5271 left out");
+        assert_eq!(reports[1].name.as_deref(), Some("PAEK YANG 3"));
+        assert_eq!(reports[2].draught, None, "negative draught left out");
+        assert_eq!(
+            decoder.unreadable_cells(),
+            [
+                ("SOG", 1),
+                ("IMO", 1),
+                ("Draft", 1),
+                ("TransceiverClass", 1)
+            ]
+            .map(|(c, n)| (c.to_string(), n))
+        );
+        let message = CsvDecoder::new(MC_HEADER, None)
+            .unwrap()
+            .decode_row(MC_BAD_FIXTURE.lines().nth(1).unwrap(), &mut Vec::new())
+            .unwrap_err()
+            .to_string();
         assert!(
             message.contains("MMSI") && message.contains("44511800X"),
             "{message}"
@@ -973,40 +812,41 @@ mod tests {
     }
 
     #[test]
-    fn dma_bad_rows_name_their_column() {
-        let (events, errors) = decode_file(DMA_BAD_FIXTURE);
-        assert!(events.is_empty(), "{events:?}");
-        let named: Vec<String> = errors
-            .iter()
-            .map(|(_, e)| match e {
-                CsvRowError::BadValue { column, .. } => column.clone(),
-                CsvRowError::UnclosedQuote { column } => column.clone(),
-                CsvRowError::CellCount { .. } => "(cells)".to_string(),
-            })
+    fn dma_bad_rows_keep_their_fix_unless_a_core_cell_is_bad() {
+        let mut lines = DMA_BAD_FIXTURE.lines();
+        let mut decoder = CsvDecoder::new(lines.next().unwrap(), None).unwrap();
+        let mut events = Vec::new();
+        let refused: Vec<String> = lines
+            .filter_map(|line| decoder.decode_row(line, &mut events).err())
+            .map(|e| named_column(&e))
             .collect();
+        assert_eq!(refused, ["Timestamp", "(cells)"]);
+        assert_eq!(fixes(&events).len(), 5);
         assert_eq!(
-            named,
-            ["Timestamp", "ETA", "C", "(cells)", "ROT", "Width", "IMO"]
+            decoder.unreadable_cells(),
+            [("ROT", 1), ("IMO", 1), ("Width", 1), ("ETA", 1), ("C", 1)]
+                .map(|(c, n)| (c.to_string(), n)),
+            "in the order of the mapping's columns"
         );
-        assert_eq!(errors.len(), 7);
+        let tug = reports(&events)[1];
+        assert_eq!(tug.to_port, None, "`three` left out");
+        assert_eq!(tug.beam, Some(6), "the width column still gives the beam");
     }
 
     #[test]
-    fn detects_both_dialects_and_refuses_others() {
+    fn recognises_both_presets_and_refuses_others() {
+        let presets = CsvMap::presets();
+        let name = |header: &str| CsvMap::find(header, &presets).map(|m| m.name().to_string());
+        assert_eq!(name(MC_HEADER).as_deref(), Some("MarineCadastre"));
+        assert_eq!(name(DMA_HEADER).as_deref(), Some("DMA"));
         assert_eq!(
-            CsvDialect::detect(MC_HEADER),
-            Some(CsvDialect::MarineCadastre)
+            name("\u{feff}mmsi,basedatetime,lat,lon\r\n").as_deref(),
+            Some("MarineCadastre")
         );
-        assert_eq!(CsvDialect::detect(DMA_HEADER), Some(CsvDialect::Dma));
-        assert_eq!(
-            CsvDialect::detect("\u{feff}mmsi,basedatetime,lat,lon\r\n"),
-            Some(CsvDialect::MarineCadastre)
-        );
-        assert_eq!(CsvDialect::detect("time,mmsi,lat,lon"), None);
-        assert!(matches!(
-            CsvDecoder::new("time,mmsi,lat,lon", None),
-            Err(CsvError::UnknownDialect { .. })
-        ));
+        assert_eq!(name("time,mmsi,lat,lon"), None);
+        let err = CsvDecoder::new("time,mmsi,lat,lon", None).unwrap_err();
+        assert!(matches!(err, CsvError::UnknownLayout { .. }));
+        assert!(err.to_string().contains("MarineCadastre, DMA"), "{err}");
     }
 
     #[test]
@@ -1015,19 +855,11 @@ mod tests {
         assert_eq!(
             err,
             CsvError::MissingColumns {
-                dialect: "MarineCadastre",
-                missing: vec!["LAT", "LON"]
+                map: "MarineCadastre".into(),
+                missing: vec!["LAT".into(), "LON".into()]
             }
         );
         assert!(err.to_string().contains("LAT, LON"));
-    }
-
-    #[test]
-    fn quoted_cells_keep_commas_and_escaped_quotes() {
-        let mut cells = Vec::new();
-        split_cells(r#"1,"KAPITAN, ""BELOUSOV""",3"#, &mut cells).unwrap();
-        assert_eq!(cells, vec!["1", r#"KAPITAN, "BELOUSOV""#, "3"]);
-        assert_eq!(split_cells(r#"1,"open,2"#, &mut cells), Err(1));
     }
 
     #[test]
@@ -1044,17 +876,90 @@ mod tests {
         assert_eq!((fix.sog, fix.cog, fix.heading), (None, None, None));
     }
 
+    fn map(columns: CsvColumns, time_format: &str, delimiter: &str) -> CsvMap {
+        CsvMapParams {
+            name: Some("test".into()),
+            delimiter: Some(delimiter.into()),
+            time_format: Some(time_format.into()),
+            columns,
+            ..CsvMapParams::default()
+        }
+        .check("")
+        .unwrap()
+    }
+
     #[test]
-    fn day_first_dates_parse_and_refuse_nonsense() {
-        assert_eq!(
-            parse_day_first("01/03/2024 00:00:00"),
-            UnixMillis::parse_iso8601("2024-03-01T00:00:00Z")
+    fn a_packed_time_with_a_milliseconds_column_and_semicolons() {
+        let map = map(
+            CsvColumns {
+                mmsi: Some("MMSI".into()),
+                time: Some("DATE_TIME".into()),
+                millis: Some("MSEC".into()),
+                lat: Some("LAT".into()),
+                lon: Some("LON".into()),
+                class: Some("CLASS".into()),
+                length: Some("LEN".into()),
+                ..CsvColumns::default()
+            },
+            "%Y%m%d_%H%M%S",
+            ";",
         );
+        let header = "MMSI;DATE_TIME;MSEC;LAT;LON;CLASS";
+        let mut decoder = CsvDecoder::with_map(header, &map, None).unwrap();
+        assert_eq!(decoder.absent_columns(), ["LEN"]);
+        let mut out = Vec::new();
+        decoder
+            .decode_row(
+                "257000001;20210701_185151;250;59,91;10,75;Class B",
+                &mut out,
+            )
+            .unwrap();
+        decoder
+            .decode_row("257000001;20210701_185152;n/a;59.92;10.76;B", &mut out)
+            .unwrap();
+        let fixes = fixes(&out);
         assert_eq!(
-            parse_day_first("31/12/2015 23:59:59"),
-            UnixMillis::parse_iso8601("2015-12-31T23:59:59Z")
+            fixes[0].heard.time,
+            UnixMillis::parse_iso8601("2021-07-01T18:51:51.250Z")
         );
-        assert_eq!(parse_day_first("2024-03-01 00:00:00"), None);
-        assert_eq!(parse_day_first("31/02/2024 00:00:00"), None);
+        assert_eq!((fixes[0].lat, fixes[0].lon), (59.91, 10.75));
+        assert_eq!(fixes[0].class, TransceiverClass::B);
+        assert_eq!(
+            fixes[1].heard.time,
+            UnixMillis::parse_iso8601("2021-07-01T18:51:52Z"),
+            "unreadable milliseconds leave the time to the second"
+        );
+        assert_eq!(decoder.unreadable_cells(), [("MSEC".to_string(), 1)]);
+        let refused = decoder.decode_row("257000001;2021-07-01 18:51:53;0;59.9;10.7;A", &mut out);
+        assert!(
+            matches!(&refused, Err(CsvRowError::BadValue { column, .. }) if column == "DATE_TIME"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn epoch_times_and_a_header_missing_a_mapped_core_column() {
+        let columns = CsvColumns {
+            mmsi: Some("mmsi".into()),
+            time: Some("ts".into()),
+            lat: Some("lat".into()),
+            lon: Some("lon".into()),
+            ..CsvColumns::default()
+        };
+        let epoch = map(columns.clone(), "epoch_ms", ",");
+        let mut decoder = CsvDecoder::with_map("mmsi,ts,lat,lon", &epoch, None).unwrap();
+        let mut out = Vec::new();
+        decoder
+            .decode_row("257000001,1625165511123,59.9,10.7", &mut out)
+            .unwrap();
+        assert_eq!(out[0].time(), Some(UnixMillis(1_625_165_511_123)));
+        let err = CsvDecoder::with_map("mmsi,ts,latitude,longitude", &epoch, None).unwrap_err();
+        assert_eq!(
+            err,
+            CsvError::MissingColumns {
+                map: "test".into(),
+                missing: vec!["lat".into(), "lon".into()]
+            }
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The Danish Maritime Authority's words for senders, navigational status and ship types,
 //! mapped to the ITU codes the rest of the decoder speaks.
 
-use super::Mobile;
+use super::events::Mobile;
 use crate::model::TransceiverClass;
 
 /// Letters and digits only, lower case: how category words are compared.
