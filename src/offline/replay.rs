@@ -8,11 +8,11 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::decode::feed::FeedDecoder;
+use crate::decode::feed::{FeedDecoder, FormatRefusal, FormatSwitch, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
-use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
+use crate::source::file::{self, GzipBreak, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
@@ -20,15 +20,37 @@ use crate::time::UnixMillis;
 pub enum ReplayError {
     #[error(transparent)]
     Source(#[from] OpenError),
-    #[error("reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a log's decoding thread stopped unexpectedly")]
     DecoderPanicked,
+}
+
+/// A log that replay could not read whole. Broken and refused logs leave the database built
+/// from incomplete input (see [`ReplaySummary::incomplete`]); a format switch is a warning.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputProblem {
+    /// Reading stopped before the end (a truncated or corrupt gzip, a read error): everything
+    /// before the break is kept.
+    #[error("{path}: input ends early after {lines} complete lines ({bytes} bytes of text): {detail}; the lines before the break are kept")]
+    Broken {
+        path: PathBuf,
+        lines: u64,
+        bytes: u64,
+        /// Where and why, from the reader; for gzip, the compressed byte offset of the break.
+        detail: String,
+    },
+    #[error("refused {0}")]
+    Refused(FormatRefusal),
+    #[error("{0}")]
+    Switched(FormatSwitch),
+}
+
+impl InputProblem {
+    /// Whether the log's data is missing from the database, in part or whole.
+    pub fn makes_incomplete(&self) -> bool {
+        !matches!(self, InputProblem::Switched(_))
+    }
 }
 
 /// What a replay read and found.
@@ -40,6 +62,8 @@ pub struct ReplaySummary {
     pub bytes: u64,
     pub seconds: f64,
     pub stream_clock: Option<UnixMillis>,
+    /// Every log not read whole or not in one format, in the order of the logs given.
+    pub problems: Vec<InputProblem>,
 }
 
 impl ReplaySummary {
@@ -47,10 +71,32 @@ impl ReplaySummary {
         self.decode.lines as f64 / self.seconds.max(1e-9)
     }
 
+    /// Whether some input is missing from the database: a log broke off or was refused.
+    pub fn incomplete(&self) -> bool {
+        self.problems.iter().any(InputProblem::makes_incomplete)
+    }
+
     /// Every counter, flattened to `name -> value`, for the store's ingest table.
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut counters = self.decode.counters();
         counters.extend(flatten_counters("engine", &self.engine));
+        let count = |kind: fn(&InputProblem) -> bool| {
+            self.problems.iter().filter(|p| kind(p)).count() as u64
+        };
+        counters.extend([
+            (
+                "input.broken_logs".to_string(),
+                count(|p| matches!(p, InputProblem::Broken { .. })),
+            ),
+            (
+                "input.refused_logs".to_string(),
+                count(|p| matches!(p, InputProblem::Refused(_))),
+            ),
+            (
+                "input.format_switches".to_string(),
+                count(|p| matches!(p, InputProblem::Switched(_))),
+            ),
+        ]);
         counters
     }
 }
@@ -62,6 +108,7 @@ const EVENT_BATCH: usize = 4096;
 struct LogDone {
     stats: DecodeStats,
     bytes: u64,
+    problems: Vec<InputProblem>,
 }
 
 /// One log being read: a thread reads and decodes it (the pure decoder, on its own core) and
@@ -82,7 +129,8 @@ impl LogStream {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned().into());
         let label = path.display().to_string().into();
-        let decoder = FeedDecoder::new(config.decode_options(station), label);
+        let decoder = FeedDecoder::new(config.decode_options(station), label)
+            .refusing_unrecognised(RECOGNITION_LINES);
         let (sender, batches) = sync_channel(4);
         let path = path.to_path_buf();
         let handle = std::thread::Builder::new()
@@ -157,11 +205,17 @@ fn decode_log(
     let mut lines = LineReader::new(reader, DEFAULT_MAX_LINE);
     let mut batch = Vec::with_capacity(EVENT_BATCH + 16);
     let mut bytes = 0u64;
+    let mut read = 0u64;
+    let mut problems = Vec::new();
     loop {
-        let line = lines.next_line().map_err(|source| ReplayError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let line = match lines.next_line() {
+            Ok(line) => line,
+            Err(error) => {
+                problems.push(broken(&path, read, bytes, &error));
+                break;
+            }
+        };
+        read += 1;
         match line {
             None => break,
             Some(Line::TooLong { length }) => {
@@ -172,6 +226,9 @@ fn decode_log(
                 bytes += text.len() as u64 + 1;
                 decoder.decode_line(text, None, &mut batch);
             }
+        }
+        if decoder.refusal().is_some() {
+            break;
         }
         if decoder.has_reject_notes() {
             log_rejects(&mut decoder);
@@ -188,10 +245,30 @@ fn decode_log(
     if !batch.is_empty() {
         let _ = batches.send(batch);
     }
+    if let Some(refusal) = decoder.refusal() {
+        tracing::error!(file = %path.display(), line = refusal.line, "Refused {refusal}.");
+        problems.push(InputProblem::Refused(refusal.clone()));
+    }
+    let switches = decoder.format_switches().iter().cloned();
+    problems.extend(switches.map(InputProblem::Switched));
     Ok(LogDone {
         stats: decoder.stats(),
         bytes,
+        problems,
     })
+}
+
+/// A log that broke off after `lines` lines: what it kept and where it broke.
+fn broken(path: &Path, lines: u64, bytes: u64, error: &std::io::Error) -> InputProblem {
+    let problem = InputProblem::Broken {
+        path: path.to_path_buf(),
+        lines,
+        bytes,
+        detail: error.to_string(),
+    };
+    let offset = GzipBreak::of(error).map(|b| b.offset);
+    tracing::error!(file = %path.display(), lines, compressed_offset = offset, "{problem}.");
+    problem
 }
 
 /// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces).
@@ -254,6 +331,11 @@ pub fn replay(
         let done = stream.finish()?;
         summary.decode.merge(&done.stats);
         summary.bytes += done.bytes;
+        summary.problems.extend(done.problems);
+    }
+    if summary.incomplete() {
+        let reasons = summary.problems.iter().filter(|p| p.makes_incomplete());
+        store.mark_incomplete_input(&reasons.map(ToString::to_string).collect::<Vec<_>>())?;
     }
     store.add_counters(
         summary
