@@ -6,6 +6,8 @@ mod api;
 mod config;
 #[path = "integration/decode_corpora.rs"]
 mod decode_corpora;
+#[path = "integration/formats.rs"]
+mod formats;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/scenario.rs"]

@@ -47,8 +47,8 @@ impl fmt::Display for LineFormat {
 /// A file refused because its format was not recognised.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{log}:{line}: format not recognised: {probed} non-blank lines without an NMEA sentence or \
-     a known CSV header; the first is {excerpt:?}{hint}"
+    "{log}:{line}: format not recognised: no NMEA sentence and no known CSV header in {probed} \
+     non-blank line(s), the first {excerpt:?}{hint}"
 )]
 pub struct FormatRefusal {
     pub log: Arc<str>,
@@ -185,6 +185,13 @@ impl FeedDecoder {
                 return;
             }
             if self.mode == Mode::Nmea && looks_like_csv_row(text) {
+                if self.csv.is_some() || self.csv_unusable {
+                    // Back to the rows of the header seen before.
+                    self.note_switch(LineFormat::Nmea, LineFormat::Csv, line);
+                    self.mode = Mode::Csv;
+                    self.line_of_csv_source(line, received_at, out);
+                    return;
+                }
                 self.note_switch(LineFormat::Nmea, LineFormat::CsvWithoutHeader, line);
                 self.csv_stats.lines += 1;
                 self.refuse_csv_row("CSV row without a header");
@@ -203,7 +210,9 @@ impl FeedDecoder {
     ) {
         let text = line.trim_ascii_start();
         if starts_sentence(text) || has_ais_sentence(line) {
+            // Later lines are judged as NMEA, as a concatenated NMEA log's noise should be.
             self.note_switch(LineFormat::Csv, LineFormat::Nmea, line);
+            self.mode = Mode::Nmea;
             self.nmea.decode_line(line, received_at, out);
             return;
         }
@@ -380,7 +389,12 @@ impl FeedDecoder {
         notes
     }
 
+    /// What was decoded and refused. A refused source counts nothing: it is reported as
+    /// refused, not as the rejects of the lines it took to tell.
     pub fn stats(&self) -> DecodeStats {
+        if self.refusal.is_some() {
+            return DecodeStats::default();
+        }
         let mut stats = self.nmea.stats().clone();
         stats.merge(&self.csv_stats);
         stats
@@ -401,8 +415,7 @@ fn starts_sentence(text: &[u8]) -> bool {
 /// put times and receiver names before or after it.
 fn has_ais_sentence(line: &[u8]) -> bool {
     line.iter().enumerate().any(|(at, &b)| {
-        matches!(b, b'!' | b'$')
-            && matches!(line.get(at + 3..at + 7), Some(b"VDM," | b"VDO,"))
+        matches!(b, b'!' | b'$') && matches!(line.get(at + 3..at + 7), Some(b"VDM," | b"VDO,"))
     })
 }
 
@@ -412,14 +425,21 @@ fn is_nmea_sentence(line: &[u8]) -> bool {
         return true;
     }
     starts_sentence(line.trim_ascii_start())
-        && line.windows(3).any(|w| {
-            w[0] == b'*' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit()
-        })
+        && line
+            .windows(3)
+            .any(|w| w[0] == b'*' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
-/// A row of at least four comma-separated fields.
+/// A row of at least four comma-separated fields of text (line noise is not a row).
 fn looks_like_csv_row(text: &[u8]) -> bool {
-    text.iter().filter(|&&b| b == b',').count() >= 3
+    text.iter().filter(|&&b| b == b',').count() >= 3 && !is_binary(text)
+}
+
+fn is_binary(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_err()
+        || line
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r'))
 }
 
 /// The start of a line, as text, for a warning.
@@ -436,16 +456,12 @@ fn excerpt(line: &[u8]) -> String {
 /// What an unrecognised line looks like, when it can be told.
 fn hint(line: &[u8]) -> &'static str {
     let text = line.trim_ascii();
-    let binary = std::str::from_utf8(line).is_err()
-        || line
-            .iter()
-            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r'));
-    if binary {
+    if is_binary(line) {
         " (binary data: a compressed or packed format other than gzip?)"
     } else if matches!(text.first(), Some(b'{' | b'[')) {
         " (JSON, which is not an AIS format aisgap reads)"
-    } else if text.contains(&b',') || text.contains(&b';') || text.contains(&b'\t') {
-        " (a CSV header that no known layout matches)"
+    } else if text.iter().any(|b| matches!(b, b',' | b';' | b'\t' | b'|')) {
+        " (delimited text: a CSV layout whose header no known dialect matches?)"
     } else {
         ""
     }
@@ -500,9 +516,10 @@ mod tests {
     #[test]
     fn a_csv_header_after_nmea_switches_to_csv_with_a_warning() {
         let mut decoder = file_decoder();
-        let events = feed(&mut decoder, &["", SENTENCE, HEADER, ROW, SENTENCE]);
+        let events = feed(&mut decoder, &["", SENTENCE, HEADER, ROW, SENTENCE, ROW]);
         let stats = decoder.stats();
-        assert_eq!((stats.lines, stats.messages, stats.rejected()), (5, 3, 0));
+        // The last row goes back to the header's layout; each kind of switch is named once.
+        assert_eq!((stats.lines, stats.messages, stats.rejected()), (6, 4, 0));
         assert!(events.iter().any(|e| e.mmsi().0 == 445114000));
         let switches = decoder.format_switches();
         assert_eq!(switches.len(), 2, "{switches:?}");
@@ -514,7 +531,9 @@ mod tests {
             (switches[1].line, switches[1].from, switches[1].to),
             (5, LineFormat::Csv, LineFormat::Nmea)
         );
-        assert!(switches[0].to_string().starts_with("log.txt:3: switches from NMEA to CSV here: \"MMSI,BaseDateTime"));
+        assert!(switches[0]
+            .to_string()
+            .starts_with("log.txt:3: switches from NMEA to CSV here: \"MMSI,BaseDateTime"));
         assert!(decoder.refusal().is_none());
     }
 
@@ -528,7 +547,10 @@ mod tests {
         assert_eq!(stats.lines, 4);
         let switches = decoder.format_switches();
         assert_eq!(switches.len(), 1);
-        assert_eq!((switches[0].line, switches[0].to), (2, LineFormat::CsvWithoutHeader));
+        assert_eq!(
+            (switches[0].line, switches[0].to),
+            (2, LineFormat::CsvWithoutHeader)
+        );
     }
 
     #[test]
@@ -536,7 +558,7 @@ mod tests {
         let json = r#"{"mmsi": 445114000, "lat": 42.25, "lon": 133.41}"#;
         let cases: [(&[&str], u64, &str); 4] = [
             (&["", json, json, json, json, json, json, json], 2, "JSON"),
-            (&["time;mmsi;lat;lon", "1;2;3;4"], 1, "CSV header"),
+            (&["time;mmsi;lat;lon", "1;2;3;4"], 1, "CSV layout"),
             (&["\u{1}\u{2}binary\u{0}", "x"], 1, "binary"),
             (&["hello", "world"], 1, ""),
         ];
@@ -544,23 +566,31 @@ mod tests {
             let mut decoder = file_decoder();
             let events = feed(&mut decoder, lines);
             assert!(events.is_empty());
-            let refusal = decoder.refusal().unwrap_or_else(|| panic!("{lines:?} refused"));
+            let refusal = decoder
+                .refusal()
+                .unwrap_or_else(|| panic!("{lines:?} refused"));
             assert_eq!(refusal.line, line, "{refusal}");
             assert!(refusal.hint.contains(hint), "{refusal}");
-            assert!(refusal.to_string().starts_with(&format!("log.txt:{line}: format not recognised")));
-            // Reading stops at the window: not one reject per line of a long wrong file.
-            assert!(decoder.stats().rejected() <= 5, "{:?}", decoder.stats());
+            assert!(refusal
+                .to_string()
+                .starts_with(&format!("log.txt:{line}: format not recognised")));
+            // Reported as refused, not as one reject per line of a long wrong file.
+            assert_eq!(decoder.stats(), DecodeStats::default());
         }
         let mut decoder = file_decoder();
         let long: Vec<&str> = std::iter::repeat_n("not ais", 1000).collect();
         feed(&mut decoder, &long);
         assert_eq!(decoder.refusal().map(|r| r.probed), Some(5));
-        assert_eq!(decoder.stats().rejects.unknown_line, 5);
     }
 
     #[test]
     fn a_sentence_within_the_window_is_enough_and_live_feeds_are_never_refused() {
-        let start = ["junk", "$GPZDA,120000.00,06,03,2024,00,00*6B", "junk", SENTENCE];
+        let start = [
+            "junk",
+            "$GPZDA,120000.00,06,03,2024,00,00*6B",
+            "junk",
+            SENTENCE,
+        ];
         let mut decoder = file_decoder();
         assert_eq!(feed(&mut decoder, &start).len(), 1);
         assert!(decoder.refusal().is_none());
@@ -575,6 +605,9 @@ mod tests {
         assert!(live.refusal().is_none());
         let mut empty = file_decoder();
         feed(&mut empty, &["", " "]);
-        assert!(empty.refusal().is_none(), "an empty file has nothing to refuse");
+        assert!(
+            empty.refusal().is_none(),
+            "an empty file has nothing to refuse"
+        );
     }
 }
