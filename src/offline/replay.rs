@@ -8,11 +8,13 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::decode::feed::{FeedDecoder, FormatRefusal, FormatSwitch, RECOGNITION_LINES};
+use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
-use crate::source::file::{self, GzipBreak, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
+use crate::offline::input;
+pub use crate::offline::input::InputProblem;
+use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
@@ -24,33 +26,6 @@ pub enum ReplayError {
     Store(#[from] StoreError),
     #[error("a log's decoding thread stopped unexpectedly")]
     DecoderPanicked,
-}
-
-/// A log that replay could not read whole. Broken and refused logs leave the database built
-/// from incomplete input (see [`ReplaySummary::incomplete`]); a format switch is a warning.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum InputProblem {
-    /// Reading stopped before the end (a truncated or corrupt gzip, a read error): everything
-    /// before the break is kept.
-    #[error("{path}: input ends early after {lines} complete lines ({bytes} bytes of text): {detail}; the lines before the break are kept")]
-    Broken {
-        path: PathBuf,
-        lines: u64,
-        bytes: u64,
-        /// Where and why, from the reader; for gzip, the compressed byte offset of the break.
-        detail: String,
-    },
-    #[error("refused {0}")]
-    Refused(FormatRefusal),
-    #[error("{0}")]
-    Switched(FormatSwitch),
-}
-
-impl InputProblem {
-    /// Whether the log's data is missing from the database, in part or whole.
-    pub fn makes_incomplete(&self) -> bool {
-        !matches!(self, InputProblem::Switched(_))
-    }
 }
 
 /// What a replay read and found.
@@ -80,23 +55,7 @@ impl ReplaySummary {
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut counters = self.decode.counters();
         counters.extend(flatten_counters("engine", &self.engine));
-        let count = |kind: fn(&InputProblem) -> bool| {
-            self.problems.iter().filter(|p| kind(p)).count() as u64
-        };
-        counters.extend([
-            (
-                "input.broken_logs".to_string(),
-                count(|p| matches!(p, InputProblem::Broken { .. })),
-            ),
-            (
-                "input.refused_logs".to_string(),
-                count(|p| matches!(p, InputProblem::Refused(_))),
-            ),
-            (
-                "input.format_switches".to_string(),
-                count(|p| matches!(p, InputProblem::Switched(_))),
-            ),
-        ]);
+        counters.extend(input::counters(&self.problems));
         counters
     }
 }
@@ -211,7 +170,7 @@ fn decode_log(
         let line = match lines.next_line() {
             Ok(line) => line,
             Err(error) => {
-                problems.push(broken(&path, read, bytes, &error));
+                problems.push(InputProblem::broken(&path, read, bytes, &error));
                 break;
             }
         };
@@ -245,30 +204,12 @@ fn decode_log(
     if !batch.is_empty() {
         let _ = batches.send(batch);
     }
-    if let Some(refusal) = decoder.refusal() {
-        tracing::error!(file = %path.display(), line = refusal.line, "Refused {refusal}.");
-        problems.push(InputProblem::Refused(refusal.clone()));
-    }
-    let switches = decoder.format_switches().iter().cloned();
-    problems.extend(switches.map(InputProblem::Switched));
+    problems.extend(InputProblem::of_decoder(&path, &decoder));
     Ok(LogDone {
         stats: decoder.stats(),
         bytes,
         problems,
     })
-}
-
-/// A log that broke off after `lines` lines: what it kept and where it broke.
-fn broken(path: &Path, lines: u64, bytes: u64, error: &std::io::Error) -> InputProblem {
-    let problem = InputProblem::Broken {
-        path: path.to_path_buf(),
-        lines,
-        bytes,
-        detail: error.to_string(),
-    };
-    let offset = GzipBreak::of(error).map(|b| b.offset);
-    tracing::error!(file = %path.display(), lines, compressed_offset = offset, "{problem}.");
-    problem
 }
 
 /// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces).
