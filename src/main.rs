@@ -123,9 +123,26 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         summary.decode.by_talker, summary.decode.duplicates
     )?;
     offline::decode::write_unreadable_cells(&mut out, &summary.decode)?;
+    for problem in &summary.problems {
+        if !problem.makes_incomplete() {
+            writeln!(out, "warning: {problem}")?;
+        }
+    }
+    let incomplete = store.reader().incomplete_input()?;
+    if !incomplete.is_empty() {
+        query::write_incomplete_input(&incomplete, &mut out)?;
+    }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if summary.incomplete() {
+        ExitCode::from(INCOMPLETE_INPUT_EXIT)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
+
+/// `aisgap replay`'s exit status when it wrote a database from incomplete input (a log broke
+/// off or was refused): distinct from 1, a replay that wrote nothing usable.
+const INCOMPLETE_INPUT_EXIT: u8 = 2;
 
 fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();

@@ -10,6 +10,8 @@ mod csv_map;
 mod decode_corpora;
 #[path = "integration/defaults.rs"]
 mod defaults;
+#[path = "integration/formats.rs"]
+mod formats;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/real_clocks.rs"]

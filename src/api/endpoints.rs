@@ -130,8 +130,8 @@ pub const PORT_HOURS: Endpoint = Endpoint {
 
 pub const SUMMARY: Endpoint = Endpoint {
     path: "/api/v1/summary",
-    summary: "The stream clock and ingest counters",
-    description: "The time of the latest data written (the \"now\" of dark-now) and the running counters of lines, messages and rejects.",
+    summary: "The stream clock, whether the input was complete, and ingest counters",
+    description: "The time of the latest data written (the \"now\" of dark-now) the running counters of lines, messages and rejects, and, when a replayed log broke off or was refused, why the database was built from incomplete input.",
     params: &[],
     formats: &[Format::Json],
     record: "Summary",

@@ -179,9 +179,11 @@ fn schemas() -> Value {
             }),
         ),
         "Summary": object(
-            &["stream_clock", "counters"],
+            &["stream_clock", "complete_input", "incomplete_input", "counters"],
             json!({
                 "stream_clock": described(nullable_time(), "Time of the latest data written."),
+                "complete_input": described(json!({ "type": "boolean" }), "False when a log broke off or was refused: answers may miss data."),
+                "incomplete_input": described(json!({ "type": "array", "items": { "type": "string" } }), "Why the input is incomplete, one entry per log (file, where, what was kept); empty when complete."),
                 "counters": { "type": "object", "additionalProperties": { "type": "integer" } },
             }),
         ),

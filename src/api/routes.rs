@@ -260,7 +260,13 @@ async fn summary(
         .run(|reader| {
             let clock = reader.stream_clock()?;
             let counters = reader.counters()?;
-            to_json(&json!({ "stream_clock": clock, "counters": counters }))
+            let incomplete = reader.incomplete_input()?;
+            to_json(&json!({
+                "stream_clock": clock,
+                "complete_input": incomplete.is_empty(),
+                "incomplete_input": incomplete,
+                "counters": counters,
+            }))
         })
         .await?;
     Ok(reply(Format::Json, body, None, "summary"))

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::{DecodeArgs, RecordFormat};
 use crate::config::{load_csv_map_file, ConfigErrors};
 use crate::decode::clock::ClockStats;
-use crate::decode::feed::FeedDecoder;
+use crate::decode::feed::{FeedDecoder, FormatRefusal, RECOGNITION_LINES};
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
 use crate::source::file::{self, Line, LineReader, OpenError};
@@ -30,6 +30,9 @@ pub enum DecodeCommandError {
     Write(#[source] io::Error),
     #[error("CSV mapping: {0}")]
     CsvMap(#[from] ConfigErrors),
+    /// Files whose format was not recognised; the others were decoded.
+    #[error("{}", refused.iter().map(|r| format!("refused {r}")).collect::<Vec<_>>().join("; "))]
+    Refused { refused: Vec<FormatRefusal> },
 }
 
 /// The CSV columns, in order. Empty cells are "not available" / "not in this message".
@@ -58,12 +61,17 @@ pub fn run(
         ..DecodeOptions::default()
     };
     let mut total = DecodeStats::default();
+    let mut refused = Vec::new();
     for path in &args.files {
-        let stats = decode_file(path, args, options.clone(), &mut out)?;
+        let (stats, refusal) = decode_file(path, args, options.clone(), &mut out)?;
         total.merge(&stats);
+        refused.extend(refusal);
     }
     out.flush().map_err(DecodeCommandError::Write)?;
     write_summary(summary, args.files.len(), &total).map_err(DecodeCommandError::Write)?;
+    if !refused.is_empty() {
+        return Err(DecodeCommandError::Refused { refused });
+    }
     Ok(total)
 }
 
@@ -72,9 +80,10 @@ fn decode_file(
     args: &DecodeArgs,
     options: DecodeOptions,
     out: &mut impl Write,
-) -> Result<DecodeStats, DecodeCommandError> {
+) -> Result<(DecodeStats, Option<FormatRefusal>), DecodeCommandError> {
     let mut reader = LineReader::new(file::open(path)?, args.max_line_length);
-    let mut decoder = FeedDecoder::new(options, path.display().to_string().into());
+    let mut decoder = FeedDecoder::new(options, path.display().to_string().into())
+        .refusing_unrecognised(RECOGNITION_LINES);
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
     loop {
@@ -100,10 +109,13 @@ fn decode_file(
             }
         }
         events.clear();
+        if decoder.refusal().is_some() {
+            break;
+        }
     }
     decoder.finish();
     log_rejects(path, &mut decoder);
-    Ok(decoder.stats())
+    Ok((decoder.stats(), decoder.refusal().cloned()))
 }
 
 fn log_rejects(path: &Path, decoder: &mut FeedDecoder) {

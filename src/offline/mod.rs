@@ -2,4 +2,5 @@
 //! `aisgap decode` (decode only, one record per event).
 
 pub mod decode;
+pub mod input;
 pub mod replay;

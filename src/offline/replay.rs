@@ -8,10 +8,12 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::decode::feed::FeedDecoder;
+use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
 use crate::engine::{Engine, EngineStats};
 use crate::model::AisEvent;
+use crate::offline::input;
+pub use crate::offline::input::InputProblem;
 use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
@@ -20,11 +22,6 @@ use crate::time::UnixMillis;
 pub enum ReplayError {
     #[error(transparent)]
     Source(#[from] OpenError),
-    #[error("reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a log's decoding thread stopped unexpectedly")]
@@ -63,6 +60,8 @@ pub struct ReplaySummary {
     pub bytes: u64,
     pub seconds: f64,
     pub stream_clock: Option<UnixMillis>,
+    /// Every log not read whole or not in one format, in the order of the logs given.
+    pub problems: Vec<InputProblem>,
 }
 
 impl ReplaySummary {
@@ -70,10 +69,16 @@ impl ReplaySummary {
         self.decode.lines as f64 / self.seconds.max(1e-9)
     }
 
+    /// Whether some input is missing from the database: a log broke off or was refused.
+    pub fn incomplete(&self) -> bool {
+        self.problems.iter().any(InputProblem::makes_incomplete)
+    }
+
     /// Every counter, flattened to `name -> value`, for the store's ingest table.
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut counters = self.decode.counters();
         counters.extend(flatten_counters("engine", &self.engine));
+        counters.extend(input::counters(&self.problems));
         counters
     }
 }
@@ -85,6 +90,7 @@ const EVENT_BATCH: usize = 4096;
 struct LogDone {
     stats: DecodeStats,
     bytes: u64,
+    problems: Vec<InputProblem>,
 }
 
 /// One log being read: a thread reads and decodes it (the pure decoder, on its own core) and
@@ -105,7 +111,8 @@ impl LogStream {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned().into());
         let label = path.display().to_string().into();
-        let decoder = FeedDecoder::new(config.decode_options(station), label);
+        let decoder = FeedDecoder::new(config.decode_options(station), label)
+            .refusing_unrecognised(RECOGNITION_LINES);
         let (sender, batches) = sync_channel(4);
         let path = path.to_path_buf();
         let handle = std::thread::Builder::new()
@@ -180,11 +187,17 @@ fn decode_log(
     let mut lines = LineReader::new(reader, DEFAULT_MAX_LINE);
     let mut batch = Vec::with_capacity(EVENT_BATCH + 16);
     let mut bytes = 0u64;
+    let mut read = 0u64;
+    let mut problems = Vec::new();
     loop {
-        let line = lines.next_line().map_err(|source| ReplayError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let line = match lines.next_line() {
+            Ok(line) => line,
+            Err(error) => {
+                problems.push(InputProblem::broken(&path, read, bytes, &error));
+                break;
+            }
+        };
+        read += 1;
         match line {
             None => break,
             Some(Line::TooLong { length }) => {
@@ -195,6 +208,9 @@ fn decode_log(
                 bytes += text.len() as u64 + 1;
                 decoder.decode_line(text, None, &mut batch);
             }
+        }
+        if decoder.refusal().is_some() {
+            break;
         }
         if decoder.has_reject_notes() {
             log_rejects(&mut decoder);
@@ -211,9 +227,11 @@ fn decode_log(
     if !batch.is_empty() {
         let _ = batches.send(batch);
     }
+    problems.extend(InputProblem::of_decoder(&path, &decoder));
     Ok(LogDone {
         stats: decoder.stats(),
         bytes,
+        problems,
     })
 }
 
@@ -279,6 +297,11 @@ pub fn replay(
         timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
         summary.decode.merge(&done.stats);
         summary.bytes += done.bytes;
+        summary.problems.extend(done.problems);
+    }
+    if summary.incomplete() {
+        let reasons = summary.problems.iter().filter(|p| p.makes_incomplete());
+        store.mark_incomplete_input(&reasons.map(ToString::to_string).collect::<Vec<_>>())?;
     }
     store.add_counters(
         summary

@@ -184,7 +184,33 @@ pub fn answer(
             }
         }
     }
+    let incomplete = reader.incomplete_input()?;
+    if !incomplete.is_empty() {
+        // Other formats are read by programs, which find the mark in the API's summary.
+        if format == AnswerFormat::Table {
+            write_incomplete_input(&incomplete, out)?;
+        } else {
+            tracing::warn!(
+                reasons = incomplete.len(),
+                "The database was built from incomplete input: {}.",
+                incomplete.join("; ")
+            );
+        }
+    }
     out.flush()?;
+    Ok(())
+}
+
+/// The footer of a table answered from a database built from incomplete input.
+pub fn write_incomplete_input(reasons: &[String], out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "WARNING: this database was built from incomplete input; answers may miss data:"
+    )?;
+    for reason in reasons {
+        writeln!(out, "  - {reason}")?;
+    }
     Ok(())
 }
 

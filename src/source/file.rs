@@ -2,12 +2,17 @@
 //! stdin) and yields its lines as bytes from one reused buffer, framed by the same rules as the
 //! live sources (see [`crate::source::framer`]), skipping (and reporting) lines longer than a
 //! limit instead of buffering them without bound.
+//!
+//! Gzip is recognised by its magic bytes, never by the name: renamed archives and archives
+//! piped on stdin are common. A compressed stream that breaks (a truncated download, a corrupt
+//! member) fails with a [`GzipBreak`] saying where in the compressed bytes it broke; every line
+//! decompressed before the break has been handed out by then.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use crate::source::framer::{Cut, LineEnds};
 
@@ -16,6 +21,9 @@ use crate::source::framer::{Cut, LineEnds};
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 
 const READ_CHUNK: usize = 1 << 20;
+
+/// The first two bytes of every gzip member (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// A log that could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -26,26 +34,112 @@ pub struct OpenError {
     pub source: io::Error,
 }
 
-/// Opens `path` for reading: `-` is stdin, a `.gz` name is decompressed (all members). The
-/// reader can move to another thread (replay decodes each log on its own).
-pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, OpenError> {
-    if path.as_os_str() == "-" {
-        // Unlocked: reads come in large chunks, so locking per read costs nothing measurable.
-        return Ok(Box::new(io::stdin()));
+/// A gzip stream that broke before its end; carried inside the [`io::Error`] a read returns
+/// (find it with [`GzipBreak::of`]).
+#[derive(Debug, thiserror::Error)]
+#[error("gzip stream broken at compressed byte {offset}: {cause}")]
+pub struct GzipBreak {
+    /// Compressed bytes the decompressor had consumed when it failed: for a truncated file,
+    /// its length.
+    pub offset: u64,
+    pub cause: String,
+}
+
+impl GzipBreak {
+    /// The break behind a read error, if it was one.
+    pub fn of(error: &io::Error) -> Option<&GzipBreak> {
+        error.get_ref()?.downcast_ref::<GzipBreak>()
     }
-    let file = File::open(path).map_err(|source| OpenError {
+}
+
+/// Opens `path` for reading: `-` is stdin; gzip content (all members) is decompressed,
+/// whatever the name. The reader can move to another thread (replay decodes each log on its
+/// own).
+pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, OpenError> {
+    let open_error = |source| OpenError {
         path: path.to_path_buf(),
         source,
-    })?;
-    let gzipped = path
-        .extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
-    if gzipped {
-        Ok(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(
-            READ_CHUNK, file,
-        ))))
+    };
+    if path.as_os_str() == "-" {
+        // Unlocked: reads come in large chunks, so locking per read costs nothing measurable.
+        return sniffed(io::stdin()).map_err(open_error);
+    }
+    let file = File::open(path).map_err(open_error)?;
+    sniffed(file).map_err(open_error)
+}
+
+/// `inner` as it is, or decompressed when it starts with the gzip magic. The bytes read to
+/// look are put back in front: stdin cannot seek.
+fn sniffed<R: Read + Send + 'static>(mut inner: R) -> io::Result<Box<dyn Read + Send>> {
+    let mut head = [0u8; GZIP_MAGIC.len()];
+    let mut got = 0;
+    while got < head.len() {
+        match inner.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let whole = io::Cursor::new(head[..got].to_vec()).chain(inner);
+    if head[..got] == GZIP_MAGIC {
+        Ok(Box::new(Gunzip::new(whole)))
     } else {
-        Ok(Box::new(file))
+        Ok(Box::new(whole))
+    }
+}
+
+/// Counts the bytes read through it, so that a break can say where it happened.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// A gzip decompressor whose errors say at which compressed byte the stream broke.
+struct Gunzip<R> {
+    decoder: MultiGzDecoder<BufReader<Counted<R>>>,
+}
+
+impl<R: Read> Gunzip<R> {
+    fn new(inner: R) -> Self {
+        let counted = Counted { inner, read: 0 };
+        Gunzip {
+            decoder: MultiGzDecoder::new(BufReader::with_capacity(READ_CHUNK, counted)),
+        }
+    }
+
+    fn consumed(&self) -> u64 {
+        let buffered = self.decoder.get_ref();
+        buffered.get_ref().read - buffered.buffer().len() as u64
+    }
+}
+
+impl<R: Read> Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.decoder.read(buf).map_err(|error| {
+            if error.kind() == io::ErrorKind::Interrupted || GzipBreak::of(&error).is_some() {
+                return error;
+            }
+            let kind = match error.kind() {
+                io::ErrorKind::UnexpectedEof => io::ErrorKind::UnexpectedEof,
+                _ => io::ErrorKind::InvalidData,
+            };
+            io::Error::new(
+                kind,
+                GzipBreak {
+                    offset: self.consumed(),
+                    cause: error.to_string(),
+                },
+            )
+        })
     }
 }
 
@@ -225,22 +319,97 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn gzip_files_are_decompressed() {
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
         use flate2::{write::GzEncoder, Compression};
         use std::io::Write;
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn read_lines(reader: Box<dyn Read + Send>) -> (Vec<String>, Option<io::Error>) {
+        let mut reader = LineReader::new(reader, 100);
+        let mut out = Vec::new();
+        loop {
+            match reader.next_line() {
+                Ok(Some(Line::Text(t))) => out.push(String::from_utf8_lossy(t).into_owned()),
+                Ok(Some(Line::TooLong { .. })) => out.push("(too long)".into()),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    /// Hands out one byte per read, as a slow pipe may.
+    struct Trickle(Vec<u8>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1 >= self.0.len() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[self.1];
+            self.1 += 1;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn gzip_is_recognised_by_content_whatever_the_name() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("feed.nmea.gz");
-        let mut gz = GzEncoder::new(File::create(&path).unwrap(), Compression::fast());
-        gz.write_all(b"!AIVDM,1\n!AIVDM,2\n").unwrap();
-        gz.finish().unwrap();
-        let mut reader = LineReader::new(open(&path).unwrap(), 100);
-        assert_eq!(reader.next_line().unwrap(), Some(Line::Text(b"!AIVDM,1")));
-        assert_eq!(reader.next_line().unwrap(), Some(Line::Text(b"!AIVDM,2")));
-        assert_eq!(reader.next_line().unwrap(), None);
+        let packed = gzip(b"!AIVDM,1\n!AIVDM,2\n");
+        let plain = b"!AIVDM,1\n!AIVDM,2\n".to_vec();
+        for (name, bytes) in [
+            ("feed.nmea.gz", &packed),
+            ("renamed.log", &packed),
+            ("not-really.gz", &plain),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let (lines, error) = read_lines(open(&path).unwrap());
+            assert_eq!(lines, ["!AIVDM,1", "!AIVDM,2"], "{name}");
+            assert!(error.is_none(), "{name}: {error:?}");
+        }
         assert!(matches!(
             open(&dir.path().join("missing")),
             Err(OpenError { .. })
         ));
+    }
+
+    #[test]
+    fn sniffing_loses_no_byte_of_a_slow_stream() {
+        for bytes in [
+            gzip(b"a\nb\n"),
+            b"a\nb\n".to_vec(),
+            b"a".to_vec(),
+            Vec::new(),
+        ] {
+            let expected = read_lines(Box::new(io::Cursor::new(
+                if bytes.starts_with(&GZIP_MAGIC) {
+                    b"a\nb\n".to_vec()
+                } else {
+                    bytes.clone()
+                },
+            )))
+            .0;
+            let (lines, error) = read_lines(sniffed(Trickle(bytes, 0)).unwrap());
+            assert_eq!(lines, expected);
+            assert!(error.is_none());
+        }
+    }
+
+    #[test]
+    fn a_truncated_gzip_hands_out_its_lines_then_says_where_it_broke() {
+        let text: String = (0..5000).map(|i| format!("!AIVDM,line {i}\n")).collect();
+        let packed = gzip(text.as_bytes());
+        let cut = &packed[..packed.len() * 2 / 3];
+        let (lines, error) = read_lines(sniffed(io::Cursor::new(cut.to_vec())).unwrap());
+        let error = error.expect("the break is an error");
+        let broken = GzipBreak::of(&error).expect("a gzip break");
+        assert_eq!(broken.offset, cut.len() as u64, "{broken}");
+        assert!(lines.len() > 1000 && lines.len() < 5000, "{}", lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(line, &format!("!AIVDM,line {i}"));
+        }
     }
 }

@@ -59,6 +59,10 @@ impl StoreError {
     }
 }
 
+/// The `state` row that marks a database built from incomplete input; its value holds one
+/// reason per line.
+const INCOMPLETE_INPUT_KEY: &str = "incomplete_input";
+
 /// One commit of the running service (see [`Store::commit`]).
 #[derive(Clone, Debug, Default)]
 pub struct Commit {
@@ -284,6 +288,16 @@ impl Store {
             coverage_states,
             positions,
         }))
+    }
+
+    /// Marks the database as built from incomplete input (a log broke off or was refused),
+    /// one reason per entry, so that every later answer can say so. [`Store::clear`] lifts it.
+    pub fn mark_incomplete_input(&mut self, reasons: &[String]) -> Result<(), StoreError> {
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
+            params![INCOMPLETE_INPUT_KEY, reasons.join("\n")],
+        )?;
+        Ok(())
     }
 
     /// Adds counters (lines read, rejects by reason, ...) to the running totals.

@@ -495,6 +495,20 @@ impl Reader {
         Ok(value.and_then(|v| v.parse().ok()).map(UnixMillis))
     }
 
+    /// Why the database was built from incomplete input (a log that broke off or was refused),
+    /// one reason each; empty when its input was read whole.
+    pub fn incomplete_input(&self) -> Result<Vec<String>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM state WHERE key = ?1",
+                [super::INCOMPLETE_INPUT_KEY],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.map_or_else(Vec::new, |v| v.lines().map(str::to_string).collect()))
+    }
+
     /// Ingest counters (lines, messages by type, rejects by reason, ...).
     pub fn counters(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut statement = self

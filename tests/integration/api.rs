@@ -354,6 +354,29 @@ fn filters_and_pages_narrow_the_answer() {
 }
 
 #[test]
+fn the_summary_says_when_the_database_was_built_from_incomplete_input() {
+    let served = Served::start(sample_db(), None);
+    let complete = get_ok(&served, "/api/v1/summary").json();
+    assert_eq!(complete["complete_input"], true);
+    assert_eq!(complete["incomplete_input"], serde_json::json!([]));
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::formats::truncated_replay_db(dir.path());
+    let served = Served::start(&db, None);
+    let summary = get_ok(&served, "/api/v1/summary").json();
+    assert_eq!(summary["complete_input"], false);
+    let reasons = summary["incomplete_input"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{summary}");
+    let reason = reasons[0].as_str().unwrap();
+    assert!(
+        reason.contains("scenario.nmea.gz: input ends early")
+            && reason.contains("gzip stream broken at compressed byte"),
+        "{reason}"
+    );
+    assert!(summary["counters"]["decode.lines"].as_u64().unwrap() > 0);
+    assert_eq!(summary["counters"]["input.broken_logs"], 1);
+}
+
+#[test]
 fn bad_parameters_are_refused_by_name() {
     let served = Served::start(sample_db(), None);
     let cases = [
