@@ -8,6 +8,8 @@ mod config;
 mod decode_corpora;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/order.rs"]
+mod order;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]

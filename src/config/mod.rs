@@ -13,6 +13,7 @@
 //! the kind, so a setting that would be ignored is reported rather than silently dropped.
 
 mod files;
+mod order;
 mod ranges;
 mod read;
 mod service_settings;
@@ -35,6 +36,8 @@ use crate::source::SourceSpec;
 use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};
+use order::check_order;
+pub use order::{OrderParams, MAX_REORDER_WINDOW_S};
 use ranges::check_ranges;
 use read::{read_toml, TomlProblems};
 pub use service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
@@ -64,6 +67,7 @@ pub struct Config {
     pub decode: DecodeParams,
     pub http: HttpParams,
     pub alerts: AlertParams,
+    pub order: OrderParams,
     /// From the `[[source]]` sections, in file order; names are unique.
     pub sources: Vec<SourceSpec>,
 }
@@ -125,6 +129,8 @@ struct RawConfig {
     http: HttpParams,
     #[serde(default)]
     alerts: AlertParams,
+    #[serde(default)]
+    order: OrderParams,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
 }
@@ -145,6 +151,7 @@ impl Config {
         let (doc, raw) = read_toml(&text, &mut toml_problems);
         let doc = doc.get_ref();
         check_ranges(&raw, doc, &mut toml_problems);
+        check_order(&raw.order, doc, &mut toml_problems);
 
         let folder = path.parent().unwrap_or(Path::new(""));
         let sources = check_sources(&raw.sources, doc, folder, &mut toml_problems);
@@ -170,6 +177,8 @@ impl Config {
         store.db = resolve_against(folder, &store.db);
         let mut alerts = raw.alerts;
         alerts.file = alerts.file.map(|f| resolve_against(folder, &f));
+        let mut order = raw.order;
+        order.spill_dir = order.spill_dir.map(|d| resolve_against(folder, &d));
         Ok(Config {
             source_path: Some(path.to_path_buf()),
             detect: raw.detect,
@@ -179,6 +188,7 @@ impl Config {
             decode: raw.decode,
             http: raw.http,
             alerts,
+            order,
             sources,
         })
     }
