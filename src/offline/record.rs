@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn records_sort_by_time_then_vessel_then_position_before_static_data() {
-        let mut events = vec![
+        let mut events = [
             report(445_114_000, 2_000),
             fix(445_114_000, 2_000, 42.0),
             fix(273_000_000, 2_000, 43.0),

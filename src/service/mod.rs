@@ -145,11 +145,12 @@ async fn stop_one(source: RunningSource) {
     }
 }
 
+/// The engine, each source's committed line count, and the checkpoint it came from (which
+/// also holds the events the reorder window held).
+type OpenedEngine = (Engine, Vec<(String, u64)>, Option<String>);
+
 /// Opens the database and the engine where the last commit left them.
-fn open_engine(
-    config: &Config,
-    store: &Store,
-) -> Result<(Engine, Vec<(String, u64)>, Option<String>), ServiceError> {
+fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceError> {
     let fresh = || {
         Engine::new(
             config.detect.clone(),
