@@ -2,7 +2,9 @@
 //! scenario generator (>= 3,000,000 NMEA lines), then in the same run measures
 //! 1. decode only: every line through the NMEA decoder, events discarded (the baseline),
 //! 2. replay: decode + track + detect + SQLite store, into a fresh database,
-//! 3. the analysts' queries (trips, tally by port and month) on that database.
+//! 3. the analysts' queries (trips, tally by port and month) on that database,
+//! 4. replay of the same lines shuffled (a fixed permutation), sort included, against the log
+//!    in order: the ratio is the price of an unsorted input.
 //!
 //! Run: `cargo bench --bench replay` (`AISGAP_BENCH_DAYS`, `_TANKERS`, `_BACKGROUND` scale it).
 
@@ -38,6 +40,29 @@ fn decode_only(path: &Path, config: &Config) -> (u64, f64) {
     }
     std::hint::black_box(count);
     (decoder.stats().lines, started.elapsed().as_secs_f64())
+}
+
+/// The log's lines in a fixed random order (xorshift, Fisher-Yates). Whole lines move: the
+/// sentences of a two-part message may end up apart, as in a badly merged export.
+fn write_shuffled(from: &Path, to: &Path) {
+    let text = std::fs::read(from).expect("generated log");
+    let mut lines: Vec<&[u8]> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for i in (1..lines.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        lines.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for line in lines {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    std::fs::write(to, out).expect("shuffled log written");
 }
 
 fn time_query(reader: &Reader, question: &Question, runs: u32) -> f64 {
@@ -113,6 +138,27 @@ fn main() {
         summary.vessels,
         summary.engine.gaps,
         std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6
+    );
+
+    let shuffled = dir.path().join("shuffled.nmea");
+    write_shuffled(&files.nmea, &shuffled);
+    let shuffled_db = dir.path().join("shuffled.db");
+    let (unsorted, store) = replay(
+        &config,
+        Store::open(&shuffled_db).expect("database"),
+        std::slice::from_ref(&shuffled),
+    )
+    .expect("replay of the shuffled log");
+    drop(store);
+    println!(
+        "shuffled:     {} lines in {:.2} s = {:.2} M lines/s; {} of {} events out of order, {} sorted runs spilled; {:.2}x the time of the log in order",
+        unsorted.decode.lines,
+        unsorted.seconds,
+        unsorted.lines_per_second() / 1e6,
+        unsorted.out_of_order,
+        unsorted.sort.events,
+        unsorted.sort.runs,
+        unsorted.seconds / summary.seconds
     );
 
     let reader = Reader::open(&db).expect("read-only database");

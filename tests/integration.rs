@@ -14,6 +14,8 @@ mod defaults;
 mod formats;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/order.rs"]
+mod order;
 #[path = "integration/real_clocks.rs"]
 mod real_clocks;
 #[path = "integration/receptions.rs"]

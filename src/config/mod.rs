@@ -15,6 +15,7 @@
 mod csv_map;
 mod defaults;
 mod files;
+mod order;
 mod ranges;
 mod read;
 mod service_settings;
@@ -41,6 +42,8 @@ use csv_map::check_csv_maps;
 pub use csv_map::load_csv_map_file;
 pub use defaults::{Overrides, BUILTIN_PORTS_GEOJSON};
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};
+use order::check_order;
+pub use order::{OrderParams, MAX_REORDER_WINDOW_S};
 use ranges::check_ranges;
 use read::{read_toml, TomlProblems};
 pub use service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
@@ -71,6 +74,7 @@ pub struct Config {
     pub decode: DecodeParams,
     pub http: HttpParams,
     pub alerts: AlertParams,
+    pub order: OrderParams,
     /// From the `[[source]]` sections, in file order; names are unique.
     pub sources: Vec<SourceSpec>,
     /// From the `[[csv_map]]` sections (and `--csv-map`), tried in order before the built-in
@@ -135,6 +139,8 @@ struct RawConfig {
     http: HttpParams,
     #[serde(default)]
     alerts: AlertParams,
+    #[serde(default)]
+    order: OrderParams,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
     #[serde(default, rename = "csv_map")]
@@ -157,6 +163,7 @@ impl Config {
         let (doc, raw) = read_toml(&text, &mut toml_problems);
         let doc = doc.get_ref();
         check_ranges(&raw, doc, &mut toml_problems);
+        check_order(&raw.order, doc, &mut toml_problems);
 
         let folder = path.parent().unwrap_or(Path::new(""));
         let sources = check_sources(&raw.sources, doc, folder, &mut toml_problems);
@@ -183,6 +190,8 @@ impl Config {
         store.db = resolve_against(folder, &store.db);
         let mut alerts = raw.alerts;
         alerts.file = alerts.file.map(|f| resolve_against(folder, &f));
+        let mut order = raw.order;
+        order.spill_dir = order.spill_dir.map(|d| resolve_against(folder, &d));
         Ok(Config {
             source_path: Some(path.to_path_buf()),
             detect: raw.detect,
@@ -192,6 +201,7 @@ impl Config {
             decode: raw.decode,
             http: raw.http,
             alerts,
+            order,
             sources,
             csv_maps,
         })

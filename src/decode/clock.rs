@@ -108,7 +108,8 @@ pub struct ClockStats {
     pub timed_by_time_sentence: u64,
     /// Timed by the moment the line was received (live feeds), for want of the source's clock.
     pub timed_by_received: u64,
-    /// Messages that also had a carrier other than the source's clock, ignored.
+    /// Messages that also carried a time of their own other than the source's clock,
+    /// ignored (a time sentence before them is not counted: it is not the message's own).
     pub other_carrier_ignored: u64,
     /// Messages decoded without any time: the engine drops them.
     pub untimed: u64,
@@ -254,9 +255,13 @@ impl SourceClock {
         let used = data.map(|(clock, _)| clock);
         Resolution {
             timing,
-            other_carrier: Carrier::ALL
-                .into_iter()
-                .any(|c| Some(c) != used && carriers.get(c, gatehouse).is_some()),
+            // A time sentence is where the message stands in the log, not a time of its own:
+            // counting it would make the count depend on line order, which replay must not.
+            other_carrier: Carrier::ALL.into_iter().any(|c| {
+                c != Carrier::TimeSentence
+                    && Some(c) != used
+                    && carriers.get(c, gatehouse).is_some()
+            }),
             stale_time_sentence: self.settled == Some(Carrier::TimeSentence)
                 && carriers.time_sentence_stale,
         }

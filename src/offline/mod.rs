@@ -1,6 +1,8 @@
-//! The pipeline over files instead of feeds: `aisgap replay` (decode, track, detect, store) and
-//! `aisgap decode` (decode only, one record per event).
+//! The pipeline over files instead of feeds: `aisgap replay` (decode, sort by event time,
+//! track, detect, store) and `aisgap decode` (decode only, one record per event).
 
 pub mod decode;
 pub mod input;
+pub mod record;
 pub mod replay;
+pub mod sort;

@@ -1,22 +1,26 @@
-//! Offline replay: the whole pipeline over log files, several merged by event time as if they
-//! were live feeds, into the store. The engine sees the same events it would see live.
+//! Offline replay: the whole pipeline over log files into the store. Each log is decoded in
+//! its own order on its own thread; all their timed events are then sorted by event time
+//! (bounded memory, see [`super::sort`]) so that the order of lines within and across the logs
+//! never changes the tables. The engine is the one the live service runs.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::Config;
 use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
-use crate::engine::{Engine, EngineStats};
+use crate::engine::{Change, Engine, EngineStats};
 use crate::model::AisEvent;
 use crate::offline::input;
 pub use crate::offline::input::InputProblem;
 use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
+
+use super::sort::{EventSorter, SortError, SortParams, SortStats, SortedEvents};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -26,6 +30,8 @@ pub enum ReplayError {
     Store(#[from] StoreError),
     #[error("a log's decoding thread stopped unexpectedly")]
     DecoderPanicked,
+    #[error(transparent)]
+    Sort(#[from] SortError),
     #[error("no message of any input could be timed ({messages} messages in {}): a message needs a tag block c:, a time column, a trailing epoch, a $PGHP line or a preceding $GPZDA/$GPRMC (README, Input formats)", list_paths(.logs))]
     NothingTimed { logs: Vec<PathBuf>, messages: u64 },
 }
@@ -60,6 +66,10 @@ pub struct ReplaySummary {
     pub bytes: u64,
     pub seconds: f64,
     pub stream_clock: Option<UnixMillis>,
+    /// How the events were put in time order.
+    pub sort: SortStats,
+    /// Timed events earlier than one before them in the same log: what the sort put right.
+    pub out_of_order: u64,
     /// Every log not read whole or not in one format, in the order of the logs given.
     pub problems: Vec<InputProblem>,
 }
@@ -83,7 +93,7 @@ impl ReplaySummary {
     }
 }
 
-/// Events decoded per batch handed from a log's decoding thread to the engine.
+/// Events decoded per batch handed from a log's decoding thread to the sort.
 const EVENT_BATCH: usize = 4096;
 
 /// What a log's decoding thread reports when it is done.
@@ -93,77 +103,31 @@ struct LogDone {
     problems: Vec<InputProblem>,
 }
 
-/// One log being read: a thread reads and decodes it (the pure decoder, on its own core) and
-/// hands the events over in batches, in the log's own order.
-struct LogStream {
-    batches: Receiver<Vec<AisEvent>>,
-    /// The batch being read and the index of its next event: events are used in place, since
-    /// moving each (a few hundred bytes) twice showed in the profile.
-    current: Vec<AisEvent>,
-    next: usize,
-    decoder: Option<JoinHandle<Result<LogDone, ReplayError>>>,
-}
+/// A batch of one log's events, in the log's own order, tagged with the log's position in
+/// the command line.
+type LogBatch = (usize, Vec<AisEvent>);
 
-impl LogStream {
-    fn open(path: &Path, config: &Config) -> Result<LogStream, ReplayError> {
-        let reader = file::open(path)?;
-        let station = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned().into());
-        let label = path.display().to_string().into();
-        let decoder = FeedDecoder::new(config.decode_options(station), label)
-            .refusing_unrecognised(RECOGNITION_LINES);
-        let (sender, batches) = sync_channel(4);
-        let path = path.to_path_buf();
-        let handle = std::thread::Builder::new()
-            .name("replay-decode".into())
-            .spawn(move || decode_log(path, reader, decoder, sender))
-            .expect("spawning a decoding thread");
-        let mut stream = LogStream {
-            batches,
-            current: Vec::new(),
-            next: 0,
-            decoder: Some(handle),
-        };
-        stream.refill();
-        Ok(stream)
-    }
-
-    /// The next event, if the log has one left.
-    fn front(&self) -> Option<&AisEvent> {
-        self.current.get(self.next)
-    }
-
-    /// Moves past the current event, fetching the next batch when this one is used up.
-    fn advance(&mut self) {
-        self.next += 1;
-        self.refill();
-    }
-
-    fn refill(&mut self) {
-        while self.next >= self.current.len() {
-            match self.batches.recv() {
-                Ok(batch) => {
-                    self.current = batch;
-                    self.next = 0;
-                }
-                Err(_) => return,
-            }
-        }
-    }
-
-    /// Merge key of the next event: untimed events go first, the engine counts and drops them.
-    fn next_time(&self) -> Option<i64> {
-        self.front()
-            .map(|e| e.time().map_or(i64::MIN, UnixMillis::as_millis))
-    }
-
-    fn finish(&mut self) -> Result<LogDone, ReplayError> {
-        let handle = self.decoder.take().expect("finished once");
-        handle
-            .join()
-            .unwrap_or_else(|_| Err(ReplayError::DecoderPanicked))
-    }
+/// Starts the thread that reads and decodes one log (the pure decoder, on its own core). A
+/// log is decoded in its physical order: multi-sentence messages, `$PGHP` lines and tag-block
+/// groups are assembled from neighbouring lines before anything is reordered.
+fn start_log(
+    index: usize,
+    path: &Path,
+    reader: Box<dyn Read + Send>,
+    config: &Config,
+    batches: SyncSender<LogBatch>,
+) -> JoinHandle<Result<LogDone, ReplayError>> {
+    let station = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned().into());
+    let label = path.display().to_string().into();
+    let decoder = FeedDecoder::new(config.decode_options(station), label)
+        .refusing_unrecognised(RECOGNITION_LINES);
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("replay-decode".into())
+        .spawn(move || decode_log(index, path, reader, decoder, batches))
+        .expect("spawning a decoding thread")
 }
 
 /// Each refusal, where it was and why, at debug level (the counts are in the summary).
@@ -179,10 +143,11 @@ fn log_rejects(decoder: &mut FeedDecoder) {
 }
 
 fn decode_log(
+    index: usize,
     path: PathBuf,
     reader: Box<dyn Read + Send>,
     mut decoder: FeedDecoder,
-    batches: SyncSender<Vec<AisEvent>>,
+    batches: SyncSender<LogBatch>,
 ) -> Result<LogDone, ReplayError> {
     let mut lines = LineReader::new(reader, DEFAULT_MAX_LINE);
     let mut batch = Vec::with_capacity(EVENT_BATCH + 16);
@@ -217,7 +182,7 @@ fn decode_log(
         }
         if batch.len() >= EVENT_BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH + 16));
-            if batches.send(full).is_err() {
+            if batches.send((index, full)).is_err() {
                 break;
             }
         }
@@ -225,7 +190,7 @@ fn decode_log(
     decoder.finish();
     log_rejects(&mut decoder);
     if !batch.is_empty() {
-        let _ = batches.send(batch);
+        let _ = batches.send((index, batch));
     }
     problems.extend(InputProblem::of_decoder(&path, &decoder));
     Ok(LogDone {
@@ -235,13 +200,45 @@ fn decode_log(
     })
 }
 
-/// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces).
+/// The sort settings of `config`'s `[order]` section.
+pub fn sort_params(config: &Config) -> SortParams {
+    SortParams {
+        memory_bytes: (config.order.sort_memory_mb as usize).saturating_mul(1 << 20),
+        spill_dir: config
+            .order
+            .spill_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir),
+    }
+}
+
+/// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces),
+/// sorting with the `[order]` settings of `config`.
 pub fn replay(
+    config: &Config,
+    store: Store,
+    logs: &[PathBuf],
+) -> Result<(ReplaySummary, Store), ReplayError> {
+    replay_with(config, store, logs, &sort_params(config))
+}
+
+/// Replays `logs` with these sort settings. The engine sees every timed event in record
+/// order (event time, then vessel, then content; see [`super::record`]), so any order of the
+/// lines within and across the logs gives the same tables; each log is still decoded in its
+/// own order. Untimed events go to the engine first, which counts them and drops them.
+pub fn replay_with(
     config: &Config,
     mut store: Store,
     logs: &[PathBuf],
+    sort: &SortParams,
 ) -> Result<(ReplaySummary, Store), ReplayError> {
     let started = Instant::now();
+    // Every log must open before the store is cleared: a mistyped name must not cost the
+    // database of the last replay.
+    let readers = logs
+        .iter()
+        .map(|path| file::open(path))
+        .collect::<Result<Vec<_>, _>>()?;
     store.clear()?;
     store.set_bulk_load(true)?;
     store.save_ports(&config.ports)?;
@@ -251,54 +248,33 @@ pub fn replay(
         config.watchlist.clone(),
         config.store.track_interval_minutes,
     );
-    let mut streams = logs
-        .iter()
-        .map(|path| LogStream::open(path, config))
-        .collect::<Result<Vec<_>, _>>()?;
+    let gathered = gather(config, logs, readers, sort, &mut engine)?;
     let (batches, writer) = store.spawn_writer(4);
     let batch_rows = config.store.batch_rows.max(1);
-    let mut send_failed = false;
-    loop {
-        // Several logs merge like live feeds: always the earliest pending event next, each
-        // log's own order kept (its late data stays late).
-        let next = streams
-            .iter()
-            .enumerate()
-            .filter_map(|(index, s)| s.next_time().map(|t| (t, index)))
-            .min();
-        let Some((_, index)) = next else { break };
-        let stream = &mut streams[index];
-        engine.ingest(stream.front().expect("next_time saw an event"));
-        stream.advance();
-        if engine.pending_changes() >= batch_rows && batches.send(engine.take_changes()).is_err() {
-            send_failed = true;
-            break;
-        }
-    }
-    engine.finish();
-    if !send_failed {
+    let fed = feed_engine(&mut engine, gathered.sorted, &batches, batch_rows);
+    let mut send_failed = !matches!(fed, Ok(true));
+    if fed.is_ok() && !send_failed {
+        engine.finish();
         send_failed = batches.send(engine.take_changes()).is_err();
     }
     drop(batches);
     let mut store = writer.join().map_err(|_| StoreError::WriterGone)??;
     store.set_bulk_load(false)?;
+    fed?;
     if send_failed {
         return Err(StoreError::WriterGone.into());
     }
     let mut summary = ReplaySummary {
+        decode: gathered.decode,
         engine: engine.stats().clone(),
         vessels: engine.vessels().len(),
+        bytes: gathered.bytes,
         stream_clock: engine.clock(),
+        sort: gathered.sort,
+        out_of_order: gathered.out_of_order,
+        problems: gathered.problems,
         ..ReplaySummary::default()
     };
-    let mut timed_any = false;
-    for (stream, path) in streams.iter_mut().zip(logs) {
-        let done = stream.finish()?;
-        timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
-        summary.decode.merge(&done.stats);
-        summary.bytes += done.bytes;
-        summary.problems.extend(done.problems);
-    }
     if summary.incomplete() {
         let reasons = summary.problems.iter().filter(|p| p.makes_incomplete());
         store.mark_incomplete_input(&reasons.map(ToString::to_string).collect::<Vec<_>>())?;
@@ -310,11 +286,107 @@ pub fn replay(
             .map(|(name, value)| (name.as_str(), *value)),
     )?;
     summary.seconds = started.elapsed().as_secs_f64();
-    if !timed_any && summary.decode.messages > 0 {
+    tracing::info!(
+        events = summary.sort.events,
+        out_of_order = summary.out_of_order,
+        spilled_runs = summary.sort.runs,
+        spilled_mb = summary.sort.spilled_bytes / 1_000_000,
+        "Events replayed in event-time order."
+    );
+    if !gathered.timed_any && summary.decode.messages > 0 {
         return Err(ReplayError::NothingTimed {
             logs: logs.to_vec(),
             messages: summary.decode.messages,
         });
     }
     Ok((summary, store))
+}
+
+/// Every log read, decoded and sorted: what the engine is fed from.
+struct Gathered {
+    sorted: SortedEvents,
+    decode: DecodeStats,
+    bytes: u64,
+    sort: SortStats,
+    out_of_order: u64,
+    problems: Vec<InputProblem>,
+    /// Some log had a message that could be timed.
+    timed_any: bool,
+}
+
+/// Decodes every log on its own thread and sorts their timed events as they come, in
+/// whatever order the threads deliver them (the sort makes it irrelevant).
+fn gather(
+    config: &Config,
+    logs: &[PathBuf],
+    readers: Vec<Box<dyn Read + Send>>,
+    sort: &SortParams,
+    engine: &mut Engine,
+) -> Result<Gathered, ReplayError> {
+    let (sender, batches) = sync_channel::<LogBatch>(4 * logs.len().max(1));
+    let decoders: Vec<_> = logs
+        .iter()
+        .zip(readers)
+        .enumerate()
+        .map(|(index, (path, reader))| start_log(index, path, reader, config, sender.clone()))
+        .collect();
+    drop(sender);
+    let mut sorter = EventSorter::new(sort.clone());
+    let mut latest: Vec<Option<UnixMillis>> = vec![None; logs.len()];
+    let mut out_of_order = 0u64;
+    for (index, batch) in batches.iter() {
+        for event in &batch {
+            let Some(time) = event.time() else {
+                engine.ingest(event);
+                continue;
+            };
+            if latest[index].is_some_and(|latest| time < latest) {
+                out_of_order += 1;
+            } else {
+                latest[index] = Some(time);
+            }
+            // On a failed spill the decoding threads stop as the channel closes behind them.
+            sorter.push(event)?;
+        }
+    }
+    let mut gathered_decode = DecodeStats::default();
+    let mut bytes = 0;
+    let mut problems = Vec::new();
+    let mut timed_any = false;
+    for (handle, path) in decoders.into_iter().zip(logs) {
+        let done = handle
+            .join()
+            .unwrap_or_else(|_| Err(ReplayError::DecoderPanicked))?;
+        timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
+        gathered_decode.merge(&done.stats);
+        bytes += done.bytes;
+        problems.extend(done.problems);
+    }
+    let sort = sorter.stats().clone();
+    Ok(Gathered {
+        sorted: sorter.into_sorted()?,
+        decode: gathered_decode,
+        bytes,
+        sort,
+        out_of_order,
+        problems,
+        timed_any,
+    })
+}
+
+/// The sorted events through the engine, its changes to the writer in batches. `Ok(false)`
+/// when the writer is gone.
+fn feed_engine(
+    engine: &mut Engine,
+    mut sorted: SortedEvents,
+    batches: &SyncSender<Vec<Change>>,
+    batch_rows: usize,
+) -> Result<bool, SortError> {
+    while let Some(event) = sorted.next_event()? {
+        engine.ingest(&event);
+        if engine.pending_changes() >= batch_rows && batches.send(engine.take_changes()).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod http;
 pub mod notify;
 pub mod pipeline;
+mod reorder;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -144,11 +145,12 @@ async fn stop_one(source: RunningSource) {
     }
 }
 
+/// The engine, each source's committed line count, and the checkpoint it came from (which
+/// also holds the events the reorder window held).
+type OpenedEngine = (Engine, Vec<(String, u64)>, Option<String>);
+
 /// Opens the database and the engine where the last commit left them.
-fn open_engine(
-    config: &Config,
-    store: &Store,
-) -> Result<(Engine, Vec<(String, u64)>), ServiceError> {
+fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceError> {
     let fresh = || {
         Engine::new(
             config.detect.clone(),
@@ -159,7 +161,7 @@ fn open_engine(
     };
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
-        return Ok((fresh(), Vec::new()));
+        return Ok((fresh(), Vec::new(), None));
     };
     let broken = |error: String| ServiceError::Checkpoint {
         db: config.store.db.clone(),
@@ -203,7 +205,7 @@ fn open_engine(
         vessels = engine.vessels().len(),
         "Resuming from the last checkpoint."
     );
-    Ok((engine, resume.positions))
+    Ok((engine, resume.positions, Some(resume.checkpoint)))
 }
 
 fn write_commits(
@@ -241,7 +243,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     let config = Config::load(config_path)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
-    let (engine, positions) = open_engine(&config, &store)?;
+    let (engine, positions, checkpoint) = open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
     let state = Arc::new(ServiceState {
         pipeline: metrics.clone(),
@@ -273,6 +275,18 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         commit_sender,
     )
     .with_alerts(alert_queue);
+    // The events the reorder window held at the last commit; their lines are not read again.
+    let pipeline = match &checkpoint {
+        Some(checkpoint) => {
+            pipeline
+                .with_held_events(checkpoint)
+                .map_err(|e| ServiceError::Checkpoint {
+                    db: config.store.db.clone(),
+                    error: format!("held events: {e}"),
+                })?
+        }
+        None => pipeline,
+    };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || pipeline.run(line_receiver, control_receiver))

@@ -1,6 +1,8 @@
 //! The service's pipeline thread: lines from every source are decoded (one decoder per source,
-//! as `replay` has one per log), fed to the one engine in arrival order, and committed to the
-//! store on the commit interval together with the engine checkpoint and source positions.
+//! as `replay` has one per log), put in event-time order within the reorder window
+//! (`[order] reorder_window_s`, see [`super::reorder`]), fed to the one engine, and committed to
+//! the store on the commit interval together with the engine checkpoint (and the events the
+//! window still holds) and source positions.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -18,6 +20,7 @@ use crate::detect::{GapRecord, GapStatus};
 use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, Mmsi};
 use crate::service::alerts::{Alert, AlertKind, AlertQueue};
+use crate::service::reorder::ReorderWindow;
 use crate::source::RawLine;
 use crate::store::Commit;
 use crate::time::UnixMillis;
@@ -58,6 +61,10 @@ pub struct PipelineMetrics {
     pub delays: Mutex<[u64; DELAY_BUCKETS_MS.len() + 1]>,
     /// Sum of those delays, in milliseconds.
     pub delay_ms_sum: AtomicU64,
+    /// Events the reorder window holds, as of the last commit.
+    pub reorder_held: AtomicU64,
+    /// Timed events that arrived after a later one.
+    pub arrived_out_of_order: AtomicU64,
 }
 
 /// Upper bounds (milliseconds) of the receive-to-detection delay histogram.
@@ -89,6 +96,9 @@ pub struct Pipeline {
     announced_trips: HashSet<(Mmsi, UnixMillis)>,
     last_commit: Instant,
     events: Vec<AisEvent>,
+    /// Events in time order, out of the reorder window, for the engine.
+    ready: Vec<AisEvent>,
+    reorder: ReorderWindow,
     alerts: Option<AlertQueue>,
     delays: [u64; DELAY_BUCKETS_MS.len() + 1],
     delay_ms_sum: u64,
@@ -116,7 +126,9 @@ impl Pipeline {
         metrics: Arc<PipelineMetrics>,
         commits: SyncSender<Commit>,
     ) -> Pipeline {
+        let reorder_window_s = config.order.reorder_window_s;
         let mut pipeline = Pipeline {
+            reorder: ReorderWindow::new(reorder_window_s),
             config,
             engine,
             sources: BTreeMap::new(),
@@ -126,6 +138,7 @@ impl Pipeline {
             announced_trips: HashSet::new(),
             last_commit: Instant::now(),
             events: Vec::with_capacity(16),
+            ready: Vec::with_capacity(16),
             alerts: None,
             delays: [0; DELAY_BUCKETS_MS.len() + 1],
             delay_ms_sum: 0,
@@ -143,6 +156,13 @@ impl Pipeline {
             .store(committed, Ordering::Relaxed);
         pipeline.metrics.lines.store(committed, Ordering::Relaxed);
         pipeline
+    }
+
+    /// Holds again the events the reorder window held at the last commit (in `checkpoint`,
+    /// the saved engine checkpoint).
+    pub fn with_held_events(mut self, checkpoint: &str) -> Result<Pipeline, serde_json::Error> {
+        self.reorder.restore_from(checkpoint)?;
+        Ok(self)
     }
 
     /// Alerts for each vessel going dark, reappearing and trip tallied go to `alerts`.
@@ -198,6 +218,11 @@ impl Pipeline {
                 Err(LineRecvError::Disconnected) => break,
             }
         }
+        let mut ready = std::mem::take(&mut self.ready);
+        self.reorder.drain(&mut ready);
+        for event in ready.drain(..) {
+            self.engine.ingest(&event);
+        }
         self.engine.finish();
         self.commit()?;
         Ok(())
@@ -228,10 +253,15 @@ impl Pipeline {
         self.metrics
             .events
             .fetch_add(events.len() as u64, Ordering::Relaxed);
+        let mut ready = std::mem::take(&mut self.ready);
         for event in events.drain(..) {
+            self.reorder.push(event, &mut ready);
+        }
+        for event in ready.drain(..) {
             self.engine.ingest(&event);
         }
         self.events = events;
+        self.ready = ready;
         let delay = crate::time::now().as_millis() - raw.received_at.as_millis();
         let bucket = DELAY_BUCKETS_MS
             .iter()
@@ -320,8 +350,10 @@ impl Pipeline {
                 coverage_states.push((port, hour, state));
             }
         }
-        let checkpoint =
-            serde_json::to_string(&checkpoint).expect("the engine checkpoint always serialises");
+        let mut checkpoint =
+            serde_json::to_value(&checkpoint).expect("the engine checkpoint always serialises");
+        self.reorder.save_into(&mut checkpoint);
+        let checkpoint = checkpoint.to_string();
         let positions: Vec<(String, u64)> = self
             .sources
             .iter()
@@ -342,6 +374,10 @@ impl Pipeline {
             .map_err(|_| PipelineError::WriterGone)?;
         let m = &self.metrics;
         m.committed_lines.store(committed, Ordering::Relaxed);
+        m.reorder_held
+            .store(self.reorder.held() as u64, Ordering::Relaxed);
+        m.arrived_out_of_order
+            .store(self.reorder.arrived_out_of_order, Ordering::Relaxed);
         if let Some(clock) = self.engine.clock() {
             m.stream_clock_ms
                 .store(clock.as_millis(), Ordering::Relaxed);

@@ -181,6 +181,29 @@ fn judged(db: &Path) -> Vec<(u32, String, String, String, String)> {
     found
 }
 
+/// What the live service judged, less the gaps that late data withdrew: replay sorts the late
+/// lines into place, so those silences are never gaps there, while the service, which cannot
+/// wait 12 hours for a line, records them and withdraws them by its late-data rules. Each
+/// withdrawal the scenario plans must be there.
+fn live_less_late_withdrawals(db: &Path) -> Vec<(u32, String, String, String, String)> {
+    let text = std::fs::read_to_string(repo_path("samples/scenario.truth.json")).unwrap();
+    let truth: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut found = judged(db);
+    for w in truth["withdrawn"].as_array().unwrap() {
+        let at = found
+            .iter()
+            .position(|g| {
+                u64::from(g.0) == w["mmsi"].as_u64().unwrap()
+                    && g.1 == w["dark_from"].as_str().unwrap()
+                    && g.2 == w["dark_until"].as_str().unwrap()
+                    && g.3 == "withdrawn"
+            })
+            .unwrap_or_else(|| panic!("the live service withdrew {w}: {found:?}"));
+        found.remove(at);
+    }
+    found
+}
+
 fn replayed(dir: &Path, config: &Path) -> Vec<(u32, String, String, String, String)> {
     let config = Config::load(config).expect("the test configuration is valid");
     let db = dir.join("replay.db");
@@ -237,7 +260,11 @@ fn killed_many_times_the_service_ends_with_the_trips_of_an_uninterrupted_replay(
         resumed.len() >= 8,
         "connections and their resume points: {resumed:?}"
     );
-    assert_eq!(judged(&db), expected, "stops at {killed_at:?}");
+    assert_eq!(
+        live_less_late_withdrawals(&db),
+        expected,
+        "stops at {killed_at:?}"
+    );
 }
 
 /// Collects the service's log lines as they come.
@@ -671,7 +698,7 @@ fn fed_over_udp_then_a_tcp_feed_that_drops_the_service_finds_the_trips_of_replay
     let status = terminate(&mut service);
     stop.store(true, Ordering::Relaxed);
     assert!(status.success(), "SIGTERM exit: {status:?}");
-    assert_eq!(judged(&db), expected);
+    assert_eq!(live_less_late_withdrawals(&db), expected);
 }
 
 #[test]

@@ -1,0 +1,471 @@
+//! Puts a replay's events in time order with bounded memory: records (see [`super::record`])
+//! gather in a buffer up to a set size, each full buffer is sorted and spilled to a temporary
+//! file as a run, and the runs and the last buffer are merged k-way on the way to the engine.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use super::record::{self, read_varint, RecordError, RecordReader};
+use crate::model::AisEvent;
+
+/// How much memory the sort may hold and where its runs go when the input is larger.
+#[derive(Clone, Debug)]
+pub struct SortParams {
+    /// Bytes of records (and their index) held before a sorted run is written out.
+    pub memory_bytes: usize,
+    /// Folder of the temporary run files; they are removed when the replay ends.
+    pub spill_dir: PathBuf,
+}
+
+/// What the sort did, for the replay's summary and log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SortStats {
+    /// Timed events sorted.
+    pub events: u64,
+    /// Sorted runs written to disk (0 when the input fitted in memory).
+    pub runs: u64,
+    /// Bytes written to run files.
+    pub spilled_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SortError {
+    #[error("spilling sorted events to {path}: {source}")]
+    Spill {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("reading back sorted events from {path}: {source}")]
+    Record { path: PathBuf, source: RecordError },
+}
+
+/// Where a record sits in the buffer; the first eight bytes (the event time) are copied out
+/// so that most comparisons never touch the buffer.
+#[derive(Clone, Copy)]
+struct Entry {
+    time_key: u64,
+    start: usize,
+    len: u32,
+}
+
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+
+/// Gathers events, then hands them back in record order.
+pub struct EventSorter {
+    params: SortParams,
+    buffer: Vec<u8>,
+    entries: Vec<Entry>,
+    runs: Vec<RunFile>,
+    stats: SortStats,
+}
+
+impl EventSorter {
+    pub fn new(params: SortParams) -> EventSorter {
+        EventSorter {
+            params,
+            buffer: Vec::new(),
+            entries: Vec::new(),
+            runs: Vec::new(),
+            stats: SortStats::default(),
+        }
+    }
+
+    /// Adds a timed event.
+    pub fn push(&mut self, event: &AisEvent) -> Result<(), SortError> {
+        let start = self.buffer.len();
+        record::encode(event, &mut self.buffer);
+        let time_key = u64::from_be_bytes(self.buffer[start..start + 8].try_into().expect("8"));
+        self.entries.push(Entry {
+            time_key,
+            start,
+            len: (self.buffer.len() - start) as u32,
+        });
+        self.stats.events += 1;
+        if self.buffer.len() + self.entries.len() * ENTRY_BYTES >= self.params.memory_bytes {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> &SortStats {
+        &self.stats
+    }
+
+    fn sort_buffer(&mut self) {
+        let buffer = &self.buffer;
+        let bytes = |e: &Entry| &buffer[e.start + 8..e.start + e.len as usize];
+        // Unstable is enough: records that compare equal are byte-identical events.
+        self.entries.sort_unstable_by(|a, b| {
+            a.time_key
+                .cmp(&b.time_key)
+                .then_with(|| bytes(a).cmp(bytes(b)))
+        });
+    }
+
+    fn spill(&mut self) -> Result<(), SortError> {
+        self.sort_buffer();
+        let mut run = RunFile::create(&self.params.spill_dir)?;
+        let mut frame = Vec::with_capacity(16);
+        for entry in &self.entries {
+            let bytes = &self.buffer[entry.start..entry.start + entry.len as usize];
+            frame.clear();
+            record::put_varint(&mut frame, bytes.len() as u64);
+            run.write(&frame)?;
+            run.write(bytes)?;
+        }
+        self.stats.spilled_bytes += run.finish_writing()?;
+        self.stats.runs += 1;
+        tracing::debug!(
+            run = self.stats.runs,
+            events = self.entries.len(),
+            "Sorted run spilled to disk."
+        );
+        self.runs.push(run);
+        self.buffer.clear();
+        self.entries.clear();
+        Ok(())
+    }
+
+    /// Ends the input: the events in order, merged from the runs and what is still in memory.
+    pub fn into_sorted(mut self) -> Result<SortedEvents, SortError> {
+        self.sort_buffer();
+        let mut merge = SortedEvents {
+            memory: MemoryRun {
+                buffer: std::mem::take(&mut self.buffer),
+                entries: std::mem::take(&mut self.entries).into_iter(),
+            },
+            runs: Vec::with_capacity(self.runs.len()),
+            heap: BinaryHeap::new(),
+            reader: RecordReader::default(),
+            spare: Vec::new(),
+        };
+        for run in std::mem::take(&mut self.runs) {
+            merge.runs.push(run.into_reader()?);
+        }
+        // With nothing spilled the buffer is read in place; otherwise every source, the buffer
+        // last, gives its first record to the heap.
+        if !merge.runs.is_empty() {
+            for source in 0..=merge.runs.len() {
+                let mut record = Vec::new();
+                if merge.fill(source, &mut record)? {
+                    merge.heap.push(Head { record, source });
+                }
+            }
+        }
+        Ok(merge)
+    }
+}
+
+/// The sorted buffer, read in place.
+struct MemoryRun {
+    buffer: Vec<u8>,
+    entries: std::vec::IntoIter<Entry>,
+}
+
+/// The next record of one source (a run file or the buffer), ordered for a min-heap.
+struct Head {
+    record: Vec<u8>,
+    source: usize,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.record == other.record
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.record.cmp(&self.record)
+    }
+}
+
+/// The events of a finished sort, earliest first.
+pub struct SortedEvents {
+    memory: MemoryRun,
+    runs: Vec<RunReader>,
+    heap: BinaryHeap<Head>,
+    reader: RecordReader,
+    spare: Vec<u8>,
+}
+
+impl SortedEvents {
+    /// The next event, or `None` when all are out.
+    pub fn next_event(&mut self) -> Result<Option<AisEvent>, SortError> {
+        if self.runs.is_empty() {
+            // Nothing spilled: straight from the sorted buffer, no copy.
+            let Some(entry) = self.memory.entries.next() else {
+                return Ok(None);
+            };
+            let bytes = &self.memory.buffer[entry.start..entry.start + entry.len as usize];
+            return self
+                .reader
+                .read(bytes)
+                .map(Some)
+                .map_err(|source| SortError::Record {
+                    path: PathBuf::from("memory"),
+                    source,
+                });
+        }
+        let Some(head) = self.heap.pop() else {
+            return Ok(None);
+        };
+        let event = self
+            .reader
+            .read(&head.record)
+            .map_err(|source| SortError::Record {
+                path: self.source_path(head.source),
+                source,
+            })?;
+        let mut record = std::mem::replace(&mut self.spare, head.record);
+        if self.fill(head.source, &mut record)? {
+            self.heap.push(Head {
+                record,
+                source: head.source,
+            });
+        } else {
+            self.spare = record;
+        }
+        Ok(Some(event))
+    }
+
+    fn source_path(&self, source: usize) -> PathBuf {
+        self.runs
+            .get(source)
+            .map_or_else(|| PathBuf::from("memory"), |r| r.path.clone())
+    }
+
+    /// Reads the next record of `source` (the runs, then the buffer last) into `record`.
+    fn fill(&mut self, source: usize, record: &mut Vec<u8>) -> Result<bool, SortError> {
+        record.clear();
+        match self.runs.get_mut(source) {
+            Some(run) => run.next_record(record),
+            None => match self.memory.entries.next() {
+                Some(entry) => {
+                    record.extend_from_slice(
+                        &self.memory.buffer[entry.start..entry.start + entry.len as usize],
+                    );
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+        }
+    }
+}
+
+/// Names temporary run files apart between runs and replays of one process.
+static RUN_NUMBER: AtomicU64 = AtomicU64::new(0);
+
+/// A run being written; the file goes away with it.
+struct RunFile {
+    path: PathBuf,
+    writer: Option<BufWriter<File>>,
+    bytes: u64,
+}
+
+impl RunFile {
+    fn create(dir: &Path) -> Result<RunFile, SortError> {
+        let number = RUN_NUMBER.fetch_add(1, AtomicOrdering::Relaxed);
+        let path = dir.join(format!(".aisgap-sort-{}-{number}.run", std::process::id()));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|source| SortError::Spill {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(RunFile {
+            path,
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            bytes: 0,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SortError> {
+        self.bytes += bytes.len() as u64;
+        let writer = self.writer.as_mut().expect("still writing");
+        writer.write_all(bytes).map_err(|source| SortError::Spill {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    fn finish_writing(&mut self) -> Result<u64, SortError> {
+        if let Some(mut writer) = self.writer.take() {
+            writer.flush().map_err(|source| SortError::Spill {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        Ok(self.bytes)
+    }
+
+    fn into_reader(self) -> Result<RunReader, SortError> {
+        let file = File::open(&self.path).map_err(|source| SortError::Spill {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(RunReader {
+            path: self.path.clone(),
+            reader: BufReader::with_capacity(1 << 20, file),
+            _file: self,
+        })
+    }
+}
+
+impl Drop for RunFile {
+    fn drop(&mut self) {
+        self.writer = None;
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A finished run read back in order.
+struct RunReader {
+    path: PathBuf,
+    reader: BufReader<File>,
+    /// Kept so the file is removed when the merge is done with it.
+    _file: RunFile,
+}
+
+impl RunReader {
+    fn next_record(&mut self, record: &mut Vec<u8>) -> Result<bool, SortError> {
+        let io = |source| SortError::Spill {
+            path: self.path.clone(),
+            source,
+        };
+        let mut length = [0u8; 10];
+        let mut used = 0;
+        loop {
+            let mut byte = [0u8; 1];
+            if self.reader.read(&mut byte).map_err(io)? == 0 {
+                if used == 0 {
+                    return Ok(false);
+                }
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            length[used] = byte[0];
+            used += 1;
+            if byte[0] & 0x80 == 0 || used == length.len() {
+                break;
+            }
+        }
+        let (len, _) = read_varint(&length[..used]).ok_or_else(|| SortError::Record {
+            path: self.path.clone(),
+            source: RecordError {
+                what: "bad record length",
+                at: 0,
+            },
+        })?;
+        record.resize(len as usize, 0);
+        self.reader.read_exact(record).map_err(io)?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Fix, Heard, Mmsi, TransceiverClass};
+    use crate::time::UnixMillis;
+
+    fn fix(mmsi: u32, time: i64) -> AisEvent {
+        AisEvent::Fix(Fix {
+            mmsi: Mmsi(mmsi),
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard: Heard {
+                time: Some(UnixMillis(time)),
+                station: Some(format!("st{}", mmsi % 3).into()),
+                ..Heard::default()
+            },
+            lat: f64::from(mmsi % 90),
+            lon: 133.0,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })
+    }
+
+    /// A fixed shuffle of `n` fixes over a few vessels and many repeated times.
+    fn shuffled(n: u32) -> Vec<AisEvent> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                fix(
+                    200_000_000 + (state % 7) as u32,
+                    ((state >> 8) % 500) as i64 * 1000,
+                )
+            })
+            .collect()
+    }
+
+    fn sorted_with(events: &[AisEvent], memory_bytes: usize, dir: &Path) -> (Vec<AisEvent>, u64) {
+        let mut sorter = EventSorter::new(SortParams {
+            memory_bytes,
+            spill_dir: dir.to_path_buf(),
+        });
+        for e in events {
+            sorter.push(e).unwrap();
+        }
+        let runs = sorter.stats().runs;
+        let mut sorted = sorter.into_sorted().unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = sorted.next_event().unwrap() {
+            out.push(e);
+        }
+        (out, runs)
+    }
+
+    #[test]
+    fn spilled_runs_merge_to_the_order_an_all_in_memory_sort_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = shuffled(5000);
+        let (in_memory, no_runs) = sorted_with(&events, usize::MAX, dir.path());
+        assert_eq!(no_runs, 0);
+        assert_eq!(in_memory.len(), events.len());
+        assert!(in_memory.windows(2).all(|w| w[0].time() <= w[1].time()));
+        let (spilled, runs) = sorted_with(&events, 4096, dir.path());
+        assert!(runs > 10, "{runs} runs");
+        assert_eq!(spilled, in_memory);
+        // Another order of the same events gives the same sequence.
+        let mut reversed = events.clone();
+        reversed.reverse();
+        assert_eq!(sorted_with(&reversed, 4096, dir.path()).0, in_memory);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "run files are removed"
+        );
+    }
+
+    #[test]
+    fn a_spill_folder_that_cannot_be_written_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("not-there");
+        let mut sorter = EventSorter::new(SortParams {
+            memory_bytes: 1,
+            spill_dir: missing.clone(),
+        });
+        let error = sorter.push(&fix(200_000_001, 0)).unwrap_err();
+        assert!(error.to_string().contains("not-there"), "{error}");
+    }
+}
