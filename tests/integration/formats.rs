@@ -417,3 +417,24 @@ fn every_ais_corpus_log_is_recognised_and_the_decoded_ones_are_refused() {
     }
     assert!(recognised >= 30, "{recognised} AIS logs in the corpora");
 }
+
+#[test]
+fn a_log_that_cannot_be_opened_leaves_the_last_replays_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kept.db");
+    let first = replay_cli(&db, &[&sample_path("scenario.nmea")], None);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = tables(&db);
+    assert!(before.iter().any(|r| r.starts_with("gaps: ")));
+
+    let missing = dir.path().join("scenari.nmea");
+    let refused = replay_cli(&db, &[&sample_path("scenario.nmea"), &missing], None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("scenari.nmea"), "names the log: {stderr}");
+    assert_eq!(tables(&db), before, "nothing was cleared");
+}
