@@ -4,6 +4,8 @@
 mod api;
 #[path = "integration/config.rs"]
 mod config;
+#[path = "integration/counts_by_type.rs"]
+mod counts_by_type;
 #[path = "integration/csv_map.rs"]
 mod csv_map;
 #[path = "integration/decode_corpora.rs"]
