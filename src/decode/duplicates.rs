@@ -8,26 +8,35 @@
 //! reports carry the UTC second and the radio's slot state, and static reports repeat minutes
 //! apart.
 
-use std::collections::{HashMap, VecDeque};
-
 use crate::time::UnixMillis;
 
 use super::payload::PayloadBits;
 
-/// First copies remembered at once; beyond it the oldest is forgotten early (a later copy of
-/// it then passes as a new message), so memory stays bounded on any feed rate.
-pub const MAX_REMEMBERED: usize = 1 << 16;
+/// Slots of the table of first copies (a power of two): 1.5 MiB a source, allocated when the
+/// first timed message arrives.
+const SLOTS: usize = 1 << 16;
 
-/// The messages heard within the last window of event time, by payload bits.
+/// First copies remembered at most: the table's slots. A feed busier than that within one
+/// window (some 13,000 messages a second with the default 5 s) makes a new copy take the
+/// place of the oldest one along its probe run, and a later copy of that one passes as new;
+/// memory stays bounded whatever the rate.
+pub const MAX_REMEMBERED: usize = SLOTS;
+
+/// How far a lookup probes from a fingerprint's home slot.
+const PROBES: usize = 16;
+
+/// A slot never used: nothing was stored at or after it along any probe run through it.
+const NEVER: i64 = i64::MIN;
+
+/// The messages heard within the last window of event time, by payload fingerprint: an
+/// open-addressing table whose entries expire by themselves once their time falls out of the
+/// window, so that nothing is allocated or removed per message on the decoder's hot path.
 #[derive(Debug)]
 pub struct DuplicateFilter {
     window_ms: i64,
-    /// When each remembered payload's first copy was heard.
-    first_heard: HashMap<Box<[u32]>, i64>,
-    /// The same payloads in the order they were remembered, to forget them once out of the
-    /// window.
-    order: VecDeque<(i64, Box<[u32]>)>,
-    key: Vec<u32>,
+    /// (fingerprint, event time of its first copy), or `(_, NEVER)`.
+    slots: Vec<(u128, i64)>,
+    used: usize,
 }
 
 impl DuplicateFilter {
@@ -35,19 +44,18 @@ impl DuplicateFilter {
     pub fn new(window_ms: i64) -> Self {
         DuplicateFilter {
             window_ms,
-            first_heard: HashMap::new(),
-            order: VecDeque::new(),
-            key: Vec::with_capacity(40),
+            slots: Vec::new(),
+            used: 0,
         }
     }
 
-    /// Payloads currently remembered (never above `MAX_REMEMBERED`).
+    /// Slots holding a first copy, expired or not.
     pub fn remembered(&self) -> usize {
-        self.order.len()
+        self.used
     }
 
-    /// Whether the message in `bits`, heard at `time`, repeats one heard less than the window
-    /// before or after it. An untimed message cannot be placed in a window and is always new.
+    /// Whether `bits`, heard at `time`, repeats a payload first heard within the window of
+    /// it; if not, it is remembered as a first copy. Untimed messages are never repeats.
     pub fn is_repeat(&mut self, bits: &PayloadBits, time: Option<UnixMillis>) -> bool {
         let Some(time) = time.map(UnixMillis::as_millis) else {
             return false;
@@ -55,52 +63,69 @@ impl DuplicateFilter {
         if self.window_ms <= 0 {
             return false;
         }
-        self.load_key(bits);
-        self.forget_before(time.saturating_sub(self.window_ms));
-        if let Some(&first) = self.first_heard.get(self.key.as_slice()) {
-            if (time - first).abs() <= self.window_ms {
+        if self.slots.is_empty() {
+            self.slots = vec![(0, NEVER); SLOTS];
+        }
+        let key = fingerprint(bits);
+        let home = (key as usize) & (SLOTS - 1);
+        let horizon = time.saturating_sub(self.window_ms);
+        // Where to remember it: the first slot never used or expired, else the oldest.
+        let mut free: Option<usize> = None;
+        let mut oldest = home;
+        for step in 0..PROBES {
+            let index = (home + step) & (SLOTS - 1);
+            let (slot_key, first) = self.slots[index];
+            if first == NEVER {
+                free.get_or_insert(index);
+                break;
+            }
+            let live = first >= horizon && (time - first).abs() <= self.window_ms;
+            if live && slot_key == key {
                 return true;
             }
+            if !live {
+                free.get_or_insert(index);
+            } else if first < self.slots[oldest].1 {
+                oldest = index;
+            }
         }
-        let key: Box<[u32]> = self.key.as_slice().into();
-        self.first_heard.insert(key.clone(), time);
-        self.order.push_back((time, key));
-        if self.order.len() > MAX_REMEMBERED {
-            self.forget_oldest();
-        }
+        let index = free.unwrap_or(oldest);
+        self.used += usize::from(self.slots[index].1 == NEVER);
+        self.slots[index] = (key, time);
         false
     }
+}
 
-    /// The payload's bit length, then its bits 32 at a time (the last word right-aligned).
-    fn load_key(&mut self, bits: &PayloadBits) {
-        let len = bits.bit_len();
-        self.key.clear();
-        self.key.push(len as u32);
-        let mut start = 0;
-        while start < len {
-            let take = (len - start).min(32) as u32;
-            self.key.push(bits.ubits(start, take));
-            start += take as usize;
-        }
+/// 128 bits that stand for the payload's bits and length: two independent multiply-rotate
+/// chains over its 32-bit words, each finished by a full avalanche. Comparing fingerprints
+/// instead of the bits themselves keeps the filter free of allocation on the decoder's hot
+/// path; two different payloads within one window share a fingerprint with a probability
+/// near 2^-128 times the pairs compared, far below a line's chance of a valid checksum on
+/// corrupted bits.
+fn fingerprint(bits: &PayloadBits) -> u128 {
+    let len = bits.bit_len();
+    let mut a = 0x9E37_79B9_7F4A_7C15 ^ len as u64;
+    let mut b = 0xC2B2_AE3D_27D4_EB4F ^ (len as u64).rotate_left(32);
+    let mut start = 0;
+    while start < len {
+        let take = (len - start).min(32) as u32;
+        let word = u64::from(bits.ubits(start, take));
+        a = (a ^ word)
+            .wrapping_mul(0xFF51_AFD7_ED55_8CCD)
+            .rotate_left(29);
+        b = (b.rotate_left(23) ^ word).wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        start += take as usize;
     }
+    (u128::from(avalanche(a)) << 64) | u128::from(avalanche(b ^ a.rotate_left(17)))
+}
 
-    /// Forgets the payloads remembered before `horizon`. Event time can step back a little
-    /// (receivers' clocks differ); such entries are forgotten when the ones before them are.
-    fn forget_before(&mut self, horizon: i64) {
-        while self.order.front().is_some_and(|(t, _)| *t < horizon) {
-            self.forget_oldest();
-        }
-    }
-
-    fn forget_oldest(&mut self) {
-        let Some((time, key)) = self.order.pop_front() else {
-            return;
-        };
-        // A payload heard again after its window has a newer entry: keep that one.
-        if self.first_heard.get(&key) == Some(&time) {
-            self.first_heard.remove(&key);
-        }
-    }
+/// The 64-bit finaliser of splitmix64: every input bit moves about half the output bits.
+fn avalanche(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 #[cfg(test)]
@@ -189,6 +214,6 @@ mod tests {
             assert!(!filter.is_repeat(&payload, at(i64::from(i))), "{text}");
         }
         assert!(filter.remembered() <= MAX_REMEMBERED);
-        assert_eq!(filter.first_heard.len(), filter.remembered());
+        assert_eq!(filter.slots.len(), MAX_REMEMBERED, "the table never grows");
     }
 }
