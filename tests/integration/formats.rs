@@ -13,9 +13,8 @@ use aisgap::decode::DecodeOptions;
 use aisgap::offline::replay::{replay, InputProblem, ReplaySummary};
 use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
 use aisgap::store::{Reader, Store};
-use rusqlite::Connection;
 
-use crate::support::{aisgap, corpus, repo_path, sample_path};
+use crate::support::{aisgap, corpus, repo_path, sample_path, table_rows};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -70,28 +69,16 @@ fn counts_line(output: &Output) -> String {
 
 /// The engine's tables (vessels, identities, gaps, tracks, port hours), row by row.
 fn tables(db: &Path) -> Vec<String> {
-    let conn = Connection::open(db).unwrap();
-    let mut rows = Vec::new();
-    for table in [
-        "vessels",
-        "identity_history",
-        "gaps",
-        "track_chunks",
-        "port_hours",
-    ] {
-        let mut statement = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .unwrap();
-        let columns = statement.column_count();
-        let mut query = statement.query([]).unwrap();
-        while let Some(row) = query.next().unwrap() {
-            let cells: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                .collect();
-            rows.push(format!("{table}: {}", cells.join(" | ")));
-        }
-    }
-    rows
+    table_rows(
+        db,
+        &[
+            "vessels",
+            "identity_history",
+            "gaps",
+            "track_chunks",
+            "port_hours",
+        ],
+    )
 }
 
 fn replay_lib(dir: &Path, name: &str, logs: &[PathBuf]) -> ReplaySummary {

@@ -16,7 +16,7 @@ use aisgap::offline::replay::{replay_with, sort_params, ReplaySummary};
 use aisgap::offline::sort::SortParams;
 use aisgap::store::Store;
 
-use crate::scenario::dump;
+use crate::support::dump;
 use crate::support::sample_path;
 
 /// The lines of a file as bytes (the sample holds binary garbage lines on purpose).

@@ -10,10 +10,9 @@ use aisgap::detect::{GapRecord, GapStatus};
 use aisgap::offline::replay::{replay, ReplaySummary};
 use aisgap::store::read::GapFilter;
 use aisgap::store::{Reader, Store};
-use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::support::sample_path;
+use crate::support::{dump, sample_path};
 
 fn truth() -> Value {
     let text = std::fs::read_to_string(sample_path("scenario.truth.json"))
@@ -212,31 +211,6 @@ fn the_csv_export_of_the_scenario_gives_the_same_trips_as_its_nmea() {
 }
 
 /// Every table, every row, in key order: what "identical tables" means.
-pub(crate) fn dump(db: &Path) -> Vec<String> {
-    let conn = Connection::open(db).unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut rows = Vec::new();
-    for table in tables {
-        let mut statement = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .unwrap();
-        let columns = statement.column_count();
-        let mut query = statement.query([]).unwrap();
-        while let Some(row) = query.next().unwrap() {
-            let cells: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                .collect();
-            rows.push(format!("{table}: {}", cells.join(" | ")));
-        }
-    }
-    rows
-}
 
 #[test]
 fn replaying_the_same_log_twice_gives_identical_tables() {

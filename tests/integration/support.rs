@@ -83,6 +83,41 @@ pub fn metric(page: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// Every row of `tables` in the database at `db`, one line a row (`table: cell | cell`), in a
+/// fixed order: what tests compare to say two runs wrote the same database.
+pub fn table_rows(db: &Path, tables: &[&str]) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
+    let mut rows = Vec::new();
+    for table in tables {
+        let mut statement = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .expect("the table exists");
+        let columns = statement.column_count();
+        let mut query = statement.query([]).expect("the table reads");
+        while let Some(row) = query.next().expect("a row reads") {
+            let cells: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).expect("a cell")))
+                .collect();
+            rows.push(format!("{table}: {}", cells.join(" | ")));
+        }
+    }
+    rows
+}
+
+/// Every row of every table of the database at `db` (see [`table_rows`]).
+pub fn dump(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("the schema reads")
+        .query_map([], |r| r.get(0))
+        .expect("the schema reads")
+        .collect::<Result<_, _>>()
+        .expect("table names");
+    let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+    table_rows(db, &names)
+}
+
 /// A benchmark setting from the environment, or its default when unset or unreadable.
 pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
