@@ -13,6 +13,7 @@ use crate::detect::{
 };
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::Port;
+use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
     day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, TrackChunk,
@@ -99,6 +100,10 @@ pub struct EngineStats {
     pub trips: u64,
     pub position_jumps: u64,
     pub withdrawn: u64,
+    /// Events whose time could not be true (see [`crate::stream_clock`]), by reason: nothing
+    /// they carried reached any state.
+    #[serde(default)]
+    pub refused_time: RefusedTimes,
 }
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
@@ -128,6 +133,9 @@ pub struct EngineCheckpoint {
     /// The vessels' order in the table when they are kept apart (see `take_vessels`).
     #[serde(default)]
     vessel_order: Vec<Mmsi>,
+    /// Events held back until other vessels confirm a jump of the clock.
+    #[serde(default)]
+    clock_guard: StreamClockGuard,
 }
 
 impl EngineCheckpoint {
@@ -175,6 +183,7 @@ pub struct Engine {
     recent: HashMap<Mmsi, Vec<ClosedGap>>,
     stats: EngineStats,
     changes: Vec<Change>,
+    clock_guard: StreamClockGuard,
 }
 
 impl Engine {
@@ -200,6 +209,7 @@ impl Engine {
             recent: HashMap::new(),
             stats: EngineStats::default(),
             changes: Vec::new(),
+            clock_guard: StreamClockGuard::default(),
         }
     }
 
@@ -223,6 +233,7 @@ impl Engine {
             recent,
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
+            clock_guard: self.clock_guard.clone(),
         }
     }
 
@@ -245,6 +256,7 @@ impl Engine {
         engine.open = checkpoint.open;
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
+        engine.clock_guard = checkpoint.clock_guard;
         engine
     }
 
@@ -302,12 +314,38 @@ impl Engine {
         self.changes.len()
     }
 
+    /// Events held back until other vessels confirm the time they would move the clock to.
+    pub fn held_events(&self) -> usize {
+        self.clock_guard.held()
+    }
+
     pub fn ingest(&mut self, event: &AisEvent) {
         self.stats.events += 1;
         let Some(time) = event.time() else {
             self.stats.untimed += 1;
             return;
         };
+        let admission = self.clock_guard.admit(
+            &self.params,
+            event,
+            time,
+            self.clock,
+            &mut self.stats.refused_time,
+        );
+        match admission {
+            Admission::Apply => self.apply(event, time),
+            Admission::Held | Admission::Refused => {}
+            Admission::Confirmed(events) => {
+                for held in &events {
+                    if let Some(time) = held.time() {
+                        self.apply(held, time);
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &AisEvent, time: UnixMillis) {
         self.advance_clock(time);
         match event {
             AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
@@ -322,8 +360,11 @@ impl Engine {
         }
     }
 
-    /// Ends the input: writes everything still buffered. Open gaps stay open.
+    /// Ends the input: writes everything still buffered and refuses events still held back
+    /// (their jump was never confirmed). Open gaps stay open.
     pub fn finish(&mut self) {
+        self.clock_guard
+            .refuse_all(&mut self.stats.refused_time);
         if let Some(clock) = self.clock {
             self.sweep(clock);
         }
@@ -338,6 +379,8 @@ impl Engine {
             return;
         }
         self.clock = Some(time);
+        self.clock_guard
+            .caught_up(&self.params, time, &mut self.stats.refused_time);
         let hour = time.as_millis().div_euclid(MILLIS_PER_HOUR);
         if hour > self.swept_hour {
             if self.swept_hour != i64::MIN {

@@ -42,6 +42,7 @@ pub mod service;
 pub mod simulate;
 pub mod source;
 pub mod store;
+pub mod stream_clock;
 pub mod time;
 pub mod track;
 pub mod watchlist;
