@@ -363,8 +363,7 @@ impl Engine {
     /// Ends the input: writes everything still buffered and refuses events still held back
     /// (their jump was never confirmed). Open gaps stay open.
     pub fn finish(&mut self) {
-        self.clock_guard
-            .refuse_all(&mut self.stats.refused_time);
+        self.clock_guard.refuse_all(&mut self.stats.refused_time);
         if let Some(clock) = self.clock {
             self.sweep(clock);
         }
@@ -673,6 +672,7 @@ mod tests {
     use crate::ports::PortZone;
     use crate::store::read::GapFilter;
     use crate::store::Store;
+    use crate::stream_clock::RefusedTimes;
 
     const T0: i64 = 1_709_856_000_000; // 2024-03-08T00:00:00Z
     const MINUTE: i64 = 60_000;
@@ -1026,5 +1026,119 @@ mod tests {
         assert_eq!(gaps(&found), gaps(&expected));
         assert_eq!(engine.stats(), whole.stats());
         assert!(found == expected, "the interrupted run made other changes");
+    }
+
+    /// The three moored vessels' fixes every 10 minutes over `[from, until)`.
+    fn harbour(from: i64, until: i64) -> Vec<AisEvent> {
+        (0..)
+            .map(|step| from + step * 10 * MINUTE)
+            .take_while(|t| *t < until)
+            .flat_map(|t| {
+                (0..3).map(move |v| fix(Mmsi(273_000_100 + v), t + v as i64 * 1000, PORT.0, PORT.1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_feed_that_resumes_a_day_later_moves_the_clock_once_three_vessels_agree() {
+        let mut engine = engine();
+        for event in harbour(T0, T0 + 6 * HOUR) {
+            engine.ingest(&event);
+        }
+        let before = engine.clock().unwrap();
+        let resumed = harbour(T0 + 30 * HOUR, T0 + 31 * HOUR);
+        engine.ingest(&resumed[0]);
+        engine.ingest(&resumed[1]);
+        assert_eq!(
+            engine.clock(),
+            Some(before),
+            "two vessels are not yet a quorum"
+        );
+        assert_eq!(engine.held_events(), 2);
+        assert_eq!(engine.stats().fixes, 3 * 36);
+        engine.ingest(&resumed[2]);
+        assert_eq!(engine.held_events(), 0);
+        assert_eq!(engine.clock(), resumed[2].time());
+        assert_eq!(
+            engine.stats().fixes,
+            3 * 36 + 3,
+            "the held fixes were applied"
+        );
+        for (v, event) in resumed.iter().take(3).enumerate() {
+            let vessel = engine.vessels().get(Mmsi(273_000_100 + v as u32)).unwrap();
+            assert_eq!(Some(vessel.last_heard), event.time());
+        }
+        for event in &resumed[3..] {
+            engine.ingest(event);
+        }
+        engine.finish();
+        assert_eq!(engine.stats().refused_time, RefusedTimes::default());
+        assert_eq!(engine.stats().fixes, 3 * 36 + resumed.len() as u64);
+    }
+
+    #[test]
+    fn a_lone_time_a_day_ahead_is_held_then_refused_and_leaves_no_trace() {
+        let mut engine = engine();
+        let (lat, lon) = south(30.0);
+        let ahead = fix(TANKER, T0 + 26 * HOUR, lat, lon);
+        let mut events = harbour(T0, T0 + 2 * HOUR);
+        events.push(ahead.clone());
+        events.extend(harbour(T0 + 2 * HOUR, T0 + 4 * HOUR));
+        for event in &events {
+            engine.ingest(event);
+        }
+        assert_eq!(engine.held_events(), 1);
+        let checkpoint = serde_json::to_value(engine.checkpoint()).unwrap();
+        assert_eq!(
+            checkpoint["clock"],
+            serde_json::to_value(engine.clock()).unwrap()
+        );
+        engine.finish();
+        assert_eq!(engine.stats().refused_time.unconfirmed_jump, 1);
+        assert_eq!(engine.held_events(), 0);
+        assert!(engine.vessels().get(TANKER).is_none());
+        assert!(engine.clock() < ahead.time());
+        let changes = engine.take_changes();
+        assert!(changes.iter().all(|c| match c {
+            Change::Vessel(v) => v.mmsi != TANKER,
+            Change::Gap(g) => g.mmsi != TANKER,
+            Change::Track(t) => t.mmsi != TANKER,
+            _ => true,
+        }));
+    }
+
+    #[test]
+    fn a_held_time_the_clock_reaches_without_a_quorum_is_refused_then() {
+        let mut engine = engine();
+        let (lat, lon) = south(30.0);
+        let mut events = harbour(T0, T0 + HOUR);
+        events.push(fix(TANKER, T0 + 14 * HOUR, lat, lon));
+        events.extend(harbour(T0 + HOUR, T0 + 90 * MINUTE));
+        for event in &events {
+            engine.ingest(event);
+        }
+        assert_eq!(engine.held_events(), 1, "still more than 12 h ahead");
+        for event in harbour(T0 + 90 * MINUTE, T0 + 3 * HOUR) {
+            engine.ingest(&event);
+        }
+        assert_eq!(engine.held_events(), 0);
+        assert_eq!(engine.stats().refused_time.unconfirmed_jump, 1);
+        assert!(engine.vessels().get(TANKER).is_none());
+    }
+
+    #[test]
+    fn times_before_2000_or_from_2100_are_refused_whatever_the_clock() {
+        let mut engine = engine();
+        engine.ingest(&fix(TANKER, 946_684_800_000 - 1, PORT.0, PORT.1));
+        engine.ingest(&fix(TANKER, 4_102_444_800_000, PORT.0, PORT.1));
+        assert_eq!(engine.clock(), None);
+        for event in harbour(T0, T0 + HOUR) {
+            engine.ingest(&event);
+        }
+        engine.ingest(&fix(TANKER, 4_102_444_800_000 + HOUR, PORT.0, PORT.1));
+        engine.finish();
+        let refused = &engine.stats().refused_time;
+        assert_eq!((refused.before_2000, refused.from_2100), (1, 2));
+        assert!(engine.vessels().get(TANKER).is_none());
     }
 }

@@ -118,7 +118,12 @@ impl StreamClockGuard {
 
     /// After the clock moved to `clock` without them, held events it has come within a jump
     /// of arrived too early to be true: they are refused.
-    pub fn caught_up(&mut self, params: &DetectParams, clock: UnixMillis, refused: &mut RefusedTimes) {
+    pub fn caught_up(
+        &mut self,
+        params: &DetectParams,
+        clock: UnixMillis,
+        refused: &mut RefusedTimes,
+    ) {
         if self.held.is_empty() {
             return;
         }

@@ -118,7 +118,10 @@ fn assert_replay_unchanged(lines: &[Vec<u8>], expected: RefusedTimes, counter: &
     assert_eq!(summary.engine.refused_time, expected);
     assert_eq!(summary.stream_clock, plain_summary.stream_clock);
     let (plain_rows, bad_rows) = (tables(&plain), tables(&bad));
-    assert!(plain_rows.len() > 1000, "the dump covers the whole database");
+    assert!(
+        plain_rows.len() > 1000,
+        "the dump covers the whole database"
+    );
     assert_eq!(plain_rows, bad_rows);
     assert_eq!(ingest_value(&bad, counter), Some(1), "{counter}");
     assert_eq!(ingest_value(&plain, counter), None, "{counter}");
@@ -185,7 +188,10 @@ fn run_in_arrival_order(lines: &[Vec<u8>], bad: Option<(usize, i64)>) -> (Vec<Ch
             let checkpoint = serde_json::to_value(engine.checkpoint()).unwrap();
             assert_eq!(checkpoint["clock"], serde_json::to_value(clock).unwrap());
             let text = checkpoint.to_string();
-            assert!(!text.contains("\"2100-") && !text.contains("\"1999-"), "{text:.300}");
+            assert!(
+                !text.contains("\"2100-") && !text.contains("\"1999-"),
+                "{text:.300}"
+            );
         }
     }
     engine.finish();
@@ -198,9 +204,17 @@ fn in_arrival_order_a_bad_line_anywhere_changes_nothing_the_engine_emits() {
     let (plain, plain_engine) = run_in_arrival_order(&sample_lines(), None);
     assert!(plain.len() > 1000);
     for (at, time, reason) in [
-        (0.5, Box::new(|_| 4_102_444_800_i64) as Box<dyn Fn(i64) -> i64>, "2100"),
+        (
+            0.5,
+            Box::new(|_| 4_102_444_800_i64) as Box<dyn Fn(i64) -> i64>,
+            "2100",
+        ),
         (0.5, Box::new(|secs| secs + DAY_SECS), "a day ahead"),
-        (0.3, Box::new(|secs| secs + 3 * DAY_SECS), "three days ahead"),
+        (
+            0.3,
+            Box::new(|secs| secs + 3 * DAY_SECS),
+            "three days ahead",
+        ),
         (0.5, Box::new(|_| 946_684_800 - DAY_SECS), "1999"),
     ] {
         let (lines, bad) = sample_with_bad_line(at, time);
