@@ -13,6 +13,7 @@ use crate::detect::{
 };
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::Port;
+use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
     day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, TrackChunk,
@@ -99,6 +100,10 @@ pub struct EngineStats {
     pub trips: u64,
     pub position_jumps: u64,
     pub withdrawn: u64,
+    /// Events whose time could not be true (see [`crate::stream_clock`]), by reason: nothing
+    /// they carried reached any state.
+    #[serde(default)]
+    pub refused_time: RefusedTimes,
 }
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
@@ -128,6 +133,9 @@ pub struct EngineCheckpoint {
     /// The vessels' order in the table when they are kept apart (see `take_vessels`).
     #[serde(default)]
     vessel_order: Vec<Mmsi>,
+    /// Events held back until other vessels confirm a jump of the clock.
+    #[serde(default)]
+    clock_guard: StreamClockGuard,
 }
 
 impl EngineCheckpoint {
@@ -175,6 +183,7 @@ pub struct Engine {
     recent: HashMap<Mmsi, Vec<ClosedGap>>,
     stats: EngineStats,
     changes: Vec<Change>,
+    clock_guard: StreamClockGuard,
 }
 
 impl Engine {
@@ -200,6 +209,7 @@ impl Engine {
             recent: HashMap::new(),
             stats: EngineStats::default(),
             changes: Vec::new(),
+            clock_guard: StreamClockGuard::default(),
         }
     }
 
@@ -223,6 +233,7 @@ impl Engine {
             recent,
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
+            clock_guard: self.clock_guard.clone(),
         }
     }
 
@@ -245,6 +256,7 @@ impl Engine {
         engine.open = checkpoint.open;
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
+        engine.clock_guard = checkpoint.clock_guard;
         engine
     }
 
@@ -302,12 +314,38 @@ impl Engine {
         self.changes.len()
     }
 
+    /// Events held back until other vessels confirm the time they would move the clock to.
+    pub fn held_events(&self) -> usize {
+        self.clock_guard.held()
+    }
+
     pub fn ingest(&mut self, event: &AisEvent) {
         self.stats.events += 1;
         let Some(time) = event.time() else {
             self.stats.untimed += 1;
             return;
         };
+        let admission = self.clock_guard.admit(
+            &self.params,
+            event,
+            time,
+            self.clock,
+            &mut self.stats.refused_time,
+        );
+        match admission {
+            Admission::Apply => self.apply(event, time),
+            Admission::Held | Admission::Refused => {}
+            Admission::Confirmed(events) => {
+                for held in &events {
+                    if let Some(time) = held.time() {
+                        self.apply(held, time);
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &AisEvent, time: UnixMillis) {
         self.advance_clock(time);
         match event {
             AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
@@ -322,8 +360,10 @@ impl Engine {
         }
     }
 
-    /// Ends the input: writes everything still buffered. Open gaps stay open.
+    /// Ends the input: writes everything still buffered and refuses events still held back
+    /// (their jump was never confirmed). Open gaps stay open.
     pub fn finish(&mut self) {
+        self.clock_guard.refuse_all(&mut self.stats.refused_time);
         if let Some(clock) = self.clock {
             self.sweep(clock);
         }
@@ -338,6 +378,8 @@ impl Engine {
             return;
         }
         self.clock = Some(time);
+        self.clock_guard
+            .caught_up(&self.params, time, &mut self.stats.refused_time);
         let hour = time.as_millis().div_euclid(MILLIS_PER_HOUR);
         if hour > self.swept_hour {
             if self.swept_hour != i64::MIN {
@@ -630,6 +672,7 @@ mod tests {
     use crate::ports::PortZone;
     use crate::store::read::GapFilter;
     use crate::store::Store;
+    use crate::stream_clock::RefusedTimes;
 
     const T0: i64 = 1_709_856_000_000; // 2024-03-08T00:00:00Z
     const MINUTE: i64 = 60_000;
@@ -983,5 +1026,119 @@ mod tests {
         assert_eq!(gaps(&found), gaps(&expected));
         assert_eq!(engine.stats(), whole.stats());
         assert!(found == expected, "the interrupted run made other changes");
+    }
+
+    /// The three moored vessels' fixes every 10 minutes over `[from, until)`.
+    fn harbour(from: i64, until: i64) -> Vec<AisEvent> {
+        (0..)
+            .map(|step| from + step * 10 * MINUTE)
+            .take_while(|t| *t < until)
+            .flat_map(|t| {
+                (0..3).map(move |v| fix(Mmsi(273_000_100 + v), t + v as i64 * 1000, PORT.0, PORT.1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_feed_that_resumes_a_day_later_moves_the_clock_once_three_vessels_agree() {
+        let mut engine = engine();
+        for event in harbour(T0, T0 + 6 * HOUR) {
+            engine.ingest(&event);
+        }
+        let before = engine.clock().unwrap();
+        let resumed = harbour(T0 + 30 * HOUR, T0 + 31 * HOUR);
+        engine.ingest(&resumed[0]);
+        engine.ingest(&resumed[1]);
+        assert_eq!(
+            engine.clock(),
+            Some(before),
+            "two vessels are not yet a quorum"
+        );
+        assert_eq!(engine.held_events(), 2);
+        assert_eq!(engine.stats().fixes, 3 * 36);
+        engine.ingest(&resumed[2]);
+        assert_eq!(engine.held_events(), 0);
+        assert_eq!(engine.clock(), resumed[2].time());
+        assert_eq!(
+            engine.stats().fixes,
+            3 * 36 + 3,
+            "the held fixes were applied"
+        );
+        for (v, event) in resumed.iter().take(3).enumerate() {
+            let vessel = engine.vessels().get(Mmsi(273_000_100 + v as u32)).unwrap();
+            assert_eq!(Some(vessel.last_heard), event.time());
+        }
+        for event in &resumed[3..] {
+            engine.ingest(event);
+        }
+        engine.finish();
+        assert_eq!(engine.stats().refused_time, RefusedTimes::default());
+        assert_eq!(engine.stats().fixes, 3 * 36 + resumed.len() as u64);
+    }
+
+    #[test]
+    fn a_lone_time_a_day_ahead_is_held_then_refused_and_leaves_no_trace() {
+        let mut engine = engine();
+        let (lat, lon) = south(30.0);
+        let ahead = fix(TANKER, T0 + 26 * HOUR, lat, lon);
+        let mut events = harbour(T0, T0 + 2 * HOUR);
+        events.push(ahead.clone());
+        events.extend(harbour(T0 + 2 * HOUR, T0 + 4 * HOUR));
+        for event in &events {
+            engine.ingest(event);
+        }
+        assert_eq!(engine.held_events(), 1);
+        let checkpoint = serde_json::to_value(engine.checkpoint()).unwrap();
+        assert_eq!(
+            checkpoint["clock"],
+            serde_json::to_value(engine.clock()).unwrap()
+        );
+        engine.finish();
+        assert_eq!(engine.stats().refused_time.unconfirmed_jump, 1);
+        assert_eq!(engine.held_events(), 0);
+        assert!(engine.vessels().get(TANKER).is_none());
+        assert!(engine.clock() < ahead.time());
+        let changes = engine.take_changes();
+        assert!(changes.iter().all(|c| match c {
+            Change::Vessel(v) => v.mmsi != TANKER,
+            Change::Gap(g) => g.mmsi != TANKER,
+            Change::Track(t) => t.mmsi != TANKER,
+            _ => true,
+        }));
+    }
+
+    #[test]
+    fn a_held_time_the_clock_reaches_without_a_quorum_is_refused_then() {
+        let mut engine = engine();
+        let (lat, lon) = south(30.0);
+        let mut events = harbour(T0, T0 + HOUR);
+        events.push(fix(TANKER, T0 + 14 * HOUR, lat, lon));
+        events.extend(harbour(T0 + HOUR, T0 + 90 * MINUTE));
+        for event in &events {
+            engine.ingest(event);
+        }
+        assert_eq!(engine.held_events(), 1, "still more than 12 h ahead");
+        for event in harbour(T0 + 90 * MINUTE, T0 + 3 * HOUR) {
+            engine.ingest(&event);
+        }
+        assert_eq!(engine.held_events(), 0);
+        assert_eq!(engine.stats().refused_time.unconfirmed_jump, 1);
+        assert!(engine.vessels().get(TANKER).is_none());
+    }
+
+    #[test]
+    fn times_before_2000_or_from_2100_are_refused_whatever_the_clock() {
+        let mut engine = engine();
+        engine.ingest(&fix(TANKER, 946_684_800_000 - 1, PORT.0, PORT.1));
+        engine.ingest(&fix(TANKER, 4_102_444_800_000, PORT.0, PORT.1));
+        assert_eq!(engine.clock(), None);
+        for event in harbour(T0, T0 + HOUR) {
+            engine.ingest(&event);
+        }
+        engine.ingest(&fix(TANKER, 4_102_444_800_000 + HOUR, PORT.0, PORT.1));
+        engine.finish();
+        let refused = &engine.stats().refused_time;
+        assert_eq!((refused.before_2000, refused.from_2100), (1, 2));
+        assert!(engine.vessels().get(TANKER).is_none());
     }
 }

@@ -11,6 +11,7 @@
 //! track/    pure: the vessel table, packed track points, receiver coverage per port-hour
 //! detect/   pure: gaps, reachability of ports, coverage judgement, trips (time passed in)
 //! engine    pure: drives track and detect over the event stream, keeps the stream clock
+//!           (`stream_clock`: which times may move it)
 //! store/    the single SQLite writer, the schema, and the read side (`Reader`)
 //! query/    the answers of `aisgap query`      api/  the HTTP API and the map page
 //! ```
@@ -42,6 +43,7 @@ pub mod service;
 pub mod simulate;
 pub mod source;
 pub mod store;
+pub mod stream_clock;
 pub mod time;
 pub mod track;
 pub mod watchlist;

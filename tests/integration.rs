@@ -2,6 +2,8 @@
 
 #[path = "integration/api.rs"]
 mod api;
+#[path = "integration/clock.rs"]
+mod clock;
 #[path = "integration/config.rs"]
 mod config;
 #[path = "integration/counts_by_type.rs"]

@@ -40,6 +40,7 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
         ("max_speed_kn", d.max_speed_kn),
         ("jump_speed_kn", d.jump_speed_kn),
         ("block_coefficient", d.block_coefficient),
+        ("max_clock_jump_hours", d.max_clock_jump_hours),
     ] {
         if !(value.is_finite() && value > 0.0) {
             fail(key, format!("must be greater than 0, got {value}"));
@@ -56,6 +57,13 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
         if !(value.is_finite() && value >= 0.0) {
             fail(key, format!("must be 0 or more, got {value}"));
         }
+    }
+    if d.clock_jump_quorum == 0 {
+        fail(
+            "clock_jump_quorum",
+            "must be at least 1 (the vessels that must agree on a jump of the clock), got 0"
+                .to_string(),
+        );
     }
     if !(0.0..=1.0).contains(&d.min_coverage) {
         fail(
@@ -250,6 +258,9 @@ mod tests {
             "seawater_density_t_m3 = 0.89",
             "barrels_per_tonne = 4.9",
             "barrels_per_tonne = 13.1",
+            "max_clock_jump_hours = 0",
+            "max_clock_jump_hours = -1",
+            "clock_jump_quorum = 0",
         ];
         for setting in refused {
             let problem = detect_problem(setting).unwrap_or_else(|| panic!("accepted {setting}"));
@@ -267,6 +278,8 @@ mod tests {
             "high_confidence_draught_rise_m = 0.3",
             "cargo_min_draught_rise_m = 0\nhigh_confidence_draught_rise_m = 0",
             "block_coefficient = 1",
+            "max_clock_jump_hours = 0.5",
+            "clock_jump_quorum = 1",
             "seawater_density_t_m3 = 0.9",
             "seawater_density_t_m3 = 1.1",
             "barrels_per_tonne = 5",

@@ -30,6 +30,10 @@ pub struct DetectParams {
     pub seawater_density_t_m3: f64,
     /// Barrels per tonne of cargo.
     pub barrels_per_tonne: f64,
+    /// Hours an event may be ahead of the stream clock before other vessels must confirm it.
+    pub max_clock_jump_hours: f64,
+    /// Distinct MMSIs whose events must agree on a time that far ahead before the clock moves.
+    pub clock_jump_quorum: u32,
 }
 
 impl Default for DetectParams {
@@ -47,6 +51,8 @@ impl Default for DetectParams {
             block_coefficient: 0.80,
             seawater_density_t_m3: 1.025,
             barrels_per_tonne: 7.33,
+            max_clock_jump_hours: 12.0,
+            clock_jump_quorum: 3,
         }
     }
 }
