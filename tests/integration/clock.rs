@@ -10,8 +10,7 @@ use aisgap::offline::replay::{replay, ReplaySummary};
 use aisgap::store::Store;
 use aisgap::stream_clock::RefusedTimes;
 
-use crate::scenario::dump;
-use crate::support::sample_path;
+use crate::support::{dump, sample_path};
 
 const DAY_SECS: i64 = 86_400;
 
