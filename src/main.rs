@@ -79,6 +79,8 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
     say_which_settings(&config, &args.settings, &db);
+    // A replay clears the store: never under a running service.
+    let _writer_lock = aisgap::store::WriterLock::acquire(&db)?;
     let store = Store::open(&db)?;
     let config_file = config
         .source_path

@@ -947,3 +947,74 @@ fn trips_and_dark_vessels_are_alerted_to_a_webhook_and_a_jsonl_file_with_retries
         "reappearance alerts"
     );
 }
+
+/// Waits until the lock file beside `db` names `pid`: the service holds the database.
+fn wait_for_lock_holder(db: &Path, pid: u32, within: Duration) {
+    let lock = aisgap::store::lock::lock_path(db);
+    let deadline = Instant::now() + within;
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid.to_string() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never named PID {pid}",
+            lock.display()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn exits_within(mut child: Child, within: Duration) -> (std::process::ExitStatus, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut text = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            return (status, text);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the second writer was still running after {within:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_writer_on_the_same_database_is_refused_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), free_port(), "");
+    let db = dir.path().join("service.db");
+    let mut first = start_service(&config);
+    wait_for_lock_holder(&db, first.id(), Duration::from_secs(20));
+
+    let (status, log) = exits_within(start_service(&config), Duration::from_secs(20));
+    assert!(!status.success(), "a second service started: {log}");
+    let pid = format!("PID {}", first.id());
+    assert!(
+        log.contains(&pid) && log.contains(&db.display().to_string()),
+        "{log}"
+    );
+
+    // A replay clears the store: refused the same way, and the service's database is intact.
+    let replay = aisgap()
+        .args(["replay", "--config"])
+        .arg(&config)
+        .arg(repo_path("samples/scenario.nmea"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, log) = exits_within(replay, Duration::from_secs(20));
+    assert!(!status.success(), "a replay ran under the service: {log}");
+    assert!(log.contains(&pid), "{log}");
+
+    assert!(terminate(&mut first).success());
+    let mut second = start_service(&config);
+    wait_for_lock_holder(&db, second.id(), Duration::from_secs(20));
+    assert!(terminate(&mut second).success());
+}
