@@ -420,6 +420,9 @@ fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
         "PrivateTmp=yes",
         "CapabilityBoundingSet=\n",
         "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "LimitNOFILE=",
+        "DevicePolicy=closed",
+        "UMask=0077",
     ] {
         assert!(unit.contains(required), "the unit lacks {required:?}");
     }
