@@ -110,6 +110,22 @@ pub fn is_loopback_host(host: &[u8]) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Middleware: refuses a request whose `Host` is not [`is_loopback_host`] with 421.
+pub async fn loopback_host_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .map(axum::http::HeaderValue::as_bytes);
+    if host.is_some_and(is_loopback_host) {
+        return next.run(request).await;
+    }
+    ApiError::ForeignHost.into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

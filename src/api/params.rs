@@ -297,16 +297,7 @@ fn apply(
             })?);
         }
         ParamKind::Count => {
-            let count: u64 = value.parse().map_err(|e: std::num::ParseIntError| {
-                if *e.kind() == std::num::IntErrorKind::PosOverflow {
-                    refuse(
-                        name,
-                        format!("{value} is out of range: give 0 to {MAX_OFFSET}"),
-                    )
-                } else {
-                    refuse(name, format!("{value:?} is not a whole number"))
-                }
-            })?;
+            let count = parse_count(name, value)?;
             match name {
                 "limit" if count == 0 || count > MAX_LIMIT => {
                     return Err(refuse(
@@ -363,6 +354,20 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// A count that fits the database's signed 64 bits; a bigger one is out of range, not malformed.
+fn parse_count(name: &str, value: &str) -> Result<u64, ParamError> {
+    value.parse().map_err(|e: std::num::ParseIntError| {
+        if *e.kind() == std::num::IntErrorKind::PosOverflow {
+            refuse(
+                name,
+                format!("{value} is out of range: give 0 to {MAX_OFFSET}"),
+            )
+        } else {
+            refuse(name, format!("{value:?} is not a whole number"))
+        }
+    })
 }
 
 /// "a, b and/or c"

@@ -48,22 +48,11 @@ pub fn router(state: ApiState) -> Router {
     // Without a token the listener is loopback-only (see `check_exposure`); the Host check
     // keeps other sites' pages from reaching it through a rebound name.
     let router = if tokenless {
-        router.layer(middleware::from_fn(loopback_host_only))
+        router.layer(middleware::from_fn(super::auth::loopback_host_only))
     } else {
         router
     };
     router.with_state(state)
-}
-
-async fn loopback_host_only(request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .map(HeaderValue::as_bytes);
-    if host.is_some_and(super::auth::is_loopback_host) {
-        return next.run(request).await;
-    }
-    ApiError::ForeignHost.into_response()
 }
 
 async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {

@@ -365,6 +365,14 @@ fn with_analyst_api(
     let Some(address) = address else {
         return router;
     };
+    // Tokenless on loopback: metrics and health too answer only loopback Host names.
+    let router = if address.ip().is_loopback() {
+        router.layer(axum::middleware::from_fn(
+            crate::api::auth::loopback_host_only,
+        ))
+    } else {
+        router
+    };
     if let Err(error) = crate::api::check_exposure(address, None) {
         tracing::warn!(%address, %error, "Not serving the analysts' API here; use aisgap serve with a token.");
         return router;

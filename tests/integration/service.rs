@@ -1021,3 +1021,40 @@ fn a_second_writer_on_the_same_database_is_refused_naming_the_first() {
     wait_for_lock_holder(&db, second.id(), Duration::from_secs(20));
     assert!(terminate(&mut second).success());
 }
+
+/// One GET of `path` with the `Host` header given: the status code (0 while not listening).
+fn status_with_host(address: &str, path: &str, host: &str) -> u16 {
+    use std::io::Read;
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return 0;
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_tokenless_loopback_listener_answers_only_loopback_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), free_port(), "");
+    let address = http_address(&config);
+    let mut service = start_service(&config);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_with_host(&address, "/healthz", &address) == 0 {
+        assert!(Instant::now() < deadline, "no HTTP listener at {address}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status_with_host(&address, "/metrics", &address), 200);
+    assert_eq!(status_with_host(&address, "/metrics", "localhost"), 200);
+    assert_eq!(status_with_host(&address, "/metrics", "evil.example"), 421);
+    assert!(terminate(&mut service).success());
+}
