@@ -212,7 +212,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub port: Option<String>,
     /// Only this vessel (by MMSI).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=999_999_999))]
     pub mmsi: Option<u32>,
     /// Only this vessel (by IMO number).
     #[arg(long)]
@@ -236,10 +236,10 @@ pub struct QueryArgs {
     #[arg(long, value_enum, default_value_t = AnswerFormat::Table)]
     pub format: AnswerFormat,
     /// At most this many records.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
     pub limit: Option<u64>,
     /// Skip this many records first.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub offset: u64,
 }
 

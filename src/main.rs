@@ -79,6 +79,8 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let db = args.db.clone().unwrap_or_else(|| config.store.db.clone());
     say_which_settings(&config, &args.settings, &db);
+    // A replay clears the store: never under a running service.
+    let _writer_lock = aisgap::store::WriterLock::acquire(&db)?;
     let store = Store::open(&db)?;
     let config_file = config
         .source_path
@@ -275,7 +277,7 @@ fn database_path(db: Option<&Path>, config: Option<&Path>) -> anyhow::Result<Pat
 fn parse_time(parameter: &str, text: Option<&str>) -> anyhow::Result<Option<UnixMillis>> {
     text.map(|t| {
         UnixMillis::parse_user(t)
-            .ok_or_else(|| anyhow!("{parameter} {t:?} is not a time: use ISO-8601 (2024-03-07, 2024-03-07T12:00:00Z) or Unix seconds"))
+            .ok_or_else(|| anyhow!("{parameter} {t:?} is not a time: use ISO-8601 (2024-03-07, 2024-03-07T12:00:00Z) or Unix seconds 0 to {}", aisgap::time::MAX_USER_SECS))
     })
     .transpose()
 }

@@ -27,6 +27,10 @@ pub fn now() -> UnixMillis {
     UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The latest Unix second a user may give as a time bound: 9999-12-31T23:59:59Z, the last
+/// instant ISO-8601's four-digit years can name.
+pub const MAX_USER_SECS: i64 = 253_402_300_799;
+
 impl UnixMillis {
     pub const fn from_secs(secs: i64) -> Self {
         UnixMillis(secs * 1000)
@@ -161,7 +165,11 @@ impl UnixMillis {
     pub fn parse_user(text: &str) -> Option<UnixMillis> {
         let t = text.trim();
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-            return t.parse::<i64>().ok().map(UnixMillis::from_secs);
+            return t
+                .parse::<i64>()
+                .ok()
+                .filter(|secs| *secs <= MAX_USER_SECS)
+                .map(UnixMillis::from_secs);
         }
         UnixMillis::parse_iso8601(t)
     }

@@ -89,9 +89,72 @@ pub fn check_exposure(addr: SocketAddr, token: Option<&AccessToken>) -> Result<(
     }
 }
 
+/// Whether a `Host` header names this machine: `localhost`, a 127.x address or `[::1]`, with
+/// or without a port. Without a token, only these reach the API: a page on another site that
+/// points its own name at 127.0.0.1 (DNS rebinding) still sends its own name.
+pub fn is_loopback_host(host: &[u8]) -> bool {
+    let Ok(host) = std::str::from_utf8(host) else {
+        return false;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inside, after)) if after.is_empty() || after.starts_with(':') => inside,
+            _ => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Middleware: refuses a request whose `Host` is not [`is_loopback_host`] with 421.
+pub async fn loopback_host_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .map(axum::http::HeaderValue::as_bytes);
+    if host.is_some_and(is_loopback_host) {
+        return next.run(request).await;
+    }
+    ApiError::ForeignHost.into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_host_names_pass() {
+        for good in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.9.8.7:1",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_loopback_host(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "localhost.evil.example",
+            "192.0.2.1:80",
+            "[::2]:80",
+            "",
+            "[::1]x",
+        ] {
+            assert!(!is_loopback_host(bad.as_bytes()), "{bad}");
+        }
+    }
 
     fn token() -> AccessToken {
         AccessToken::new("s3cret-token-0123456789\n", "test").unwrap()

@@ -46,6 +46,8 @@ pub enum ApiError {
     NoRoute(String),
     #[error("this API needs an access token: send the header `Authorization: Bearer <token>`")]
     Unauthorized,
+    #[error("this API serves only requests addressed to this machine (Host: localhost or 127.0.0.1) unless an access token is configured")]
+    ForeignHost,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -72,6 +74,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::ForeignHost => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Store(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

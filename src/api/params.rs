@@ -13,6 +13,8 @@ use crate::time::UnixMillis;
 pub const DEFAULT_LIMIT: u64 = 1000;
 /// The largest `limit` accepted: bigger answers are paged with `offset`.
 pub const MAX_LIMIT: u64 = 10_000;
+/// The largest `offset` the database can skip (SQLite counts in signed 64 bits).
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
 
 /// What a parameter's value must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,7 +265,7 @@ fn apply(
             let time = UnixMillis::parse_user(value).ok_or_else(|| {
                 refuse(
                     name,
-                    format!("{value:?} is not a time: use ISO-8601 (2024-03-07, 2024-03-07T12:00:00Z) or Unix seconds"),
+                    format!("{value:?} is not a time: use ISO-8601 (2024-03-07, 2024-03-07T12:00:00Z) or Unix seconds 0 to {}", crate::time::MAX_USER_SECS),
                 )
             })?;
             if name == "since" {
@@ -295,9 +297,7 @@ fn apply(
             })?);
         }
         ParamKind::Count => {
-            let count: u64 = value
-                .parse()
-                .map_err(|_| refuse(name, format!("{value:?} is not a whole number")))?;
+            let count = parse_count(name, value)?;
             match name {
                 "limit" if count == 0 || count > MAX_LIMIT => {
                     return Err(refuse(
@@ -308,6 +308,12 @@ fn apply(
                     ))
                 }
                 "limit" => filter.limit = Some(count),
+                "offset" if count > MAX_OFFSET => {
+                    return Err(refuse(
+                        name,
+                        format!("{count} is out of range: give 0 to {MAX_OFFSET}"),
+                    ))
+                }
                 "offset" => filter.offset = count,
                 _ => {
                     query.min_vessels = u32::try_from(count)
@@ -348,6 +354,20 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// A count that fits the database's signed 64 bits; a bigger one is out of range, not malformed.
+fn parse_count(name: &str, value: &str) -> Result<u64, ParamError> {
+    value.parse().map_err(|e: std::num::ParseIntError| {
+        if *e.kind() == std::num::IntErrorKind::PosOverflow {
+            refuse(
+                name,
+                format!("{value} is out of range: give 0 to {MAX_OFFSET}"),
+            )
+        } else {
+            refuse(name, format!("{value:?} is not a whole number"))
+        }
+    })
 }
 
 /// "a, b and/or c"

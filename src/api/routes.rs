@@ -39,12 +39,20 @@ pub fn router(state: ApiState) -> Router {
         api = api.route(path, route);
     }
     let api = api.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
+    let tokenless = state.token.is_none();
+    let router = Router::new()
         .route("/", get(page::index))
         .route("/assets/{file}", get(page::asset))
         .merge(api)
-        .fallback(no_route)
-        .with_state(state)
+        .fallback(no_route);
+    // Without a token the listener is loopback-only (see `check_exposure`); the Host check
+    // keeps other sites' pages from reaching it through a rebound name.
+    let router = if tokenless {
+        router.layer(middleware::from_fn(super::auth::loopback_host_only))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {

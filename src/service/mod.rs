@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ConfigErrors};
 use crate::engine::{Engine, EngineCheckpoint};
 use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Commit, LockError, Store, StoreError, WriterLock};
 use http::ServiceState;
 use notify::Notifier;
 use pipeline::{Control, Pipeline, PipelineMetrics};
@@ -40,6 +40,8 @@ pub enum ServiceError {
     Config(#[from] ConfigErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error(
         "the checkpoint in {db} cannot be read ({error}); move the database aside to start afresh"
     )]
@@ -241,6 +243,8 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     });
     let signals = signals.map_err(ServiceError::Runtime)?;
     let config = Config::load(config_path)?;
+    // Before the database is opened: a second writer must not even migrate it.
+    let _writer_lock = WriterLock::acquire(&config.store.db)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
     let (engine, positions, checkpoint) = open_engine(&config, &store)?;
@@ -360,6 +364,14 @@ fn with_analyst_api(
 ) -> axum::Router {
     let Some(address) = address else {
         return router;
+    };
+    // Tokenless on loopback: metrics and health too answer only loopback Host names.
+    let router = if address.ip().is_loopback() {
+        router.layer(axum::middleware::from_fn(
+            crate::api::auth::loopback_host_only,
+        ))
+    } else {
+        router
     };
     if let Err(error) = crate::api::check_exposure(address, None) {
         tracing::warn!(%address, %error, "Not serving the analysts' API here; use aisgap serve with a token.");

@@ -1,11 +1,13 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and the read side, [`Reader`], that queries answer from (`read`).
 
+pub mod lock;
 mod params;
 pub mod read;
 mod rows;
 pub mod schema;
 
+pub use lock::{LockError, WriterLock};
 pub use params::StoreParams;
 pub use read::Reader;
 

@@ -398,6 +398,11 @@ fn bad_parameters_are_refused_by_name() {
         ("/api/v1/vessels/445126000?format=csv", "format"),
         ("/api/v1/vessels/not-an-mmsi", "mmsi"),
         ("/api/v1/summary?verbose=1", "verbose"),
+        ("/api/v1/trips?offset=9223372036854775808", "offset"),
+        ("/api/v1/trips?limit=18446744073709551616", "limit"),
+        ("/api/v1/trips?mmsi=99999999999999999999", "mmsi"),
+        ("/api/v1/trips?since=9223372036854775807", "since"),
+        ("/api/v1/trips?until=99999999999999999999", "until"),
     ];
     for (path, parameter) in cases {
         let answer = get(&served, path);
@@ -1355,4 +1360,70 @@ fn aisgap_serve_answers_and_stops_on_term() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status}");
+}
+
+/// One GET with the `Host` header given: the status code.
+fn status_with_host(addr: SocketAddr, host: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /api/v1/summary HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn without_a_token_only_loopback_host_names_are_served() {
+    let served = Served::start(sample_db(), None);
+    let port = served.addr.port();
+    assert_eq!(status_with_host(served.addr, "evil.example"), 421);
+    assert_eq!(
+        status_with_host(served.addr, &format!("evil.example:{port}")),
+        421
+    );
+    assert_eq!(
+        status_with_host(served.addr, &format!("127.0.0.1:{port}")),
+        200
+    );
+    assert_eq!(
+        status_with_host(served.addr, &format!("localhost:{port}")),
+        200
+    );
+    let guarded = Served::start(sample_db(), Some("s3cret-token-0123456789"));
+    // With a token the token decides, whatever the name.
+    assert_eq!(status_with_host(guarded.addr, "evil.example"), 401);
+}
+
+#[test]
+fn out_of_range_numbers_are_usage_errors_in_aisgap_query() {
+    let db = sample_db().to_str().unwrap();
+    for (args, named) in [
+        (&["--offset", "9223372036854775808"][..], "--offset"),
+        (&["--limit", "9223372036854775808"][..], "--limit"),
+        (&["--mmsi", "4294967295"][..], "--mmsi"),
+        (&["--since", "9223372036854775807"][..], "--since"),
+    ] {
+        let out = crate::support::aisgap()
+            .args(["query", "trips", "--db", db])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(named) && !stderr.contains("datatype mismatch"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -420,6 +420,9 @@ fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
         "PrivateTmp=yes",
         "CapabilityBoundingSet=\n",
         "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "LimitNOFILE=",
+        "DevicePolicy=closed",
+        "UMask=0077",
     ] {
         assert!(unit.contains(required), "the unit lacks {required:?}");
     }
@@ -946,4 +949,112 @@ fn trips_and_dark_vessels_are_alerted_to_a_webhook_and_a_jsonl_file_with_retries
         posted.iter().any(|a| a["event"] == "reappeared"),
         "reappearance alerts"
     );
+}
+
+/// Waits until the lock file beside `db` names `pid`: the service holds the database.
+fn wait_for_lock_holder(db: &Path, pid: u32, within: Duration) {
+    let lock = aisgap::store::lock::lock_path(db);
+    let deadline = Instant::now() + within;
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid.to_string() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never named PID {pid}",
+            lock.display()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn exits_within(mut child: Child, within: Duration) -> (std::process::ExitStatus, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut text = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            return (status, text);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the second writer was still running after {within:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_writer_on_the_same_database_is_refused_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), free_port(), "");
+    let db = dir.path().join("service.db");
+    let mut first = start_service(&config);
+    wait_for_lock_holder(&db, first.id(), Duration::from_secs(20));
+
+    let (status, log) = exits_within(start_service(&config), Duration::from_secs(20));
+    assert!(!status.success(), "a second service started: {log}");
+    let pid = format!("PID {}", first.id());
+    assert!(
+        log.contains(&pid) && log.contains(&db.display().to_string()),
+        "{log}"
+    );
+
+    // A replay clears the store: refused the same way, and the service's database is intact.
+    let replay = aisgap()
+        .args(["replay", "--config"])
+        .arg(&config)
+        .arg(repo_path("samples/scenario.nmea"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, log) = exits_within(replay, Duration::from_secs(20));
+    assert!(!status.success(), "a replay ran under the service: {log}");
+    assert!(log.contains(&pid), "{log}");
+
+    assert!(terminate(&mut first).success());
+    let mut second = start_service(&config);
+    wait_for_lock_holder(&db, second.id(), Duration::from_secs(20));
+    assert!(terminate(&mut second).success());
+}
+
+/// One GET of `path` with the `Host` header given: the status code (0 while not listening).
+fn status_with_host(address: &str, path: &str, host: &str) -> u16 {
+    use std::io::Read;
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return 0;
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_tokenless_loopback_listener_answers_only_loopback_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), free_port(), "");
+    let address = http_address(&config);
+    let mut service = start_service(&config);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_with_host(&address, "/healthz", &address) == 0 {
+        assert!(Instant::now() < deadline, "no HTTP listener at {address}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status_with_host(&address, "/metrics", &address), 200);
+    assert_eq!(status_with_host(&address, "/metrics", "localhost"), 200);
+    assert_eq!(status_with_host(&address, "/metrics", "evil.example"), 421);
+    assert!(terminate(&mut service).success());
 }
