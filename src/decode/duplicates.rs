@@ -12,14 +12,15 @@ use crate::time::UnixMillis;
 
 use super::payload::PayloadBits;
 
-/// Slots the table starts with: a window's worth of a small feed, a few cache lines.
-const FIRST_SLOTS: usize = 1 << 10;
+/// Slots of the table of first copies (a power of two): 1.5 MiB a source, allocated when the
+/// first timed message arrives.
+const SLOTS: usize = 1 << 16;
 
-/// First copies remembered at most: the table's slots when fully grown (1.5 MiB a source).
-/// A feed busier than that within one window (some 13,000 messages a second with the default
-/// 5 s) makes a new copy take the place of the oldest one along its probe run, and a later copy
-/// of that one passes as new; memory stays bounded whatever the rate.
-pub const MAX_REMEMBERED: usize = 1 << 16;
+/// First copies remembered at most: the table's slots. A feed busier than that within one
+/// window (some 13,000 messages a second with the default 5 s) makes a new copy take the
+/// place of the oldest one along its probe run, and a later copy of that one passes as new;
+/// memory stays bounded whatever the rate.
+pub const MAX_REMEMBERED: usize = SLOTS;
 
 /// How far a lookup probes from a fingerprint's home slot.
 const PROBES: usize = 16;
@@ -29,13 +30,11 @@ const NEVER: i64 = i64::MIN;
 
 /// The messages heard within the last window of event time, by payload fingerprint: an
 /// open-addressing table whose entries expire by themselves once their time falls out of the
-/// window, so that nothing is allocated or removed per message on the decoder's hot path. It
-/// doubles (up to [`MAX_REMEMBERED`]) only when a probe run holds no expired slot, so its size
-/// follows the messages of one window and it stays in cache.
+/// window, so that nothing is allocated or removed per message on the decoder's hot path.
 #[derive(Debug)]
 pub struct DuplicateFilter {
     window_ms: i64,
-    /// (fingerprint, event time of its first copy), or `(_, NEVER)`; a power of two long.
+    /// (fingerprint, event time of its first copy), or `(_, NEVER)`.
     slots: Vec<(u128, i64)>,
     used: usize,
 }
@@ -65,53 +64,24 @@ impl DuplicateFilter {
             return false;
         }
         if self.slots.is_empty() {
-            self.slots = vec![(0, NEVER); FIRST_SLOTS];
+            self.slots = vec![(0, NEVER); SLOTS];
         }
         let key = fingerprint(bits);
-        match self.find(key, time) {
-            Probe::Repeat => true,
-            Probe::Free(index) => {
-                self.put(index, key, time);
-                false
-            }
-            Probe::Full(oldest) => {
-                if self.slots.len() < MAX_REMEMBERED {
-                    self.grow(time);
-                    let index = match self.find(key, time) {
-                        Probe::Free(index) | Probe::Full(index) => index,
-                        Probe::Repeat => return true,
-                    };
-                    self.put(index, key, time);
-                } else {
-                    self.put(oldest, key, time);
-                }
-                false
-            }
-        }
-    }
-
-    fn live(&self, first: i64, time: i64) -> bool {
-        first != NEVER
-            && first >= time.saturating_sub(self.window_ms)
-            && (time - first).abs() <= self.window_ms
-    }
-
-    /// Looks `key` up along its probe run: a live copy, else the first slot never used or
-    /// expired, else the oldest live one.
-    fn find(&self, key: u128, time: i64) -> Probe {
-        let mask = self.slots.len() - 1;
-        let home = (key as usize) & mask;
+        let home = (key as usize) & (SLOTS - 1);
+        let horizon = time.saturating_sub(self.window_ms);
+        // Where to remember it: the first slot never used or expired, else the oldest.
         let mut free: Option<usize> = None;
         let mut oldest = home;
         for step in 0..PROBES {
-            let index = (home + step) & mask;
+            let index = (home + step) & (SLOTS - 1);
             let (slot_key, first) = self.slots[index];
             if first == NEVER {
-                return Probe::Free(free.unwrap_or(index));
+                free.get_or_insert(index);
+                break;
             }
-            let live = self.live(first, time);
+            let live = first >= horizon && (time - first).abs() <= self.window_ms;
             if live && slot_key == key {
-                return Probe::Repeat;
+                return true;
             }
             if !live {
                 free.get_or_insert(index);
@@ -119,34 +89,11 @@ impl DuplicateFilter {
                 oldest = index;
             }
         }
-        free.map_or(Probe::Full(oldest), Probe::Free)
-    }
-
-    fn put(&mut self, index: usize, key: u128, time: i64) {
+        let index = free.unwrap_or(oldest);
         self.used += usize::from(self.slots[index].1 == NEVER);
         self.slots[index] = (key, time);
+        false
     }
-
-    /// Twice the slots, with the copies still live at `time` moved over.
-    fn grow(&mut self, time: i64) {
-        let old = std::mem::replace(&mut self.slots, vec![(0, NEVER); 0]);
-        self.slots = vec![(0, NEVER); old.len() * 2];
-        self.used = 0;
-        for (key, first) in old {
-            if self.live(first, time) {
-                if let Probe::Free(index) | Probe::Full(index) = self.find(key, first) {
-                    self.put(index, key, first);
-                }
-            }
-        }
-    }
-}
-
-/// Where a probe run ends.
-enum Probe {
-    Repeat,
-    Free(usize),
-    Full(usize),
 }
 
 /// 128 bits that stand for the payload's bits and length: two independent multiply-rotate
@@ -256,25 +203,6 @@ mod tests {
     }
 
     #[test]
-    fn the_table_grows_with_a_busy_window_and_forgets_nothing_inside_it() {
-        let mut filter = DuplicateFilter::new(60_000);
-        let mut payload = bits(REPORT, 0);
-        let armour = |v: u32| char::from(if v < 40 { v + 48 } else { v + 56 } as u8);
-        let text = |i: u32| -> String { (0..3).map(|k| armour((i >> (6 * k)) & 63)).collect() };
-        let busy = 20 * FIRST_SLOTS as u32;
-        for i in 0..busy {
-            payload.load(text(i).as_bytes(), 0).unwrap();
-            assert!(!filter.is_repeat(&payload, at(1_000 + i64::from(i))));
-        }
-        assert!(filter.slots.len() > FIRST_SLOTS);
-        for i in 0..busy {
-            payload.load(text(i).as_bytes(), 0).unwrap();
-            let later = at(1_000 + i64::from(busy) + i64::from(i) % 100);
-            assert!(filter.is_repeat(&payload, later), "copy {i} found");
-        }
-    }
-
-    #[test]
     fn memory_stays_bounded_on_a_flood_of_distinct_messages() {
         let mut filter = DuplicateFilter::new(3_600_000);
         let mut payload = bits(REPORT, 0);
@@ -286,9 +214,6 @@ mod tests {
             assert!(!filter.is_repeat(&payload, at(i64::from(i))), "{text}");
         }
         assert!(filter.remembered() <= MAX_REMEMBERED);
-        assert!(
-            filter.slots.len() <= MAX_REMEMBERED,
-            "the table grows only so far"
-        );
+        assert_eq!(filter.slots.len(), MAX_REMEMBERED, "the table never grows");
     }
 }
