@@ -21,7 +21,8 @@
 //! `config/` reads TOML into each stage's own parameters and checks it, `ports` and
 //! `watchlist` are what an analyst designates, `problem` is the located complaint they all
 //! report, `model` and `time` are the shared vocabulary, `simulate/` generates scenarios with
-//! ground truth. The pure stages never read the clock, a socket, the database or the
+//! ground truth. `record` is the replay order of events, shared by replay's sort and the
+//! service's reorder window. The pure stages never read the clock, a socket, the database or the
 //! configuration (`tests/integration/layout.rs` checks it): that is why a replay gives what
 //! the service would have given, and why their tests need no I/O.
 //!
@@ -39,6 +40,7 @@ pub mod offline;
 pub mod ports;
 pub mod problem;
 pub mod query;
+pub mod record;
 pub mod service;
 pub mod simulate;
 pub mod source;

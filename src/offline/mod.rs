@@ -3,6 +3,5 @@
 
 pub mod decode;
 pub mod input;
-pub mod record;
 pub mod replay;
 pub mod sort;

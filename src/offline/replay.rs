@@ -223,7 +223,7 @@ pub fn replay(
 }
 
 /// Replays `logs` with these sort settings. The engine sees every timed event in record
-/// order (event time, then vessel, then content; see [`super::record`]), so any order of the
+/// order (event time, then vessel, then content; see [`crate::record`]), so any order of the
 /// lines within and across the logs gives the same tables; each log is still decoded in its
 /// own order. Untimed events go to the engine first, which counts them and drops them.
 pub fn replay_with(

@@ -1,4 +1,4 @@
-//! Puts a replay's events in time order with bounded memory: records (see [`super::record`])
+//! Puts a replay's events in time order with bounded memory: records (see [`crate::record`])
 //! gather in a buffer up to a set size, each full buffer is sorted and spilled to a temporary
 //! file as a run, and the runs and the last buffer are merged k-way on the way to the engine.
 
@@ -9,8 +9,8 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use super::record::{self, read_varint, RecordError, RecordReader};
 use crate::model::AisEvent;
+use crate::record::{self, read_varint, RecordError, RecordReader};
 
 /// How much memory the sort may hold and where its runs go when the input is larger.
 #[derive(Clone, Debug)]

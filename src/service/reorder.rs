@@ -1,6 +1,6 @@
 //! The live reorder window: timed events wait until the newest event time seen is
 //! `reorder_window_s` past them, and leave in the order replay sorts in (see
-//! [`crate::offline::record`]), so that feeds from several receivers that are slightly out of
+//! [`crate::record`]), so that feeds from several receivers that are slightly out of
 //! step reach the engine in time order. Anything later than the window is late data, judged
 //! by the engine's late-data rules. Bounded: beyond [`MAX_HELD`] events the earliest leave
 //! early.
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::AisEvent;
-use crate::offline::record;
+use crate::record;
 
 /// Most events held at once, whatever the window: a feed that bursts cannot grow memory
 /// without bound.
