@@ -13,6 +13,7 @@ use crate::decode::clock::ClockStats;
 use crate::decode::feed::{FeedDecoder, FormatRefusal, RECOGNITION_LINES};
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
+use crate::offline::input;
 use crate::source::file::{self, Line, LineReader, OpenError};
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +101,7 @@ fn decode_file(
             Some(Line::TooLong { .. }) => decoder.count_line_too_long(),
         }
         if decoder.has_reject_notes() {
-            log_rejects(path, &mut decoder);
+            input::log_rejects(path, &mut decoder);
         }
         if !args.summary {
             for event in &events {
@@ -114,20 +115,8 @@ fn decode_file(
         }
     }
     decoder.finish();
-    log_rejects(path, &mut decoder);
+    input::log_rejects(path, &mut decoder);
     Ok((decoder.stats(), decoder.refusal().cloned()))
-}
-
-fn log_rejects(path: &Path, decoder: &mut FeedDecoder) {
-    for note in decoder.take_reject_notes() {
-        tracing::debug!(
-            file = %path.display(),
-            line = note.line,
-            reason = note.reason.name(),
-            "{}.",
-            note.detail
-        );
-    }
 }
 
 #[derive(Serialize)]

@@ -82,3 +82,17 @@ pub fn counters(problems: &[InputProblem]) -> [(String, u64); 3] {
         ),
     ]
 }
+
+/// Each refusal the decoder noted, with its log, line and reason, at debug level (the counts
+/// are in the summary); replay and `aisgap decode` both report them so.
+pub fn log_rejects(path: &Path, decoder: &mut FeedDecoder) {
+    for note in decoder.take_reject_notes() {
+        tracing::debug!(
+            file = %path.display(),
+            line = note.line,
+            reason = note.reason.name(),
+            "{}.",
+            note.detail
+        );
+    }
+}

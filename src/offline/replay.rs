@@ -130,18 +130,6 @@ fn start_log(
         .expect("spawning a decoding thread")
 }
 
-/// Each refusal, where it was and why, at debug level (the counts are in the summary).
-fn log_rejects(decoder: &mut FeedDecoder) {
-    for note in decoder.take_reject_notes() {
-        tracing::debug!(
-            line = note.line,
-            reason = note.reason.name(),
-            "{}.",
-            note.detail
-        );
-    }
-}
-
 fn decode_log(
     index: usize,
     path: PathBuf,
@@ -178,7 +166,7 @@ fn decode_log(
             break;
         }
         if decoder.has_reject_notes() {
-            log_rejects(&mut decoder);
+            input::log_rejects(&path, &mut decoder);
         }
         if batch.len() >= EVENT_BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH + 16));
@@ -188,7 +176,7 @@ fn decode_log(
         }
     }
     decoder.finish();
-    log_rejects(&mut decoder);
+    input::log_rejects(&path, &mut decoder);
     if !batch.is_empty() {
         let _ = batches.send((index, batch));
     }
