@@ -611,7 +611,10 @@ async fn control_loop(
             }
         }
         if let Some(stage) = stages.ended() {
-            tracing::error!(stage, "A stage of the service ended while it ran; shutting down.");
+            tracing::error!(
+                stage,
+                "A stage of the service ended while it ran; shutting down."
+            );
             break Stop::StageEnded(format!("{stage} thread"));
         }
         if let Some(source) = sources.panicked() {

@@ -47,6 +47,7 @@ impl StoreError {
             StoreError::Deleted { .. } => "deleted",
             StoreError::Replaced { .. } => "replaced",
             StoreError::FileCheck { .. } => "io",
+            StoreError::GaveUp { kind, .. } => kind,
             StoreError::Sql(rusqlite::Error::SqliteFailure(e, _))
             | StoreError::Open {
                 reason: rusqlite::Error::SqliteFailure(e, _),
@@ -74,6 +75,18 @@ impl StoreError {
                 ..
             } => Some(e.extended_code),
             _ => None,
+        }
+    }
+
+    /// The fault in SQLite's words with its code, without the path (which the log line or
+    /// the enclosing message names).
+    pub fn cause_text(&self) -> String {
+        match self {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, message)) => {
+                let words = message.clone().unwrap_or_else(|| e.to_string());
+                format!("{words} (SQLite error {})", e.extended_code)
+            }
+            other => other.to_string(),
         }
     }
 
@@ -209,7 +222,11 @@ mod tests {
         health.note_failure(&full(), UnixMillis(1_000));
         health.note_failure(&full(), UnixMillis(3_000));
         let (since, reason) = health.failing().unwrap();
-        assert_eq!(since, UnixMillis(1_000), "the outage began at the first failure");
+        assert_eq!(
+            since,
+            UnixMillis(1_000),
+            "the outage began at the first failure"
+        );
         assert!(reason.contains("database or disk is full"), "{reason}");
         assert_eq!(health.unavailable_seconds(UnixMillis(2_500)), 1.5);
         assert_eq!(health.note_written(UnixMillis(4_000)), Some(3_000));
@@ -231,6 +248,10 @@ mod tests {
             None,
         ));
         assert_eq!((io.kind(), io.sqlite_code()), ("io", Some(778)));
+        assert_eq!(
+            full().cause_text(),
+            "database or disk is full (SQLite error 13)"
+        );
         let deleted = StoreError::Deleted {
             path: "/var/lib/aisgap/aisgap.db".into(),
             rescued: None,

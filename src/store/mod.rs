@@ -50,6 +50,15 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the store writer stopped before all changes were written")]
     WriterGone,
+    /// SQLite's words and code are in `cause`, deliberately not a `source`: the chain would
+    /// repeat them.
+    #[error("database {} could not be written for {waited_s:.1} s ([store] give_up_after_s): {cause}", path.display())]
+    GaveUp {
+        path: PathBuf,
+        waited_s: f64,
+        cause: String,
+        kind: &'static str,
+    },
     #[error("database {}: {error}", path.display())]
     FileCheck {
         path: PathBuf,

@@ -93,7 +93,12 @@ impl Store {
                     failing_for_s = waited.as_secs_f64(),
                     "Giving up on the database; what was received since the last commit is not written."
                 );
-                return Err(error);
+                return Err(StoreError::GaveUp {
+                    path: PathBuf::from(self.path_text()),
+                    waited_s: waited.as_secs_f64(),
+                    cause: error.cause_text(),
+                    kind: error.kind(),
+                });
             }
             std::thread::sleep(delay.min(give_up_after.saturating_sub(waited)));
             delay = (delay * 2).min(RETRY_AT_MOST);
@@ -147,10 +152,29 @@ impl Store {
         };
         let error = match lost {
             StoreError::Replaced { .. } => StoreError::Replaced { path, rescued },
-            _ => StoreError::Deleted { path, rescued },
+            _ => {
+                forget_journal(&path);
+                StoreError::Deleted { path, rescued }
+            }
         };
         tracing::error!(kind = error.kind(), error = %error, "The database file is gone from under the writer; stopping.");
         error
+    }
+}
+
+/// The WAL and shared-memory files beside a deleted database belong to the lost file only: a
+/// database created next at the path would take the old WAL's pages for its own. A file that
+/// appeared at the path meanwhile has them in use, so they stay.
+fn forget_journal(db: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.as_os_str().to_os_string();
+        name.push(suffix);
+        let journal = PathBuf::from(name);
+        if matches!(FileIdentity::of(db), Ok(None)) && journal.exists() {
+            if let Err(error) = std::fs::remove_file(&journal) {
+                tracing::warn!(file = %journal.display(), %error, "Cannot remove the lost database's journal; remove it before starting again.");
+            }
+        }
     }
 }
 
@@ -191,7 +215,9 @@ mod tests {
         let mut store = Store::open(&db).unwrap();
         let health = StoreHealth::default();
         let wait = Duration::from_secs(5);
-        store.commit_through_faults(&one_line(), &health, wait).unwrap();
+        store
+            .commit_through_faults(&one_line(), &health, wait)
+            .unwrap();
         std::fs::remove_file(&db).unwrap();
         let started = Instant::now();
         let error = store
@@ -209,6 +235,10 @@ mod tests {
         assert!(text.contains(&db.display().to_string()), "{text}");
         assert!(text.contains(&copy.display().to_string()), "{text}");
         assert!(health.is_failing());
+        assert!(
+            !dir.path().join("a.db-wal").exists(),
+            "the lost WAL is not left for the next database"
+        );
         let saved = Store::open(copy).unwrap();
         assert_eq!(counted(&saved), 2, "both commits are in the copy");
     }
@@ -234,7 +264,11 @@ mod tests {
         // Another connection holding the write lock: SQLITE_BUSY on every attempt.
         let other = rusqlite::Connection::open(&db).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        store.db.conn.busy_timeout(Duration::from_millis(1)).unwrap();
+        store
+            .db
+            .conn
+            .busy_timeout(Duration::from_millis(1))
+            .unwrap();
         let health = StoreHealth::default();
         let started = Instant::now();
         let error = store
@@ -242,6 +276,9 @@ mod tests {
             .unwrap_err();
         let took = started.elapsed();
         assert_eq!(error.kind(), "busy", "{error}");
+        let text = error.to_string();
+        assert!(text.contains("a.db could not be written for 0."), "{text}");
+        assert!(text.contains("(SQLite error 5)"), "{text}");
         assert!(
             took >= Duration::from_millis(700) && took < Duration::from_secs(3),
             "{took:?}"
@@ -255,6 +292,10 @@ mod tests {
             .unwrap();
         assert!(!health.is_failing());
         assert_eq!(health.recoveries(), 1);
-        assert_eq!(counted(&store), 1, "the failed commit was never half-written");
+        assert_eq!(
+            counted(&store),
+            1,
+            "the failed commit was never half-written"
+        );
     }
 }
