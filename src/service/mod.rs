@@ -380,23 +380,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     ));
     let stop = outcome?;
 
-    // Every sender is gone: the pipeline drains the channel, finishes and commits.
-    let deadline = Instant::now() + DRAIN_WITHIN;
-    while !pipeline.is_finished() {
-        if Instant::now() > deadline {
-            if health.is_failing() && !health.told_to_give_up() {
-                // The writer is waiting for the database; it can wait no longer.
-                health.give_up_now();
-            } else if Instant::now() > deadline + STOP_SOURCES_WITHIN {
-                return Err(ServiceError::StopTimeout(format!(
-                    "the pipeline ({} lines received, {} committed)",
-                    metrics.lines.load(Ordering::Relaxed),
-                    metrics.committed_lines.load(Ordering::Relaxed)
-                )));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_drain(&pipeline, &health, &metrics)?;
     let pipeline = pipeline.join();
     let writer = writer.join();
     root_cause(stop, pipeline, writer).inspect_err(|error| {
@@ -414,6 +398,50 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         "Stopped; everything received is written."
     );
     Ok(())
+}
+
+/// Every sender is gone: the pipeline drains the channel, finishes and commits. A writer still
+/// waiting for the database by the deadline is told to give up.
+fn wait_for_drain(
+    pipeline: &std::thread::JoinHandle<Result<(), pipeline::PipelineError>>,
+    health: &StoreHealth,
+    metrics: &PipelineMetrics,
+) -> Result<(), ServiceError> {
+    let deadline = Instant::now() + DRAIN_WITHIN;
+    while !pipeline.is_finished() {
+        if Instant::now() > deadline {
+            if health.is_failing() && !health.told_to_give_up() {
+                health.give_up_now();
+            } else if Instant::now() > deadline + STOP_SOURCES_WITHIN {
+                return Err(ServiceError::StopTimeout(format!(
+                    "the pipeline ({} lines received, {} committed)",
+                    metrics.lines.load(Ordering::Relaxed),
+                    metrics.committed_lines.load(Ordering::Relaxed)
+                )));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// Whatever part of the service ended while it ran, logged: the stop it calls for.
+fn ended_early(
+    stages: &Stages<'_>,
+    sources: &Sources,
+    http_task: Option<&JoinHandle<()>>,
+) -> Option<Stop> {
+    let ended = if let Some(stage) = stages.ended() {
+        format!("{stage} thread")
+    } else if let Some(source) = sources.panicked() {
+        format!("source {source} (its task panicked)")
+    } else if http_task.is_some_and(|t| t.is_finished()) {
+        "HTTP listener".to_string()
+    } else {
+        return None;
+    };
+    tracing::error!(stage = %ended, "A part of the service ended while it ran; shutting down.");
+    Some(Stop::StageEnded(ended))
 }
 
 /// The threads the control loop watches: either ending while the service runs ends it.
@@ -610,20 +638,8 @@ async fn control_loop(
                 last_heartbeat = heartbeat;
             }
         }
-        if let Some(stage) = stages.ended() {
-            tracing::error!(
-                stage,
-                "A stage of the service ended while it ran; shutting down."
-            );
-            break Stop::StageEnded(format!("{stage} thread"));
-        }
-        if let Some(source) = sources.panicked() {
-            tracing::error!(%source, "A source's task panicked; shutting down.");
-            break Stop::StageEnded(format!("source {source}"));
-        }
-        if http_task.as_ref().is_some_and(|t| t.is_finished()) {
-            tracing::error!("The HTTP listener ended while the service ran; shutting down.");
-            break Stop::StageEnded("HTTP listener".to_string());
+        if let Some(stop) = ended_early(&stages, &sources, http_task.as_ref()) {
+            break stop;
         }
     };
     let status = match &stop {
@@ -639,4 +655,79 @@ async fn control_loop(
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
     Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined<T: Send + 'static>(
+        body: impl FnOnce() -> Result<(), T> + Send + 'static,
+    ) -> Joined<T> {
+        std::thread::spawn(body).join()
+    }
+
+    #[test]
+    fn the_writer_fault_is_the_root_cause_not_the_pipeline_it_stopped() {
+        let writer = joined(|| {
+            Err(StoreError::Deleted {
+                path: "/srv/aisgap.db".into(),
+                rescued: None,
+            })
+        });
+        let pipeline = joined(|| Err(pipeline::PipelineError::WriterGone));
+        let error = root_cause(
+            Stop::StageEnded("store writer thread".into()),
+            pipeline,
+            writer,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("/srv/aisgap.db was deleted"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_panic_is_reported_with_its_stage_and_message() {
+        let writer = joined::<StoreError>(|| Ok(()));
+        let pipeline = joined::<pipeline::PipelineError>(|| panic!("checkpoint too large"));
+        let error = root_cause(Stop::Asked, pipeline, writer).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the pipeline thread panicked: checkpoint too large"
+        );
+    }
+
+    #[test]
+    fn a_stage_that_ended_cleanly_while_the_service_ran_is_still_an_error() {
+        let stop = Stop::StageEnded("pipeline thread".into());
+        let error = root_cause(stop, joined(|| Ok(())), joined(|| Ok(()))).unwrap_err();
+        assert_eq!(error.to_string(), "the pipeline thread ended unexpectedly");
+        assert!(root_cause(Stop::Asked, joined(|| Ok(())), joined(|| Ok(()))).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_source_task_that_panics_is_named_and_one_that_is_aborted_is_not() {
+        let sources = Sources::new();
+        let watch = |name: &str| PanicWatch {
+            source: Arc::from(name),
+            panicked: sources.panicked.clone(),
+        };
+        let aborted = watch("quiet");
+        let task = tokio::spawn(async move {
+            let _watch = aborted;
+            std::future::pending::<()>().await;
+        });
+        task.abort();
+        let _ = task.await;
+        assert_eq!(sources.panicked(), None);
+        let panicking = watch("radio");
+        let task = tokio::spawn(async move {
+            let _watch = panicking;
+            panic!("a source bug");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(sources.panicked().as_deref(), Some("radio"));
+    }
 }
