@@ -380,7 +380,11 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     ));
     let stop = outcome?;
 
-    wait_for_drain(&pipeline, &health, &metrics)?;
+    let stages = Stages {
+        pipeline: &pipeline,
+        writer: &writer,
+    };
+    wait_for_drain(stages, &health, &metrics)?;
     let pipeline = pipeline.join();
     let writer = writer.join();
     root_cause(stop, pipeline, writer).inspect_err(|error| {
@@ -400,21 +404,21 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Every sender is gone: the pipeline drains the channel, finishes and commits. A writer still
-/// waiting for the database by the deadline is told to give up.
+/// Every sender is gone: the pipeline drains the channel, finishes and commits, and the writer
+/// writes it, waiting through a store fault until the deadline; then it is told to give up.
 fn wait_for_drain(
-    pipeline: &std::thread::JoinHandle<Result<(), pipeline::PipelineError>>,
+    stages: Stages<'_>,
     health: &StoreHealth,
     metrics: &PipelineMetrics,
 ) -> Result<(), ServiceError> {
     let deadline = Instant::now() + DRAIN_WITHIN;
-    while !pipeline.is_finished() {
+    while !stages.pipeline.is_finished() || !stages.writer.is_finished() {
         if Instant::now() > deadline {
             if health.is_failing() && !health.told_to_give_up() {
                 health.give_up_now();
             } else if Instant::now() > deadline + STOP_SOURCES_WITHIN {
                 return Err(ServiceError::StopTimeout(format!(
-                    "the pipeline ({} lines received, {} committed)",
+                    "the pipeline or the store writer ({} lines received, {} committed)",
                     metrics.lines.load(Ordering::Relaxed),
                     metrics.committed_lines.load(Ordering::Relaxed)
                 )));

@@ -316,6 +316,52 @@ fn a_disk_that_fills_holds_intake_back_and_when_it_empties_nothing_is_lost() {
 }
 
 #[test]
+fn stopped_while_the_disk_is_full_the_service_waits_for_room_and_writes_everything() {
+    let outer = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::new(outer.path().join("disk"));
+    let db = disk.dir.join("service.db");
+    let feed = ResumingFeed::start(scenario_lines(), db.clone(), 4000);
+    let config = write_config(&disk.dir, feed.port, "");
+    let address = http_address(&config);
+    let mut service = disk.start_service(&config);
+    wait_until("4000 lines committed", Duration::from_secs(20), || {
+        committed_lines(&db, "feed") == 4000
+    });
+    disk.fill(&service);
+    feed.limit.store(8000, Ordering::Relaxed);
+    wait_until(
+        "the next 4000 lines received",
+        Duration::from_secs(15),
+        || {
+            metric(
+                &page(&address),
+                "aisgap_source_lines_total{source=\"feed\"}",
+            ) == Some(8000.0)
+        },
+    );
+    wait_until("readiness failing", Duration::from_secs(15), || {
+        http_get(&address, "/readyz").0 == 503
+    });
+    // SAFETY: kill(2) with a pid of our own child process.
+    unsafe { libc::kill(service.id() as i32, libc::SIGTERM) };
+    thread::sleep(Duration::from_millis(1500));
+    assert!(
+        service.try_wait().unwrap().is_none(),
+        "the service left before what it received was written"
+    );
+    assert_eq!(committed_lines(&db, "feed"), 4000);
+    disk.empty(Some(&service));
+    let status = terminate(&mut service);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        committed_lines(&db, "feed"),
+        8000,
+        "everything received is written"
+    );
+    assert_eq!(integrity(&db), "ok");
+}
+
+#[test]
 fn a_disk_full_for_longer_than_give_up_after_s_ends_the_service_with_its_cause() {
     let outer = tempfile::tempdir().unwrap();
     let disk = SmallDisk::new(outer.path().join("disk"));
