@@ -139,7 +139,7 @@ impl StoreHealth {
             *errors.entry(error.kind()).or_default() += 1;
         }
         if let Ok(mut reason) = self.reason.lock() {
-            *reason = error.to_string();
+            *reason = error.cause_text();
         }
         let _ = self.failing_since_ms.compare_exchange(
             0,

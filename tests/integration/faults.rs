@@ -260,6 +260,10 @@ fn a_disk_that_fills_holds_intake_back_and_when_it_empties_nothing_is_lost() {
     let (health, reason) = http_get(&address, "/healthz");
     assert_eq!(health, 503, "{reason}");
     assert!(reason.contains("database cannot be written"), "{reason}");
+    assert!(
+        reason.contains("(SQLite error "),
+        "the cause with its code: {reason}"
+    );
     assert!(http_get(&address, "/readyz").1.contains("intake held back"));
     wait_for_log(&log, "Cannot write to the database", Duration::from_secs(5));
     let logged = log.lock().unwrap().join("\n");
