@@ -320,6 +320,74 @@ fn a_disk_that_fills_holds_intake_back_and_when_it_empties_nothing_is_lost() {
 }
 
 #[test]
+fn under_a_udp_feed_a_full_disk_loses_only_the_datagrams_it_counts() {
+    let outer = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::new(outer.path().join("disk"));
+    let db = disk.dir.join("service.db");
+    let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let radio = format!(
+        "\n[[source]]\nname = \"radio\"\nkind = \"udp\"\naddress = \"127.0.0.1:{udp_port}\"\n"
+    );
+    // The TCP feed of the shared configuration has nobody to connect to; only UDP brings lines.
+    let config = write_config(&disk.dir, crate::support::free_port(), &radio);
+    let address = http_address(&config);
+    let mut service = disk.start_service(&config);
+    wait_until("the UDP source bound", Duration::from_secs(15), || {
+        TcpStream::connect(&address).is_ok()
+            && metric(&page(&address), "aisgap_source_connected{source=\"radio\"}") == Some(1.0)
+    });
+    let lines = scenario_lines();
+    let total = lines.len() as u64;
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let send = |range: std::ops::Range<usize>| {
+        for (n, chunk) in lines[range].chunks(20).enumerate() {
+            let mut datagram = chunk.join(&b'\n');
+            datagram.push(b'\n');
+            sender.send_to(&datagram, ("127.0.0.1", udp_port)).unwrap();
+            if n % 5 == 4 {
+                thread::sleep(Duration::from_millis(5));
+            }
+        }
+    };
+    send(0..5000);
+    wait_until(
+        "5000 datagram lines committed",
+        Duration::from_secs(15),
+        || committed_lines(&db, "radio") == 5000,
+    );
+    disk.fill(&service);
+    send(5000..lines.len());
+    assert_eq!(http_get(&address, "/readyz").0, 503, "the outage began");
+    disk.empty(Some(&service));
+    let dropped = || {
+        metric(
+            &page(&address),
+            "aisgap_source_dropped_total{source=\"radio\"}",
+        )
+        .unwrap_or(0.0) as u64
+    };
+    wait_until(
+        "every line committed or counted as dropped",
+        Duration::from_secs(30),
+        || committed_lines(&db, "radio") + dropped() == total,
+    );
+    let dropped = dropped();
+    assert!(
+        dropped > 0,
+        "the channel never filled: the test proves nothing"
+    );
+    assert!(terminate(&mut service).success());
+    eprintln!(
+        "UDP under a full disk: {} lines committed, {dropped} dropped and counted, of {total}",
+        committed_lines(&db, "radio")
+    );
+}
+
+#[test]
 fn stopped_while_the_disk_is_full_the_service_waits_for_room_and_writes_everything() {
     let outer = tempfile::tempdir().unwrap();
     let disk = SmallDisk::new(outer.path().join("disk"));
