@@ -144,7 +144,7 @@ impl SmallDisk {
 
     /// `aisgap run` on a configuration on this disk; SIGXFSZ is ignored so that a write past
     /// the size limit fails instead of killing the process (as a full disk's would).
-    fn start_service(&self, config: &Path) -> Child {
+    fn start_service(&self, config: &Path) -> Service {
         let mut command = aisgap();
         command
             .args(["run", "--config"])
@@ -161,7 +161,32 @@ impl SmallDisk {
                 Ok(())
             });
         }
-        command.spawn().expect("starting aisgap run")
+        Service(command.spawn().expect("starting aisgap run"))
+    }
+}
+
+/// The running service, killed if a failing test leaves it running.
+struct Service(Child);
+
+impl std::ops::Deref for Service {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Service {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 
@@ -285,7 +310,7 @@ fn a_disk_that_fills_holds_intake_back_and_when_it_empties_nothing_is_lost() {
     assert_eq!(metric(&during, "aisgap_db_available"), Some(0.0));
     assert!(metric(&during, "aisgap_db_unavailable_seconds_total").unwrap() >= 1.0);
 
-    disk.empty(Some(&service));
+    disk.empty(Some(&*service));
     let emptied = Instant::now();
     wait_until("readiness back", Duration::from_secs(15), || {
         http_get(&address, "/readyz").0 == 200
@@ -362,7 +387,7 @@ fn under_a_udp_feed_a_full_disk_loses_only_the_datagrams_it_counts() {
     disk.fill(&service);
     send(5000..lines.len());
     assert_eq!(http_get(&address, "/readyz").0, 503, "the outage began");
-    disk.empty(Some(&service));
+    disk.empty(Some(&*service));
     let dropped = || {
         metric(
             &page(&address),
@@ -422,7 +447,7 @@ fn stopped_while_the_disk_is_full_the_service_waits_for_room_and_writes_everythi
         "the service left before what it received was written"
     );
     assert_eq!(committed_lines(&db, "feed"), 4000);
-    disk.empty(Some(&service));
+    disk.empty(Some(&*service));
     let status = terminate(&mut service);
     assert!(status.success(), "{status:?}");
     assert_eq!(
