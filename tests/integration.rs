@@ -14,6 +14,8 @@ mod csv_map;
 mod decode_corpora;
 #[path = "integration/defaults.rs"]
 mod defaults;
+#[path = "integration/faults.rs"]
+mod faults;
 #[path = "integration/formats.rs"]
 mod formats;
 #[path = "integration/layout.rs"]

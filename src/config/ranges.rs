@@ -160,6 +160,15 @@ fn check_store(s: &StoreParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'
             ),
         );
     }
+    if !(1..=604_800).contains(&s.give_up_after_s) {
+        fail(
+            "give_up_after_s",
+            format!(
+                "must lie in 1..=604800 seconds (a week), got {}",
+                s.give_up_after_s
+            ),
+        );
+    }
 }
 
 fn check_http(h: &HttpParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
@@ -314,6 +323,10 @@ mod tests {
             ("store", "commit_interval_ms = 10", true),
             ("store", "commit_interval_ms = 60000", true),
             ("store", "commit_interval_ms = 60001", false),
+            ("store", "give_up_after_s = 0", false),
+            ("store", "give_up_after_s = 1", true),
+            ("store", "give_up_after_s = 604800", true),
+            ("store", "give_up_after_s = 604801", false),
             ("http", "listen = \"127.0.0.1:9841\"", true),
             ("http", "listen = \"[::1]:80\"", true),
             ("http", "listen = \"\"", true),

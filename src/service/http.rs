@@ -16,6 +16,7 @@ use axum::Router;
 use crate::decode::DecodeStats;
 use crate::service::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
 use crate::source::SourceMetrics;
+use crate::store::StoreHealth;
 use crate::time;
 
 /// A pipeline that has not turned for this long is unhealthy (it turns every few
@@ -33,6 +34,8 @@ pub struct ServiceState {
     /// Capacity of the line channel, for its depth.
     pub line_channel_capacity: usize,
     pub alerts: Arc<crate::service::alerts::AlertMetrics>,
+    /// Whether the database can be written; failing turns health and readiness at once.
+    pub store: Arc<StoreHealth>,
 }
 
 /// The service's own routes; the analysts' API router merges with it on one listener.
@@ -44,7 +47,19 @@ pub fn router(state: Arc<ServiceState>) -> Router {
         .with_state(state)
 }
 
+/// Why the database cannot be written, for `/healthz` and `/readyz`.
+fn store_failing(state: &ServiceState) -> Option<String> {
+    let (since, reason) = state.store.failing()?;
+    let for_s = (time::now().as_millis() - since.as_millis()).max(0) as f64 / 1000.0;
+    Some(format!(
+        "database cannot be written for {for_s:.1} s (since {since}), intake held back: {reason}\n"
+    ))
+}
+
 async fn healthz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
+    if let Some(failing) = store_failing(&state) {
+        return (StatusCode::SERVICE_UNAVAILABLE, failing);
+    }
     let last = state.pipeline.last_turn_at_ms.load(Ordering::Relaxed);
     let age = time::now().as_millis() - last;
     if last > 0 && age < HEALTHY_TURN_AGE_MS {
@@ -58,10 +73,12 @@ async fn healthz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
-    if state.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n")
+    if let Some(failing) = store_failing(&state) {
+        (StatusCode::SERVICE_UNAVAILABLE, failing)
+    } else if state.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n".to_string())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_string())
     }
 }
 
@@ -115,6 +132,7 @@ pub fn render(state: &ServiceState) -> String {
     render_delays(&mut out, state);
     render_stream_clock(&mut out, state, now);
     render_counters(&mut out, state);
+    render_store(&mut out, state, now);
     out
 }
 
@@ -487,4 +505,43 @@ fn render_counters(out: &mut String, state: &ServiceState) {
         &[],
         get(&p.last_commit_us) as f64 / 1e6,
     );
+}
+
+/// The database's faults: how many writes failed by kind, how long it could not be written.
+fn render_store(out: &mut String, state: &ServiceState, now: i64) {
+    let store = &state.store;
+    let name = "aisgap_db_errors_total";
+    let mut family = Family::start(out, name, "counter", "Failed database writes, by kind.");
+    for (kind, count) in store.errors_by_kind() {
+        family.sample(name, &[("kind", kind)], count);
+    }
+    let samples: [(&str, &str, &str, f64); 4] = [
+        (
+            "aisgap_db_unavailable_seconds_total",
+            "counter",
+            "Seconds the database could not be written (intake held back), the current outage included.",
+            store.unavailable_seconds(time::UnixMillis(now)),
+        ),
+        (
+            "aisgap_db_available",
+            "gauge",
+            "1 while the database can be written, 0 during an outage.",
+            if store.is_failing() { 0.0 } else { 1.0 },
+        ),
+        (
+            "aisgap_db_retries_total",
+            "counter",
+            "Failed commits written again.",
+            store.retries() as f64,
+        ),
+        (
+            "aisgap_db_recoveries_total",
+            "counter",
+            "Outages that ended with the held commit written.",
+            store.recoveries() as f64,
+        ),
+    ];
+    for (name, kind, help, value) in samples {
+        Family::start(out, name, kind, help).sample(name, &[], value);
+    }
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ConfigErrors};
 use crate::engine::{Engine, EngineCheckpoint};
 use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
-use crate::store::{Commit, LockError, Store, StoreError, WriterLock};
+use crate::store::{Commit, LockError, Store, StoreError, StoreHealth, WriterLock};
 use http::ServiceState;
 use notify::Notifier;
 use pipeline::{Control, Pipeline, PipelineMetrics};
@@ -33,6 +33,8 @@ const COMMIT_CHANNEL_DEPTH: usize = 2;
 /// How long sources get to stop, and how long the pipeline gets to drain and commit.
 const STOP_SOURCES_WITHIN: Duration = Duration::from_secs(5);
 const DRAIN_WITHIN: Duration = Duration::from_secs(60);
+/// How often the control loop looks whether a stage ended.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -52,13 +54,45 @@ pub enum ServiceError {
     Pipeline(#[from] pipeline::PipelineError),
     #[error("shutdown took too long; still running: {0}")]
     StopTimeout(String),
-    #[error("the {0} thread panicked")]
-    Panicked(&'static str),
+    #[error("the {stage} thread panicked: {message}")]
+    Panicked {
+        stage: &'static str,
+        message: String,
+    },
+    #[error("the {0} ended unexpectedly")]
+    StageEnded(String),
+}
+
+/// The message a panicking thread left, as far as it is text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
 }
 
 /// The running sources, by name, each with its own stop token.
 struct Sources {
     running: BTreeMap<Arc<str>, RunningSource>,
+    /// The name of a source whose task panicked: the service ends on it.
+    panicked: Arc<std::sync::Mutex<Option<Arc<str>>>>,
+}
+
+/// Lives in a source's task; dropped by a panic unwinding the task, it names the source.
+struct PanicWatch {
+    source: Arc<str>,
+    panicked: Arc<std::sync::Mutex<Option<Arc<str>>>>,
+}
+
+impl Drop for PanicWatch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(mut panicked) = self.panicked.lock() {
+                panicked.get_or_insert_with(|| self.source.clone());
+            }
+        }
+    }
 }
 
 struct RunningSource {
@@ -72,6 +106,7 @@ impl Sources {
     fn new() -> Sources {
         Sources {
             running: BTreeMap::new(),
+            panicked: Arc::default(),
         }
     }
 
@@ -103,10 +138,15 @@ impl Sources {
             }
             let stop = CancellationToken::new();
             let metrics = Arc::new(SourceMetrics::default());
+            let watch = PanicWatch {
+                source: spec.name.clone(),
+                panicked: self.panicked.clone(),
+            };
             let task = tokio::spawn({
                 let (spec, lines, metrics, stop) =
                     (spec.clone(), lines.clone(), metrics.clone(), stop.clone());
                 async move {
+                    let _watch = watch;
                     // Failures are logged by the source itself; the service keeps running.
                     let _ = run_source(spec, lines, metrics, stop).await;
                 }
@@ -124,6 +164,11 @@ impl Sources {
                 },
             );
         }
+    }
+
+    /// The source whose task panicked, if one did.
+    fn panicked(&self) -> Option<Arc<str>> {
+        self.panicked.lock().ok().and_then(|p| p.clone())
     }
 
     async fn stop_all(&mut self) {
@@ -210,20 +255,37 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     Ok((engine, resume.positions, Some(resume.checkpoint)))
 }
 
+/// How often an idle writer checks that the database's path still names its open file.
+const WATCH_FILE_EVERY: Duration = Duration::from_secs(2);
+
+/// The writer thread: each commit in order, held and written again through faults (see
+/// [`Store::commit_through_faults`]); its error is the root cause when the service ends early.
 fn write_commits(
     mut store: Store,
     commits: std::sync::mpsc::Receiver<Commit>,
     metrics: Arc<PipelineMetrics>,
+    health: Arc<StoreHealth>,
+    give_up_after: Duration,
 ) -> Result<(), StoreError> {
-    while let Ok(commit) = commits.recv() {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        let commit = match commits.recv_timeout(WATCH_FILE_EVERY) {
+            Ok(commit) => commit,
+            Err(RecvTimeoutError::Timeout) => {
+                store.watch_file(&health)?;
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let started = Instant::now();
-        store.commit(&commit)?;
+        store.commit_through_faults(&commit, &health, give_up_after)?;
         let micros = started.elapsed().as_micros() as u64;
         metrics.last_commit_us.store(micros, Ordering::Relaxed);
         metrics.commit_us_total.fetch_add(micros, Ordering::Relaxed);
         metrics.commits.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(())
+    // The last commit of a clean stop went to whatever the path named: say so if it was lost.
+    store.watch_file(&health)
 }
 
 /// Runs the service with the configuration at `config_path` until SIGTERM or SIGINT.
@@ -249,18 +311,21 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     store.save_ports(&config.ports)?;
     let (engine, positions, checkpoint) = open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
+    let health = Arc::new(StoreHealth::default());
     let state = Arc::new(ServiceState {
         pipeline: metrics.clone(),
+        store: health.clone(),
         line_channel_capacity: LINE_CHANNEL_DEPTH,
         ..ServiceState::default()
     });
 
     let (commit_sender, commit_receiver) = std::sync::mpsc::sync_channel(COMMIT_CHANNEL_DEPTH);
+    let give_up_after = Duration::from_secs(config.store.give_up_after_s);
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
         .spawn({
-            let metrics = metrics.clone();
-            move || write_commits(store, commit_receiver, metrics)
+            let (metrics, health) = (metrics.clone(), health.clone());
+            move || write_commits(store, commit_receiver, metrics, health, give_up_after)
         })
         .expect("spawning the store writer thread");
 
@@ -278,7 +343,8 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         metrics.clone(),
         commit_sender,
     )
-    .with_alerts(alert_queue);
+    .with_alerts(alert_queue)
+    .with_store_health(health.clone());
     // The events the reorder window held at the last commit; their lines are not read again.
     let pipeline = match &checkpoint {
         Some(checkpoint) => {
@@ -307,28 +373,23 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         },
         &state,
         &notifier,
-        &pipeline,
+        Stages {
+            pipeline: &pipeline,
+            writer: &writer,
+        },
     ));
-    outcome?;
+    let stop = outcome?;
 
-    // Every sender is gone: the pipeline drains the channel, finishes and commits.
-    let deadline = Instant::now() + DRAIN_WITHIN;
-    while !pipeline.is_finished() {
-        if Instant::now() > deadline {
-            return Err(ServiceError::StopTimeout(format!(
-                "the pipeline ({} lines received, {} committed)",
-                metrics.lines.load(Ordering::Relaxed),
-                metrics.committed_lines.load(Ordering::Relaxed)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    pipeline
-        .join()
-        .map_err(|_| ServiceError::Panicked("pipeline"))??;
-    writer
-        .join()
-        .map_err(|_| ServiceError::Panicked("store writer"))??;
+    let stages = Stages {
+        pipeline: &pipeline,
+        writer: &writer,
+    };
+    wait_for_drain(stages, &health, &metrics)?;
+    let pipeline = pipeline.join();
+    let writer = writer.join();
+    root_cause(stop, pipeline, writer).inspect_err(|error| {
+        tracing::error!(%error, "The service stops on this fault; exiting with an error.");
+    })?;
     if let Some(delivery) = alert_delivery {
         // Queued alerts get a last attempt each; no more waiting on a dead webhook.
         delivery.give_up.store(true, Ordering::Relaxed);
@@ -341,6 +402,98 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         "Stopped; everything received is written."
     );
     Ok(())
+}
+
+/// Every sender is gone: the pipeline drains the channel, finishes and commits, and the writer
+/// writes it, waiting through a store fault until the deadline; then it is told to give up.
+fn wait_for_drain(
+    stages: Stages<'_>,
+    health: &StoreHealth,
+    metrics: &PipelineMetrics,
+) -> Result<(), ServiceError> {
+    let deadline = Instant::now() + DRAIN_WITHIN;
+    while !stages.pipeline.is_finished() || !stages.writer.is_finished() {
+        if Instant::now() > deadline {
+            if health.is_failing() && !health.told_to_give_up() {
+                health.give_up_now();
+            } else if Instant::now() > deadline + STOP_SOURCES_WITHIN {
+                return Err(ServiceError::StopTimeout(format!(
+                    "the pipeline or the store writer ({} lines received, {} committed)",
+                    metrics.lines.load(Ordering::Relaxed),
+                    metrics.committed_lines.load(Ordering::Relaxed)
+                )));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// Whatever part of the service ended while it ran, logged: the stop it calls for.
+fn ended_early(
+    stages: &Stages<'_>,
+    sources: &Sources,
+    http_task: Option<&JoinHandle<()>>,
+) -> Option<Stop> {
+    let ended = if let Some(stage) = stages.ended() {
+        format!("{stage} thread")
+    } else if let Some(source) = sources.panicked() {
+        format!("source {source} (its task panicked)")
+    } else if http_task.is_some_and(|t| t.is_finished()) {
+        "HTTP listener".to_string()
+    } else {
+        return None;
+    };
+    tracing::error!(stage = %ended, "A part of the service ended while it ran; shutting down.");
+    Some(Stop::StageEnded(ended))
+}
+
+/// The threads the control loop watches: either ending while the service runs ends it.
+struct Stages<'a> {
+    pipeline: &'a std::thread::JoinHandle<Result<(), pipeline::PipelineError>>,
+    writer: &'a std::thread::JoinHandle<Result<(), StoreError>>,
+}
+
+impl Stages<'_> {
+    fn ended(&self) -> Option<&'static str> {
+        if self.writer.is_finished() {
+            Some("store writer")
+        } else if self.pipeline.is_finished() {
+            Some("pipeline")
+        } else {
+            None
+        }
+    }
+}
+
+/// Why the control loop stopped.
+#[derive(Clone, Debug, PartialEq)]
+enum Stop {
+    /// SIGTERM or SIGINT.
+    Asked,
+    /// A stage ended (or a source panicked) while the service ran.
+    StageEnded(String),
+}
+
+type Joined<T> = std::thread::Result<Result<(), T>>;
+
+/// The one error the service ends with: the writer's own fault first (the pipeline's "writer
+/// gone" only follows from it), then the pipeline's, then whichever stage ended first.
+fn root_cause(
+    stop: Stop,
+    pipeline: Joined<pipeline::PipelineError>,
+    writer: Joined<StoreError>,
+) -> Result<(), ServiceError> {
+    let panicked = |stage, payload: Box<dyn std::any::Any + Send>| ServiceError::Panicked {
+        stage,
+        message: panic_message(&*payload),
+    };
+    writer.map_err(|p| panicked("store writer", p))??;
+    pipeline.map_err(|p| panicked("pipeline", p))??;
+    match stop {
+        Stop::Asked => Ok(()),
+        Stop::StageEnded(stage) => Err(ServiceError::StageEnded(stage)),
+    }
 }
 
 /// The pipeline's inputs: lines from the sources, orders from the control loop.
@@ -396,8 +549,8 @@ async fn control_loop(
     to_pipeline: ToPipeline,
     state: &Arc<ServiceState>,
     notifier: &Notifier,
-    pipeline: &std::thread::JoinHandle<Result<(), pipeline::PipelineError>>,
-) -> Result<(), ServiceError> {
+    stages: Stages<'_>,
+) -> Result<Stop, ServiceError> {
     let ToPipeline {
         lines: line_sender,
         control,
@@ -445,10 +598,13 @@ async fn control_loop(
     let watchdog = notify::watchdog_interval();
     let mut ping = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut last_heartbeat = metrics.heartbeat.load(Ordering::Relaxed);
-    loop {
+    // Watchdog or not, a stage that ends is noticed within this.
+    let mut supervise = tokio::time::interval(SUPERVISE_EVERY);
+    let stop = loop {
         tokio::select! {
-            _ = signals.terminate.recv() => { tracing::info!("SIGTERM: stopping."); break; }
-            _ = signals.interrupt.recv() => { tracing::info!("SIGINT: stopping."); break; }
+            _ = signals.terminate.recv() => { tracing::info!("SIGTERM: stopping."); break Stop::Asked; }
+            _ = signals.interrupt.recv() => { tracing::info!("SIGINT: stopping."); break Stop::Asked; }
+            _ = supervise.tick() => {}
             _ = signals.hangup.recv() => {
                 notifier.send("RELOADING=1");
                 match Config::load(config_path) {
@@ -480,18 +636,21 @@ async fn control_loop(
                 // Only a pipeline that turned since the last ping is alive; a stuck one is
                 // left for the watchdog to restart.
                 let heartbeat = metrics.heartbeat.load(Ordering::Relaxed);
-                if heartbeat != last_heartbeat && !pipeline.is_finished() {
+                if heartbeat != last_heartbeat && stages.ended().is_none() {
                     notifier.send("WATCHDOG=1");
                 }
                 last_heartbeat = heartbeat;
             }
         }
-        if pipeline.is_finished() {
-            tracing::error!("The pipeline stopped; shutting down.");
-            break;
+        if let Some(stop) = ended_early(&stages, &sources, http_task.as_ref()) {
+            break stop;
         }
-    }
-    notifier.send("STOPPING=1");
+    };
+    let status = match &stop {
+        Stop::Asked => "Stopping.".to_string(),
+        Stop::StageEnded(stage) => format!("Stopping: the {stage} ended."),
+    };
+    notifier.send(&format!("STOPPING=1\nSTATUS={status}"));
     state.ready.store(false, Ordering::Relaxed);
     sources.stop_all().await;
     drop(line_sender);
@@ -499,5 +658,80 @@ async fn control_loop(
     if let Some(task) = http_task {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
-    Ok(())
+    Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined<T: Send + 'static>(
+        body: impl FnOnce() -> Result<(), T> + Send + 'static,
+    ) -> Joined<T> {
+        std::thread::spawn(body).join()
+    }
+
+    #[test]
+    fn the_writer_fault_is_the_root_cause_not_the_pipeline_it_stopped() {
+        let writer = joined(|| {
+            Err(StoreError::Deleted {
+                path: "/srv/aisgap.db".into(),
+                rescued: None,
+            })
+        });
+        let pipeline = joined(|| Err(pipeline::PipelineError::WriterGone));
+        let error = root_cause(
+            Stop::StageEnded("store writer thread".into()),
+            pipeline,
+            writer,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("/srv/aisgap.db was deleted"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_panic_is_reported_with_its_stage_and_message() {
+        let writer = joined::<StoreError>(|| Ok(()));
+        let pipeline = joined::<pipeline::PipelineError>(|| panic!("checkpoint too large"));
+        let error = root_cause(Stop::Asked, pipeline, writer).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the pipeline thread panicked: checkpoint too large"
+        );
+    }
+
+    #[test]
+    fn a_stage_that_ended_cleanly_while_the_service_ran_is_still_an_error() {
+        let stop = Stop::StageEnded("pipeline thread".into());
+        let error = root_cause(stop, joined(|| Ok(())), joined(|| Ok(()))).unwrap_err();
+        assert_eq!(error.to_string(), "the pipeline thread ended unexpectedly");
+        assert!(root_cause(Stop::Asked, joined(|| Ok(())), joined(|| Ok(()))).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_source_task_that_panics_is_named_and_one_that_is_aborted_is_not() {
+        let sources = Sources::new();
+        let watch = |name: &str| PanicWatch {
+            source: Arc::from(name),
+            panicked: sources.panicked.clone(),
+        };
+        let aborted = watch("quiet");
+        let task = tokio::spawn(async move {
+            let _watch = aborted;
+            std::future::pending::<()>().await;
+        });
+        task.abort();
+        let _ = task.await;
+        assert_eq!(sources.panicked(), None);
+        let panicking = watch("radio");
+        let task = tokio::spawn(async move {
+            let _watch = panicking;
+            panic!("a source bug");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(sources.panicked().as_deref(), Some("radio"));
+    }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,11 +22,13 @@ use crate::model::{AisEvent, Mmsi};
 use crate::service::alerts::{Alert, AlertKind, AlertQueue};
 use crate::service::reorder::ReorderWindow;
 use crate::source::RawLine;
-use crate::store::Commit;
+use crate::store::{Commit, StoreHealth};
 use crate::time::UnixMillis;
 
 /// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
 const IDLE_NAP: Duration = Duration::from_millis(2);
+/// How long it naps while the database cannot be written.
+const PAUSED_NAP: Duration = Duration::from_millis(20);
 /// A commit waits for no multi-sentence message to be half-received (so that a restart loses
 /// no fragment), but never longer than this many commit intervals.
 const MAX_COMMIT_DEFERRAL: u32 = 4;
@@ -100,6 +102,8 @@ pub struct Pipeline {
     ready: Vec<AisEvent>,
     reorder: ReorderWindow,
     alerts: Option<AlertQueue>,
+    /// While the database cannot be written, no line is taken: the sources are held back.
+    store: Arc<StoreHealth>,
     delays: [u64; DELAY_BUCKETS_MS.len() + 1],
     delay_ms_sum: u64,
     /// Lines consumed since the last commit: an idle service does not rewrite its checkpoint.
@@ -140,6 +144,7 @@ impl Pipeline {
             events: Vec::with_capacity(16),
             ready: Vec::with_capacity(16),
             alerts: None,
+            store: Arc::default(),
             delays: [0; DELAY_BUCKETS_MS.len() + 1],
             delay_ms_sum: 0,
             uncommitted: 0,
@@ -171,6 +176,12 @@ impl Pipeline {
         self
     }
 
+    /// The writer's health: while it says failing, intake pauses.
+    pub fn with_store_health(mut self, store: Arc<StoreHealth>) -> Pipeline {
+        self.store = store;
+        self
+    }
+
     fn source(&mut self, name: &Arc<str>) -> &mut SourceState {
         let config = &self.config;
         self.sources.entry(name.clone()).or_insert_with(|| {
@@ -199,6 +210,13 @@ impl Pipeline {
             match control.try_recv() {
                 Ok(Control::Reconfigure(config)) => self.reconfigure(*config),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            }
+            if self.store.is_failing() && !lines.is_closed() {
+                // Lines left in the channel fill it, and a full channel stops the sources
+                // reading (UDP drops and counts): nothing is taken that may not be written.
+                self.note_turn(lines.len());
+                std::thread::sleep(PAUSED_NAP);
+                continue;
             }
             match lines.try_recv() {
                 Ok(raw) => {
@@ -369,9 +387,7 @@ impl Pipeline {
             positions,
             saved_at: crate::time::now(),
         };
-        self.commits
-            .send(commit)
-            .map_err(|_| PipelineError::WriterGone)?;
+        self.hand_over(commit)?;
         let m = &self.metrics;
         m.committed_lines.store(committed, Ordering::Relaxed);
         m.reorder_held
@@ -390,6 +406,28 @@ impl Pipeline {
         m.open_gaps
             .store(self.engine.open_gaps() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Gives `commit` to the writer, waiting while it is behind (which holds the sources back);
+    /// while the writer retries through a store fault the heartbeat goes on, so that the
+    /// watchdog does not take a known outage for a stuck pipeline.
+    fn hand_over(&self, commit: Commit) -> Result<(), PipelineError> {
+        let mut commit = commit;
+        loop {
+            match self.commits.try_send(commit) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => return Err(PipelineError::WriterGone),
+                Err(TrySendError::Full(back)) => {
+                    commit = back;
+                    // A writer merely behind, or hung, leaves the heartbeat still for the
+                    // watchdog to judge, as a blocking hand-over would.
+                    if self.store.is_failing() {
+                        self.metrics.heartbeat.fetch_add(1, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(IDLE_NAP);
+                }
+            }
+        }
     }
 
     /// One log line per vessel going dark near a port, reappearing, and trip tallied.

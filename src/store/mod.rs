@@ -1,12 +1,15 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and the read side, [`Reader`], that queries answer from (`read`).
 
+pub mod health;
 pub mod lock;
 mod params;
 pub mod read;
 mod rows;
 pub mod schema;
+mod writer;
 
+pub use health::{FileIdentity, StoreHealth};
 pub use lock::{LockError, WriterLock};
 pub use params::StoreParams;
 pub use read::Reader;
@@ -47,6 +50,42 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the store writer stopped before all changes were written")]
     WriterGone,
+    /// SQLite's words and code are in `cause`, deliberately not a `source`: the chain would
+    /// repeat them.
+    #[error("database {} could not be written for {waited_s:.1} s ([store] give_up_after_s): {cause}", path.display())]
+    GaveUp {
+        path: PathBuf,
+        waited_s: f64,
+        cause: String,
+        kind: &'static str,
+    },
+    #[error("database {}: {error}", path.display())]
+    FileCheck {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("database {} was deleted while aisgap had it open{}", path.display(), rescue_note(path, rescued.as_deref()))]
+    Deleted {
+        path: PathBuf,
+        rescued: Option<PathBuf>,
+    },
+    #[error("database {} was replaced by another file while aisgap had it open{}", path.display(), rescue_note(path, rescued.as_deref()))]
+    Replaced {
+        path: PathBuf,
+        rescued: Option<PathBuf>,
+    },
+}
+
+/// What became of the open file's contents once its path no longer named it.
+fn rescue_note(path: &Path, rescued: Option<&Path>) -> String {
+    match rescued {
+        Some(copy) => format!(
+            "; everything it committed is saved in {} (to keep it: stop aisgap, move that file to {}, start again)",
+            copy.display(),
+            path.display()
+        ),
+        None => "; its contents could not be saved elsewhere".to_string(),
+    }
 }
 
 impl StoreError {
@@ -98,6 +137,8 @@ pub struct ResumePoint {
 /// run.
 pub struct Store {
     db: Reader,
+    /// The file opened and what its path named then; `None` in memory.
+    file: Option<(PathBuf, FileIdentity)>,
 }
 
 impl Store {
@@ -108,6 +149,7 @@ impl Store {
             reason,
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
+        // SQLite creates the file lazily; WAL mode below makes it exist.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -116,7 +158,18 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        Ok(Store::around(conn))
+        let identity = FileIdentity::of(path)
+            .map_err(|error| StoreError::FileCheck {
+                path: path.to_path_buf(),
+                error,
+            })?
+            .ok_or_else(|| StoreError::Deleted {
+                path: path.to_path_buf(),
+                rescued: None,
+            })?;
+        let mut store = Store::around(conn);
+        store.file = Some((path.to_path_buf(), identity));
+        Ok(store)
     }
 
     pub fn open_in_memory() -> Result<Store, StoreError> {
@@ -128,6 +181,7 @@ impl Store {
     fn around(conn: Connection) -> Store {
         Store {
             db: Reader { conn },
+            file: None,
         }
     }
 

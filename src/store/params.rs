@@ -17,6 +17,10 @@ pub struct StoreParams {
     /// `aisgap run` commits (changes, checkpoint, source positions) this often, in
     /// milliseconds: the most input a `kill -9` can lose.
     pub commit_interval_ms: u64,
+    /// `aisgap run` holds intake back and retries while the database cannot be written (disk
+    /// full, I/O errors); it exits with an error when the fault lasts this many seconds, so that
+    /// the service manager can act.
+    pub give_up_after_s: u64,
 }
 
 impl Default for StoreParams {
@@ -26,6 +30,7 @@ impl Default for StoreParams {
             track_interval_minutes: 10,
             batch_rows: 5000,
             commit_interval_ms: 1000,
+            give_up_after_s: 600,
         }
     }
 }

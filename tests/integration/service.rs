@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::support::{aisgap, free_port, http_get, metric, repo_path};
 
 /// The sample's lines as the service frames them (it holds some garbage bytes on purpose).
-fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
+pub(crate) fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
     let bytes = std::fs::read(repo_path("samples/scenario.nmea")).expect("samples/scenario.nmea");
     Arc::new(
         bytes
@@ -32,7 +32,7 @@ fn scenario_lines() -> Arc<Vec<Vec<u8>>> {
 
 /// A service configuration for the sample's ports and watchlist, with one TCP feed; its HTTP
 /// listener's address is in the `[http]` section.
-fn write_config(dir: &Path, feed_port: u16, extra: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, feed_port: u16, extra: &str) -> PathBuf {
     let path = dir.join("aisgap.toml");
     let text = format!(
         "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"127.0.0.1:{http}\"\n\n[[source]]\nname = \"feed\"\nkind = \"tcp\"\naddress = \"127.0.0.1:{feed_port}\"\nreconnect_max_s = 1\n{extra}",
@@ -46,7 +46,7 @@ fn write_config(dir: &Path, feed_port: u16, extra: &str) -> PathBuf {
 }
 
 /// Lines of `source` the service has committed, from its database (0 before any commit).
-fn committed_lines(db: &Path, source: &str) -> u64 {
+pub(crate) fn committed_lines(db: &Path, source: &str) -> u64 {
     let Ok(conn) = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return 0;
     };
@@ -128,7 +128,7 @@ fn start_service(config: &Path) -> Child {
         .expect("starting aisgap run")
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     // SAFETY: kill(2) with a pid of our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -185,7 +185,7 @@ fn judged(db: &Path) -> Vec<(u32, String, String, String, String)> {
 /// lines into place, so those silences are never gaps there, while the service, which cannot
 /// wait 12 hours for a line, records them and withdraws them by its late-data rules. Each
 /// withdrawal the scenario plans must be there.
-fn live_less_late_withdrawals(db: &Path) -> Vec<(u32, String, String, String, String)> {
+pub(crate) fn live_less_late_withdrawals(db: &Path) -> Vec<(u32, String, String, String, String)> {
     let text = std::fs::read_to_string(repo_path("samples/scenario.truth.json")).unwrap();
     let truth: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut found = judged(db);
@@ -204,7 +204,7 @@ fn live_less_late_withdrawals(db: &Path) -> Vec<(u32, String, String, String, St
     found
 }
 
-fn replayed(dir: &Path, config: &Path) -> Vec<(u32, String, String, String, String)> {
+pub(crate) fn replayed(dir: &Path, config: &Path) -> Vec<(u32, String, String, String, String)> {
     let config = Config::load(config).expect("the test configuration is valid");
     let db = dir.join("replay.db");
     let store = Store::open(&db).unwrap();
@@ -268,7 +268,7 @@ fn killed_many_times_the_service_ends_with_the_trips_of_an_uninterrupted_replay(
 }
 
 /// Collects the service's log lines as they come.
-fn collect_stderr(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
+pub(crate) fn collect_stderr(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
     use std::io::{BufRead, BufReader};
     let log = Arc::new(Mutex::new(Vec::new()));
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -281,7 +281,7 @@ fn collect_stderr(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
     log
 }
 
-fn wait_for_log(log: &Mutex<Vec<String>>, needle: &str, within: Duration) {
+pub(crate) fn wait_for_log(log: &Mutex<Vec<String>>, needle: &str, within: Duration) {
     let deadline = Instant::now() + within;
     while !log.lock().unwrap().iter().any(|l| l.contains(needle)) {
         assert!(
@@ -457,7 +457,7 @@ fn the_systemd_unit_has_what_the_service_needs_and_verifies() {
     );
 }
 
-fn http_address(config: &Path) -> String {
+pub(crate) fn http_address(config: &Path) -> String {
     let text = std::fs::read_to_string(config).unwrap();
     let line = text
         .lines()
