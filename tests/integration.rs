@@ -32,5 +32,7 @@ mod service;
 mod simulate;
 #[path = "integration/sources.rs"]
 mod sources;
+#[path = "integration/stored_data.rs"]
+mod stored_data;
 #[path = "integration/support.rs"]
 mod support;

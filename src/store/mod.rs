@@ -1,12 +1,14 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and the read side, [`Reader`], that queries answer from (`read`).
 
+mod cells;
 pub mod lock;
 mod params;
 pub mod read;
 mod rows;
 pub mod schema;
 
+pub use cells::BadValue;
 pub use lock::{LockError, WriterLock};
 pub use params::StoreParams;
 pub use read::Reader;
@@ -44,9 +46,21 @@ pub enum StoreError {
     #[error("database {path} has no aisgap tables; run `aisgap replay` or `aisgap run` first")]
     NotAnAisgapDatabase { path: PathBuf },
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    #[error(transparent)]
+    BadValue(#[from] BadValue),
     #[error("the store writer stopped before all changes were written")]
     WriterGone,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// A stored value that did not parse keeps its location (table, row, column).
+    fn from(error: rusqlite::Error) -> StoreError {
+        match BadValue::from_sql_error(&error) {
+            Some(bad) => StoreError::BadValue(bad),
+            None => StoreError::Sql(error),
+        }
+    }
 }
 
 impl StoreError {
