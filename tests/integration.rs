@@ -1,5 +1,7 @@
 //! The one integration-test binary: each topic is a module under tests/integration/.
 
+#[path = "integration/alerts.rs"]
+mod alerts;
 #[path = "integration/api.rs"]
 mod api;
 #[path = "integration/clock.rs"]

@@ -3,6 +3,7 @@
 //! control loop handles signals (SIGTERM/SIGINT stop, SIGHUP reload) and the service manager.
 
 pub mod alerts;
+mod announce;
 pub mod http;
 pub mod notify;
 pub mod pipeline;
@@ -19,8 +20,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
-use crate::engine::{Engine, EngineCheckpoint};
+use crate::engine::{Change, Engine, EngineCheckpoint};
 use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
+use crate::store::read::GapFilter;
 use crate::store::{Commit, LockError, Store, StoreError, WriterLock};
 use http::ServiceState;
 use notify::Notifier;
@@ -215,14 +217,30 @@ fn write_commits(
     commits: std::sync::mpsc::Receiver<Commit>,
     metrics: Arc<PipelineMetrics>,
 ) -> Result<(), StoreError> {
+    publish_stored_trips(&store, &metrics)?;
     while let Ok(commit) = commits.recv() {
         let started = Instant::now();
         store.commit(&commit)?;
+        if commit
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Gap(_) | Change::Watched { .. }))
+        {
+            publish_stored_trips(&store, &metrics)?;
+        }
         let micros = started.elapsed().as_micros() as u64;
         metrics.last_commit_us.store(micros, Ordering::Relaxed);
         metrics.commit_us_total.fetch_add(micros, Ordering::Relaxed);
         metrics.commits.fetch_add(1, Ordering::Relaxed);
     }
+    Ok(())
+}
+
+/// `aisgap_trips_total` is the database's own count (what `query trips` lists), not a tally
+/// of judgements: a trip judged again or withdrawn is not counted twice.
+fn publish_stored_trips(store: &Store, metrics: &PipelineMetrics) -> Result<(), StoreError> {
+    let trips = store.reader().count_gaps(&GapFilter::trips())?;
+    metrics.trips.store(trips, Ordering::Relaxed);
     Ok(())
 }
 

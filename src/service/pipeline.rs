@@ -4,7 +4,7 @@
 //! the store on the commit interval together with the engine checkpoint (and the events the
 //! window still holds) and source positions.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
@@ -16,14 +16,13 @@ use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
 use crate::decode::DecodeStats;
-use crate::detect::{GapRecord, GapStatus};
-use crate::engine::{Change, Engine};
+use crate::engine::Engine;
 use crate::model::{AisEvent, Mmsi};
-use crate::service::alerts::{Alert, AlertKind, AlertQueue};
+use crate::service::alerts::AlertQueue;
+use crate::service::announce::Announcer;
 use crate::service::reorder::ReorderWindow;
 use crate::source::RawLine;
 use crate::store::Commit;
-use crate::time::UnixMillis;
 
 /// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
 const IDLE_NAP: Duration = Duration::from_millis(2);
@@ -91,9 +90,8 @@ pub struct Pipeline {
     sources: BTreeMap<Arc<str>, SourceState>,
     metrics: Arc<PipelineMetrics>,
     commits: SyncSender<Commit>,
-    /// Open gaps already announced as "went dark", and trips already announced.
-    announced_dark: HashSet<(Mmsi, UnixMillis)>,
-    announced_trips: HashSet<(Mmsi, UnixMillis)>,
+    /// What the alerts said, saved with each checkpoint.
+    announcer: Announcer,
     last_commit: Instant,
     events: Vec<AisEvent>,
     /// Events in time order, out of the reorder window, for the engine.
@@ -134,8 +132,7 @@ impl Pipeline {
             sources: BTreeMap::new(),
             metrics,
             commits,
-            announced_dark: HashSet::new(),
-            announced_trips: HashSet::new(),
+            announcer: Announcer::default(),
             last_commit: Instant::now(),
             events: Vec::with_capacity(16),
             ready: Vec::with_capacity(16),
@@ -159,9 +156,10 @@ impl Pipeline {
     }
 
     /// Holds again the events the reorder window held at the last commit (in `checkpoint`,
-    /// the saved engine checkpoint).
+    /// the saved engine checkpoint), and remembers what the alerts had said by then.
     pub fn with_held_events(mut self, checkpoint: &str) -> Result<Pipeline, serde_json::Error> {
         self.reorder.restore_from(checkpoint)?;
+        self.announcer.restore_from(checkpoint)?;
         Ok(self)
     }
 
@@ -312,7 +310,11 @@ impl Pipeline {
         self.uncommitted = 0;
         self.engine.push_vessel_updates();
         let changes = self.engine.take_changes();
-        self.announce(&changes);
+        for alert in self.announcer.announce(&changes) {
+            if let Some(alerts) = &self.alerts {
+                alerts.push(alert);
+            }
+        }
         let mut counters = Vec::new();
         if let Ok(mut delays) = self.metrics.delays.lock() {
             *delays = self.delays;
@@ -353,6 +355,7 @@ impl Pipeline {
         let mut checkpoint =
             serde_json::to_value(&checkpoint).expect("the engine checkpoint always serialises");
         self.reorder.save_into(&mut checkpoint);
+        self.announcer.save_into(&mut checkpoint);
         let checkpoint = checkpoint.to_string();
         let positions: Vec<(String, u64)> = self
             .sources
@@ -384,43 +387,11 @@ impl Pipeline {
         }
         m.vessels
             .store(self.engine.vessels().len() as u64, Ordering::Relaxed);
-        m.trips.store(self.engine.stats().trips, Ordering::Relaxed);
         m.dark_now
-            .store(self.announced_dark.len() as u64, Ordering::Relaxed);
+            .store(self.announcer.dark_now() as u64, Ordering::Relaxed);
         m.open_gaps
             .store(self.engine.open_gaps() as u64, Ordering::Relaxed);
         Ok(())
-    }
-
-    /// One log line per vessel going dark near a port, reappearing, and trip tallied.
-    fn announce(&mut self, changes: &[Change]) {
-        for change in changes {
-            let Change::Gap(gap) = change else { continue };
-            let key = (gap.mmsi, gap.dark_from);
-            if gap.status == GapStatus::Open && gap.dark_now {
-                if self.announced_dark.insert(key) {
-                    log_gap("Vessel went dark near a port.", gap);
-                    self.alert(AlertKind::DarkNow, gap);
-                }
-                continue;
-            }
-            if gap.dark_until.is_some() && self.announced_dark.remove(&key) {
-                log_gap("Vessel reappeared.", gap);
-                self.alert(AlertKind::Reappeared, gap);
-            }
-            if gap.status == GapStatus::Trip && gap.watched && self.announced_trips.insert(key) {
-                log_gap("Trip tallied.", gap);
-                self.alert(AlertKind::Trip, gap);
-            }
-        }
-    }
-}
-
-impl Pipeline {
-    fn alert(&self, kind: AlertKind, gap: &GapRecord) {
-        if let Some(alerts) = &self.alerts {
-            alerts.push(Alert::of(kind, gap));
-        }
     }
 }
 
@@ -428,19 +399,4 @@ fn hash_of(state: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     state.hash(&mut hasher);
     hasher.finish()
-}
-
-fn log_gap(message: &str, gap: &GapRecord) {
-    tracing::info!(
-        mmsi = gap.mmsi.0,
-        name = gap.name.as_deref().unwrap_or(""),
-        imo = gap.imo.unwrap_or(0),
-        port = gap.port.as_deref().unwrap_or(""),
-        status = gap.status.as_str(),
-        dark_from = %gap.dark_from,
-        dark_until = %gap.dark_until.map_or_else(String::new, |t| t.to_string()),
-        hours = format_args!("{:.1}", gap.duration_hours),
-        confidence = gap.confidence.map_or("", |c| c.as_str()),
-        "{message}"
-    );
 }
