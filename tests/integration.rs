@@ -26,6 +26,8 @@ mod order;
 mod real_clocks;
 #[path = "integration/receptions.rs"]
 mod receptions;
+#[path = "integration/reload.rs"]
+mod reload;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]

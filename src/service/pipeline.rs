@@ -15,9 +15,10 @@ use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
-use crate::decode::DecodeStats;
+use crate::decode::{DecodeOptions, DecodeStats};
 use crate::engine::Engine;
 use crate::model::{AisEvent, Mmsi};
+use crate::ports::Port;
 use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
 use crate::service::reorder::ReorderWindow;
@@ -79,9 +80,52 @@ pub enum Control {
 /// restarts: the number a resuming feed starts after).
 struct SourceState {
     decoder: FeedDecoder,
+    /// What `decoder` was built with: a reload that changes it builds a new one.
+    options: DecodeOptions,
+    /// Counts of the decoders a reload replaced, so that counters never go back.
+    retired: DecodeStats,
     lines: u64,
     /// Decode counters already added to the store, by name.
     counted: BTreeMap<String, u64>,
+}
+
+impl SourceState {
+    fn new(options: DecodeOptions, name: Arc<str>) -> SourceState {
+        SourceState {
+            decoder: FeedDecoder::new(options.clone(), name),
+            options,
+            retired: DecodeStats::default(),
+            lines: 0,
+            counted: BTreeMap::new(),
+        }
+    }
+
+    /// Everything this source's decoders counted, across reloads.
+    fn stats(&self) -> DecodeStats {
+        let mut stats = self.retired.clone();
+        stats.merge(&self.decoder.stats());
+        stats
+    }
+
+    /// Decodes the next lines with `options`. A multi-sentence message half received is
+    /// given up and counted as expired, as at the end of a file.
+    fn rebuild(&mut self, options: DecodeOptions, name: &Arc<str>) {
+        let pending = self.decoder.pending_fragments();
+        self.decoder.finish();
+        self.retired = self.stats();
+        self.decoder = FeedDecoder::new(options.clone(), name.clone());
+        self.options = options;
+        tracing::info!(source = %name, fragments_given_up = pending, "Decoder rebuilt with the reloaded settings.");
+    }
+}
+
+/// The decoder settings of the source `name` in `config` (a source no longer configured keeps
+/// the defaults it would have had).
+fn decode_options_of(config: &Config, name: &Arc<str>) -> DecodeOptions {
+    let spec = config.sources.iter().find(|s| s.name == *name);
+    let mut options = config.decode_options(spec.and_then(|s| s.station.clone()));
+    options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
+    options
 }
 
 pub struct Pipeline {
@@ -92,6 +136,8 @@ pub struct Pipeline {
     commits: SyncSender<Commit>,
     /// What the alerts said, saved with each checkpoint.
     announcer: Announcer,
+    /// Ports a reload designated, for the next commit to record.
+    ports_to_save: Option<Vec<Port>>,
     last_commit: Instant,
     events: Vec<AisEvent>,
     /// Events in time order, out of the reorder window, for the engine.
@@ -133,6 +179,7 @@ impl Pipeline {
             metrics,
             commits,
             announcer: Announcer::default(),
+            ports_to_save: None,
             last_commit: Instant::now(),
             events: Vec::with_capacity(16),
             ready: Vec::with_capacity(16),
@@ -171,16 +218,9 @@ impl Pipeline {
 
     fn source(&mut self, name: &Arc<str>) -> &mut SourceState {
         let config = &self.config;
-        self.sources.entry(name.clone()).or_insert_with(|| {
-            let spec = config.sources.iter().find(|s| s.name == *name);
-            let mut options = config.decode_options(spec.and_then(|s| s.station.clone()));
-            options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
-            SourceState {
-                decoder: FeedDecoder::new(options, name.clone()),
-                lines: 0,
-                counted: BTreeMap::new(),
-            }
-        })
+        self.sources
+            .entry(name.clone())
+            .or_insert_with(|| SourceState::new(decode_options_of(config, name), name.clone()))
     }
 
     /// Runs until every sender of `lines` is gone and the channel is drained, then finishes
@@ -276,6 +316,16 @@ impl Pipeline {
             config.watchlist.clone(),
             config.store.track_interval_minutes,
         );
+        for (name, state) in &mut self.sources {
+            let options = decode_options_of(&config, name);
+            if options != state.options {
+                state.rebuild(options, name);
+            }
+        }
+        if config.ports != self.config.ports {
+            // Saved with the next commit, with the checkpoint judged against them.
+            self.ports_to_save = Some(config.ports.clone());
+        }
         self.config = config;
         tracing::info!(
             ports = self.config.ports.len(),
@@ -289,7 +339,10 @@ impl Pipeline {
         if waited < interval {
             return Ok(());
         }
-        if self.uncommitted == 0 && self.engine.pending_changes() == 0 {
+        if self.uncommitted == 0
+            && self.engine.pending_changes() == 0
+            && self.ports_to_save.is_none()
+        {
             self.last_commit = Instant::now();
             return Ok(());
         }
@@ -324,11 +377,11 @@ impl Pipeline {
             .store(self.delay_ms_sum, Ordering::Relaxed);
         if let Ok(mut decode) = self.metrics.decode.lock() {
             for (name, state) in &self.sources {
-                decode.insert(name.clone(), state.decoder.stats());
+                decode.insert(name.clone(), state.stats());
             }
         }
         for state in self.sources.values_mut() {
-            for (name, value) in state.decoder.stats().counters() {
+            for (name, value) in state.stats().counters() {
                 let before = state.counted.insert(name.clone(), value).unwrap_or(0);
                 if value > before {
                     counters.push((name, value - before));
@@ -370,6 +423,7 @@ impl Pipeline {
             vessel_states,
             coverage_states,
             positions,
+            ports: self.ports_to_save.take(),
             saved_at: crate::time::now(),
         };
         self.commits

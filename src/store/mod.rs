@@ -93,6 +93,9 @@ pub struct Commit {
     pub coverage_states: Vec<(String, i64, String)>,
     /// Lines consumed so far, per source name.
     pub positions: Vec<(String, u64)>,
+    /// The designated ports, when a reload changed them: recorded with the checkpoint that
+    /// was judged against them, so queries, the API and the map show the zones in force.
+    pub ports: Option<Vec<Port>>,
     /// Wall-clock time of the commit.
     pub saved_at: UnixMillis,
 }
@@ -180,24 +183,7 @@ impl Store {
     /// Records the designated ports so that queries and exports need no config.
     pub fn save_ports(&mut self, ports: &[Port]) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
-        tx.execute("DELETE FROM ports", [])?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO ports (name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for port in ports {
-                let (lat, lon) = port.centre();
-                insert.execute(params![
-                    port.name,
-                    lat,
-                    lon,
-                    port.approach_nm,
-                    port.coverage_nm,
-                    port.gap_hours,
-                    port.zone_geojson().to_string()
-                ])?;
-            }
-        }
+        write_ports(&tx, ports)?;
         tx.commit()?;
         Ok(())
     }
@@ -254,6 +240,9 @@ impl Store {
             )?;
             for (source, lines) in &commit.positions {
                 position.execute(params![source, *lines as i64])?;
+            }
+            if let Some(ports) = &commit.ports {
+                write_ports(&tx, ports)?;
             }
         }
         tx.commit()?;
@@ -352,6 +341,27 @@ impl Store {
             .expect("spawning the store writer thread");
         (sender, handle)
     }
+}
+
+/// Replaces the stored ports with `ports`, inside the caller's transaction.
+fn write_ports(tx: &rusqlite::Transaction<'_>, ports: &[Port]) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM ports", [])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO ports (name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for port in ports {
+        let (lat, lon) = port.centre();
+        insert.execute(params![
+            port.name,
+            lat,
+            lon,
+            port.approach_nm,
+            port.coverage_nm,
+            port.gap_hours,
+            port.zone_geojson().to_string()
+        ])?;
+    }
+    Ok(())
 }
 
 fn write_loop(mut store: Store, batches: Receiver<Vec<Change>>) -> Result<Store, StoreError> {
