@@ -293,7 +293,7 @@ fn write_commits(
     commits: std::sync::mpsc::Receiver<Commit>,
     metrics: Arc<PipelineMetrics>,
 ) -> Result<(), StoreError> {
-    publish_stored_trips(&store, &metrics)?;
+    publish_stored_trips(&store, &metrics);
     while let Ok(commit) = commits.recv() {
         let started = Instant::now();
         store.commit(&commit)?;
@@ -302,7 +302,7 @@ fn write_commits(
             .iter()
             .any(|c| matches!(c, Change::Gap(_) | Change::Watched { .. }))
         {
-            publish_stored_trips(&store, &metrics)?;
+            publish_stored_trips(&store, &metrics);
         }
         let micros = started.elapsed().as_micros() as u64;
         metrics.last_commit_us.store(micros, Ordering::Relaxed);
@@ -313,11 +313,13 @@ fn write_commits(
 }
 
 /// `aisgap_trips_total` is the database's own count (what `query trips` lists), not a tally
-/// of judgements: a trip judged again or withdrawn is not counted twice.
-fn publish_stored_trips(store: &Store, metrics: &PipelineMetrics) -> Result<(), StoreError> {
-    let trips = store.reader().count_gaps(&GapFilter::trips())?;
-    metrics.trips.store(trips, Ordering::Relaxed);
-    Ok(())
+/// of judgements: a trip judged again or withdrawn is not counted twice. A count that fails
+/// leaves the last one (the commit itself is what matters).
+fn publish_stored_trips(store: &Store, metrics: &PipelineMetrics) {
+    match store.reader().count_gaps(&GapFilter::trips()) {
+        Ok(trips) => metrics.trips.store(trips, Ordering::Relaxed),
+        Err(error) => tracing::warn!(%error, "Counting the stored trips failed."),
+    }
 }
 
 /// Runs the service with the configuration at `config_path` until SIGTERM or SIGINT.
