@@ -322,6 +322,15 @@ impl Pipeline {
                 state.rebuild(options, name);
             }
         }
+        if config.order.reorder_window_s != self.config.order.reorder_window_s {
+            let mut ready = std::mem::take(&mut self.ready);
+            self.reorder
+                .set_window(config.order.reorder_window_s, &mut ready);
+            for event in ready.drain(..) {
+                self.engine.ingest(&event);
+            }
+            self.ready = ready;
+        }
         if config.ports != self.config.ports {
             // Saved with the next commit, with the checkpoint judged against them.
             self.ports_to_save = Some(config.ports.clone());

@@ -121,6 +121,12 @@ pub(super) async fn reload(
     if new.alerts != config.alerts {
         tracing::warn!("New [alerts] settings take effect only after a restart.");
     }
+    if new.store.commit_interval_ms != config.store.commit_interval_ms {
+        tracing::warn!(
+            commit_interval_ms = new.store.commit_interval_ms,
+            "A new commit interval takes effect only after a restart."
+        );
+    }
     if new.http != config.http {
         tracing::warn!(listen = %new.http.listen, "A new HTTP address takes effect only after a restart.");
     }
