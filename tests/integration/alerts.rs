@@ -451,5 +451,20 @@ fn alerts_end_with_what_the_database_holds_and_a_restart_repeats_no_dark_vessel(
         .filter(|g| g.0 == "trip" && g.1 == "high")
         .count();
     assert_eq!(high, high_stored, "high-confidence trips alerted as stored");
+    let barrels: f64 = last
+        .values()
+        .filter(|a| a["event"] != "trip_retracted")
+        .filter_map(|a| a["est_barrels"].as_f64())
+        .sum();
+    let barrels_stored: f64 = stored
+        .values()
+        .filter(|g| g.0 == "trip")
+        .filter_map(|g| g.2.as_f64())
+        .sum();
+    eprintln!(
+        "last alerts: {high} high, {barrels:.0} barrels; database: {trips_stored} trips, \
+         {high_stored} high, {barrels_stored:.0} barrels"
+    );
+    assert!((barrels - barrels_stored).abs() < 0.5);
     drop(feed);
 }
