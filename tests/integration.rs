@@ -1,5 +1,7 @@
 //! The one integration-test binary: each topic is a module under tests/integration/.
 
+#[path = "integration/alerts.rs"]
+mod alerts;
 #[path = "integration/api.rs"]
 mod api;
 #[path = "integration/clock.rs"]
@@ -26,6 +28,8 @@ mod order;
 mod real_clocks;
 #[path = "integration/receptions.rs"]
 mod receptions;
+#[path = "integration/reload.rs"]
+mod reload;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]
@@ -34,5 +38,7 @@ mod service;
 mod simulate;
 #[path = "integration/sources.rs"]
 mod sources;
+#[path = "integration/stored_data.rs"]
+mod stored_data;
 #[path = "integration/support.rs"]
 mod support;

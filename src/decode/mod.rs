@@ -47,7 +47,7 @@ use timestamps::{GatehouseQueue, Trailer};
 pub use params::DecodeParams;
 
 /// How one source's lines are decoded.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DecodeOptions {
     /// The station name used when a sentence does not carry one (tag block `s:` or a
     /// libais-style trailer).

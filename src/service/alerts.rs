@@ -1,5 +1,5 @@
-//! Alerts for people watching: a vessel going dark near a port, reappearing, and a trip
-//! tallied, appended to a JSON Lines file and/or POSTed to a webhook. Delivery runs on its own
+//! Alert delivery for people watching: a vessel going dark near a port, reappearing, a trip
+//! tallied, updated or retracted (what to announce is [`super::announce`]'s), appended to a JSON Lines file and/or POSTed to a webhook. Delivery runs on its own
 //! thread behind a bounded queue: a slow or dead webhook is retried with backoff, and when the
 //! queue is full new alerts are dropped and counted; ingestion never waits for it.
 
@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{parse_http_url, AlertParams};
-use crate::detect::GapRecord;
+use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::time::UnixMillis;
 
 /// Alerts waiting for delivery; beyond this they are dropped (and counted).
@@ -23,30 +23,48 @@ pub const ALERT_QUEUE: usize = 10_000;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What happened to the gap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
+    /// A watched vessel fell silent near a covered port and is still silent.
     DarkNow,
+    /// A vessel announced dark was heard again.
     Reappeared,
+    /// A gap was judged a trip.
     Trip,
+    /// A trip already announced has new evidence (draught after, cargo, confidence, port, end).
+    TripUpdated,
+    /// A trip already announced is no longer one: withdrawn by late data, judged again, or
+    /// its vessel no longer watched. `status` says what it is now.
+    TripRetracted,
 }
 
-/// One alert, as delivered (JSON).
-#[derive(Clone, Debug, Serialize)]
+/// One alert, as delivered (JSON). A gap is named by `mmsi` and `dark_from`; `revision` counts
+/// the trip alerts about it (trip, updates, retraction), so a receiver keeps the highest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub event: AlertKind,
     pub mmsi: u32,
     pub imo: Option<u32>,
     pub name: Option<String>,
     pub port: Option<String>,
-    pub status: &'static str,
+    pub status: GapStatus,
+    pub watched: bool,
     pub dark_from: UnixMillis,
     pub dark_until: Option<UnixMillis>,
     pub duration_hours: f64,
     pub from_lat: f64,
     pub from_lon: f64,
-    pub confidence: Option<&'static str>,
+    pub until_lat: Option<f64>,
+    pub until_lon: Option<f64>,
+    pub draught_before: Option<f64>,
+    pub draught_after: Option<f64>,
+    pub draught_change: Option<f64>,
+    pub confidence: Option<Confidence>,
+    pub est_tonnes: Option<f64>,
     pub est_barrels: Option<f64>,
+    /// 0 for dark-now and reappearance alerts; 1, 2, ... for a trip's alerts in order.
+    pub revision: u32,
 }
 
 impl Alert {
@@ -57,14 +75,22 @@ impl Alert {
             imo: gap.imo,
             name: gap.name.clone(),
             port: gap.port.clone(),
-            status: gap.status.as_str(),
+            status: gap.status,
+            watched: gap.watched,
             dark_from: gap.dark_from,
             dark_until: gap.dark_until,
             duration_hours: gap.duration_hours,
             from_lat: gap.from_lat,
             from_lon: gap.from_lon,
-            confidence: gap.confidence.map(|c| c.as_str()),
+            until_lat: gap.until_lat,
+            until_lon: gap.until_lon,
+            draught_before: gap.draught_before,
+            draught_after: gap.draught_after,
+            draught_change: gap.draught_change,
+            confidence: gap.confidence,
+            est_tonnes: gap.est_tonnes,
             est_barrels: gap.est_barrels,
+            revision: 0,
         }
     }
 }

@@ -457,8 +457,8 @@ fn render_counters(out: &mut String, state: &ServiceState) {
         ),
         (
             "aisgap_trips_total",
-            "counter",
-            "Trips tallied by the engine (since the database began).",
+            "gauge",
+            "Trips in the database (what query trips lists); falls when one is withdrawn.",
             get(&p.trips),
         ),
         (

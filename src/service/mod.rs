@@ -3,9 +3,11 @@
 //! control loop handles signals (SIGTERM/SIGINT stop, SIGHUP reload) and the service manager.
 
 pub mod alerts;
+mod announce;
 pub mod http;
 pub mod notify;
 pub mod pipeline;
+mod reload;
 mod reorder;
 
 use std::collections::BTreeMap;
@@ -19,12 +21,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
-use crate::engine::{Engine, EngineCheckpoint};
+use crate::engine::{Change, Engine, EngineCheckpoint};
 use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
+use crate::store::read::GapFilter;
 use crate::store::{Commit, LockError, Store, StoreError, StoreHealth, WriterLock};
 use http::ServiceState;
 use notify::Notifier;
 use pipeline::{Control, Pipeline, PipelineMetrics};
+use reload::{Listening, SourceChange};
 
 /// Lines waiting between the sources and the pipeline. Full, it holds TCP sources back.
 pub const LINE_CHANNEL_DEPTH: usize = 16_384;
@@ -110,59 +114,133 @@ impl Sources {
         }
     }
 
-    /// Starts the sources of `specs` not already running unchanged; stops the others.
+    /// Makes the running sources those of `specs`: starts the new, stops the removed, restarts
+    /// those whose I/O settings changed, and leaves running those that changed only in what
+    /// the decoder uses. With `probe` (a reload), a source about to listen on a new address
+    /// gets it only if it can be bound there; else it keeps its previous settings (a new source
+    /// is not started). Returns the settings in force and what happened to each source.
     async fn apply(
         &mut self,
         specs: &[SourceSpec],
         lines: &tokio::sync::mpsc::Sender<RawLine>,
         state: &ServiceState,
-    ) {
-        let stale: Vec<Arc<str>> = self
+        probe: bool,
+    ) -> (Vec<SourceSpec>, Vec<(Arc<str>, SourceChange)>) {
+        let mut changes = Vec::new();
+        let removed: Vec<Arc<str>> = self
             .running
-            .iter()
-            .filter(|(name, running)| !specs.iter().any(|s| &s.name == *name && *s == running.spec))
-            .map(|(name, _)| name.clone())
+            .keys()
+            .filter(|name| !specs.iter().any(|s| &s.name == *name))
+            .cloned()
             .collect();
-        for name in stale {
-            if let Some(source) = self.running.remove(&name) {
-                if let Ok(mut registry) = state.sources.lock() {
-                    registry.remove(&name);
+        for name in removed {
+            self.stop(&name, state).await;
+            changes.push((name, SourceChange::Stopped));
+        }
+        let mut in_force = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let change = match self.running.get_mut(&spec.name) {
+                Some(running) if reload::same_io(&running.spec, spec) => {
+                    running.spec = spec.clone();
+                    SourceChange::Kept
                 }
-                tracing::info!(source = %name, "Stopping source (configuration changed).");
-                stop_one(source).await;
+                Some(running) => {
+                    let old = running.spec.clone();
+                    self.replace(&old, spec, lines, state, probe).await
+                }
+                None => match Listening::of(spec).filter(|_| probe).map(Listening::probe) {
+                    Some(Err(error)) => SourceChange::Failed(format!(
+                        "cannot listen on {}: {error}",
+                        Listening::of(spec).expect("probed")
+                    )),
+                    _ => {
+                        self.start(spec, lines, state);
+                        SourceChange::Started
+                    }
+                },
+            };
+            let kept = self.running.get(&spec.name).map(|r| r.spec.clone());
+            in_force.extend(kept);
+            reload::log_change(&spec.name, &change);
+            changes.push((spec.name.clone(), change));
+        }
+        (in_force, changes)
+    }
+
+    /// Restarts a source with new I/O settings; one that would listen somewhere it cannot
+    /// bind is left running as it was (or, when only its own old socket was in the way,
+    /// started again as it was).
+    async fn replace(
+        &mut self,
+        old: &SourceSpec,
+        new: &SourceSpec,
+        lines: &tokio::sync::mpsc::Sender<RawLine>,
+        state: &ServiceState,
+        probe: bool,
+    ) -> SourceChange {
+        let moved = Listening::of(new).filter(|l| probe && Listening::of(old) != Some(*l));
+        let Some(listening) = moved else {
+            self.stop(&new.name, state).await;
+            self.start(new, lines, state);
+            return SourceChange::Restarted;
+        };
+        let in_its_own_way = Listening::of(old).is_some_and(|o| o.shares_port_with(listening));
+        if let Err(error) = listening.probe() {
+            if !in_its_own_way {
+                return SourceChange::Failed(format!("cannot listen on {listening}: {error}"));
             }
         }
-        for spec in specs {
-            if self.running.contains_key(&spec.name) {
-                continue;
+        self.stop(&new.name, state).await;
+        if let Err(error) = listening.probe() {
+            self.start(old, lines, state);
+            return SourceChange::Failed(format!("cannot listen on {listening}: {error}"));
+        }
+        self.start(new, lines, state);
+        SourceChange::Restarted
+    }
+
+    fn start(
+        &mut self,
+        spec: &SourceSpec,
+        lines: &tokio::sync::mpsc::Sender<RawLine>,
+        state: &ServiceState,
+    ) {
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(SourceMetrics::default());
+        let watch = PanicWatch {
+            source: spec.name.clone(),
+            panicked: self.panicked.clone(),
+        };
+        let task = tokio::spawn({
+            let (spec, lines, metrics, stop) =
+                (spec.clone(), lines.clone(), metrics.clone(), stop.clone());
+            async move {
+                let _watch = watch;
+                // Failures are logged by the source itself; the service keeps running.
+                let _ = run_source(spec, lines, metrics, stop).await;
             }
-            let stop = CancellationToken::new();
-            let metrics = Arc::new(SourceMetrics::default());
-            let watch = PanicWatch {
-                source: spec.name.clone(),
-                panicked: self.panicked.clone(),
-            };
-            let task = tokio::spawn({
-                let (spec, lines, metrics, stop) =
-                    (spec.clone(), lines.clone(), metrics.clone(), stop.clone());
-                async move {
-                    let _watch = watch;
-                    // Failures are logged by the source itself; the service keeps running.
-                    let _ = run_source(spec, lines, metrics, stop).await;
-                }
-            });
+        });
+        if let Ok(mut registry) = state.sources.lock() {
+            registry.insert(spec.name.clone(), metrics.clone());
+        }
+        self.running.insert(
+            spec.name.clone(),
+            RunningSource {
+                spec: spec.clone(),
+                stop,
+                task,
+                metrics,
+            },
+        );
+    }
+
+    async fn stop(&mut self, name: &Arc<str>, state: &ServiceState) {
+        if let Some(source) = self.running.remove(name) {
             if let Ok(mut registry) = state.sources.lock() {
-                registry.insert(spec.name.clone(), metrics.clone());
+                registry.remove(name);
             }
-            self.running.insert(
-                spec.name.clone(),
-                RunningSource {
-                    spec: spec.clone(),
-                    stop,
-                    task,
-                    metrics,
-                },
-            );
+            tracing::info!(source = %name, "Stopping source (configuration changed).");
+            stop_one(source).await;
         }
     }
 
@@ -268,6 +346,7 @@ fn write_commits(
     give_up_after: Duration,
 ) -> Result<(), StoreError> {
     use std::sync::mpsc::RecvTimeoutError;
+    publish_stored_trips(&store, &metrics);
     loop {
         let commit = match commits.recv_timeout(WATCH_FILE_EVERY) {
             Ok(commit) => commit,
@@ -279,6 +358,13 @@ fn write_commits(
         };
         let started = Instant::now();
         store.commit_through_faults(&commit, &health, give_up_after)?;
+        if commit
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Gap(_) | Change::Watched { .. }))
+        {
+            publish_stored_trips(&store, &metrics);
+        }
         let micros = started.elapsed().as_micros() as u64;
         metrics.last_commit_us.store(micros, Ordering::Relaxed);
         metrics.commit_us_total.fetch_add(micros, Ordering::Relaxed);
@@ -286,6 +372,16 @@ fn write_commits(
     }
     // The last commit of a clean stop went to whatever the path named: say so if it was lost.
     store.watch_file(&health)
+}
+
+/// `aisgap_trips_total` is the database's own count (what `query trips` lists), not a tally
+/// of judgements: a trip judged again or withdrawn is not counted twice. A count that fails
+/// leaves the last one (the commit itself is what matters).
+fn publish_stored_trips(store: &Store, metrics: &PipelineMetrics) {
+    match store.reader().count_gaps(&GapFilter::trips()) {
+        Ok(trips) => metrics.trips.store(trips, Ordering::Relaxed),
+        Err(error) => tracing::warn!(%error, "Counting the stored trips failed."),
+    }
 }
 
 /// Runs the service with the configuration at `config_path` until SIGTERM or SIGINT.
@@ -585,7 +681,9 @@ async fn control_loop(
         },
     };
     let mut sources = Sources::new();
-    sources.apply(&config.sources, &line_sender, state).await;
+    sources
+        .apply(&config.sources, &line_sender, state, false)
+        .await;
     state.ready.store(true, Ordering::Relaxed);
     tracing::info!(
         db = %config.store.db.display(),
@@ -606,31 +704,7 @@ async fn control_loop(
             _ = signals.interrupt.recv() => { tracing::info!("SIGINT: stopping."); break Stop::Asked; }
             _ = supervise.tick() => {}
             _ = signals.hangup.recv() => {
-                notifier.send("RELOADING=1");
-                match Config::load(config_path) {
-                    Err(errors) => {
-                        for problem in &errors.problems {
-                            tracing::error!("{problem}");
-                        }
-                        tracing::error!(problems = errors.problems.len(), "Reload refused; the running configuration stays in force.");
-                    }
-                    Ok(new) => {
-                        if new.store.db != config.store.db {
-                            tracing::warn!(db = %new.store.db.display(), "A new database path takes effect only after a restart.");
-                        }
-                        if new.alerts != config.alerts {
-                            tracing::warn!("New [alerts] settings take effect only after a restart.");
-                        }
-                        if new.http != config.http {
-                            tracing::warn!(listen = %new.http.listen, "A new HTTP address takes effect only after a restart.");
-                        }
-                        sources.apply(&new.sources, &line_sender, state).await;
-                        let _ = control.send(Control::Reconfigure(Box::new(new.clone())));
-                        config = new;
-                        tracing::info!(sources = config.sources.len(), ports = config.ports.len(), "Configuration reloaded.");
-                    }
-                }
-                notifier.send("READY=1");
+                reload::reload(config_path, &mut config, &mut sources, &line_sender, state, &control, notifier).await;
             }
             _ = ping.tick(), if watchdog.is_some() => {
                 // Only a pipeline that turned since the last ping is alive; a stuck one is

@@ -4,7 +4,7 @@
 //! the store on the commit interval together with the engine checkpoint (and the events the
 //! window still holds) and source positions.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
@@ -15,15 +15,15 @@ use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
-use crate::decode::DecodeStats;
-use crate::detect::{GapRecord, GapStatus};
-use crate::engine::{Change, Engine};
+use crate::decode::{DecodeOptions, DecodeStats};
+use crate::engine::Engine;
 use crate::model::{AisEvent, Mmsi};
-use crate::service::alerts::{Alert, AlertKind, AlertQueue};
+use crate::ports::Port;
+use crate::service::alerts::AlertQueue;
+use crate::service::announce::Announcer;
 use crate::service::reorder::ReorderWindow;
 use crate::source::RawLine;
 use crate::store::{Commit, StoreHealth};
-use crate::time::UnixMillis;
 
 /// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
 const IDLE_NAP: Duration = Duration::from_millis(2);
@@ -82,9 +82,52 @@ pub enum Control {
 /// restarts: the number a resuming feed starts after).
 struct SourceState {
     decoder: FeedDecoder,
+    /// What `decoder` was built with: a reload that changes it builds a new one.
+    options: DecodeOptions,
+    /// Counts of the decoders a reload replaced, so that counters never go back.
+    retired: DecodeStats,
     lines: u64,
     /// Decode counters already added to the store, by name.
     counted: BTreeMap<String, u64>,
+}
+
+impl SourceState {
+    fn new(options: DecodeOptions, name: Arc<str>) -> SourceState {
+        SourceState {
+            decoder: FeedDecoder::new(options.clone(), name),
+            options,
+            retired: DecodeStats::default(),
+            lines: 0,
+            counted: BTreeMap::new(),
+        }
+    }
+
+    /// Everything this source's decoders counted, across reloads.
+    fn stats(&self) -> DecodeStats {
+        let mut stats = self.retired.clone();
+        stats.merge(&self.decoder.stats());
+        stats
+    }
+
+    /// Decodes the next lines with `options`. A multi-sentence message half received is
+    /// given up and counted as expired, as at the end of a file.
+    fn rebuild(&mut self, options: DecodeOptions, name: &Arc<str>) {
+        let pending = self.decoder.pending_fragments();
+        self.decoder.finish();
+        self.retired = self.stats();
+        self.decoder = FeedDecoder::new(options.clone(), name.clone());
+        self.options = options;
+        tracing::info!(source = %name, fragments_given_up = pending, "Decoder rebuilt with the reloaded settings.");
+    }
+}
+
+/// The decoder settings of the source `name` in `config` (a source no longer configured keeps
+/// the defaults it would have had).
+fn decode_options_of(config: &Config, name: &Arc<str>) -> DecodeOptions {
+    let spec = config.sources.iter().find(|s| s.name == *name);
+    let mut options = config.decode_options(spec.and_then(|s| s.station.clone()));
+    options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
+    options
 }
 
 pub struct Pipeline {
@@ -93,9 +136,10 @@ pub struct Pipeline {
     sources: BTreeMap<Arc<str>, SourceState>,
     metrics: Arc<PipelineMetrics>,
     commits: SyncSender<Commit>,
-    /// Open gaps already announced as "went dark", and trips already announced.
-    announced_dark: HashSet<(Mmsi, UnixMillis)>,
-    announced_trips: HashSet<(Mmsi, UnixMillis)>,
+    /// What the alerts said, saved with each checkpoint.
+    announcer: Announcer,
+    /// Ports a reload designated, for the next commit to record.
+    ports_to_save: Option<Vec<Port>>,
     last_commit: Instant,
     events: Vec<AisEvent>,
     /// Events in time order, out of the reorder window, for the engine.
@@ -138,8 +182,8 @@ impl Pipeline {
             sources: BTreeMap::new(),
             metrics,
             commits,
-            announced_dark: HashSet::new(),
-            announced_trips: HashSet::new(),
+            announcer: Announcer::default(),
+            ports_to_save: None,
             last_commit: Instant::now(),
             events: Vec::with_capacity(16),
             ready: Vec::with_capacity(16),
@@ -164,9 +208,10 @@ impl Pipeline {
     }
 
     /// Holds again the events the reorder window held at the last commit (in `checkpoint`,
-    /// the saved engine checkpoint).
+    /// the saved engine checkpoint), and remembers what the alerts had said by then.
     pub fn with_held_events(mut self, checkpoint: &str) -> Result<Pipeline, serde_json::Error> {
         self.reorder.restore_from(checkpoint)?;
+        self.announcer.restore_from(checkpoint)?;
         Ok(self)
     }
 
@@ -184,16 +229,9 @@ impl Pipeline {
 
     fn source(&mut self, name: &Arc<str>) -> &mut SourceState {
         let config = &self.config;
-        self.sources.entry(name.clone()).or_insert_with(|| {
-            let spec = config.sources.iter().find(|s| s.name == *name);
-            let mut options = config.decode_options(spec.and_then(|s| s.station.clone()));
-            options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
-            SourceState {
-                decoder: FeedDecoder::new(options, name.clone()),
-                lines: 0,
-                counted: BTreeMap::new(),
-            }
-        })
+        self.sources
+            .entry(name.clone())
+            .or_insert_with(|| SourceState::new(decode_options_of(config, name), name.clone()))
     }
 
     /// Runs until every sender of `lines` is gone and the channel is drained, then finishes
@@ -296,6 +334,25 @@ impl Pipeline {
             config.watchlist.clone(),
             config.store.track_interval_minutes,
         );
+        for (name, state) in &mut self.sources {
+            let options = decode_options_of(&config, name);
+            if options != state.options {
+                state.rebuild(options, name);
+            }
+        }
+        if config.order.reorder_window_s != self.config.order.reorder_window_s {
+            let mut ready = std::mem::take(&mut self.ready);
+            self.reorder
+                .set_window(config.order.reorder_window_s, &mut ready);
+            for event in ready.drain(..) {
+                self.engine.ingest(&event);
+            }
+            self.ready = ready;
+        }
+        if config.ports != self.config.ports {
+            // Saved with the next commit, with the checkpoint judged against them.
+            self.ports_to_save = Some(config.ports.clone());
+        }
         self.config = config;
         tracing::info!(
             ports = self.config.ports.len(),
@@ -309,7 +366,10 @@ impl Pipeline {
         if waited < interval {
             return Ok(());
         }
-        if self.uncommitted == 0 && self.engine.pending_changes() == 0 {
+        if self.uncommitted == 0
+            && self.engine.pending_changes() == 0
+            && self.ports_to_save.is_none()
+        {
             self.last_commit = Instant::now();
             return Ok(());
         }
@@ -330,7 +390,11 @@ impl Pipeline {
         self.uncommitted = 0;
         self.engine.push_vessel_updates();
         let changes = self.engine.take_changes();
-        self.announce(&changes);
+        for alert in self.announcer.announce(&changes) {
+            if let Some(alerts) = &self.alerts {
+                alerts.push(alert);
+            }
+        }
         let mut counters = Vec::new();
         if let Ok(mut delays) = self.metrics.delays.lock() {
             *delays = self.delays;
@@ -340,11 +404,11 @@ impl Pipeline {
             .store(self.delay_ms_sum, Ordering::Relaxed);
         if let Ok(mut decode) = self.metrics.decode.lock() {
             for (name, state) in &self.sources {
-                decode.insert(name.clone(), state.decoder.stats());
+                decode.insert(name.clone(), state.stats());
             }
         }
         for state in self.sources.values_mut() {
-            for (name, value) in state.decoder.stats().counters() {
+            for (name, value) in state.stats().counters() {
                 let before = state.counted.insert(name.clone(), value).unwrap_or(0);
                 if value > before {
                     counters.push((name, value - before));
@@ -371,6 +435,7 @@ impl Pipeline {
         let mut checkpoint =
             serde_json::to_value(&checkpoint).expect("the engine checkpoint always serialises");
         self.reorder.save_into(&mut checkpoint);
+        self.announcer.save_into(&mut checkpoint);
         let checkpoint = checkpoint.to_string();
         let positions: Vec<(String, u64)> = self
             .sources
@@ -385,6 +450,7 @@ impl Pipeline {
             vessel_states,
             coverage_states,
             positions,
+            ports: self.ports_to_save.take(),
             saved_at: crate::time::now(),
         };
         self.hand_over(commit)?;
@@ -400,9 +466,8 @@ impl Pipeline {
         }
         m.vessels
             .store(self.engine.vessels().len() as u64, Ordering::Relaxed);
-        m.trips.store(self.engine.stats().trips, Ordering::Relaxed);
         m.dark_now
-            .store(self.announced_dark.len() as u64, Ordering::Relaxed);
+            .store(self.announcer.dark_now() as u64, Ordering::Relaxed);
         m.open_gaps
             .store(self.engine.open_gaps() as u64, Ordering::Relaxed);
         Ok(())
@@ -429,56 +494,10 @@ impl Pipeline {
             }
         }
     }
-
-    /// One log line per vessel going dark near a port, reappearing, and trip tallied.
-    fn announce(&mut self, changes: &[Change]) {
-        for change in changes {
-            let Change::Gap(gap) = change else { continue };
-            let key = (gap.mmsi, gap.dark_from);
-            if gap.status == GapStatus::Open && gap.dark_now {
-                if self.announced_dark.insert(key) {
-                    log_gap("Vessel went dark near a port.", gap);
-                    self.alert(AlertKind::DarkNow, gap);
-                }
-                continue;
-            }
-            if gap.dark_until.is_some() && self.announced_dark.remove(&key) {
-                log_gap("Vessel reappeared.", gap);
-                self.alert(AlertKind::Reappeared, gap);
-            }
-            if gap.status == GapStatus::Trip && gap.watched && self.announced_trips.insert(key) {
-                log_gap("Trip tallied.", gap);
-                self.alert(AlertKind::Trip, gap);
-            }
-        }
-    }
-}
-
-impl Pipeline {
-    fn alert(&self, kind: AlertKind, gap: &GapRecord) {
-        if let Some(alerts) = &self.alerts {
-            alerts.push(Alert::of(kind, gap));
-        }
-    }
 }
 
 fn hash_of(state: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     state.hash(&mut hasher);
     hasher.finish()
-}
-
-fn log_gap(message: &str, gap: &GapRecord) {
-    tracing::info!(
-        mmsi = gap.mmsi.0,
-        name = gap.name.as_deref().unwrap_or(""),
-        imo = gap.imo.unwrap_or(0),
-        port = gap.port.as_deref().unwrap_or(""),
-        status = gap.status.as_str(),
-        dark_from = %gap.dark_from,
-        dark_until = %gap.dark_until.map_or_else(String::new, |t| t.to_string()),
-        hours = format_args!("{:.1}", gap.duration_hours),
-        confidence = gap.confidence.map_or("", |c| c.as_str()),
-        "{message}"
-    );
 }

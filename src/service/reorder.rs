@@ -93,6 +93,12 @@ impl ReorderWindow {
         }
     }
 
+    /// A reloaded window: appends to `ready` what the new one no longer holds back.
+    pub fn set_window(&mut self, window_s: u32, ready: &mut Vec<AisEvent>) {
+        self.window_ms = i64::from(window_s) * 1000;
+        self.release(ready);
+    }
+
     /// Everything held, in order: the input has ended.
     pub fn drain(&mut self, ready: &mut Vec<AisEvent>) {
         ready.extend(std::mem::take(&mut self.held).into_values());
@@ -144,6 +150,20 @@ mod tests {
             .iter()
             .map(|e| e.time().map(|t| t.as_millis()))
             .collect()
+    }
+
+    #[test]
+    fn a_reloaded_shorter_window_lets_go_of_what_it_no_longer_holds_back() {
+        let mut window = ReorderWindow::new(600);
+        let mut ready = Vec::new();
+        for (mmsi, time) in [(1, 10_000), (2, 70_000), (3, 100_000)] {
+            window.push(event(mmsi, Some(time)), &mut ready);
+        }
+        assert!(ready.is_empty());
+        window.set_window(60, &mut ready);
+        assert_eq!(times(&ready), [Some(10_000)]);
+        window.set_window(0, &mut ready);
+        assert_eq!(times(&ready), [Some(10_000), Some(70_000), Some(100_000)]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and the read side, [`Reader`], that queries answer from (`read`).
 
+mod cells;
 pub mod health;
 pub mod lock;
 mod params;
@@ -9,6 +10,7 @@ mod rows;
 pub mod schema;
 mod writer;
 
+pub use cells::BadValue;
 pub use health::{FileIdentity, StoreHealth};
 pub use lock::{LockError, WriterLock};
 pub use params::StoreParams;
@@ -47,7 +49,9 @@ pub enum StoreError {
     #[error("database {path} has no aisgap tables; run `aisgap replay` or `aisgap run` first")]
     NotAnAisgapDatabase { path: PathBuf },
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    #[error(transparent)]
+    BadValue(#[from] BadValue),
     #[error("the store writer stopped before all changes were written")]
     WriterGone,
     /// SQLite's words and code are in `cause`, deliberately not a `source`: the chain would
@@ -88,6 +92,16 @@ fn rescue_note(path: &Path, rescued: Option<&Path>) -> String {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    /// A stored value that did not parse keeps its location (table, row, column).
+    fn from(error: rusqlite::Error) -> StoreError {
+        match BadValue::from_sql_error(&error) {
+            Some(bad) => StoreError::BadValue(bad),
+            None => StoreError::Sql(error),
+        }
+    }
+}
+
 impl StoreError {
     /// Whether another connection held the database too long (the writer, mid-checkpoint): a
     /// moment's unavailability, not a fault.
@@ -118,6 +132,9 @@ pub struct Commit {
     pub coverage_states: Vec<(String, i64, String)>,
     /// Lines consumed so far, per source name.
     pub positions: Vec<(String, u64)>,
+    /// The designated ports, when a reload changed them: recorded with the checkpoint that
+    /// was judged against them, so queries, the API and the map show the zones in force.
+    pub ports: Option<Vec<Port>>,
     /// Wall-clock time of the commit.
     pub saved_at: UnixMillis,
 }
@@ -220,24 +237,7 @@ impl Store {
     /// Records the designated ports so that queries and exports need no config.
     pub fn save_ports(&mut self, ports: &[Port]) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
-        tx.execute("DELETE FROM ports", [])?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO ports (name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for port in ports {
-                let (lat, lon) = port.centre();
-                insert.execute(params![
-                    port.name,
-                    lat,
-                    lon,
-                    port.approach_nm,
-                    port.coverage_nm,
-                    port.gap_hours,
-                    port.zone_geojson().to_string()
-                ])?;
-            }
-        }
+        write_ports(&tx, ports)?;
         tx.commit()?;
         Ok(())
     }
@@ -294,6 +294,9 @@ impl Store {
             )?;
             for (source, lines) in &commit.positions {
                 position.execute(params![source, *lines as i64])?;
+            }
+            if let Some(ports) = &commit.ports {
+                write_ports(&tx, ports)?;
             }
         }
         tx.commit()?;
@@ -392,6 +395,27 @@ impl Store {
             .expect("spawning the store writer thread");
         (sender, handle)
     }
+}
+
+/// Replaces the stored ports with `ports`, inside the caller's transaction.
+fn write_ports(tx: &rusqlite::Transaction<'_>, ports: &[Port]) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM ports", [])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO ports (name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for port in ports {
+        let (lat, lon) = port.centre();
+        insert.execute(params![
+            port.name,
+            lat,
+            lon,
+            port.approach_nm,
+            port.coverage_nm,
+            port.gap_hours,
+            port.zone_geojson().to_string()
+        ])?;
+    }
+    Ok(())
 }
 
 fn write_loop(mut store: Store, batches: Receiver<Vec<Change>>) -> Result<Store, StoreError> {

@@ -8,11 +8,12 @@ use std::path::Path;
 use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use super::cells::{BadValue, Cells};
 use super::{rows, StoreError};
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
-use crate::track::{unpack_points, Identity, TrackPoint};
+use crate::track::{unpack_points, Identity, TrackPoint, POINT_BYTES};
 
 /// Which gaps a query wants. A gap is inside the window when it starts (fix A) inside it.
 #[derive(Clone, Debug, Default)]
@@ -278,17 +279,19 @@ impl Reader {
         let detail = self
             .conn
             .query_row(&sql, [mmsi.0], |row| {
+                let key = format!("mmsi {}", mmsi.0);
+                let cells = Cells::new(row, "vessels", key.clone());
                 Ok(VesselDetail {
                     mmsi,
-                    first_heard: UnixMillis(row.get("first_heard")?),
-                    last_heard: UnixMillis(row.get("last_heard")?),
-                    last_fix_time: row.get::<_, Option<i64>>("last_fix_time")?.map(UnixMillis),
-                    last_lat: row.get("last_lat")?,
-                    last_lon: row.get("last_lon")?,
-                    watched: row.get("watched")?,
-                    fixes: row.get::<_, i64>("fixes")? as u64,
-                    late_fixes: row.get::<_, i64>("late_fixes")? as u64,
-                    identity: rows::read_identity(row)?,
+                    first_heard: UnixMillis(cells.get(0)?),
+                    last_heard: UnixMillis(cells.get(1)?),
+                    last_fix_time: cells.get::<Option<i64>>(2)?.map(UnixMillis),
+                    last_lat: cells.get(3)?,
+                    last_lon: cells.get(4)?,
+                    watched: cells.get(5)?,
+                    fixes: cells.count(6)?,
+                    late_fixes: cells.count(7)?,
+                    identity: rows::read_identity(row, "vessels", key)?,
                     identity_history: Vec::new(),
                     gaps: Vec::new(),
                     track: Vec::new(),
@@ -305,9 +308,12 @@ impl Reader {
         ))?;
         detail.identity_history = history
             .query_map([mmsi.0], |row| {
+                let key = Cells::key_of(row, &[(0, "time")]);
+                let key = format!("mmsi {}, {key}", mmsi.0);
+                let cells = Cells::new(row, "identity_history", key.clone());
                 Ok(IdentityAt {
-                    time: UnixMillis(row.get("time")?),
-                    identity: rows::read_identity(row)?,
+                    time: UnixMillis(cells.get(0)?),
+                    identity: rows::read_identity(row, "identity_history", key)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -333,7 +339,7 @@ impl Reader {
         // Every chunk holds points of its own UTC day only, so the key range (mmsi, day) bounds
         // the scan: without it each window read every chunk of the vessel's whole history.
         let mut statement = self.conn.prepare_cached(
-            "SELECT points FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
+            "SELECT points, id FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
            AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
         )?;
         let mut points = Vec::new();
@@ -345,7 +351,21 @@ impl Reader {
                 crate::track::day_of(UnixMillis(since)),
                 crate::track::day_of(UnixMillis(until))
             ],
-            |row| row.get::<_, Vec<u8>>(0),
+            |row| {
+                let cells = Cells::new(row, "track_chunks", Cells::key_of(row, &[(1, "id")]));
+                let blob: Vec<u8> = cells.get(0)?;
+                // Points have one fixed size: a remainder means the blob was cut or altered.
+                if blob.len() % POINT_BYTES != 0 {
+                    return Err(cells.bad(
+                        0,
+                        format!(
+                            "{} bytes is not a whole number of {POINT_BYTES}-byte track points",
+                            blob.len()
+                        ),
+                    ));
+                }
+                Ok(blob)
+            },
         )?;
         for blob in rows {
             points.extend(
@@ -395,15 +415,15 @@ impl Reader {
         let mut statement = self.conn.prepare("SELECT name, lat, lon, approach_nm, coverage_nm, gap_hours, geometry FROM ports ORDER BY name")?;
         let mut summaries: Vec<PortSummary> = statement
             .query_map([], |row| {
-                let geometry: String = row.get(6)?;
+                let cells = Cells::new(row, "ports", Cells::key_of(row, &[(0, "name")]));
                 Ok(PortSummary {
-                    name: row.get(0)?,
-                    lat: row.get(1)?,
-                    lon: row.get(2)?,
-                    approach_nm: row.get(3)?,
-                    coverage_nm: row.get(4)?,
-                    gap_hours: row.get(5)?,
-                    geometry: serde_json::from_str(&geometry).unwrap_or(serde_json::Value::Null),
+                    name: cells.get(0)?,
+                    lat: cells.get(1)?,
+                    lon: cells.get(2)?,
+                    approach_nm: cells.get(3)?,
+                    coverage_nm: cells.get(4)?,
+                    gap_hours: cells.get(5)?,
+                    geometry: cells.json(6)?,
                     hours_heard: 0,
                     hours_covered: 0,
                     mean_vessels_per_hour: 0.0,
@@ -427,6 +447,7 @@ impl Reader {
                 ],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )?;
+            let (heard, covered, vessels): (i64, i64, i64) = (heard, covered, vessels);
             summary.hours_heard = heard as u64;
             summary.hours_covered = covered as u64;
             if heard > 0 {
@@ -473,9 +494,11 @@ impl Reader {
                 until.map_or(i64::MAX, UnixMillis::as_millis)
             ],
             |row| {
+                let key = format!("port {port:?}, {}", Cells::key_of(row, &[(0, "hour")]));
+                let cells = Cells::new(row, "port_hours", key);
                 Ok(PortHour {
-                    hour: UnixMillis(row.get(0)?),
-                    vessels: row.get(1)?,
+                    hour: UnixMillis(cells.get(0)?),
+                    vessels: cells.get(1)?,
                 })
             },
         )?;
@@ -492,7 +515,16 @@ impl Reader {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(value.and_then(|v| v.parse().ok()).map(UnixMillis))
+        let Some(value) = value else { return Ok(None) };
+        match value.parse() {
+            Ok(millis) => Ok(Some(UnixMillis(millis))),
+            Err(_) => Err(StoreError::BadValue(BadValue {
+                table: "state",
+                row: "key stream_clock".into(),
+                column: "value".into(),
+                problem: format!("{value:?} is not a time in milliseconds"),
+            })),
+        }
     }
 
     /// Why the database was built from incomplete input (a log that broke off or was refused),
@@ -515,7 +547,8 @@ impl Reader {
             .conn
             .prepare("SELECT name, value FROM ingest ORDER BY name")?;
         let rows = statement.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+            let cells = Cells::new(row, "ingest", Cells::key_of(row, &[(0, "name")]));
+            Ok((cells.get::<String>(0)?, cells.count(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

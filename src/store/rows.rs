@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use rusqlite::{named_params, Row, Statement};
 
+use super::cells::Cells;
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::model::{Mmsi, TransceiverClass};
 use crate::time::UnixMillis;
@@ -126,23 +127,35 @@ const fn same_name(a: &str, b: &str) -> bool {
 
 /// A gap from a row selected with [`GAP_SELECT_LIST`]. Columns are named, and their positions
 /// found once at compile time: a list answers up to ten thousand rows, and looking each name up
-/// in every row would cost more than reading it.
+/// in every row would cost more than reading it. A cell that does not parse (an unknown status,
+/// unreadable JSON, a value of the wrong type) is an error naming the gap and the column.
 pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
+    let mut key = Cells::key_of(
+        row,
+        &[
+            (gap_column("mmsi"), "mmsi"),
+            (gap_column("dark_from"), "dark_from"),
+        ],
+    );
+    if let Ok(millis) = row.get::<_, i64>(const { gap_column("dark_from") }) {
+        key.push_str(&format!(" ({})", UnixMillis(millis)));
+    }
+    let cells = Cells::new(row, "gaps", key);
     macro_rules! column {
         ($name:literal) => {
-            row.get(const { gap_column($name) })
+            cells.get(const { gap_column($name) })
         };
     }
-    let status: String = column!("status")?;
-    let confidence: Option<String> = column!("confidence")?;
-    let identity_changes: String = column!("identity_changes")?;
-    let candidates: String = column!("candidates")?;
     let dark_until: Option<i64> = column!("dark_until")?;
     Ok(GapRecord {
         mmsi: Mmsi(column!("mmsi")?),
         dark_from: UnixMillis(column!("dark_from")?),
         dark_until: dark_until.map(UnixMillis),
-        status: GapStatus::parse(&status).unwrap_or(GapStatus::NotNear),
+        status: cells.parsed(
+            const { gap_column("status") },
+            "a status aisgap knows",
+            GapStatus::parse,
+        )?,
         watched: column!("watched")?,
         port: column!("port")?,
         from_lat: column!("from_lat")?,
@@ -165,9 +178,13 @@ pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
         draught_change: column!("draught_change")?,
         est_tonnes: column!("est_tonnes")?,
         est_barrels: column!("est_barrels")?,
-        confidence: confidence.as_deref().and_then(Confidence::parse),
-        identity_changes: serde_json::from_str(&identity_changes).unwrap_or_default(),
-        candidates: serde_json::from_str(&candidates).unwrap_or_default(),
+        confidence: cells.parsed_opt(
+            const { gap_column("confidence") },
+            "a confidence aisgap knows (high, medium, low)",
+            Confidence::parse,
+        )?,
+        identity_changes: cells.json(const { gap_column("identity_changes") })?,
+        candidates: cells.json(const { gap_column("candidates") })?,
     })
 }
 
@@ -175,19 +192,33 @@ pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
 pub(super) const IDENTITY_SELECT_LIST: &str =
     "imo, name, callsign, ship_type, length, beam, draught, destination, class";
 
-/// An identity from a row that selected [`IDENTITY_SELECT_LIST`].
-pub(super) fn read_identity(row: &Row<'_>) -> rusqlite::Result<Identity> {
-    let class: Option<String> = row.get("class")?;
+/// An identity from a row that selected [`IDENTITY_SELECT_LIST`], of `table` at the row `key`
+/// names; a cell that does not parse is an error naming them.
+pub(super) fn read_identity(
+    row: &Row<'_>,
+    table: &'static str,
+    key: String,
+) -> rusqlite::Result<Identity> {
+    let cells = Cells::new(row, table, key);
+    let at = |name: &str| {
+        row.as_ref()
+            .column_index(name)
+            .map_err(|_| cells.bad(0, format!("no column {name}")))
+    };
     Ok(Identity {
-        imo: row.get("imo")?,
-        name: row.get("name")?,
-        callsign: row.get("callsign")?,
-        ship_type: row.get("ship_type")?,
-        length: row.get("length")?,
-        beam: row.get("beam")?,
-        draught: row.get::<_, Option<f64>>("draught")?.map(|d| d as f32),
-        destination: row.get("destination")?,
-        class: class.as_deref().and_then(class_from_text),
+        imo: cells.get(at("imo")?)?,
+        name: cells.get(at("name")?)?,
+        callsign: cells.get(at("callsign")?)?,
+        ship_type: cells.get(at("ship_type")?)?,
+        length: cells.get(at("length")?)?,
+        beam: cells.get(at("beam")?)?,
+        draught: cells.get::<Option<f64>>(at("draught")?)?.map(|d| d as f32),
+        destination: cells.get(at("destination")?)?,
+        class: cells.parsed_opt(
+            at("class")?,
+            "a transceiver class (A or B)",
+            class_from_text,
+        )?,
     })
 }
 
