@@ -24,6 +24,8 @@ mod order;
 mod real_clocks;
 #[path = "integration/receptions.rs"]
 mod receptions;
+#[path = "integration/resume.rs"]
+mod resume;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]

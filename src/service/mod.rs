@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
 use crate::engine::{Engine, EngineCheckpoint};
-use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
-use crate::store::{Commit, LockError, Store, StoreError, WriterLock};
+use crate::source::{run_source_at, FileMark, RawLine, ResumeAt, SourceMetrics, SourceSpec};
+use crate::store::{Commit, FilePosition, LockError, Store, StoreError, WriterLock};
 use http::ServiceState;
 use notify::Notifier;
 use pipeline::{Control, Pipeline, PipelineMetrics};
@@ -59,19 +59,37 @@ pub enum ServiceError {
 /// The running sources, by name, each with its own stop token.
 struct Sources {
     running: BTreeMap<Arc<str>, RunningSource>,
+    /// Where each file source not running takes its file up when it starts: the committed
+    /// position at first, then just past the last line its previous run handed on (those lines
+    /// are in the pipeline's hands).
+    resume: BTreeMap<Arc<str>, ResumeAt>,
 }
 
 struct RunningSource {
     spec: SourceSpec,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    /// Ends with where the source's next run should take its file up.
+    task: JoinHandle<Option<ResumeAt>>,
     metrics: Arc<SourceMetrics>,
 }
 
 impl Sources {
-    fn new() -> Sources {
+    fn new(committed: &[FilePosition]) -> Sources {
+        let resume = committed
+            .iter()
+            .map(|p| {
+                let mark = FileMark {
+                    device: p.device,
+                    inode: p.inode,
+                    offset: p.offset,
+                };
+                let tail = p.tail.clone();
+                (Arc::from(p.source.as_str()), ResumeAt { mark, tail })
+            })
+            .collect();
         Sources {
             running: BTreeMap::new(),
+            resume,
         }
     }
 
@@ -94,7 +112,9 @@ impl Sources {
                     registry.remove(&name);
                 }
                 tracing::info!(source = %name, "Stopping source (configuration changed).");
-                stop_one(source).await;
+                if let Some(at) = stop_one(source).await {
+                    self.resume.insert(name, at);
+                }
             }
         }
         for spec in specs {
@@ -103,12 +123,13 @@ impl Sources {
             }
             let stop = CancellationToken::new();
             let metrics = Arc::new(SourceMetrics::default());
+            let resume = self.resume.remove(&spec.name);
             let task = tokio::spawn({
                 let (spec, lines, metrics, stop) =
                     (spec.clone(), lines.clone(), metrics.clone(), stop.clone());
                 async move {
                     // Failures are logged by the source itself; the service keeps running.
-                    let _ = run_source(spec, lines, metrics, stop).await;
+                    run_source_at(spec, resume, lines, metrics, stop).await.1
                 }
             });
             if let Ok(mut registry) = state.sources.lock() {
@@ -133,23 +154,30 @@ impl Sources {
     }
 }
 
-async fn stop_one(source: RunningSource) {
+/// Stops `source`; where its next run should take its file up, if it reads one.
+async fn stop_one(source: RunningSource) -> Option<ResumeAt> {
     source.stop.cancel();
     let counts = source.metrics.snapshot();
     tracing::debug!(source = %source.spec.name, lines = counts.lines, bytes = counts.bytes, errors = counts.errors, "Source counters.");
     let abort = source.task.abort_handle();
-    if tokio::time::timeout(STOP_SOURCES_WITHIN, source.task)
-        .await
-        .is_err()
-    {
-        tracing::warn!(source = %source.spec.name, "Source did not stop in time; aborting it.");
-        abort.abort();
+    match tokio::time::timeout(STOP_SOURCES_WITHIN, source.task).await {
+        Ok(ended) => ended.ok().flatten(),
+        Err(_) => {
+            tracing::warn!(source = %source.spec.name, "Source did not stop in time; aborting it.");
+            abort.abort();
+            None
+        }
     }
 }
 
-/// The engine, each source's committed line count, and the checkpoint it came from (which
-/// also holds the events the reorder window held).
-type OpenedEngine = (Engine, Vec<(String, u64)>, Option<String>);
+/// The engine, each source's committed line count, the checkpoint it came from (which also
+/// holds the events the reorder window held), and each file source's committed position.
+type OpenedEngine = (
+    Engine,
+    Vec<(String, u64)>,
+    Option<String>,
+    Vec<FilePosition>,
+);
 
 /// Opens the database and the engine where the last commit left them.
 fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceError> {
@@ -163,7 +191,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     };
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
-        return Ok((fresh(), Vec::new(), None));
+        return Ok((fresh(), Vec::new(), None, Vec::new()));
     };
     let broken = |error: String| ServiceError::Checkpoint {
         db: config.store.db.clone(),
@@ -207,7 +235,12 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         vessels = engine.vessels().len(),
         "Resuming from the last checkpoint."
     );
-    Ok((engine, resume.positions, Some(resume.checkpoint)))
+    Ok((
+        engine,
+        resume.positions,
+        Some(resume.checkpoint),
+        resume.file_positions,
+    ))
 }
 
 fn write_commits(
@@ -247,7 +280,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     let _writer_lock = WriterLock::acquire(&config.store.db)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
-    let (engine, positions, checkpoint) = open_engine(&config, &store)?;
+    let (engine, positions, checkpoint, file_positions) = open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
     let state = Arc::new(ServiceState {
         pipeline: metrics.clone(),
@@ -304,6 +337,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         ToPipeline {
             lines: line_sender,
             control: control_sender,
+            sources: Sources::new(&file_positions),
         },
         &state,
         &notifier,
@@ -343,10 +377,12 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The pipeline's inputs: lines from the sources, orders from the control loop.
+/// The pipeline's inputs: lines from the sources (not started yet), orders from the control
+/// loop.
 struct ToPipeline {
     lines: tokio::sync::mpsc::Sender<RawLine>,
     control: std::sync::mpsc::Sender<Control>,
+    sources: Sources,
 }
 
 struct Signals {
@@ -401,6 +437,7 @@ async fn control_loop(
     let ToPipeline {
         lines: line_sender,
         control,
+        mut sources,
     } = to_pipeline;
     let metrics = &state.pipeline;
     let http_stop = CancellationToken::new();
@@ -431,7 +468,6 @@ async fn control_loop(
             }
         },
     };
-    let mut sources = Sources::new();
     sources.apply(&config.sources, &line_sender, state).await;
     state.ready.store(true, Ordering::Relaxed);
     tracing::info!(

@@ -21,8 +21,8 @@ use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, Mmsi};
 use crate::service::alerts::{Alert, AlertKind, AlertQueue};
 use crate::service::reorder::ReorderWindow;
-use crate::source::RawLine;
-use crate::store::Commit;
+use crate::source::{FileMark, RawLine, SourceKind, TAIL_BYTES};
+use crate::store::{Commit, FilePosition};
 use crate::time::UnixMillis;
 
 /// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
@@ -83,6 +83,10 @@ struct SourceState {
     lines: u64,
     /// Decode counters already added to the store, by name.
     counted: BTreeMap<String, u64>,
+    /// For a file source: where its last consumed line ends, and that line's last bytes.
+    file: Option<(FileMark, Vec<u8>)>,
+    /// A line of the file was consumed since the last commit.
+    file_moved: bool,
 }
 
 pub struct Pipeline {
@@ -181,6 +185,8 @@ impl Pipeline {
                 decoder: FeedDecoder::new(options, name.clone()),
                 lines: 0,
                 counted: BTreeMap::new(),
+                file: None,
+                file_moved: false,
             }
         })
     }
@@ -241,6 +247,14 @@ impl Pipeline {
         self.uncommitted += 1;
         let state = self.source(&raw.source);
         state.lines += 1;
+        if let Some(mark) = raw.mark {
+            // Travels with the line's effects: committed with them, never ahead of them.
+            let (at, tail) = state.file.get_or_insert_with(Default::default);
+            *at = mark;
+            tail.clear();
+            tail.extend_from_slice(&raw.line[raw.line.len().saturating_sub(TAIL_BYTES)..]);
+            state.file_moved = true;
+        }
         state
             .decoder
             .decode_line(&raw.line, Some(raw.received_at), &mut events);
@@ -360,6 +374,7 @@ impl Pipeline {
             .map(|(name, state)| (name.to_string(), state.lines))
             .collect();
         let committed: u64 = positions.iter().map(|(_, n)| n).sum();
+        let file_positions = self.file_positions();
         let commit = Commit {
             changes,
             counters,
@@ -367,6 +382,7 @@ impl Pipeline {
             vessel_states,
             coverage_states,
             positions,
+            file_positions,
             saved_at: crate::time::now(),
         };
         self.commits
@@ -417,6 +433,34 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// Where each file source that consumed a line since the last commit now stands.
+    fn file_positions(&mut self) -> Vec<FilePosition> {
+        let mut positions = Vec::new();
+        for (name, state) in &mut self.sources {
+            let Some((mark, tail)) = state.file.as_ref().filter(|_| state.file_moved) else {
+                continue;
+            };
+            state.file_moved = false;
+            let path = self
+                .config
+                .sources
+                .iter()
+                .find_map(|spec| match &spec.kind {
+                    SourceKind::File { path, .. } if spec.name == *name => Some(path),
+                    _ => None,
+                });
+            positions.push(FilePosition {
+                source: name.to_string(),
+                path: path.map_or_else(String::new, |p| p.display().to_string()),
+                device: mark.device,
+                inode: mark.inode,
+                offset: mark.offset,
+                tail: tail.clone(),
+            });
+        }
+        positions
+    }
+
     fn alert(&self, kind: AlertKind, gap: &GapRecord) {
         if let Some(alerts) = &self.alerts {
             alerts.push(Alert::of(kind, gap));

@@ -3,12 +3,14 @@
 
 pub mod lock;
 mod params;
+pub mod positions;
 pub mod read;
 mod rows;
 pub mod schema;
 
 pub use lock::{LockError, WriterLock};
 pub use params::StoreParams;
+pub use positions::FilePosition;
 pub use read::Reader;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +81,9 @@ pub struct Commit {
     pub coverage_states: Vec<(String, i64, String)>,
     /// Lines consumed so far, per source name.
     pub positions: Vec<(String, u64)>,
+    /// Where each file source's last consumed line ends (sources that consumed none since the
+    /// last commit may be left out: their row stays).
+    pub file_positions: Vec<FilePosition>,
     /// Wall-clock time of the commit.
     pub saved_at: UnixMillis,
 }
@@ -91,6 +96,7 @@ pub struct ResumePoint {
     pub vessel_states: Vec<(u32, String)>,
     pub coverage_states: Vec<(String, i64, String)>,
     pub positions: Vec<(String, u64)>,
+    pub file_positions: Vec<FilePosition>,
 }
 
 /// The single writer. Its connection sits inside a [`Reader`] so that whoever holds the store
@@ -157,7 +163,7 @@ impl Store {
             "BEGIN;
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
-             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions;
+             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
              COMMIT;",
         )?;
         Ok(())
@@ -202,7 +208,8 @@ impl Store {
     }
 
     /// Persists one commit of the running service atomically: its changes, the counters
-    /// added since the last commit, the engine checkpoint and the source positions. A kill at
+    /// added since the last commit, the engine checkpoint and the source positions (line counts,
+    /// and where each file source's lines are read up to). A kill at
     /// any moment leaves either all of it or none.
     pub fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
@@ -241,6 +248,7 @@ impl Store {
             for (source, lines) in &commit.positions {
                 position.execute(params![source, *lines as i64])?;
             }
+            positions::write(&tx, &commit.file_positions)?;
         }
         tx.commit()?;
         Ok(())
@@ -289,6 +297,7 @@ impl Store {
             vessel_states,
             coverage_states,
             positions,
+            file_positions: positions::read(&self.db.conn)?,
         }))
     }
 
