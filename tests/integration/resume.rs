@@ -101,7 +101,16 @@ impl Service {
     }
 
     fn logged(&self, needle: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+        self.count(needle) > 0
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     fn kill(mut self) {
@@ -192,6 +201,19 @@ fn uninterrupted(dir: &Path, bytes: &[u8]) -> PathBuf {
     db
 }
 
+/// Fails naming how many rows differ and the first few of them, not with whole databases.
+fn assert_same_rows(got: &[String], want: &[String], against: &str) {
+    if got != want {
+        let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(3).collect();
+        let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(3).collect();
+        panic!(
+            "{} rows against {} of {against}; extra {extra:#?}, missing {missing:#?}",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
 /// `db` holds what an uninterrupted run over `bytes` holds, committed up to the end of
 /// `file_size` bytes of the last file read; and agrees with `aisgap replay` of `bytes` on
 /// everything replay and live runs share (replay sorts late lines into place, so its gaps and
@@ -200,19 +222,11 @@ fn assert_read_exactly_once(dir: &Path, db: &Path, bytes: &[u8], file_size: u64)
     let total = line_count(bytes);
     assert_eq!(committed(db), (total, file_size), "committed lines, offset");
     let reference = uninterrupted(dir, bytes);
-    let (got, want) = (
-        table_rows(db, &RESULT_TABLES),
-        table_rows(&reference, &RESULT_TABLES),
+    assert_same_rows(
+        &table_rows(db, &RESULT_TABLES),
+        &table_rows(&reference, &RESULT_TABLES),
+        "an uninterrupted run",
     );
-    if got != want {
-        let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(5).collect();
-        let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(5).collect();
-        panic!(
-            "{} rows against {} of an uninterrupted run; extra {extra:#?}, missing {missing:#?}",
-            got.len(),
-            want.len()
-        );
-    }
 
     let replayed = dir.join("replayed.log");
     std::fs::write(&replayed, bytes).unwrap();
@@ -388,14 +402,28 @@ fn a_file_read_once_and_killed_half_way_resumes_at_the_commit_and_is_not_read_ag
     service.terminate();
     let finished = table_rows(&db, &RESULT_TABLES);
 
-    // Read to its end and committed: a restart reads nothing again.
+    // Read to its end and committed: a restart reads nothing again, nor does the source
+    // restarted by a reload that changes its settings.
     let service = Service::start(&config);
     service.wait_for_log("File read to its end.", Duration::from_secs(10));
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}max_line_bytes = 2000\n")).unwrap();
+    // SAFETY: kill(2) with the pid of our own child process.
+    unsafe { libc::kill(service.child.id() as i32, libc::SIGHUP) };
+    service.wait_for_log(
+        "Stopping source (configuration changed).",
+        Duration::from_secs(10),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while service.count("File read to its end.") < 2 {
+        assert!(Instant::now() < deadline, "the reloaded source did not end");
+        thread::sleep(Duration::from_millis(10));
+    }
     service.terminate();
-    assert_eq!(
-        table_rows(&db, &RESULT_TABLES),
-        finished,
-        "a restart changed the database"
+    assert_same_rows(
+        &table_rows(&db, &RESULT_TABLES),
+        &finished,
+        "the database before a restart and a reload",
     );
     assert_read_exactly_once(dir.path(), &db, &bytes, bytes.len() as u64);
 }
