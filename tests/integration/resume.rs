@@ -50,10 +50,11 @@ fn line_boundary(bytes: &[u8], at: usize) -> usize {
         .map_or(bytes.len(), |i| at + i + 1)
 }
 
-fn write_config(dir: &Path, name: &str, file: &Path, follow: bool) -> PathBuf {
+/// A configuration reading `file` as source `log`, with a reorder window of `window_s`.
+fn write_config(dir: &Path, name: &str, file: &Path, follow: bool, window_s: u32) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
-        "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"\"\n\n[[source]]\nname = \"log\"\nkind = \"file\"\npath = {file:?}\nfollow = {follow}\n",
+        "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"\"\n\n[order]\nreorder_window_s = {window_s}\n\n[[source]]\nname = \"log\"\nkind = \"file\"\npath = {file:?}\nfollow = {follow}\n",
         ports = repo_path("config/ports.geojson"),
         watchlist = repo_path("samples/watchlist.csv"),
         db = dir.join(format!("{name}.db")),
@@ -190,10 +191,10 @@ fn append(path: &Path, bytes: &[u8]) {
 
 /// The database of one uninterrupted run of the service reading `bytes` once, stopped with
 /// SIGTERM after committing it all.
-fn uninterrupted(dir: &Path, bytes: &[u8]) -> PathBuf {
+fn uninterrupted(dir: &Path, bytes: &[u8], window_s: u32) -> PathBuf {
     let file = dir.join("whole.log");
     std::fs::write(&file, bytes).unwrap();
-    let config = write_config(dir, "whole", &file, false);
+    let config = write_config(dir, "whole", &file, false, window_s);
     let service = Service::start(&config);
     let db = dir.join("whole.db");
     wait_for_committed(&db, line_count(bytes), Duration::from_secs(30));
@@ -218,10 +219,10 @@ fn assert_same_rows(got: &[String], want: &[String], against: &str) {
 /// `file_size` bytes of the last file read; and agrees with `aisgap replay` of `bytes` on
 /// everything replay and live runs share (replay sorts late lines into place, so its gaps and
 /// vessel counts may differ where the scenario sends lines late).
-fn assert_read_exactly_once(dir: &Path, db: &Path, bytes: &[u8], file_size: u64) {
+fn assert_read_exactly_once(dir: &Path, db: &Path, bytes: &[u8], file_size: u64, window_s: u32) {
     let total = line_count(bytes);
     assert_eq!(committed(db), (total, file_size), "committed lines, offset");
-    let reference = uninterrupted(dir, bytes);
+    let reference = uninterrupted(dir, bytes, window_s);
     assert_same_rows(
         &table_rows(db, &RESULT_TABLES),
         &table_rows(&reference, &RESULT_TABLES),
@@ -299,7 +300,9 @@ fn a_followed_file_killed_while_it_grows_and_appended_to_while_stopped_is_read_e
     let bytes = scenario();
     let file = dir.path().join("feed.log");
     std::fs::write(&file, b"").unwrap();
-    let config = write_config(dir.path(), "follow", &file, true);
+    // Events wait in a reorder window: those it holds at a commit are in the checkpoint, and
+    // the committed offset is past their lines.
+    let config = write_config(dir.path(), "follow", &file, true, 30);
     let db = dir.path().join("follow.db");
 
     // Pieces cut anywhere, mid-line included: a kill often finds a partial last line.
@@ -363,7 +366,7 @@ fn a_followed_file_killed_while_it_grows_and_appended_to_while_stopped_is_read_e
         "some kill should leave lines read but not committed: {kills:?}"
     );
     assert!(appended_stopped > 100_000);
-    assert_read_exactly_once(dir.path(), &db, &bytes, bytes.len() as u64);
+    assert_read_exactly_once(dir.path(), &db, &bytes, bytes.len() as u64, 30);
 }
 
 #[test]
@@ -373,7 +376,7 @@ fn a_file_read_once_and_killed_half_way_resumes_at_the_commit_and_is_not_read_ag
     let total = line_count(&bytes);
     let file = dir.path().join("feed.log");
     std::fs::write(&file, &bytes).unwrap();
-    let config = write_config(dir.path(), "once", &file, false);
+    let config = write_config(dir.path(), "once", &file, false, 0);
     let db = dir.path().join("once.db");
 
     // Killed as soon as part of the file is committed, several times.
@@ -425,7 +428,7 @@ fn a_file_read_once_and_killed_half_way_resumes_at_the_commit_and_is_not_read_ag
         &finished,
         "the database before a restart and a reload",
     );
-    assert_read_exactly_once(dir.path(), &db, &bytes, bytes.len() as u64);
+    assert_read_exactly_once(dir.path(), &db, &bytes, bytes.len() as u64, 0);
 }
 
 #[test]
@@ -433,7 +436,7 @@ fn rotated_truncated_and_rewritten_files_are_read_from_their_start_without_losin
     let dir = tempfile::tempdir().unwrap();
     let bytes = scenario();
     let file = dir.path().join("feed.log");
-    let config = write_config(dir.path(), "rotate", &file, true);
+    let config = write_config(dir.path(), "rotate", &file, true, 0);
     let db = dir.path().join("rotate.db");
     let cut = |fraction: f64| line_boundary(&bytes, (bytes.len() as f64 * fraction) as usize);
     let (a, b, c, d, e) = (cut(0.2), cut(0.35), cut(0.5), cut(0.58), cut(0.7));
@@ -481,5 +484,5 @@ fn rotated_truncated_and_rewritten_files_are_read_from_their_start_without_losin
     std::fs::write(&file, &bytes[e..]).unwrap();
     wait_for_committed(&db, line_count(&bytes), Duration::from_secs(20));
     service.terminate();
-    assert_read_exactly_once(dir.path(), &db, &bytes, (bytes.len() - e) as u64);
+    assert_read_exactly_once(dir.path(), &db, &bytes, (bytes.len() - e) as u64, 0);
 }
