@@ -320,6 +320,7 @@ fn a_followed_file_killed_while_it_grows_and_appended_to_while_stopped_is_read_e
     service.wait_for_log("Following file.", Duration::from_secs(10));
     let mut appended_stopped = 0usize;
     let mut kills = Vec::new();
+    let mut partial_at_kill = 0;
     let mut pieces = pieces.into_iter().peekable();
     let mut written = 0usize;
     let mut turn = 0;
@@ -335,6 +336,13 @@ fn a_followed_file_killed_while_it_grows_and_appended_to_while_stopped_is_read_e
             thread::sleep(Duration::from_millis(20 * (turn as u64 % 7)));
             service.kill();
             kills.push((committed(&db), written));
+            let (_, offset) = committed(&db);
+            assert_eq!(
+                bytes[offset as usize - 1],
+                b'\n',
+                "committed mid-line: {kills:?}"
+            );
+            partial_at_kill += usize::from(bytes[written - 1] != b'\n');
             // Lines appended while the service is down.
             for _ in 0..3 {
                 if let Some(piece) = pieces.next() {
@@ -366,6 +374,8 @@ fn a_followed_file_killed_while_it_grows_and_appended_to_while_stopped_is_read_e
         "some kill should leave lines read but not committed: {kills:?}"
     );
     assert!(appended_stopped > 100_000);
+    // The file ended in a partial line at most kills: read again whole after the restart.
+    assert!(partial_at_kill >= 3, "{partial_at_kill} of {kills:?}");
     assert_read_exactly_once(dir.path(), &db, &bytes, bytes.len() as u64, 30);
 }
 
