@@ -30,6 +30,8 @@ mod real_clocks;
 mod receptions;
 #[path = "integration/reload.rs"]
 mod reload;
+#[path = "integration/resume.rs"]
+mod resume;
 #[path = "integration/scenario.rs"]
 mod scenario;
 #[path = "integration/service.rs"]

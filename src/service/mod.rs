@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
 use crate::engine::{Change, Engine, EngineCheckpoint};
-use crate::source::{run_source, RawLine, SourceMetrics, SourceSpec};
+use crate::source::{run_source_at, FileMark, RawLine, ResumeAt, SourceMetrics, SourceSpec};
 use crate::store::read::GapFilter;
-use crate::store::{Commit, LockError, Store, StoreError, StoreHealth, WriterLock};
+use crate::store::{Commit, FilePosition, LockError, Store, StoreError, StoreHealth, WriterLock};
 use http::ServiceState;
 use notify::Notifier;
 use pipeline::{Control, Pipeline, PipelineMetrics};
@@ -81,6 +81,10 @@ struct Sources {
     running: BTreeMap<Arc<str>, RunningSource>,
     /// The name of a source whose task panicked: the service ends on it.
     panicked: Arc<std::sync::Mutex<Option<Arc<str>>>>,
+    /// Where each file source not running takes its file up when it starts: the committed
+    /// position at first, then just past the last line its previous run handed on (those lines
+    /// are in the pipeline's hands).
+    resume: BTreeMap<Arc<str>, ResumeAt>,
 }
 
 /// Lives in a source's task; dropped by a panic unwinding the task, it names the source.
@@ -102,15 +106,29 @@ impl Drop for PanicWatch {
 struct RunningSource {
     spec: SourceSpec,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    /// Ends with where the source's next run should take its file up.
+    task: JoinHandle<Option<ResumeAt>>,
     metrics: Arc<SourceMetrics>,
 }
 
 impl Sources {
-    fn new() -> Sources {
+    fn new(committed: &[FilePosition]) -> Sources {
+        let resume = committed
+            .iter()
+            .map(|p| {
+                let mark = FileMark {
+                    device: p.device,
+                    inode: p.inode,
+                    offset: p.offset,
+                };
+                let tail = p.tail.clone();
+                (Arc::from(p.source.as_str()), ResumeAt { mark, tail })
+            })
+            .collect();
         Sources {
             running: BTreeMap::new(),
             panicked: Arc::default(),
+            resume,
         }
     }
 
@@ -211,13 +229,14 @@ impl Sources {
             source: spec.name.clone(),
             panicked: self.panicked.clone(),
         };
+        let resume = self.resume.remove(&spec.name);
         let task = tokio::spawn({
             let (spec, lines, metrics, stop) =
                 (spec.clone(), lines.clone(), metrics.clone(), stop.clone());
             async move {
                 let _watch = watch;
                 // Failures are logged by the source itself; the service keeps running.
-                let _ = run_source(spec, lines, metrics, stop).await;
+                run_source_at(spec, resume, lines, metrics, stop).await.1
             }
         });
         if let Ok(mut registry) = state.sources.lock() {
@@ -240,7 +259,9 @@ impl Sources {
                 registry.remove(name);
             }
             tracing::info!(source = %name, "Stopping source (configuration changed).");
-            stop_one(source).await;
+            if let Some(at) = stop_one(source).await {
+                self.resume.insert(name.clone(), at);
+            }
         }
     }
 
@@ -256,23 +277,30 @@ impl Sources {
     }
 }
 
-async fn stop_one(source: RunningSource) {
+/// Stops `source`; where its next run should take its file up, if it reads one.
+async fn stop_one(source: RunningSource) -> Option<ResumeAt> {
     source.stop.cancel();
     let counts = source.metrics.snapshot();
     tracing::debug!(source = %source.spec.name, lines = counts.lines, bytes = counts.bytes, errors = counts.errors, "Source counters.");
     let abort = source.task.abort_handle();
-    if tokio::time::timeout(STOP_SOURCES_WITHIN, source.task)
-        .await
-        .is_err()
-    {
-        tracing::warn!(source = %source.spec.name, "Source did not stop in time; aborting it.");
-        abort.abort();
+    match tokio::time::timeout(STOP_SOURCES_WITHIN, source.task).await {
+        Ok(ended) => ended.ok().flatten(),
+        Err(_) => {
+            tracing::warn!(source = %source.spec.name, "Source did not stop in time; aborting it.");
+            abort.abort();
+            None
+        }
     }
 }
 
-/// The engine, each source's committed line count, and the checkpoint it came from (which
-/// also holds the events the reorder window held).
-type OpenedEngine = (Engine, Vec<(String, u64)>, Option<String>);
+/// The engine, each source's committed line count, the checkpoint it came from (which also
+/// holds the events the reorder window held), and each file source's committed position.
+type OpenedEngine = (
+    Engine,
+    Vec<(String, u64)>,
+    Option<String>,
+    Vec<FilePosition>,
+);
 
 /// Opens the database and the engine where the last commit left them.
 fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceError> {
@@ -286,7 +314,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     };
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
-        return Ok((fresh(), Vec::new(), None));
+        return Ok((fresh(), Vec::new(), None, Vec::new()));
     };
     let broken = |error: String| ServiceError::Checkpoint {
         db: config.store.db.clone(),
@@ -330,7 +358,12 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         vessels = engine.vessels().len(),
         "Resuming from the last checkpoint."
     );
-    Ok((engine, resume.positions, Some(resume.checkpoint)))
+    Ok((
+        engine,
+        resume.positions,
+        Some(resume.checkpoint),
+        resume.file_positions,
+    ))
 }
 
 /// How often an idle writer checks that the database's path still names its open file.
@@ -405,7 +438,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     let _writer_lock = WriterLock::acquire(&config.store.db)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
-    let (engine, positions, checkpoint) = open_engine(&config, &store)?;
+    let (engine, positions, checkpoint, file_positions) = open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
     let health = Arc::new(StoreHealth::default());
     let state = Arc::new(ServiceState {
@@ -466,6 +499,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         ToPipeline {
             lines: line_sender,
             control: control_sender,
+            sources: Sources::new(&file_positions),
         },
         &state,
         &notifier,
@@ -592,10 +626,12 @@ fn root_cause(
     }
 }
 
-/// The pipeline's inputs: lines from the sources, orders from the control loop.
+/// The pipeline's inputs: lines from the sources (not started yet), orders from the control
+/// loop.
 struct ToPipeline {
     lines: tokio::sync::mpsc::Sender<RawLine>,
     control: std::sync::mpsc::Sender<Control>,
+    sources: Sources,
 }
 
 struct Signals {
@@ -650,6 +686,7 @@ async fn control_loop(
     let ToPipeline {
         lines: line_sender,
         control,
+        mut sources,
     } = to_pipeline;
     let metrics = &state.pipeline;
     let http_stop = CancellationToken::new();
@@ -680,7 +717,6 @@ async fn control_loop(
             }
         },
     };
-    let mut sources = Sources::new();
     sources
         .apply(&config.sources, &line_sender, state, false)
         .await;
@@ -787,7 +823,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_source_task_that_panics_is_named_and_one_that_is_aborted_is_not() {
-        let sources = Sources::new();
+        let sources = Sources::new(&[]);
         let watch = |name: &str| PanicWatch {
             source: Arc::from(name),
             panicked: sources.panicked.clone(),

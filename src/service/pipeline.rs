@@ -22,8 +22,8 @@ use crate::ports::Port;
 use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
 use crate::service::reorder::ReorderWindow;
-use crate::source::RawLine;
-use crate::store::{Commit, StoreHealth};
+use crate::source::{FileMark, RawLine, SourceKind, TAIL_BYTES};
+use crate::store::{Commit, FilePosition, StoreHealth};
 
 /// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
 const IDLE_NAP: Duration = Duration::from_millis(2);
@@ -89,6 +89,10 @@ struct SourceState {
     lines: u64,
     /// Decode counters already added to the store, by name.
     counted: BTreeMap<String, u64>,
+    /// For a file source: where its last consumed line ends, and that line's last bytes.
+    file: Option<(FileMark, Vec<u8>)>,
+    /// A line of the file was consumed since the last commit.
+    file_moved: bool,
 }
 
 impl SourceState {
@@ -99,6 +103,8 @@ impl SourceState {
             retired: DecodeStats::default(),
             lines: 0,
             counted: BTreeMap::new(),
+            file: None,
+            file_moved: false,
         }
     }
 
@@ -297,6 +303,14 @@ impl Pipeline {
         self.uncommitted += 1;
         let state = self.source(&raw.source);
         state.lines += 1;
+        if let Some(mark) = raw.mark {
+            // Travels with the line's effects: committed with them, never ahead of them.
+            let (at, tail) = state.file.get_or_insert_with(Default::default);
+            *at = mark;
+            tail.clear();
+            tail.extend_from_slice(&raw.line[raw.line.len().saturating_sub(TAIL_BYTES)..]);
+            state.file_moved = true;
+        }
         state
             .decoder
             .decode_line(&raw.line, Some(raw.received_at), &mut events);
@@ -443,6 +457,7 @@ impl Pipeline {
             .map(|(name, state)| (name.to_string(), state.lines))
             .collect();
         let committed: u64 = positions.iter().map(|(_, n)| n).sum();
+        let file_positions = self.file_positions();
         let commit = Commit {
             changes,
             counters,
@@ -451,6 +466,7 @@ impl Pipeline {
             coverage_states,
             positions,
             ports: self.ports_to_save.take(),
+            file_positions,
             saved_at: crate::time::now(),
         };
         self.hand_over(commit)?;
@@ -493,6 +509,34 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// Where each file source that consumed a line since the last commit now stands.
+    fn file_positions(&mut self) -> Vec<FilePosition> {
+        let mut positions = Vec::new();
+        for (name, state) in &mut self.sources {
+            let Some((mark, tail)) = state.file.as_ref().filter(|_| state.file_moved) else {
+                continue;
+            };
+            state.file_moved = false;
+            let path = self
+                .config
+                .sources
+                .iter()
+                .find_map(|spec| match &spec.kind {
+                    SourceKind::File { path, .. } if spec.name == *name => Some(path),
+                    _ => None,
+                });
+            positions.push(FilePosition {
+                source: name.to_string(),
+                path: path.map_or_else(String::new, |p| p.display().to_string()),
+                device: mark.device,
+                inode: mark.inode,
+                offset: mark.offset,
+                tail: tail.clone(),
+            });
+        }
+        positions
     }
 }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::source::metrics::{worth_logging, SourceMetrics};
-use crate::source::spec::RawLine;
+use crate::source::spec::{FileMark, RawLine};
 use crate::time::UnixMillis;
 
 /// Hands lines to the service on behalf of one source, counting as it goes.
@@ -36,10 +36,21 @@ impl Emitter {
     /// Waits for room in the channel (this is the backpressure); false once the source must
     /// stop: shutdown, or nobody is listening any more.
     pub async fn deliver(&self, line: Vec<u8>, received_at: UnixMillis) -> bool {
+        self.deliver_marked(line, received_at, None).await
+    }
+
+    /// As [`Emitter::deliver`], for a line of a file that ends at `mark`.
+    pub async fn deliver_marked(
+        &self,
+        line: Vec<u8>,
+        received_at: UnixMillis,
+        mark: Option<FileMark>,
+    ) -> bool {
         let raw = RawLine {
             source: self.name.clone(),
             received_at,
             line,
+            mark,
         };
         tokio::select! {
             biased;
@@ -96,6 +107,7 @@ impl Emitter {
             source: self.name.clone(),
             received_at,
             line,
+            mark: None,
         }
     }
 

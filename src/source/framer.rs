@@ -85,6 +85,12 @@ impl LineFramer {
     /// Appends the complete lines in `chunk` (joined to what earlier chunks left) to `lines`;
     /// returns how many too-long lines were dropped.
     pub fn push(&mut self, chunk: &[u8], lines: &mut Vec<Vec<u8>>) -> u64 {
+        self.push_with(chunk, |line, _| lines.push(line))
+    }
+
+    /// As [`LineFramer::push`], handing each line to `take` with the index in `chunk` just past
+    /// its line ending: how a file source knows the byte offset up to which its lines are read.
+    pub fn push_with(&mut self, chunk: &[u8], mut take: impl FnMut(Vec<u8>, usize)) -> u64 {
         let mut too_long = 0;
         let mut rest = chunk;
         while !rest.is_empty() {
@@ -96,6 +102,7 @@ impl LineFramer {
                     (piece, true)
                 }
             };
+            let past = chunk.len() - rest.len();
             if !ended {
                 if !self.discarding {
                     if self.partial.len() + piece.len() > self.max_line_bytes {
@@ -118,7 +125,7 @@ impl LineFramer {
                 line.extend_from_slice(&self.partial);
                 line.extend_from_slice(piece);
                 self.partial.clear();
-                lines.push(line);
+                take(line, past);
             }
         }
         too_long
@@ -269,6 +276,39 @@ mod tests {
         framer.reset();
         framer.push(b"new\n", &mut lines);
         assert_eq!(lines, [b"new".to_vec()]);
+    }
+
+    #[test]
+    fn each_line_is_handed_on_with_where_its_ending_stops() {
+        let stream = b"ab\r\ncd\n\nef\rgh\r\n";
+        let mut expected = Vec::new();
+        let mut framer = LineFramer::new(100);
+        framer.push_with(stream, |line, past| expected.push((line, past)));
+        assert_eq!(
+            expected,
+            [
+                (b"ab".to_vec(), 4),
+                (b"cd".to_vec(), 7),
+                (b"ef".to_vec(), 11),
+                (b"gh".to_vec(), 15)
+            ]
+        );
+        // Cut anywhere, the offsets (from the start of the stream) are the same, except that
+        // a `\r\n` split between chunks is a line ending at its `\r`.
+        for cut in 0..=stream.len() {
+            let mut framer = LineFramer::new(100);
+            let mut got = Vec::new();
+            framer.push_with(&stream[..cut], |line, past| got.push((line, past)));
+            framer.push_with(&stream[cut..], |line, past| got.push((line, cut + past)));
+            let wanted: Vec<_> = expected
+                .iter()
+                .map(|(line, past)| {
+                    let split_crlf = cut + 1 == *past && stream[cut - 1..=cut] == *b"\r\n";
+                    (line.clone(), if split_crlf { cut } else { *past })
+                })
+                .collect();
+            assert_eq!(got, wanted, "cut at {cut}");
+        }
     }
 
     proptest! {

@@ -31,10 +31,11 @@ pub mod udp;
 pub use backoff::{Backoff, ReconnectPolicy, BACKOFF_RESET_AFTER};
 pub use error::SourceError;
 pub use file::{Line, LineReader, OpenError, DEFAULT_MAX_LINE};
+pub use follow::{ResumeAt, TAIL_BYTES};
 pub use framer::LineFramer;
 pub use metrics::{SourceMetrics, SourceMetricsSnapshot};
 pub use spec::{
-    RawLine, SourceKind, SourceKindName, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
+    FileMark, RawLine, SourceKind, SourceKindName, SourceSpec, DEFAULT_BAUD, DEFAULT_MAX_CLIENTS,
     DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_S, DEFAULT_RECONNECT_MAX_S,
 };
 
@@ -53,6 +54,19 @@ pub async fn run_source(
     metrics: Arc<SourceMetrics>,
     shutdown: CancellationToken,
 ) -> Result<(), SourceError> {
+    run_source_at(spec, None, lines, metrics, shutdown).await.0
+}
+
+/// As [`run_source`], a file source taking its file up at `resume` (see [`ResumeAt`]; other
+/// kinds ignore it). Returns, with the outcome, where the next run of this source should take
+/// the file up: just past the last line it handed on, or `resume` if it handed on none.
+pub async fn run_source_at(
+    spec: SourceSpec,
+    resume: Option<ResumeAt>,
+    lines: Sender<RawLine>,
+    metrics: Arc<SourceMetrics>,
+    shutdown: CancellationToken,
+) -> (Result<(), SourceError>, Option<ResumeAt>) {
     let out = Emitter {
         name: spec.name.clone(),
         max_line_bytes: spec.max_line_bytes,
@@ -60,6 +74,7 @@ pub async fn run_source(
         metrics,
         shutdown,
     };
+    let mut delivered = resume;
     info!(source = %spec.name, kind = spec.kind.label(), "Source starting.");
     let result = match &spec.kind {
         SourceKind::Tcp { address } => {
@@ -79,18 +94,18 @@ pub async fn run_source(
         }
         SourceKind::Serial { path, baud } => serial::run(&spec, path, *baud, &out).await,
         SourceKind::File { path, follow: true } => {
-            follow::follow_file(&spec, path, &out).await;
+            follow::follow_file(&spec, path, &out, &mut delivered).await;
             Ok(())
         }
         SourceKind::File {
             path,
             follow: false,
-        } => follow::read_file_once(&spec, path, &out).await,
+        } => follow::read_file_once(&spec, path, &out, &mut delivered).await,
         SourceKind::Stdin => follow::read_stdin(&spec, &out).await,
     };
     match &result {
         Ok(()) => info!(source = %spec.name, "Source stopped."),
         Err(err) => warn!(source = %spec.name, error = %err, "Source failed."),
     }
-    result
+    (result, delivered)
 }

@@ -1,6 +1,6 @@
 //! What a source is: its checked settings ([`SourceSpec`]), where its bytes come from
 //! ([`SourceKind`], named by [`SourceKindName`]), the defaults the configuration falls back
-//! on, and the line it hands on ([`RawLine`]).
+//! on, and the line it hands on ([`RawLine`], with its [`FileMark`] when it comes from a file).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -32,6 +32,19 @@ pub struct RawLine {
     /// Wall-clock time the bytes were read.
     pub received_at: UnixMillis,
     pub line: Vec<u8>,
+    /// For a line of a file: where in the file it ends. The store commits it with the line's
+    /// effects, so a restarted service takes the file up after the last line it committed.
+    pub mark: Option<FileMark>,
+}
+
+/// Where a line of a file ends: the file (device and inode, which stay the same while a file
+/// is renamed and change when a new file takes over its path) and the byte offset just past the
+/// line's ending.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileMark {
+    pub device: u64,
+    pub inode: u64,
+    pub offset: u64,
 }
 
 /// The checked settings of one source (a `[[source]]` section).

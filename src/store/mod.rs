@@ -5,6 +5,7 @@ mod cells;
 pub mod health;
 pub mod lock;
 mod params;
+pub mod positions;
 pub mod read;
 mod rows;
 pub mod schema;
@@ -14,6 +15,7 @@ pub use cells::BadValue;
 pub use health::{FileIdentity, StoreHealth};
 pub use lock::{LockError, WriterLock};
 pub use params::StoreParams;
+pub use positions::FilePosition;
 pub use read::Reader;
 
 use std::path::{Path, PathBuf};
@@ -135,6 +137,9 @@ pub struct Commit {
     /// The designated ports, when a reload changed them: recorded with the checkpoint that
     /// was judged against them, so queries, the API and the map show the zones in force.
     pub ports: Option<Vec<Port>>,
+    /// Where each file source's last consumed line ends (sources that consumed none since the
+    /// last commit may be left out: their row stays).
+    pub file_positions: Vec<FilePosition>,
     /// Wall-clock time of the commit.
     pub saved_at: UnixMillis,
 }
@@ -147,6 +152,7 @@ pub struct ResumePoint {
     pub vessel_states: Vec<(u32, String)>,
     pub coverage_states: Vec<(String, i64, String)>,
     pub positions: Vec<(String, u64)>,
+    pub file_positions: Vec<FilePosition>,
 }
 
 /// The single writer. Its connection sits inside a [`Reader`] so that whoever holds the store
@@ -228,7 +234,7 @@ impl Store {
             "BEGIN;
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
-             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions;
+             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
              COMMIT;",
         )?;
         Ok(())
@@ -256,7 +262,8 @@ impl Store {
     }
 
     /// Persists one commit of the running service atomically: its changes, the counters
-    /// added since the last commit, the engine checkpoint and the source positions. A kill at
+    /// added since the last commit, the engine checkpoint and the source positions (line counts,
+    /// and where each file source's lines are read up to). A kill at
     /// any moment leaves either all of it or none.
     pub fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
@@ -298,6 +305,7 @@ impl Store {
             if let Some(ports) = &commit.ports {
                 write_ports(&tx, ports)?;
             }
+            positions::write(&tx, &commit.file_positions)?;
         }
         tx.commit()?;
         Ok(())
@@ -346,6 +354,7 @@ impl Store {
             vessel_states,
             coverage_states,
             positions,
+            file_positions: positions::read(&self.db.conn)?,
         }))
     }
 

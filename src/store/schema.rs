@@ -135,6 +135,19 @@ CREATE TABLE source_positions (
     lines INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Where each file source has got, committed with the checkpoint that covers its lines: the
+-- file (device, inode), the offset just past the last committed line, and that line's last
+-- bytes (to tell the file from another that reuses its inode).
+CREATE TABLE file_positions (
+    source TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    device INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    tail BLOB NOT NULL
+);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
