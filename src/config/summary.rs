@@ -2,7 +2,7 @@
 //! parameters and sources, and notes on what is allowed but worth a second look.
 
 use super::Config;
-use crate::ports::{format_position, haversine_nm, PortZone};
+use crate::ports::{format_position, haversine_nm, PortIndex, PortZone};
 use crate::source::{SourceKind, SourceSpec, DEFAULT_MAX_LINE_BYTES};
 
 impl Config {
@@ -81,10 +81,14 @@ impl Config {
                 ));
             }
         }
+        for line in super::http::describe(&self.http, &self.alerts) {
+            out.push_str(&format!("{line}\n"));
+        }
         for note in self
             .overlap_notes()
             .into_iter()
             .chain(self.listener_notes())
+            .chain(super::http::exposure_note(&self.http))
         {
             out.push_str(&format!("Note: {note}\n"));
         }
@@ -114,8 +118,12 @@ impl Config {
     /// Circular zones that share water: a fix there is "in" both ports.
     fn overlap_notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        // Only pairs whose boxes meet can overlap: the index spares the other n² pairs.
+        let index = PortIndex::new(&self.ports, |_| 0.0);
+        let mut meeting = Vec::new();
         for (i, a) in self.ports.iter().enumerate() {
-            for b in &self.ports[i + 1..] {
+            index.meeting(a, 0.0, &mut meeting);
+            for b in meeting.iter().filter(|&&j| j > i).map(|&j| &self.ports[j]) {
                 if let (
                     PortZone::Circle {
                         lat: lat_a,
