@@ -16,10 +16,14 @@ mod decode_corpora;
 mod defaults;
 #[path = "integration/formats.rs"]
 mod formats;
+#[path = "integration/http_limits.rs"]
+mod http_limits;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/order.rs"]
 mod order;
+#[path = "integration/ports_scale.rs"]
+mod ports_scale;
 #[path = "integration/real_clocks.rs"]
 mod real_clocks;
 #[path = "integration/receptions.rs"]
@@ -34,3 +38,7 @@ mod simulate;
 mod sources;
 #[path = "integration/support.rs"]
 mod support;
+#[path = "integration/udp_drops.rs"]
+mod udp_drops;
+#[path = "integration/webhooks.rs"]
+mod webhooks;
