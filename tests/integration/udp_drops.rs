@@ -80,8 +80,13 @@ fn kernel_drops_of_a_flooded_udp_source_are_counted_so_sent_equals_read_plus_dro
     };
     let _ = service.kill();
     let _ = service.wait();
-    eprintln!("sent {sent}: read {read}, dropped {pipeline_full} (pipeline full) + {kernel} (kernel)");
-    assert!(kernel > 0, "a 4 KiB buffer under {FLOOD} datagrams overflows");
+    eprintln!(
+        "sent {sent}: read {read}, dropped {pipeline_full} (pipeline full) + {kernel} (kernel)"
+    );
+    assert!(
+        kernel > 0,
+        "a 4 KiB buffer under {FLOOD} datagrams overflows"
+    );
     assert_eq!(
         read + pipeline_full + kernel,
         sent,
