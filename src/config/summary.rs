@@ -5,6 +5,10 @@ use super::Config;
 use crate::ports::{format_position, haversine_nm, PortIndex, PortZone};
 use crate::source::{SourceKind, SourceSpec, DEFAULT_MAX_LINE_BYTES};
 
+/// Ports listed one per line; a file of thousands is summarised by its count, so that a
+/// service's start (which runs check-config) does not fill the journal.
+const LISTED_PORTS: usize = 100;
+
 impl Config {
     /// A human summary: ports with zones, watchlist size, key parameters, and notes worth a
     /// second look (overlapping zones).
@@ -16,8 +20,9 @@ impl Config {
         );
         out.push_str(&format!("Configuration {source} is valid.\n"));
         out.push_str(&format!("Designated ports: {}\n", self.ports.len()));
-        let width = self.ports.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        for port in &self.ports {
+        let listed = &self.ports[..self.ports.len().min(LISTED_PORTS)];
+        let width = listed.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        for port in listed {
             let gap = port
                 .gap_hours
                 .map_or_else(String::new, |h| format!(", gap {h} h"));
@@ -27,6 +32,12 @@ impl Config {
                 port.zone_description(),
                 port.approach_nm,
                 port.coverage_nm,
+            ));
+        }
+        if self.ports.len() > listed.len() {
+            out.push_str(&format!(
+                "  ... and {} more (`aisgap query ports` lists them once a database has them)\n",
+                self.ports.len() - listed.len()
             ));
         }
         let watched = if self.detect.watch_all {
