@@ -17,8 +17,10 @@ use crate::support::{aisgap, free_port, http_get, metric, repo_path};
 /// by default.
 const HELD: usize = 1_100;
 
-/// Lets this test process (and the server it starts) hold the connections.
+/// Lets this test process (and the server it starts) hold the connections; as root the hard
+/// limit is raised too when it is below what the test needs.
 fn raise_open_files_limit() {
+    let wanted = 4 * HELD as libc::rlim_t;
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -26,10 +28,17 @@ fn raise_open_files_limit() {
     // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        let wanted = (4 * HELD as libc::rlim_t).min(limit.rlim_max);
         if limit.rlim_cur < wanted {
-            limit.rlim_cur = wanted;
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+            let raised = libc::rlimit {
+                rlim_cur: wanted,
+                rlim_max: limit.rlim_max.max(wanted),
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            } else {
+                limit.rlim_cur = limit.rlim_max.min(wanted);
+                assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+            }
         }
     }
     assert!(
