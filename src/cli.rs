@@ -258,6 +258,18 @@ pub struct ServeArgs {
     /// AISGAP_API_TOKEN variable, else no token, which only a loopback address allows].
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Open connections at most; at the cap the longest-idle one is closed to make room.
+    #[arg(long, value_name = "N", default_value_t = crate::api::listener::DEFAULT_MAX_CONNECTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+    /// Seconds from a request's first byte to the end of its head.
+    #[arg(long, value_name = "S", default_value_t = crate::api::listener::DEFAULT_HEADER_TIMEOUT_S,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub header_timeout: u32,
+    /// Seconds a connection may stay open with nothing in flight and no byte moving.
+    #[arg(long, value_name = "S", default_value_t = crate::api::listener::DEFAULT_IDLE_TIMEOUT_S,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub idle_timeout: u32,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@ use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
 };
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
-use crate::ports::Port;
+use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
@@ -170,7 +170,7 @@ impl EngineCheckpoint {
 
 pub struct Engine {
     params: DetectParams,
-    ports: Vec<Port>,
+    ports: Ports,
     watchlist: Watchlist,
     min_gap_ms: i64,
     table: VesselTable,
@@ -197,7 +197,7 @@ impl Engine {
         Engine {
             coverage: Coverage::new(&ports),
             params,
-            ports,
+            ports: Ports::new(ports),
             watchlist,
             min_gap_ms,
             table: VesselTable::new(track_interval_minutes),

@@ -345,7 +345,15 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 _ = term.recv() => {}
             }
         };
-        api::serve(listener, api::router(state), shutdown).await?;
+        let limits = api::ConnectionLimits {
+            max_connections: args.max_connections as usize,
+            header_timeout: std::time::Duration::from_secs(u64::from(args.header_timeout)),
+            idle_timeout: std::time::Duration::from_secs(u64::from(args.idle_timeout)),
+        };
+        let connections = std::sync::Arc::new(api::ConnectionMetrics::default());
+        api::serve_limited(listener, api::router(state), limits, connections, shutdown)
+            .await
+            .context("serving HTTP")?;
         tracing::info!("Stopped serving.");
         Ok(ExitCode::SUCCESS)
     })

@@ -595,9 +595,221 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// Margin on every indexed box: the degrees-per-mile conversions below are first-order, and a
+/// box a little too wide only costs an exact test more.
+const INDEX_MARGIN: f64 = 1.02;
+
+type IndexedBox = rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>;
+
+/// The ports whose zone lies within some distance of a position, found through an R-tree of
+/// each zone's bounding box widened by that distance, so that a fix far from every port costs
+/// a tree descent instead of a test per port. Candidates are a superset; callers still apply
+/// the exact distance.
+#[derive(Debug)]
+pub struct PortIndex {
+    tree: rstar::RTree<IndexedBox>,
+}
+
+impl PortIndex {
+    /// Indexes `ports` (by position in the slice), each widened by `reach_nm(port)`.
+    pub fn new(ports: &[Port], reach_nm: impl Fn(&Port) -> f64) -> PortIndex {
+        let mut boxes = Vec::with_capacity(ports.len());
+        for (index, port) in ports.iter().enumerate() {
+            for [lon_min, lat_min, lon_max, lat_max] in port.reach_boxes(reach_nm(port)) {
+                let corners = rstar::primitives::Rectangle::from_corners(
+                    [lon_min, lat_min],
+                    [lon_max, lat_max],
+                );
+                boxes.push(IndexedBox::new(corners, index));
+            }
+        }
+        PortIndex {
+            tree: rstar::RTree::bulk_load(boxes),
+        }
+    }
+
+    /// The indices of the ports that may lie within reach of the position, ascending (the
+    /// order of the ports, so that results do not depend on the tree's layout).
+    pub fn candidates(&self, lat: f64, lon: f64, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend(self.tree.locate_all_at_point(&[lon, lat]).map(|b| b.data));
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// The indices, ascending, of the ports whose widened box meets `port`'s zone widened by
+    /// `reach_nm`: candidates for zones that share water.
+    pub fn meeting(&self, port: &Port, reach_nm: f64, out: &mut Vec<usize>) {
+        out.clear();
+        for [lon_min, lat_min, lon_max, lat_max] in port.reach_boxes(reach_nm) {
+            let envelope = rstar::AABB::from_corners([lon_min, lat_min], [lon_max, lat_max]);
+            out.extend(
+                self.tree
+                    .locate_in_envelope_intersecting(&envelope)
+                    .map(|b| b.data),
+            );
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+impl Port {
+    /// `[lon_min, lat_min, lon_max, lat_max]` boxes that hold every position within `reach_nm`
+    /// of the zone: one, or two when the widened box crosses the antimeridian.
+    fn reach_boxes(&self, reach_nm: f64) -> Vec<[f64; 4]> {
+        let (lat_min, lat_max, lon_min, lon_max, reach_nm) = match &self.zone {
+            PortZone::Circle {
+                lat,
+                lon,
+                radius_nm,
+            } => (*lat, *lat, *lon, *lon, reach_nm + radius_nm),
+            PortZone::Area(area) => {
+                use geo::BoundingRect;
+                match area.bounding_rect() {
+                    Some(r) => (r.min().y, r.max().y, r.min().x, r.max().x, reach_nm),
+                    None => return Vec::new(),
+                }
+            }
+        };
+        // A degree of latitude is 60.04 nm on this sphere; 60 errs on the wide side.
+        let reach_deg = reach_nm.max(0.0) / 60.0 * INDEX_MARGIN + 1e-9;
+        let (south, north) = (lat_min - reach_deg, lat_max + reach_deg);
+        let poleward = south.abs().max(north.abs());
+        let lon_reach = if poleward >= 89.0 {
+            f64::INFINITY
+        } else {
+            reach_deg / poleward.to_radians().cos()
+        };
+        let (south, north) = (south.max(-90.0), north.min(90.0));
+        let (west, east) = (lon_min - lon_reach, lon_max + lon_reach);
+        if east - west >= 360.0 {
+            return vec![[-180.0, south, 180.0, north]];
+        }
+        let mut boxes = vec![[west.max(-180.0), south, east.min(180.0), north]];
+        if west < -180.0 {
+            boxes.push([west + 360.0, south, 180.0, north]);
+        }
+        if east > 180.0 {
+            boxes.push([-180.0, south, east - 360.0, north]);
+        }
+        boxes
+    }
+}
+
+/// The designated ports as detection uses them: the list, an index of each port's approach
+/// distance, and the lowest per-port gap threshold, computed once rather than per judgement.
+#[derive(Debug)]
+pub struct Ports {
+    list: Vec<Port>,
+    approach: PortIndex,
+    lowest_gap_hours: Option<f64>,
+}
+
+impl Ports {
+    pub fn new(list: Vec<Port>) -> Ports {
+        Ports {
+            approach: PortIndex::new(&list, |p| p.approach_nm),
+            lowest_gap_hours: list.iter().filter_map(|p| p.gap_hours).reduce(f64::min),
+            list,
+        }
+    }
+
+    /// Indices, ascending, of the ports that may be within their approach distance of the
+    /// position (a superset: the caller applies the exact test).
+    pub fn near(&self, lat: f64, lon: f64, out: &mut Vec<usize>) {
+        self.approach.candidates(lat, lon, out);
+    }
+
+    /// The lowest `gap_hours` any port overrides the global threshold with.
+    pub fn lowest_gap_hours(&self) -> Option<f64> {
+        self.lowest_gap_hours
+    }
+}
+
+impl std::ops::Deref for Ports {
+    type Target = [Port];
+
+    fn deref(&self) -> &[Port] {
+        &self.list
+    }
+}
+
+impl From<Vec<Port>> for Ports {
+    fn from(list: Vec<Port>) -> Ports {
+        Ports::new(list)
+    }
+}
+
+impl<const N: usize> From<[Port; N]> for Ports {
+    fn from(list: [Port; N]) -> Ports {
+        Ports::new(list.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_finds_every_port_within_reach_across_the_antimeridian_and_near_the_pole() {
+        let square = |lon: f64, lat: f64, d: f64| {
+            MultiPolygon(vec![Polygon::new(
+                LineString::from(vec![
+                    (lon - d, lat - d),
+                    (lon + d, lat - d),
+                    (lon + d, lat + d),
+                    (lon - d, lat + d),
+                    (lon - d, lat - d),
+                ]),
+                vec![],
+            )])
+        };
+        let mut ports = vec![
+            Port::circle("dateline", 10.0, 179.9, 2.0),
+            Port::circle("west of it", -20.0, -179.8, 5.0),
+            Port::circle("arctic", 78.0, 15.0, 3.0),
+            Port::circle("vostochny", 42.735, 133.075, 2.0),
+        ];
+        ports.push(Port {
+            zone: PortZone::Area(square(133.3, 42.8, 0.05)),
+            ..Port::circle("kozmino", 0.0, 0.0, 1.0)
+        });
+        let index = PortIndex::new(&ports, |p| p.approach_nm);
+        let mut found = Vec::new();
+        let mut checked = 0;
+        for (lat0, lon0) in [(10.0, 179.9), (-20.0, -179.8), (78.0, 15.0), (42.8, 133.2)] {
+            for i in -40..=40 {
+                for j in -40..=40 {
+                    let lat = (lat0 + f64::from(i) * 0.06).clamp(-90.0, 90.0);
+                    let mut lon = lon0 + f64::from(j) * 0.15;
+                    if lon > 180.0 {
+                        lon -= 360.0;
+                    }
+                    if lon < -180.0 {
+                        lon += 360.0;
+                    }
+                    index.candidates(lat, lon, &mut found);
+                    for (n, port) in ports.iter().enumerate() {
+                        if port.distance_nm(lat, lon) <= port.approach_nm {
+                            checked += 1;
+                            assert!(found.contains(&n), "{} missed at {lat} {lon}", port.name);
+                        }
+                    }
+                    assert!(
+                        found.windows(2).all(|w| w[0] < w[1]),
+                        "ascending: {found:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            checked > 5_000,
+            "the grid reaches into every zone's approach: {checked}"
+        );
+        index.candidates(0.0, 0.0, &mut found);
+        assert!(found.is_empty(), "far from every port: {found:?}");
+    }
 
     fn parse(text: &str) -> Result<Vec<Port>, Vec<ConfigProblem>> {
         parse_ports(text, Path::new("test.geojson"))

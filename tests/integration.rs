@@ -20,10 +20,14 @@ mod defaults;
 mod faults;
 #[path = "integration/formats.rs"]
 mod formats;
+#[path = "integration/http_limits.rs"]
+mod http_limits;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/order.rs"]
 mod order;
+#[path = "integration/ports_scale.rs"]
+mod ports_scale;
 #[path = "integration/real_clocks.rs"]
 mod real_clocks;
 #[path = "integration/receptions.rs"]
@@ -44,3 +48,7 @@ mod sources;
 mod stored_data;
 #[path = "integration/support.rs"]
 mod support;
+#[path = "integration/udp_drops.rs"]
+mod udp_drops;
+#[path = "integration/webhooks.rs"]
+mod webhooks;

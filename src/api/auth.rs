@@ -44,13 +44,27 @@ impl AccessToken {
         Ok(AccessToken(Arc::from(token.as_bytes())))
     }
 
-    /// Reads a token file (one line).
+    /// Reads a token file (one line). Refused when other users may read or change it (group
+    /// read is allowed, for a service group that shares it).
     pub fn from_file(path: &Path) -> Result<AccessToken, ApiError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ApiError::Token {
+        let refuse = |reason: String| ApiError::Token {
             origin: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        AccessToken::new(&text, &path.display().to_string())
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?;
+        let token = AccessToken::new(&text, &path.display().to_string())?;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| refuse(e.to_string()))?
+            .permissions()
+            .mode();
+        if mode & 0o027 != 0 {
+            return Err(refuse(format!(
+                "mode {:04o} lets other users read or change the token; `chmod 600` it (or 640 for a group that shares it)",
+                mode & 0o7777
+            )));
+        }
+        Ok(token)
     }
 
     /// Whether a presented token is this one. The time taken depends only on the presented
@@ -182,6 +196,30 @@ mod tests {
         assert!(e.to_string().contains("at least 16"), "{e}");
         let e = AccessToken::new("has a space inside it ok", "env").unwrap_err();
         assert!(e.to_string().contains("printable ASCII"), "{e}");
+    }
+
+    #[test]
+    fn token_files_others_can_read_or_change_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.token");
+        std::fs::write(&path, "s3cret-token-0123456789\n").unwrap();
+        for (mode, ok) in [
+            (0o600, true),
+            (0o640, true),
+            (0o400, true),
+            (0o644, false),
+            (0o660, false),
+            (0o602, false),
+        ] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let read = AccessToken::from_file(&path);
+            assert_eq!(read.is_ok(), ok, "mode {mode:o}: {read:?}");
+            if let Err(e) = read {
+                let e = e.to_string();
+                assert!(e.contains("api.token") && e.contains("chmod 600"), "{e}");
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod endpoints;
+pub mod listener;
 pub mod openapi;
 pub mod page;
 pub mod params;
@@ -23,6 +24,7 @@ use tokio::net::TcpListener;
 
 pub use auth::{check_exposure, AccessToken};
 pub use endpoints::{Endpoint, ENDPOINTS};
+pub use listener::{serve_limited, ConnectionLimits, ConnectionMetrics};
 pub use params::{Format, ParamError};
 pub use pool::ReadPool;
 
@@ -155,14 +157,20 @@ pub async fn bind(address: &str, token: Option<&AccessToken>) -> Result<TcpListe
     Err(bind_error(last_error))
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish.
+/// Serves `router` on `listener` within the default [`ConnectionLimits`] until `shutdown`
+/// completes, then lets requests in flight finish.
 pub async fn serve<F>(listener: TcpListener, router: Router, shutdown: F) -> Result<(), ApiError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ApiError::Serve)
+    let metrics = Arc::new(ConnectionMetrics::default());
+    serve_limited(
+        listener,
+        router,
+        ConnectionLimits::default(),
+        metrics,
+        shutdown,
+    )
+    .await
+    .map_err(ApiError::Serve)
 }

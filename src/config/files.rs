@@ -41,7 +41,7 @@ pub(super) fn load_all_ports(
 ) -> Result<Vec<Port>, Vec<ConfigProblem>> {
     let named = named_ports_files(raw, doc, toml_problems);
     let mut problems = Vec::new();
-    let mut ports: Vec<(Port, PathBuf)> = Vec::new();
+    let mut ports = UniquePorts::default();
     let mut loaded_files = Vec::new();
     for (file, at, field) in named {
         let resolved = resolve_against(folder, file);
@@ -55,7 +55,7 @@ pub(super) fn load_all_ports(
             Err(found) => problems.extend(found),
         }
     }
-    if problems.is_empty() && ports.is_empty() && !loaded_files.is_empty() {
+    if problems.is_empty() && ports.ports.is_empty() && !loaded_files.is_empty() {
         problems.push(ConfigProblem {
             file: loaded_files[0].clone(),
             location: None,
@@ -64,10 +64,19 @@ pub(super) fn load_all_ports(
         });
     }
     if problems.is_empty() {
-        Ok(ports.into_iter().map(|(port, _)| port).collect())
+        Ok(ports.ports)
     } else {
         Err(problems)
     }
+}
+
+/// The ports loaded so far, and which file defined each name (a lookup per port, not a scan:
+/// files of 100,000 ports are designated).
+#[derive(Default)]
+struct UniquePorts {
+    ports: Vec<Port>,
+    defined_in: std::collections::HashMap<String, usize>,
+    files: Vec<PathBuf>,
 }
 
 /// The ports files in the order they are read, `file` first; a `file` left out or empty is
@@ -119,12 +128,15 @@ fn named_ports_files<'r>(
 fn add_unique_ports(
     loaded: Vec<Port>,
     file: &Path,
-    ports: &mut Vec<(Port, PathBuf)>,
+    ports: &mut UniquePorts,
     problems: &mut Vec<ConfigProblem>,
 ) {
+    let file_number = ports.files.len();
+    ports.files.push(file.to_path_buf());
     // Every feature of a file that loads is a port, so positions are feature numbers.
     for (index, port) in loaded.into_iter().enumerate() {
-        if let Some((_, first_file)) = ports.iter().find(|(p, _)| p.name == port.name) {
+        if let Some(&first) = ports.defined_in.get(&port.name) {
+            let first_file = &ports.files[first];
             problems.push(ConfigProblem {
                 file: file.to_path_buf(),
                 location: Some(format!("feature {} ({})", index + 1, port.name)),
@@ -135,7 +147,8 @@ fn add_unique_ports(
                 ),
             });
         } else {
-            ports.push((port, file.to_path_buf()));
+            ports.defined_in.insert(port.name.clone(), file_number);
+            ports.ports.push(port);
         }
     }
 }

@@ -15,6 +15,7 @@
 mod csv_map;
 mod defaults;
 mod files;
+mod http;
 mod order;
 mod ranges;
 mod read;
@@ -23,6 +24,7 @@ mod sources;
 mod summary;
 #[cfg(test)]
 mod testing;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,12 +44,14 @@ use csv_map::check_csv_maps;
 pub use csv_map::load_csv_map_file;
 pub use defaults::{Overrides, BUILTIN_PORTS_GEOJSON};
 use files::{load_all_ports, load_watchlist, resolve_against, RawPorts, RawWatchlist};
+pub use http::read_certificates;
 use order::check_order;
 pub use order::{OrderParams, MAX_REORDER_WINDOW_S};
 use ranges::check_ranges;
 use read::{read_toml, TomlProblems};
-pub use service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
+pub use service_settings::{AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
 use sources::{check_sources, RawSource};
+pub use webhook::{redact as redact_webhook, WebhookScheme, WebhookUrl, ACCEPTED_WEBHOOKS};
 
 /// Where the service looks for its configuration when neither `--config` nor `$AISGAP_CONFIG`
 /// names one.
@@ -166,6 +170,8 @@ impl Config {
         check_order(&raw.order, doc, &mut toml_problems);
 
         let folder = path.parent().unwrap_or(Path::new(""));
+        http::check_http(&raw.http, folder, doc, &mut toml_problems);
+        http::check_webhook(&raw.alerts, folder, doc, &mut toml_problems);
         let sources = check_sources(&raw.sources, doc, folder, &mut toml_problems);
         let csv_maps = check_csv_maps(&raw.csv_maps, doc, &mut toml_problems);
         let mut file_problems = Vec::new();
@@ -190,6 +196,9 @@ impl Config {
         store.db = resolve_against(folder, &store.db);
         let mut alerts = raw.alerts;
         alerts.file = alerts.file.map(|f| resolve_against(folder, &f));
+        alerts.ca_file = alerts.ca_file.map(|f| resolve_against(folder, &f));
+        let mut http = raw.http;
+        http.token_file = http.token_file.map(|f| resolve_against(folder, &f));
         let mut order = raw.order;
         order.spill_dir = order.spill_dir.map(|d| resolve_against(folder, &d));
         Ok(Config {
@@ -199,7 +208,7 @@ impl Config {
             watchlist,
             store,
             decode: raw.decode,
-            http: raw.http,
+            http,
             alerts,
             order,
             sources,

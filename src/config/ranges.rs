@@ -1,10 +1,10 @@
-//! Range and cross-field rules of the plain sections (`[detect]`, `[store]`, `[http]`,
-//! `[alerts]`, `[decode]`), each reported at the line of the setting when the file sets it.
+//! Range and cross-field rules of the plain sections (`[detect]`, `[store]`, `[alerts]`,
+//! `[decode]`; `[http]` and the webhook have theirs in `http`), each reported at the line of the setting when the file sets it.
 
 use toml::de::DeTable;
 
 use super::read::{value_start, TomlProblems};
-use super::service_settings::{parse_http_url, AlertParams, HttpParams, DEFAULT_HTTP_LISTEN};
+use super::service_settings::AlertParams;
 use super::RawConfig;
 use crate::decode::DecodeParams;
 use crate::detect::DetectParams;
@@ -15,7 +15,6 @@ pub(super) fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut To
     check_detect_bounds(&raw.detect, doc, problems);
     check_detect_rules(&raw.detect, doc, problems);
     check_store(&raw.store, doc, problems);
-    check_http(&raw.http, doc, problems);
     check_alerts(&raw.alerts, doc, problems);
     check_decode(&raw.decode, doc, problems);
 }
@@ -171,31 +170,8 @@ fn check_store(s: &StoreParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'
     }
 }
 
-fn check_http(h: &HttpParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
-    if !h.listen.is_empty() && h.listen.parse::<std::net::SocketAddr>().is_err() {
-        report(
-            problems,
-            doc,
-            "http",
-            "listen",
-            format!(
-                "{:?} is not an address and port such as {DEFAULT_HTTP_LISTEN} (or \"\" for no listener)",
-                h.listen
-            ),
-        );
-    }
-}
-
 fn check_alerts(a: &AlertParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
     let mut fail = |key: &str, message: String| report(problems, doc, "alerts", key, message);
-    if let Some(url) = &a.webhook {
-        if parse_http_url(url).is_none() {
-            fail(
-                "webhook",
-                format!("{url:?} is not an http://host:port/path address"),
-            );
-        }
-    }
     if a.file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
         fail("file", "must name a file".to_owned());
     }
@@ -334,7 +310,23 @@ mod tests {
             ("http", "listen = \"127.0.0.1\"", false),
             ("alerts", "webhook = \"http://127.0.0.1:9000/hook\"", true),
             ("alerts", "webhook = \"http://collector\"", true),
-            ("alerts", "webhook = \"https://collector/hook\"", false),
+            ("alerts", "webhook = \"https://collector/hook\"", true),
+            (
+                "alerts",
+                "webhook = \"https://u:p@collector:8443/hook\"",
+                true,
+            ),
+            ("alerts", "webhook = \"ftp://collector/hook\"", false),
+            (
+                "alerts",
+                "webhook = \"http://collector/hook\"\nca_file = \"ca.pem\"",
+                false,
+            ),
+            ("http", "max_connections = 0", false),
+            ("http", "max_connections = 1", true),
+            ("http", "header_timeout_s = 0", false),
+            ("http", "idle_timeout_s = 86401", false),
+            ("http", "token_file = \"missing.token\"", false),
             ("alerts", "webhook = \"http://:80/\"", false),
             ("alerts", "file = \"alerts.jsonl\"\nretry_max_s = 5", true),
             ("alerts", "retry_max_s = 0", false),

@@ -35,10 +35,11 @@ pub(super) struct RawSource {
     read_timeout_s: Option<u32>,
     reconnect_max_s: Option<u32>,
     max_clients: Option<usize>,
+    receive_buffer_kb: Option<usize>,
 }
 
 /// Keys that only some kinds use, and those kinds.
-const KIND_SPECIFIC_KEYS: [(&str, &[SourceKindName]); 7] = {
+const KIND_SPECIFIC_KEYS: [(&str, &[SourceKindName]); 8] = {
     use SourceKindName::{File, Serial, Tcp, TcpListen, Udp};
     [
         ("address", &[Tcp, TcpListen, Udp]),
@@ -48,6 +49,7 @@ const KIND_SPECIFIC_KEYS: [(&str, &[SourceKindName]); 7] = {
         ("max_clients", &[TcpListen]),
         ("read_timeout_s", &[Tcp, TcpListen, Udp, Serial]),
         ("reconnect_max_s", &[Tcp, TcpListen, Udp, Serial]),
+        ("receive_buffer_kb", &[Udp]),
     ]
 };
 
@@ -111,6 +113,7 @@ struct SourceLimits {
     reconnect_max_s: u32,
     max_clients: usize,
     baud: u32,
+    receive_buffer_kb: Option<usize>,
 }
 
 /// Checks every `[[source]]` and builds the specs of the good ones; problems go to `problems`,
@@ -178,6 +181,7 @@ fn check_source(
         station,
         max_line_bytes: limits.max_line_bytes,
         read_timeout: Duration::from_secs(u64::from(limits.read_timeout_s)),
+        receive_buffer_bytes: limits.receive_buffer_kb.map(|kb| kb * 1024),
         reconnect: ReconnectPolicy::up_to(Duration::from_secs(u64::from(limits.reconnect_max_s))),
     })
 }
@@ -276,6 +280,7 @@ fn check_kind_specific_keys(
         ("max_clients", source.max_clients.is_some()),
         ("read_timeout_s", source.read_timeout_s.is_some()),
         ("reconnect_max_s", source.reconnect_max_s.is_some()),
+        ("receive_buffer_kb", source.receive_buffer_kb.is_some()),
     ];
     for ((key, kinds), (_, is_set)) in KIND_SPECIFIC_KEYS.iter().zip(set) {
         if is_set && !kinds.contains(&kind) {
@@ -349,12 +354,26 @@ fn check_limits(
             ),
         );
     }
+    let receive_buffer_kb = source.receive_buffer_kb;
+    if receive_buffer_kb.is_some_and(|kb| !(4..=1_048_576).contains(&kb))
+        && judged(problems, "receive_buffer_kb")
+    {
+        place.fail(
+            problems,
+            "receive_buffer_kb",
+            format!(
+                "must lie in 4..=1048576 KiB, got {}",
+                receive_buffer_kb.unwrap_or_default()
+            ),
+        );
+    }
     SourceLimits {
         max_line_bytes,
         read_timeout_s,
         reconnect_max_s,
         max_clients,
         baud,
+        receive_buffer_kb,
     }
 }
 

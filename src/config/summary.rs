@@ -2,8 +2,12 @@
 //! parameters and sources, and notes on what is allowed but worth a second look.
 
 use super::Config;
-use crate::ports::{format_position, haversine_nm, PortZone};
+use crate::ports::{format_position, haversine_nm, PortIndex, PortZone};
 use crate::source::{SourceKind, SourceSpec, DEFAULT_MAX_LINE_BYTES};
+
+/// Ports listed one per line; a file of thousands is summarised by its count, so that a
+/// service's start (which runs check-config) does not fill the journal.
+const LISTED_PORTS: usize = 100;
 
 impl Config {
     /// A human summary: ports with zones, watchlist size, key parameters, and notes worth a
@@ -16,8 +20,9 @@ impl Config {
         );
         out.push_str(&format!("Configuration {source} is valid.\n"));
         out.push_str(&format!("Designated ports: {}\n", self.ports.len()));
-        let width = self.ports.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        for port in &self.ports {
+        let listed = &self.ports[..self.ports.len().min(LISTED_PORTS)];
+        let width = listed.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        for port in listed {
             let gap = port
                 .gap_hours
                 .map_or_else(String::new, |h| format!(", gap {h} h"));
@@ -27,6 +32,12 @@ impl Config {
                 port.zone_description(),
                 port.approach_nm,
                 port.coverage_nm,
+            ));
+        }
+        if self.ports.len() > listed.len() {
+            out.push_str(&format!(
+                "  ... and {} more (`aisgap query ports` lists them once a database has them)\n",
+                self.ports.len() - listed.len()
             ));
         }
         let watched = if self.detect.watch_all {
@@ -81,10 +92,14 @@ impl Config {
                 ));
             }
         }
+        for line in super::http::describe(&self.http, &self.alerts) {
+            out.push_str(&format!("{line}\n"));
+        }
         for note in self
             .overlap_notes()
             .into_iter()
             .chain(self.listener_notes())
+            .chain(super::http::exposure_note(&self.http))
         {
             out.push_str(&format!("Note: {note}\n"));
         }
@@ -114,8 +129,12 @@ impl Config {
     /// Circular zones that share water: a fix there is "in" both ports.
     fn overlap_notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        // Only pairs whose boxes meet can overlap: the index spares the other n² pairs.
+        let index = PortIndex::new(&self.ports, |_| 0.0);
+        let mut meeting = Vec::new();
         for (i, a) in self.ports.iter().enumerate() {
-            for b in &self.ports[i + 1..] {
+            index.meeting(a, 0.0, &mut meeting);
+            for b in meeting.iter().filter(|&&j| j > i).map(|&j| &self.ports[j]) {
                 if let (
                     PortZone::Circle {
                         lat: lat_a,

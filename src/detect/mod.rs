@@ -7,7 +7,7 @@ mod params;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Mmsi;
-use crate::ports::{haversine_nm, Port};
+use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
 use crate::track::{Coverage, Identity, IdentityChange, Position};
 pub use params::DetectParams;
@@ -199,6 +199,27 @@ pub fn min_gap_hours(params: &DetectParams, ports: &[Port]) -> f64 {
         .fold(params.gap_hours, f64::min)
 }
 
+fn lowest_gap_hours(params: &DetectParams, ports: &Ports) -> f64 {
+    ports
+        .lowest_gap_hours()
+        .map_or(params.gap_hours, |h| h.min(params.gap_hours))
+}
+
+/// Indices, ascending, of the ports within their approach distance of A or B.
+fn near_either(ports: &Ports, a: Position, b: Option<Position>) -> Vec<usize> {
+    let mut near = Vec::new();
+    ports.near(a.lat, a.lon, &mut near);
+    if let Some(b) = b {
+        let mut near_b = Vec::new();
+        ports.near(b.lat, b.lon, &mut near_b);
+        near.extend(near_b);
+        near.sort_unstable();
+        near.dedup();
+    }
+    near.retain(|&index| is_near(&ports[index], a, b));
+    near
+}
+
 fn port_gap_hours(params: &DetectParams, port: &Port) -> f64 {
     port.gap_hours.unwrap_or(params.gap_hours)
 }
@@ -210,7 +231,7 @@ pub fn judge_closed(
     a: Position,
     b: Position,
     params: &DetectParams,
-    ports: &[Port],
+    ports: &Ports,
     coverage: &Coverage,
 ) -> Option<GapRecord> {
     let duration = a.time.hours_until(b.time);
@@ -227,19 +248,17 @@ pub fn judge_closed(
     record.distance_nm = Some(round_to(distance, 3));
     record.implied_speed_kn = Some(round_to(implied_speed, 3));
     let long_enough = |port: &Port| duration >= port_gap_hours(params, port);
-    if duration < params.gap_hours
-        && !ports
-            .iter()
-            .any(|p| long_enough(p) && is_near(p, a, Some(b)))
-    {
+    let near = near_either(ports, a, Some(b));
+    if duration < params.gap_hours && !near.iter().any(|&i| long_enough(&ports[i])) {
         return None;
     }
     if implied_speed > params.jump_speed_kn {
         record.status = GapStatus::PositionJump;
         return Some(record);
     }
-    for (index, port) in ports.iter().enumerate() {
-        if !long_enough(port) || !is_near(port, a, Some(b)) {
+    for index in near {
+        let port = &ports[index];
+        if !long_enough(port) {
             continue;
         }
         let detour = port.distance_nm(a.lat, a.lon) + port.distance_nm(b.lat, b.lon);
@@ -297,16 +316,17 @@ pub fn judge_open(
     a: Position,
     clock: UnixMillis,
     params: &DetectParams,
-    ports: &[Port],
+    ports: &Ports,
     coverage: &Coverage,
 ) -> Option<GapRecord> {
     let duration = a.time.hours_until(clock);
-    if duration < min_gap_hours(params, ports) {
+    if duration < lowest_gap_hours(params, ports) {
         return None;
     }
     let mut candidates = Vec::new();
-    for (index, port) in ports.iter().enumerate() {
-        if duration < port_gap_hours(params, port) || !is_near(port, a, None) {
+    for index in near_either(ports, a, None) {
+        let port = &ports[index];
+        if duration < port_gap_hours(params, port) {
             continue;
         }
         let share = coverage.covered_share(index, a.time, clock, mmsi, params.coverage_min_vessels);
@@ -453,7 +473,7 @@ mod tests {
             a,
             b,
             &DetectParams::default(),
-            &[vostochny()],
+            &Ports::from([vostochny()]),
             coverage,
         )
     }
@@ -585,7 +605,7 @@ mod tests {
             lon: 132.885,
             radius_nm: 2.0,
         };
-        let ports = [nakhodka, vostochny()];
+        let ports = Ports::from([nakhodka, vostochny()]);
         let mut coverage = Coverage::new(&ports);
         for h in 0..30 {
             for (v, (lat, lon)) in [
@@ -628,7 +648,7 @@ mod tests {
     fn a_port_with_a_lower_gap_threshold_makes_shorter_silences_gaps_there_only() {
         let mut strict = vostochny();
         strict.gap_hours = Some(3.0);
-        let ports = [strict];
+        let ports = Ports::from([strict]);
         let coverage = coverage_with(&ports, 0..24, 3);
         let params = DetectParams {
             min_port_hours: 1.0,

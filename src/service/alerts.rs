@@ -3,8 +3,7 @@
 //! thread behind a bounded queue: a slow or dead webhook is retried with backoff, and when the
 //! queue is full new alerts are dropped and counted; ingestion never waits for it.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -14,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_http_url, AlertParams};
+use crate::config::AlertParams;
 use crate::detect::{Confidence, GapRecord, GapStatus};
+use crate::service::webhook::Webhook;
 use crate::time::UnixMillis;
 
 /// Alerts waiting for delivery; beyond this they are dropped (and counted).
 pub const ALERT_QUEUE: usize = 10_000;
-const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What happened to the gap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +145,11 @@ pub fn start(
     let (queue, alerts) = sync_channel(ALERT_QUEUE);
     let give_up = Arc::new(AtomicBool::new(false));
     let targets = Targets {
-        webhook: params.webhook.as_deref().and_then(parse_http_url),
+        webhook: params.webhook.as_deref().and_then(|url| {
+            Webhook::new(url, params.ca_file.as_deref())
+                .map_err(|error| tracing::error!(%error, "Alerts go to no webhook."))
+                .ok()
+        }),
         file: params.file.clone(),
         retry_max: Duration::from_secs(u64::from(params.retry_max_s.max(1))),
     };
@@ -164,7 +167,7 @@ pub fn start(
 }
 
 struct Targets {
-    webhook: Option<(String, String)>,
+    webhook: Option<Webhook>,
     file: Option<PathBuf>,
     retry_max: Duration,
 }
@@ -183,9 +186,9 @@ fn deliver_all(
                 append(path, &body)
             });
         }
-        if let Some((authority, path)) = &targets.webhook {
+        if let Some(webhook) = &targets.webhook {
             ok &= with_retries("webhook", targets.retry_max, metrics, give_up, || {
-                post(authority, path, &body)
+                webhook.post(&body)
             });
         }
         if ok {
@@ -239,41 +242,4 @@ fn append(path: &PathBuf, body: &str) -> Result<(), String> {
     // One write per line: concurrent readers never see half an alert.
     file.write_all(format!("{body}\n").as_bytes())
         .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// One HTTP/1.1 POST; success is a 2xx status.
-fn post(authority: &str, path: &str, body: &str) -> Result<(), String> {
-    let address = authority
-        .to_socket_addrs()
-        .map_err(|e| format!("{authority}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&address, WEBHOOK_TIMEOUT)
-        .map_err(|e| format!("{authority}: {e}"))?;
-    stream
-        .set_read_timeout(Some(WEBHOOK_TIMEOUT))
-        .and_then(|()| stream.set_write_timeout(Some(WEBHOOK_TIMEOUT)))
-        .map_err(|e| e.to_string())?;
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: aisgap/{}\r\n\r\n{body}",
-        body.len(),
-        env!("CARGO_PKG_VERSION")
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("{authority}: {e}"))?;
-    let mut head = [0u8; 64];
-    let n = stream
-        .read(&mut head)
-        .map_err(|e| format!("{authority}: {e}"))?;
-    let status_line = String::from_utf8_lossy(&head[..n]);
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok());
-    match status {
-        Some(code) if (200..300).contains(&code) => Ok(()),
-        Some(code) => Err(format!("{authority}{path} answered {code}")),
-        None => Err(format!("{authority}{path} gave no HTTP status")),
-    }
 }

@@ -1,6 +1,9 @@
 //! The service's own HTTP endpoints, as an `axum::Router` to merge with others on one
 //! listener: `/metrics` (Prometheus text, rendered from the live counters), `/healthz` (the
-//! pipeline is turning) and `/readyz` (database open, sources started, not stopping).
+//! pipeline is turning) and `/readyz` (database open, sources started, not stopping), and
+//! the listener that serves them, with the analysts' API where that is safe. With `[http]
+//! token_file`, `/metrics` and the API need the bearer token; health and readiness never do,
+//! so that the service manager and load balancers can probe them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +16,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
+use crate::api::{AccessToken, ConnectionMetrics};
+use crate::config::Config;
 use crate::decode::DecodeStats;
 use crate::service::pipeline::{PipelineMetrics, DELAY_BUCKETS_MS};
 use crate::source::SourceMetrics;
@@ -36,12 +41,37 @@ pub struct ServiceState {
     pub alerts: Arc<crate::service::alerts::AlertMetrics>,
     /// Whether the database can be written; failing turns health and readiness at once.
     pub store: Arc<StoreHealth>,
+    /// What the listener's limits did to its connections.
+    pub connections: Arc<ConnectionMetrics>,
+    /// `[http] token_file`, read at start.
+    pub http_token: Option<AccessToken>,
 }
 
-/// The service's own routes; the analysts' API router merges with it on one listener.
+/// The service's own routes; the analysts' API router merges with it on one listener. With a
+/// token, `/metrics` needs it; health and readiness stay open.
 pub fn router(state: Arc<ServiceState>) -> Router {
+    let metrics_route = match state.http_token.clone() {
+        Some(token) => get(metrics).route_layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let admitted = token.admits(
+                    request
+                        .headers()
+                        .get(header::AUTHORIZATION)
+                        .map(axum::http::HeaderValue::as_bytes),
+                );
+                async move {
+                    if admitted {
+                        next.run(request).await
+                    } else {
+                        crate::api::ApiError::Unauthorized.into_response()
+                    }
+                }
+            },
+        )),
+        None => get(metrics),
+    };
     Router::new()
-        .route("/metrics", get(metrics))
+        .route("/metrics", metrics_route)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -54,6 +84,111 @@ fn store_failing(state: &ServiceState) -> Option<String> {
     Some(format!(
         "database cannot be written for {for_s:.1} s (since {since}), intake held back: {reason}\n"
     ))
+}
+
+/// `[http] token_file`, when set, by the rules of `aisgap serve --token-file`.
+pub fn read_token(
+    params: &crate::config::HttpParams,
+) -> Result<Option<AccessToken>, crate::api::ApiError> {
+    params
+        .token_file
+        .as_deref()
+        .map(AccessToken::from_file)
+        .transpose()
+}
+
+/// The running listener.
+pub struct HttpServer {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl HttpServer {
+    /// Listens on `[http] listen` when set; a failure to bind is logged and the service runs
+    /// on without its endpoints (they are for watching it; detection does not need them).
+    pub async fn start(config: &Config, state: &Arc<ServiceState>) -> Option<HttpServer> {
+        let address = config.http.address()?;
+        let listener = match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%address, %error, "Cannot listen for HTTP; running without /metrics.");
+                return None;
+            }
+        };
+        let bound = listener.local_addr().unwrap_or(address);
+        let limits = config.http.limits();
+        tracing::info!(
+            address = %bound,
+            token = state.http_token.is_some(),
+            max_connections = limits.max_connections,
+            "Serving /metrics, /healthz and /readyz."
+        );
+        let router = with_analyst_api(router(state.clone()), config, bound, &state.http_token);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn({
+            let (stop, metrics) = (stop.clone(), state.connections.clone());
+            async move {
+                let served = crate::api::serve_limited(
+                    listener,
+                    router,
+                    limits,
+                    metrics,
+                    stop.cancelled_owned(),
+                )
+                .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "The HTTP listener failed.");
+                }
+            }
+        });
+        Some(HttpServer { task, stop })
+    }
+
+    /// Whether the listener ended by itself (it only ends when told to, or on a fault).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Stops accepting and lets requests in flight finish, for a few seconds at most.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(6), self.task).await;
+    }
+}
+
+/// Adds the analysts' API and map page to the service's listener where it is safe: on
+/// loopback, or anywhere with a token (which the API then requires, as `aisgap serve` does).
+fn with_analyst_api(
+    router: Router,
+    config: &Config,
+    address: std::net::SocketAddr,
+    token: &Option<AccessToken>,
+) -> Router {
+    // Tokenless on loopback: metrics and health too answer only loopback Host names.
+    let router = if token.is_none() && address.ip().is_loopback() {
+        router.layer(axum::middleware::from_fn(
+            crate::api::auth::loopback_host_only,
+        ))
+    } else {
+        router
+    };
+    if let Err(error) = crate::api::check_exposure(address, token.as_ref()) {
+        tracing::warn!(
+            %address, %error,
+            "Serving /metrics to other machines without a token, and not the analysts' API; set [http] token_file."
+        );
+        return router;
+    }
+    match crate::api::ApiState::open(&config.store.db, token.clone()) {
+        Ok(api) => {
+            tracing::info!(%address, token = token.is_some(), "Serving the map page and /api/v1.");
+            router.merge(crate::api::router(api))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "Not serving the analysts' API: the database cannot be read.");
+            router
+        }
+    }
 }
 
 async fn healthz(State(state): State<Arc<ServiceState>>) -> impl IntoResponse {
@@ -133,7 +268,50 @@ pub fn render(state: &ServiceState) -> String {
     render_stream_clock(&mut out, state, now);
     render_counters(&mut out, state);
     render_store(&mut out, state, now);
+    render_connections(&mut out, &state.connections);
     out
+}
+
+/// What the listener's limits did.
+fn render_connections(out: &mut String, c: &ConnectionMetrics) {
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    Family::start(
+        out,
+        "aisgap_http_connections_open",
+        "gauge",
+        "HTTP connections open now.",
+    )
+    .sample("aisgap_http_connections_open", &[], get(&c.open));
+    Family::start(
+        out,
+        "aisgap_http_connections_total",
+        "counter",
+        "HTTP connections accepted.",
+    )
+    .sample("aisgap_http_connections_total", &[], get(&c.accepted));
+    let name = "aisgap_http_connections_refused_total";
+    let mut family = Family::start(
+        out,
+        name,
+        "counter",
+        "HTTP connections refused (503) at the cap with every connection busy, or not accepted.",
+    );
+    family.sample(name, &[("reason", "full")], get(&c.refused_full));
+    family.sample(name, &[("reason", "accept_error")], get(&c.accept_errors));
+    let name = "aisgap_http_connections_closed_total";
+    let mut family = Family::start(
+        out,
+        name,
+        "counter",
+        "HTTP connections closed by the listener's limits, by reason.",
+    );
+    family.sample(
+        name,
+        &[("reason", "header_timeout")],
+        get(&c.closed_header_timeout),
+    );
+    family.sample(name, &[("reason", "idle_timeout")], get(&c.closed_idle));
+    family.sample(name, &[("reason", "evicted")], get(&c.closed_evicted));
 }
 
 /// Each source's counters and gauges, and how long since each last handed on a line.
@@ -145,7 +323,7 @@ fn render_sources(out: &mut String, state: &ServiceState, now: i64) {
         .unwrap_or_default();
     let snapshots: Vec<_> = sources.iter().map(|(n, m)| (n, m.snapshot())).collect();
     type Pick = fn(&crate::source::SourceMetricsSnapshot) -> u64;
-    let per_source: [(&str, &str, &str, Pick); 8] = [
+    let per_source: [(&str, &str, &str, Pick); 7] = [
         (
             "aisgap_source_lines_total",
             "counter",
@@ -163,12 +341,6 @@ fn render_sources(out: &mut String, state: &ServiceState, now: i64) {
             "counter",
             "Lines dropped as longer than max_line_bytes.",
             |s| s.too_long,
-        ),
-        (
-            "aisgap_source_dropped_total",
-            "counter",
-            "Lines dropped because the pipeline was full (UDP).",
-            |s| s.dropped,
         ),
         (
             "aisgap_source_errors_total",
@@ -200,6 +372,26 @@ fn render_sources(out: &mut String, state: &ServiceState, now: i64) {
         for (source, snapshot) in &snapshots {
             family.sample(name, &[("source", &**source)], pick(snapshot));
         }
+    }
+    let name = "aisgap_source_dropped_total";
+    let mut family = Family::start(
+        out,
+        name,
+        "counter",
+        "UDP datagrams' lines dropped: pipeline_full (lines, the service behind) and \
+         kernel_overflow (datagrams the kernel dropped, its receive buffer full).",
+    );
+    for (source, snapshot) in &snapshots {
+        family.sample(
+            name,
+            &[("source", &**source), ("reason", "pipeline_full")],
+            snapshot.dropped,
+        );
+        family.sample(
+            name,
+            &[("source", &**source), ("reason", "kernel_overflow")],
+            snapshot.kernel_dropped,
+        );
     }
     let mut family = Family::start(
         out,

@@ -9,6 +9,7 @@ pub mod notify;
 pub mod pipeline;
 mod reload;
 mod reorder;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,8 @@ pub enum ServiceError {
         "the checkpoint in {db} cannot be read ({error}); move the database aside to start afresh"
     )]
     Checkpoint { db: PathBuf, error: String },
+    #[error("[http] token_file: {0}")]
+    Token(crate::api::ApiError),
     #[error("starting the runtime: {0}")]
     Runtime(std::io::Error),
     #[error("{0}")]
@@ -445,6 +448,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         pipeline: metrics.clone(),
         store: health.clone(),
         line_channel_capacity: LINE_CHANNEL_DEPTH,
+        http_token: http::read_token(&config.http).map_err(ServiceError::Token)?,
         ..ServiceState::default()
     });
 
@@ -563,13 +567,13 @@ fn wait_for_drain(
 fn ended_early(
     stages: &Stages<'_>,
     sources: &Sources,
-    http_task: Option<&JoinHandle<()>>,
+    http_server: Option<&http::HttpServer>,
 ) -> Option<Stop> {
     let ended = if let Some(stage) = stages.ended() {
         format!("{stage} thread")
     } else if let Some(source) = sources.panicked() {
         format!("source {source} (its task panicked)")
-    } else if http_task.is_some_and(|t| t.is_finished()) {
+    } else if http_server.is_some_and(http::HttpServer::is_finished) {
         "HTTP listener".to_string()
     } else {
         return None;
@@ -640,40 +644,6 @@ struct Signals {
     hangup: tokio::signal::unix::Signal,
 }
 
-/// Adds the analysts' API and map page to the service's listener when it is safe to: the
-/// service has no access token of its own, so only on a loopback address.
-fn with_analyst_api(
-    router: axum::Router,
-    config: &Config,
-    address: Option<std::net::SocketAddr>,
-) -> axum::Router {
-    let Some(address) = address else {
-        return router;
-    };
-    // Tokenless on loopback: metrics and health too answer only loopback Host names.
-    let router = if address.ip().is_loopback() {
-        router.layer(axum::middleware::from_fn(
-            crate::api::auth::loopback_host_only,
-        ))
-    } else {
-        router
-    };
-    if let Err(error) = crate::api::check_exposure(address, None) {
-        tracing::warn!(%address, %error, "Not serving the analysts' API here; use aisgap serve with a token.");
-        return router;
-    }
-    match crate::api::ApiState::open(&config.store.db, None) {
-        Ok(api) => {
-            tracing::info!(%address, "Serving the map page and /api/v1.");
-            router.merge(crate::api::router(api))
-        }
-        Err(error) => {
-            tracing::warn!(%error, "Not serving the analysts' API: the database cannot be read.");
-            router
-        }
-    }
-}
-
 async fn control_loop(
     mut signals: Signals,
     config_path: &Path,
@@ -689,34 +659,7 @@ async fn control_loop(
         mut sources,
     } = to_pipeline;
     let metrics = &state.pipeline;
-    let http_stop = CancellationToken::new();
-    let http_task = match config.http.address() {
-        None => None,
-        Some(address) => match tokio::net::TcpListener::bind(address).await {
-            Ok(listener) => {
-                tracing::info!(%address, "Serving /metrics, /healthz and /readyz.");
-                let router = with_analyst_api(
-                    http::router(state.clone()),
-                    &config,
-                    listener.local_addr().ok(),
-                );
-                let stop = http_stop.clone();
-                Some(tokio::spawn(async move {
-                    let served = axum::serve(listener, router)
-                        .with_graceful_shutdown(stop.cancelled_owned())
-                        .await;
-                    if let Err(error) = served {
-                        tracing::error!(%error, "The HTTP listener failed.");
-                    }
-                }))
-            }
-            Err(error) => {
-                // Metrics are for watching the service; without them it still detects.
-                tracing::error!(%address, %error, "Cannot listen for HTTP; running without /metrics.");
-                None
-            }
-        },
-    };
+    let http_server = http::HttpServer::start(&config, state).await;
     sources
         .apply(&config.sources, &line_sender, state, false)
         .await;
@@ -752,7 +695,7 @@ async fn control_loop(
                 last_heartbeat = heartbeat;
             }
         }
-        if let Some(stop) = ended_early(&stages, &sources, http_task.as_ref()) {
+        if let Some(stop) = ended_early(&stages, &sources, http_server.as_ref()) {
             break stop;
         }
     };
@@ -764,9 +707,8 @@ async fn control_loop(
     state.ready.store(false, Ordering::Relaxed);
     sources.stop_all().await;
     drop(line_sender);
-    http_stop.cancel();
-    if let Some(task) = http_task {
-        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    if let Some(server) = http_server {
+        server.stop().await;
     }
     Ok(stop)
 }

@@ -26,6 +26,9 @@ pub struct SourceMetrics {
     pub(crate) too_long: AtomicU64,
     /// Lines dropped because the channel was full (UDP only: the rest wait instead).
     pub(crate) dropped: AtomicU64,
+    /// Datagrams the kernel dropped because the socket's receive buffer was full (UDP only;
+    /// from `SO_RXQ_OVFL`, so each is a datagram, mostly one line).
+    pub(crate) kernel_dropped: AtomicU64,
     /// Failed connects, opens, binds, reads, and clients refused over the limit.
     pub(crate) errors: AtomicU64,
     /// Open connections, clients, devices, files or bound sockets right now.
@@ -44,6 +47,7 @@ pub struct SourceMetricsSnapshot {
     pub bytes: u64,
     pub too_long: u64,
     pub dropped: u64,
+    pub kernel_dropped: u64,
     pub errors: u64,
     /// Open connections (or clients, devices, files, bound sockets) at the moment of the copy.
     pub connected: u64,
@@ -62,6 +66,7 @@ impl SourceMetrics {
             bytes: get(&self.bytes),
             too_long: get(&self.too_long),
             dropped: get(&self.dropped),
+            kernel_dropped: get(&self.kernel_dropped),
             errors: get(&self.errors),
             connected: get(&self.connected),
             last_line_at: (last != 0).then_some(UnixMillis(last)),

@@ -63,6 +63,9 @@ pub struct SourceSpec {
     /// Silence after which a connection or device is reopened (a stall). Not used by files.
     pub read_timeout: Duration,
     pub reconnect: ReconnectPolicy,
+    /// The socket's receive buffer (`SO_RCVBUF`) when set; UDP only, the kernel's default
+    /// otherwise. A bigger one rides out bursts the service cannot take at once.
+    pub receive_buffer_bytes: Option<usize>,
 }
 
 impl SourceSpec {
@@ -78,6 +81,7 @@ impl SourceSpec {
             reconnect: ReconnectPolicy::up_to(Duration::from_secs(u64::from(
                 DEFAULT_RECONNECT_MAX_S,
             ))),
+            receive_buffer_bytes: None,
         }
     }
 }

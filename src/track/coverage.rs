@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Mmsi;
-use crate::ports::{Port, PortZone};
+use crate::ports::{Port, PortIndex};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
 /// The ports (by index, the first 64) whose hourly coverage already counts a vessel in `hour`:
@@ -83,61 +83,13 @@ impl HourBin {
     }
 }
 
-/// A cheap box test before the exact distance: most fixes are far from every port.
-#[derive(Clone, Copy, Debug)]
-struct CoverageBox {
-    lat_min: f64,
-    lat_max: f64,
-    lon_min: f64,
-    lon_max: f64,
-}
-
-impl CoverageBox {
-    fn around(port: &Port) -> CoverageBox {
-        let reach_deg = port.coverage_nm / 60.0;
-        let (lat_min, lat_max, lon_min, lon_max) = match &port.zone {
-            PortZone::Circle {
-                lat,
-                lon,
-                radius_nm,
-            } => {
-                let r = radius_nm / 60.0;
-                (*lat - r, *lat + r, *lon - r, *lon + r)
-            }
-            PortZone::Area(area) => {
-                use geo::BoundingRect;
-                match area.bounding_rect() {
-                    Some(rect) => (rect.min().y, rect.max().y, rect.min().x, rect.max().x),
-                    None => (0.0, 0.0, 0.0, 0.0),
-                }
-            }
-        };
-        let lat_min = lat_min - reach_deg;
-        let lat_max = lat_max + reach_deg;
-        let widest = lat_min
-            .abs()
-            .max(lat_max.abs())
-            .min(89.0)
-            .to_radians()
-            .cos();
-        let lon_reach = reach_deg / widest;
-        CoverageBox {
-            lat_min,
-            lat_max,
-            lon_min: lon_min - lon_reach,
-            lon_max: lon_max + lon_reach,
-        }
-    }
-
-    fn contains(&self, lat: f64, lon: f64) -> bool {
-        lat >= self.lat_min && lat <= self.lat_max && lon >= self.lon_min && lon <= self.lon_max
-    }
-}
-
 /// Per-port hourly coverage: which vessels were heard within each port's coverage distance.
 #[derive(Debug)]
 pub struct Coverage {
-    boxes: Vec<CoverageBox>,
+    /// Each port's zone widened by its coverage distance: most fixes are far from every port.
+    index: PortIndex,
+    /// The candidates of the last fix, kept to spare an allocation per fix.
+    nearby: Vec<usize>,
     /// Per port: hour start (millis) -> bin.
     bins: Vec<BTreeMap<i64, HourBin>>,
     /// (port index, hour start) of bins changed since `take_changed`.
@@ -147,7 +99,8 @@ pub struct Coverage {
 impl Coverage {
     pub fn new(ports: &[Port]) -> Coverage {
         Coverage {
-            boxes: ports.iter().map(CoverageBox::around).collect(),
+            index: PortIndex::new(ports, |p| p.coverage_nm),
+            nearby: Vec::new(),
             bins: ports.iter().map(|_| BTreeMap::new()).collect(),
             changed: Vec::new(),
         }
@@ -166,8 +119,11 @@ impl Coverage {
         heard: &mut HeardNear,
     ) {
         let hour = time.hour_floor().as_millis();
-        for (index, port) in ports.iter().enumerate() {
-            if !self.boxes[index].contains(lat, lon) || heard.counted(hour, index) {
+        let mut nearby = std::mem::take(&mut self.nearby);
+        self.index.candidates(lat, lon, &mut nearby);
+        for &index in &nearby {
+            let port = &ports[index];
+            if heard.counted(hour, index) {
                 continue;
             }
             let counted = self.bins[index]
@@ -190,6 +146,7 @@ impl Coverage {
                 self.changed.push((index, hour));
             }
         }
+        self.nearby = nearby;
     }
 
     /// Distinct vessels heard near port `index` in the hour starting at `hour`.
@@ -264,6 +221,7 @@ impl Coverage {
             bins: ports
                 .iter()
                 .zip(&self.bins)
+                .filter(|(_, bins)| !bins.is_empty())
                 .map(|(port, bins)| {
                     let hours = bins.iter().map(|(h, b)| (*h, b.clone())).collect();
                     (port.name.clone(), hours)
@@ -281,7 +239,12 @@ impl Coverage {
     /// dropped, a new one starts empty.
     pub fn restore(ports: &[Port], checkpoint: CoverageCheckpoint) -> Coverage {
         let mut coverage = Coverage::new(ports);
-        let index_of = |name: &str| ports.iter().position(|p| p.name == name);
+        let by_name: std::collections::HashMap<&str, usize> = ports
+            .iter()
+            .enumerate()
+            .map(|(index, p)| (p.name.as_str(), index))
+            .collect();
+        let index_of = |name: &str| by_name.get(name).copied();
         for (name, hours) in checkpoint.bins {
             if let Some(index) = index_of(&name) {
                 coverage.bins[index] = hours.into_iter().collect();

@@ -695,7 +695,10 @@ fn fed_over_udp_then_a_tcp_feed_that_drops_the_service_finds_the_trips_of_replay
         "the feed reconnected once"
     );
     assert_eq!(
-        metric(&page, "aisgap_source_dropped_total{source=\"radio\"}"),
+        metric(
+            &page,
+            "aisgap_source_dropped_total{source=\"radio\",reason=\"pipeline_full\"}"
+        ),
         Some(0.0)
     );
     let status = terminate(&mut service);

@@ -125,3 +125,24 @@ pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// A GeoJSON file of `count` small circular ports (1 nm) in the South Pacific, far from the
+/// bundled sample's waters and from each other (about 5 nm apart): scale that changes no
+/// judgement of the sample. Named `far-<n>`.
+pub fn write_far_ports(path: &Path, count: usize) {
+    let side = (count as f64).sqrt().ceil() as usize;
+    let mut features = Vec::with_capacity(count);
+    for n in 0..count {
+        let (row, column) = (n / side, n % side);
+        let lat = -60.0 + 30.0 * row as f64 / side as f64;
+        let lon = -150.0 + 60.0 * column as f64 / side as f64;
+        features.push(format!(
+            r#"{{"type":"Feature","properties":{{"name":"far-{n}","radius_nm":1.0}},"geometry":{{"type":"Point","coordinates":[{lon:.5},{lat:.5}]}}}}"#
+        ));
+    }
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",\n")
+    );
+    std::fs::write(path, text).expect("the ports file is written");
+}
