@@ -388,12 +388,17 @@ fn under_a_udp_feed_a_full_disk_loses_only_the_datagrams_it_counts() {
     send(5000..lines.len());
     assert_eq!(http_get(&address, "/readyz").0, 503, "the outage began");
     disk.empty(Some(&*service));
+    // Both the service's own drops and the kernel's (a full socket buffer) are counted losses.
     let dropped = || {
-        metric(
-            &page(&address),
-            "aisgap_source_dropped_total{source=\"radio\"}",
-        )
-        .unwrap_or(0.0) as u64
+        let page = page(&address);
+        ["pipeline_full", "kernel_overflow"]
+            .iter()
+            .map(|reason| {
+                let series =
+                    format!("aisgap_source_dropped_total{{source=\"radio\",reason=\"{reason}\"}}");
+                metric(&page, &series).unwrap_or(0.0) as u64
+            })
+            .sum::<u64>()
     };
     wait_until(
         "every line committed or counted as dropped",
