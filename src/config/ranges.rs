@@ -58,6 +58,24 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
             fail(key, format!("must be 0 or more, got {value}"));
         }
     }
+    if !(d.segment_floor_nm.is_finite() && (0.0..=50.0).contains(&d.segment_floor_nm)) {
+        fail(
+            "segment_floor_nm",
+            format!(
+                "must lie in 0..=50 nautical miles (GPS scatter, not a voyage), got {}",
+                d.segment_floor_nm
+            ),
+        );
+    }
+    if !(1..=64).contains(&d.segments_per_mmsi) {
+        fail(
+            "segments_per_mmsi",
+            format!(
+                "must lie in 1..=64 (1 keeps every MMSI one track), got {}",
+                d.segments_per_mmsi
+            ),
+        );
+    }
     if d.clock_jump_quorum == 0 {
         fail(
             "clock_jump_quorum",

@@ -12,7 +12,7 @@ use super::{rows, StoreError};
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
-use crate::track::{unpack_points, Identity, TrackPoint};
+use crate::track::{unpack_points, Identity, TrackPoint, FIRST_SEGMENT};
 
 /// Which gaps a query wants. A gap is inside the window when it starts (fix A) inside it.
 #[derive(Clone, Debug, Default)]
@@ -251,8 +251,25 @@ pub struct VesselDetail {
     pub late_fixes: u64,
     pub identity: Identity,
     pub identity_history: Vec<IdentityAt>,
+    /// The transmitters the MMSI's fixes split into (one for most), oldest first.
+    pub segments: Vec<SegmentAt>,
     pub gaps: Vec<GapRecord>,
     pub track: Vec<TrackPoint>,
+}
+
+/// One transmitter of an MMSI: when it was heard, how often, and the static data it sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct SegmentAt {
+    pub segment: u32,
+    pub first_heard: UnixMillis,
+    pub last_heard: UnixMillis,
+    pub fixes: u64,
+    pub last_fix_time: Option<UnixMillis>,
+    pub last_lat: Option<f64>,
+    pub last_lon: Option<f64>,
+    /// Still tracked; false once the bound on segments per MMSI gave it up.
+    pub live: bool,
+    pub identity: Identity,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -290,6 +307,7 @@ impl Reader {
                     late_fixes: row.get::<_, i64>("late_fixes")? as u64,
                     identity: rows::read_identity(row)?,
                     identity_history: Vec::new(),
+                    segments: Vec::new(),
                     gaps: Vec::new(),
                     track: Vec::new(),
                 })
@@ -311,6 +329,21 @@ impl Reader {
                 })
             })?
             .collect::<Result<_, _>>()?;
+        detail.segments = self.segments(mmsi)?;
+        if detail.segments.is_empty() {
+            // One transmitter: the vessel row is its summary.
+            detail.segments.push(SegmentAt {
+                segment: FIRST_SEGMENT,
+                first_heard: detail.first_heard,
+                last_heard: detail.last_heard,
+                fixes: detail.fixes,
+                last_fix_time: detail.last_fix_time,
+                last_lat: detail.last_lat,
+                last_lon: detail.last_lon,
+                live: true,
+                identity: detail.identity.clone(),
+            });
+        }
         detail.gaps = self.gaps(&GapFilter {
             mmsi: Some(mmsi),
             since,
@@ -319,6 +352,31 @@ impl Reader {
         })?;
         detail.track = self.track(mmsi, since, until)?;
         Ok(Some(detail))
+    }
+
+    /// The segments stored for an MMSI heard from more than one transmitter, oldest first.
+    pub fn segments(&self, mmsi: Mmsi) -> Result<Vec<SegmentAt>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT segment, first_heard, last_heard, fixes, last_fix_time, last_lat, last_lon, live, {}
+             FROM segments WHERE mmsi = ?1 ORDER BY segment",
+            rows::IDENTITY_SELECT_LIST
+        ))?;
+        let segments = statement
+            .query_map([mmsi.0], |row| {
+                Ok(SegmentAt {
+                    segment: row.get("segment")?,
+                    first_heard: UnixMillis(row.get("first_heard")?),
+                    last_heard: UnixMillis(row.get("last_heard")?),
+                    fixes: row.get::<_, i64>("fixes")? as u64,
+                    last_fix_time: row.get::<_, Option<i64>>("last_fix_time")?.map(UnixMillis),
+                    last_lat: row.get("last_lat")?,
+                    last_lon: row.get("last_lon")?,
+                    live: row.get("live")?,
+                    identity: rows::read_identity(row)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(segments)
     }
 
     /// A vessel's stored track between two times, in time order (late points sorted in).
@@ -333,7 +391,7 @@ impl Reader {
         // Every chunk holds points of its own UTC day only, so the key range (mmsi, day) bounds
         // the scan: without it each window read every chunk of the vessel's whole history.
         let mut statement = self.conn.prepare_cached(
-            "SELECT points FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
+            "SELECT points, segment FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
            AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
         )?;
         let mut points = Vec::new();
@@ -345,13 +403,15 @@ impl Reader {
                 crate::track::day_of(UnixMillis(since)),
                 crate::track::day_of(UnixMillis(until))
             ],
-            |row| row.get::<_, Vec<u8>>(0),
+            |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, u32>(1)?)),
         )?;
-        for blob in rows {
+        for row in rows {
+            let (blob, segment) = row?;
             points.extend(
-                unpack_points(&blob?)
+                unpack_points(&blob)
                     .into_iter()
-                    .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until),
+                    .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until)
+                    .map(|p| TrackPoint { segment, ..p }),
             );
         }
         points.sort_by_key(|p| p.time);

@@ -13,7 +13,7 @@ use crate::time::UnixMillis;
 use crate::track::Identity;
 
 /// The columns of `gaps`, in the schema's order.
-const GAP_COLUMNS: [&str; 29] = [
+const GAP_COLUMNS: [&str; 30] = [
     "mmsi",
     "dark_from",
     "dark_until",
@@ -43,6 +43,7 @@ const GAP_COLUMNS: [&str; 29] = [
     "confidence",
     "identity_changes",
     "candidates",
+    "segment",
 ];
 
 /// The gap columns as a SELECT list.
@@ -92,6 +93,7 @@ pub(super) fn write_gap(insert: &mut Statement<'_>, g: &GapRecord) -> rusqlite::
         ":confidence": g.confidence.map(|c| c.as_str()),
         ":identity_changes": changes,
         ":candidates": candidates,
+        ":segment": g.segment,
     })?;
     Ok(())
 }
@@ -140,6 +142,7 @@ pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
     let dark_until: Option<i64> = column!("dark_until")?;
     Ok(GapRecord {
         mmsi: Mmsi(column!("mmsi")?),
+        segment: column!("segment")?,
         dark_from: UnixMillis(column!("dark_from")?),
         dark_until: dark_until.map(UnixMillis),
         status: GapStatus::parse(&status).unwrap_or(GapStatus::NotNear),
@@ -216,6 +219,7 @@ mod tests {
     fn distinct_gap() -> GapRecord {
         GapRecord {
             mmsi: Mmsi(445_000_001),
+            segment: 3,
             imo: Some(8_372_538),
             name: Some("CHON MA SAN".into()),
             callsign: Some("HMYZ".into()),

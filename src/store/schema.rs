@@ -135,6 +135,35 @@ CREATE TABLE source_positions (
     lines INTEGER NOT NULL
 );
 "#,
+    r#"
+-- An MMSI is not a vessel: fixes split into segments (transmitters), numbered per MMSI from 1.
+-- Rows written before segments existed belong to their MMSI's first.
+ALTER TABLE gaps ADD COLUMN segment INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE track_chunks ADD COLUMN segment INTEGER NOT NULL DEFAULT 1;
+-- Only MMSIs heard from more than one transmitter have rows; the others' one transmitter is
+-- their row in vessels.
+CREATE TABLE segments (
+    mmsi INTEGER NOT NULL,
+    segment INTEGER NOT NULL,
+    first_heard INTEGER NOT NULL,
+    last_heard INTEGER NOT NULL,
+    fixes INTEGER NOT NULL,
+    last_fix_time INTEGER,
+    last_lat REAL,
+    last_lon REAL,
+    imo INTEGER,
+    name TEXT,
+    callsign TEXT,
+    ship_type INTEGER,
+    length INTEGER,
+    beam INTEGER,
+    draught REAL,
+    destination TEXT,
+    class TEXT,
+    live INTEGER NOT NULL,
+    PRIMARY KEY (mmsi, segment)
+) WITHOUT ROWID;
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! Vessel state: every vessel heard, keyed by MMSI (last fix, identity and static data, thinned
-//! track buffer), and per-port hourly coverage bins (distinct vessels heard near each port).
+//! track buffer), the segments (transmitters) an MMSI's fixes split into, and per-port hourly
+//! coverage bins (distinct vessels heard near each port).
 //! Pure: facts in, state out; the caller passes event times and never a clock.
 //!
 //! The vessel table lives in `vessels`, the packed track points in `points` and the coverage
@@ -7,6 +8,7 @@
 
 mod coverage;
 mod points;
+mod segments;
 mod vessels;
 
 use serde::{Deserialize, Serialize};
@@ -16,8 +18,10 @@ use crate::time::UnixMillis;
 
 pub use coverage::{Coverage, CoverageCheckpoint, HeardNear, HourBin};
 pub use points::{pack_point, unpack_points, TrackChunk, TrackPoint, POINT_BYTES};
+pub use segments::{SegmentRule, SegmentSummary};
 pub use vessels::{
-    FixOrder, Identity, IdentityChange, SilenceEvidence, Vessel, VesselTable, VesselTableCheckpoint,
+    FixOrder, Identity, IdentityChange, LeftSegment, SegmentCounts, SegmentRow, SilenceEvidence,
+    Vessel, VesselTable, VesselTableCheckpoint, FIRST_SEGMENT,
 };
 
 /// Where and when a vessel was: the part of a fix that gap judgement needs.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
+use super::segments::{Parked, SegmentRule, SegmentSet, SegmentSummary};
 use super::{day_of, Position};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -130,6 +131,9 @@ pub struct Vessel {
     dirty: bool,
     pub fixes: u32,
     pub late_fixes: u32,
+    /// The segment (transmitter) whose state the fields below hold: the one heard last.
+    #[serde(default = "first_segment")]
+    pub segment: u32,
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
@@ -141,9 +145,9 @@ pub struct Vessel {
     /// "after" evidence when the next fix closes a gap.
     pub reports_since_last_fix: Option<Box<Identity>>,
     /// Time of the last point kept in the thinned track (millis; `i64::MIN` before the first).
-    last_track_ms: i64,
+    pub(super) last_track_ms: i64,
     /// Thinned points not yet written, packed (see [`pack_point`]), all of one UTC day.
-    track_buffer: Vec<u8>,
+    pub(super) track_buffer: Vec<u8>,
 }
 
 impl Vessel {
@@ -155,6 +159,7 @@ impl Vessel {
             dirty: false,
             fixes: 0,
             late_fixes: 0,
+            segment: FIRST_SEGMENT,
             first_heard: time,
             last_heard: time,
             last_fix: None,
@@ -165,6 +170,13 @@ impl Vessel {
             track_buffer: Vec::new(),
         }
     }
+}
+
+/// Segments are numbered per MMSI from 1, in the order they were first heard.
+pub const FIRST_SEGMENT: u32 = 1;
+
+fn first_segment() -> u32 {
+    FIRST_SEGMENT
 }
 
 /// How a fix relates to what the vessel table already knew.
@@ -181,8 +193,44 @@ pub enum FixOrder {
     },
     /// Same time as the latest fix: the same report heard twice (two receivers, two feeds).
     Duplicate,
-    /// Older than the latest fix: late or out-of-order data.
+    /// Older than the latest fix of its segment: late or out-of-order data.
     Late,
+    /// No segment of the MMSI could have sent it: the first fix of a new transmitter. `left`
+    /// is the segment the MMSI was heard on last, when it had been silent at least the
+    /// silence asked for: that silence ended with another transmitter's fix.
+    NewSegment { left: Option<LeftSegment> },
+}
+
+/// The segment an MMSI was heard on before another transmitter took over its number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeftSegment {
+    pub segment: u32,
+    pub last_fix: Position,
+    pub before: Arc<Identity>,
+}
+
+/// One segment as the store keeps it: what `query vessel` shows of each transmitter.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SegmentRow {
+    pub mmsi: Mmsi,
+    #[serde(flatten)]
+    pub summary: SegmentSummary,
+    pub last_fix: Option<Position>,
+    /// The static data attached to this segment.
+    pub identity: Identity,
+    /// Still tracked; false once the bound on segments per MMSI gave it up.
+    pub live: bool,
+}
+
+/// What segmenting found so far, for the counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SegmentCounts {
+    /// Segments started after an MMSI's first (a fix no segment could have sent).
+    pub started: u64,
+    /// Segments given up because an MMSI had as many as the bound allows.
+    pub dropped: u64,
+    /// MMSIs with more than one live segment of at least two fixes each, now.
+    pub several_transmitters: u64,
 }
 
 /// What a vessel said before and after a silence.
@@ -202,6 +250,10 @@ const SILENCE_FOR_AFTER_EVIDENCE_MS: i64 = MILLIS_PER_HOUR;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VesselTableCheckpoint {
     vessels: Vec<Vessel>,
+    #[serde(default)]
+    segments: Vec<(Mmsi, SegmentSet)>,
+    #[serde(default)]
+    segment_counts: SegmentCounts,
 }
 
 impl VesselTableCheckpoint {
@@ -227,6 +279,12 @@ pub struct VesselTable {
     /// One shared empty identity for every vessel not yet identified.
     unidentified: Arc<Identity>,
     track_interval_ms: i64,
+    segment_rule: SegmentRule,
+    /// Segments of the MMSIs that have more than one; most MMSIs never appear here.
+    segments: HashMap<Mmsi, SegmentSet>,
+    /// Rows of segments given up since the last `take_segment_rows`.
+    retired: Vec<SegmentRow>,
+    segment_counts: SegmentCounts,
 }
 
 impl VesselTable {
@@ -237,7 +295,20 @@ impl VesselTable {
             dirty: Vec::new(),
             unidentified: Arc::new(Identity::default()),
             track_interval_ms: i64::from(track_interval_minutes) * 60_000,
+            segment_rule: SegmentRule::default(),
+            segments: HashMap::new(),
+            retired: Vec::new(),
+            segment_counts: SegmentCounts::default(),
         }
+    }
+
+    /// Sets when a fix joins a segment (see [`SegmentRule`]).
+    pub fn set_segment_rule(&mut self, rule: SegmentRule) {
+        self.segment_rule = rule;
+    }
+
+    pub fn segment_counts(&self) -> SegmentCounts {
+        self.segment_counts
     }
 
     pub fn len(&self) -> usize {
@@ -246,8 +317,16 @@ impl VesselTable {
 
     /// A copy of the table's state, unwritten vessel rows marked as such.
     pub fn checkpoint(&self) -> VesselTableCheckpoint {
+        let mut segments: Vec<(Mmsi, SegmentSet)> = self
+            .segments
+            .iter()
+            .map(|(mmsi, set)| (*mmsi, set.clone()))
+            .collect();
+        segments.sort_unstable_by_key(|(mmsi, _)| *mmsi);
         VesselTableCheckpoint {
             vessels: self.vessels.clone(),
+            segments,
+            segment_counts: self.segment_counts,
         }
     }
 
@@ -269,6 +348,8 @@ impl VesselTable {
             table.index.insert(vessel.mmsi, i);
             table.vessels.push(vessel);
         }
+        table.segments = checkpoint.segments.into_iter().collect();
+        table.segment_counts = checkpoint.segment_counts;
         table
     }
 
@@ -316,35 +397,60 @@ impl VesselTable {
             .collect()
     }
 
-    fn vessel(&mut self, mmsi: Mmsi, time: UnixMillis) -> (&mut Vessel, u32) {
+    fn vessel_index(&mut self, mmsi: Mmsi, time: UnixMillis) -> usize {
         let next = self.vessels.len() as u32;
         let i = *self.index.entry(mmsi).or_insert(next);
         if i == next {
             self.vessels
                 .push(Vessel::new(mmsi, time, self.unidentified.clone()));
         }
-        let vessel = &mut self.vessels[i as usize];
-        mark_dirty(vessel, i, &mut self.dirty);
-        (vessel, i)
+        mark_dirty(&mut self.vessels[i as usize], i, &mut self.dirty);
+        i as usize
     }
 
-    /// Records a fix; returns how it relates to the previous one, and any track chunk that a
-    /// day change or a full buffer completed. `silence_ms` is the shortest silence for which
-    /// the caller wants the evidence around it.
+    /// Records a fix; returns how it relates to the previous fix of its segment and which
+    /// segment took it, and adds any track chunk that a day change or a full buffer
+    /// completed. `silence_ms` is the shortest silence for which the caller wants the
+    /// evidence around it.
     pub fn observe_fix(
         &mut self,
         fix: &Fix,
         time: UnixMillis,
         silence_ms: i64,
         chunks: &mut Vec<TrackChunk>,
-    ) -> FixOrder {
+    ) -> (FixOrder, u32) {
         let interval = self.track_interval_ms;
-        let (vessel, _) = self.vessel(fix.mmsi, time);
+        let i = self.vessel_index(fix.mmsi, time);
+        let vessel = &mut self.vessels[i];
         vessel.last_heard = vessel.last_heard.max(time);
+        let several_before = self
+            .segments
+            .get(&fix.mmsi)
+            .is_some_and(|set| set.confirmed() >= 2);
+        let mut started = None;
+        match self.route(i, fix, time) {
+            Route::Inline => {}
+            Route::Parked(k) => {
+                let set = self
+                    .segments
+                    .get_mut(&fix.mmsi)
+                    .expect("routed to a parked segment");
+                let vessel = &mut self.vessels[i];
+                if time > set.parked[k].last_fix.time {
+                    swap_in(vessel, set, k);
+                } else {
+                    let order = parked_late(vessel, &mut set.parked[k], fix, time, chunks);
+                    return (order, set.parked[k].summary.segment);
+                }
+            }
+            Route::NewSegment => started = Some(self.start_segment(i, time, silence_ms, chunks)),
+        }
+        let vessel = &mut self.vessels[i];
         let order =
-            match vessel.last_fix {
-                None => FixOrder::First,
-                Some(previous) if time > previous.time => {
+            match (started, vessel.last_fix) {
+                (Some(left), _) => FixOrder::NewSegment { left },
+                (None, None) => FixOrder::First,
+                (None, Some(previous)) if time > previous.time => {
                     let silence = (time.as_millis() - previous.time.as_millis() >= silence_ms)
                         .then(|| SilenceEvidence {
                             before: vessel.identity_at_last_fix.clone(),
@@ -352,29 +458,32 @@ impl VesselTable {
                         });
                     FixOrder::Next { previous, silence }
                 }
-                Some(previous) if time == previous.time => FixOrder::Duplicate,
-                Some(_) => FixOrder::Late,
+                (None, Some(previous)) if time == previous.time => FixOrder::Duplicate,
+                (None, Some(_)) => FixOrder::Late,
             };
+        let segment = vessel.segment;
         match order {
-            FixOrder::Duplicate => return order,
+            FixOrder::Duplicate => return (order, segment),
             FixOrder::Late => {
                 vessel.late_fixes += 1;
-                // Late points are rare and belong to a past stretch of track: written alone.
-                let mut packed = Vec::with_capacity(POINT_BYTES);
-                pack_point(&TrackPoint::of(fix, time, true), &mut packed);
-                chunks.push(TrackChunk {
-                    mmsi: fix.mmsi,
-                    day: day_of(time),
-                    packed,
-                });
-                return order;
+                chunks.push(late_chunk(fix, segment, time));
+                return (order, segment);
             }
-            FixOrder::First | FixOrder::Next { .. } => {}
+            FixOrder::First | FixOrder::Next { .. } | FixOrder::NewSegment { .. } => {}
         }
         vessel.fixes += 1;
         vessel.last_fix = Some(Position::of(fix, time));
-        if !Arc::ptr_eq(&vessel.identity_at_last_fix, &vessel.identity) {
-            vessel.identity_at_last_fix = vessel.identity.clone();
+        let own_identity = match self.segments.get_mut(&fix.mmsi) {
+            Some(set) => {
+                set.inline.fixes += 1;
+                set.inline.heard(time);
+                set.inline_jumped = false;
+                &set.inline_identity
+            }
+            None => &vessel.identity,
+        };
+        if !Arc::ptr_eq(&vessel.identity_at_last_fix, own_identity) {
+            vessel.identity_at_last_fix = own_identity.clone();
         }
         vessel.reports_since_last_fix = None;
         if time.as_millis().saturating_sub(vessel.last_track_ms) >= interval {
@@ -389,31 +498,228 @@ impl VesselTable {
             pack_point(&TrackPoint::of(fix, time, false), &mut vessel.track_buffer);
             vessel.last_track_ms = time.as_millis();
         }
-        order
+        let several_after = self
+            .segments
+            .get(&fix.mmsi)
+            .is_some_and(|set| set.confirmed() >= 2);
+        match (several_before, several_after) {
+            (false, true) => self.segment_counts.several_transmitters += 1,
+            (true, false) => self.segment_counts.several_transmitters -= 1,
+            _ => {}
+        }
+        (order, segment)
     }
 
-    /// Folds a static report into the vessel's identity; returns true when the identity changed.
-    pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> bool {
-        let (vessel, _) = self.vessel(report.mmsi, time);
-        vessel.last_heard = vessel.last_heard.max(time);
-        if let Some(last) = vessel.last_fix {
-            if time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS {
-                vessel
-                    .reports_since_last_fix
-                    .get_or_insert_with(Default::default)
-                    .fill_unknown(report);
+    /// Which segment of the vessel at `i` a fix could have come from: the one it lies best
+    /// within reach of, or none.
+    fn route(&self, i: usize, fix: &Fix, time: UnixMillis) -> Route {
+        let vessel = &self.vessels[i];
+        let Some(last) = vessel.last_fix else {
+            return Route::Inline;
+        };
+        let rule = &self.segment_rule;
+        if rule.max_segments <= 1 {
+            return Route::Inline;
+        }
+        let inline = rule.reach(last, fix.lat, fix.lon, time);
+        let Some(set) = self.segments.get(&vessel.mmsi) else {
+            // The common case: one transmitter, one comparison, nothing allocated.
+            return if inline.is_some() {
+                Route::Inline
+            } else {
+                Route::NewSegment
+            };
+        };
+        let mut best = inline.map(|room| (room, Route::Inline));
+        for (k, parked) in set.parked.iter().enumerate() {
+            if let Some(room) = rule.reach(parked.last_fix, fix.lat, fix.lon, time) {
+                if best.as_ref().is_none_or(|(least, _)| room < *least) {
+                    best = Some((room, Route::Parked(k)));
+                }
             }
         }
-        Arc::make_mut(&mut vessel.identity).apply(report)
+        best.map_or(Route::NewSegment, |(_, route)| route)
     }
 
-    /// Takes the track buffers of every vessel whose buffered day is before `day`.
+    /// Parks the inline segment of the vessel at `i` and gives the vessel a fresh one, giving
+    /// up the segment heard least recently when the MMSI already has as many as allowed.
+    fn start_segment(
+        &mut self,
+        i: usize,
+        time: UnixMillis,
+        silence_ms: i64,
+        chunks: &mut Vec<TrackChunk>,
+    ) -> Option<LeftSegment> {
+        let vessel = &mut self.vessels[i];
+        let last = vessel.last_fix.expect("a new segment follows a fix");
+        let set = self
+            .segments
+            .entry(vessel.mmsi)
+            .or_insert_with(|| SegmentSet {
+                inline: SegmentSummary {
+                    segment: vessel.segment,
+                    first_heard: vessel.first_heard,
+                    last_heard: last.time,
+                    fixes: vessel.fixes,
+                },
+                inline_identity: vessel.identity.clone(),
+                inline_jumped: false,
+                parked: Vec::new(),
+                next_id: vessel.segment + 1,
+            });
+        if 1 + set.parked.len() >= self.segment_rule.max_segments as usize {
+            if let Some(k) = set.oldest_parked() {
+                let mut given_up = set.parked.swap_remove(k);
+                if !given_up.track_buffer.is_empty() {
+                    chunks.push(parked_chunk(vessel.mmsi, &mut given_up));
+                }
+                self.retired.push(SegmentRow {
+                    mmsi: vessel.mmsi,
+                    summary: given_up.summary,
+                    last_fix: Some(given_up.last_fix),
+                    identity: (*given_up.identity).clone(),
+                    live: false,
+                });
+                self.segment_counts.dropped += 1;
+            }
+        }
+        let left = (time.as_millis() - last.time.as_millis() >= silence_ms).then(|| LeftSegment {
+            segment: vessel.segment,
+            last_fix: last,
+            before: vessel.identity_at_last_fix.clone(),
+        });
+        let id = set.next_id;
+        set.next_id += 1;
+        let parked = Parked {
+            summary: std::mem::replace(&mut set.inline, SegmentSummary::new(id, time)),
+            last_fix: last,
+            identity: std::mem::replace(&mut set.inline_identity, self.unidentified.clone()),
+            identity_at_last_fix: std::mem::replace(
+                &mut vessel.identity_at_last_fix,
+                self.unidentified.clone(),
+            ),
+            reports_since_last_fix: vessel.reports_since_last_fix.take(),
+            last_track_ms: std::mem::replace(&mut vessel.last_track_ms, i64::MIN),
+            track_buffer: std::mem::take(&mut vessel.track_buffer),
+            jumped: left.is_some() || set.inline_jumped,
+        };
+        set.parked.push(parked);
+        set.inline_jumped = false;
+        vessel.segment = id;
+        vessel.last_fix = None;
+        self.segment_counts.started += 1;
+        left
+    }
+
+    /// Folds a static report into the identity of the MMSI and of the segment it belongs to;
+    /// returns whether the MMSI's identity changed, and that segment.
+    pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> (bool, u32) {
+        let i = self.vessel_index(report.mmsi, time);
+        let vessel = &mut self.vessels[i];
+        vessel.last_heard = vessel.last_heard.max(time);
+        let silent_since = |last: Option<Position>| {
+            last.is_some_and(|last| {
+                time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS
+            })
+        };
+        let segment = match self.segments.get_mut(&report.mmsi) {
+            None => {
+                if silent_since(vessel.last_fix) {
+                    fill_after(&mut vessel.reports_since_last_fix, report);
+                }
+                vessel.segment
+            }
+            Some(set) => {
+                let inline_fix = vessel.last_fix.map_or(UnixMillis(i64::MIN), |p| p.time);
+                match set.owner_of(inline_fix, report, time) {
+                    None => {
+                        set.inline.heard(time);
+                        if silent_since(vessel.last_fix) {
+                            fill_after(&mut vessel.reports_since_last_fix, report);
+                        }
+                        Arc::make_mut(&mut set.inline_identity).apply(report);
+                        vessel.segment
+                    }
+                    Some(k) => {
+                        let parked = &mut set.parked[k];
+                        parked.summary.heard(time);
+                        if silent_since(Some(parked.last_fix)) {
+                            fill_after(&mut parked.reports_since_last_fix, report);
+                        }
+                        Arc::make_mut(&mut parked.identity).apply(report);
+                        parked.summary.segment
+                    }
+                }
+            }
+        };
+        (Arc::make_mut(&mut vessel.identity).apply(report), segment)
+    }
+
+    /// The segments of `mmsi` whose silence may be an open gap: each segment's id, last fix
+    /// and identity at that fix. A segment of one stray fix is not a transmitter yet, and one
+    /// whose silence another transmitter's fix already ended is not silent.
+    pub fn silent_candidates(
+        &self,
+        mmsi: Mmsi,
+    ) -> impl Iterator<Item = (u32, Position, &Arc<Identity>)> + '_ {
+        let vessel = self.get(mmsi);
+        let set = self.segments.get(&mmsi);
+        let inline = vessel.and_then(|v| {
+            let candidate = set.is_none_or(|s| !s.inline_jumped && s.inline.is_confirmed());
+            let last = v.last_fix.filter(|_| candidate)?;
+            Some((v.segment, last, &v.identity_at_last_fix))
+        });
+        let parked = set.into_iter().flat_map(|s| {
+            s.parked
+                .iter()
+                .filter(|p| !p.jumped && p.summary.is_confirmed())
+                .map(|p| (p.summary.segment, p.last_fix, &p.identity_at_last_fix))
+        });
+        inline.into_iter().chain(parked)
+    }
+
+    /// Rows of every segment of the given MMSIs that have more than one, and of segments
+    /// given up since the last call. MMSIs with one segment have no rows: their one
+    /// transmitter is the vessel row itself.
+    pub fn take_segment_rows(&mut self, mmsis: &[Mmsi]) -> Vec<SegmentRow> {
+        let mut rows = std::mem::take(&mut self.retired);
+        for mmsi in mmsis {
+            let (Some(set), Some(vessel)) = (self.segments.get(mmsi), self.get(*mmsi)) else {
+                continue;
+            };
+            rows.push(SegmentRow {
+                mmsi: *mmsi,
+                summary: set.inline,
+                last_fix: vessel.last_fix,
+                identity: (*set.inline_identity).clone(),
+                live: true,
+            });
+            rows.extend(set.parked.iter().map(|p| SegmentRow {
+                mmsi: *mmsi,
+                summary: p.summary,
+                last_fix: Some(p.last_fix),
+                identity: (*p.identity).clone(),
+                live: true,
+            }));
+        }
+        rows
+    }
+
+    /// Takes the track buffers of every segment whose buffered day is before `day`.
     pub fn take_finished_tracks(&mut self, day: i64, chunks: &mut Vec<TrackChunk>) {
+        let finished = |buffer: &[u8]| {
+            buffer.len() >= POINT_BYTES && point_time(buffer).div_euclid(86_400_000) < day
+        };
         for vessel in &mut self.vessels {
-            if vessel.track_buffer.len() >= POINT_BYTES
-                && point_time(&vessel.track_buffer).div_euclid(86_400_000) < day
-            {
+            if finished(&vessel.track_buffer) {
                 chunks.push(take_chunk(vessel));
+            }
+        }
+        for (mmsi, set) in &mut self.segments {
+            for parked in &mut set.parked {
+                if finished(&parked.track_buffer) {
+                    chunks.push(parked_chunk(*mmsi, parked));
+                }
             }
         }
     }
@@ -425,7 +731,86 @@ impl VesselTable {
                 chunks.push(take_chunk(vessel));
             }
         }
+        for (mmsi, set) in &mut self.segments {
+            for parked in &mut set.parked {
+                if !parked.track_buffer.is_empty() {
+                    chunks.push(parked_chunk(*mmsi, parked));
+                }
+            }
+        }
     }
+}
+
+/// Where a fix goes among an MMSI's segments.
+enum Route {
+    Inline,
+    Parked(usize),
+    NewSegment,
+}
+
+/// Makes parked segment `k` the vessel's inline one, parking the inline one in its place.
+fn swap_in(vessel: &mut Vessel, set: &mut SegmentSet, k: usize) {
+    let parked = &mut set.parked[k];
+    std::mem::swap(&mut set.inline, &mut parked.summary);
+    std::mem::swap(&mut set.inline_identity, &mut parked.identity);
+    std::mem::swap(&mut set.inline_jumped, &mut parked.jumped);
+    if let Some(last) = vessel.last_fix.replace(parked.last_fix) {
+        parked.last_fix = last;
+    }
+    std::mem::swap(
+        &mut vessel.identity_at_last_fix,
+        &mut parked.identity_at_last_fix,
+    );
+    std::mem::swap(
+        &mut vessel.reports_since_last_fix,
+        &mut parked.reports_since_last_fix,
+    );
+    std::mem::swap(&mut vessel.last_track_ms, &mut parked.last_track_ms);
+    std::mem::swap(&mut vessel.track_buffer, &mut parked.track_buffer);
+    vessel.segment = set.inline.segment;
+}
+
+/// A fix no newer than the last of the parked segment it belongs to.
+fn parked_late(
+    vessel: &mut Vessel,
+    parked: &mut Parked,
+    fix: &Fix,
+    time: UnixMillis,
+    chunks: &mut Vec<TrackChunk>,
+) -> FixOrder {
+    if time == parked.last_fix.time {
+        return FixOrder::Duplicate;
+    }
+    vessel.late_fixes += 1;
+    chunks.push(late_chunk(fix, parked.summary.segment, time));
+    FixOrder::Late
+}
+
+/// Late points are rare and belong to a past stretch of track: written alone.
+fn late_chunk(fix: &Fix, segment: u32, time: UnixMillis) -> TrackChunk {
+    let mut packed = Vec::with_capacity(POINT_BYTES);
+    pack_point(&TrackPoint::of(fix, time, true), &mut packed);
+    TrackChunk {
+        mmsi: fix.mmsi,
+        segment,
+        day: day_of(time),
+        packed,
+    }
+}
+
+fn parked_chunk(mmsi: Mmsi, parked: &mut Parked) -> TrackChunk {
+    let packed = std::mem::take(&mut parked.track_buffer);
+    TrackChunk {
+        mmsi,
+        segment: parked.summary.segment,
+        day: point_time(&packed).div_euclid(86_400_000),
+        packed,
+    }
+}
+
+fn fill_after(slot: &mut Option<Box<Identity>>, report: &VesselReport) {
+    slot.get_or_insert_with(Default::default)
+        .fill_unknown(report);
 }
 
 fn mark_dirty(vessel: &mut Vessel, index: u32, dirty: &mut Vec<u32>) {
@@ -439,6 +824,7 @@ fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
     let packed = std::mem::take(&mut vessel.track_buffer);
     TrackChunk {
         mmsi: vessel.mmsi,
+        segment: vessel.segment,
         day: point_time(&packed).div_euclid(86_400_000),
         packed,
     }

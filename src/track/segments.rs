@@ -1,0 +1,263 @@
+//! Transmitters behind one MMSI: the rule that tells whether a fix could have come from a
+//! segment's last position, the side table of extra segments (kept only for MMSIs that have
+//! more than one), and how static reports are attached to the segment they belong to.
+//!
+//! An MMSI is not a vessel: several hulls can send the same number, interleaved. Each MMSI's
+//! fixes are split into segments that are each physically consistent; a segment is one
+//! transmitter. The vessel's own fields hold the segment heard most recently ("inline"); the
+//! others wait here, with everything a gap of theirs needs, and swap in when they are heard.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Identity, Position};
+use crate::model::VesselReport;
+use crate::ports::haversine_nm;
+use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+
+/// When a fix joins a segment: it lies within `floor_nm + speed_kn x hours` of the segment's
+/// last fix (either side in time), the floor absorbing GPS noise over short intervals.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRule {
+    pub speed_kn: f64,
+    pub floor_nm: f64,
+    /// Live segments kept per MMSI; 1 turns segmentation off (every fix joins the one track).
+    pub max_segments: u32,
+}
+
+impl Default for SegmentRule {
+    fn default() -> Self {
+        SegmentRule {
+            speed_kn: 40.0,
+            floor_nm: 1.0,
+            max_segments: 4,
+        }
+    }
+}
+
+impl SegmentRule {
+    /// Whether `(lat, lon)` at `time` could have been sent from `from`, and if so how far the
+    /// hull could have gone in between (nautical miles): of several segments that could have
+    /// sent a fix, the one with the least room is the likeliest, which is the one heard
+    /// closest in time. A segment silent for days can reach almost anywhere, so it must not
+    /// take fixes from a transmitter heard minutes ago.
+    pub fn reach(&self, from: Position, lat: f64, lon: f64, time: UnixMillis) -> Option<f64> {
+        let hours =
+            (time.as_millis() - from.time.as_millis()).abs() as f64 / MILLIS_PER_HOUR as f64;
+        let allowed = self.floor_nm + self.speed_kn * hours;
+        (haversine_nm(from.lat, from.lon, lat, lon) <= allowed).then_some(allowed)
+    }
+}
+
+/// What `query vessel` shows of one transmitter.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentSummary {
+    pub segment: u32,
+    /// First and last event attributed to it (fixes and static reports).
+    pub first_heard: UnixMillis,
+    pub last_heard: UnixMillis,
+    pub fixes: u32,
+}
+
+impl SegmentSummary {
+    pub(super) fn new(segment: u32, time: UnixMillis) -> SegmentSummary {
+        SegmentSummary {
+            segment,
+            first_heard: time,
+            last_heard: time,
+            fixes: 0,
+        }
+    }
+
+    pub(super) fn heard(&mut self, time: UnixMillis) {
+        self.first_heard = self.first_heard.min(time);
+        self.last_heard = self.last_heard.max(time);
+    }
+
+    /// Heard often enough to be a transmitter rather than one stray position.
+    pub fn is_confirmed(&self) -> bool {
+        self.fixes >= 2
+    }
+}
+
+/// A segment while another one holds the vessel's inline fields: the same state, parked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Parked {
+    pub(super) summary: SegmentSummary,
+    pub(super) last_fix: Position,
+    /// The static data attached to this segment.
+    pub(super) identity: Arc<Identity>,
+    pub(super) identity_at_last_fix: Arc<Identity>,
+    pub(super) reports_since_last_fix: Option<Box<Identity>>,
+    pub(super) last_track_ms: i64,
+    pub(super) track_buffer: Vec<u8>,
+    /// Its silence was already recorded, ended by another transmitter's fix: no open gap.
+    pub(super) jumped: bool,
+}
+
+/// The segments of one MMSI that has (or had) more than one.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct SegmentSet {
+    /// The inline segment's summary and static data (its other state is the vessel's own).
+    pub(super) inline: SegmentSummary,
+    pub(super) inline_identity: Arc<Identity>,
+    pub(super) inline_jumped: bool,
+    pub(super) parked: Vec<Parked>,
+    pub(super) next_id: u32,
+}
+
+impl SegmentSet {
+    pub(super) fn confirmed(&self) -> usize {
+        usize::from(self.inline.is_confirmed())
+            + self
+                .parked
+                .iter()
+                .filter(|p| p.summary.is_confirmed())
+                .count()
+    }
+
+    /// The parked segment heard least recently: the one a full set gives up.
+    pub(super) fn oldest_parked(&self) -> Option<usize> {
+        (0..self.parked.len()).min_by_key(|&i| self.parked[i].summary.last_heard)
+    }
+
+    /// Which segment a static report belongs to: `None` for the inline one, else a parked
+    /// index. By time, the segment heard most recently at or before the report (a report
+    /// follows the fixes of the hull that sends it); where the report's hull plainly differs
+    /// from that segment's and matches exactly one other's, that one.
+    pub(super) fn owner_of(
+        &self,
+        inline_fix: UnixMillis,
+        report: &VesselReport,
+        time: UnixMillis,
+    ) -> Option<usize> {
+        let fixed = std::iter::once((None, inline_fix)).chain(
+            self.parked
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Some(i), p.last_fix.time)),
+        );
+        let by_time = fixed
+            .clone()
+            .filter(|(_, t)| *t <= time)
+            .max_by_key(|(_, t)| *t)
+            .or_else(|| fixed.min_by_key(|(_, t)| *t))
+            .and_then(|(slot, _)| slot);
+        let identity_of = |slot: Option<usize>| match slot {
+            None => &self.inline_identity,
+            Some(i) => &self.parked[i].identity,
+        };
+        if !report_hull_differs(identity_of(by_time), report) {
+            return by_time;
+        }
+        let slots = std::iter::once(None).chain((0..self.parked.len()).map(Some));
+        let matching: Vec<Option<usize>> = slots
+            .filter(|&slot| slot != by_time && report_hull_matches(identity_of(slot), report))
+            .collect();
+        match matching.as_slice() {
+            [only] => *only,
+            _ => by_time,
+        }
+    }
+}
+
+fn report_identity(report: &VesselReport) -> Identity {
+    let mut identity = Identity::default();
+    identity.apply(report);
+    identity
+}
+
+fn report_hull_differs(identity: &Identity, report: &VesselReport) -> bool {
+    identity.hull_differs(&report_identity(report))
+}
+
+/// Says something about the hull and nothing that contradicts `identity`.
+fn report_hull_matches(identity: &Identity, report: &VesselReport) -> bool {
+    let hull = report_identity(report);
+    let speaks = hull.length.is_some() || hull.beam.is_some() || hull.ship_type.is_some();
+    let known =
+        identity.length.is_some() || identity.beam.is_some() || identity.ship_type.is_some();
+    speaks && known && !identity.hull_differs(&hull)
+}
+
+/// Dimensions typed in by crews differ by a metre or two between reports of one hull (reference
+/// points moved, rounding); beyond these, it is another hull.
+const LENGTH_TOLERANCE_M: f64 = 5.0;
+const BEAM_TOLERANCE_M: f64 = 2.0;
+const DIMENSION_TOLERANCE_SHARE: f64 = 0.1;
+
+impl Identity {
+    /// Whether `other` describes a different hull: a length or beam that differs beyond what
+    /// typing explains (5 m / 2 m, or 10 %), or a ship type of another category (tanker, cargo,
+    /// fishing: the tens digit). Unknown or zero values prove nothing.
+    pub fn hull_differs(&self, other: &Identity) -> bool {
+        let apart = |a: Option<u16>, b: Option<u16>, tolerance_m: f64| match (a, b) {
+            (Some(a), Some(b)) if a > 0 && b > 0 => {
+                let (a, b) = (f64::from(a), f64::from(b));
+                (a - b).abs() > tolerance_m.max(DIMENSION_TOLERANCE_SHARE * a.max(b))
+            }
+            _ => false,
+        };
+        let category = |t: Option<u8>| t.filter(|&t| t > 0).map(|t| t / 10);
+        let types_apart = matches!(
+            (category(self.ship_type), category(other.ship_type)),
+            (Some(a), Some(b)) if a != b
+        );
+        apart(self.length, other.length, LENGTH_TOLERANCE_M)
+            || apart(self.beam, other.beam, BEAM_TOLERANCE_M)
+            || types_apart
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_709_856_000_000;
+    const MINUTE: i64 = 60_000;
+
+    fn at(minutes: i64, lat: f64, lon: f64) -> Position {
+        Position {
+            time: UnixMillis(T0 + minutes * MINUTE),
+            lat,
+            lon,
+        }
+    }
+
+    #[test]
+    fn noise_on_short_intervals_joins_and_an_impossible_move_does_not() {
+        let rule = SegmentRule::default();
+        let moored = at(0, 42.735, 133.075);
+        // 100 m of GPS scatter two seconds later: no speed explains it, the floor does.
+        assert!(rule
+            .reach(moored, 42.7359, 133.075, UnixMillis(T0 + 2_000))
+            .is_some());
+        // 12 kn for 10 minutes is 2 nm: fine. 60 nm in 10 minutes is another transmitter.
+        let ten_minutes = at(10, 0.0, 0.0).time;
+        assert!(rule
+            .reach(moored, 42.735 + 2.0 / 60.0, 133.075, ten_minutes)
+            .is_some());
+        assert_eq!(rule.reach(moored, 42.735 + 1.0, 133.075, ten_minutes), None);
+        // A 30 h dark call 60 nm away and back is well within reach, with more room than a
+        // segment heard ten minutes ago has.
+        let back = rule.reach(moored, 42.735 - 1.0, 133.075, at(30 * 60, 0.0, 0.0).time);
+        assert!(back.unwrap() > 1000.0);
+    }
+
+    #[test]
+    fn a_hull_differs_by_dimensions_or_type_category_not_by_typing_noise() {
+        let hull = |length, beam, ship_type| Identity {
+            length: Some(length),
+            beam: Some(beam),
+            ship_type: Some(ship_type),
+            ..Identity::default()
+        };
+        assert!(!hull(96, 15, 81).hull_differs(&hull(98, 16, 84)));
+        assert!(hull(96, 15, 81).hull_differs(&hull(60, 15, 81)));
+        assert!(hull(96, 15, 81).hull_differs(&hull(96, 22, 81)));
+        assert!(hull(96, 15, 81).hull_differs(&hull(96, 15, 70)));
+        assert!(!hull(96, 15, 81).hull_differs(&Identity::default()));
+        assert!(!hull(96, 15, 0).hull_differs(&hull(96, 15, 70)));
+    }
+}
