@@ -725,9 +725,15 @@ impl Engine {
         let Some(vessel) = self.table.get(mmsi) else {
             return false;
         };
+        // One watched transmitter makes the MMSI watched: another hull sharing its number
+        // must not switch the watch off and on with every report.
         self.params.watch_all
             || vessel.identity.ship_type.is_some_and(is_tanker_type)
             || self.watchlist.contains(mmsi, vessel.identity.imo)
+            || self.table.segment_identities(mmsi).any(|identity| {
+                identity.ship_type.is_some_and(is_tanker_type)
+                    || self.watchlist.contains(mmsi, identity.imo)
+            })
     }
 
     fn set_watched(&mut self, mmsi: Mmsi, watched: bool) {

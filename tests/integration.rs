@@ -26,6 +26,8 @@ mod real_clocks;
 mod receptions;
 #[path = "integration/scenario.rs"]
 mod scenario;
+#[path = "integration/segments.rs"]
+mod segments;
 #[path = "integration/service.rs"]
 mod service;
 #[path = "integration/simulate.rs"]

@@ -213,7 +213,7 @@ fn write_transmitters(segments: &[SegmentAt], out: &mut dyn Write) -> io::Result
             vec![
                 s.segment.to_string(),
                 short_time(s.first_heard),
-                short_time(s.last_heard),
+                s.last_fix_time.map_or_else(|| "-".into(), short_time),
                 s.fixes.to_string(),
                 i.name.clone().unwrap_or_else(|| "-".into()),
                 opt(i.ship_type),
@@ -227,7 +227,7 @@ fn write_transmitters(segments: &[SegmentAt], out: &mut dyn Write) -> io::Result
         &[
             "segment",
             "first heard",
-            "last heard",
+            "last fix",
             "fixes",
             "name",
             "type",

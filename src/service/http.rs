@@ -382,7 +382,7 @@ fn render_counters(out: &mut String, state: &ServiceState) {
     let p = &state.pipeline;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let a = &state.alerts;
-    let gauges: [(&str, &str, &str, u64); 13] = [
+    let gauges: [(&str, &str, &str, u64); 16] = [
         (
             "aisgap_alerts_queued_total",
             "counter",
@@ -442,6 +442,24 @@ fn render_counters(out: &mut String, state: &ServiceState) {
             "counter",
             "Trips tallied by the engine (since the database began).",
             get(&p.trips),
+        ),
+        (
+            "aisgap_mmsis_with_several_transmitters",
+            "gauge",
+            "MMSIs heard now from more than one transmitter (segments of two fixes or more that no one hull could have sent): shared or spoofed identities.",
+            get(&p.several_transmitters),
+        ),
+        (
+            "aisgap_segments_started_total",
+            "counter",
+            "Segments started after an MMSI's first: fixes no segment of that MMSI could have sent.",
+            get(&p.segments_started),
+        ),
+        (
+            "aisgap_segments_dropped_total",
+            "counter",
+            "Segments given up because their MMSI had as many as detect.segments_per_mmsi.",
+            get(&p.segments_dropped),
         ),
         (
             "aisgap_db_commits_total",

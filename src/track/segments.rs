@@ -123,42 +123,54 @@ impl SegmentSet {
     }
 
     /// Which segment a static report belongs to: `None` for the inline one, else a parked
-    /// index. By time, the segment heard most recently at or before the report (a report
-    /// follows the fixes of the hull that sends it); where the report's hull plainly differs
-    /// from that segment's and matches exactly one other's, that one.
+    /// index. Reports of interleaved transmitters follow no fix of their own, so the hull
+    /// they describe decides first: the segment whose known hull it matches (the one heard
+    /// closest before it, if several), else one whose hull is not known yet. Failing both, or
+    /// for a report that says nothing of the hull, the segment heard most recently at or
+    /// before it.
     pub(super) fn owner_of(
         &self,
         inline_fix: UnixMillis,
         report: &VesselReport,
         time: UnixMillis,
     ) -> Option<usize> {
-        let fixed = std::iter::once((None, inline_fix)).chain(
-            self.parked
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (Some(i), p.last_fix.time)),
-        );
-        let by_time = fixed
-            .clone()
-            .filter(|(_, t)| *t <= time)
-            .max_by_key(|(_, t)| *t)
-            .or_else(|| fixed.min_by_key(|(_, t)| *t))
-            .and_then(|(slot, _)| slot);
-        let identity_of = |slot: Option<usize>| match slot {
-            None => &self.inline_identity,
-            Some(i) => &self.parked[i].identity,
+        let slots = || {
+            std::iter::once((None, inline_fix, &self.inline_identity)).chain(
+                self.parked
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (Some(i), p.last_fix.time, &p.identity)),
+            )
         };
-        if !report_hull_differs(identity_of(by_time), report) {
-            return by_time;
+        let latest = |candidates: Vec<(Option<usize>, UnixMillis)>| {
+            let before = candidates
+                .iter()
+                .filter(|(_, t)| *t <= time)
+                .max_by_key(|(_, t)| *t);
+            before
+                .or_else(|| candidates.iter().min_by_key(|(_, t)| *t))
+                .map(|(slot, _)| *slot)
+        };
+        let hull = report_identity(report);
+        if speaks_of_hull(&hull) {
+            let matching = slots()
+                .filter(|(_, _, identity)| {
+                    speaks_of_hull(identity) && !identity.hull_differs(&hull)
+                })
+                .map(|(slot, t, _)| (slot, t))
+                .collect();
+            if let Some(slot) = latest(matching) {
+                return slot;
+            }
+            let unknown = slots()
+                .filter(|(_, _, identity)| !speaks_of_hull(identity))
+                .map(|(slot, t, _)| (slot, t))
+                .collect();
+            if let Some(slot) = latest(unknown) {
+                return slot;
+            }
         }
-        let slots = std::iter::once(None).chain((0..self.parked.len()).map(Some));
-        let matching: Vec<Option<usize>> = slots
-            .filter(|&slot| slot != by_time && report_hull_matches(identity_of(slot), report))
-            .collect();
-        match matching.as_slice() {
-            [only] => *only,
-            _ => by_time,
-        }
+        latest(slots().map(|(slot, t, _)| (slot, t)).collect()).flatten()
     }
 }
 
@@ -168,17 +180,10 @@ fn report_identity(report: &VesselReport) -> Identity {
     identity
 }
 
-fn report_hull_differs(identity: &Identity, report: &VesselReport) -> bool {
-    identity.hull_differs(&report_identity(report))
-}
-
-/// Says something about the hull and nothing that contradicts `identity`.
-fn report_hull_matches(identity: &Identity, report: &VesselReport) -> bool {
-    let hull = report_identity(report);
-    let speaks = hull.length.is_some() || hull.beam.is_some() || hull.ship_type.is_some();
-    let known =
-        identity.length.is_some() || identity.beam.is_some() || identity.ship_type.is_some();
-    speaks && known && !identity.hull_differs(&hull)
+fn speaks_of_hull(identity: &Identity) -> bool {
+    identity.length.is_some_and(|l| l > 0)
+        || identity.beam.is_some_and(|b| b > 0)
+        || identity.ship_type.is_some_and(|t| t > 0)
 }
 
 /// Dimensions typed in by crews differ by a metre or two between reports of one hull (reference

@@ -552,6 +552,11 @@ impl VesselTable {
     ) -> Option<LeftSegment> {
         let vessel = &mut self.vessels[i];
         let last = vessel.last_fix.expect("a new segment follows a fix");
+        // Reports heard since the last fix that describe another hull were the new
+        // transmitter's (one comes on air with its static data): they go with it.
+        let newcomer = (!self.segments.contains_key(&vessel.mmsi)
+            && vessel.identity.hull_differs(&vessel.identity_at_last_fix))
+        .then(|| vessel.identity.clone());
         let set = self
             .segments
             .entry(vessel.mmsi)
@@ -562,7 +567,11 @@ impl VesselTable {
                     last_heard: last.time,
                     fixes: vessel.fixes,
                 },
-                inline_identity: vessel.identity.clone(),
+                inline_identity: if newcomer.is_some() {
+                    vessel.identity_at_last_fix.clone()
+                } else {
+                    vessel.identity.clone()
+                },
                 inline_jumped: false,
                 parked: Vec::new(),
                 next_id: vessel.segment + 1,
@@ -593,7 +602,10 @@ impl VesselTable {
         let parked = Parked {
             summary: std::mem::replace(&mut set.inline, SegmentSummary::new(id, time)),
             last_fix: last,
-            identity: std::mem::replace(&mut set.inline_identity, self.unidentified.clone()),
+            identity: std::mem::replace(
+                &mut set.inline_identity,
+                newcomer.unwrap_or_else(|| self.unidentified.clone()),
+            ),
             identity_at_last_fix: std::mem::replace(
                 &mut vessel.identity_at_last_fix,
                 self.unidentified.clone(),
@@ -676,6 +688,14 @@ impl VesselTable {
                 .map(|p| (p.summary.segment, p.last_fix, &p.identity_at_last_fix))
         });
         inline.into_iter().chain(parked)
+    }
+
+    /// The static data of each live segment of an MMSI that has more than one (none for the
+    /// others, whose one identity is the vessel's).
+    pub fn segment_identities(&self, mmsi: Mmsi) -> impl Iterator<Item = &Identity> + '_ {
+        self.segments.get(&mmsi).into_iter().flat_map(|set| {
+            std::iter::once(&*set.inline_identity).chain(set.parked.iter().map(|p| &*p.identity))
+        })
     }
 
     /// Rows of every segment of the given MMSIs that have more than one, and of segments
