@@ -378,6 +378,7 @@ fn render_stream_clock(out: &mut String, state: &ServiceState, now: i64) {
 }
 
 /// The pipeline's, the alerts' and the database's single-valued counters and gauges.
+// Long by design: one table entry per exported series, each with its name, kind and help.
 fn render_counters(out: &mut String, state: &ServiceState) {
     let p = &state.pipeline;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);

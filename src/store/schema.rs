@@ -203,4 +203,34 @@ mod tests {
             Err(StoreError::NewerSchema { found: 99, .. })
         ));
     }
+
+    #[test]
+    fn rows_written_before_segments_existed_belong_to_the_first_segment() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO gaps (mmsi, dark_from, status, watched, from_lat, from_lon, duration_hours,
+                               dark_now, identity_changes, candidates)
+             VALUES (445000001, 1, 'trip', 1, 42.0, 133.0, 30.0, 0, '[]', '[]');
+             INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points)
+             VALUES (445000001, 0, 0, 1, 1, x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let segments: (u32, u32) = conn
+            .query_row(
+                "SELECT (SELECT segment FROM gaps), (SELECT segment FROM track_chunks)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(segments, (1, 1));
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM segments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
 }

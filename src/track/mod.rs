@@ -18,10 +18,9 @@ use crate::time::UnixMillis;
 
 pub use coverage::{Coverage, CoverageCheckpoint, HeardNear, HourBin};
 pub use points::{pack_point, unpack_points, TrackChunk, TrackPoint, POINT_BYTES};
-pub use segments::{SegmentRule, SegmentSummary};
+pub use segments::{LeftSegment, SegmentCounts, SegmentRow, SegmentRule, SegmentSummary};
 pub use vessels::{
-    FixOrder, Identity, IdentityChange, LeftSegment, SegmentCounts, SegmentRow, SilenceEvidence,
-    Vessel, VesselTable, VesselTableCheckpoint, FIRST_SEGMENT,
+    FixOrder, Identity, IdentityChange, SilenceEvidence, Vessel, VesselTable, VesselTableCheckpoint,
 };
 
 /// Where and when a vessel was: the part of a fix that gap judgement needs.
@@ -40,6 +39,13 @@ impl Position {
             lon: fix.lon,
         }
     }
+}
+
+/// Segments are numbered per MMSI from 1, in the order they were first heard.
+pub const FIRST_SEGMENT: u32 = 1;
+
+fn first_segment() -> u32 {
+    FIRST_SEGMENT
 }
 
 pub fn day_of(time: UnixMillis) -> i64 {

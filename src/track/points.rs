@@ -33,7 +33,7 @@ impl TrackPoint {
             heading: fix.heading,
             nav_status: fix.nav_status,
             late,
-            segment: super::vessels::FIRST_SEGMENT,
+            segment: super::FIRST_SEGMENT,
         }
     }
 }
@@ -108,7 +108,7 @@ pub fn unpack_points(packed: &[u8]) -> Vec<TrackPoint> {
                 heading: Some(u16_at(20)).filter(|h| *h != NONE_U16),
                 nav_status: Some(b[22]).filter(|s| *s != NONE_U8),
                 late: b[23] != 0,
-                segment: super::vessels::FIRST_SEGMENT,
+                segment: super::FIRST_SEGMENT,
             }
         })
         .collect()

@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Identity, Position};
-use crate::model::VesselReport;
+use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
+use super::{day_of, Identity, Position};
+use crate::model::{Fix, Mmsi, VesselReport};
 use crate::ports::haversine_nm;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
@@ -213,6 +214,65 @@ impl Identity {
             || apart(self.beam, other.beam, BEAM_TOLERANCE_M)
             || types_apart
     }
+}
+
+/// The segment an MMSI was heard on before another transmitter took over its number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeftSegment {
+    pub segment: u32,
+    pub last_fix: Position,
+    pub before: Arc<Identity>,
+}
+
+/// One segment as the store keeps it: what `query vessel` shows of each transmitter.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SegmentRow {
+    pub mmsi: Mmsi,
+    #[serde(flatten)]
+    pub summary: SegmentSummary,
+    pub last_fix: Option<Position>,
+    /// The static data attached to this segment.
+    pub identity: Identity,
+    /// Still tracked; false once the bound on segments per MMSI gave it up.
+    pub live: bool,
+}
+
+/// What segmenting found so far, for the counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SegmentCounts {
+    /// Segments started after an MMSI's first (a fix no segment could have sent).
+    pub started: u64,
+    /// Segments given up because an MMSI had as many as the bound allows.
+    pub dropped: u64,
+    /// MMSIs with more than one live segment of at least two fixes each, now.
+    pub several_transmitters: u64,
+}
+
+/// Late points are rare and belong to a past stretch of track: written alone.
+pub(super) fn late_chunk(fix: &Fix, segment: u32, time: UnixMillis) -> TrackChunk {
+    let mut packed = Vec::with_capacity(POINT_BYTES);
+    pack_point(&TrackPoint::of(fix, time, true), &mut packed);
+    TrackChunk {
+        mmsi: fix.mmsi,
+        segment,
+        day: day_of(time),
+        packed,
+    }
+}
+
+pub(super) fn parked_chunk(mmsi: Mmsi, parked: &mut Parked) -> TrackChunk {
+    let packed = std::mem::take(&mut parked.track_buffer);
+    TrackChunk {
+        mmsi,
+        segment: parked.summary.segment,
+        day: point_time(&packed).div_euclid(86_400_000),
+        packed,
+    }
+}
+
+pub(super) fn fill_after(slot: &mut Option<Box<Identity>>, report: &VesselReport) {
+    slot.get_or_insert_with(Default::default)
+        .fill_unknown(report);
 }
 
 #[cfg(test)]

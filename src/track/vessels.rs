@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
-use super::segments::{Parked, SegmentRule, SegmentSet, SegmentSummary};
-use super::{day_of, Position};
+use super::segments::{
+    fill_after, late_chunk, parked_chunk, LeftSegment, Parked, SegmentCounts, SegmentRow,
+    SegmentRule, SegmentSet, SegmentSummary,
+};
+use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
@@ -132,7 +135,7 @@ pub struct Vessel {
     pub fixes: u32,
     pub late_fixes: u32,
     /// The segment (transmitter) whose state the fields below hold: the one heard last.
-    #[serde(default = "first_segment")]
+    #[serde(default = "super::first_segment")]
     pub segment: u32,
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
@@ -172,13 +175,6 @@ impl Vessel {
     }
 }
 
-/// Segments are numbered per MMSI from 1, in the order they were first heard.
-pub const FIRST_SEGMENT: u32 = 1;
-
-fn first_segment() -> u32 {
-    FIRST_SEGMENT
-}
-
 /// How a fix relates to what the vessel table already knew.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FixOrder {
@@ -199,38 +195,6 @@ pub enum FixOrder {
     /// is the segment the MMSI was heard on last, when it had been silent at least the
     /// silence asked for: that silence ended with another transmitter's fix.
     NewSegment { left: Option<LeftSegment> },
-}
-
-/// The segment an MMSI was heard on before another transmitter took over its number.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LeftSegment {
-    pub segment: u32,
-    pub last_fix: Position,
-    pub before: Arc<Identity>,
-}
-
-/// One segment as the store keeps it: what `query vessel` shows of each transmitter.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SegmentRow {
-    pub mmsi: Mmsi,
-    #[serde(flatten)]
-    pub summary: SegmentSummary,
-    pub last_fix: Option<Position>,
-    /// The static data attached to this segment.
-    pub identity: Identity,
-    /// Still tracked; false once the bound on segments per MMSI gave it up.
-    pub live: bool,
-}
-
-/// What segmenting found so far, for the counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SegmentCounts {
-    /// Segments started after an MMSI's first (a fix no segment could have sent).
-    pub started: u64,
-    /// Segments given up because an MMSI had as many as the bound allows.
-    pub dropped: u64,
-    /// MMSIs with more than one live segment of at least two fixes each, now.
-    pub several_transmitters: u64,
 }
 
 /// What a vessel said before and after a silence.
@@ -806,33 +770,6 @@ fn parked_late(
     FixOrder::Late
 }
 
-/// Late points are rare and belong to a past stretch of track: written alone.
-fn late_chunk(fix: &Fix, segment: u32, time: UnixMillis) -> TrackChunk {
-    let mut packed = Vec::with_capacity(POINT_BYTES);
-    pack_point(&TrackPoint::of(fix, time, true), &mut packed);
-    TrackChunk {
-        mmsi: fix.mmsi,
-        segment,
-        day: day_of(time),
-        packed,
-    }
-}
-
-fn parked_chunk(mmsi: Mmsi, parked: &mut Parked) -> TrackChunk {
-    let packed = std::mem::take(&mut parked.track_buffer);
-    TrackChunk {
-        mmsi,
-        segment: parked.summary.segment,
-        day: point_time(&packed).div_euclid(86_400_000),
-        packed,
-    }
-}
-
-fn fill_after(slot: &mut Option<Box<Identity>>, report: &VesselReport) {
-    slot.get_or_insert_with(Default::default)
-        .fill_unknown(report);
-}
-
 fn mark_dirty(vessel: &mut Vessel, index: u32, dirty: &mut Vec<u32>) {
     if !vessel.dirty {
         vessel.dirty = true;
@@ -847,5 +784,138 @@ fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
         segment: vessel.segment,
         day: point_time(&packed).div_euclid(86_400_000),
         packed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::model::{Heard, TimeSource};
+
+    const T0: i64 = 1_709_856_000_000;
+    const MINUTE: i64 = 60_000;
+    const MMSI: Mmsi = Mmsi(445_000_001);
+
+    fn fix(minutes: i64, lat: f64, lon: f64) -> (Fix, UnixMillis) {
+        let time = UnixMillis(T0 + minutes * MINUTE);
+        let heard = Heard {
+            time: Some(time),
+            time_source: Some(TimeSource::TagBlock),
+            station: None,
+            channel: None,
+        };
+        let fix = Fix {
+            mmsi: MMSI,
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard,
+            lat,
+            lon,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        };
+        (fix, time)
+    }
+
+    fn hull(minutes: i64, length: u16, ship_type: u8) -> (VesselReport, UnixMillis) {
+        let report = VesselReport {
+            mmsi: MMSI,
+            msg_type: 5,
+            length: Some(length),
+            beam: Some(length / 6),
+            ship_type: Some(ship_type),
+            ..VesselReport::default()
+        };
+        (report, UnixMillis(T0 + minutes * MINUTE))
+    }
+
+    fn observe(table: &mut VesselTable, minutes: i64, lat: f64, lon: f64) -> (FixOrder, u32) {
+        let (fix, time) = fix(minutes, lat, lon);
+        table.observe_fix(&fix, time, 6 * 60 * MINUTE, &mut Vec::new())
+    }
+
+    #[test]
+    fn a_moored_vessel_with_gps_scatter_and_a_slow_one_stay_one_segment() {
+        let mut table = VesselTable::new(10);
+        for step in 0..500i64 {
+            // Moored: a few metres of scatter every few seconds; then 3 kn for hours.
+            let scatter = (step % 7) as f64 * 0.000_05;
+            let (order, segment) = observe(&mut table, step / 20, 42.7 + scatter, 133.0);
+            assert!(!matches!(order, FixOrder::NewSegment { .. }), "{step}");
+            assert_eq!(segment, FIRST_SEGMENT);
+        }
+        for step in 0..200i64 {
+            let lat = 42.7 + step as f64 * 3.0 / 60.0 / 6.0;
+            observe(&mut table, 30 + step * 10, lat, 133.0);
+        }
+        assert_eq!(table.segment_counts(), SegmentCounts::default());
+        assert!(
+            table.segments.is_empty(),
+            "nothing kept aside for one transmitter"
+        );
+    }
+
+    #[test]
+    fn interleaved_transmitters_keep_their_own_segments_and_static_data() {
+        let mut table = VesselTable::new(10);
+        let tanker = hull(0, 96, 81);
+        table.observe_report(&tanker.0, tanker.1);
+        for step in 0..40 {
+            let minutes = step * 5;
+            let (_, north) = observe(&mut table, minutes, 42.5 + 0.001 * step as f64, 133.0);
+            let (_, south) = observe(&mut table, minutes + 2, 33.0, 127.0);
+            assert_eq!((north, south), (1, 2), "step {step}");
+            if step == 3 {
+                // Static data follows no fix of its own: the hull decides.
+                let (report, _) = hull(0, 180, 70);
+                let (_, owner) = table.observe_report(&report, UnixMillis(T0 + 16 * MINUTE));
+                assert_eq!(owner, 2);
+                let (_, owner) = table.observe_report(&tanker.0, UnixMillis(T0 + 17 * MINUTE));
+                assert_eq!(owner, 1);
+            }
+        }
+        let counts = table.segment_counts();
+        assert_eq!((counts.started, counts.several_transmitters), (1, 1));
+        let lengths: Vec<Option<u16>> = table.segment_identities(MMSI).map(|i| i.length).collect();
+        assert_eq!(lengths, [Some(180), Some(96)], "inline (heard last) first");
+        let mut chunks = Vec::new();
+        table.take_all_tracks(&mut chunks);
+        let segments: BTreeSet<u32> = chunks.iter().map(|c| c.segment).collect();
+        assert_eq!(segments, BTreeSet::from([1, 2]));
+        let rows = table.take_segment_rows(&[MMSI]);
+        assert_eq!(rows.iter().map(|r| r.summary.fixes).sum::<u32>(), 80);
+    }
+
+    #[test]
+    fn the_segments_of_an_mmsi_are_bounded_and_the_least_recently_heard_is_given_up() {
+        let mut table = VesselTable::new(10);
+        table.set_segment_rule(SegmentRule {
+            max_segments: 3,
+            ..SegmentRule::default()
+        });
+        // Five transmitters 300 nm apart, each heard twice in turn.
+        for round in 0..2 {
+            for k in 0..5 {
+                observe(&mut table, round * 10 + k, 30.0 + 5.0 * k as f64, 130.0);
+            }
+        }
+        let counts = table.segment_counts();
+        assert_eq!(table.segments[&MMSI].parked.len(), 2);
+        assert_eq!(
+            counts.started, 9,
+            "every fix came from a transmitter no longer tracked"
+        );
+        assert_eq!(counts.dropped, 7);
+        let rows = table.take_segment_rows(&[MMSI]);
+        assert_eq!(rows.iter().filter(|r| !r.live).count(), 7);
+        assert_eq!(rows.iter().filter(|r| r.live).count(), 3);
     }
 }
