@@ -279,6 +279,10 @@ mod tests {
             "max_clock_jump_hours = 0",
             "max_clock_jump_hours = -1",
             "clock_jump_quorum = 0",
+            "segment_floor_nm = -0.1",
+            "segment_floor_nm = 50.1",
+            "segments_per_mmsi = 0",
+            "segments_per_mmsi = 65",
         ];
         for setting in refused {
             let problem = detect_problem(setting).unwrap_or_else(|| panic!("accepted {setting}"));
@@ -298,6 +302,9 @@ mod tests {
             "block_coefficient = 1",
             "max_clock_jump_hours = 0.5",
             "clock_jump_quorum = 1",
+            "segment_floor_nm = 0",
+            "segments_per_mmsi = 1",
+            "segments_per_mmsi = 64",
             "seawater_density_t_m3 = 0.9",
             "seawater_density_t_m3 = 1.1",
             "barrels_per_tonne = 5",
