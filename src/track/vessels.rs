@@ -577,7 +577,9 @@ impl VesselTable {
             reports_since_last_fix: vessel.reports_since_last_fix.take(),
             last_track_ms: std::mem::replace(&mut vessel.last_track_ms, i64::MIN),
             track_buffer: std::mem::take(&mut vessel.track_buffer),
-            jumped: left.is_some() || set.inline_jumped,
+            // Its silence ended with another transmitter taking the number: not dark, whatever
+            // the silence was long enough to record.
+            jumped: true,
         };
         set.parked.push(parked);
         set.inline_jumped = false;
