@@ -75,6 +75,36 @@ fn gap_schema() -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
 }
 
+fn segment_schema() -> Value {
+    described(
+        object(
+            &[
+                "segment",
+                "first_heard",
+                "last_heard",
+                "fixes",
+                "last_fix_time",
+                "last_lat",
+                "last_lon",
+                "live",
+                "identity",
+            ],
+            json!({
+                "segment": { "type": "integer" },
+                "first_heard": time(),
+                "last_heard": time(),
+                "fixes": { "type": "integer" },
+                "last_fix_time": nullable_time(),
+                "last_lat": nullable("number"),
+                "last_lon": nullable("number"),
+                "live": described(json!({ "type": "boolean" }), "Still tracked; false once the bound on segments per MMSI gave it up."),
+                "identity": { "$ref": "#/components/schemas/Identity" },
+            }),
+        ),
+        "One transmitter of an MMSI: fixes no other segment of it could have sent.",
+    )
+}
+
 fn identity_properties() -> Map<String, Value> {
     let properties = json!({
         "imo": nullable("integer"),
@@ -161,20 +191,7 @@ fn schemas() -> Value {
                 "segment": described(json!({ "type": "integer" }), "The transmitter (segment) of the MMSI it came from."),
             }),
         ),
-        "Segment": described(object(
-            &["segment", "first_heard", "last_heard", "fixes", "last_fix_time", "last_lat", "last_lon", "live", "identity"],
-            json!({
-                "segment": { "type": "integer" },
-                "first_heard": time(),
-                "last_heard": time(),
-                "fixes": { "type": "integer" },
-                "last_fix_time": nullable_time(),
-                "last_lat": nullable("number"),
-                "last_lon": nullable("number"),
-                "live": described(json!({ "type": "boolean" }), "Still tracked; false once the bound on segments per MMSI gave it up."),
-                "identity": { "$ref": "#/components/schemas/Identity" },
-            }),
-        ), "One transmitter of an MMSI: fixes no other segment of it could have sent."),
+        "Segment": segment_schema(),
         "Vessel": object(
             &["mmsi", "first_heard", "last_heard", "last_fix_time", "last_lat", "last_lon", "watched", "fixes",
               "late_fixes", "identity", "identity_history", "segments", "gaps", "track"],

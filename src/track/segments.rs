@@ -275,6 +275,42 @@ pub(super) fn fill_after(slot: &mut Option<Box<Identity>>, report: &VesselReport
         .fill_unknown(report);
 }
 
+/// Where a fix goes among an MMSI's segments.
+pub(super) enum Route {
+    Inline,
+    Parked(usize),
+    NewSegment,
+}
+
+/// The segment a fix could have come from: of those it lies within reach of, the one with the
+/// least room (heard closest in time), or none. `last` is the inline segment's last fix.
+pub(super) fn route(
+    rule: &SegmentRule,
+    last: Position,
+    set: Option<&SegmentSet>,
+    fix: &Fix,
+    time: UnixMillis,
+) -> Route {
+    let inline = rule.reach(last, fix.lat, fix.lon, time);
+    let Some(set) = set else {
+        // The common case: one transmitter, one comparison, nothing allocated.
+        return if inline.is_some() {
+            Route::Inline
+        } else {
+            Route::NewSegment
+        };
+    };
+    let mut best = inline.map(|room| (room, Route::Inline));
+    for (k, parked) in set.parked.iter().enumerate() {
+        if let Some(room) = rule.reach(parked.last_fix, fix.lat, fix.lon, time) {
+            if best.as_ref().is_none_or(|(least, _)| room < *least) {
+                best = Some((room, Route::Parked(k)));
+            }
+        }
+    }
+    best.map_or(Route::NewSegment, |(_, route)| route)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

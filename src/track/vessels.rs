@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
-    fill_after, late_chunk, parked_chunk, LeftSegment, Parked, SegmentCounts, SegmentRow,
-    SegmentRule, SegmentSet, SegmentSummary,
+    fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route, SegmentCounts,
+    SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
 };
 use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
@@ -137,6 +137,9 @@ pub struct Vessel {
     /// The segment (transmitter) whose state the fields below hold: the one heard last.
     #[serde(default = "super::first_segment")]
     pub segment: u32,
+    /// Has segments in the table's side table: the one flag a fix of the other MMSIs reads.
+    #[serde(skip)]
+    segmented: bool,
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
@@ -163,6 +166,7 @@ impl Vessel {
             fixes: 0,
             late_fixes: 0,
             segment: FIRST_SEGMENT,
+            segmented: false,
             first_heard: time,
             last_heard: time,
             last_fix: None,
@@ -313,6 +317,11 @@ impl VesselTable {
             table.vessels.push(vessel);
         }
         table.segments = checkpoint.segments.into_iter().collect();
+        for mmsi in table.segments.keys() {
+            if let Some(&i) = table.index.get(mmsi) {
+                table.vessels[i as usize].segmented = true;
+            }
+        }
         table.segment_counts = checkpoint.segment_counts;
         table
     }
@@ -387,10 +396,11 @@ impl VesselTable {
         let i = self.vessel_index(fix.mmsi, time);
         let vessel = &mut self.vessels[i];
         vessel.last_heard = vessel.last_heard.max(time);
-        let several_before = self
-            .segments
-            .get(&fix.mmsi)
-            .is_some_and(|set| set.confirmed() >= 2);
+        let several_before = vessel.segmented
+            && self
+                .segments
+                .get(&fix.mmsi)
+                .is_some_and(|set| set.confirmed() >= 2);
         let mut started = None;
         match self.route(i, fix, time) {
             Route::Inline => {}
@@ -437,7 +447,12 @@ impl VesselTable {
         }
         vessel.fixes += 1;
         vessel.last_fix = Some(Position::of(fix, time));
-        let own_identity = match self.segments.get_mut(&fix.mmsi) {
+        let segments = if vessel.segmented {
+            self.segments.get_mut(&fix.mmsi)
+        } else {
+            None
+        };
+        let own_identity = match segments {
             Some(set) => {
                 set.inline.fixes += 1;
                 set.inline.heard(time);
@@ -462,10 +477,11 @@ impl VesselTable {
             pack_point(&TrackPoint::of(fix, time, false), &mut vessel.track_buffer);
             vessel.last_track_ms = time.as_millis();
         }
-        let several_after = self
-            .segments
-            .get(&fix.mmsi)
-            .is_some_and(|set| set.confirmed() >= 2);
+        let several_after = vessel.segmented
+            && self
+                .segments
+                .get(&fix.mmsi)
+                .is_some_and(|set| set.confirmed() >= 2);
         match (several_before, several_after) {
             (false, true) => self.segment_counts.several_transmitters += 1,
             (true, false) => self.segment_counts.several_transmitters -= 1,
@@ -485,24 +501,12 @@ impl VesselTable {
         if rule.max_segments <= 1 {
             return Route::Inline;
         }
-        let inline = rule.reach(last, fix.lat, fix.lon, time);
-        let Some(set) = self.segments.get(&vessel.mmsi) else {
-            // The common case: one transmitter, one comparison, nothing allocated.
-            return if inline.is_some() {
-                Route::Inline
-            } else {
-                Route::NewSegment
-            };
+        let set = if vessel.segmented {
+            self.segments.get(&vessel.mmsi)
+        } else {
+            None
         };
-        let mut best = inline.map(|room| (room, Route::Inline));
-        for (k, parked) in set.parked.iter().enumerate() {
-            if let Some(room) = rule.reach(parked.last_fix, fix.lat, fix.lon, time) {
-                if best.as_ref().is_none_or(|(least, _)| room < *least) {
-                    best = Some((room, Route::Parked(k)));
-                }
-            }
-        }
-        best.map_or(Route::NewSegment, |(_, route)| route)
+        route(rule, last, set, fix, time)
     }
 
     /// Parks the inline segment of the vessel at `i` and gives the vessel a fresh one, giving
@@ -518,7 +522,7 @@ impl VesselTable {
         let last = vessel.last_fix.expect("a new segment follows a fix");
         // Reports heard since the last fix that describe another hull were the new
         // transmitter's (one comes on air with its static data): they go with it.
-        let newcomer = (!self.segments.contains_key(&vessel.mmsi)
+        let newcomer = (!vessel.segmented
             && vessel.identity.hull_differs(&vessel.identity_at_last_fix))
         .then(|| vessel.identity.clone());
         let set = self
@@ -584,6 +588,7 @@ impl VesselTable {
         set.parked.push(parked);
         set.inline_jumped = false;
         vessel.segment = id;
+        vessel.segmented = true;
         vessel.last_fix = None;
         self.segment_counts.started += 1;
         left
@@ -600,7 +605,12 @@ impl VesselTable {
                 time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS
             })
         };
-        let segment = match self.segments.get_mut(&report.mmsi) {
+        let segments = if vessel.segmented {
+            self.segments.get_mut(&report.mmsi)
+        } else {
+            None
+        };
+        let segment = match segments {
             None => {
                 if silent_since(vessel.last_fix) {
                     fill_after(&mut vessel.reports_since_last_fix, report);
@@ -641,7 +651,9 @@ impl VesselTable {
         mmsi: Mmsi,
     ) -> impl Iterator<Item = (u32, Position, &Arc<Identity>)> + '_ {
         let vessel = self.get(mmsi);
-        let set = self.segments.get(&mmsi);
+        let set = vessel
+            .filter(|v| v.segmented)
+            .and_then(|_| self.segments.get(&mmsi));
         let inline = vessel.and_then(|v| {
             let candidate = set.is_none_or(|s| !s.inline_jumped && s.inline.is_confirmed());
             let last = v.last_fix.filter(|_| candidate)?;
@@ -725,13 +737,6 @@ impl VesselTable {
             }
         }
     }
-}
-
-/// Where a fix goes among an MMSI's segments.
-enum Route {
-    Inline,
-    Parked(usize),
-    NewSegment,
 }
 
 /// Makes parked segment `k` the vessel's inline one, parking the inline one in its place.
