@@ -98,7 +98,7 @@ pub(super) fn plan_interleaved_mmsi(
     (shuttle, elsewhere)
 }
 
-/// A tanker that falls silent about 40 nm south-east of Vostochny; about 30 hours later a
+/// A tanker that falls silent 55-70 nm south-east of Vostochny; about 30 hours later a
 /// smaller tanker starts sending its MMSI within reach of where it vanished. The position
 /// alone would make it a dark call; the hull says it is another vessel.
 pub(super) fn plan_hull_takeover(
@@ -117,7 +117,7 @@ pub(super) fn plan_hull_takeover(
         switch = after + OUTAGE_CLEARANCE + HOUR;
     }
     let port = DESIGNATED_PORTS[VOSTOCHNY].centre;
-    let near = |rng: &mut SplitMix64| offset(port, rng.range(135.0, 165.0), rng.range(38.0, 48.0));
+    let near = |rng: &mut SplitMix64| offset(port, rng.range(135.0, 165.0), rng.range(55.0, 70.0));
     let mut b = TrackBuilder::new(ctx.start, near(rng), 0);
     while b.t < switch {
         let to = near(rng);
