@@ -147,6 +147,10 @@ pub struct SimulateArgs {
     /// File name stem of the generated files.
     #[arg(long, default_value = "scenario")]
     pub prefix: String,
+    /// Add shared identities to every set: two hulls interleaving under one MMSI (one of
+    /// them a shuttle tanker making dark calls) and an MMSI taken over by another hull.
+    #[arg(long)]
+    pub identity_cases: bool,
 }
 
 impl SimulateArgs {
@@ -156,6 +160,7 @@ impl SimulateArgs {
             days: self.days,
             tankers: self.tankers,
             background: self.background,
+            identity_cases: self.identity_cases,
         }
     }
 }

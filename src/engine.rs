@@ -16,8 +16,8 @@ use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
-    day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, TrackChunk,
-    Vessel, VesselTable, VesselTableCheckpoint,
+    day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, LeftSegment, Position,
+    SegmentRow, SegmentRule, TrackChunk, Vessel, VesselTable, VesselTableCheckpoint, FIRST_SEGMENT,
 };
 use crate::watchlist::Watchlist;
 
@@ -46,6 +46,8 @@ pub enum Change {
         watched: bool,
     },
     Track(TrackChunk),
+    /// Insert or replace one segment (transmitter) of an MMSI that has more than one.
+    Segment(SegmentRow),
     PortHour {
         port: String,
         hour: UnixMillis,
@@ -100,6 +102,19 @@ pub struct EngineStats {
     pub trips: u64,
     pub position_jumps: u64,
     pub withdrawn: u64,
+    /// Closed gaps across which the MMSI changed hull (see `GapStatus::DifferentVessel`).
+    #[serde(default)]
+    pub different_vessels: u64,
+    /// Segments started after an MMSI's first: fixes no segment of theirs could have sent.
+    #[serde(default)]
+    pub segments_started: u64,
+    /// Segments given up because their MMSI had as many as `segments_per_mmsi`.
+    #[serde(default)]
+    pub segments_dropped: u64,
+    /// MMSIs with more than one live segment of two fixes or more, now: one number sent by
+    /// several transmitters (shared, spoofed or laundered identities).
+    #[serde(default)]
+    pub mmsis_with_several_transmitters: u64,
     /// Events whose time could not be true (see [`crate::stream_clock`]), by reason: nothing
     /// they carried reached any state.
     #[serde(default)]
@@ -110,10 +125,25 @@ pub struct EngineStats {
 /// needs (the full record is rebuilt when it changes, which keeps memory per vessel small).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ClosedGap {
+    #[serde(default = "first_segment")]
+    segment: u32,
     a: Position,
     b: Position,
     before: Arc<Identity>,
     after: Option<Identity>,
+}
+
+fn first_segment() -> u32 {
+    FIRST_SEGMENT
+}
+
+/// A fix joins a segment within the speed that also marks a position jump across a gap.
+fn segment_rule(params: &DetectParams) -> SegmentRule {
+    SegmentRule {
+        speed_kn: params.jump_speed_kn,
+        floor_nm: params.segment_floor_nm,
+        max_segments: params.segments_per_mmsi,
+    }
 }
 
 /// Everything the engine knows that a restart needs, taken between events: vessels (with
@@ -194,13 +224,15 @@ impl Engine {
         track_interval_minutes: u32,
     ) -> Engine {
         let min_gap_ms = (min_gap_hours(&params, &ports) * MILLIS_PER_HOUR as f64).round() as i64;
+        let mut table = VesselTable::new(track_interval_minutes);
+        table.set_segment_rule(segment_rule(&params));
         Engine {
             coverage: Coverage::new(&ports),
             params,
             ports: Ports::new(ports),
             watchlist,
             min_gap_ms,
-            table: VesselTable::new(track_interval_minutes),
+            table,
             clock: None,
             swept_hour: i64::MIN,
             swept_day: i64::MIN,
@@ -248,6 +280,7 @@ impl Engine {
     ) -> Engine {
         let mut engine = Engine::new(params, ports, watchlist, track_interval_minutes);
         engine.table = VesselTable::restore(track_interval_minutes, checkpoint.table);
+        engine.table.set_segment_rule(segment_rule(&engine.params));
         engine.coverage = Coverage::restore(&engine.ports, checkpoint.coverage);
         engine.clock = checkpoint.clock;
         engine.swept_hour = checkpoint.swept_hour;
@@ -394,25 +427,20 @@ impl Engine {
     fn sweep(&mut self, clock: UnixMillis) {
         let watched: Vec<Mmsi> = self.watched.iter().copied().collect();
         for mmsi in watched {
-            let Some(vessel) = self.table.get(mmsi) else {
-                continue;
-            };
-            let Some(a) = vessel.last_fix else { continue };
-            if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
-                continue;
-            }
-            if let Some(mut record) =
-                judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
-            {
-                record.watched = true;
-                apply_evidence(
-                    &mut record,
-                    &vessel.identity_at_last_fix,
-                    None,
-                    &self.params,
-                );
-                self.open.insert(mmsi);
-                self.changes.push(Change::Gap(Box::new(record)));
+            // Each transmitter of the MMSI is silent on its own.
+            for (segment, a, before) in self.table.silent_candidates(mmsi) {
+                if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
+                    continue;
+                }
+                if let Some(mut record) =
+                    judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
+                {
+                    record.watched = true;
+                    record.segment = segment;
+                    apply_evidence(&mut record, before, None, &self.params);
+                    self.open.insert(mmsi);
+                    self.changes.push(Change::Gap(Box::new(record)));
+                }
             }
         }
         for (index, hour, vessels) in self.coverage.take_changed() {
@@ -443,10 +471,14 @@ impl Engine {
     /// engine itself (vessel rows are a summary; gaps carry the evidence); a live service calls
     /// it more often, on its own commit interval.
     pub fn push_vessel_updates(&mut self) {
+        let mut mmsis = Vec::new();
         for vessel in self.table.take_dirty() {
+            mmsis.push(vessel.mmsi);
             self.changes
                 .push(Change::Vessel(VesselSnapshot::of(vessel)));
         }
+        let rows = self.table.take_segment_rows(&mmsis);
+        self.changes.extend(rows.into_iter().map(Change::Segment));
     }
 
     fn push_tracks(&mut self, mut chunks: Vec<TrackChunk>) {
@@ -457,9 +489,13 @@ impl Engine {
     fn on_fix(&mut self, fix: &Fix, time: UnixMillis) {
         self.stats.fixes += 1;
         let mut chunks = Vec::new();
-        let order = self
+        let (order, segment) = self
             .table
             .observe_fix(fix, time, self.min_gap_ms, &mut chunks);
+        let counts = self.table.segment_counts();
+        self.stats.segments_started = counts.started;
+        self.stats.segments_dropped = counts.dropped;
+        self.stats.mmsis_with_several_transmitters = counts.several_transmitters;
         if let Some(heard) = self.table.heard_near_mut(fix.mmsi) {
             self.coverage
                 .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon, heard);
@@ -476,39 +512,57 @@ impl Engine {
                 previous,
                 silence: Some(evidence),
             } => {
-                let after = evidence.heard_since.map(|b| *b);
-                self.close_gap(
-                    fix.mmsi,
-                    previous,
-                    Position::of(fix, time),
-                    evidence.before,
-                    after,
-                );
+                let gap = ClosedGap {
+                    segment,
+                    a: previous,
+                    b: Position::of(fix, time),
+                    before: evidence.before,
+                    after: evidence.heard_since.map(|b| *b),
+                };
+                self.close_gap(fix.mmsi, gap);
             }
             FixOrder::Next { silence: None, .. } => {}
+            FixOrder::NewSegment { left } => {
+                if let Some(left) = left {
+                    self.end_silence_by_another_transmitter(
+                        fix.mmsi,
+                        left,
+                        Position::of(fix, time),
+                    );
+                }
+            }
             FixOrder::Duplicate => self.stats.duplicate_fixes += 1,
             FixOrder::Late => {
                 self.stats.late_fixes += 1;
-                self.rejudge_with_late_fix(fix.mmsi, Position::of(fix, time));
+                self.rejudge_with_late_fix(fix.mmsi, segment, Position::of(fix, time));
             }
         }
     }
 
-    fn close_gap(
-        &mut self,
-        mmsi: Mmsi,
-        a: Position,
-        b: Position,
-        before: Arc<Identity>,
-        after: Option<Identity>,
-    ) {
+    /// The MMSI was silent on one transmitter and is heard again on another, where the first
+    /// could not have been: recorded as a position jump of the silent segment, so the silence
+    /// is not mistaken for a voyage. Should that transmitter be heard again, its own next fix
+    /// judges the gap afresh (same key).
+    fn end_silence_by_another_transmitter(&mut self, mmsi: Mmsi, left: LeftSegment, b: Position) {
         self.open.remove(&mmsi);
         let gap = ClosedGap {
-            a,
+            segment: left.segment,
+            a: left.last_fix,
             b,
-            before,
-            after,
+            before: left.before,
+            after: None,
         };
+        let Some(mut record) = self.judge(mmsi, &gap) else {
+            return;
+        };
+        record.status = GapStatus::PositionJump;
+        record.confidence = None;
+        self.count_judgement(&record);
+        self.changes.push(Change::Gap(Box::new(record)));
+    }
+
+    fn close_gap(&mut self, mmsi: Mmsi, gap: ClosedGap) {
+        self.open.remove(&mmsi);
         let Some(record) = self.judge(mmsi, &gap) else {
             return;
         };
@@ -532,6 +586,7 @@ impl Engine {
             &self.coverage,
         )?;
         record.watched = self.table.get(mmsi).is_some_and(|v| v.watched);
+        record.segment = gap.segment;
         apply_evidence(&mut record, &gap.before, gap.after.as_ref(), &self.params);
         Some(record)
     }
@@ -541,31 +596,34 @@ impl Engine {
         match record.status {
             GapStatus::Trip if record.watched => self.stats.trips += 1,
             GapStatus::PositionJump => self.stats.position_jumps += 1,
+            GapStatus::DifferentVessel => self.stats.different_vessels += 1,
             _ => {}
         }
     }
 
     /// A late fix inside a recorded gap splits it: each remaining part long enough to be a gap
     /// is judged afresh; the original is replaced (same A) or withdrawn.
-    fn rejudge_with_late_fix(&mut self, mmsi: Mmsi, late: Position) {
+    fn rejudge_with_late_fix(&mut self, mmsi: Mmsi, segment: u32, late: Position) {
         let Some(gaps) = self.recent.get_mut(&mmsi) else {
             return;
         };
         let Some(index) = gaps
             .iter()
-            .position(|g| g.a.time < late.time && late.time < g.b.time)
+            .position(|g| g.segment == segment && g.a.time < late.time && late.time < g.b.time)
         else {
             return;
         };
         let original = gaps.remove(index);
         let parts = [
             ClosedGap {
+                segment,
                 a: original.a,
                 b: late,
                 before: original.before.clone(),
                 after: None,
             },
             ClosedGap {
+                segment,
                 a: late,
                 b: original.b,
                 before: original.before.clone(),
@@ -599,7 +657,7 @@ impl Engine {
 
     fn on_report(&mut self, report: &VesselReport, time: UnixMillis) {
         self.stats.vessel_reports += 1;
-        let changed = self.table.observe_report(report, time);
+        let (changed, segment) = self.table.observe_report(report, time);
         if changed {
             let vessel = self
                 .table
@@ -613,16 +671,16 @@ impl Engine {
             let watched = self.is_watched(report.mmsi);
             self.set_watched(report.mmsi, watched);
         }
-        self.gather_after_evidence(report, time);
+        self.gather_after_evidence(report, time, segment);
     }
 
     /// The first static values heard after B complete the gap's evidence (draught after,
     /// identity changes, cargo, confidence).
-    fn gather_after_evidence(&mut self, report: &VesselReport, time: UnixMillis) {
+    fn gather_after_evidence(&mut self, report: &VesselReport, time: UnixMillis, segment: u32) {
         let Some(gap) = self
             .recent
             .get_mut(&report.mmsi)
-            .and_then(|gaps| gaps.last_mut())
+            .and_then(|gaps| gaps.iter_mut().rev().find(|g| g.segment == segment))
         else {
             return;
         };
@@ -635,9 +693,31 @@ impl Engine {
         if *after == was {
             return;
         }
+        let mut earlier = gap.clone();
+        earlier.after = Some(was);
         let gap = gap.clone();
         if let Some(record) = self.judge(report.mmsi, &gap) {
+            self.recount_hull_change(report.mmsi, &earlier, &record);
             self.changes.push(Change::Gap(Box::new(record)));
+        }
+    }
+
+    /// A trip tallied at fix B that the static data heard after it shows to be another hull
+    /// is taken out of the tally (and the other way round).
+    fn recount_hull_change(&mut self, mmsi: Mmsi, earlier: &ClosedGap, now: &GapRecord) {
+        let Some(before) = self.judge(mmsi, earlier) else {
+            return;
+        };
+        if before.status == now.status {
+            return;
+        }
+        for (record, sign) in [(&before, -1i64), (now, 1)] {
+            let counter = match record.status {
+                GapStatus::Trip if record.watched => &mut self.stats.trips,
+                GapStatus::DifferentVessel => &mut self.stats.different_vessels,
+                _ => continue,
+            };
+            *counter = counter.saturating_add_signed(sign);
         }
     }
 
@@ -645,9 +725,15 @@ impl Engine {
         let Some(vessel) = self.table.get(mmsi) else {
             return false;
         };
+        // One watched transmitter makes the MMSI watched: another hull sharing its number
+        // must not switch the watch off and on with every report.
         self.params.watch_all
             || vessel.identity.ship_type.is_some_and(is_tanker_type)
             || self.watchlist.contains(mmsi, vessel.identity.imo)
+            || self.table.segment_identities(mmsi).any(|identity| {
+                identity.ship_type.is_some_and(is_tanker_type)
+                    || self.watchlist.contains(mmsi, identity.imo)
+            })
     }
 
     fn set_watched(&mut self, mmsi: Mmsi, watched: bool) {

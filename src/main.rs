@@ -119,6 +119,13 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         summary.stream_clock.map_or_else(|| "-".to_string(), |c| c.to_string()),
         db.display()
     )?;
+    if e.segments_started > 0 {
+        writeln!(
+            out,
+            "{} MMSIs heard from several transmitters at the end ({} segments started after an MMSI's first, {} given up by the bound per MMSI)",
+            e.mmsis_with_several_transmitters, e.segments_started, e.segments_dropped
+        )?;
+    }
     writeln!(
         out,
         "messages by talker: {}; {} duplicate receptions not passed on",

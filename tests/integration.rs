@@ -38,6 +38,8 @@ mod reload;
 mod resume;
 #[path = "integration/scenario.rs"]
 mod scenario;
+#[path = "integration/segments.rs"]
+mod segments;
 #[path = "integration/service.rs"]
 mod service;
 #[path = "integration/simulate.rs"]

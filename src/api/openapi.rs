@@ -66,12 +66,43 @@ fn gap_schema() -> Value {
         "est_barrels": described(nullable("number"), "The same in barrels."),
         "confidence": { "type": ["string", "null"], "enum": nullable_enum(&params::confidence_values()) },
         "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/PortCandidate" } },
+        "segment": described(json!({ "type": "integer" }), "The transmitter (segment) of the MMSI whose silence it is, numbered from 1: fixes A and B are both its."),
     });
     let required: Vec<String> = properties
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     json!({ "type": "object", "required": required, "properties": properties })
+}
+
+fn segment_schema() -> Value {
+    described(
+        object(
+            &[
+                "segment",
+                "first_heard",
+                "last_heard",
+                "fixes",
+                "last_fix_time",
+                "last_lat",
+                "last_lon",
+                "live",
+                "identity",
+            ],
+            json!({
+                "segment": { "type": "integer" },
+                "first_heard": time(),
+                "last_heard": time(),
+                "fixes": { "type": "integer" },
+                "last_fix_time": nullable_time(),
+                "last_lat": nullable("number"),
+                "last_lon": nullable("number"),
+                "live": described(json!({ "type": "boolean" }), "Still tracked; false once the bound on segments per MMSI gave it up."),
+                "identity": { "$ref": "#/components/schemas/Identity" },
+            }),
+        ),
+        "One transmitter of an MMSI: fixes no other segment of it could have sent.",
+    )
 }
 
 fn identity_properties() -> Map<String, Value> {
@@ -147,7 +178,7 @@ fn schemas() -> Value {
         "Identity": { "type": "object", "required": identity_names, "properties": identity },
         "IdentityAt": { "type": "object", "required": identity_at_required, "properties": identity_at },
         "TrackPoint": object(
-            &["time", "lat", "lon", "sog", "cog", "heading", "nav_status", "late"],
+            &["time", "lat", "lon", "sog", "cog", "heading", "nav_status", "late", "segment"],
             json!({
                 "time": time(),
                 "lat": { "type": "number" },
@@ -157,11 +188,13 @@ fn schemas() -> Value {
                 "heading": nullable("integer"),
                 "nav_status": nullable("integer"),
                 "late": described(json!({ "type": "boolean" }), "Arrived after a newer fix of the same vessel."),
+                "segment": described(json!({ "type": "integer" }), "The transmitter (segment) of the MMSI it came from."),
             }),
         ),
+        "Segment": segment_schema(),
         "Vessel": object(
             &["mmsi", "first_heard", "last_heard", "last_fix_time", "last_lat", "last_lon", "watched", "fixes",
-              "late_fixes", "identity", "identity_history", "gaps", "track"],
+              "late_fixes", "identity", "identity_history", "segments", "gaps", "track"],
             json!({
                 "mmsi": { "type": "integer" },
                 "first_heard": time(),
@@ -174,6 +207,7 @@ fn schemas() -> Value {
                 "late_fixes": { "type": "integer" },
                 "identity": { "$ref": "#/components/schemas/Identity" },
                 "identity_history": { "type": "array", "items": { "$ref": "#/components/schemas/IdentityAt" } },
+                "segments": described(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Segment" } }), "The transmitters the MMSI's fixes split into; more than one is a shared or spoofed identity."),
                 "gaps": { "type": "array", "items": { "$ref": "#/components/schemas/Gap" } },
                 "track": { "type": "array", "items": { "$ref": "#/components/schemas/TrackPoint" } },
             }),

@@ -95,7 +95,7 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "status",
         kind: ParamKind::Status,
-        description: "Only gaps with this judgement: open, trip, coverage_unknown, unreachable, not_near, position_jump or withdrawn.",
+        description: "Only gaps with this judgement: open, trip, coverage_unknown, unreachable, not_near, position_jump, withdrawn or different_vessel (the MMSI changed hull across the gap).",
         example: "trip",
     },
     ParamSpec {

@@ -57,6 +57,24 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
             fail(key, format!("must be 0 or more, got {value}"));
         }
     }
+    if !(d.segment_floor_nm.is_finite() && (0.0..=50.0).contains(&d.segment_floor_nm)) {
+        fail(
+            "segment_floor_nm",
+            format!(
+                "must lie in 0..=50 nautical miles (GPS scatter, not a voyage), got {}",
+                d.segment_floor_nm
+            ),
+        );
+    }
+    if !(1..=64).contains(&d.segments_per_mmsi) {
+        fail(
+            "segments_per_mmsi",
+            format!(
+                "must lie in 1..=64 (1 keeps every MMSI one track), got {}",
+                d.segments_per_mmsi
+            ),
+        );
+    }
     if d.clock_jump_quorum == 0 {
         fail(
             "clock_jump_quorum",
@@ -246,6 +264,10 @@ mod tests {
             "max_clock_jump_hours = 0",
             "max_clock_jump_hours = -1",
             "clock_jump_quorum = 0",
+            "segment_floor_nm = -0.1",
+            "segment_floor_nm = 50.1",
+            "segments_per_mmsi = 0",
+            "segments_per_mmsi = 65",
         ];
         for setting in refused {
             let problem = detect_problem(setting).unwrap_or_else(|| panic!("accepted {setting}"));
@@ -265,6 +287,9 @@ mod tests {
             "block_coefficient = 1",
             "max_clock_jump_hours = 0.5",
             "clock_jump_quorum = 1",
+            "segment_floor_nm = 0",
+            "segments_per_mmsi = 1",
+            "segments_per_mmsi = 64",
             "seawater_density_t_m3 = 0.9",
             "seawater_density_t_m3 = 1.1",
             "barrels_per_tonne = 5",

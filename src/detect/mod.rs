@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
-use crate::track::{Coverage, Identity, IdentityChange, Position};
+use crate::track::{Coverage, Identity, IdentityChange, Position, FIRST_SEGMENT};
 pub use params::DetectParams;
 
 /// The judgement of one dark period.
@@ -31,11 +31,14 @@ pub enum GapStatus {
     PositionJump,
     /// A late fix inside it left no part long enough to be a gap.
     Withdrawn,
+    /// The fixes on both sides are within reach of each other, but the static data after it
+    /// describes another hull (dimensions or ship type): the MMSI changed hands, not a trip.
+    DifferentVessel,
 }
 
 impl GapStatus {
     /// Every judgement, in the order lists of them are shown.
-    pub const ALL: [GapStatus; 7] = [
+    pub const ALL: [GapStatus; 8] = [
         GapStatus::Open,
         GapStatus::Trip,
         GapStatus::CoverageUnknown,
@@ -43,6 +46,7 @@ impl GapStatus {
         GapStatus::NotNear,
         GapStatus::PositionJump,
         GapStatus::Withdrawn,
+        GapStatus::DifferentVessel,
     ];
 
     /// The judgement's one spelling: stored, asked for, and shown.
@@ -55,6 +59,7 @@ impl GapStatus {
             GapStatus::NotNear => "not_near",
             GapStatus::PositionJump => "position_jump",
             GapStatus::Withdrawn => "withdrawn",
+            GapStatus::DifferentVessel => "different_vessel",
         }
     }
 
@@ -104,6 +109,9 @@ pub struct PortCandidate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GapRecord {
     pub mmsi: Mmsi,
+    /// The segment (transmitter) of the MMSI whose silence it is: fixes A and B are both its.
+    #[serde(default = "first_segment")]
+    pub segment: u32,
     pub imo: Option<u32>,
     pub name: Option<String>,
     pub callsign: Option<String>,
@@ -150,6 +158,7 @@ impl GapRecord {
     fn silent_since(mmsi: Mmsi, a: Position, duration_hours: f64) -> GapRecord {
         GapRecord {
             mmsi,
+            segment: FIRST_SEGMENT,
             imo: None,
             name: None,
             callsign: None,
@@ -184,6 +193,10 @@ impl GapRecord {
     pub fn is_trip(&self) -> bool {
         self.status == GapStatus::Trip && self.watched
     }
+}
+
+fn first_segment() -> u32 {
+    FIRST_SEGMENT
 }
 
 fn round_to(value: f64, places: i32) -> f64 {
@@ -387,6 +400,18 @@ pub fn apply_evidence(
         _ => None,
     };
     record.identity_changes = after.map(|a| before.changes_to(a)).unwrap_or_default();
+    // A closed gap is a voyage only when the hull after it can be the hull before it.
+    let judged_as_voyage = matches!(
+        record.status,
+        GapStatus::Trip
+            | GapStatus::CoverageUnknown
+            | GapStatus::Unreachable
+            | GapStatus::NotNear
+            | GapStatus::DifferentVessel
+    ) && record.dark_until.is_some();
+    if judged_as_voyage && after.is_some_and(|a| before.hull_differs(a)) {
+        record.status = GapStatus::DifferentVessel;
+    }
     let rise = record.draught_change.unwrap_or(0.0);
     let length = latest.length.or(before.length).map(f64::from);
     let beam = latest.beam.or(before.beam).map(f64::from);

@@ -34,6 +34,12 @@ pub struct DetectParams {
     pub max_clock_jump_hours: f64,
     /// Distinct MMSIs whose events must agree on a time that far ahead before the clock moves.
     pub clock_jump_quorum: u32,
+    /// Distance, in nautical miles, a fix may lie from its segment's last fix whatever the
+    /// time between them (GPS scatter); beyond it, `jump_speed_kn` bounds the distance.
+    pub segment_floor_nm: f64,
+    /// Transmitters (segments) tracked per MMSI; the one heard least recently is given up
+    /// for a new one. 1 keeps every MMSI one track.
+    pub segments_per_mmsi: u32,
 }
 
 impl Default for DetectParams {
@@ -53,6 +59,8 @@ impl Default for DetectParams {
             barrels_per_tonne: 7.33,
             max_clock_jump_hours: 12.0,
             clock_jump_quorum: 3,
+            segment_floor_nm: 1.0,
+            segments_per_mmsi: 4,
         }
     }
 }

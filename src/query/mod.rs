@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::detect::{GapRecord, GapStatus};
 use crate::model::Mmsi;
-use crate::store::read::{GapFilter, PortSummary, TallyKey, TallyRow};
+use crate::store::read::{GapFilter, PortSummary, SegmentAt, TallyKey, TallyRow};
 use crate::store::Reader;
 use crate::store::StoreError;
 use crate::time::UnixMillis;
@@ -165,6 +165,7 @@ pub fn answer(
                         detail.identity_history.len(),
                         detail.track.len()
                     )?;
+                    write_transmitters(&detail.segments, out)?;
                     writeln!(out)?;
                     write_gap_table(&detail.gaps, out)?;
                 }
@@ -199,6 +200,44 @@ pub fn answer(
     }
     out.flush()?;
     Ok(())
+}
+
+/// How many transmitters sent the MMSI, and when each was heard: more than one is a shared,
+/// spoofed or laundered identity.
+fn write_transmitters(segments: &[SegmentAt], out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "transmitters (segments): {}", segments.len())?;
+    let rows: Vec<Vec<String>> = segments
+        .iter()
+        .map(|s| {
+            let i = &s.identity;
+            vec![
+                s.segment.to_string(),
+                short_time(s.first_heard),
+                s.last_fix_time.map_or_else(|| "-".into(), short_time),
+                s.fixes.to_string(),
+                i.name.clone().unwrap_or_else(|| "-".into()),
+                opt(i.ship_type),
+                opt(i.length),
+                opt(i.beam),
+                if s.live { "live" } else { "given up" }.to_string(),
+            ]
+        })
+        .collect();
+    write_columns(
+        &[
+            "segment",
+            "first heard",
+            "last fix",
+            "fixes",
+            "name",
+            "type",
+            "length",
+            "beam",
+            "state",
+        ],
+        &rows,
+        out,
+    )
 }
 
 /// The footer of a table answered from a database built from incomplete input.
@@ -237,7 +276,7 @@ fn short_time(time: UnixMillis) -> String {
     text.get(..16).map_or(text.clone(), |t| t.replace('T', " "))
 }
 
-pub const GAP_CSV_HEADER: &str = "mmsi,imo,name,status,port,dark_from,dark_until,duration_hours,from_lat,from_lon,until_lat,until_lon,distance_nm,implied_speed_kn,detour_nm,slack_hours,coverage,dark_now,draught_before,draught_after,draught_change,est_tonnes,est_barrels,confidence,identity_changes";
+pub const GAP_CSV_HEADER: &str = "mmsi,imo,name,status,port,dark_from,dark_until,duration_hours,from_lat,from_lon,until_lat,until_lon,distance_nm,implied_speed_kn,detour_nm,slack_hours,coverage,dark_now,draught_before,draught_after,draught_change,est_tonnes,est_barrels,confidence,identity_changes,segment";
 
 /// Gaps as CSV under [`GAP_CSV_HEADER`] (shared by `aisgap query` and the HTTP API).
 pub fn write_gap_csv(gaps: &[GapRecord], out: &mut dyn Write) -> io::Result<()> {
@@ -278,6 +317,7 @@ pub fn write_gap_csv(gaps: &[GapRecord], out: &mut dyn Write) -> io::Result<()> 
                 .map(|c| c.as_str().to_string())
                 .unwrap_or_default(),
             csv_cell(&changes.join("; ")),
+            g.segment.to_string(),
         ];
         writeln!(out, "{}", cells.join(","))?;
     }

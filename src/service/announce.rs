@@ -245,6 +245,7 @@ mod tests {
     fn gap(status: GapStatus, until: Option<i64>) -> GapRecord {
         GapRecord {
             mmsi: Mmsi(445_000_001),
+            segment: crate::track::FIRST_SEGMENT,
             imo: Some(8_372_538),
             name: Some("CHON MA SAN".into()),
             callsign: None,

@@ -588,11 +588,12 @@ fn render_stream_clock(out: &mut String, state: &ServiceState, now: i64) {
 }
 
 /// The pipeline's, the alerts' and the database's single-valued counters and gauges.
+// Long by design: one table entry per exported series, each with its name, kind and help.
 fn render_counters(out: &mut String, state: &ServiceState) {
     let p = &state.pipeline;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let a = &state.alerts;
-    let gauges: [(&str, &str, &str, u64); 13] = [
+    let gauges: [(&str, &str, &str, u64); 16] = [
         (
             "aisgap_alerts_queued_total",
             "counter",
@@ -652,6 +653,24 @@ fn render_counters(out: &mut String, state: &ServiceState) {
             "gauge",
             "Trips in the database (what query trips lists); falls when one is withdrawn.",
             get(&p.trips),
+        ),
+        (
+            "aisgap_mmsis_with_several_transmitters",
+            "gauge",
+            "MMSIs heard now from more than one transmitter (segments of two fixes or more that no one hull could have sent): shared or spoofed identities.",
+            get(&p.several_transmitters),
+        ),
+        (
+            "aisgap_segments_started_total",
+            "counter",
+            "Segments started after an MMSI's first: fixes no segment of that MMSI could have sent.",
+            get(&p.segments_started),
+        ),
+        (
+            "aisgap_segments_dropped_total",
+            "counter",
+            "Segments given up because their MMSI had as many as detect.segments_per_mmsi.",
+            get(&p.segments_dropped),
         ),
         (
             "aisgap_db_commits_total",

@@ -50,6 +50,11 @@ pub struct PipelineMetrics {
     pub open_gaps: AtomicU64,
     pub dark_now: AtomicU64,
     pub trips: AtomicU64,
+    /// MMSIs heard from more than one live transmitter (segment), now.
+    pub several_transmitters: AtomicU64,
+    /// Segments started after an MMSI's first, and given up by the bound per MMSI.
+    pub segments_started: AtomicU64,
+    pub segments_dropped: AtomicU64,
     /// Lines whose effects are committed (all sources).
     pub committed_lines: AtomicU64,
     /// Wall-clock time of the pipeline's latest turn (millis): health.
@@ -482,6 +487,13 @@ impl Pipeline {
         }
         m.vessels
             .store(self.engine.vessels().len() as u64, Ordering::Relaxed);
+        let stats = self.engine.stats();
+        m.several_transmitters
+            .store(stats.mmsis_with_several_transmitters, Ordering::Relaxed);
+        m.segments_started
+            .store(stats.segments_started, Ordering::Relaxed);
+        m.segments_dropped
+            .store(stats.segments_dropped, Ordering::Relaxed);
         m.dark_now
             .store(self.announcer.dark_now() as u64, Ordering::Relaxed);
         m.open_gaps

@@ -27,8 +27,8 @@ pub use plan::{GapLabel, WatchEntry};
 pub use rng::SplitMix64;
 pub use stream::CSV_HEADER;
 pub use truth::{
-    Confidence, GapTruth, Judgement, PortTruth, ScenarioSize, TripTruth, Truth, UnwatchedGapTruth,
-    Window, WithdrawnTruth,
+    Confidence, GapTruth, Judgement, PortTruth, ScenarioSize, TransmitterTruth, TripTruth, Truth,
+    UnwatchedGapTruth, Window, WithdrawnTruth,
 };
 pub use world::{distance_nm, rules, DesignatedPort, LatLon, DESIGNATED_PORTS};
 
@@ -46,6 +46,10 @@ pub struct ScenarioParams {
     pub tankers: u32,
     /// Ordinary traffic: port dwellers (coverage), traders and fishing boats.
     pub background: u32,
+    /// Adds, to every set of confounders, two hulls interleaving their reports under one
+    /// MMSI for the whole scenario (one a shuttle tanker making its dark calls) and an MMSI
+    /// taken over by another hull across a silence near Vostochny.
+    pub identity_cases: bool,
 }
 
 impl Default for ScenarioParams {
@@ -55,6 +59,7 @@ impl Default for ScenarioParams {
             days: 21,
             tankers: 4,
             background: 16,
+            identity_cases: false,
         }
     }
 }

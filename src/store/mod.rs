@@ -28,7 +28,7 @@ use crate::detect::GapRecord;
 use crate::engine::{Change, VesselSnapshot};
 use crate::ports::Port;
 use crate::time::UnixMillis;
-use crate::track::TrackChunk;
+use crate::track::{SegmentRow, TrackChunk};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -235,6 +235,7 @@ impl Store {
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
              DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
+             DELETE FROM segments;
              COMMIT;",
         )?;
         Ok(())
@@ -440,6 +441,7 @@ struct BatchWriter<'t> {
     gap: rusqlite::Statement<'t>,
     watched: rusqlite::Statement<'t>,
     track: rusqlite::Statement<'t>,
+    segment: rusqlite::Statement<'t>,
     port_hour: rusqlite::Statement<'t>,
     clock: rusqlite::Statement<'t>,
 }
@@ -458,8 +460,12 @@ impl<'t> BatchWriter<'t> {
             gap: tx.prepare(&rows::GAP_INSERT)?,
             watched: tx.prepare("UPDATE gaps SET watched = ?2 WHERE mmsi = ?1")?,
             track: tx.prepare(
-                "INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points)
-                 VALUES (?1, ?2, (SELECT COALESCE(MAX(seq) + 1, 0) FROM track_chunks WHERE mmsi = ?1 AND day = ?2), ?3, ?4, ?5)",
+                "INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points, segment)
+                 VALUES (?1, ?2, (SELECT COALESCE(MAX(seq) + 1, 0) FROM track_chunks WHERE mmsi = ?1 AND day = ?2), ?3, ?4, ?5, ?6)",
+            )?,
+            segment: tx.prepare(
+                "INSERT OR REPLACE INTO segments (mmsi, segment, first_heard, last_heard, fixes, last_fix_time, last_lat, last_lon, imo, name, callsign, ship_type, length, beam, draught, destination, class, live)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )?,
             port_hour: tx.prepare("INSERT OR REPLACE INTO port_hours (port, hour, vessels) VALUES (?1, ?2, ?3)")?,
             clock: tx.prepare("INSERT OR REPLACE INTO state (key, value) VALUES ('stream_clock', ?1)")?,
@@ -494,6 +500,7 @@ impl<'t> BatchWriter<'t> {
                 self.watched.execute(params![mmsi.0, watched])?;
             }
             Change::Track(chunk) => self.track(chunk)?,
+            Change::Segment(row) => self.segment(row)?,
             Change::PortHour {
                 port,
                 hour,
@@ -545,7 +552,33 @@ impl<'t> BatchWriter<'t> {
             chunk.day,
             first.as_millis(),
             last.as_millis(),
-            chunk.packed
+            chunk.packed,
+            chunk.segment
+        ])?;
+        Ok(())
+    }
+
+    fn segment(&mut self, row: &SegmentRow) -> Result<(), StoreError> {
+        let (s, i) = (&row.summary, &row.identity);
+        self.segment.execute(params![
+            row.mmsi.0,
+            s.segment,
+            s.first_heard.as_millis(),
+            s.last_heard.as_millis(),
+            s.fixes,
+            row.last_fix.map(|p| p.time.as_millis()),
+            row.last_fix.map(|p| p.lat),
+            row.last_fix.map(|p| p.lon),
+            i.imo,
+            i.name,
+            i.callsign,
+            i.ship_type,
+            i.length,
+            i.beam,
+            i.draught.map(f64::from),
+            i.destination,
+            rows::class_text(i.class),
+            row.live
         ])?;
         Ok(())
     }

@@ -13,7 +13,7 @@ use super::{rows, StoreError};
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
-use crate::track::{unpack_points, Identity, TrackPoint, POINT_BYTES};
+use crate::track::{unpack_points, Identity, TrackPoint, FIRST_SEGMENT, POINT_BYTES};
 
 /// Which gaps a query wants. A gap is inside the window when it starts (fix A) inside it.
 #[derive(Clone, Debug, Default)]
@@ -252,8 +252,25 @@ pub struct VesselDetail {
     pub late_fixes: u64,
     pub identity: Identity,
     pub identity_history: Vec<IdentityAt>,
+    /// The transmitters the MMSI's fixes split into (one for most), oldest first.
+    pub segments: Vec<SegmentAt>,
     pub gaps: Vec<GapRecord>,
     pub track: Vec<TrackPoint>,
+}
+
+/// One transmitter of an MMSI: when it was heard, how often, and the static data it sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct SegmentAt {
+    pub segment: u32,
+    pub first_heard: UnixMillis,
+    pub last_heard: UnixMillis,
+    pub fixes: u64,
+    pub last_fix_time: Option<UnixMillis>,
+    pub last_lat: Option<f64>,
+    pub last_lon: Option<f64>,
+    /// Still tracked; false once the bound on segments per MMSI gave it up.
+    pub live: bool,
+    pub identity: Identity,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -293,6 +310,7 @@ impl Reader {
                     late_fixes: cells.count(7)?,
                     identity: rows::read_identity(row, "vessels", key)?,
                     identity_history: Vec::new(),
+                    segments: Vec::new(),
                     gaps: Vec::new(),
                     track: Vec::new(),
                 })
@@ -317,6 +335,21 @@ impl Reader {
                 })
             })?
             .collect::<Result<_, _>>()?;
+        detail.segments = self.segments(mmsi)?;
+        if detail.segments.is_empty() {
+            // One transmitter: the vessel row is its summary.
+            detail.segments.push(SegmentAt {
+                segment: FIRST_SEGMENT,
+                first_heard: detail.first_heard,
+                last_heard: detail.last_heard,
+                fixes: detail.fixes,
+                last_fix_time: detail.last_fix_time,
+                last_lat: detail.last_lat,
+                last_lon: detail.last_lon,
+                live: true,
+                identity: detail.identity.clone(),
+            });
+        }
         detail.gaps = self.gaps(&GapFilter {
             mmsi: Some(mmsi),
             since,
@@ -325,6 +358,33 @@ impl Reader {
         })?;
         detail.track = self.track(mmsi, since, until)?;
         Ok(Some(detail))
+    }
+
+    /// The segments stored for an MMSI heard from more than one transmitter, oldest first.
+    pub fn segments(&self, mmsi: Mmsi) -> Result<Vec<SegmentAt>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT segment, first_heard, last_heard, fixes, last_fix_time, last_lat, last_lon, live, {}
+             FROM segments WHERE mmsi = ?1 ORDER BY segment",
+            rows::IDENTITY_SELECT_LIST
+        ))?;
+        let segments = statement
+            .query_map([mmsi.0], |row| {
+                let key = format!("mmsi {mmsi}, {}", Cells::key_of(row, &[(0, "segment")]));
+                let cells = Cells::new(row, "segments", key.clone());
+                Ok(SegmentAt {
+                    segment: cells.get(0)?,
+                    first_heard: UnixMillis(cells.get(1)?),
+                    last_heard: UnixMillis(cells.get(2)?),
+                    fixes: cells.count(3)?,
+                    last_fix_time: cells.get::<Option<i64>>(4)?.map(UnixMillis),
+                    last_lat: cells.get(5)?,
+                    last_lon: cells.get(6)?,
+                    live: cells.get(7)?,
+                    identity: rows::read_identity(row, "segments", key)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(segments)
     }
 
     /// A vessel's stored track between two times, in time order (late points sorted in).
@@ -339,7 +399,7 @@ impl Reader {
         // Every chunk holds points of its own UTC day only, so the key range (mmsi, day) bounds
         // the scan: without it each window read every chunk of the vessel's whole history.
         let mut statement = self.conn.prepare_cached(
-            "SELECT points, id FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
+            "SELECT points, segment, id FROM track_chunks WHERE mmsi = ?1 AND day >= ?4 AND day <= ?5
            AND last_time >= ?2 AND first_time <= ?3 ORDER BY day, seq",
         )?;
         let mut points = Vec::new();
@@ -352,7 +412,7 @@ impl Reader {
                 crate::track::day_of(UnixMillis(until))
             ],
             |row| {
-                let cells = Cells::new(row, "track_chunks", Cells::key_of(row, &[(1, "id")]));
+                let cells = Cells::new(row, "track_chunks", Cells::key_of(row, &[(2, "id")]));
                 let blob: Vec<u8> = cells.get(0)?;
                 // Points have one fixed size: a remainder means the blob was cut or altered.
                 if blob.len() % POINT_BYTES != 0 {
@@ -364,14 +424,16 @@ impl Reader {
                         ),
                     ));
                 }
-                Ok(blob)
+                Ok((blob, cells.get::<u32>(1)?))
             },
         )?;
-        for blob in rows {
+        for row in rows {
+            let (blob, segment) = row?;
             points.extend(
-                unpack_points(&blob?)
+                unpack_points(&blob)
                     .into_iter()
-                    .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until),
+                    .filter(|p| p.time.as_millis() >= since && p.time.as_millis() <= until)
+                    .map(|p| TrackPoint { segment, ..p }),
             );
         }
         points.sort_by_key(|p| p.time);

@@ -14,7 +14,7 @@ use crate::time::UnixMillis;
 use crate::track::Identity;
 
 /// The columns of `gaps`, in the schema's order.
-const GAP_COLUMNS: [&str; 29] = [
+const GAP_COLUMNS: [&str; 30] = [
     "mmsi",
     "dark_from",
     "dark_until",
@@ -44,6 +44,7 @@ const GAP_COLUMNS: [&str; 29] = [
     "confidence",
     "identity_changes",
     "candidates",
+    "segment",
 ];
 
 /// The gap columns as a SELECT list.
@@ -93,6 +94,7 @@ pub(super) fn write_gap(insert: &mut Statement<'_>, g: &GapRecord) -> rusqlite::
         ":confidence": g.confidence.map(|c| c.as_str()),
         ":identity_changes": changes,
         ":candidates": candidates,
+        ":segment": g.segment,
     })?;
     Ok(())
 }
@@ -149,6 +151,7 @@ pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
     let dark_until: Option<i64> = column!("dark_until")?;
     Ok(GapRecord {
         mmsi: Mmsi(column!("mmsi")?),
+        segment: column!("segment")?,
         dark_from: UnixMillis(column!("dark_from")?),
         dark_until: dark_until.map(UnixMillis),
         status: cells.parsed(
@@ -247,6 +250,7 @@ mod tests {
     fn distinct_gap() -> GapRecord {
         GapRecord {
             mmsi: Mmsi(445_000_001),
+            segment: 3,
             imo: Some(8_372_538),
             name: Some("CHON MA SAN".into()),
             callsign: Some("HMYZ".into()),

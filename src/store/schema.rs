@@ -148,6 +148,35 @@ CREATE TABLE file_positions (
     tail BLOB NOT NULL
 );
 "#,
+    r#"
+-- An MMSI is not a vessel: fixes split into segments (transmitters), numbered per MMSI from 1.
+-- Rows written before segments existed belong to their MMSI's first.
+ALTER TABLE gaps ADD COLUMN segment INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE track_chunks ADD COLUMN segment INTEGER NOT NULL DEFAULT 1;
+-- Only MMSIs heard from more than one transmitter have rows; the others' one transmitter is
+-- their row in vessels.
+CREATE TABLE segments (
+    mmsi INTEGER NOT NULL,
+    segment INTEGER NOT NULL,
+    first_heard INTEGER NOT NULL,
+    last_heard INTEGER NOT NULL,
+    fixes INTEGER NOT NULL,
+    last_fix_time INTEGER,
+    last_lat REAL,
+    last_lon REAL,
+    imo INTEGER,
+    name TEXT,
+    callsign TEXT,
+    ship_type INTEGER,
+    length INTEGER,
+    beam INTEGER,
+    draught REAL,
+    destination TEXT,
+    class TEXT,
+    live INTEGER NOT NULL,
+    PRIMARY KEY (mmsi, segment)
+) WITHOUT ROWID;
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -186,5 +215,35 @@ mod tests {
             migrate(&mut conn),
             Err(StoreError::NewerSchema { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn rows_written_before_segments_existed_belong_to_the_first_segment() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..3] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO gaps (mmsi, dark_from, status, watched, from_lat, from_lon, duration_hours,
+                               dark_now, identity_changes, candidates)
+             VALUES (445000001, 1, 'trip', 1, 42.0, 133.0, 30.0, 0, '[]', '[]');
+             INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points)
+             VALUES (445000001, 0, 0, 1, 1, x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let segments: (u32, u32) = conn
+            .query_row(
+                "SELECT (SELECT segment FROM gaps), (SELECT segment FROM track_chunks)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(segments, (1, 1));
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM segments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 }

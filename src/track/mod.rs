@@ -1,5 +1,6 @@
 //! Vessel state: every vessel heard, keyed by MMSI (last fix, identity and static data, thinned
-//! track buffer), and per-port hourly coverage bins (distinct vessels heard near each port).
+//! track buffer), the segments (transmitters) an MMSI's fixes split into, and per-port hourly
+//! coverage bins (distinct vessels heard near each port).
 //! Pure: facts in, state out; the caller passes event times and never a clock.
 //!
 //! The vessel table lives in `vessels`, the packed track points in `points` and the coverage
@@ -7,6 +8,7 @@
 
 mod coverage;
 mod points;
+mod segments;
 mod vessels;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,7 @@ use crate::time::UnixMillis;
 
 pub use coverage::{Coverage, CoverageCheckpoint, HeardNear, HourBin};
 pub use points::{pack_point, unpack_points, TrackChunk, TrackPoint, POINT_BYTES};
+pub use segments::{LeftSegment, SegmentCounts, SegmentRow, SegmentRule, SegmentSummary};
 pub use vessels::{
     FixOrder, Identity, IdentityChange, SilenceEvidence, Vessel, VesselTable, VesselTableCheckpoint,
 };
@@ -36,6 +39,13 @@ impl Position {
             lon: fix.lon,
         }
     }
+}
+
+/// Segments are numbered per MMSI from 1, in the order they were first heard.
+pub const FIRST_SEGMENT: u32 = 1;
+
+fn first_segment() -> u32 {
+    FIRST_SEGMENT
 }
 
 pub fn day_of(time: UnixMillis) -> i64 {

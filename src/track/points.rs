@@ -18,6 +18,8 @@ pub struct TrackPoint {
     pub nav_status: Option<u8>,
     /// Arrived after a newer fix of the same vessel.
     pub late: bool,
+    /// The segment (transmitter) of its MMSI it belongs to; kept by the chunk, not packed.
+    pub segment: u32,
 }
 
 impl TrackPoint {
@@ -31,6 +33,7 @@ impl TrackPoint {
             heading: fix.heading,
             nav_status: fix.nav_status,
             late,
+            segment: super::FIRST_SEGMENT,
         }
     }
 }
@@ -40,6 +43,8 @@ impl TrackPoint {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackChunk {
     pub mmsi: Mmsi,
+    /// The segment of the MMSI every point belongs to.
+    pub segment: u32,
     /// UTC day number since 1970-01-01.
     pub day: i64,
     pub packed: Vec<u8>,
@@ -103,6 +108,7 @@ pub fn unpack_points(packed: &[u8]) -> Vec<TrackPoint> {
                 heading: Some(u16_at(20)).filter(|h| *h != NONE_U16),
                 nav_status: Some(b[22]).filter(|s| *s != NONE_U8),
                 late: b[23] != 0,
+                segment: super::FIRST_SEGMENT,
             }
         })
         .collect()
@@ -124,6 +130,7 @@ mod tests {
                 heading: Some(510),
                 nav_status: Some(5),
                 late: false,
+                segment: 1,
             },
             TrackPoint {
                 time: UnixMillis(1_711_929_660_000),
@@ -134,6 +141,7 @@ mod tests {
                 heading: None,
                 nav_status: None,
                 late: true,
+                segment: 1,
             },
         ];
         let mut packed = Vec::new();
@@ -153,6 +161,7 @@ mod tests {
         }
         let chunk = TrackChunk {
             mmsi: Mmsi(1),
+            segment: 1,
             day: 0,
             packed,
         };

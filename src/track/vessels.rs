@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
-use super::{day_of, Position};
+use super::segments::{
+    fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route, SegmentCounts,
+    SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
+};
+use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
@@ -130,6 +134,12 @@ pub struct Vessel {
     dirty: bool,
     pub fixes: u32,
     pub late_fixes: u32,
+    /// The segment (transmitter) whose state the fields below hold: the one heard last.
+    #[serde(default = "super::first_segment")]
+    pub segment: u32,
+    /// Has segments in the table's side table: the one flag a fix of the other MMSIs reads.
+    #[serde(skip)]
+    segmented: bool,
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
@@ -141,9 +151,9 @@ pub struct Vessel {
     /// "after" evidence when the next fix closes a gap.
     pub reports_since_last_fix: Option<Box<Identity>>,
     /// Time of the last point kept in the thinned track (millis; `i64::MIN` before the first).
-    last_track_ms: i64,
+    pub(super) last_track_ms: i64,
     /// Thinned points not yet written, packed (see [`pack_point`]), all of one UTC day.
-    track_buffer: Vec<u8>,
+    pub(super) track_buffer: Vec<u8>,
 }
 
 impl Vessel {
@@ -155,6 +165,8 @@ impl Vessel {
             dirty: false,
             fixes: 0,
             late_fixes: 0,
+            segment: FIRST_SEGMENT,
+            segmented: false,
             first_heard: time,
             last_heard: time,
             last_fix: None,
@@ -181,8 +193,12 @@ pub enum FixOrder {
     },
     /// Same time as the latest fix: the same report heard twice (two receivers, two feeds).
     Duplicate,
-    /// Older than the latest fix: late or out-of-order data.
+    /// Older than the latest fix of its segment: late or out-of-order data.
     Late,
+    /// No segment of the MMSI could have sent it: the first fix of a new transmitter. `left`
+    /// is the segment the MMSI was heard on last, when it had been silent at least the
+    /// silence asked for: that silence ended with another transmitter's fix.
+    NewSegment { left: Option<LeftSegment> },
 }
 
 /// What a vessel said before and after a silence.
@@ -202,6 +218,10 @@ const SILENCE_FOR_AFTER_EVIDENCE_MS: i64 = MILLIS_PER_HOUR;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VesselTableCheckpoint {
     vessels: Vec<Vessel>,
+    #[serde(default)]
+    segments: Vec<(Mmsi, SegmentSet)>,
+    #[serde(default)]
+    segment_counts: SegmentCounts,
 }
 
 impl VesselTableCheckpoint {
@@ -227,6 +247,12 @@ pub struct VesselTable {
     /// One shared empty identity for every vessel not yet identified.
     unidentified: Arc<Identity>,
     track_interval_ms: i64,
+    segment_rule: SegmentRule,
+    /// Segments of the MMSIs that have more than one; most MMSIs never appear here.
+    segments: HashMap<Mmsi, SegmentSet>,
+    /// Rows of segments given up since the last `take_segment_rows`.
+    retired: Vec<SegmentRow>,
+    segment_counts: SegmentCounts,
 }
 
 impl VesselTable {
@@ -237,7 +263,20 @@ impl VesselTable {
             dirty: Vec::new(),
             unidentified: Arc::new(Identity::default()),
             track_interval_ms: i64::from(track_interval_minutes) * 60_000,
+            segment_rule: SegmentRule::default(),
+            segments: HashMap::new(),
+            retired: Vec::new(),
+            segment_counts: SegmentCounts::default(),
         }
+    }
+
+    /// Sets when a fix joins a segment (see [`SegmentRule`]).
+    pub fn set_segment_rule(&mut self, rule: SegmentRule) {
+        self.segment_rule = rule;
+    }
+
+    pub fn segment_counts(&self) -> SegmentCounts {
+        self.segment_counts
     }
 
     pub fn len(&self) -> usize {
@@ -246,8 +285,16 @@ impl VesselTable {
 
     /// A copy of the table's state, unwritten vessel rows marked as such.
     pub fn checkpoint(&self) -> VesselTableCheckpoint {
+        let mut segments: Vec<(Mmsi, SegmentSet)> = self
+            .segments
+            .iter()
+            .map(|(mmsi, set)| (*mmsi, set.clone()))
+            .collect();
+        segments.sort_unstable_by_key(|(mmsi, _)| *mmsi);
         VesselTableCheckpoint {
             vessels: self.vessels.clone(),
+            segments,
+            segment_counts: self.segment_counts,
         }
     }
 
@@ -269,6 +316,13 @@ impl VesselTable {
             table.index.insert(vessel.mmsi, i);
             table.vessels.push(vessel);
         }
+        table.segments = checkpoint.segments.into_iter().collect();
+        for mmsi in table.segments.keys() {
+            if let Some(&i) = table.index.get(mmsi) {
+                table.vessels[i as usize].segmented = true;
+            }
+        }
+        table.segment_counts = checkpoint.segment_counts;
         table
     }
 
@@ -316,35 +370,61 @@ impl VesselTable {
             .collect()
     }
 
-    fn vessel(&mut self, mmsi: Mmsi, time: UnixMillis) -> (&mut Vessel, u32) {
+    fn vessel_index(&mut self, mmsi: Mmsi, time: UnixMillis) -> usize {
         let next = self.vessels.len() as u32;
         let i = *self.index.entry(mmsi).or_insert(next);
         if i == next {
             self.vessels
                 .push(Vessel::new(mmsi, time, self.unidentified.clone()));
         }
-        let vessel = &mut self.vessels[i as usize];
-        mark_dirty(vessel, i, &mut self.dirty);
-        (vessel, i)
+        mark_dirty(&mut self.vessels[i as usize], i, &mut self.dirty);
+        i as usize
     }
 
-    /// Records a fix; returns how it relates to the previous one, and any track chunk that a
-    /// day change or a full buffer completed. `silence_ms` is the shortest silence for which
-    /// the caller wants the evidence around it.
+    /// Records a fix; returns how it relates to the previous fix of its segment and which
+    /// segment took it, and adds any track chunk that a day change or a full buffer
+    /// completed. `silence_ms` is the shortest silence for which the caller wants the
+    /// evidence around it.
     pub fn observe_fix(
         &mut self,
         fix: &Fix,
         time: UnixMillis,
         silence_ms: i64,
         chunks: &mut Vec<TrackChunk>,
-    ) -> FixOrder {
+    ) -> (FixOrder, u32) {
         let interval = self.track_interval_ms;
-        let (vessel, _) = self.vessel(fix.mmsi, time);
+        let i = self.vessel_index(fix.mmsi, time);
+        let vessel = &mut self.vessels[i];
         vessel.last_heard = vessel.last_heard.max(time);
+        let several_before = vessel.segmented
+            && self
+                .segments
+                .get(&fix.mmsi)
+                .is_some_and(|set| set.confirmed() >= 2);
+        let mut started = None;
+        match self.route(i, fix, time) {
+            Route::Inline => {}
+            Route::Parked(k) => {
+                let set = self
+                    .segments
+                    .get_mut(&fix.mmsi)
+                    .expect("routed to a parked segment");
+                let vessel = &mut self.vessels[i];
+                if time > set.parked[k].last_fix.time {
+                    swap_in(vessel, set, k);
+                } else {
+                    let order = parked_late(vessel, &mut set.parked[k], fix, time, chunks);
+                    return (order, set.parked[k].summary.segment);
+                }
+            }
+            Route::NewSegment => started = Some(self.start_segment(i, time, silence_ms, chunks)),
+        }
+        let vessel = &mut self.vessels[i];
         let order =
-            match vessel.last_fix {
-                None => FixOrder::First,
-                Some(previous) if time > previous.time => {
+            match (started, vessel.last_fix) {
+                (Some(left), _) => FixOrder::NewSegment { left },
+                (None, None) => FixOrder::First,
+                (None, Some(previous)) if time > previous.time => {
                     let silence = (time.as_millis() - previous.time.as_millis() >= silence_ms)
                         .then(|| SilenceEvidence {
                             before: vessel.identity_at_last_fix.clone(),
@@ -352,29 +432,37 @@ impl VesselTable {
                         });
                     FixOrder::Next { previous, silence }
                 }
-                Some(previous) if time == previous.time => FixOrder::Duplicate,
-                Some(_) => FixOrder::Late,
+                (None, Some(previous)) if time == previous.time => FixOrder::Duplicate,
+                (None, Some(_)) => FixOrder::Late,
             };
+        let segment = vessel.segment;
         match order {
-            FixOrder::Duplicate => return order,
+            FixOrder::Duplicate => return (order, segment),
             FixOrder::Late => {
                 vessel.late_fixes += 1;
-                // Late points are rare and belong to a past stretch of track: written alone.
-                let mut packed = Vec::with_capacity(POINT_BYTES);
-                pack_point(&TrackPoint::of(fix, time, true), &mut packed);
-                chunks.push(TrackChunk {
-                    mmsi: fix.mmsi,
-                    day: day_of(time),
-                    packed,
-                });
-                return order;
+                chunks.push(late_chunk(fix, segment, time));
+                return (order, segment);
             }
-            FixOrder::First | FixOrder::Next { .. } => {}
+            FixOrder::First | FixOrder::Next { .. } | FixOrder::NewSegment { .. } => {}
         }
         vessel.fixes += 1;
         vessel.last_fix = Some(Position::of(fix, time));
-        if !Arc::ptr_eq(&vessel.identity_at_last_fix, &vessel.identity) {
-            vessel.identity_at_last_fix = vessel.identity.clone();
+        let segments = if vessel.segmented {
+            self.segments.get_mut(&fix.mmsi)
+        } else {
+            None
+        };
+        let own_identity = match segments {
+            Some(set) => {
+                set.inline.fixes += 1;
+                set.inline.heard(time);
+                set.inline_jumped = false;
+                &set.inline_identity
+            }
+            None => &vessel.identity,
+        };
+        if !Arc::ptr_eq(&vessel.identity_at_last_fix, own_identity) {
+            vessel.identity_at_last_fix = own_identity.clone();
         }
         vessel.reports_since_last_fix = None;
         if time.as_millis().saturating_sub(vessel.last_track_ms) >= interval {
@@ -389,31 +477,247 @@ impl VesselTable {
             pack_point(&TrackPoint::of(fix, time, false), &mut vessel.track_buffer);
             vessel.last_track_ms = time.as_millis();
         }
-        order
+        let several_after = vessel.segmented
+            && self
+                .segments
+                .get(&fix.mmsi)
+                .is_some_and(|set| set.confirmed() >= 2);
+        match (several_before, several_after) {
+            (false, true) => self.segment_counts.several_transmitters += 1,
+            (true, false) => self.segment_counts.several_transmitters -= 1,
+            _ => {}
+        }
+        (order, segment)
     }
 
-    /// Folds a static report into the vessel's identity; returns true when the identity changed.
-    pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> bool {
-        let (vessel, _) = self.vessel(report.mmsi, time);
-        vessel.last_heard = vessel.last_heard.max(time);
-        if let Some(last) = vessel.last_fix {
-            if time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS {
-                vessel
-                    .reports_since_last_fix
-                    .get_or_insert_with(Default::default)
-                    .fill_unknown(report);
+    /// Which segment of the vessel at `i` a fix could have come from: the one it lies best
+    /// within reach of, or none.
+    fn route(&self, i: usize, fix: &Fix, time: UnixMillis) -> Route {
+        let vessel = &self.vessels[i];
+        let Some(last) = vessel.last_fix else {
+            return Route::Inline;
+        };
+        let rule = &self.segment_rule;
+        if rule.max_segments <= 1 {
+            return Route::Inline;
+        }
+        let set = if vessel.segmented {
+            self.segments.get(&vessel.mmsi)
+        } else {
+            None
+        };
+        route(rule, last, set, fix, time)
+    }
+
+    /// Parks the inline segment of the vessel at `i` and gives the vessel a fresh one, giving
+    /// up the segment heard least recently when the MMSI already has as many as allowed.
+    fn start_segment(
+        &mut self,
+        i: usize,
+        time: UnixMillis,
+        silence_ms: i64,
+        chunks: &mut Vec<TrackChunk>,
+    ) -> Option<LeftSegment> {
+        let vessel = &mut self.vessels[i];
+        let last = vessel.last_fix.expect("a new segment follows a fix");
+        // Reports heard since the last fix that describe another hull were the new
+        // transmitter's (one comes on air with its static data): they go with it.
+        let newcomer = (!vessel.segmented
+            && vessel.identity.hull_differs(&vessel.identity_at_last_fix))
+        .then(|| vessel.identity.clone());
+        let set = self
+            .segments
+            .entry(vessel.mmsi)
+            .or_insert_with(|| SegmentSet {
+                inline: SegmentSummary {
+                    segment: vessel.segment,
+                    first_heard: vessel.first_heard,
+                    last_heard: last.time,
+                    fixes: vessel.fixes,
+                },
+                inline_identity: if newcomer.is_some() {
+                    vessel.identity_at_last_fix.clone()
+                } else {
+                    vessel.identity.clone()
+                },
+                inline_jumped: false,
+                parked: Vec::new(),
+                next_id: vessel.segment + 1,
+            });
+        if 1 + set.parked.len() >= self.segment_rule.max_segments as usize {
+            if let Some(k) = set.oldest_parked() {
+                let mut given_up = set.parked.swap_remove(k);
+                if !given_up.track_buffer.is_empty() {
+                    chunks.push(parked_chunk(vessel.mmsi, &mut given_up));
+                }
+                self.retired.push(SegmentRow {
+                    mmsi: vessel.mmsi,
+                    summary: given_up.summary,
+                    last_fix: Some(given_up.last_fix),
+                    identity: (*given_up.identity).clone(),
+                    live: false,
+                });
+                self.segment_counts.dropped += 1;
             }
         }
-        Arc::make_mut(&mut vessel.identity).apply(report)
+        let left = (time.as_millis() - last.time.as_millis() >= silence_ms).then(|| LeftSegment {
+            segment: vessel.segment,
+            last_fix: last,
+            before: vessel.identity_at_last_fix.clone(),
+        });
+        let id = set.next_id;
+        set.next_id += 1;
+        let parked = Parked {
+            summary: std::mem::replace(&mut set.inline, SegmentSummary::new(id, time)),
+            last_fix: last,
+            identity: std::mem::replace(
+                &mut set.inline_identity,
+                newcomer.unwrap_or_else(|| self.unidentified.clone()),
+            ),
+            identity_at_last_fix: std::mem::replace(
+                &mut vessel.identity_at_last_fix,
+                self.unidentified.clone(),
+            ),
+            reports_since_last_fix: vessel.reports_since_last_fix.take(),
+            last_track_ms: std::mem::replace(&mut vessel.last_track_ms, i64::MIN),
+            track_buffer: std::mem::take(&mut vessel.track_buffer),
+            // Its silence ended with another transmitter taking the number: not dark, whatever
+            // the silence was long enough to record.
+            jumped: true,
+        };
+        set.parked.push(parked);
+        set.inline_jumped = false;
+        vessel.segment = id;
+        vessel.segmented = true;
+        vessel.last_fix = None;
+        self.segment_counts.started += 1;
+        left
     }
 
-    /// Takes the track buffers of every vessel whose buffered day is before `day`.
+    /// Folds a static report into the identity of the MMSI and of the segment it belongs to;
+    /// returns whether the MMSI's identity changed, and that segment.
+    pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> (bool, u32) {
+        let i = self.vessel_index(report.mmsi, time);
+        let vessel = &mut self.vessels[i];
+        vessel.last_heard = vessel.last_heard.max(time);
+        let silent_since = |last: Option<Position>| {
+            last.is_some_and(|last| {
+                time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS
+            })
+        };
+        let segments = if vessel.segmented {
+            self.segments.get_mut(&report.mmsi)
+        } else {
+            None
+        };
+        let segment = match segments {
+            None => {
+                if silent_since(vessel.last_fix) {
+                    fill_after(&mut vessel.reports_since_last_fix, report);
+                }
+                vessel.segment
+            }
+            Some(set) => {
+                let inline_fix = vessel.last_fix.map_or(UnixMillis(i64::MIN), |p| p.time);
+                match set.owner_of(inline_fix, report, time) {
+                    None => {
+                        set.inline.heard(time);
+                        if silent_since(vessel.last_fix) {
+                            fill_after(&mut vessel.reports_since_last_fix, report);
+                        }
+                        Arc::make_mut(&mut set.inline_identity).apply(report);
+                        vessel.segment
+                    }
+                    Some(k) => {
+                        let parked = &mut set.parked[k];
+                        parked.summary.heard(time);
+                        if silent_since(Some(parked.last_fix)) {
+                            fill_after(&mut parked.reports_since_last_fix, report);
+                        }
+                        Arc::make_mut(&mut parked.identity).apply(report);
+                        parked.summary.segment
+                    }
+                }
+            }
+        };
+        (Arc::make_mut(&mut vessel.identity).apply(report), segment)
+    }
+
+    /// The segments of `mmsi` whose silence may be an open gap: each segment's id, last fix
+    /// and identity at that fix. A segment of one stray fix is not a transmitter yet, and one
+    /// whose silence another transmitter's fix already ended is not silent.
+    pub fn silent_candidates(
+        &self,
+        mmsi: Mmsi,
+    ) -> impl Iterator<Item = (u32, Position, &Arc<Identity>)> + '_ {
+        let vessel = self.get(mmsi);
+        let set = vessel
+            .filter(|v| v.segmented)
+            .and_then(|_| self.segments.get(&mmsi));
+        let inline = vessel.and_then(|v| {
+            let candidate = set.is_none_or(|s| !s.inline_jumped && s.inline.is_confirmed());
+            let last = v.last_fix.filter(|_| candidate)?;
+            Some((v.segment, last, &v.identity_at_last_fix))
+        });
+        let parked = set.into_iter().flat_map(|s| {
+            s.parked
+                .iter()
+                .filter(|p| !p.jumped && p.summary.is_confirmed())
+                .map(|p| (p.summary.segment, p.last_fix, &p.identity_at_last_fix))
+        });
+        inline.into_iter().chain(parked)
+    }
+
+    /// The static data of each live segment of an MMSI that has more than one (none for the
+    /// others, whose one identity is the vessel's).
+    pub fn segment_identities(&self, mmsi: Mmsi) -> impl Iterator<Item = &Identity> + '_ {
+        self.segments.get(&mmsi).into_iter().flat_map(|set| {
+            std::iter::once(&*set.inline_identity).chain(set.parked.iter().map(|p| &*p.identity))
+        })
+    }
+
+    /// Rows of every segment of the given MMSIs that have more than one, and of segments
+    /// given up since the last call. MMSIs with one segment have no rows: their one
+    /// transmitter is the vessel row itself.
+    pub fn take_segment_rows(&mut self, mmsis: &[Mmsi]) -> Vec<SegmentRow> {
+        let mut rows = std::mem::take(&mut self.retired);
+        for mmsi in mmsis {
+            let (Some(set), Some(vessel)) = (self.segments.get(mmsi), self.get(*mmsi)) else {
+                continue;
+            };
+            rows.push(SegmentRow {
+                mmsi: *mmsi,
+                summary: set.inline,
+                last_fix: vessel.last_fix,
+                identity: (*set.inline_identity).clone(),
+                live: true,
+            });
+            rows.extend(set.parked.iter().map(|p| SegmentRow {
+                mmsi: *mmsi,
+                summary: p.summary,
+                last_fix: Some(p.last_fix),
+                identity: (*p.identity).clone(),
+                live: true,
+            }));
+        }
+        rows
+    }
+
+    /// Takes the track buffers of every segment whose buffered day is before `day`.
     pub fn take_finished_tracks(&mut self, day: i64, chunks: &mut Vec<TrackChunk>) {
+        let finished = |buffer: &[u8]| {
+            buffer.len() >= POINT_BYTES && point_time(buffer).div_euclid(86_400_000) < day
+        };
         for vessel in &mut self.vessels {
-            if vessel.track_buffer.len() >= POINT_BYTES
-                && point_time(&vessel.track_buffer).div_euclid(86_400_000) < day
-            {
+            if finished(&vessel.track_buffer) {
                 chunks.push(take_chunk(vessel));
+            }
+        }
+        for (mmsi, set) in &mut self.segments {
+            for parked in &mut set.parked {
+                if finished(&parked.track_buffer) {
+                    chunks.push(parked_chunk(*mmsi, parked));
+                }
             }
         }
     }
@@ -425,7 +729,52 @@ impl VesselTable {
                 chunks.push(take_chunk(vessel));
             }
         }
+        for (mmsi, set) in &mut self.segments {
+            for parked in &mut set.parked {
+                if !parked.track_buffer.is_empty() {
+                    chunks.push(parked_chunk(*mmsi, parked));
+                }
+            }
+        }
     }
+}
+
+/// Makes parked segment `k` the vessel's inline one, parking the inline one in its place.
+fn swap_in(vessel: &mut Vessel, set: &mut SegmentSet, k: usize) {
+    let parked = &mut set.parked[k];
+    std::mem::swap(&mut set.inline, &mut parked.summary);
+    std::mem::swap(&mut set.inline_identity, &mut parked.identity);
+    std::mem::swap(&mut set.inline_jumped, &mut parked.jumped);
+    if let Some(last) = vessel.last_fix.replace(parked.last_fix) {
+        parked.last_fix = last;
+    }
+    std::mem::swap(
+        &mut vessel.identity_at_last_fix,
+        &mut parked.identity_at_last_fix,
+    );
+    std::mem::swap(
+        &mut vessel.reports_since_last_fix,
+        &mut parked.reports_since_last_fix,
+    );
+    std::mem::swap(&mut vessel.last_track_ms, &mut parked.last_track_ms);
+    std::mem::swap(&mut vessel.track_buffer, &mut parked.track_buffer);
+    vessel.segment = set.inline.segment;
+}
+
+/// A fix no newer than the last of the parked segment it belongs to.
+fn parked_late(
+    vessel: &mut Vessel,
+    parked: &mut Parked,
+    fix: &Fix,
+    time: UnixMillis,
+    chunks: &mut Vec<TrackChunk>,
+) -> FixOrder {
+    if time == parked.last_fix.time {
+        return FixOrder::Duplicate;
+    }
+    vessel.late_fixes += 1;
+    chunks.push(late_chunk(fix, parked.summary.segment, time));
+    FixOrder::Late
 }
 
 fn mark_dirty(vessel: &mut Vessel, index: u32, dirty: &mut Vec<u32>) {
@@ -439,7 +788,141 @@ fn take_chunk(vessel: &mut Vessel) -> TrackChunk {
     let packed = std::mem::take(&mut vessel.track_buffer);
     TrackChunk {
         mmsi: vessel.mmsi,
+        segment: vessel.segment,
         day: point_time(&packed).div_euclid(86_400_000),
         packed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::model::{Heard, TimeSource};
+
+    const T0: i64 = 1_709_856_000_000;
+    const MINUTE: i64 = 60_000;
+    const MMSI: Mmsi = Mmsi(445_000_001);
+
+    fn fix(minutes: i64, lat: f64, lon: f64) -> (Fix, UnixMillis) {
+        let time = UnixMillis(T0 + minutes * MINUTE);
+        let heard = Heard {
+            time: Some(time),
+            time_source: Some(TimeSource::TagBlock),
+            station: None,
+            channel: None,
+        };
+        let fix = Fix {
+            mmsi: MMSI,
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard,
+            lat,
+            lon,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        };
+        (fix, time)
+    }
+
+    fn hull(minutes: i64, length: u16, ship_type: u8) -> (VesselReport, UnixMillis) {
+        let report = VesselReport {
+            mmsi: MMSI,
+            msg_type: 5,
+            length: Some(length),
+            beam: Some(length / 6),
+            ship_type: Some(ship_type),
+            ..VesselReport::default()
+        };
+        (report, UnixMillis(T0 + minutes * MINUTE))
+    }
+
+    fn observe(table: &mut VesselTable, minutes: i64, lat: f64, lon: f64) -> (FixOrder, u32) {
+        let (fix, time) = fix(minutes, lat, lon);
+        table.observe_fix(&fix, time, 6 * 60 * MINUTE, &mut Vec::new())
+    }
+
+    #[test]
+    fn a_moored_vessel_with_gps_scatter_and_a_slow_one_stay_one_segment() {
+        let mut table = VesselTable::new(10);
+        for step in 0..500i64 {
+            // Moored: a few metres of scatter every few seconds; then 3 kn for hours.
+            let scatter = (step % 7) as f64 * 0.000_05;
+            let (order, segment) = observe(&mut table, step / 20, 42.7 + scatter, 133.0);
+            assert!(!matches!(order, FixOrder::NewSegment { .. }), "{step}");
+            assert_eq!(segment, FIRST_SEGMENT);
+        }
+        for step in 0..200i64 {
+            let lat = 42.7 + step as f64 * 3.0 / 60.0 / 6.0;
+            observe(&mut table, 30 + step * 10, lat, 133.0);
+        }
+        assert_eq!(table.segment_counts(), SegmentCounts::default());
+        assert!(
+            table.segments.is_empty(),
+            "nothing kept aside for one transmitter"
+        );
+    }
+
+    #[test]
+    fn interleaved_transmitters_keep_their_own_segments_and_static_data() {
+        let mut table = VesselTable::new(10);
+        let tanker = hull(0, 96, 81);
+        table.observe_report(&tanker.0, tanker.1);
+        for step in 0..40 {
+            let minutes = step * 5;
+            let (_, north) = observe(&mut table, minutes, 42.5 + 0.001 * step as f64, 133.0);
+            let (_, south) = observe(&mut table, minutes + 2, 33.0, 127.0);
+            assert_eq!((north, south), (1, 2), "step {step}");
+            if step == 3 {
+                // Static data follows no fix of its own: the hull decides.
+                let (report, _) = hull(0, 180, 70);
+                let (_, owner) = table.observe_report(&report, UnixMillis(T0 + 16 * MINUTE));
+                assert_eq!(owner, 2);
+                let (_, owner) = table.observe_report(&tanker.0, UnixMillis(T0 + 17 * MINUTE));
+                assert_eq!(owner, 1);
+            }
+        }
+        let counts = table.segment_counts();
+        assert_eq!((counts.started, counts.several_transmitters), (1, 1));
+        let lengths: Vec<Option<u16>> = table.segment_identities(MMSI).map(|i| i.length).collect();
+        assert_eq!(lengths, [Some(180), Some(96)], "inline (heard last) first");
+        let mut chunks = Vec::new();
+        table.take_all_tracks(&mut chunks);
+        let segments: BTreeSet<u32> = chunks.iter().map(|c| c.segment).collect();
+        assert_eq!(segments, BTreeSet::from([1, 2]));
+        let rows = table.take_segment_rows(&[MMSI]);
+        assert_eq!(rows.iter().map(|r| r.summary.fixes).sum::<u32>(), 80);
+    }
+
+    #[test]
+    fn the_segments_of_an_mmsi_are_bounded_and_the_least_recently_heard_is_given_up() {
+        let mut table = VesselTable::new(10);
+        table.set_segment_rule(SegmentRule {
+            max_segments: 3,
+            ..SegmentRule::default()
+        });
+        // Five transmitters 300 nm apart, each heard twice in turn.
+        for round in 0..2 {
+            for k in 0..5 {
+                observe(&mut table, round * 10 + k, 30.0 + 5.0 * k as f64, 130.0);
+            }
+        }
+        let counts = table.segment_counts();
+        assert_eq!(table.segments[&MMSI].parked.len(), 2);
+        assert_eq!(
+            counts.started, 9,
+            "every fix came from a transmitter no longer tracked"
+        );
+        assert_eq!(counts.dropped, 7);
+        let rows = table.take_segment_rows(&[MMSI]);
+        assert_eq!(rows.iter().filter(|r| !r.live).count(), 7);
+        assert_eq!(rows.iter().filter(|r| r.live).count(), 3);
     }
 }

@@ -491,7 +491,7 @@ fn dark_now_db(dir: &Path) -> PathBuf {
     conn.execute(
         "INSERT INTO gaps SELECT mmsi, 1711300000000, NULL, 'open', watched, port, from_lat, from_lon, NULL, NULL,
              12.5, NULL, NULL, detour_nm, slack_hours, coverage, 1, imo, name, callsign, ship_type,
-             draught_before, NULL, NULL, NULL, NULL, NULL, '[]', candidates
+             draught_before, NULL, NULL, NULL, NULL, NULL, '[]', candidates, segment
          FROM gaps WHERE mmsi = 445126000 AND status = 'trip' ORDER BY dark_from DESC LIMIT 1",
         [],
     )

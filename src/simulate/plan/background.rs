@@ -141,6 +141,7 @@ fn background_plan(
         slow_every: 40 * MINUTE,
         static_every: 6 * HOUR,
         late_minutes_chance: 0.01,
+        transmitter: 0,
     }
 }
 

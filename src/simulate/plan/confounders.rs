@@ -99,6 +99,7 @@ pub(super) fn plan_nakhodka_caller(
         slow_every: 40 * MINUTE,
         static_every: 3 * HOUR,
         late_minutes_chance: 0.0,
+        transmitter: 0,
     }
 }
 
@@ -168,6 +169,7 @@ pub(super) fn plan_class_b_tanker(
         slow_every: 40 * MINUTE,
         static_every: 6 * HOUR,
         late_minutes_chance: 0.0,
+        transmitter: 0,
     }
 }
 
@@ -230,6 +232,7 @@ pub(super) fn plan_shared_mmsi(
         slow_every: 40 * MINUTE,
         static_every: 3 * HOUR,
         late_minutes_chance: 0.0,
+        transmitter: 0,
     };
 
     let appear = switch + gap;
@@ -260,6 +263,7 @@ pub(super) fn plan_shared_mmsi(
         slow_every: 40 * MINUTE,
         static_every: 3 * HOUR,
         late_minutes_chance: 0.0,
+        transmitter: 0,
     };
     let intent = Intent {
         mmsi,
@@ -360,5 +364,6 @@ pub(super) fn plan_unwatched_dark(
         slow_every: 40 * MINUTE,
         static_every: 6 * HOUR,
         late_minutes_chance: 0.0,
+        transmitter: 0,
     }
 }

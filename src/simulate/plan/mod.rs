@@ -6,6 +6,7 @@ use crate::model::TransceiverClass;
 
 mod background;
 mod confounders;
+mod identities;
 mod registry;
 mod shuttles;
 
@@ -13,6 +14,7 @@ use self::background::plan_background;
 use self::confounders::{
     plan_class_b_tanker, plan_nakhodka_caller, plan_shared_mmsi, plan_unwatched_dark,
 };
+use self::identities::{plan_hull_takeover, plan_interleaved_mmsi};
 use self::registry::Registry;
 use self::shuttles::{plan_shuttle_tanker, plan_watched_cargo};
 use super::rng::SplitMix64;
@@ -255,6 +257,8 @@ pub enum GapLabel {
     UnwatchedDark,
     /// A silence too short to be a gap.
     ShortSilence,
+    /// The MMSI is sent by another hull (other dimensions and type) after the silence.
+    HullTakeover,
 }
 
 /// The judgement a silence must earn from the detection rules.
@@ -267,6 +271,8 @@ pub enum Expect {
     Unreachable,
     NotNear,
     PositionJump,
+    /// Fixes within reach of each other, but another hull after the silence.
+    DifferentVessel,
     Withdrawn,
     /// Shorter than a gap: nothing at all.
     NoGap,
@@ -309,6 +315,9 @@ pub struct VesselPlan {
     pub static_every: Ms,
     /// Chance that a fix reaches the feed a few minutes late (background traffic only).
     pub late_minutes_chance: f64,
+    /// Which of the hulls sending `mmsi` at the same time this is (0 for all but the second
+    /// of an interleaved pair): the truth judges each transmitter's fixes apart.
+    pub transmitter: u8,
 }
 
 impl VesselPlan {
@@ -402,6 +411,7 @@ pub fn build(params: &ScenarioParams, start: Ms) -> Result<Plan, SimulateError> 
             &root.fork(100 + set as u64),
             &mut registry,
             shuttles,
+            params.identity_cases,
             &mut cast,
         );
     }
@@ -486,6 +496,7 @@ fn plan_set(
     set_rng: &SplitMix64,
     registry: &mut Registry,
     shuttles: usize,
+    identity_cases: bool,
     cast: &mut Cast,
 ) {
     for j in 0..shuttles {
@@ -511,6 +522,15 @@ fn plan_set(
             ship_type,
         ));
     }
+    if identity_cases {
+        let (shuttle, elsewhere) = plan_interleaved_mmsi(ctx, &mut set_rng.fork(16), registry);
+        cast.vessels.push(shuttle);
+        cast.vessels.push(elsewhere);
+        let (before, after, intent) = plan_hull_takeover(ctx, &mut set_rng.fork(17), registry);
+        cast.vessels.push(before);
+        cast.vessels.push(after);
+        cast.intents.push(intent);
+    }
 }
 /// Fewest background vessels: three dwellers per port group plus one.
 pub const MIN_BACKGROUND: u32 = 10;
@@ -530,6 +550,7 @@ mod tests {
             days: 42,
             tankers: 8,
             background: 20,
+            identity_cases: false,
         };
         let plan = build(&params, START).unwrap();
         assert_eq!(plan.outages.len(), 2);

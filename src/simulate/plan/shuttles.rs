@@ -397,6 +397,7 @@ fn plan_shuttle(
         slow_every: 40 * MINUTE,
         static_every: 3 * HOUR,
         late_minutes_chance: 0.0,
+        transmitter: 0,
     }
 }
 

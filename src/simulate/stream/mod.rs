@@ -390,7 +390,7 @@ fn fix(
     w.line = line;
     w.counts.position_reports += 1;
     let q = quantised(lat, lon);
-    recorder.fix(v.mmsi, t, q, w.counts.lines);
+    recorder.fix(v.mmsi, v.transmitter, t, q, w.counts.lines);
 
     csv_row(w, v, t, q, (sog, cog, heading), mode)
 }
@@ -476,7 +476,7 @@ fn static_report(
     t: Ms,
 ) -> io::Result<()> {
     let state = v.static_at(t);
-    recorder.static_report(v.mmsi, t, state);
+    recorder.static_report(v.mmsi, v.transmitter, t, state);
     let p = v.track.position(t);
     let station = station_for(p);
     let channel = if s.rng.chance(0.5) { 'A' } else { 'B' };

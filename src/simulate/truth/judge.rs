@@ -258,7 +258,7 @@ mod tests {
             {
                 line += 1;
                 let p = offset(centre, 90.0 * k as f64, 3.0);
-                r.fix(*mmsi, START + h * HOUR + 600_000, p, line);
+                r.fix(*mmsi, 0, START + h * HOUR + 600_000, p, line);
             }
         }
         r

@@ -29,6 +29,8 @@ pub enum Judgement {
     Unreachable,
     NotNear,
     PositionJump,
+    /// Another hull after the silence: the MMSI changed hands.
+    DifferentVessel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -88,6 +90,18 @@ pub struct WithdrawnTruth {
     pub label: GapLabel,
 }
 
+/// One of the hulls sending an MMSI at the same time as another.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransmitterTruth {
+    pub mmsi: Mmsi,
+    /// 0 for the first planned, 1 for the second.
+    pub transmitter: u8,
+    pub first_fix: UnixMillis,
+    pub last_fix: UnixMillis,
+    /// Distinct fix times written.
+    pub fixes: u64,
+}
+
 /// A gap of a vessel that is not watched: listed, never a trip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnwatchedGapTruth {
@@ -137,6 +151,10 @@ pub struct Truth {
     pub gaps: Vec<GapTruth>,
     pub withdrawn: Vec<WithdrawnTruth>,
     pub not_watched_dark: Vec<UnwatchedGapTruth>,
+    /// MMSIs sent by several hulls at once (`--identity-cases`), one entry per transmitter:
+    /// a detector must keep each apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transmitters: Vec<TransmitterTruth>,
     /// Lines of the NMEA file that no decoder should accept.
     pub corrupt_lines: u64,
     /// All lines of the NMEA file.
@@ -170,6 +188,7 @@ struct Findings {
     unwatched: Vec<UnwatchedGapTruth>,
     /// Indices of the plan's intents some gap accounts for.
     explained: BTreeSet<usize>,
+    transmitters: Vec<TransmitterTruth>,
 }
 
 /// One vessel's recorded history, as the judging of its gaps needs it.
@@ -203,10 +222,10 @@ pub fn build_truth(
 ) -> Result<Truth, Vec<String>> {
     let watchlisted: BTreeSet<u32> = plan.watchlist.iter().map(|w| w.mmsi).collect();
     let mut found = Findings::default();
-    for (&mmsi, fixes) in &recorder.fixes {
+    for (&(mmsi, transmitter), fixes) in &recorder.fixes {
         let statics = recorder
             .statics
-            .get(&mmsi)
+            .get(&(mmsi, transmitter))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let vessel = VesselRecord {
@@ -220,6 +239,7 @@ pub fn build_truth(
         };
         judge_vessel(plan, recorder, &vessel, fixes, &mut found);
     }
+    found.transmitters = shared_transmitters(recorder);
     check_every_intent_explained(plan, &mut found);
     if !found.problems.is_empty() {
         return Err(found.problems);
@@ -410,8 +430,18 @@ fn judge_watched_gap(
             return;
         }
     };
-    let (judgement, port) = judged.outcome;
+    let (mut judgement, port) = judged.outcome;
     let ev = evidence(vessel.statics, a.t, b.t);
+    let after = vessel
+        .statics
+        .iter()
+        .find(|(t, _)| *t >= a.t)
+        .map(|(_, s)| s);
+    if judgement != Judgement::PositionJump
+        && matches!((ev.before, after), (Some(x), Some(y)) if other_hull(&x.identity, &y.identity))
+    {
+        judgement = Judgement::DifferentVessel;
+    }
     let confidence = ev.confidence;
     if judgement == Judgement::Trip
         && !ev.identity_changed
@@ -489,6 +519,7 @@ fn as_planned(
         Expect::Unreachable => judgement == Judgement::Unreachable,
         Expect::NotNear => judgement == Judgement::NotNear,
         Expect::PositionJump => judgement == Judgement::PositionJump,
+        Expect::DifferentVessel => judgement == Judgement::DifferentVessel,
         Expect::Withdrawn | Expect::NoGap | Expect::NotWatched => false,
     }
 }
@@ -548,6 +579,7 @@ fn assemble(
         gaps: found.gaps,
         withdrawn: found.withdrawn,
         not_watched_dark: found.unwatched,
+        transmitters: found.transmitters,
         corrupt_lines: counts.corrupt_lines,
         lines: counts.lines,
         zda_lines: counts.zda_lines,
@@ -636,6 +668,43 @@ fn static_before(statics: &[(Ms, StaticState)], t: Ms) -> Option<&StaticState> {
         .rev()
         .find(|(st, _)| *st <= t)
         .map(|(_, s)| s)
+}
+
+/// Another hull: length, beam or ship type category apart by more than crews' typing explains
+/// (the planned takeovers are tens of metres apart, far from any tolerance).
+fn other_hull(a: &Identity, b: &Identity) -> bool {
+    let apart = |x: u16, y: u16, tolerance: f64| {
+        let (x, y) = (f64::from(x), f64::from(y));
+        (x - y).abs() > tolerance.max(0.1 * x.max(y))
+    };
+    apart(a.length(), b.length(), 5.0)
+        || apart(a.beam(), b.beam(), 2.0)
+        || a.ship_type / 10 != b.ship_type / 10
+}
+
+/// Every MMSI sent by more than one transmitter at the same time, with each one's fixes.
+fn shared_transmitters(recorder: &Recorder) -> Vec<TransmitterTruth> {
+    let shared: BTreeSet<u32> = recorder
+        .fixes
+        .keys()
+        .filter(|(_, transmitter)| *transmitter > 0)
+        .map(|(mmsi, _)| *mmsi)
+        .collect();
+    recorder
+        .fixes
+        .iter()
+        .filter(|((mmsi, _), _)| shared.contains(mmsi))
+        .map(|(&(mmsi, transmitter), fixes)| {
+            let times: BTreeSet<Ms> = fixes.iter().map(|f| f.t).collect();
+            TransmitterTruth {
+                mmsi: Mmsi(mmsi),
+                transmitter,
+                first_fix: UnixMillis(*times.first().unwrap_or(&0)),
+                last_fix: UnixMillis(*times.last().unwrap_or(&0)),
+                fixes: times.len() as u64,
+            }
+        })
+        .collect()
 }
 
 fn identity_differs(a: &Identity, b: &Identity) -> bool {

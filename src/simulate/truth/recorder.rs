@@ -42,8 +42,9 @@ impl HourHeard {
 pub struct Recorder {
     pub(super) start: Ms,
     hours: usize,
-    pub(super) fixes: BTreeMap<u32, Vec<FixRec>>,
-    pub(super) statics: BTreeMap<u32, Vec<(Ms, StaticState)>>,
+    /// By MMSI and transmitter (hulls sending one MMSI at the same time are judged apart).
+    pub(super) fixes: BTreeMap<(u32, u8), Vec<FixRec>>,
+    pub(super) statics: BTreeMap<(u32, u8), Vec<(Ms, StaticState)>>,
     pub(super) heard: Vec<Vec<HourHeard>>,
 }
 
@@ -59,9 +60,9 @@ impl Recorder {
         }
     }
 
-    pub fn fix(&mut self, mmsi: u32, t: Ms, pos: LatLon, line: u64) {
+    pub fn fix(&mut self, mmsi: u32, transmitter: u8, t: Ms, pos: LatLon, line: u64) {
         self.fixes
-            .entry(mmsi)
+            .entry((mmsi, transmitter))
             .or_default()
             .push(FixRec { t, pos, line });
         if let Some(hour) = self.hour(t) {
@@ -73,9 +74,9 @@ impl Recorder {
         }
     }
 
-    pub fn static_report(&mut self, mmsi: u32, t: Ms, state: &StaticState) {
+    pub fn static_report(&mut self, mmsi: u32, transmitter: u8, t: Ms, state: &StaticState) {
         self.statics
-            .entry(mmsi)
+            .entry((mmsi, transmitter))
             .or_default()
             .push((t, state.clone()));
     }
