@@ -230,6 +230,7 @@ impl Config {
             max_pending_groups: self.decode.max_pending_fragments,
             duplicate_window_ms: self.decode.duplicate_window_ms(),
             time_sentence_max_lines: self.decode.time_sentence_max_lines,
+            max_ahead_of_receipt_ms: self.decode.max_ahead_of_receipt_ms(),
             csv_maps: self.csv_maps.clone(),
         }
     }

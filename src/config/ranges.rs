@@ -224,6 +224,17 @@ fn check_decode(c: &DecodeParams, doc: &DeTable<'_>, problems: &mut TomlProblems
     if c.time_sentence_max_lines == 0 {
         fail("time_sentence_max_lines", "must be at least 1".to_owned());
     }
+    if !(c.max_ahead_of_receipt_s.is_finite()
+        && (0.0..=86_400.0).contains(&c.max_ahead_of_receipt_s))
+    {
+        fail(
+            "max_ahead_of_receipt_s",
+            format!(
+                "must lie in 0..=86400 seconds (0 switches the check off), got {}",
+                c.max_ahead_of_receipt_s
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -365,6 +376,10 @@ mod tests {
             ("decode", "duplicate_window_s = 600", true),
             ("decode", "duplicate_window_s = -1", false),
             ("decode", "duplicate_window_s = 601", false),
+            ("decode", "max_ahead_of_receipt_s = 0", true),
+            ("decode", "max_ahead_of_receipt_s = 86400", true),
+            ("decode", "max_ahead_of_receipt_s = -5", false),
+            ("decode", "max_ahead_of_receipt_s = 86401", false),
             ("decode", "max_pending_fragments = 0", false),
             ("decode", "time_sentence_max_lines = 0", false),
             ("decode", "time_sentence_max_lines = 1", true),

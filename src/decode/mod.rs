@@ -65,6 +65,10 @@ pub struct DecodeOptions {
     /// A `$GPZDA` / `$GPRMC` times at most this many lines after it (and, when lines carry
     /// their receive time, for at most `fragment_timeout_ms` of it).
     pub time_sentence_max_lines: u64,
+    /// A message timed (by its own data) more than this ahead of its line's receive time is
+    /// refused as `ahead_of_receipt`; 0 accepts any. Lines without a receive time (logs) are
+    /// never checked.
+    pub max_ahead_of_receipt_ms: i64,
     /// Mappings tried, in order, on a first line that may be a CSV header, before the
     /// built-in MarineCadastre and DMA layouts.
     pub csv_maps: Vec<csv::CsvMap>,
@@ -79,6 +83,7 @@ impl Default for DecodeOptions {
             max_pending_groups: 1024,
             duplicate_window_ms: 5_000,
             time_sentence_max_lines: DEFAULT_TIME_SENTENCE_MAX_LINES,
+            max_ahead_of_receipt_ms: (params::DEFAULT_MAX_AHEAD_OF_RECEIPT_S * 1000.0) as i64,
             csv_maps: Vec::new(),
         }
     }
@@ -564,6 +569,16 @@ impl NmeaDecoder {
             return;
         }
         let resolution = self.resolve_time(provenance);
+        if let (Timing::Data(_, time), Some(received)) = (resolution.timing, provenance.received) {
+            let tolerance = self.options.max_ahead_of_receipt_ms;
+            if tolerance > 0 && time.as_millis() - received.as_millis() > tolerance {
+                self.reject(
+                    Reject::AheadOfReceipt,
+                    "the message's own time is ahead of when its line was received",
+                );
+                return;
+            }
+        }
         let (time, time_source) = match resolution.timing {
             Timing::Data(carrier, t) => (Some(t), Some(time_source(carrier))),
             Timing::Received(t) => (Some(t), Some(TimeSource::Received)),
@@ -738,6 +753,41 @@ mod tests {
         assert_eq!(out[0].heard().time, Some(UnixMillis(42)));
         assert_eq!(out[0].heard().time_source, Some(TimeSource::Received));
         assert_eq!(out[0].heard().station.as_deref(), Some("home"));
+    }
+
+    #[test]
+    fn a_time_ahead_of_its_own_reception_is_refused_on_live_lines_only() {
+        let line = br"\c:1334337317*5E\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
+        let data_time = UnixMillis::from_secs(1_334_337_317);
+        let decode = |received: Option<UnixMillis>| {
+            let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+            let mut out = Vec::new();
+            decoder.decode_line(line, received, &mut out);
+            (out.len(), decoder.stats().rejects.ahead_of_receipt)
+        };
+        let tolerance = DecodeOptions::default().max_ahead_of_receipt_ms;
+        // Received an hour before the time it claims: refused, counted, nothing emitted.
+        assert_eq!(
+            decode(Some(UnixMillis(data_time.as_millis() - 3_600_000))),
+            (0, 1)
+        );
+        // Within the tolerance, after it, or from a log without receive times: accepted.
+        assert_eq!(
+            decode(Some(UnixMillis(data_time.as_millis() - tolerance))),
+            (1, 0)
+        );
+        assert_eq!(
+            decode(Some(UnixMillis(data_time.as_millis() + 60_000))),
+            (1, 0)
+        );
+        assert_eq!(decode(None), (1, 0));
+        let mut off = NmeaDecoder::new(DecodeOptions {
+            max_ahead_of_receipt_ms: 0,
+            ..DecodeOptions::default()
+        });
+        let mut out = Vec::new();
+        off.decode_line(line, Some(UnixMillis(0)), &mut out);
+        assert_eq!(out.len(), 1, "0 switches the check off");
     }
 
     #[test]

@@ -37,10 +37,14 @@ pub enum Reject {
     LineTooLong,
     /// A CSV export row with a bad cell, the wrong number of cells or an unclosed quote.
     BadCsvRow,
+    /// A message whose own time is further ahead of the time its line was received than
+    /// `[decode] max_ahead_of_receipt_s`: a receiver clock or a corrupt time no real
+    /// transmission can have (live sources only; a log carries no receive time).
+    AheadOfReceipt,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 11] = [
+    pub const ALL: [Reject; 12] = [
         Reject::BadChecksum,
         Reject::MissingChecksum,
         Reject::BadTagBlock,
@@ -52,6 +56,7 @@ impl Reject {
         Reject::UnknownLine,
         Reject::LineTooLong,
         Reject::BadCsvRow,
+        Reject::AheadOfReceipt,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -67,6 +72,7 @@ impl Reject {
             Reject::UnknownLine => "unknown_line",
             Reject::LineTooLong => "line_too_long",
             Reject::BadCsvRow => "bad_csv_row",
+            Reject::AheadOfReceipt => "ahead_of_receipt",
         }
     }
 }
@@ -87,6 +93,7 @@ pub struct RejectCounts {
     pub unknown_line: u64,
     pub line_too_long: u64,
     pub bad_csv_row: u64,
+    pub ahead_of_receipt: u64,
 }
 
 impl RejectCounts {
@@ -103,6 +110,7 @@ impl RejectCounts {
             Reject::UnknownLine => &mut self.unknown_line,
             Reject::LineTooLong => &mut self.line_too_long,
             Reject::BadCsvRow => &mut self.bad_csv_row,
+            Reject::AheadOfReceipt => &mut self.ahead_of_receipt,
         }
     }
 
@@ -119,6 +127,7 @@ impl RejectCounts {
             Reject::UnknownLine => self.unknown_line,
             Reject::LineTooLong => self.line_too_long,
             Reject::BadCsvRow => self.bad_csv_row,
+            Reject::AheadOfReceipt => self.ahead_of_receipt,
         }
     }
 
