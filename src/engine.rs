@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+mod judge;
+
 use crate::detect::DetectParams;
 use crate::detect::{
-    apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
+    apply_evidence, judge_closed, min_gap_hours, GapRecord, GapStatus, JudgementChange, Reason,
 };
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::Port;
@@ -20,13 +22,12 @@ use crate::track::{
     Vessel, VesselTable, VesselTableCheckpoint,
 };
 use crate::watchlist::Watchlist;
+use judge::{Judging, JudgingCheckpoint};
 
 /// Static reports heard this long after B still count as "after" evidence.
 const AFTER_EVIDENCE_HOURS: f64 = 12.0;
 /// Closed gaps remembered per vessel, for late data and evidence.
 const RECENT_GAPS_PER_VESSEL: usize = 4;
-/// Closed gaps older than this (by B) are no longer re-judged by late data.
-const RECENT_GAP_DAYS: i64 = 30;
 
 /// What the engine asks the store to persist, in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +41,8 @@ pub enum Change {
     },
     /// Insert or replace the gap keyed by (mmsi, dark_from).
     Gap(Box<GapRecord>),
+    /// A change of a gap's judgement, for its history.
+    Judgement(Box<JudgementChange>),
     /// Every gap of this vessel is now watched (or not).
     Watched {
         mmsi: Mmsi,
@@ -104,6 +107,15 @@ pub struct EngineStats {
     /// they carried reached any state.
     #[serde(default)]
     pub refused_time: RefusedTimes,
+    /// Recorded gaps whose judgement late data changed (coverage), beyond the first.
+    #[serde(default)]
+    pub rejudged: u64,
+    /// Vessels that left memory after `forget_after_hours` of silence.
+    #[serde(default)]
+    pub forgotten_vessels: u64,
+    /// Vessels that left memory because `max_tracked_vessels` were tracked.
+    #[serde(default)]
+    pub evicted_vessels: u64,
 }
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
@@ -136,6 +148,9 @@ pub struct EngineCheckpoint {
     /// Events held back until other vessels confirm a jump of the clock.
     #[serde(default)]
     clock_guard: StreamClockGuard,
+    /// Timers of silent vessels and the last judgement of gaps open to change.
+    #[serde(default)]
+    judging: JudgingCheckpoint,
 }
 
 impl EngineCheckpoint {
@@ -184,6 +199,7 @@ pub struct Engine {
     stats: EngineStats,
     changes: Vec<Change>,
     clock_guard: StreamClockGuard,
+    judging: Judging,
 }
 
 impl Engine {
@@ -194,8 +210,11 @@ impl Engine {
         track_interval_minutes: u32,
     ) -> Engine {
         let min_gap_ms = (min_gap_hours(&params, &ports) * MILLIS_PER_HOUR as f64).round() as i64;
+        let mut coverage = Coverage::new(&ports);
+        coverage.watch_flips(params.coverage_min_vessels);
         Engine {
-            coverage: Coverage::new(&ports),
+            judging: Judging::new(ports.len()),
+            coverage,
             params,
             ports,
             watchlist,
@@ -234,6 +253,7 @@ impl Engine {
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
             clock_guard: self.clock_guard.clone(),
+            judging: self.judging.checkpoint(),
         }
     }
 
@@ -249,6 +269,9 @@ impl Engine {
         let mut engine = Engine::new(params, ports, watchlist, track_interval_minutes);
         engine.table = VesselTable::restore(track_interval_minutes, checkpoint.table);
         engine.coverage = Coverage::restore(&engine.ports, checkpoint.coverage);
+        engine
+            .coverage
+            .watch_flips(engine.params.coverage_min_vessels);
         engine.clock = checkpoint.clock;
         engine.swept_hour = checkpoint.swept_hour;
         engine.swept_day = checkpoint.swept_day;
@@ -257,6 +280,7 @@ impl Engine {
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
         engine.clock_guard = checkpoint.clock_guard;
+        engine.restore_judging(checkpoint.judging);
         engine
     }
 
@@ -358,6 +382,9 @@ impl Engine {
             AisEvent::ReceiverHeartbeat(_) => self.stats.heartbeats += 1,
             AisEvent::Other(_) => self.stats.other_messages += 1,
         }
+        if self.table.len() > self.params.max_tracked_vessels as usize {
+            self.evict_over_cap(time);
+        }
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back
@@ -366,6 +393,7 @@ impl Engine {
         self.clock_guard.refuse_all(&mut self.stats.refused_time);
         if let Some(clock) = self.clock {
             self.sweep(clock);
+            self.refresh_open(clock);
         }
         self.push_vessel_updates();
         let mut chunks = Vec::new();
@@ -387,34 +415,14 @@ impl Engine {
             }
             self.swept_hour = hour;
         }
+        self.run_due_timers(time);
     }
 
-    /// Hourly work at the stream clock: open gaps, coverage counts, vessel rows, and once a
-    /// day finished track buffers and memory trimming.
+    /// Hourly work at the stream clock: gaps whose hours' coverage changed, coverage counts,
+    /// vessel rows, and once a day finished track buffers and memory trimming. Open gaps are
+    /// not walked here: each has a timer (see `judge`).
     fn sweep(&mut self, clock: UnixMillis) {
-        let watched: Vec<Mmsi> = self.watched.iter().copied().collect();
-        for mmsi in watched {
-            let Some(vessel) = self.table.get(mmsi) else {
-                continue;
-            };
-            let Some(a) = vessel.last_fix else { continue };
-            if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
-                continue;
-            }
-            if let Some(mut record) =
-                judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
-            {
-                record.watched = true;
-                apply_evidence(
-                    &mut record,
-                    &vessel.identity_at_last_fix,
-                    None,
-                    &self.params,
-                );
-                self.open.insert(mmsi);
-                self.changes.push(Change::Gap(Box::new(record)));
-            }
-        }
+        self.rejudge_flipped(clock);
         for (index, hour, vessels) in self.coverage.take_changed() {
             self.changes.push(Change::PortHour {
                 port: self.ports[index].name.clone(),
@@ -429,12 +437,7 @@ impl Engine {
             let mut chunks = Vec::new();
             self.table.take_finished_tracks(day, &mut chunks);
             self.push_tracks(chunks);
-            let horizon = UnixMillis(clock.as_millis() - RECENT_GAP_DAYS * 86_400_000);
-            self.coverage.forget_detail_before(horizon);
-            self.recent.retain(|_, gaps| {
-                gaps.retain(|g| g.b.time >= horizon);
-                !gaps.is_empty()
-            });
+            self.forget_old(clock);
         }
         self.changes.push(Change::Clock(clock));
     }
@@ -471,6 +474,9 @@ impl Engine {
             FixOrder::First => {
                 let watched = self.is_watched(fix.mmsi);
                 self.set_watched(fix.mmsi, watched);
+                if watched {
+                    self.schedule_silence(fix.mmsi);
+                }
             }
             FixOrder::Next {
                 previous,
@@ -485,7 +491,10 @@ impl Engine {
                     after,
                 );
             }
-            FixOrder::Next { silence: None, .. } => {}
+            FixOrder::Next {
+                previous,
+                silence: None,
+            } => self.withdraw_open(fix.mmsi, previous, Position::of(fix, time)),
             FixOrder::Duplicate => self.stats.duplicate_fixes += 1,
             FixOrder::Late => {
                 self.stats.late_fixes += 1;
@@ -502,7 +511,6 @@ impl Engine {
         before: Arc<Identity>,
         after: Option<Identity>,
     ) {
-        self.open.remove(&mmsi);
         let gap = ClosedGap {
             a,
             b,
@@ -510,10 +518,12 @@ impl Engine {
             after,
         };
         let Some(record) = self.judge(mmsi, &gap) else {
+            self.withdraw_open(mmsi, a, b);
             return;
         };
+        self.open.remove(&mmsi);
         self.count_judgement(&record);
-        self.changes.push(Change::Gap(Box::new(record)));
+        self.emit_judgement(record, Reason::Closed { fix: b.time });
         let gaps = self.recent.entry(mmsi).or_default();
         if gaps.len() == RECENT_GAPS_PER_VESSEL {
             gaps.remove(0);
@@ -582,7 +592,7 @@ impl Engine {
             };
             replaced_a |= part.a.time == original.a.time;
             self.count_judgement(&record);
-            self.changes.push(Change::Gap(Box::new(record)));
+            self.emit_judgement(record, Reason::LateFix { fix: late.time });
             let gaps = self.recent.entry(mmsi).or_default();
             gaps.push(part);
             gaps.sort_by_key(|g| g.a.time);
@@ -592,7 +602,7 @@ impl Engine {
                 withdrawn.status = GapStatus::Withdrawn;
                 withdrawn.confidence = None;
                 self.stats.withdrawn += 1;
-                self.changes.push(Change::Gap(Box::new(withdrawn)));
+                self.emit_judgement(withdrawn, Reason::LateFix { fix: late.time });
             }
         }
     }
@@ -637,7 +647,7 @@ impl Engine {
         }
         let gap = gap.clone();
         if let Some(record) = self.judge(report.mmsi, &gap) {
-            self.changes.push(Change::Gap(Box::new(record)));
+            self.emit_judgement(record, Reason::Closed { fix: gap.b.time });
         }
     }
 
@@ -656,9 +666,10 @@ impl Engine {
         }
         if watched {
             self.watched.insert(mmsi);
+            self.schedule_silence(mmsi);
         } else {
             self.watched.remove(&mmsi);
-            self.open.remove(&mmsi);
+            self.cancel_silence(mmsi);
         }
         self.changes.push(Change::Watched { mmsi, watched });
     }

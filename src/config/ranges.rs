@@ -41,6 +41,8 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
         ("jump_speed_kn", d.jump_speed_kn),
         ("block_coefficient", d.block_coefficient),
         ("max_clock_jump_hours", d.max_clock_jump_hours),
+        ("rejudge_horizon_hours", d.rejudge_horizon_hours),
+        ("forget_after_hours", d.forget_after_hours),
     ] {
         if !(value.is_finite() && value > 0.0) {
             fail(key, format!("must be greater than 0, got {value}"));
@@ -63,6 +65,15 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
             "clock_jump_quorum",
             "must be at least 1 (the vessels that must agree on a jump of the clock), got 0"
                 .to_string(),
+        );
+    }
+    if d.max_tracked_vessels < 1000 {
+        fail(
+            "max_tracked_vessels",
+            format!(
+                "must be at least 1000 (vessels kept in memory), got {}",
+                d.max_tracked_vessels
+            ),
         );
     }
     if !(0.0..=1.0).contains(&d.min_coverage) {
@@ -89,6 +100,19 @@ fn check_detect_rules(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlPr
                 "must be above max_speed_kn ({} kn), got {} kn; otherwise a reachable port call \
                  would count as a position jump",
                 d.max_speed_kn, d.jump_speed_kn
+            ),
+        );
+    }
+    if d.forget_after_hours.is_finite()
+        && d.gap_hours.is_finite()
+        && d.forget_after_hours < d.gap_hours.max(24.0)
+    {
+        fail(
+            "forget_after_hours",
+            format!(
+                "must be at least 24 h and at least gap_hours ({} h): a vessel forgotten sooner \
+                 could never be seen dark, got {} h",
+                d.gap_hours, d.forget_after_hours
             ),
         );
     }
@@ -261,6 +285,9 @@ mod tests {
             "max_clock_jump_hours = 0",
             "max_clock_jump_hours = -1",
             "clock_jump_quorum = 0",
+            "rejudge_horizon_hours = 0",
+            "forget_after_hours = 12",
+            "max_tracked_vessels = 999",
         ];
         for setting in refused {
             let problem = detect_problem(setting).unwrap_or_else(|| panic!("accepted {setting}"));
@@ -280,6 +307,9 @@ mod tests {
             "block_coefficient = 1",
             "max_clock_jump_hours = 0.5",
             "clock_jump_quorum = 1",
+            "rejudge_horizon_hours = 0.5",
+            "forget_after_hours = 24",
+            "max_tracked_vessels = 1000",
             "seawater_density_t_m3 = 0.9",
             "seawater_density_t_m3 = 1.1",
             "barrels_per_tonne = 5",

@@ -2,7 +2,10 @@
 //! reachable and covered while a vessel was dark, the evidence that it loaded there, and the
 //! re-judgement late data forces. Pure: every function takes the stream clock as an argument.
 
+mod history;
 mod params;
+mod recorded;
+mod timers;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +13,10 @@ use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port};
 use crate::time::UnixMillis;
 use crate::track::{Coverage, Identity, IdentityChange, Position};
+pub use history::{JudgementChange, Reason};
 pub use params::DetectParams;
+pub use recorded::{GapsByPort, Judged, LastJudgements};
+pub use timers::{next_check, OpenTimers, OpenTimersCheckpoint};
 
 /// The judgement of one dark period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -283,6 +289,14 @@ pub fn judge_closed(
         record.coverage = Some(c.coverage);
     }
     Some(record)
+}
+
+/// The ports (by index) whose approach distance A, or B, lies within: the only ports whose
+/// coverage can matter to a gap between them.
+pub fn ports_near(ports: &[Port], a: Position, b: Option<Position>) -> Vec<usize> {
+    (0..ports.len())
+        .filter(|&index| is_near(&ports[index], a, b))
+        .collect()
 }
 
 fn is_near(port: &Port, a: Position, b: Option<Position>) -> bool {

@@ -34,6 +34,14 @@ pub struct DetectParams {
     pub max_clock_jump_hours: f64,
     /// Distinct MMSIs whose events must agree on a time that far ahead before the clock moves.
     pub clock_jump_quorum: u32,
+    /// Hours (by fix B, before the stream clock) during which a recorded gap is judged again
+    /// when late data changes it: a late fix of its own inside it, or other vessels' late fixes
+    /// that change its coverage. Older gaps keep their judgement.
+    pub rejudge_horizon_hours: f64,
+    /// Hours of silence after which a vessel leaves memory (its stored rows stay).
+    pub forget_after_hours: f64,
+    /// Vessels tracked in memory at most; beyond it the longest silent leave first.
+    pub max_tracked_vessels: u32,
 }
 
 impl Default for DetectParams {
@@ -53,6 +61,9 @@ impl Default for DetectParams {
             barrels_per_tonne: 7.33,
             max_clock_jump_hours: 12.0,
             clock_jump_quorum: 3,
+            rejudge_horizon_hours: 72.0,
+            forget_after_hours: 720.0,
+            max_tracked_vessels: 1_000_000,
         }
     }
 }

@@ -158,6 +158,7 @@ impl Store {
              DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
              DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions;
+             DELETE FROM gap_history;
              COMMIT;",
         )?;
         Ok(())
@@ -351,6 +352,7 @@ struct BatchWriter<'t> {
     vessel: rusqlite::Statement<'t>,
     identity: rusqlite::Statement<'t>,
     gap: rusqlite::Statement<'t>,
+    history: rusqlite::Statement<'t>,
     watched: rusqlite::Statement<'t>,
     track: rusqlite::Statement<'t>,
     port_hour: rusqlite::Statement<'t>,
@@ -369,6 +371,10 @@ impl<'t> BatchWriter<'t> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
             gap: tx.prepare(&rows::GAP_INSERT)?,
+            history: tx.prepare(
+                "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?,
             watched: tx.prepare("UPDATE gaps SET watched = ?2 WHERE mmsi = ?1")?,
             track: tx.prepare(
                 "INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points)
@@ -403,6 +409,20 @@ impl<'t> BatchWriter<'t> {
                 ])?;
             }
             Change::Gap(g) => self.gap(g)?,
+            Change::Judgement(j) => {
+                self.history.execute(params![
+                    j.mmsi.0,
+                    j.dark_from.as_millis(),
+                    j.at.as_millis(),
+                    j.before.map(|s| s.as_str()),
+                    j.status.as_str(),
+                    j.port,
+                    j.coverage,
+                    j.dark_now,
+                    j.reason.kind(),
+                    j.describe()
+                ])?;
+            }
             Change::Watched { mmsi, watched } => {
                 self.watched.execute(params![mmsi.0, watched])?;
             }

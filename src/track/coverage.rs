@@ -38,6 +38,9 @@ impl HeardNear {
 pub struct CoverageCheckpoint {
     bins: Vec<(String, Vec<(i64, HourBin)>)>,
     changed: Vec<(String, i64)>,
+    /// Bins whose covered state changed and whose gaps are not yet judged again.
+    #[serde(default)]
+    flipped: Vec<(String, i64)>,
 }
 
 impl CoverageCheckpoint {
@@ -142,6 +145,11 @@ pub struct Coverage {
     bins: Vec<BTreeMap<i64, HourBin>>,
     /// (port index, hour start) of bins changed since `take_changed`.
     changed: Vec<(usize, i64)>,
+    /// The counts at which a bin's hour becomes covered for some vessel (`min_vessels` for a
+    /// vessel not in it, one more for one that is): reaching them may change a judgement.
+    flip_counts: [u32; 2],
+    /// (port index, hour start) of bins that reached a flip count since `take_flipped`.
+    flipped: Vec<(usize, i64)>,
 }
 
 impl Coverage {
@@ -150,7 +158,30 @@ impl Coverage {
             boxes: ports.iter().map(CoverageBox::around).collect(),
             bins: ports.iter().map(|_| BTreeMap::new()).collect(),
             changed: Vec::new(),
+            flip_counts: [u32::MAX; 2],
+            flipped: Vec::new(),
         }
+    }
+
+    /// Starts listing the bins whose hour becomes covered at `min_vessels` (see
+    /// [`Coverage::take_flipped`]). With 0 every hour is covered and nothing ever flips.
+    pub fn watch_flips(&mut self, min_vessels: u32) {
+        self.flip_counts = match min_vessels {
+            0 => [u32::MAX; 2],
+            n => [n, n.saturating_add(1)],
+        };
+    }
+
+    /// Bins that became covered for some vessel since the last call, as (port index, hour
+    /// start), in a stable order: the gaps spanning them may be judged differently now.
+    pub fn take_flipped(&mut self) -> Vec<(usize, UnixMillis)> {
+        let mut flipped = std::mem::take(&mut self.flipped);
+        flipped.sort_unstable();
+        flipped.dedup();
+        flipped
+            .into_iter()
+            .map(|(index, hour)| (index, UnixMillis(hour)))
+            .collect()
     }
 
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
@@ -188,6 +219,9 @@ impl Coverage {
                 bin.vessels.insert(slot, mmsi.0);
                 bin.count += 1;
                 self.changed.push((index, hour));
+                if self.flip_counts.contains(&bin.count) {
+                    self.flipped.push((index, hour));
+                }
             }
         }
     }
@@ -213,6 +247,10 @@ impl Coverage {
         let span = until.as_millis() - from.as_millis();
         if span <= 0 {
             return 0.0;
+        }
+        // No other vessel needs to be heard: every hour is covered, heard from or not.
+        if min_vessels == 0 {
+            return 1.0;
         }
         let start_hour = from.hour_floor().as_millis();
         let mut covered_ms = 0i64;
@@ -274,6 +312,11 @@ impl Coverage {
                 .iter()
                 .map(|&(index, hour)| (ports[index].name.clone(), hour))
                 .collect(),
+            flipped: self
+                .flipped
+                .iter()
+                .map(|&(index, hour)| (ports[index].name.clone(), hour))
+                .collect(),
         }
     }
 
@@ -290,6 +333,11 @@ impl Coverage {
         for (name, hour) in checkpoint.changed {
             if let Some(index) = index_of(&name) {
                 coverage.changed.push((index, hour));
+            }
+        }
+        for (name, hour) in checkpoint.flipped {
+            if let Some(index) = index_of(&name) {
+                coverage.flipped.push((index, hour));
             }
         }
         coverage

@@ -418,6 +418,30 @@ impl VesselTable {
         }
     }
 
+    /// Removes the vessels named (silent too long, or over the cap), handing over their
+    /// unwritten track points; their other state is the caller's to have written already.
+    pub fn forget(&mut self, mmsis: &[Mmsi], chunks: &mut Vec<TrackChunk>) -> Vec<Vessel> {
+        let mut gone = Vec::with_capacity(mmsis.len());
+        for mmsi in mmsis {
+            let Some(i) = self.index.remove(mmsi) else {
+                continue;
+            };
+            let mut vessel = self.vessels.swap_remove(i as usize);
+            if let Some(moved) = self.vessels.get(i as usize) {
+                self.index.insert(moved.mmsi, i);
+            }
+            if !vessel.track_buffer.is_empty() {
+                chunks.push(take_chunk(&mut vessel));
+            }
+            gone.push(vessel);
+        }
+        // Indices moved: the dirty list is rebuilt from the flags it mirrors.
+        self.dirty = (0..self.vessels.len() as u32)
+            .filter(|&i| self.vessels[i as usize].dirty)
+            .collect();
+        gone
+    }
+
     /// Takes every non-empty track buffer (end of input, shutdown).
     pub fn take_all_tracks(&mut self, chunks: &mut Vec<TrackChunk>) {
         for vessel in &mut self.vessels {
