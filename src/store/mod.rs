@@ -1,6 +1,7 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and the read side, [`Reader`], that queries answer from (`read`).
 
+pub mod history;
 pub mod lock;
 mod params;
 pub mod read;
