@@ -16,6 +16,8 @@ mod decode_corpora;
 mod defaults;
 #[path = "integration/formats.rs"]
 mod formats;
+#[path = "integration/judgements.rs"]
+mod judgements;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/order.rs"]

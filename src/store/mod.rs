@@ -364,8 +364,21 @@ impl<'t> BatchWriter<'t> {
     fn new(tx: &'t rusqlite::Transaction<'t>) -> Result<Self, StoreError> {
         Ok(BatchWriter {
             vessel: tx.prepare(
-                "INSERT OR REPLACE INTO vessels (mmsi, first_heard, last_heard, last_fix_time, last_lat, last_lon, imo, name, callsign, ship_type, length, beam, draught, destination, class, watched, fixes, late_fixes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                // A vessel that left the engine's memory and came back is tracked afresh: what
+                // the store knew of it stays where the new snapshot knows nothing yet.
+                "INSERT INTO vessels (mmsi, first_heard, last_heard, last_fix_time, last_lat, last_lon, imo, name, callsign, ship_type, length, beam, draught, destination, class, watched, fixes, late_fixes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                 ON CONFLICT(mmsi) DO UPDATE SET first_heard = MIN(first_heard, excluded.first_heard),
+                   last_heard = excluded.last_heard, last_fix_time = excluded.last_fix_time,
+                   last_lat = excluded.last_lat, last_lon = excluded.last_lon,
+                   imo = COALESCE(excluded.imo, imo), name = COALESCE(excluded.name, name),
+                   callsign = COALESCE(excluded.callsign, callsign),
+                   ship_type = COALESCE(excluded.ship_type, ship_type),
+                   length = COALESCE(excluded.length, length), beam = COALESCE(excluded.beam, beam),
+                   draught = COALESCE(excluded.draught, draught),
+                   destination = COALESCE(excluded.destination, destination),
+                   class = COALESCE(excluded.class, class), watched = excluded.watched,
+                   fixes = excluded.fixes, late_fixes = excluded.late_fixes",
             )?,
             identity: tx.prepare(
                 "INSERT OR REPLACE INTO identity_history (mmsi, time, imo, name, callsign, ship_type, length, beam, draught, destination, class)
