@@ -37,7 +37,7 @@ pub enum Change {
     Identity {
         mmsi: Mmsi,
         time: UnixMillis,
-        identity: Identity,
+        identity: Arc<Identity>,
     },
     /// Insert or replace the gap keyed by (mmsi, dark_from).
     Gap(Box<GapRecord>),
@@ -64,7 +64,7 @@ pub struct VesselSnapshot {
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
-    pub identity: Identity,
+    pub identity: Arc<Identity>,
     pub watched: bool,
     pub fixes: u32,
     pub late_fixes: u32,
@@ -77,7 +77,7 @@ impl VesselSnapshot {
             first_heard: vessel.first_heard,
             last_heard: vessel.last_heard,
             last_fix: vessel.last_fix,
-            identity: (*vessel.identity).clone(),
+            identity: vessel.identity.clone(),
             watched: vessel.watched,
             fixes: vessel.fixes,
             late_fixes: vessel.late_fixes,
@@ -618,7 +618,7 @@ impl Engine {
             self.changes.push(Change::Identity {
                 mmsi: report.mmsi,
                 time,
-                identity: (*vessel.identity).clone(),
+                identity: vessel.identity.clone(),
             });
             let watched = self.is_watched(report.mmsi);
             self.set_watched(report.mmsi, watched);
