@@ -5,6 +5,8 @@ mod history;
 
 use std::io::{self, Write};
 
+pub use history::{write_history, HISTORY_CSV_HEADER};
+
 use serde_json::{json, Value};
 
 use crate::detect::{GapRecord, GapStatus};

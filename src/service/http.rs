@@ -382,7 +382,7 @@ fn render_counters(out: &mut String, state: &ServiceState) {
     let p = &state.pipeline;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let a = &state.alerts;
-    let gauges: [(&str, &str, &str, u64); 13] = [
+    let gauges: [(&str, &str, &str, u64); 16] = [
         (
             "aisgap_alerts_queued_total",
             "counter",
@@ -424,6 +424,24 @@ fn render_counters(out: &mut String, state: &ServiceState) {
             "gauge",
             "Vessels in the vessel table.",
             get(&p.vessels),
+        ),
+        (
+            "aisgap_vessels_forgotten_total",
+            "counter",
+            "Vessels that left memory after forget_after_hours of silence.",
+            get(&p.forgotten_vessels),
+        ),
+        (
+            "aisgap_vessels_evicted_total",
+            "counter",
+            "Vessels that left memory because max_tracked_vessels were tracked.",
+            get(&p.evicted_vessels),
+        ),
+        (
+            "aisgap_gaps_rejudged_total",
+            "counter",
+            "Recorded gaps whose judgement late data changed.",
+            get(&p.rejudged_gaps),
         ),
         (
             "aisgap_open_gaps",

@@ -48,6 +48,11 @@ pub struct PipelineMetrics {
     pub open_gaps: AtomicU64,
     pub dark_now: AtomicU64,
     pub trips: AtomicU64,
+    /// Vessels that left memory: silent past `forget_after_hours`, or over `max_tracked_vessels`.
+    pub forgotten_vessels: AtomicU64,
+    pub evicted_vessels: AtomicU64,
+    /// Recorded gaps whose judgement late data changed.
+    pub rejudged_gaps: AtomicU64,
     /// Lines whose effects are committed (all sources).
     pub committed_lines: AtomicU64,
     /// Wall-clock time of the pipeline's latest turn (millis): health.
@@ -385,6 +390,12 @@ impl Pipeline {
         m.vessels
             .store(self.engine.vessels().len() as u64, Ordering::Relaxed);
         m.trips.store(self.engine.stats().trips, Ordering::Relaxed);
+        let stats = self.engine.stats();
+        m.forgotten_vessels
+            .store(stats.forgotten_vessels, Ordering::Relaxed);
+        m.evicted_vessels
+            .store(stats.evicted_vessels, Ordering::Relaxed);
+        m.rejudged_gaps.store(stats.rejudged, Ordering::Relaxed);
         m.dark_now
             .store(self.announced_dark.len() as u64, Ordering::Relaxed);
         m.open_gaps
