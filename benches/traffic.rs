@@ -12,7 +12,9 @@ use std::path::Path;
 
 use aisgap::config::Config;
 use aisgap::offline::replay::replay;
-use aisgap::simulate::encode::{cog_raw, lat_raw, lon_raw, sog_raw, PositionReport, Sentence, TagBlock};
+use aisgap::simulate::encode::{
+    cog_raw, lat_raw, lon_raw, sog_raw, PositionReport, Sentence, TagBlock,
+};
 use aisgap::simulate::SplitMix64;
 use aisgap::store::Store;
 

@@ -235,6 +235,18 @@ impl Engine {
     /// The engine's state for a later [`Engine::restore`]. Changes not yet taken are not part
     /// of it: take and persist them in the same transaction as the checkpoint.
     pub fn checkpoint(&self) -> EngineCheckpoint {
+        self.checkpoint_with(self.table.checkpoint())
+    }
+
+    /// The checkpoint as [`EngineCheckpoint::take_vessels`] leaves it, without copying the
+    /// vessels: the caller stores each straight from [`Engine::vessels`], in that order.
+    pub fn checkpoint_apart(&self) -> EngineCheckpoint {
+        let mut checkpoint = self.checkpoint_with(VesselTableCheckpoint::default());
+        checkpoint.vessel_order = self.table.iter().map(|v| v.mmsi).collect();
+        checkpoint
+    }
+
+    fn checkpoint_with(&self, table: VesselTableCheckpoint) -> EngineCheckpoint {
         let mut recent: Vec<(Mmsi, Vec<ClosedGap>)> = self
             .recent
             .iter()
@@ -242,7 +254,7 @@ impl Engine {
             .collect();
         recent.sort_unstable_by_key(|(mmsi, _)| *mmsi);
         EngineCheckpoint {
-            table: self.table.checkpoint(),
+            table,
             coverage: self.coverage.checkpoint(&self.ports),
             clock: self.clock,
             swept_hour: self.swept_hour,

@@ -285,11 +285,13 @@ fn parse_time(parameter: &str, text: Option<&str>) -> anyhow::Result<Option<Unix
 fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let filter = GapFilter {
         port: args.port.clone(),
-        mmsi: args.mmsi.or(match args.what {
-            QueryWhat::History => args.vessel,
-            _ => None,
-        })
-        .map(Mmsi),
+        mmsi: args
+            .mmsi
+            .or(match args.what {
+                QueryWhat::History => args.vessel,
+                _ => None,
+            })
+            .map(Mmsi),
         imo: args.imo,
         since: parse_time("--since", args.since.as_deref())?,
         until: parse_time("--until", args.until.as_deref())?,

@@ -10,8 +10,7 @@ use axum::Router;
 use serde_json::json;
 
 use super::endpoints::{
-    Endpoint, DARK_NOW, GAPS, HISTORY, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS,
-    VESSEL,
+    Endpoint, DARK_NOW, GAPS, HISTORY, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};

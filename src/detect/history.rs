@@ -136,8 +136,9 @@ impl JudgementChange {
                 "silent longer than forget_after_hours: no longer tracked, kept as last judged"
                     .to_string()
             }
-            Reason::Evicted => "evicted from memory by max_tracked_vessels, kept as last judged"
-                .to_string(),
+            Reason::Evicted => {
+                "evicted from memory by max_tracked_vessels, kept as last judged".to_string()
+            }
         };
         format!("{became} {at}{port}: {why}")
     }
@@ -193,7 +194,9 @@ mod tests {
             },
         );
         assert!(
-            covered.describe().starts_with("coverage_unknown -> trip at stream time 2024-03-09T06:00:00Z"),
+            covered
+                .describe()
+                .starts_with("coverage_unknown -> trip at stream time 2024-03-09T06:00:00Z"),
             "{}",
             covered.describe()
         );

@@ -124,11 +124,7 @@ impl LastJudgements {
 
     /// In key order, for a checkpoint.
     pub fn to_sorted(&self) -> Vec<((Mmsi, UnixMillis), Judged)> {
-        let mut all: Vec<_> = self
-            .judged
-            .iter()
-            .map(|(k, j)| (*k, j.clone()))
-            .collect();
+        let mut all: Vec<_> = self.judged.iter().map(|(k, j)| (*k, j.clone())).collect();
         all.sort_unstable_by_key(|(k, _)| *k);
         all
     }

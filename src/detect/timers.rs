@@ -2,8 +2,8 @@
 //! judgement of its silence can next change (a threshold reached, coverage so far crossing
 //! `min_coverage`), so that the cost of open gaps follows what happens, not vessels x hours.
 
-use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +115,9 @@ pub fn next_check(
         }
         consider(at_hours(port_gap_hours(params, port)));
         let to_port = port.distance_nm(a.lat, a.lon);
-        consider(at_hours(params.min_port_hours + to_port / params.max_speed_kn));
+        consider(at_hours(
+            params.min_port_hours + to_port / params.max_speed_kn,
+        ));
         if let Some(record) = record {
             if let Some(c) = record.candidates.iter().find(|c| c.port == port.name) {
                 consider(coverage_crossing(

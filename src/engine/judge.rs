@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
-    apply_evidence, judge_open, next_check, ports_near, GapRecord, GapStatus, GapsByPort,
-    Judged, JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
+    apply_evidence, judge_open, next_check, ports_near, GapRecord, GapStatus, GapsByPort, Judged,
+    JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
 };
 use crate::model::Mmsi;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -263,10 +263,16 @@ impl Engine {
         if before.as_ref() == Some(&now) {
             return;
         }
-        if before.as_ref().is_some_and(|b| b.status == GapStatus::Withdrawn) {
+        if before
+            .as_ref()
+            .is_some_and(|b| b.status == GapStatus::Withdrawn)
+        {
             return;
         }
-        if before.as_ref().is_some_and(|b| b.differs_in_judgement(&now)) {
+        if before
+            .as_ref()
+            .is_some_and(|b| b.differs_in_judgement(&now))
+        {
             self.stats.rejudged += 1;
             if record.is_trip() {
                 self.stats.trips += 1;
@@ -370,5 +376,69 @@ impl Engine {
         let mut chunks = Vec::new();
         self.table.forget(mmsis, &mut chunks);
         self.push_tracks(chunks);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::DetectParams;
+    use crate::engine::Engine;
+    use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass};
+    use crate::ports::Port;
+    use crate::time::UnixMillis;
+    use crate::watchlist::Watchlist;
+
+    fn fix(mmsi: u32, time: i64) -> AisEvent {
+        AisEvent::Fix(Fix {
+            mmsi: Mmsi(mmsi),
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard: Heard {
+                time: Some(UnixMillis(time)),
+                time_source: Some(TimeSource::TagBlock),
+                station: None,
+                channel: None,
+            },
+            lat: 42.7,
+            lon: 133.0,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })
+    }
+
+    #[test]
+    fn a_checkpoint_apart_is_the_checkpoint_with_its_vessels_taken_out() {
+        let params = DetectParams {
+            watch_all: true,
+            ..DetectParams::default()
+        };
+        let ports = vec![Port::circle("Vostochny", 42.735, 133.075, 2.0)];
+        let mut engine = Engine::new(params, ports, Watchlist::default(), 10);
+        for (i, mmsi) in [273_000_003, 273_000_001, 273_000_002]
+            .into_iter()
+            .enumerate()
+        {
+            engine.ingest(&fix(mmsi, 1_709_856_000_000 + i as i64 * 7 * 3_600_000));
+        }
+        let mut whole = engine.checkpoint();
+        let vessels = whole.take_vessels();
+        let apart = engine.checkpoint_apart();
+        assert_eq!(
+            serde_json::to_value(&apart).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+        let order: Vec<Mmsi> = engine.vessels().iter().map(|v| v.mmsi).collect();
+        assert_eq!(order, vessels.iter().map(|v| v.mmsi).collect::<Vec<_>>());
+        assert_eq!(
+            engine.open_gaps(),
+            2,
+            "the first two vessels are silent 7 h and more"
+        );
     }
 }

@@ -338,10 +338,12 @@ impl Pipeline {
                 }
             }
         }
-        let mut checkpoint = self.engine.checkpoint();
+        // Vessels are stored straight from the engine: a copy of the whole table would double
+        // the service's memory at every commit.
+        let mut checkpoint = self.engine.checkpoint_apart();
         let mut vessel_states = Vec::new();
-        for vessel in checkpoint.take_vessels() {
-            let state = serde_json::to_string(&vessel).expect("vessels always serialise");
+        for vessel in self.engine.vessels().iter() {
+            let state = serde_json::to_string(vessel).expect("vessels always serialise");
             let hash = hash_of(&state);
             if self.saved_vessels.insert(vessel.mmsi, hash) != Some(hash) {
                 vessel_states.push((vessel.mmsi.0, state));

@@ -199,7 +199,7 @@ const SILENCE_FOR_AFTER_EVIDENCE_MS: i64 = MILLIS_PER_HOUR;
 
 /// What a restarted service needs of the vessel table: every vessel with its unwritten track
 /// buffer; the index and the dirty list are rebuilt.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VesselTableCheckpoint {
     vessels: Vec<Vessel>,
 }
