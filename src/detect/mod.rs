@@ -16,7 +16,7 @@ use crate::track::{Coverage, Identity, IdentityChange, Position};
 pub use history::{JudgementChange, Reason};
 pub use params::DetectParams;
 pub use recorded::{GapsByPort, Judged, LastJudgements};
-pub use timers::{next_check, OpenTimers, OpenTimersCheckpoint};
+pub use timers::{next_check, OpenTimers, OpenTimersCheckpoint, SilenceCoverage};
 
 /// The judgement of one dark period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -314,16 +314,32 @@ pub fn judge_open(
     ports: &[Port],
     coverage: &Coverage,
 ) -> Option<GapRecord> {
+    judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
+        coverage.covered_ms(index, a.time, clock, mmsi, params.coverage_min_vessels)
+    })
+}
+
+/// [`judge_open`] with the covered milliseconds of `[A, clock)` at each port (by index) from
+/// `covered_ms`: a caller that keeps a long silence's sum as it grows saves walking it again.
+pub fn judge_open_with(
+    mmsi: Mmsi,
+    a: Position,
+    clock: UnixMillis,
+    params: &DetectParams,
+    ports: &[Port],
+    covered_ms: &mut dyn FnMut(usize) -> i64,
+) -> Option<GapRecord> {
     let duration = a.time.hours_until(clock);
     if duration < min_gap_hours(params, ports) {
         return None;
     }
+    let span_ms = (clock.as_millis() - a.time.as_millis()) as f64;
     let mut candidates = Vec::new();
     for (index, port) in ports.iter().enumerate() {
         if duration < port_gap_hours(params, port) || !is_near(port, a, None) {
             continue;
         }
-        let share = coverage.covered_share(index, a.time, clock, mmsi, params.coverage_min_vessels);
+        let share = covered_ms(index) as f64 / span_ms;
         let to_port = port.distance_nm(a.lat, a.lon);
         candidates.push(PortCandidate {
             port: port.name.clone(),

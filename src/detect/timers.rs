@@ -87,6 +87,77 @@ pub struct OpenTimersCheckpoint {
     due: Vec<(Mmsi, i64)>,
 }
 
+/// The covered milliseconds of one silence at each port near fix A, summed up to the start of
+/// the current hour as the silence grows: hours before it no longer change but for late data,
+/// after which the caller starts the sum again. Equal to walking the whole silence each time.
+#[derive(Clone, Debug)]
+pub struct SilenceCoverage {
+    a: Position,
+    known_until: i64,
+    covered: Vec<i64>,
+}
+
+impl SilenceCoverage {
+    pub fn new(a: Position, ports: &[Port]) -> SilenceCoverage {
+        SilenceCoverage {
+            a,
+            known_until: a.time.as_millis(),
+            covered: vec![0; ports.len()],
+        }
+    }
+
+    /// Whether this is the sum of the silence since `a`.
+    pub fn is_since(&self, a: Position) -> bool {
+        self.a == a
+    }
+
+    /// Sums the hours that have ended by `clock`.
+    pub fn advance(
+        &mut self,
+        clock: UnixMillis,
+        mmsi: Mmsi,
+        params: &DetectParams,
+        ports: &[Port],
+        coverage: &Coverage,
+    ) {
+        let until = clock.hour_floor().as_millis().max(self.a.time.as_millis());
+        if until <= self.known_until {
+            return;
+        }
+        for (index, port) in ports.iter().enumerate() {
+            if is_near(port, self.a, None) {
+                self.covered[index] += coverage.covered_ms(
+                    index,
+                    UnixMillis(self.known_until),
+                    UnixMillis(until),
+                    mmsi,
+                    params.coverage_min_vessels,
+                );
+            }
+        }
+        self.known_until = until;
+    }
+
+    /// Covered milliseconds of `[A, clock)` at port `index`.
+    pub fn until(
+        &self,
+        index: usize,
+        clock: UnixMillis,
+        mmsi: Mmsi,
+        params: &DetectParams,
+        coverage: &Coverage,
+    ) -> i64 {
+        self.covered[index]
+            + coverage.covered_ms(
+                index,
+                UnixMillis(self.known_until),
+                clock,
+                mmsi,
+                params.coverage_min_vessels,
+            )
+    }
+}
+
 /// When the silence since fix A, judged at `clock` as `record` (or not yet a gap: `None`),
 /// can next be judged differently, with nothing else heard: the next threshold its duration
 /// reaches (the shortest gap, a port's own gap hours, a port becoming reachable), the earliest
@@ -98,7 +169,7 @@ pub fn next_check(
     record: Option<&GapRecord>,
     params: &DetectParams,
     ports: &[Port],
-    coverage: &Coverage,
+    silence: &SilenceCoverage,
 ) -> UnixMillis {
     let elapsed_h = a.time.hours_until(clock).max(0.0);
     let at_hours = |hours: f64| a.time.plus_hours(hours);
@@ -121,13 +192,11 @@ pub fn next_check(
         if let Some(record) = record {
             if let Some(c) = record.candidates.iter().find(|c| c.port == port.name) {
                 consider(coverage_crossing(
-                    index,
                     a,
                     clock,
                     c.feasible,
                     params,
-                    coverage,
-                    record.mmsi,
+                    (silence.known_until, silence.covered[index]),
                 ));
             }
         }
@@ -137,29 +206,21 @@ pub fn next_check(
 
 /// The earliest time the covered share of `[A, t)` at port `index` could cross
 /// `min_coverage`, whatever is heard from now on: every hour from the current one on may turn
-/// out covered or not (the current hour's bin is still filling), hours before it are known.
+/// out covered or not (the current hour's bin is still filling), hours before it are known
+/// (`known_until` and what was covered of them).
 /// When the answer lies in the current hour, the next hour's start.
 fn coverage_crossing(
-    index: usize,
     a: Position,
     clock: UnixMillis,
     feasible: bool,
     params: &DetectParams,
-    coverage: &Coverage,
-    mmsi: Mmsi,
+    (known_until, covered_ms): (i64, i64),
 ) -> UnixMillis {
     let never = UnixMillis(i64::MAX);
     let m = params.min_coverage;
     let from = a.time.as_millis();
-    let known_until = clock.hour_floor().as_millis().max(from);
     let known_ms = (known_until - from) as f64;
-    let covered_ms = coverage.covered_share(
-        index,
-        a.time,
-        UnixMillis(known_until),
-        mmsi,
-        params.coverage_min_vessels,
-    ) * known_ms;
+    let covered_ms = covered_ms as f64;
     // Solve for the span s = t - A at which the bound meets the threshold.
     let span_ms = if feasible {
         // Nothing covered from here on: covered / s < m.

@@ -2,12 +2,15 @@
 //! gaps looked at when their timer is due, recorded gaps judged again when late data reaches
 //! their hours, every change kept in the history, and vessels that left memory.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
-    apply_evidence, judge_open, next_check, ports_near, GapRecord, GapStatus, GapsByPort, Judged,
-    JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
+    apply_evidence, judge_open, judge_open_with, next_check, ports_near, GapRecord, GapStatus,
+    GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
+    SilenceCoverage,
 };
 use crate::model::Mmsi;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -26,6 +29,8 @@ pub(super) struct Judging {
     /// Recent closed gaps by the ports near A or B.
     closed_near: GapsByPort,
     last: LastJudgements,
+    /// The coverage summed so far of each silence looked at: a cache, rebuilt when missing.
+    silences: HashMap<Mmsi, SilenceCoverage>,
 }
 
 /// What a restart needs of [`Judging`]; the indexes by port are rebuilt from the open and
@@ -102,6 +107,7 @@ impl Engine {
                 }
             }
             Some(until) => {
+                self.judging.silences.remove(&record.mmsi);
                 for port in ports_near(&self.ports, a, None) {
                     self.judging.open_near.remove(port, record.mmsi, a.time);
                 }
@@ -134,6 +140,7 @@ impl Engine {
     /// leaves memory).
     pub(super) fn cancel_silence(&mut self, mmsi: Mmsi) {
         self.judging.timers.cancel(mmsi);
+        self.judging.silences.remove(&mmsi);
         if let Some(a) = self.table.get(mmsi).and_then(|v| v.last_fix) {
             self.drop_open(mmsi, a);
         }
@@ -170,15 +177,20 @@ impl Engine {
             self.schedule_silence(mmsi);
             return;
         }
-        let record = judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage);
-        let next = next_check(
-            a,
-            clock,
-            record.as_ref(),
-            &self.params,
-            &self.ports,
-            &self.coverage,
-        );
+        let silence = self
+            .judging
+            .silences
+            .entry(mmsi)
+            .or_insert_with(|| SilenceCoverage::new(a, &self.ports));
+        if !silence.is_since(a) {
+            *silence = SilenceCoverage::new(a, &self.ports);
+        }
+        let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
+        silence.advance(clock, mmsi, params, ports, coverage);
+        let record = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
+            silence.until(index, clock, mmsi, params, coverage)
+        });
+        let next = next_check(a, clock, record.as_ref(), params, ports, silence);
         self.judging.timers.schedule(mmsi, next);
         let Some(mut record) = record else { return };
         record.watched = true;
@@ -248,6 +260,7 @@ impl Engine {
                 // Hours from the current one on were left open by its timer; only a change
                 // in an hour already counted can change its judgement now.
                 if hour < clock.hour_floor() {
+                    self.judging.silences.remove(&mmsi);
                     self.look_at_silence(mmsi, clock, Reason::StillSilent);
                 }
             }

@@ -248,9 +248,26 @@ impl Coverage {
         if span <= 0 {
             return 0.0;
         }
+        self.covered_ms(index, from, until, exclude, min_vessels) as f64 / span as f64
+    }
+
+    /// The milliseconds of `[from, until)` that [`Coverage::covered_share`] counts as covered:
+    /// additive over adjacent spans, so a long silence can be summed as it grows.
+    pub fn covered_ms(
+        &self,
+        index: usize,
+        from: UnixMillis,
+        until: UnixMillis,
+        exclude: Mmsi,
+        min_vessels: u32,
+    ) -> i64 {
+        let span = until.as_millis() - from.as_millis();
+        if span <= 0 {
+            return 0;
+        }
         // No other vessel needs to be heard: every hour is covered, heard from or not.
         if min_vessels == 0 {
-            return 1.0;
+            return span;
         }
         let start_hour = from.hour_floor().as_millis();
         let mut covered_ms = 0i64;
@@ -261,7 +278,7 @@ impl Coverage {
                     (hour + MILLIS_PER_HOUR).min(until.as_millis()) - hour.max(from.as_millis());
             }
         }
-        covered_ms as f64 / span as f64
+        covered_ms
     }
 
     /// Bins changed since the last call, with their current distinct-vessel counts, in a
