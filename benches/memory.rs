@@ -1,13 +1,18 @@
 //! Memory per tracked vessel in steady state: 1,000,000 distinct MMSIs each report a fix every
 //! three hours (under the gap threshold, as vessels in coverage do) for a day, every tenth with
-//! static data; reports resident memory per vessel and the process's peak RSS.
+//! static data; reports resident memory per vessel and the process's peak RSS. Then the same
+//! million MMSIs, two fixes each, as an NMEA log through `aisgap replay` (the whole pipeline:
+//! decode, sort, engine, store): the child's peak RSS per vessel.
 //!
-//! Run: `cargo bench --bench memory`
+//! Run: `cargo bench --bench memory` (`AISGAP_BENCH_REPLAY=0` skips the replay)
+
+use std::io::Write;
 
 use aisgap::detect::DetectParams;
 use aisgap::engine::Engine;
 use aisgap::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass, VesselReport};
 use aisgap::ports::Port;
+use aisgap::simulate::encode::{lat_raw, lon_raw, sog_raw, PositionReport, Sentence, TagBlock};
 use aisgap::time::UnixMillis;
 use aisgap::watchlist::Watchlist;
 
@@ -51,7 +56,100 @@ fn fix(mmsi: u32, time: i64) -> AisEvent {
     })
 }
 
+#[path = "../tests/integration/support.rs"]
+mod support;
+
+/// Peak resident memory of the children waited for so far, KiB.
+fn children_peak_kib() -> u64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss as u64
+}
+
+/// Every vessel's fix as a tag-blocked NMEA line, `rounds` times, in time order.
+fn write_log(path: &std::path::Path, rounds: i64) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("log file"));
+    let mut line = String::with_capacity(128);
+    for round in 0..rounds {
+        for i in 0..VESSELS {
+            let mmsi = 200_000_000 + i * 7;
+            let secs = T0 / 1000 + round * 3 * 3600 + i64::from(i) / 100;
+            let AisEvent::Fix(f) = fix(mmsi, secs * 1000) else {
+                unreachable!("fix() makes fixes")
+            };
+            let armoured = PositionReport {
+                msg_type: 1,
+                repeat: 0,
+                mmsi,
+                nav_status: 0,
+                turn: -128,
+                sog: sog_raw(f.sog.map(f64::from)),
+                accuracy: false,
+                lon: lon_raw(Some(f.lon)),
+                lat: lat_raw(Some(f.lat)),
+                cog: 900,
+                heading: 90,
+                second: 0,
+                maneuver: 0,
+                raim: false,
+                radio: 0,
+            }
+            .encode();
+            line.clear();
+            TagBlock {
+                station: Some("bench"),
+                unix_secs: Some(secs),
+                ..TagBlock::default()
+            }
+            .write(&mut line);
+            Sentence {
+                head: "AIVDM",
+                fragments: 1,
+                fragment: 1,
+                seq_id: None,
+                channel: Some('A'),
+                payload: &armoured.payload,
+                fill_bits: armoured.fill_bits,
+            }
+            .write(&mut line);
+            line.push('\n');
+            out.write_all(line.as_bytes()).expect("log written");
+        }
+    }
+    out.flush().expect("log written");
+}
+
+/// `aisgap replay` of a million MMSIs in a child process: its peak RSS per vessel.
+fn replay_peak() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log = dir.path().join("million.nmea");
+    write_log(&log, 2);
+    let started = std::time::Instant::now();
+    let out = support::aisgap()
+        .args(["replay", "--no-config", "--db"])
+        .arg(dir.path().join("million.db"))
+        .arg(&log)
+        .output()
+        .expect("aisgap replay runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peak = children_peak_kib();
+    println!(
+        "replay: {VESSELS} MMSIs x 2 fixes through `aisgap replay` in {:.1} s, peak RSS {:.1} MiB = {:.0} bytes per vessel (target <= 1024)",
+        started.elapsed().as_secs_f64(),
+        peak as f64 / 1024.0,
+        peak as f64 * 1024.0 / f64::from(VESSELS)
+    );
+}
+
 fn main() {
+    if support::env_or("AISGAP_BENCH_REPLAY", 1) == 1 {
+        replay_peak();
+    }
     let ports = vec![Port::circle("Vostochny", 42.735, 133.075, 2.0)];
     let mut engine = Engine::new(DetectParams::default(), ports, Watchlist::default(), 10);
     let before = status_kib("VmRSS:");

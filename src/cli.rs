@@ -180,6 +180,9 @@ pub enum QueryWhat {
     Vessel,
     /// Designated ports with their traffic, coverage and trips.
     Ports,
+    /// Why gaps were judged as they are: every change of a judgement, with its stream time
+    /// and reason (give an MMSI, or filter with --mmsi, --port, --status, --since, --until).
+    History,
 }
 
 /// The values of a vocabulary the library owns, spelled as its owner spells them: the command
@@ -205,7 +208,7 @@ pub struct QueryArgs {
     /// The question.
     #[arg(value_enum)]
     pub what: QueryWhat,
-    /// MMSI of the vessel (for `vessel`).
+    /// MMSI of the vessel (for `vessel` and `history`).
     pub vessel: Option<u32>,
     /// Database file [default: the config's [store] db, else ./aisgap.db].
     #[arg(long, value_name = "FILE")]

@@ -7,26 +7,29 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+mod judge;
+mod transmitters;
+
 use crate::detect::DetectParams;
 use crate::detect::{
-    apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
+    apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus, JudgementChange,
+    Reason,
 };
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
-    day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, LeftSegment, Position,
-    SegmentRow, SegmentRule, TrackChunk, Vessel, VesselTable, VesselTableCheckpoint, FIRST_SEGMENT,
+    day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, SegmentRow,
+    SegmentRule, TrackChunk, Vessel, VesselTable, VesselTableCheckpoint, FIRST_SEGMENT,
 };
 use crate::watchlist::Watchlist;
+use judge::{Judging, JudgingCheckpoint};
 
 /// Static reports heard this long after B still count as "after" evidence.
 const AFTER_EVIDENCE_HOURS: f64 = 12.0;
 /// Closed gaps remembered per vessel, for late data and evidence.
 const RECENT_GAPS_PER_VESSEL: usize = 4;
-/// Closed gaps older than this (by B) are no longer re-judged by late data.
-const RECENT_GAP_DAYS: i64 = 30;
 
 /// What the engine asks the store to persist, in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,10 +39,12 @@ pub enum Change {
     Identity {
         mmsi: Mmsi,
         time: UnixMillis,
-        identity: Identity,
+        identity: Arc<Identity>,
     },
     /// Insert or replace the gap keyed by (mmsi, dark_from).
     Gap(Box<GapRecord>),
+    /// A change of a gap's judgement, for its history.
+    Judgement(Box<JudgementChange>),
     /// Every gap of this vessel is now watched (or not).
     Watched {
         mmsi: Mmsi,
@@ -63,7 +68,7 @@ pub struct VesselSnapshot {
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
-    pub identity: Identity,
+    pub identity: Arc<Identity>,
     pub watched: bool,
     pub fixes: u32,
     pub late_fixes: u32,
@@ -76,7 +81,7 @@ impl VesselSnapshot {
             first_heard: vessel.first_heard,
             last_heard: vessel.last_heard,
             last_fix: vessel.last_fix,
-            identity: (*vessel.identity).clone(),
+            identity: vessel.identity.clone(),
             watched: vessel.watched,
             fixes: vessel.fixes,
             late_fixes: vessel.late_fixes,
@@ -119,6 +124,15 @@ pub struct EngineStats {
     /// they carried reached any state.
     #[serde(default)]
     pub refused_time: RefusedTimes,
+    /// Recorded gaps whose judgement late data changed (coverage), beyond the first.
+    #[serde(default)]
+    pub rejudged: u64,
+    /// Vessels that left memory after `forget_after_hours` of silence.
+    #[serde(default)]
+    pub forgotten_vessels: u64,
+    /// Vessels that left memory because `max_tracked_vessels` were tracked.
+    #[serde(default)]
+    pub evicted_vessels: u64,
 }
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
@@ -166,6 +180,9 @@ pub struct EngineCheckpoint {
     /// Events held back until other vessels confirm a jump of the clock.
     #[serde(default)]
     clock_guard: StreamClockGuard,
+    /// Timers of silent vessels and the last judgement of gaps open to change.
+    #[serde(default)]
+    judging: JudgingCheckpoint,
 }
 
 impl EngineCheckpoint {
@@ -214,6 +231,7 @@ pub struct Engine {
     stats: EngineStats,
     changes: Vec<Change>,
     clock_guard: StreamClockGuard,
+    judging: Judging,
 }
 
 impl Engine {
@@ -226,8 +244,11 @@ impl Engine {
         let min_gap_ms = (min_gap_hours(&params, &ports) * MILLIS_PER_HOUR as f64).round() as i64;
         let mut table = VesselTable::new(track_interval_minutes);
         table.set_segment_rule(segment_rule(&params));
+        let mut coverage = Coverage::new(&ports);
+        coverage.watch_flips(params.coverage_min_vessels);
         Engine {
-            coverage: Coverage::new(&ports),
+            judging: Judging::new(ports.len()),
+            coverage,
             params,
             ports: Ports::new(ports),
             watchlist,
@@ -248,6 +269,18 @@ impl Engine {
     /// The engine's state for a later [`Engine::restore`]. Changes not yet taken are not part
     /// of it: take and persist them in the same transaction as the checkpoint.
     pub fn checkpoint(&self) -> EngineCheckpoint {
+        self.checkpoint_with(self.table.checkpoint())
+    }
+
+    /// The checkpoint as [`EngineCheckpoint::take_vessels`] leaves it, without copying the
+    /// vessels: the caller stores each straight from [`Engine::vessels`], in that order.
+    pub fn checkpoint_apart(&self) -> EngineCheckpoint {
+        let mut checkpoint = self.checkpoint_with(self.table.checkpoint_apart());
+        checkpoint.vessel_order = self.table.iter().map(|v| v.mmsi).collect();
+        checkpoint
+    }
+
+    fn checkpoint_with(&self, table: VesselTableCheckpoint) -> EngineCheckpoint {
         let mut recent: Vec<(Mmsi, Vec<ClosedGap>)> = self
             .recent
             .iter()
@@ -255,7 +288,7 @@ impl Engine {
             .collect();
         recent.sort_unstable_by_key(|(mmsi, _)| *mmsi);
         EngineCheckpoint {
-            table: self.table.checkpoint(),
+            table,
             coverage: self.coverage.checkpoint(&self.ports),
             clock: self.clock,
             swept_hour: self.swept_hour,
@@ -266,6 +299,7 @@ impl Engine {
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
             clock_guard: self.clock_guard.clone(),
+            judging: self.judging.checkpoint(),
         }
     }
 
@@ -282,6 +316,9 @@ impl Engine {
         engine.table = VesselTable::restore(track_interval_minutes, checkpoint.table);
         engine.table.set_segment_rule(segment_rule(&engine.params));
         engine.coverage = Coverage::restore(&engine.ports, checkpoint.coverage);
+        engine
+            .coverage
+            .watch_flips(engine.params.coverage_min_vessels);
         engine.clock = checkpoint.clock;
         engine.swept_hour = checkpoint.swept_hour;
         engine.swept_day = checkpoint.swept_day;
@@ -290,6 +327,7 @@ impl Engine {
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
         engine.clock_guard = checkpoint.clock_guard;
+        engine.restore_judging(checkpoint.judging);
         engine
     }
 
@@ -391,6 +429,9 @@ impl Engine {
             AisEvent::ReceiverHeartbeat(_) => self.stats.heartbeats += 1,
             AisEvent::Other(_) => self.stats.other_messages += 1,
         }
+        if self.table.len() > self.params.max_tracked_vessels as usize {
+            self.evict_over_cap(time);
+        }
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back
@@ -399,6 +440,7 @@ impl Engine {
         self.clock_guard.refuse_all(&mut self.stats.refused_time);
         if let Some(clock) = self.clock {
             self.sweep(clock);
+            self.refresh_open(clock);
         }
         self.push_vessel_updates();
         let mut chunks = Vec::new();
@@ -420,14 +462,22 @@ impl Engine {
             }
             self.swept_hour = hour;
         }
+        self.run_due_timers(time);
     }
 
-    /// Hourly work at the stream clock: open gaps, coverage counts, vessel rows, and once a
-    /// day finished track buffers and memory trimming.
+    /// Hourly work at the stream clock: gaps whose hours' coverage changed, coverage counts,
+    /// vessel rows, and once a day finished track buffers and memory trimming. Open gaps are
+    /// not walked here: each has a timer (see `judge`).
     fn sweep(&mut self, clock: UnixMillis) {
-        let watched: Vec<Mmsi> = self.watched.iter().copied().collect();
-        for mmsi in watched {
-            // Each transmitter of the MMSI is silent on its own.
+        // MMSIs with several transmitters: each silent transmitter is judged on its own here
+        // (there are few); every other watched vessel has its timer (see `judge`).
+        let segmented: Vec<Mmsi> = self
+            .table
+            .segmented_mmsis()
+            .filter(|mmsi| self.watched.contains(mmsi))
+            .collect();
+        for mmsi in segmented {
+            let mut records = Vec::new();
             for (segment, a, before) in self.table.silent_candidates(mmsi) {
                 if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
                     continue;
@@ -438,11 +488,20 @@ impl Engine {
                     record.watched = true;
                     record.segment = segment;
                     apply_evidence(&mut record, before, None, &self.params);
-                    self.open.insert(mmsi);
-                    self.changes.push(Change::Gap(Box::new(record)));
+                    records.push(record);
                 }
             }
+            for record in records {
+                let first = self.open.insert(mmsi);
+                let reason = if first {
+                    Reason::Silent
+                } else {
+                    Reason::StillSilent
+                };
+                self.emit_judgement(record, reason);
+            }
         }
+        self.rejudge_flipped(clock);
         for (index, hour, vessels) in self.coverage.take_changed() {
             self.changes.push(Change::PortHour {
                 port: self.ports[index].name.clone(),
@@ -457,12 +516,7 @@ impl Engine {
             let mut chunks = Vec::new();
             self.table.take_finished_tracks(day, &mut chunks);
             self.push_tracks(chunks);
-            let horizon = UnixMillis(clock.as_millis() - RECENT_GAP_DAYS * 86_400_000);
-            self.coverage.forget_detail_before(horizon);
-            self.recent.retain(|_, gaps| {
-                gaps.retain(|g| g.b.time >= horizon);
-                !gaps.is_empty()
-            });
+            self.forget_old(clock);
         }
         self.changes.push(Change::Clock(clock));
     }
@@ -507,6 +561,9 @@ impl Engine {
             FixOrder::First => {
                 let watched = self.is_watched(fix.mmsi);
                 self.set_watched(fix.mmsi, watched);
+                if watched {
+                    self.schedule_silence(fix.mmsi);
+                }
             }
             FixOrder::Next {
                 previous,
@@ -521,7 +578,10 @@ impl Engine {
                 };
                 self.close_gap(fix.mmsi, gap);
             }
-            FixOrder::Next { silence: None, .. } => {}
+            FixOrder::Next {
+                previous,
+                silence: None,
+            } => self.withdraw_open(fix.mmsi, previous, Position::of(fix, time)),
             FixOrder::NewSegment { left } => {
                 if let Some(left) = left {
                     self.end_silence_by_another_transmitter(
@@ -539,35 +599,14 @@ impl Engine {
         }
     }
 
-    /// The MMSI was silent on one transmitter and is heard again on another, where the first
-    /// could not have been: recorded as a position jump of the silent segment, so the silence
-    /// is not mistaken for a voyage. Should that transmitter be heard again, its own next fix
-    /// judges the gap afresh (same key).
-    fn end_silence_by_another_transmitter(&mut self, mmsi: Mmsi, left: LeftSegment, b: Position) {
-        self.open.remove(&mmsi);
-        let gap = ClosedGap {
-            segment: left.segment,
-            a: left.last_fix,
-            b,
-            before: left.before,
-            after: None,
-        };
-        let Some(mut record) = self.judge(mmsi, &gap) else {
-            return;
-        };
-        record.status = GapStatus::PositionJump;
-        record.confidence = None;
-        self.count_judgement(&record);
-        self.changes.push(Change::Gap(Box::new(record)));
-    }
-
     fn close_gap(&mut self, mmsi: Mmsi, gap: ClosedGap) {
-        self.open.remove(&mmsi);
         let Some(record) = self.judge(mmsi, &gap) else {
+            self.withdraw_open(mmsi, gap.a, gap.b);
             return;
         };
+        self.open.remove(&mmsi);
         self.count_judgement(&record);
-        self.changes.push(Change::Gap(Box::new(record)));
+        self.emit_judgement(record, Reason::Closed { fix: gap.b.time });
         let gaps = self.recent.entry(mmsi).or_default();
         if gaps.len() == RECENT_GAPS_PER_VESSEL {
             gaps.remove(0);
@@ -640,7 +679,7 @@ impl Engine {
             };
             replaced_a |= part.a.time == original.a.time;
             self.count_judgement(&record);
-            self.changes.push(Change::Gap(Box::new(record)));
+            self.emit_judgement(record, Reason::LateFix { fix: late.time });
             let gaps = self.recent.entry(mmsi).or_default();
             gaps.push(part);
             gaps.sort_by_key(|g| g.a.time);
@@ -650,7 +689,7 @@ impl Engine {
                 withdrawn.status = GapStatus::Withdrawn;
                 withdrawn.confidence = None;
                 self.stats.withdrawn += 1;
-                self.changes.push(Change::Gap(Box::new(withdrawn)));
+                self.emit_judgement(withdrawn, Reason::LateFix { fix: late.time });
             }
         }
     }
@@ -666,7 +705,7 @@ impl Engine {
             self.changes.push(Change::Identity {
                 mmsi: report.mmsi,
                 time,
-                identity: (*vessel.identity).clone(),
+                identity: vessel.identity.clone(),
             });
             let watched = self.is_watched(report.mmsi);
             self.set_watched(report.mmsi, watched);
@@ -698,26 +737,7 @@ impl Engine {
         let gap = gap.clone();
         if let Some(record) = self.judge(report.mmsi, &gap) {
             self.recount_hull_change(report.mmsi, &earlier, &record);
-            self.changes.push(Change::Gap(Box::new(record)));
-        }
-    }
-
-    /// A trip tallied at fix B that the static data heard after it shows to be another hull
-    /// is taken out of the tally (and the other way round).
-    fn recount_hull_change(&mut self, mmsi: Mmsi, earlier: &ClosedGap, now: &GapRecord) {
-        let Some(before) = self.judge(mmsi, earlier) else {
-            return;
-        };
-        if before.status == now.status {
-            return;
-        }
-        for (record, sign) in [(&before, -1i64), (now, 1)] {
-            let counter = match record.status {
-                GapStatus::Trip if record.watched => &mut self.stats.trips,
-                GapStatus::DifferentVessel => &mut self.stats.different_vessels,
-                _ => continue,
-            };
-            *counter = counter.saturating_add_signed(sign);
+            self.emit_judgement(record, Reason::Closed { fix: gap.b.time });
         }
     }
 
@@ -742,9 +762,10 @@ impl Engine {
         }
         if watched {
             self.watched.insert(mmsi);
+            self.schedule_silence(mmsi);
         } else {
             self.watched.remove(&mmsi);
-            self.open.remove(&mmsi);
+            self.cancel_silence(mmsi);
         }
         self.changes.push(Change::Watched { mmsi, watched });
     }

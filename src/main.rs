@@ -292,7 +292,13 @@ fn parse_time(parameter: &str, text: Option<&str>) -> anyhow::Result<Option<Unix
 fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let filter = GapFilter {
         port: args.port.clone(),
-        mmsi: args.mmsi.map(Mmsi),
+        mmsi: args
+            .mmsi
+            .or(match args.what {
+                QueryWhat::History => args.vessel,
+                _ => None,
+            })
+            .map(Mmsi),
         imo: args.imo,
         since: parse_time("--since", args.since.as_deref())?,
         until: parse_time("--until", args.until.as_deref())?,
@@ -308,6 +314,7 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::Gaps => Question::Gaps,
         QueryWhat::DarkNow => Question::DarkNow,
         QueryWhat::Ports => Question::Ports,
+        QueryWhat::History => Question::History,
         QueryWhat::Tally => Question::Tally(args.by.clone()),
         QueryWhat::Vessel => match args.vessel.or(args.mmsi) {
             Some(mmsi) => Question::Vessel(Mmsi(mmsi)),

@@ -22,6 +22,8 @@ mod faults;
 mod formats;
 #[path = "integration/http_limits.rs"]
 mod http_limits;
+#[path = "integration/judgements.rs"]
+mod judgements;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/order.rs"]

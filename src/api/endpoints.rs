@@ -148,6 +148,18 @@ pub const OPENAPI: Endpoint = Endpoint {
     list: false,
 };
 
+pub const HISTORY: Endpoint = Endpoint {
+    path: "/api/v1/history",
+    summary: "Why gaps are judged as they are: every change of a judgement",
+    description: "Each change of the judgement of the gaps selected (by vessel, by fix A's time, by the port and status they have now), gap by gap in the order the changes happened, with the stream time, the reason and one sentence saying it. Records are those of `aisgap query history --format json`.",
+    params: &[
+        "port", "mmsi", "since", "until", "status", "limit", "offset", "format",
+    ],
+    formats: &[Format::Json, Format::Csv],
+    record: "JudgementChange",
+    list: true,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
-    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, SUMMARY, OPENAPI,
+    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, HISTORY, SUMMARY, OPENAPI,
 ];

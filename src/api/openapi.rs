@@ -120,6 +120,36 @@ fn identity_properties() -> Map<String, Value> {
     properties.as_object().cloned().unwrap_or_default()
 }
 
+/// One change of a gap's judgement, as `/api/v1/history` lists them.
+fn judgement_change_schema() -> Value {
+    object(
+        &[
+            "mmsi",
+            "dark_from",
+            "at",
+            "before",
+            "status",
+            "port",
+            "coverage",
+            "dark_now",
+            "reason",
+            "detail",
+        ],
+        json!({
+            "mmsi": { "type": "integer" },
+            "dark_from": described(time(), "With mmsi, the gap's key: time of fix A (UTC)."),
+            "at": described(time(), "Stream time of the change."),
+            "before": described(nullable("string"), "The judgement before; null for the gap's first."),
+            "status": described(json!({ "type": "string" }), "The judgement it became."),
+            "port": nullable("string"),
+            "coverage": nullable("number"),
+            "dark_now": { "type": "boolean" },
+            "reason": described(json!({ "type": "string", "enum": ["silent", "still_silent", "closed", "late_fix", "next_fix_late", "coverage", "forgotten", "evicted"] }), "Why it changed."),
+            "detail": described(json!({ "type": "string" }), "The change in one sentence."),
+        }),
+    )
+}
+
 fn schemas() -> Value {
     let identity = identity_properties();
     let identity_names: Vec<&String> = identity.keys().collect();
@@ -174,6 +204,7 @@ fn schemas() -> Value {
                 "dark_now": { "type": "integer" },
             }),
         ),
+        "JudgementChange": judgement_change_schema(),
         "PortHour": object(&["hour", "vessels"], json!({ "hour": time(), "vessels": { "type": "integer" } })),
         "Identity": { "type": "object", "required": identity_names, "properties": identity },
         "IdentityAt": { "type": "object", "required": identity_at_required, "properties": identity_at },

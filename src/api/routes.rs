@@ -10,7 +10,7 @@ use axum::Router;
 use serde_json::json;
 
 use super::endpoints::{
-    Endpoint, DARK_NOW, GAPS, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
+    Endpoint, DARK_NOW, GAPS, HISTORY, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};
@@ -28,6 +28,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (VESSEL.path, get(vessel)),
         (PORTS.path, get(ports)),
         (PORT_HOURS.path, get(port_hours)),
+        (HISTORY.path, get(history)),
         (SUMMARY.path, get(summary)),
         (OPENAPI.path, get(openapi_document)),
     ]
@@ -162,6 +163,38 @@ async fn dark_now(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     gap_list(state, &DARK_NOW, Question::DarkNow, raw, "dark-now").await
+}
+
+async fn history(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&HISTORY, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |reader| {
+            let page = q.filter.clone();
+            let all = GapFilter {
+                limit: None,
+                offset: 0,
+                ..q.filter
+            };
+            let total = reader.gap_history(&all)?.len() as u64;
+            let rows = reader.gap_history(&page)?;
+            let body = match format {
+                Format::Csv => {
+                    let mut out = Vec::new();
+                    query::write_history(&rows, query::AnswerFormat::Csv, &mut out)
+                        .map_err(|e| ApiError::Encode(e.to_string()))?;
+                    out
+                }
+                _ => to_json(&rows)?,
+            };
+            Ok((body, total))
+        })
+        .await?;
+    Ok(reply(format, body, Some(total), "history"))
 }
 
 async fn tally(

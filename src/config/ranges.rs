@@ -40,6 +40,8 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
         ("jump_speed_kn", d.jump_speed_kn),
         ("block_coefficient", d.block_coefficient),
         ("max_clock_jump_hours", d.max_clock_jump_hours),
+        ("rejudge_horizon_hours", d.rejudge_horizon_hours),
+        ("forget_after_hours", d.forget_after_hours),
     ] {
         if !(value.is_finite() && value > 0.0) {
             fail(key, format!("must be greater than 0, got {value}"));
@@ -82,6 +84,15 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
                 .to_string(),
         );
     }
+    if d.max_tracked_vessels < 1000 {
+        fail(
+            "max_tracked_vessels",
+            format!(
+                "must be at least 1000 (vessels kept in memory), got {}",
+                d.max_tracked_vessels
+            ),
+        );
+    }
     if !(0.0..=1.0).contains(&d.min_coverage) {
         fail(
             "min_coverage",
@@ -106,6 +117,19 @@ fn check_detect_rules(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlPr
                 "must be above max_speed_kn ({} kn), got {} kn; otherwise a reachable port call \
                  would count as a position jump",
                 d.max_speed_kn, d.jump_speed_kn
+            ),
+        );
+    }
+    if d.forget_after_hours.is_finite()
+        && d.gap_hours.is_finite()
+        && d.forget_after_hours < d.gap_hours.max(24.0)
+    {
+        fail(
+            "forget_after_hours",
+            format!(
+                "must be at least 24 h and at least gap_hours ({} h): a vessel forgotten sooner \
+                 could never be seen dark, got {} h",
+                d.gap_hours, d.forget_after_hours
             ),
         );
     }
@@ -279,6 +303,9 @@ mod tests {
             "segment_floor_nm = 50.1",
             "segments_per_mmsi = 0",
             "segments_per_mmsi = 65",
+            "rejudge_horizon_hours = 0",
+            "forget_after_hours = 12",
+            "max_tracked_vessels = 999",
         ];
         for setting in refused {
             let problem = detect_problem(setting).unwrap_or_else(|| panic!("accepted {setting}"));
@@ -301,6 +328,9 @@ mod tests {
             "segment_floor_nm = 0",
             "segments_per_mmsi = 1",
             "segments_per_mmsi = 64",
+            "rejudge_horizon_hours = 0.5",
+            "forget_after_hours = 24",
+            "max_tracked_vessels = 1000",
             "seawater_density_t_m3 = 0.9",
             "seawater_density_t_m3 = 1.1",
             "barrels_per_tonne = 5",

@@ -2,7 +2,10 @@
 //! reachable and covered while a vessel was dark, the evidence that it loaded there, and the
 //! re-judgement late data forces. Pure: every function takes the stream clock as an argument.
 
+mod history;
 mod params;
+mod recorded;
+mod timers;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +13,10 @@ use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
 use crate::track::{Coverage, Identity, IdentityChange, Position, FIRST_SEGMENT};
+pub use history::{JudgementChange, Reason};
 pub use params::DetectParams;
+pub use recorded::{GapsByPort, Judged, LastJudgements};
+pub use timers::{next_check, OpenTimers, OpenTimersCheckpoint, SilenceCoverage};
 
 /// The judgement of one dark period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -317,6 +323,12 @@ pub fn judge_closed(
     Some(record)
 }
 
+/// The ports (by index) whose approach distance A, or B, lies within: the only ports whose
+/// coverage can matter to a gap between them.
+pub fn ports_near(ports: &Ports, a: Position, b: Option<Position>) -> Vec<usize> {
+    near_either(ports, a, b)
+}
+
 fn is_near(port: &Port, a: Position, b: Option<Position>) -> bool {
     port.distance_nm(a.lat, a.lon) <= port.approach_nm
         || b.is_some_and(|b| port.distance_nm(b.lat, b.lon) <= port.approach_nm)
@@ -332,17 +344,33 @@ pub fn judge_open(
     ports: &Ports,
     coverage: &Coverage,
 ) -> Option<GapRecord> {
+    judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
+        coverage.covered_ms(index, a.time, clock, mmsi, params.coverage_min_vessels)
+    })
+}
+
+/// [`judge_open`] with the covered milliseconds of `[A, clock)` at each port (by index) from
+/// `covered_ms`: a caller that keeps a long silence's sum as it grows saves walking it again.
+pub fn judge_open_with(
+    mmsi: Mmsi,
+    a: Position,
+    clock: UnixMillis,
+    params: &DetectParams,
+    ports: &Ports,
+    covered_ms: &mut dyn FnMut(usize) -> i64,
+) -> Option<GapRecord> {
     let duration = a.time.hours_until(clock);
     if duration < lowest_gap_hours(params, ports) {
         return None;
     }
+    let span_ms = (clock.as_millis() - a.time.as_millis()) as f64;
     let mut candidates = Vec::new();
     for index in near_either(ports, a, None) {
         let port = &ports[index];
         if duration < port_gap_hours(params, port) {
             continue;
         }
-        let share = coverage.covered_share(index, a.time, clock, mmsi, params.coverage_min_vessels);
+        let share = covered_ms(index) as f64 / span_ms;
         let to_port = port.distance_nm(a.lat, a.lon);
         candidates.push(PortCandidate {
             port: port.name.clone(),

@@ -40,6 +40,14 @@ pub struct DetectParams {
     /// Transmitters (segments) tracked per MMSI; the one heard least recently is given up
     /// for a new one. 1 keeps every MMSI one track.
     pub segments_per_mmsi: u32,
+    /// Hours (by fix B, before the stream clock) during which a recorded gap is judged again
+    /// when late data changes it: a late fix of its own inside it, or other vessels' late fixes
+    /// that change its coverage. Older gaps keep their judgement.
+    pub rejudge_horizon_hours: f64,
+    /// Hours of silence after which a vessel leaves memory (its stored rows stay).
+    pub forget_after_hours: f64,
+    /// Vessels tracked in memory at most; beyond it the longest silent leave first.
+    pub max_tracked_vessels: u32,
 }
 
 impl Default for DetectParams {
@@ -61,6 +69,9 @@ impl Default for DetectParams {
             clock_jump_quorum: 3,
             segment_floor_nm: 1.0,
             segments_per_mmsi: 4,
+            rejudge_horizon_hours: 72.0,
+            forget_after_hours: 720.0,
+            max_tracked_vessels: 1_000_000,
         }
     }
 }

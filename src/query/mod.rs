@@ -1,7 +1,11 @@
 //! Analysts' questions answered from the store and written as a table, JSON, CSV or GeoJSON:
 //! the one renderer behind `aisgap query` (and the replay tally).
 
+mod history;
+
 use std::io::{self, Write};
+
+pub use history::{write_history, HISTORY_CSV_HEADER};
 
 use serde_json::{json, Value};
 
@@ -53,6 +57,8 @@ pub enum Question {
     Tally(Vec<TallyKey>),
     Vessel(Mmsi),
     Ports,
+    /// Every change of the judgement of the gaps selected, with its stream time and reason.
+    History,
 }
 
 impl Question {
@@ -175,6 +181,7 @@ pub fn answer(
                 AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
             }
         }
+        Question::History => history::write_history(&reader.gap_history(filter)?, format, out)?,
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {

@@ -587,6 +587,31 @@ fn render_stream_clock(out: &mut String, state: &ServiceState, now: i64) {
     }
 }
 
+/// What left the engine's memory, and the judgements late data changed.
+fn memory_counters(p: &PipelineMetrics) -> [(&'static str, &'static str, &'static str, u64); 3] {
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    [
+        (
+            "aisgap_vessels_forgotten_total",
+            "counter",
+            "Vessels that left memory after forget_after_hours of silence.",
+            get(&p.forgotten_vessels),
+        ),
+        (
+            "aisgap_vessels_evicted_total",
+            "counter",
+            "Vessels that left memory because max_tracked_vessels were tracked.",
+            get(&p.evicted_vessels),
+        ),
+        (
+            "aisgap_gaps_rejudged_total",
+            "counter",
+            "Recorded gaps whose judgement late data changed.",
+            get(&p.rejudged_gaps),
+        ),
+    ]
+}
+
 /// The pipeline's, the alerts' and the database's single-valued counters and gauges.
 // Long by design: one table entry per exported series, each with its name, kind and help.
 fn render_counters(out: &mut String, state: &ServiceState) {
@@ -691,7 +716,7 @@ fn render_counters(out: &mut String, state: &ServiceState) {
             state.line_channel_capacity as u64,
         ),
     ];
-    for (name, kind, help, value) in gauges {
+    for (name, kind, help, value) in gauges.into_iter().chain(memory_counters(p)) {
         Family::start(out, name, kind, help).sample(name, &[], value);
     }
     Family::start(

@@ -55,6 +55,11 @@ pub struct PipelineMetrics {
     /// Segments started after an MMSI's first, and given up by the bound per MMSI.
     pub segments_started: AtomicU64,
     pub segments_dropped: AtomicU64,
+    /// Vessels that left memory: silent past `forget_after_hours`, or over `max_tracked_vessels`.
+    pub forgotten_vessels: AtomicU64,
+    pub evicted_vessels: AtomicU64,
+    /// Recorded gaps whose judgement late data changed.
+    pub rejudged_gaps: AtomicU64,
     /// Lines whose effects are committed (all sources).
     pub committed_lines: AtomicU64,
     /// Wall-clock time of the pipeline's latest turn (millis): health.
@@ -434,10 +439,12 @@ impl Pipeline {
                 }
             }
         }
-        let mut checkpoint = self.engine.checkpoint();
+        // Vessels are stored straight from the engine: a copy of the whole table would double
+        // the service's memory at every commit.
+        let mut checkpoint = self.engine.checkpoint_apart();
         let mut vessel_states = Vec::new();
-        for vessel in checkpoint.take_vessels() {
-            let state = serde_json::to_string(&vessel).expect("vessels always serialise");
+        for vessel in self.engine.vessels().iter() {
+            let state = serde_json::to_string(vessel).expect("vessels always serialise");
             let hash = hash_of(&state);
             if self.saved_vessels.insert(vessel.mmsi, hash) != Some(hash) {
                 vessel_states.push((vessel.mmsi.0, state));
@@ -494,6 +501,11 @@ impl Pipeline {
             .store(stats.segments_started, Ordering::Relaxed);
         m.segments_dropped
             .store(stats.segments_dropped, Ordering::Relaxed);
+        m.forgotten_vessels
+            .store(stats.forgotten_vessels, Ordering::Relaxed);
+        m.evicted_vessels
+            .store(stats.evicted_vessels, Ordering::Relaxed);
+        m.rejudged_gaps.store(stats.rejudged, Ordering::Relaxed);
         m.dark_now
             .store(self.announcer.dark_now() as u64, Ordering::Relaxed);
         m.open_gaps

@@ -3,6 +3,7 @@
 
 mod cells;
 pub mod health;
+pub mod history;
 pub mod lock;
 mod params;
 pub mod positions;
@@ -236,6 +237,7 @@ impl Store {
              DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
              DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
              DELETE FROM segments;
+             DELETE FROM gap_history;
              COMMIT;",
         )?;
         Ok(())
@@ -439,6 +441,7 @@ struct BatchWriter<'t> {
     vessel: rusqlite::Statement<'t>,
     identity: rusqlite::Statement<'t>,
     gap: rusqlite::Statement<'t>,
+    history: rusqlite::Statement<'t>,
     watched: rusqlite::Statement<'t>,
     track: rusqlite::Statement<'t>,
     segment: rusqlite::Statement<'t>,
@@ -450,14 +453,31 @@ impl<'t> BatchWriter<'t> {
     fn new(tx: &'t rusqlite::Transaction<'t>) -> Result<Self, StoreError> {
         Ok(BatchWriter {
             vessel: tx.prepare(
-                "INSERT OR REPLACE INTO vessels (mmsi, first_heard, last_heard, last_fix_time, last_lat, last_lon, imo, name, callsign, ship_type, length, beam, draught, destination, class, watched, fixes, late_fixes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                // A vessel that left the engine's memory and came back is tracked afresh: what
+                // the store knew of it stays where the new snapshot knows nothing yet.
+                "INSERT INTO vessels (mmsi, first_heard, last_heard, last_fix_time, last_lat, last_lon, imo, name, callsign, ship_type, length, beam, draught, destination, class, watched, fixes, late_fixes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                 ON CONFLICT(mmsi) DO UPDATE SET first_heard = MIN(first_heard, excluded.first_heard),
+                   last_heard = excluded.last_heard, last_fix_time = excluded.last_fix_time,
+                   last_lat = excluded.last_lat, last_lon = excluded.last_lon,
+                   imo = COALESCE(excluded.imo, imo), name = COALESCE(excluded.name, name),
+                   callsign = COALESCE(excluded.callsign, callsign),
+                   ship_type = COALESCE(excluded.ship_type, ship_type),
+                   length = COALESCE(excluded.length, length), beam = COALESCE(excluded.beam, beam),
+                   draught = COALESCE(excluded.draught, draught),
+                   destination = COALESCE(excluded.destination, destination),
+                   class = COALESCE(excluded.class, class), watched = excluded.watched,
+                   fixes = excluded.fixes, late_fixes = excluded.late_fixes",
             )?,
             identity: tx.prepare(
                 "INSERT OR REPLACE INTO identity_history (mmsi, time, imo, name, callsign, ship_type, length, beam, draught, destination, class)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
             gap: tx.prepare(&rows::GAP_INSERT)?,
+            history: tx.prepare(
+                "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?,
             watched: tx.prepare("UPDATE gaps SET watched = ?2 WHERE mmsi = ?1")?,
             track: tx.prepare(
                 "INSERT INTO track_chunks (mmsi, day, seq, first_time, last_time, points, segment)
@@ -496,6 +516,20 @@ impl<'t> BatchWriter<'t> {
                 ])?;
             }
             Change::Gap(g) => self.gap(g)?,
+            Change::Judgement(j) => {
+                self.history.execute(params![
+                    j.mmsi.0,
+                    j.dark_from.as_millis(),
+                    j.at.as_millis(),
+                    j.before.map(|s| s.as_str()),
+                    j.status.as_str(),
+                    j.port,
+                    j.coverage,
+                    j.dark_now,
+                    j.reason.kind(),
+                    j.describe()
+                ])?;
+            }
             Change::Watched { mmsi, watched } => {
                 self.watched.execute(params![mmsi.0, watched])?;
             }

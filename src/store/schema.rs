@@ -177,6 +177,24 @@ CREATE TABLE segments (
     PRIMARY KEY (mmsi, segment)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Every change of a gap's judgement, in the order it happened: at which stream time, from
+-- what to what, and why (a reason code and the sentence analysts read).
+CREATE TABLE gap_history (
+    id INTEGER PRIMARY KEY,
+    mmsi INTEGER NOT NULL,
+    dark_from INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status_before TEXT,
+    status TEXT NOT NULL,
+    port TEXT,
+    coverage REAL,
+    dark_now INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX gap_history_by_gap ON gap_history (mmsi, dark_from, id);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

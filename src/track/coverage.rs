@@ -38,6 +38,9 @@ impl HeardNear {
 pub struct CoverageCheckpoint {
     bins: Vec<(String, Vec<(i64, HourBin)>)>,
     changed: Vec<(String, i64)>,
+    /// Bins whose covered state changed and whose gaps are not yet judged again.
+    #[serde(default)]
+    flipped: Vec<(String, i64)>,
 }
 
 impl CoverageCheckpoint {
@@ -94,6 +97,11 @@ pub struct Coverage {
     bins: Vec<BTreeMap<i64, HourBin>>,
     /// (port index, hour start) of bins changed since `take_changed`.
     changed: Vec<(usize, i64)>,
+    /// The counts at which a bin's hour becomes covered for some vessel (`min_vessels` for a
+    /// vessel not in it, one more for one that is): reaching them may change a judgement.
+    flip_counts: [u32; 2],
+    /// (port index, hour start) of bins that reached a flip count since `take_flipped`.
+    flipped: Vec<(usize, i64)>,
 }
 
 impl Coverage {
@@ -103,7 +111,30 @@ impl Coverage {
             nearby: Vec::new(),
             bins: ports.iter().map(|_| BTreeMap::new()).collect(),
             changed: Vec::new(),
+            flip_counts: [u32::MAX; 2],
+            flipped: Vec::new(),
         }
+    }
+
+    /// Starts listing the bins whose hour becomes covered at `min_vessels` (see
+    /// [`Coverage::take_flipped`]). With 0 every hour is covered and nothing ever flips.
+    pub fn watch_flips(&mut self, min_vessels: u32) {
+        self.flip_counts = match min_vessels {
+            0 => [u32::MAX; 2],
+            n => [n, n.saturating_add(1)],
+        };
+    }
+
+    /// Bins that became covered for some vessel since the last call, as (port index, hour
+    /// start), in a stable order: the gaps spanning them may be judged differently now.
+    pub fn take_flipped(&mut self) -> Vec<(usize, UnixMillis)> {
+        let mut flipped = std::mem::take(&mut self.flipped);
+        flipped.sort_unstable();
+        flipped.dedup();
+        flipped
+            .into_iter()
+            .map(|(index, hour)| (index, UnixMillis(hour)))
+            .collect()
     }
 
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
@@ -144,6 +175,9 @@ impl Coverage {
                 bin.vessels.insert(slot, mmsi.0);
                 bin.count += 1;
                 self.changed.push((index, hour));
+                if self.flip_counts.contains(&bin.count) {
+                    self.flipped.push((index, hour));
+                }
             }
         }
         self.nearby = nearby;
@@ -171,6 +205,27 @@ impl Coverage {
         if span <= 0 {
             return 0.0;
         }
+        self.covered_ms(index, from, until, exclude, min_vessels) as f64 / span as f64
+    }
+
+    /// The milliseconds of `[from, until)` that [`Coverage::covered_share`] counts as covered:
+    /// additive over adjacent spans, so a long silence can be summed as it grows.
+    pub fn covered_ms(
+        &self,
+        index: usize,
+        from: UnixMillis,
+        until: UnixMillis,
+        exclude: Mmsi,
+        min_vessels: u32,
+    ) -> i64 {
+        let span = until.as_millis() - from.as_millis();
+        if span <= 0 {
+            return 0;
+        }
+        // No other vessel needs to be heard: every hour is covered, heard from or not.
+        if min_vessels == 0 {
+            return span;
+        }
         let start_hour = from.hour_floor().as_millis();
         let mut covered_ms = 0i64;
         // Only hours with a bin can be covered: walk those, not every hour of the span.
@@ -180,7 +235,7 @@ impl Coverage {
                     (hour + MILLIS_PER_HOUR).min(until.as_millis()) - hour.max(from.as_millis());
             }
         }
-        covered_ms as f64 / span as f64
+        covered_ms
     }
 
     /// Bins changed since the last call, with their current distinct-vessel counts, in a
@@ -232,6 +287,11 @@ impl Coverage {
                 .iter()
                 .map(|&(index, hour)| (ports[index].name.clone(), hour))
                 .collect(),
+            flipped: self
+                .flipped
+                .iter()
+                .map(|&(index, hour)| (ports[index].name.clone(), hour))
+                .collect(),
         }
     }
 
@@ -253,6 +313,11 @@ impl Coverage {
         for (name, hour) in checkpoint.changed {
             if let Some(index) = index_of(&name) {
                 coverage.changed.push((index, hour));
+            }
+        }
+        for (name, hour) in checkpoint.flipped {
+            if let Some(index) = index_of(&name) {
+                coverage.flipped.push((index, hour));
             }
         }
         coverage

@@ -16,6 +16,8 @@ use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
+mod memory;
+
 /// Who a vessel says it is: the latest value of each static field.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
@@ -215,7 +217,7 @@ const SILENCE_FOR_AFTER_EVIDENCE_MS: i64 = MILLIS_PER_HOUR;
 
 /// What a restarted service needs of the vessel table: every vessel with its unwritten track
 /// buffer; the index and the dirty list are rebuilt.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VesselTableCheckpoint {
     vessels: Vec<Vessel>,
     #[serde(default)]
@@ -281,21 +283,6 @@ impl VesselTable {
 
     pub fn len(&self) -> usize {
         self.vessels.len()
-    }
-
-    /// A copy of the table's state, unwritten vessel rows marked as such.
-    pub fn checkpoint(&self) -> VesselTableCheckpoint {
-        let mut segments: Vec<(Mmsi, SegmentSet)> = self
-            .segments
-            .iter()
-            .map(|(mmsi, set)| (*mmsi, set.clone()))
-            .collect();
-        segments.sort_unstable_by_key(|(mmsi, _)| *mmsi);
-        VesselTableCheckpoint {
-            vessels: self.vessels.clone(),
-            segments,
-            segment_counts: self.segment_counts,
-        }
     }
 
     /// The table a checkpoint describes. Identities equal to nothing share the one empty

@@ -1427,3 +1427,33 @@ fn out_of_range_numbers_are_usage_errors_in_aisgap_query() {
         );
     }
 }
+
+#[test]
+fn the_judgement_history_is_that_of_aisgap_query_history() {
+    let served = Served::start(sample_db(), None);
+    let trips = cli_json(&["trips", "--format", "json"]);
+    let mmsi = trips[0]["mmsi"].to_string();
+    let answer = get_ok(&served, &format!("/api/v1/history?mmsi={mmsi}"));
+    let history = answer.json();
+    assert_eq!(history, cli_json(&["history", &mmsi, "--format", "json"]));
+    let rows = history.as_array().expect("an array");
+    assert_eq!(answer.total, Some(rows.len() as u64));
+    let dark_from = trips[0]["dark_from"].as_str().unwrap();
+    let last = rows
+        .iter()
+        .rfind(|r| r["dark_from"] == dark_from)
+        .expect("the trip has a history");
+    assert_eq!(last["status"], "trip");
+    assert_eq!(last["reason"], "closed");
+    let csv = get_ok(
+        &served,
+        &format!("/api/v1/history?mmsi={mmsi}&format=csv&limit=1"),
+    );
+    assert!(
+        csv.body.starts_with(aisgap::query::HISTORY_CSV_HEADER),
+        "{}",
+        csv.body
+    );
+    assert_eq!(csv.body.lines().count(), 2);
+    assert_eq!(csv.total, Some(rows.len() as u64));
+}

@@ -1,0 +1,154 @@
+//! Cost that follows traffic, not vessels x hours: replays a year of a busy feed in which most
+//! vessels pass once and are never heard again (50,000 of them), against a year of the same
+//! number of lines from 500 vessels, every vessel watched, both in the same run. A sweep over
+//! every silent vessel each stream hour makes the first case many times slower; timers per
+//! silent vessel and forgetting after `forget_after_hours` keep the two rates close (target:
+//! within 1.5x). Also prints the memory the engine kept at the end.
+//!
+//! Run: `cargo bench --bench traffic` (`AISGAP_BENCH_LINES`, `AISGAP_BENCH_VESSELS` scale it).
+
+use std::io::Write;
+use std::path::Path;
+
+use aisgap::config::Config;
+use aisgap::offline::replay::replay;
+use aisgap::simulate::encode::{
+    cog_raw, lat_raw, lon_raw, sog_raw, PositionReport, Sentence, TagBlock,
+};
+use aisgap::simulate::SplitMix64;
+use aisgap::store::Store;
+
+#[path = "../tests/integration/support.rs"]
+mod support;
+
+use support::env_or;
+
+/// 2024-01-01T00:00:00Z.
+const YEAR_START_SECS: i64 = 1_704_067_200;
+const YEAR_SECS: i64 = 366 * 86_400;
+/// One vessel in ten is a regular heard all year; the rest pass once, for a day or two.
+const REGULAR_SHARE: u64 = 10;
+
+/// A year of `vessels` vessels' position reports, `lines` in all, in time order, off the
+/// Russian Far East (some near Vostochny and Nakhodka, so that coverage is kept there).
+fn write_feed(path: &Path, vessels: u32, lines: u64) {
+    let mut rng = SplitMix64::new(u64::from(vessels));
+    let regulars = (u64::from(vessels) / REGULAR_SHARE).max(1);
+    // Regulars carry half the lines, the passing vessels the other half.
+    let per_regular = (lines / 2 / regulars).max(2);
+    let per_passer = (lines / 2 / (u64::from(vessels) - regulars).max(1)).max(2);
+    let mut events: Vec<(i64, u32, u32)> = Vec::with_capacity(lines as usize + 1024);
+    for v in 0..vessels {
+        let regular = u64::from(v) < regulars;
+        let (start, span, count) = if regular {
+            (0, YEAR_SECS, per_regular)
+        } else {
+            let span = 86_400 + (rng.next_u64() % 86_400) as i64;
+            let start = (rng.next_u64() % (YEAR_SECS - span) as u64) as i64;
+            (start, span, per_passer)
+        };
+        let step = span / count as i64;
+        for k in 0..count {
+            events.push((YEAR_START_SECS + start + k as i64 * step, v, k as u32));
+        }
+    }
+    events.sort_unstable();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("feed file"));
+    let mut line = String::with_capacity(128);
+    for (secs, v, k) in events {
+        // Each vessel sails its own straight line through the area, a few tenths of a degree
+        // from one of two ports on every tenth.
+        let base_lat = 41.5 + f64::from(v % 200) * 0.01;
+        let base_lon = 131.0 + f64::from(v % 300) * 0.01;
+        let (lat, lon) = if v % 10 == 0 {
+            (42.70 + f64::from(v % 7) * 0.01, 133.0)
+        } else {
+            (base_lat + f64::from(k % 500) * 0.0005, base_lon)
+        };
+        let report = PositionReport {
+            msg_type: 1,
+            repeat: 0,
+            mmsi: 273_000_000 + v,
+            nav_status: 0,
+            turn: -128,
+            sog: sog_raw(Some(8.0)),
+            accuracy: false,
+            lon: lon_raw(Some(lon)),
+            lat: lat_raw(Some(lat)),
+            cog: cog_raw(Some(10.0)),
+            heading: 10,
+            second: (secs % 60) as u8,
+            maneuver: 0,
+            raim: false,
+            radio: 0,
+        };
+        let armoured = report.encode();
+        line.clear();
+        TagBlock {
+            station: Some("bench"),
+            unix_secs: Some(secs),
+            ..TagBlock::default()
+        }
+        .write(&mut line);
+        Sentence {
+            head: "AIVDM",
+            fragments: 1,
+            fragment: 1,
+            seq_id: None,
+            channel: Some('A'),
+            payload: &armoured.payload,
+            fill_bits: armoured.fill_bits,
+        }
+        .write(&mut line);
+        line.push('\n');
+        out.write_all(line.as_bytes()).expect("feed written");
+    }
+    out.flush().expect("feed written");
+}
+
+fn replay_rate(dir: &Path, config: &Config, vessels: u32, lines: u64) -> f64 {
+    let feed = dir.join(format!("year-{vessels}.nmea"));
+    let started = std::time::Instant::now();
+    write_feed(&feed, vessels, lines);
+    let generated = started.elapsed().as_secs_f64();
+    let db = dir.join(format!("year-{vessels}.db"));
+    let (summary, store) = replay(
+        config,
+        Store::open(&db).expect("database"),
+        std::slice::from_ref(&feed),
+    )
+    .expect("replay");
+    drop(store);
+    let rate = summary.lines_per_second();
+    println!(
+        "{vessels:>6} vessels: {} lines (generated in {generated:.1} s) replayed in {:.2} s = {:.3} M lines/s; {} gap judgements, {} vessels still tracked, {} forgotten, {} judged again",
+        summary.decode.lines,
+        summary.seconds,
+        rate / 1e6,
+        summary.engine.gaps,
+        summary.vessels,
+        summary.engine.forgotten_vessels,
+        summary.engine.rejudged,
+    );
+    let _ = std::fs::remove_file(&feed);
+    rate
+}
+
+fn main() {
+    let lines: u64 = env_or("AISGAP_BENCH_LINES", 2_000_000);
+    let many: u32 = env_or("AISGAP_BENCH_VESSELS", 50_000);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config_text = format!(
+        "[ports]\nfile = \"{}\"\n[detect]\nwatch_all = true\n",
+        support::repo_path("config/ports.geojson").display()
+    );
+    let config_path = dir.path().join("bench.toml");
+    std::fs::write(&config_path, config_text).expect("config written");
+    let config = Config::load(&config_path).expect("bench config valid");
+    let few_rate = replay_rate(dir.path(), &config, 500, lines);
+    let many_rate = replay_rate(dir.path(), &config, many, lines);
+    println!(
+        "traffic: {many} vessels mostly passing once run at {:.2}x the lines/s of 500 vessels (target >= 0.67, i.e. within 1.5x)",
+        many_rate / few_rate
+    );
+}

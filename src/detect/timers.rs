@@ -1,0 +1,273 @@
+//! When a silent vessel must be looked at again: one timer per watched vessel, due when the
+//! judgement of its silence can next change (a threshold reached, coverage so far crossing
+//! `min_coverage`), so that the cost of open gaps follows what happens, not vessels x hours.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::{near_either, port_gap_hours, DetectParams, GapRecord};
+use crate::model::Mmsi;
+use crate::ports::Ports;
+use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+use crate::track::{Coverage, Position};
+
+/// A silence is looked at again at the latest when it has grown by this share, so the stored
+/// duration of an open gap is never more than that far behind the stream clock.
+const REFRESH_SHARE: f64 = 0.25;
+
+/// One due time per vessel, earliest first. A vessel rescheduled keeps one live entry; the
+/// heap's older ones are skipped when they come up.
+#[derive(Clone, Debug, Default)]
+pub struct OpenTimers {
+    heap: BinaryHeap<Reverse<(i64, Mmsi)>>,
+    due: HashMap<Mmsi, i64>,
+}
+
+impl OpenTimers {
+    /// Sets `mmsi`'s one timer to `at`, replacing any other.
+    pub fn schedule(&mut self, mmsi: Mmsi, at: UnixMillis) {
+        if self.due.insert(mmsi, at.as_millis()) != Some(at.as_millis()) {
+            self.heap.push(Reverse((at.as_millis(), mmsi)));
+        }
+    }
+
+    pub fn cancel(&mut self, mmsi: Mmsi) {
+        self.due.remove(&mmsi);
+    }
+
+    /// Whether `mmsi` has a timer.
+    pub fn is_scheduled(&self, mmsi: Mmsi) -> bool {
+        self.due.contains_key(&mmsi)
+    }
+
+    /// The next vessel whose timer is due at `clock`, its timer cleared; in time order, then
+    /// MMSI order, whatever order they were set in.
+    pub fn pop_due(&mut self, clock: UnixMillis) -> Option<Mmsi> {
+        while let Some(&Reverse((at, mmsi))) = self.heap.peek() {
+            if at > clock.as_millis() {
+                return None;
+            }
+            self.heap.pop();
+            if self.due.get(&mmsi) == Some(&at) {
+                self.due.remove(&mmsi);
+                return Some(mmsi);
+            }
+        }
+        None
+    }
+
+    pub fn len(&self) -> usize {
+        self.due.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.due.is_empty()
+    }
+
+    /// The live timers, in a stable order (for a checkpoint).
+    pub fn checkpoint(&self) -> OpenTimersCheckpoint {
+        let mut due: Vec<(Mmsi, i64)> = self.due.iter().map(|(m, t)| (*m, *t)).collect();
+        due.sort_unstable();
+        OpenTimersCheckpoint { due }
+    }
+
+    pub fn restore(checkpoint: OpenTimersCheckpoint) -> OpenTimers {
+        let mut timers = OpenTimers::default();
+        for (mmsi, at) in checkpoint.due {
+            timers.schedule(mmsi, UnixMillis(at));
+        }
+        timers
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OpenTimersCheckpoint {
+    due: Vec<(Mmsi, i64)>,
+}
+
+/// The covered milliseconds of one silence at each port near fix A, summed up to the start of
+/// the current hour as the silence grows: hours before it no longer change but for late data,
+/// after which the caller starts the sum again. Equal to walking the whole silence each time.
+#[derive(Clone, Debug)]
+pub struct SilenceCoverage {
+    a: Position,
+    known_until: i64,
+    /// `(port index, covered ms)` of the ports near fix A only, ascending by index: a table
+    /// with as many slots as ports would cost each silence the whole port list.
+    covered: Vec<(usize, i64)>,
+}
+
+impl SilenceCoverage {
+    pub fn new(a: Position, ports: &Ports) -> SilenceCoverage {
+        SilenceCoverage {
+            a,
+            known_until: a.time.as_millis(),
+            covered: near_either(ports, a, None)
+                .into_iter()
+                .map(|index| (index, 0))
+                .collect(),
+        }
+    }
+
+    /// What is summed so far at port `index` (0 for a port not near fix A).
+    fn covered_at(&self, index: usize) -> i64 {
+        self.covered
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map_or(0, |(_, ms)| *ms)
+    }
+
+    /// Whether this is the sum of the silence since `a`.
+    pub fn is_since(&self, a: Position) -> bool {
+        self.a == a
+    }
+
+    /// Sums the hours that have ended by `clock`.
+    pub fn advance(
+        &mut self,
+        clock: UnixMillis,
+        mmsi: Mmsi,
+        params: &DetectParams,
+        coverage: &Coverage,
+    ) {
+        let until = clock.hour_floor().as_millis().max(self.a.time.as_millis());
+        if until <= self.known_until {
+            return;
+        }
+        for (index, covered) in &mut self.covered {
+            *covered += coverage.covered_ms(
+                *index,
+                UnixMillis(self.known_until),
+                UnixMillis(until),
+                mmsi,
+                params.coverage_min_vessels,
+            );
+        }
+        self.known_until = until;
+    }
+
+    /// Covered milliseconds of `[A, clock)` at port `index`.
+    pub fn until(
+        &self,
+        index: usize,
+        clock: UnixMillis,
+        mmsi: Mmsi,
+        params: &DetectParams,
+        coverage: &Coverage,
+    ) -> i64 {
+        self.covered_at(index)
+            + coverage.covered_ms(
+                index,
+                UnixMillis(self.known_until),
+                clock,
+                mmsi,
+                params.coverage_min_vessels,
+            )
+    }
+}
+
+/// When the silence since fix A, judged at `clock` as `record` (or not yet a gap: `None`),
+/// can next be judged differently, with nothing else heard: the next threshold its duration
+/// reaches (the shortest gap, a port's own gap hours, a port becoming reachable), the earliest
+/// time the coverage so far could cross `min_coverage` at a candidate port, and at the latest
+/// once the silence has grown by [`REFRESH_SHARE`]. Always after `clock`.
+pub fn next_check(
+    a: Position,
+    clock: UnixMillis,
+    record: Option<&GapRecord>,
+    params: &DetectParams,
+    ports: &Ports,
+    silence: &SilenceCoverage,
+) -> UnixMillis {
+    let elapsed_h = a.time.hours_until(clock).max(0.0);
+    let at_hours = |hours: f64| a.time.plus_hours(hours);
+    let mut next = clock.plus_hours((elapsed_h * REFRESH_SHARE).max(1.0));
+    let mut consider = |t: UnixMillis| {
+        if t > clock && t < next {
+            next = t;
+        }
+    };
+    consider(at_hours(params.gap_hours));
+    for &(index, covered) in &silence.covered {
+        let port = &ports[index];
+        consider(at_hours(port_gap_hours(params, port)));
+        let to_port = port.distance_nm(a.lat, a.lon);
+        consider(at_hours(
+            params.min_port_hours + to_port / params.max_speed_kn,
+        ));
+        if let Some(record) = record {
+            if let Some(c) = record.candidates.iter().find(|c| c.port == port.name) {
+                consider(coverage_crossing(
+                    a,
+                    clock,
+                    c.feasible,
+                    params,
+                    (silence.known_until, covered),
+                ));
+            }
+        }
+    }
+    next.max(UnixMillis(clock.as_millis() + 1))
+}
+
+/// The earliest time the covered share of `[A, t)` at port `index` could cross
+/// `min_coverage`, whatever is heard from now on: every hour from the current one on may turn
+/// out covered or not (the current hour's bin is still filling), hours before it are known
+/// (`known_until` and what was covered of them).
+/// When the answer lies in the current hour, the next hour's start.
+fn coverage_crossing(
+    a: Position,
+    clock: UnixMillis,
+    feasible: bool,
+    params: &DetectParams,
+    (known_until, covered_ms): (i64, i64),
+) -> UnixMillis {
+    let never = UnixMillis(i64::MAX);
+    let m = params.min_coverage;
+    let from = a.time.as_millis();
+    let known_ms = (known_until - from) as f64;
+    let covered_ms = covered_ms as f64;
+    // Solve for the span s = t - A at which the bound meets the threshold.
+    let span_ms = if feasible {
+        // Nothing covered from here on: covered / s < m.
+        if m <= 0.0 {
+            return never;
+        }
+        covered_ms / m
+    } else {
+        // Everything covered from here on: (covered + s - known) / s >= m.
+        if m >= 1.0 {
+            return if covered_ms >= known_ms { clock } else { never };
+        }
+        (known_ms - covered_ms) / (1.0 - m)
+    };
+    let t = UnixMillis(from.saturating_add(span_ms.ceil() as i64));
+    if t <= clock {
+        UnixMillis(clock.hour_floor().as_millis() + MILLIS_PER_HOUR)
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_come_due_in_time_order_and_a_rescheduled_vessel_once() {
+        let mut timers = OpenTimers::default();
+        timers.schedule(Mmsi(3), UnixMillis(30));
+        timers.schedule(Mmsi(1), UnixMillis(20));
+        timers.schedule(Mmsi(2), UnixMillis(20));
+        timers.schedule(Mmsi(3), UnixMillis(10));
+        timers.schedule(Mmsi(1), UnixMillis(40));
+        let due: Vec<Mmsi> = std::iter::from_fn(|| timers.pop_due(UnixMillis(35))).collect();
+        assert_eq!(due, [Mmsi(3), Mmsi(2)]);
+        assert_eq!(timers.len(), 1);
+        timers.cancel(Mmsi(1));
+        assert_eq!(timers.pop_due(UnixMillis(100)), None);
+        assert!(timers.is_empty());
+    }
+}

@@ -1,0 +1,464 @@
+//! Keeping recorded judgements true as data arrives, at a cost that follows traffic: open
+//! gaps looked at when their timer is due, recorded gaps judged again when late data reaches
+//! their hours, every change kept in the history, and vessels that left memory.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Change, ClosedGap, Engine};
+use crate::detect::{
+    apply_evidence, judge_open, judge_open_with, next_check, ports_near, GapRecord, GapStatus,
+    GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
+    SilenceCoverage,
+};
+use crate::model::Mmsi;
+use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+use crate::track::Position;
+
+/// Share of `max_tracked_vessels` freed at once when the cap is reached, so the cost of
+/// choosing whom to evict is spread over many new vessels.
+const EVICT_SHARE: f64 = 0.05;
+
+/// The engine's memory of what it judged, and when to look again.
+#[derive(Debug, Default)]
+pub(super) struct Judging {
+    timers: OpenTimers,
+    /// Open gaps by the ports near fix A.
+    open_near: GapsByPort,
+    /// Recent closed gaps by the ports near A or B.
+    closed_near: GapsByPort,
+    last: LastJudgements,
+    /// The coverage summed so far of each silence looked at: a cache, rebuilt when missing.
+    silences: HashMap<Mmsi, SilenceCoverage>,
+}
+
+/// What a restart needs of [`Judging`]; the indexes by port are rebuilt from the open and
+/// recent gaps.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct JudgingCheckpoint {
+    timers: OpenTimersCheckpoint,
+    last: Vec<((Mmsi, UnixMillis), Judged)>,
+}
+
+impl Judging {
+    pub(super) fn new(ports: usize) -> Judging {
+        Judging {
+            open_near: GapsByPort::new(ports),
+            closed_near: GapsByPort::new(ports),
+            ..Judging::default()
+        }
+    }
+
+    pub(super) fn checkpoint(&self) -> JudgingCheckpoint {
+        JudgingCheckpoint {
+            timers: self.timers.checkpoint(),
+            last: self.last.to_sorted(),
+        }
+    }
+}
+
+impl Engine {
+    /// Puts back what [`Judging::checkpoint`] kept and rebuilds the port indexes for the ports
+    /// configured now.
+    pub(super) fn restore_judging(&mut self, checkpoint: JudgingCheckpoint) {
+        self.judging = Judging::new(self.ports.len());
+        self.judging.timers = OpenTimers::restore(checkpoint.timers);
+        self.judging.last = LastJudgements::from_sorted(checkpoint.last);
+        for mmsi in self.open.clone() {
+            if let Some(a) = self.table.get(mmsi).and_then(|v| v.last_fix) {
+                for port in ports_near(&self.ports, a, None) {
+                    self.judging.open_near.insert(port, mmsi, a.time);
+                }
+            }
+        }
+        let recent: Vec<(Mmsi, Position, Position)> = self
+            .recent
+            .iter()
+            .flat_map(|(mmsi, gaps)| gaps.iter().map(|g| (*mmsi, g.a, g.b)))
+            .collect();
+        for (mmsi, a, b) in recent {
+            for port in ports_near(&self.ports, a, Some(b)) {
+                self.judging.closed_near.insert(port, mmsi, a.time);
+            }
+        }
+    }
+
+    /// Emits a gap's record and, when its judgement changed (or it is the first), the history
+    /// row saying why. Keeps the port indexes in step with it.
+    pub(super) fn emit_judgement(&mut self, record: GapRecord, reason: Reason) {
+        let clock = self.clock.unwrap_or(record.dark_from);
+        let now = Judged::of(&record);
+        let before = self.judging.last.replace(&record);
+        let forced = matches!(reason, Reason::Forgotten | Reason::Evicted);
+        if forced || before.as_ref().is_none_or(|b| b.differs_in_judgement(&now)) {
+            let change = JudgementChange::of(&record, before.map(|b| b.status), clock, reason);
+            self.changes.push(Change::Judgement(Box::new(change)));
+        }
+        let a = Position {
+            time: record.dark_from,
+            lat: record.from_lat,
+            lon: record.from_lon,
+        };
+        match record.dark_until {
+            None => {
+                for port in ports_near(&self.ports, a, None) {
+                    self.judging.open_near.insert(port, record.mmsi, a.time);
+                }
+            }
+            Some(until) => {
+                self.judging.silences.remove(&record.mmsi);
+                for port in ports_near(&self.ports, a, None) {
+                    self.judging.open_near.remove(port, record.mmsi, a.time);
+                }
+                let b = Position {
+                    time: until,
+                    lat: record.until_lat.unwrap_or(a.lat),
+                    lon: record.until_lon.unwrap_or(a.lon),
+                };
+                if record.status != GapStatus::Withdrawn {
+                    for port in ports_near(&self.ports, a, Some(b)) {
+                        self.judging.closed_near.insert(port, record.mmsi, a.time);
+                    }
+                }
+            }
+        }
+        self.changes.push(Change::Gap(Box::new(record)));
+    }
+
+    /// A watched vessel's timer: looked at once it could have been silent long enough to be
+    /// a gap.
+    pub(super) fn schedule_silence(&mut self, mmsi: Mmsi) {
+        let Some(a) = self.table.get(mmsi).and_then(|v| v.last_fix) else {
+            return;
+        };
+        let due = UnixMillis(a.time.as_millis() + self.min_gap_ms);
+        self.judging.timers.schedule(mmsi, due);
+    }
+
+    /// No more timer for the vessel, nor an open gap in memory (it is no longer watched, or
+    /// leaves memory).
+    pub(super) fn cancel_silence(&mut self, mmsi: Mmsi) {
+        self.judging.timers.cancel(mmsi);
+        self.judging.silences.remove(&mmsi);
+        if let Some(a) = self.table.get(mmsi).and_then(|v| v.last_fix) {
+            self.drop_open(mmsi, a);
+        }
+        self.open.remove(&mmsi);
+    }
+
+    /// Forgets the open gap from fix A.
+    fn drop_open(&mut self, mmsi: Mmsi, a: Position) {
+        if !self.open.remove(&mmsi) {
+            return;
+        }
+        for port in ports_near(&self.ports, a, None) {
+            self.judging.open_near.remove(port, mmsi, a.time);
+        }
+    }
+
+    /// Looks at every vessel whose timer is due at `clock`.
+    pub(super) fn run_due_timers(&mut self, clock: UnixMillis) {
+        while let Some(mmsi) = self.judging.timers.pop_due(clock) {
+            self.look_at_silence(mmsi, clock, Reason::StillSilent);
+        }
+    }
+
+    /// Judges a watched vessel's silence at `clock` and sets its next timer.
+    fn look_at_silence(&mut self, mmsi: Mmsi, clock: UnixMillis, reason: Reason) {
+        let Some(vessel) = self.table.get(mmsi) else {
+            return;
+        };
+        let Some(a) = vessel.last_fix else { return };
+        if !vessel.watched {
+            return;
+        }
+        if self.table.segment_identities(mmsi).next().is_some() {
+            // Several transmitters: the hourly sweep judges each on its own; the timer only
+            // comes back hourly in case the MMSI is one transmitter again.
+            let next = UnixMillis(clock.as_millis() + MILLIS_PER_HOUR);
+            self.judging.timers.schedule(mmsi, next);
+            return;
+        }
+        if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
+            self.schedule_silence(mmsi);
+            return;
+        }
+        let silence = self
+            .judging
+            .silences
+            .entry(mmsi)
+            .or_insert_with(|| SilenceCoverage::new(a, &self.ports));
+        if !silence.is_since(a) {
+            *silence = SilenceCoverage::new(a, &self.ports);
+        }
+        let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
+        silence.advance(clock, mmsi, params, coverage);
+        let record = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
+            silence.until(index, clock, mmsi, params, coverage)
+        });
+        let next = next_check(a, clock, record.as_ref(), params, ports, silence);
+        self.judging.timers.schedule(mmsi, next);
+        let Some(mut record) = record else { return };
+        record.watched = true;
+        apply_evidence(
+            &mut record,
+            &vessel.identity_at_last_fix,
+            None,
+            &self.params,
+        );
+        let first = self.open.insert(mmsi);
+        let reason = if first { Reason::Silent } else { reason };
+        self.emit_judgement(record, reason);
+    }
+
+    /// Every open gap judged at `clock` (the end of the input: stored durations are exact).
+    pub(super) fn refresh_open(&mut self, clock: UnixMillis) {
+        self.run_due_timers(clock);
+        for mmsi in self.open.clone() {
+            self.look_at_silence(mmsi, clock, Reason::StillSilent);
+        }
+    }
+
+    /// The fix after fix A arrived, too soon after A for a gap, but only after the vessel's
+    /// silence had been recorded as an open gap (it came late): that gap never was one.
+    pub(super) fn withdraw_open(&mut self, mmsi: Mmsi, a: Position, fix: Position) {
+        if !self.open.contains(&mmsi) {
+            return;
+        }
+        let clock = self.clock.unwrap_or(fix.time);
+        let open = judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage);
+        self.drop_open(mmsi, a);
+        let Some(mut record) = open else { return };
+        record.status = GapStatus::Withdrawn;
+        record.watched = true;
+        record.dark_now = false;
+        record.dark_until = Some(fix.time);
+        record.until_lat = Some(fix.lat);
+        record.until_lon = Some(fix.lon);
+        record.duration_hours = (a.time.hours_until(fix.time) * 1e4).round() / 1e4;
+        self.stats.withdrawn += 1;
+        self.emit_judgement(record, Reason::NextFixLate { fix: fix.time });
+        self.schedule_silence(mmsi);
+    }
+
+    /// Gaps reached by the hours whose coverage changed since the last call: recorded ones
+    /// within the horizon are judged again, open ones looked at again.
+    pub(super) fn rejudge_flipped(&mut self, clock: UnixMillis) {
+        let horizon = self.rejudge_horizon(clock);
+        for (index, hour) in self.coverage.take_flipped() {
+            let hour_end = UnixMillis(hour.as_millis() + MILLIS_PER_HOUR);
+            for (a_time, mmsi) in self.judging.closed_near.starting_before(index, hour_end) {
+                let Some(gap) = self
+                    .recent
+                    .get(&mmsi)
+                    .and_then(|gaps| gaps.iter().find(|g| g.a.time == a_time))
+                    .cloned()
+                else {
+                    self.judging.closed_near.remove(index, mmsi, a_time);
+                    continue;
+                };
+                if gap.b.time <= hour || gap.b.time < horizon {
+                    continue;
+                }
+                self.rejudge_closed(mmsi, &gap, index, hour);
+            }
+            for (_, mmsi) in self.judging.open_near.starting_before(index, hour_end) {
+                // Hours from the current one on were left open by its timer; only a change
+                // in an hour already counted can change its judgement now.
+                if hour < clock.hour_floor() {
+                    self.judging.silences.remove(&mmsi);
+                    self.look_at_silence(mmsi, clock, Reason::StillSilent);
+                }
+            }
+        }
+    }
+
+    fn rejudge_closed(&mut self, mmsi: Mmsi, gap: &ClosedGap, index: usize, hour: UnixMillis) {
+        let Some(record) = self.judge(mmsi, gap) else {
+            return;
+        };
+        let before = self.judging.last.get(record.key()).cloned();
+        let now = Judged::of(&record);
+        if before.as_ref() == Some(&now) {
+            return;
+        }
+        if before
+            .as_ref()
+            .is_some_and(|b| b.status == GapStatus::Withdrawn)
+        {
+            return;
+        }
+        if before
+            .as_ref()
+            .is_some_and(|b| b.differs_in_judgement(&now))
+        {
+            self.stats.rejudged += 1;
+            if record.is_trip() {
+                self.stats.trips += 1;
+            }
+        }
+        let reason = Reason::Coverage {
+            port: self.ports[index].name.clone(),
+            hour,
+            vessels: self.coverage.vessels_in_hour(index, hour.as_millis()) as u32,
+            before: before.and_then(|b| b.coverage),
+            after: record.coverage,
+        };
+        self.emit_judgement(record, reason);
+    }
+
+    /// The earliest fix B a recorded gap may have and still be judged again.
+    pub(super) fn rejudge_horizon(&self, clock: UnixMillis) -> UnixMillis {
+        clock.plus_hours(-self.params.rejudge_horizon_hours)
+    }
+
+    /// Daily: what late data can no longer change leaves memory, and so do vessels silent
+    /// longer than `forget_after_hours`.
+    pub(super) fn forget_old(&mut self, clock: UnixMillis) {
+        let horizon = self.rejudge_horizon(clock);
+        self.coverage.forget_detail_before(horizon);
+        self.recent.retain(|_, gaps| {
+            gaps.retain(|g| g.b.time >= horizon);
+            !gaps.is_empty()
+        });
+        self.judging.last.forget_closed_before(horizon);
+        let recent = &self.recent;
+        self.judging.closed_near.retain(|_, mmsi, a| {
+            recent
+                .get(&mmsi)
+                .is_some_and(|gaps| gaps.iter().any(|g| g.a.time == a))
+        });
+        let silent_since = clock.plus_hours(-self.params.forget_after_hours);
+        let silent: Vec<Mmsi> = self
+            .table
+            .iter()
+            .filter(|v| v.last_heard < silent_since)
+            .map(|v| v.mmsi)
+            .collect();
+        self.stats.forgotten_vessels += silent.len() as u64;
+        self.leave_memory(&silent, clock, Reason::Forgotten);
+    }
+
+    /// Over the cap: the longest silent vessels leave memory, a share of the cap at once.
+    pub(super) fn evict_over_cap(&mut self, clock: UnixMillis) {
+        let cap = self.params.max_tracked_vessels as usize;
+        if self.table.len() <= cap {
+            return;
+        }
+        let keep = cap - ((cap as f64 * EVICT_SHARE) as usize).max(1);
+        let mut heard: Vec<(UnixMillis, Mmsi)> =
+            self.table.iter().map(|v| (v.last_heard, v.mmsi)).collect();
+        let evict = heard.len() - keep;
+        heard.select_nth_unstable(evict - 1);
+        let mut gone: Vec<Mmsi> = heard[..evict].iter().map(|(_, m)| *m).collect();
+        gone.sort_unstable();
+        self.stats.evicted_vessels += gone.len() as u64;
+        tracing::warn!(
+            evicted = gone.len(),
+            tracked = keep,
+            max_tracked_vessels = cap,
+            "More vessels than max_tracked_vessels: the longest silent left memory."
+        );
+        self.leave_memory(&gone, clock, Reason::Evicted);
+    }
+
+    /// Writes what the store must keep of these vessels (rows, track points, open gaps as last
+    /// judged), then forgets them.
+    fn leave_memory(&mut self, mmsis: &[Mmsi], clock: UnixMillis, reason: Reason) {
+        if mmsis.is_empty() {
+            return;
+        }
+        for &mmsi in mmsis {
+            let vessel = self.table.get(mmsi);
+            let a = vessel.and_then(|v| v.last_fix);
+            if let (Some(vessel), Some(a), true) = (vessel, a, self.open.contains(&mmsi)) {
+                if let Some(mut record) =
+                    judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
+                {
+                    record.watched = true;
+                    record.dark_now = false;
+                    apply_evidence(
+                        &mut record,
+                        &vessel.identity_at_last_fix,
+                        None,
+                        &self.params,
+                    );
+                    self.emit_judgement(record, reason.clone());
+                }
+                self.judging.last.remove((mmsi, a.time));
+            }
+            self.cancel_silence(mmsi);
+            self.watched.remove(&mmsi);
+            self.recent.remove(&mmsi);
+        }
+        self.push_vessel_updates();
+        let mut chunks = Vec::new();
+        self.table.forget(mmsis, &mut chunks);
+        self.push_tracks(chunks);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::DetectParams;
+    use crate::engine::Engine;
+    use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass};
+    use crate::ports::Port;
+    use crate::time::UnixMillis;
+    use crate::watchlist::Watchlist;
+
+    fn fix(mmsi: u32, time: i64) -> AisEvent {
+        AisEvent::Fix(Fix {
+            mmsi: Mmsi(mmsi),
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard: Heard {
+                time: Some(UnixMillis(time)),
+                time_source: Some(TimeSource::TagBlock),
+                station: None,
+                channel: None,
+            },
+            lat: 42.7,
+            lon: 133.0,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })
+    }
+
+    #[test]
+    fn a_checkpoint_apart_is_the_checkpoint_with_its_vessels_taken_out() {
+        let params = DetectParams {
+            watch_all: true,
+            ..DetectParams::default()
+        };
+        let ports = vec![Port::circle("Vostochny", 42.735, 133.075, 2.0)];
+        let mut engine = Engine::new(params, ports, Watchlist::default(), 10);
+        for (i, mmsi) in [273_000_003, 273_000_001, 273_000_002]
+            .into_iter()
+            .enumerate()
+        {
+            engine.ingest(&fix(mmsi, 1_709_856_000_000 + i as i64 * 7 * 3_600_000));
+        }
+        let mut whole = engine.checkpoint();
+        let vessels = whole.take_vessels();
+        let apart = engine.checkpoint_apart();
+        assert_eq!(
+            serde_json::to_value(&apart).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+        let order: Vec<Mmsi> = engine.vessels().iter().map(|v| v.mmsi).collect();
+        assert_eq!(order, vessels.iter().map(|v| v.mmsi).collect::<Vec<_>>());
+        assert_eq!(
+            engine.open_gaps(),
+            2,
+            "the first two vessels are silent 7 h and more"
+        );
+    }
+}

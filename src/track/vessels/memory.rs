@@ -1,0 +1,62 @@
+//! What of the vessel table outlives memory: its checkpoints, and the vessels that leave it
+//! (silent too long, or over the cap).
+
+use super::{take_chunk, SegmentSet, TrackChunk, Vessel, VesselTable, VesselTableCheckpoint};
+use crate::model::Mmsi;
+
+impl VesselTable {
+    /// A copy of the table's state, unwritten vessel rows marked as such.
+    pub fn checkpoint(&self) -> VesselTableCheckpoint {
+        VesselTableCheckpoint {
+            vessels: self.vessels.clone(),
+            ..self.checkpoint_apart()
+        }
+    }
+
+    /// The checkpoint without its vessels (stored apart, one row each): the segments' side
+    /// table and counts still travel with it.
+    pub fn checkpoint_apart(&self) -> VesselTableCheckpoint {
+        let mut segments: Vec<(Mmsi, SegmentSet)> = self
+            .segments
+            .iter()
+            .map(|(mmsi, set)| (*mmsi, set.clone()))
+            .collect();
+        segments.sort_unstable_by_key(|(mmsi, _)| *mmsi);
+        VesselTableCheckpoint {
+            vessels: Vec::new(),
+            segments,
+            segment_counts: self.segment_counts,
+        }
+    }
+
+    /// MMSIs heard from more than one transmitter.
+    pub fn segmented_mmsis(&self) -> impl Iterator<Item = Mmsi> + '_ {
+        self.segments.keys().copied()
+    }
+
+    /// Removes the vessels named (silent too long, or over the cap), handing over their
+    /// unwritten track points; their other state is the caller's to have written already.
+    pub fn forget(&mut self, mmsis: &[Mmsi], chunks: &mut Vec<TrackChunk>) -> Vec<Vessel> {
+        let mut gone = Vec::with_capacity(mmsis.len());
+        for mmsi in mmsis {
+            let Some(i) = self.index.remove(mmsi) else {
+                continue;
+            };
+            let mut vessel = self.vessels.swap_remove(i as usize);
+            if let Some(moved) = self.vessels.get(i as usize) {
+                self.index.insert(moved.mmsi, i);
+            }
+            if !vessel.track_buffer.is_empty() {
+                chunks.push(take_chunk(&mut vessel));
+            }
+            // Its other transmitters leave with it: a returning MMSI starts as one.
+            self.segments.remove(mmsi);
+            gone.push(vessel);
+        }
+        // Indices moved: the dirty list is rebuilt from the flags it mirrors.
+        self.dirty = (0..self.vessels.len() as u32)
+            .filter(|&i| self.vessels[i as usize].dirty)
+            .collect();
+        gone
+    }
+}
