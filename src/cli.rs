@@ -175,6 +175,11 @@ pub enum QueryWhat {
     Vessel,
     /// Designated ports with their traffic, coverage and trips.
     Ports,
+    /// Two vessels meeting at sea (within [encounters] max_distance_m for min_hours, slow, away
+    /// from ports), at least one of them watched.
+    Encounters,
+    /// Watched vessels idling at sea ([loitering]).
+    Loitering,
 }
 
 /// The values of a vocabulary the library owns, spelled as its owner spells them: the command

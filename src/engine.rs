@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::detect::at_sea::{AtSea, AtSeaChange, Heard, Sample};
+use crate::detect::encounters::EncounterRecord;
+use crate::detect::loitering::LoiteringRecord;
 use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
@@ -52,6 +55,19 @@ pub enum Change {
         vessels: u32,
     },
     Clock(UnixMillis),
+    /// Insert or replace the encounter keyed by (mmsi_a, mmsi_b, start).
+    Encounter(Box<EncounterRecord>),
+    /// Insert or replace the loitering episode keyed by (mmsi, start).
+    Loitering(Box<LoiteringRecord>),
+}
+
+impl From<AtSeaChange> for Change {
+    fn from(change: AtSeaChange) -> Change {
+        match change {
+            AtSeaChange::Encounter(e) => Change::Encounter(e),
+            AtSeaChange::Loitering(l) => Change::Loitering(l),
+        }
+    }
 }
 
 /// The latest state of one vessel, as stored.
@@ -136,6 +152,8 @@ pub struct EngineCheckpoint {
     /// Events held back until other vessels confirm a jump of the clock.
     #[serde(default)]
     clock_guard: StreamClockGuard,
+    #[serde(default)]
+    at_sea: AtSea,
 }
 
 impl EngineCheckpoint {
@@ -184,6 +202,7 @@ pub struct Engine {
     stats: EngineStats,
     changes: Vec<Change>,
     clock_guard: StreamClockGuard,
+    at_sea: AtSea,
 }
 
 impl Engine {
@@ -210,6 +229,7 @@ impl Engine {
             stats: EngineStats::default(),
             changes: Vec::new(),
             clock_guard: StreamClockGuard::default(),
+            at_sea: AtSea::default(),
         }
     }
 
@@ -234,6 +254,7 @@ impl Engine {
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
             clock_guard: self.clock_guard.clone(),
+            at_sea: self.at_sea.clone(),
         }
     }
 
@@ -257,6 +278,7 @@ impl Engine {
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
         engine.clock_guard = checkpoint.clock_guard;
+        engine.at_sea = checkpoint.at_sea;
         engine
     }
 
@@ -302,6 +324,11 @@ impl Engine {
 
     pub fn ports(&self) -> &[Port] {
         &self.ports
+    }
+
+    /// Encounter and loitering detection.
+    pub fn at_sea(&self) -> &AtSea {
+        &self.at_sea
     }
 
     /// Changes produced since the last call.
@@ -436,7 +463,29 @@ impl Engine {
                 !gaps.is_empty()
             });
         }
+        self.at_sea.on_clock(&self.params, &self.ports, clock);
+        self.take_at_sea_changes();
         self.changes.push(Change::Clock(clock));
+    }
+
+    fn take_at_sea_changes(&mut self) {
+        let at_sea = self.at_sea.take_changes();
+        self.changes.extend(at_sea.into_iter().map(Change::from));
+    }
+
+    fn at_sea_fix(&mut self, fix: &Fix, time: UnixMillis, previous: Option<Position>) {
+        let (Some(vessel), Some(sample)) =
+            (self.table.get(fix.mmsi), Sample::of(fix, time, previous))
+        else {
+            return;
+        };
+        let heard = Heard {
+            mmsi: fix.mmsi,
+            watched: vessel.watched,
+            identity: &vessel.identity,
+        };
+        self.at_sea.on_fix(&self.params, &self.ports, heard, sample);
+        self.take_at_sea_changes();
     }
 
     /// Emits the rows of vessels changed since the last call. Done daily and at the end by the
@@ -467,6 +516,11 @@ impl Engine {
         if !chunks.is_empty() {
             self.push_tracks(chunks);
         }
+        let previous = match &order {
+            FixOrder::Next { previous, .. } => Some(*previous),
+            _ => None,
+        };
+        let fresh = matches!(order, FixOrder::First | FixOrder::Next { .. });
         match order {
             FixOrder::First => {
                 let watched = self.is_watched(fix.mmsi);
@@ -491,6 +545,9 @@ impl Engine {
                 self.stats.late_fixes += 1;
                 self.rejudge_with_late_fix(fix.mmsi, Position::of(fix, time));
             }
+        }
+        if fresh {
+            self.at_sea_fix(fix, time, previous);
         }
     }
 
@@ -612,6 +669,12 @@ impl Engine {
             });
             let watched = self.is_watched(report.mmsi);
             self.set_watched(report.mmsi, watched);
+            let identity = self.table.get(report.mmsi).map(|v| v.identity.clone());
+            if let Some(identity) = identity {
+                self.at_sea
+                    .on_identity(&self.params, report.mmsi, time, &identity);
+                self.take_at_sea_changes();
+            }
         }
         self.gather_after_evidence(report, time);
     }

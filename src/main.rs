@@ -301,6 +301,8 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::Gaps => Question::Gaps,
         QueryWhat::DarkNow => Question::DarkNow,
         QueryWhat::Ports => Question::Ports,
+        QueryWhat::Encounters => Question::Encounters,
+        QueryWhat::Loitering => Question::Loitering,
         QueryWhat::Tally => Question::Tally(args.by.clone()),
         QueryWhat::Vessel => match args.vessel.or(args.mmsi) {
             Some(mmsi) => Question::Vessel(Mmsi(mmsi)),

@@ -65,6 +65,11 @@ pub struct EncounterRecord {
     /// Mean of the midpoints between the two over the meeting.
     pub lat: f64,
     pub lon: f64,
+    /// The midpoint at the first and at the last close common time: the meeting segment.
+    pub start_lat: f64,
+    pub start_lon: f64,
+    pub end_lat: f64,
+    pub end_lon: f64,
     /// Common times the two were judged at while close.
     pub samples: u32,
     pub nearest_port: Option<String>,
@@ -146,6 +151,8 @@ struct Run {
     speeds: Vec<u32>,
     lat_sum: f64,
     lon_sum: f64,
+    first_mid: (f64, f64),
+    last_mid: (f64, f64),
     draught_before: [Option<f32>; 2],
     confirmed: bool,
     dirty: bool,
@@ -496,6 +503,8 @@ impl Encounters {
             speeds: vec![0; SPEED_BINS],
             lat_sum: 0.0,
             lon_sum: 0.0,
+            first_mid: (moment.lat, moment.lon),
+            last_mid: (moment.lat, moment.lon),
             draught_before: [a.identity.draught, b.identity.draught],
             confirmed: false,
             dirty: false,
@@ -511,6 +520,7 @@ impl Encounters {
         }
         run.lat_sum += moment.lat;
         run.lon_sum += moment.lon;
+        run.last_mid = (moment.lat, moment.lon);
         run.dirty = run.confirmed;
         if run.confirmed
             || run.hours() < p.min_hours
@@ -564,6 +574,10 @@ impl Encounters {
             median_speed_kn: round_to(run.median_speed_kn(), 1),
             lat: round_to(lat, 6),
             lon: round_to(lon, 6),
+            start_lat: round_to(run.first_mid.0, 6),
+            start_lon: round_to(run.first_mid.1, 6),
+            end_lat: round_to(run.last_mid.0, 6),
+            end_lon: round_to(run.last_mid.1, 6),
             samples: run.samples,
             nearest_port: nearest.map(|(p, _)| p.name.clone()),
             port_distance_nm: nearest.map(|(_, nm)| round_to(nm, 3)),

@@ -1,6 +1,8 @@
 //! Analysts' questions answered from the store and written as a table, JSON, CSV or GeoJSON:
 //! the one renderer behind `aisgap query` (and the replay tally).
 
+pub mod at_sea;
+
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
@@ -53,6 +55,10 @@ pub enum Question {
     Tally(Vec<TallyKey>),
     Vessel(Mmsi),
     Ports,
+    /// Two vessels meeting at sea, at least one of them watched.
+    Encounters,
+    /// Watched vessels idling at sea.
+    Loitering,
 }
 
 impl Question {
@@ -173,6 +179,12 @@ pub fn answer(
                 }
                 AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
             }
+        }
+        Question::Encounters => {
+            at_sea::answer_encounters(reader, &at_sea::at_sea_filter(filter), format, out)?
+        }
+        Question::Loitering => {
+            at_sea::answer_loitering(reader, &at_sea::at_sea_filter(filter), format, out)?
         }
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
