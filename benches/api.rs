@@ -59,6 +59,7 @@ fn main() {
         days,
         tankers: 8,
         background: 24,
+        at_sea: false,
     };
     let files = write_scenario(&params, dir.path(), "year").expect("simulating");
     let generated = started.elapsed();

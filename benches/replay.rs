@@ -89,6 +89,7 @@ fn main() {
         days: env_or("AISGAP_BENCH_DAYS", 90),
         tankers: env_or("AISGAP_BENCH_TANKERS", 40),
         background: env_or("AISGAP_BENCH_BACKGROUND", 400),
+        at_sea: false,
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let started = Instant::now();

@@ -71,6 +71,7 @@ fn main() {
         days: env_or("AISGAP_BENCH_DAYS", 60) as u32,
         tankers: 40,
         background: 400,
+        at_sea: false,
     };
     let files = write_scenario(&params, dir.path(), "load").expect("generating the feed");
     let bytes = std::fs::read(&files.nmea).unwrap();

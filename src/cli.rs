@@ -147,6 +147,11 @@ pub struct SimulateArgs {
     /// File name stem of the generated files.
     #[arg(long, default_value = "scenario")]
     pub prefix: String,
+    /// Also stage the at-sea cases: a North Korean tanker meeting a Russian one at sea with
+    /// AIS on, a tanker loitering 8 h, a pair passing at 12 kn and a pair moored side by side
+    /// in port (needs --days 3 or more).
+    #[arg(long)]
+    pub at_sea: bool,
 }
 
 impl SimulateArgs {
@@ -156,6 +161,7 @@ impl SimulateArgs {
             days: self.days,
             tankers: self.tankers,
             background: self.background,
+            at_sea: self.at_sea,
         }
     }
 }

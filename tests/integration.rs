@@ -2,6 +2,8 @@
 
 #[path = "integration/api.rs"]
 mod api;
+#[path = "integration/at_sea.rs"]
+mod at_sea;
 #[path = "integration/clock.rs"]
 mod clock;
 #[path = "integration/config.rs"]

@@ -26,6 +26,9 @@ use crate::time::UnixMillis;
 pub use plan::{GapLabel, WatchEntry};
 pub use rng::SplitMix64;
 pub use stream::CSV_HEADER;
+pub use truth::at_sea::{
+    AtSeaTruth, EncounterTruth, LoiteringTruth, NotEncounterLabel, NotEncounterTruth,
+};
 pub use truth::{
     Confidence, GapTruth, Judgement, PortTruth, ScenarioSize, TripTruth, Truth, UnwatchedGapTruth,
     Window, WithdrawnTruth,
@@ -46,6 +49,9 @@ pub struct ScenarioParams {
     pub tankers: u32,
     /// Ordinary traffic: port dwellers (coverage), traders and fishing boats.
     pub background: u32,
+    /// Add the at-sea cases: a ship-to-ship meeting, a loiterer, a passing pair and a pair
+    /// moored side by side in port.
+    pub at_sea: bool,
 }
 
 impl Default for ScenarioParams {
@@ -55,6 +61,7 @@ impl Default for ScenarioParams {
             days: 21,
             tankers: 4,
             background: 16,
+            at_sea: false,
         }
     }
 }

@@ -659,6 +659,7 @@ fn larger_scenarios_scale_their_trips_and_confounders() {
         days: 42,
         tankers: 8,
         background: 40,
+        at_sea: false,
     })
     .truth;
     assert!(large.trips.len() >= 3 * small.trips.len());

@@ -4,6 +4,7 @@
 
 use crate::model::TransceiverClass;
 
+mod at_sea;
 mod background;
 mod confounders;
 mod registry;
@@ -16,6 +17,7 @@ use self::confounders::{
 use self::registry::Registry;
 use self::shuttles::{plan_shuttle_tanker, plan_watched_cargo};
 use super::rng::SplitMix64;
+use super::truth::AtSeaTruth;
 use super::world::{bearing_deg, distance_nm, offset, LatLon};
 use super::{ScenarioParams, SimulateError};
 
@@ -350,6 +352,8 @@ pub struct Plan {
     pub outages: Vec<(Ms, Ms)>,
     pub intents: Vec<Intent>,
     pub watchlist: Vec<WatchEntry>,
+    /// The staged at-sea cases and what they must yield (empty without `--at-sea`).
+    pub at_sea: AtSeaTruth,
 }
 
 impl Plan {
@@ -412,6 +416,11 @@ pub fn build(params: &ScenarioParams, start: Ms) -> Result<Plan, SimulateError> 
         params.background,
         &mut cast.vessels,
     );
+    let at_sea = if params.at_sea {
+        at_sea::plan_at_sea(&ctx, &mut root.fork(4), &mut registry, &mut cast.vessels)
+    } else {
+        AtSeaTruth::default()
+    };
 
     for v in &cast.vessels {
         for s in &v.silences {
@@ -431,6 +440,7 @@ pub fn build(params: &ScenarioParams, start: Ms) -> Result<Plan, SimulateError> 
         outages: ctx.outages,
         intents: cast.intents,
         watchlist: cast.watchlist,
+        at_sea,
     })
 }
 
@@ -446,6 +456,12 @@ fn check_params(params: &ScenarioParams) -> Result<(), SimulateError> {
         return Err(SimulateError::Params(format!(
             "--tankers must be 1-400, got {}",
             params.tankers
+        )));
+    }
+    if params.at_sea && params.days < 3 {
+        return Err(SimulateError::Params(format!(
+            "--at-sea needs --days 3 or more (its cases take the second and third day), got {}",
+            params.days
         )));
     }
     if params.background < MIN_BACKGROUND || params.background > 20_000 {
@@ -530,6 +546,7 @@ mod tests {
             days: 42,
             tankers: 8,
             background: 20,
+            at_sea: false,
         };
         let plan = build(&params, START).unwrap();
         assert_eq!(plan.outages.len(), 2);
