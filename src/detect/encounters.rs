@@ -79,6 +79,9 @@ pub struct EncounterRecord {
     pub receiving: Option<Mmsi>,
     pub est_tonnes: Option<f64>,
     pub est_barrels: Option<f64>,
+    /// Set on the one change that confirms the encounter: what alerts are raised on.
+    #[serde(skip)]
+    pub newly_confirmed: bool,
 }
 
 impl EncounterRecord {
@@ -531,7 +534,8 @@ impl Encounters {
         run.confirmed = true;
         stats.encounters += 1;
         let run = pair.run.as_ref().expect("set above");
-        let record = self.record(params, ports, pair, run, EpisodeStatus::Ongoing);
+        let mut record = self.record(params, ports, pair, run, EpisodeStatus::Ongoing);
+        record.newly_confirmed = true;
         tracing::info!(
             mmsi_a = record.a.vessel.mmsi.0,
             mmsi_b = record.b.vessel.mmsi.0,
@@ -585,6 +589,7 @@ impl Encounters {
             receiving: None,
             est_tonnes: None,
             est_barrels: None,
+            newly_confirmed: false,
         };
         record.settle_cargo(params);
         record

@@ -43,6 +43,9 @@ pub struct LoiteringRecord {
     /// How "away from shore" was decided: `from_ports` (no land mask is bundled).
     pub away_rule: String,
     pub draught: Option<f64>,
+    /// Set on the one change that confirms the episode: what alerts are raised on.
+    #[serde(skip)]
+    pub newly_confirmed: bool,
 }
 
 impl LoiteringRecord {
@@ -131,6 +134,7 @@ impl Episode {
             port_distance_nm: self.nearest.as_ref().map(|(_, nm)| round_to(*nm, 3)),
             away_rule: AWAY_RULE.to_owned(),
             draught: self.draught.map(|d| round_to(f64::from(d), 2)),
+            newly_confirmed: false,
         }
     }
 }
@@ -165,9 +169,9 @@ impl Loitering {
             if !episode.confirmed && episode.hours() >= params.min_hours {
                 episode.confirmed = true;
                 stats.loitering += 1;
-                changes.push(AtSeaChange::Loitering(Box::new(
-                    episode.record(EpisodeStatus::Ongoing),
-                )));
+                let mut record = episode.record(EpisodeStatus::Ongoing);
+                record.newly_confirmed = true;
+                changes.push(AtSeaChange::Loitering(Box::new(record)));
                 tracing::info!(
                     mmsi = vessel.mmsi.0,
                     start = %episode.first.time,

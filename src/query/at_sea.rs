@@ -128,7 +128,7 @@ fn opt_csv<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(String::new, |v| v.to_string())
 }
 
-fn write_encounter_csv(encounters: &[EncounterRecord], out: &mut dyn Write) -> io::Result<()> {
+pub fn write_encounter_csv(encounters: &[EncounterRecord], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{ENCOUNTER_CSV}")?;
     for e in encounters {
         let mut cells = vec![
@@ -198,7 +198,7 @@ fn write_loitering_table(episodes: &[LoiteringRecord], out: &mut dyn Write) -> i
 
 const LOITERING_CSV: &str = "start,end,status,duration_hours,mmsi,name,flag,ship_type,watched,lat,lon,start_lat,start_lon,end_lat,end_lon,fixes,mean_speed_kn,max_speed_kn,distance_nm,nearest_port,port_distance_nm,away_rule,draught";
 
-fn write_loitering_csv(episodes: &[LoiteringRecord], out: &mut dyn Write) -> io::Result<()> {
+pub fn write_loitering_csv(episodes: &[LoiteringRecord], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{LOITERING_CSV}")?;
     for l in episodes {
         let cells = [

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::{parse_http_url, AlertParams};
+use crate::detect::encounters::EncounterRecord;
+use crate::detect::loitering::LoiteringRecord;
 use crate::detect::GapRecord;
 use crate::time::UnixMillis;
 
@@ -29,9 +31,16 @@ pub enum AlertKind {
     DarkNow,
     Reappeared,
     Trip,
+    /// A watched vessel's meeting at sea was confirmed (`[encounters]`).
+    Encounter,
+    /// A watched vessel's idling at sea was confirmed (`[loitering]`).
+    Loitering,
 }
 
-/// One alert, as delivered (JSON).
+/// One alert, as delivered (JSON). For `encounter` and `loitering`, `dark_from` and
+/// `dark_until` carry the episode's start and its end so far (the vessel was not dark),
+/// `status` is `encounter` or `loitering`, `port` the nearest designated port, and
+/// `partner_mmsi` the other vessel of an encounter.
 #[derive(Clone, Debug, Serialize)]
 pub struct Alert {
     pub event: AlertKind,
@@ -47,6 +56,8 @@ pub struct Alert {
     pub from_lon: f64,
     pub confidence: Option<&'static str>,
     pub est_barrels: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_mmsi: Option<u32>,
 }
 
 impl Alert {
@@ -65,6 +76,50 @@ impl Alert {
             from_lon: gap.from_lon,
             confidence: gap.confidence.map(|c| c.as_str()),
             est_barrels: gap.est_barrels,
+            partner_mmsi: None,
+        }
+    }
+
+    /// One alert per watched vessel of a confirmed encounter, naming the other vessel.
+    pub fn of_encounter(e: &EncounterRecord) -> Vec<Alert> {
+        [(&e.a, &e.b), (&e.b, &e.a)]
+            .into_iter()
+            .filter(|(side, _)| side.vessel.watched)
+            .map(|(side, other)| Alert {
+                event: AlertKind::Encounter,
+                mmsi: side.vessel.mmsi.0,
+                imo: side.vessel.imo,
+                name: side.vessel.name.clone(),
+                port: e.nearest_port.clone(),
+                status: "encounter",
+                dark_from: e.start,
+                dark_until: Some(e.end),
+                duration_hours: e.duration_hours,
+                from_lat: e.lat,
+                from_lon: e.lon,
+                confidence: None,
+                est_barrels: e.est_barrels,
+                partner_mmsi: Some(other.vessel.mmsi.0),
+            })
+            .collect()
+    }
+
+    pub fn of_loitering(l: &LoiteringRecord) -> Alert {
+        Alert {
+            event: AlertKind::Loitering,
+            mmsi: l.vessel.mmsi.0,
+            imo: l.vessel.imo,
+            name: l.vessel.name.clone(),
+            port: l.nearest_port.clone(),
+            status: "loitering",
+            dark_from: l.start,
+            dark_until: Some(l.end),
+            duration_hours: l.duration_hours,
+            from_lat: l.lat,
+            from_lon: l.lon,
+            confidence: None,
+            est_barrels: None,
+            partner_mmsi: None,
         }
     }
 }

@@ -433,7 +433,20 @@ impl Pipeline {
     /// One log line per vessel going dark near a port, reappearing, and trip tallied.
     fn announce(&mut self, changes: &[Change]) {
         for change in changes {
-            let Change::Gap(gap) = change else { continue };
+            let gap = match change {
+                Change::Gap(gap) => gap,
+                Change::Encounter(e) if e.newly_confirmed && e.watched() => {
+                    for alert in Alert::of_encounter(e) {
+                        self.push_alert(alert);
+                    }
+                    continue;
+                }
+                Change::Loitering(l) if l.newly_confirmed => {
+                    self.push_alert(Alert::of_loitering(l));
+                    continue;
+                }
+                _ => continue,
+            };
             let key = (gap.mmsi, gap.dark_from);
             if gap.status == GapStatus::Open && gap.dark_now {
                 if self.announced_dark.insert(key) {
@@ -456,8 +469,12 @@ impl Pipeline {
 
 impl Pipeline {
     fn alert(&self, kind: AlertKind, gap: &GapRecord) {
+        self.push_alert(Alert::of(kind, gap));
+    }
+
+    fn push_alert(&self, alert: Alert) {
         if let Some(alerts) = &self.alerts {
-            alerts.push(Alert::of(kind, gap));
+            alerts.push(alert);
         }
     }
 }

@@ -155,3 +155,40 @@ impl Reader {
         Ok(records)
     }
 }
+
+impl Reader {
+    /// How many encounters match the filter, paging aside.
+    pub fn count_encounters(&self, filter: &AtSeaFilter) -> Result<u64, StoreError> {
+        self.count("encounters", &["mmsi_a", "mmsi_b"], filter)
+    }
+
+    /// How many loitering episodes match the filter, paging aside.
+    pub fn count_loitering(&self, filter: &AtSeaFilter) -> Result<u64, StoreError> {
+        self.count("loitering", &["mmsi"], filter)
+    }
+
+    fn count(
+        &self,
+        table: &str,
+        mmsi_columns: &[&str],
+        filter: &AtSeaFilter,
+    ) -> Result<u64, StoreError> {
+        let exists: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Ok(0);
+        }
+        let (clause, values) = filter.where_clause(mmsi_columns);
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {clause}");
+        let n: i64 = self
+            .conn
+            .query_row(&sql, params_from_iter(values), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}
