@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::at_sea::{AtSea, AtSeaChange, Heard, Sample};
+use crate::detect::at_sea::{Heard, Sample};
 use crate::detect::encounters::EncounterRecord;
 use crate::detect::loitering::LoiteringRecord;
+use crate::detect::sea_activity::{AtSea, AtSeaChange};
 use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,

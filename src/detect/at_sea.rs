@@ -1,14 +1,11 @@
-//! What happens at sea rather than at a berth: the settings of encounter and loitering
-//! detection, the slow-fix sample both share, the "away from ports" rule, and the one detector
-//! ([`AtSea`]) the engine feeds with every fix, static report and advance of the stream clock.
+//! What happens at sea rather than at a berth, shared by the encounter and loitering detectors
+//! (and meant for a dark-rendezvous one): their settings, the slow-fix sample, the "away from
+//! ports" rule, and how a vessel is named in their records.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::encounters::{EncounterRecord, Encounters};
-use super::loitering::{Loitering, LoiteringRecord};
-use super::DetectParams;
 use crate::model::{Fix, Mmsi};
 use crate::ports::Port;
 use crate::time::UnixMillis;
@@ -227,15 +224,6 @@ impl VesselAtSea {
     }
 }
 
-/// What the at-sea detectors ask the store to persist.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AtSeaChange {
-    /// Insert or replace the encounter keyed by (mmsi_a, mmsi_b, start).
-    Encounter(Box<EncounterRecord>),
-    /// Insert or replace the loitering episode keyed by (mmsi, start).
-    Loitering(Box<LoiteringRecord>),
-}
-
 /// Counters of the at-sea detectors.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AtSeaStats {
@@ -245,91 +233,11 @@ pub struct AtSeaStats {
     pub candidate_pairs: u64,
 }
 
-/// Encounter and loitering detection over the fixes as the engine applies them: pure, fed in
-/// stream-clock order, so that a replay and a live run confirm the same episodes.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct AtSea {
-    encounters: Encounters,
-    loitering: Loitering,
-    stats: AtSeaStats,
-    #[serde(skip)]
-    changes: Vec<AtSeaChange>,
-}
-
 /// What the engine knows of the vessel at the fix.
 pub struct Heard<'a> {
     pub mmsi: Mmsi,
     pub watched: bool,
     pub identity: &'a Arc<Identity>,
-}
-
-impl AtSea {
-    pub fn on_fix(
-        &mut self,
-        params: &DetectParams,
-        ports: &[Port],
-        vessel: Heard<'_>,
-        sample: Sample,
-    ) {
-        if params.at_sea.loitering.enabled && vessel.watched {
-            self.loitering.on_fix(
-                &params.at_sea.loitering,
-                ports,
-                &vessel,
-                sample,
-                &mut self.changes,
-                &mut self.stats,
-            );
-        }
-        if params.at_sea.encounters.enabled {
-            self.encounters.on_fix(
-                params,
-                ports,
-                &vessel,
-                sample,
-                &mut self.changes,
-                &mut self.stats,
-            );
-        }
-    }
-
-    /// A static report changed what the engine knows of the vessel.
-    pub fn on_identity(
-        &mut self,
-        params: &DetectParams,
-        mmsi: Mmsi,
-        time: UnixMillis,
-        identity: &Arc<Identity>,
-    ) {
-        self.encounters
-            .on_identity(params, mmsi, time, identity, &mut self.changes);
-        self.loitering.on_identity(mmsi, identity);
-    }
-
-    /// The stream clock moved: ends episodes whose vessels fell silent, and writes the
-    /// progress of ongoing ones.
-    pub fn on_clock(&mut self, params: &DetectParams, ports: &[Port], clock: UnixMillis) {
-        self.encounters
-            .on_clock(params, ports, clock, &mut self.changes);
-        self.loitering
-            .on_clock(&params.at_sea.loitering, clock, &mut self.changes);
-    }
-
-    pub fn take_changes(&mut self) -> Vec<AtSeaChange> {
-        std::mem::take(&mut self.changes)
-    }
-
-    pub fn stats(&self) -> &AtSeaStats {
-        &self.stats
-    }
-
-    /// Vessels and pairs held: what the detectors' memory is proportional to.
-    pub fn held(&self) -> (usize, usize) {
-        (
-            self.encounters.vessels_held() + self.loitering.vessels_held(),
-            self.encounters.pairs_held(),
-        )
-    }
 }
 
 /// Rounds to `places` decimals, as every stored number is.
@@ -347,23 +255,5 @@ mod tests {
         assert_eq!(flag_of(445), Some("KP"));
         assert_eq!(flag_of(273), Some("RU"));
         assert_eq!(flag_of(999), None);
-    }
-
-    #[test]
-    fn speed_comes_from_sog_or_the_previous_fix() {
-        let mut fix = crate::detect::encounters::tests::fix(445_000_001, 42.0, 134.0, None);
-        let t = UnixMillis(3_600_000);
-        assert_eq!(Sample::of(&fix, t, None), None);
-        let previous = Position {
-            time: UnixMillis(0),
-            lat: 42.0 - 1.0 / 60.0,
-            lon: 134.0,
-        };
-        let implied = Sample::of(&fix, t, Some(previous)).unwrap().speed_kn;
-        assert!((implied - 1.0).abs() < 0.01, "{implied}");
-        fix.sog = Some(102.3);
-        assert!((Sample::of(&fix, t, Some(previous)).unwrap().speed_kn - 1.0).abs() < 0.01);
-        fix.sog = Some(0.4);
-        assert_eq!(Sample::of(&fix, t, Some(previous)).unwrap().speed_kn, 0.4);
     }
 }

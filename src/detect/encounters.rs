@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::at_sea::{
-    away_from_ports, nearest_port, round_to, AtSeaChange, AtSeaStats, EncounterParams,
-    EpisodeStatus, Heard, Sample, VesselAtSea, AWAY_RULE,
+    away_from_ports, nearest_port, round_to, AtSeaStats, EncounterParams, EpisodeStatus, Heard,
+    Sample, VesselAtSea, AWAY_RULE,
 };
 use super::{estimate_cargo, DetectParams};
 use crate::model::Mmsi;
@@ -273,7 +273,7 @@ impl Encounters {
         ports: &[Port],
         vessel: &Heard<'_>,
         sample: Sample,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<EncounterRecord>,
         stats: &mut AtSeaStats,
     ) {
         let p = &params.at_sea.encounters;
@@ -410,7 +410,7 @@ impl Encounters {
         params: &DetectParams,
         ports: &[Port],
         key: u64,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<EncounterRecord>,
         stats: &mut AtSeaStats,
     ) {
         let p = &params.at_sea.encounters;
@@ -492,7 +492,7 @@ impl Encounters {
         ports: &[Port],
         pair: &mut Pair,
         moment: &Moment,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<EncounterRecord>,
         stats: &mut AtSeaStats,
     ) {
         let p = &params.at_sea.encounters;
@@ -543,7 +543,7 @@ impl Encounters {
             hours = format_args!("{:.1}", record.duration_hours),
             "Encounter confirmed."
         );
-        changes.push(AtSeaChange::Encounter(Box::new(record)));
+        changes.push(record);
     }
 
     fn record(
@@ -603,14 +603,14 @@ impl Encounters {
         ports: &[Port],
         pair: &Pair,
         run: Run,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<EncounterRecord>,
     ) {
         if !run.confirmed {
             return;
         }
         let record = self.record(params, ports, pair, &run, EpisodeStatus::Closed);
         let until = record.end.plus_hours(params.at_sea.encounters.after_hours);
-        changes.push(AtSeaChange::Encounter(Box::new(record.clone())));
+        changes.push(record.clone());
         self.settling.push(Settling { record, until });
     }
 
@@ -665,7 +665,7 @@ impl Encounters {
         mmsi: Mmsi,
         time: UnixMillis,
         identity: &Arc<Identity>,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<EncounterRecord>,
     ) {
         if let Some(held) = self.held.get_mut(&mmsi) {
             held.identity = identity.clone();
@@ -681,7 +681,7 @@ impl Encounters {
             side.draught_after = identity.draught.map(|d| round_to(f64::from(d), 2));
             settling.record.settle_cargo(params);
             if settling.record != was {
-                changes.push(AtSeaChange::Encounter(Box::new(settling.record.clone())));
+                changes.push(settling.record.clone());
             }
         }
     }
@@ -691,7 +691,7 @@ impl Encounters {
         params: &DetectParams,
         ports: &[Port],
         clock: UnixMillis,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<EncounterRecord>,
     ) {
         let p = &params.at_sea.encounters;
         let silence_ms = (p.max_silence_hours * 3_600_000.0) as i64;
@@ -738,7 +738,7 @@ impl Encounters {
                 pair.run.as_ref().expect("dirty run"),
                 EpisodeStatus::Ongoing,
             );
-            changes.push(AtSeaChange::Encounter(Box::new(record)));
+            changes.push(record);
             if let Some(run) = self.pairs.get_mut(&key).and_then(|p| p.run.as_mut()) {
                 run.dirty = false;
             }
@@ -758,7 +758,7 @@ impl Encounters {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::detect::at_sea::AtSea;
+    use crate::detect::sea_activity::{AtSea, AtSeaChange};
     use crate::model::{Fix, Heard as HeardAt, TransceiverClass};
 
     const MINUTE: i64 = 60_000;
@@ -1030,6 +1030,25 @@ pub(crate) mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].status, EpisodeStatus::Closed);
         assert_eq!(found[0].end, UnixMillis(146 * MINUTE));
+    }
+
+    #[test]
+    fn speed_comes_from_sog_or_the_previous_fix() {
+        use crate::track::Position;
+        let mut f = fix(445_000_001, 42.0, 134.0, None);
+        let t = UnixMillis(3_600_000);
+        assert_eq!(Sample::of(&f, t, None), None);
+        let previous = Position {
+            time: UnixMillis(0),
+            lat: 42.0 - 1.0 / 60.0,
+            lon: 134.0,
+        };
+        let implied = Sample::of(&f, t, Some(previous)).unwrap().speed_kn;
+        assert!((implied - 1.0).abs() < 0.01, "{implied}");
+        f.sog = Some(102.3);
+        assert!((Sample::of(&f, t, Some(previous)).unwrap().speed_kn - 1.0).abs() < 0.01);
+        f.sog = Some(0.4);
+        assert_eq!(Sample::of(&f, t, Some(previous)).unwrap().speed_kn, 0.4);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::at_sea::{
-    nearest_port, round_to, AtSeaChange, AtSeaStats, EpisodeStatus, Heard, LoiteringParams, Sample,
-    VesselAtSea, AWAY_RULE,
+    nearest_port, round_to, AtSeaStats, EpisodeStatus, Heard, LoiteringParams, Sample, VesselAtSea,
+    AWAY_RULE,
 };
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port};
@@ -152,7 +152,7 @@ impl Loitering {
         ports: &[Port],
         vessel: &Heard<'_>,
         sample: Sample,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<LoiteringRecord>,
         stats: &mut AtSeaStats,
     ) {
         let silence_ms = (params.max_silence_hours * 3_600_000.0) as i64;
@@ -171,7 +171,7 @@ impl Loitering {
                 stats.loitering += 1;
                 let mut record = episode.record(EpisodeStatus::Ongoing);
                 record.newly_confirmed = true;
-                changes.push(AtSeaChange::Loitering(Box::new(record)));
+                changes.push(record);
                 tracing::info!(
                     mmsi = vessel.mmsi.0,
                     start = %episode.first.time,
@@ -201,7 +201,7 @@ impl Loitering {
         &mut self,
         params: &LoiteringParams,
         clock: UnixMillis,
-        changes: &mut Vec<AtSeaChange>,
+        changes: &mut Vec<LoiteringRecord>,
     ) {
         let silence_ms = (params.max_silence_hours * 3_600_000.0) as i64;
         let silent: Vec<Mmsi> = self
@@ -217,9 +217,7 @@ impl Loitering {
         }
         for episode in self.episodes.values_mut().filter(|e| e.dirty) {
             episode.dirty = false;
-            changes.push(AtSeaChange::Loitering(Box::new(
-                episode.record(EpisodeStatus::Ongoing),
-            )));
+            changes.push(episode.record(EpisodeStatus::Ongoing));
         }
     }
 
@@ -229,18 +227,16 @@ impl Loitering {
 }
 
 /// An episode that ended: written as closed if it had been confirmed, forgotten otherwise.
-fn close(episode: Episode, changes: &mut Vec<AtSeaChange>) {
+fn close(episode: Episode, changes: &mut Vec<LoiteringRecord>) {
     if episode.confirmed {
-        changes.push(AtSeaChange::Loitering(Box::new(
-            episode.record(EpisodeStatus::Closed),
-        )));
+        changes.push(episode.record(EpisodeStatus::Closed));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::at_sea::AtSea;
+    use crate::detect::sea_activity::{AtSea, AtSeaChange};
     use crate::detect::DetectParams;
 
     const HOUR: i64 = 3_600_000;

@@ -6,6 +6,7 @@ pub mod at_sea;
 pub mod encounters;
 pub mod loitering;
 mod params;
+pub mod sea_activity;
 
 use serde::{Deserialize, Serialize};
 
