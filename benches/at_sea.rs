@@ -39,8 +39,16 @@ struct Vessel {
 fn vessels(rng: &mut SplitMix64) -> Vec<Vessel> {
     (0..VESSELS)
         .map(|i| {
-            let mmsi = if i < WATCHED { 445_000_000 + i } else { 273_000_000 + i };
-            let lane = (rng.range(38.0, 43.0), rng.range(131.0, 138.0), rng.range(0.0, 360.0));
+            let mmsi = if i < WATCHED {
+                445_000_000 + i
+            } else {
+                273_000_000 + i
+            };
+            let lane = (
+                rng.range(38.0, 43.0),
+                rng.range(131.0, 138.0),
+                rng.range(0.0, 360.0),
+            );
             let idle = i % 3 == 0 || i >= VESSELS - 2 * PAIRS;
             let spot = (rng.range(38.0, 43.0), rng.range(131.0, 138.0));
             Vessel {
@@ -65,7 +73,11 @@ fn fix(v: &Vessel, t: i64, paired_with: Option<&Vessel>) -> AisEvent {
             let (lat0, lon0, course) = v.lane;
             let nm = 11.0 * (hour % 8.0);
             let (s, c) = course.to_radians().sin_cos();
-            (lat0 + nm * c / 60.0, lon0 + nm * s / (60.0 * lat0.to_radians().cos()), 11.0)
+            (
+                lat0 + nm * c / 60.0,
+                lon0 + nm * s / (60.0 * lat0.to_radians().cos()),
+                11.0,
+            )
         }
     };
     AisEvent::Fix(Fix {
@@ -182,7 +194,11 @@ fn main() {
         "{days} days, {VESSELS} vessels ({WATCHED} watched, {PAIRS} meeting pairs), {} events per run",
         on.events
     );
-    println!("detectors off: {:.0} ns/event ({:.1} s)", per(&off), off.seconds);
+    println!(
+        "detectors off: {:.0} ns/event ({:.1} s)",
+        per(&off),
+        off.seconds
+    );
     println!(
         "detectors on:  {:.0} ns/event ({:.1} s): {} encounters, {} loitering episodes confirmed",
         per(&on),
@@ -190,7 +206,10 @@ fn main() {
         on.encounters,
         on.loitering
     );
-    println!("cost ratio on/off: {:.2} (target <= 1.5)", per(&on) / per(&off));
+    println!(
+        "cost ratio on/off: {:.2} (target <= 1.5)",
+        per(&on) / per(&off)
+    );
     println!(
         "at-sea memory: at most {} vessels and {} pairs held at once (of {VESSELS} vessels, {} possible pairs)",
         on.peak_vessels,

@@ -391,7 +391,7 @@ impl Encounters {
                     a,
                     b,
                     cursor,
-                    last_distance_m: f64::INFINITY,
+                    last_distance_m: f64::MAX,
                     run: None,
                 },
             );
@@ -501,7 +501,7 @@ impl Encounters {
             start: moment.time,
             last: moment.time,
             samples: 0,
-            min_distance_m: f64::INFINITY,
+            min_distance_m: f64::MAX,
             distances: vec![0; p.max_distance_m.ceil() as usize + 1],
             speeds: vec![0; SPEED_BINS],
             lat_sum: 0.0,

@@ -120,3 +120,57 @@ impl AtSea {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000;
+
+    /// Two vessels together 0-240 min, one watched, fed in time order; `split` takes a
+    /// checkpoint (JSON, as the service stores it) at that minute and goes on from it.
+    fn run(split: Option<i64>) -> Vec<AtSeaChange> {
+        let params = DetectParams::default();
+        let identity = Arc::new(Identity::default());
+        let mut at_sea = AtSea::default();
+        let mut changes = Vec::new();
+        for minute in (0..=400).step_by(5) {
+            if Some(minute) == split {
+                let text = serde_json::to_string(&at_sea).unwrap();
+                at_sea = serde_json::from_str(&text).unwrap();
+            }
+            let time = UnixMillis(minute * MINUTE);
+            for (k, mmsi) in [(0u32, 445_000_001u32), (1, 273_000_001)] {
+                let apart = if minute > 240 { 0.3 } else { 0.002 };
+                let sample = Sample {
+                    time: UnixMillis(time.as_millis() + i64::from(k) * 60_000),
+                    lat: 41.0 + f64::from(k) * apart,
+                    lon: 134.0,
+                    speed_kn: 0.2,
+                };
+                let heard = Heard {
+                    mmsi: Mmsi(mmsi),
+                    watched: k == 0,
+                    identity: &identity,
+                };
+                at_sea.on_fix(&params, &[], heard, sample);
+            }
+            if minute % 60 == 0 {
+                at_sea.on_clock(&params, &[], time);
+            }
+            changes.extend(at_sea.take_changes());
+        }
+        changes
+    }
+
+    #[test]
+    fn a_restored_checkpoint_goes_on_as_if_never_interrupted() {
+        let whole = run(None);
+        assert!(whole
+            .iter()
+            .any(|c| matches!(c, AtSeaChange::Encounter(e) if e.status == super::super::at_sea::EpisodeStatus::Closed)));
+        for split in [0, 5, 100, 200, 245, 300] {
+            assert_eq!(run(Some(split)), whole, "checkpoint at minute {split}");
+        }
+    }
+}
