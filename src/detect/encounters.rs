@@ -806,6 +806,9 @@ pub(crate) mod tests {
         }
     }
 
+    /// (minute, vessel index, a fix's lat/lon/knots, or a report's draught)
+    type Event = (i64, usize, Option<(f64, f64, f32)>, Option<f32>);
+
     /// Feeds every vessel's fixes in time order (the engine's order) with the clock swept at
     /// each fix, then one sweep long after.
     fn run(
@@ -815,7 +818,7 @@ pub(crate) mod tests {
     ) -> Vec<EncounterRecord> {
         let params = DetectParams::default();
         let mut at_sea = AtSea::default();
-        let mut events: Vec<(i64, usize, Option<(f64, f64, f32)>, Option<f32>)> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
         for (i, v) in vessels.iter().enumerate() {
             events.extend(
                 v.fixes
