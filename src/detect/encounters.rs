@@ -6,6 +6,7 @@
 //! follows the vessels slow at sea and the active pairs, never the vessels squared.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -223,10 +224,41 @@ pub struct Encounters {
     settling: Vec<Settling>,
     /// Rebuilt from `held` after a restore; keyed by (bucket, row, column).
     #[serde(skip)]
-    grid: HashMap<(i64, i32, i32), Vec<Mmsi>>,
+    grid: Grid,
     #[serde(skip)]
     grid_bucket: Option<i64>,
 }
+
+/// A multiply-rotate hash for grid keys: they are small integers and never chosen by a sender,
+/// so the default SipHash's protection is not worth its cost on every fix.
+#[derive(Clone, Copy, Default)]
+struct CellHasher(u64);
+
+impl Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.write_u64(u64::from(n as u32));
+    }
+}
+
+type Grid = HashMap<(i64, i32, i32), Vec<Mmsi>, BuildHasherDefault<CellHasher>>;
 
 fn pair_key(a: Mmsi, b: Mmsi) -> u64 {
     (u64::from(a.0.min(b.0)) << 32) | u64::from(a.0.max(b.0))
@@ -307,8 +339,9 @@ impl Encounters {
         held.watched = vessel.watched;
         held.identity = vessel.identity.clone();
         held.slow = slow;
-        if slow {
-            self.enter_grid(p, vessel.mmsi, sample);
+        // A vessel already in its cell this bucket has searched its neighbours, and any vessel
+        // arriving near it since found it: searching again would find nothing new.
+        if slow && self.enter_grid(p, vessel.mmsi, sample) {
             self.pair_up(p, vessel.mmsi, sample, stats);
         }
         let partners = self.held[&vessel.mmsi].partners.clone();
@@ -340,7 +373,8 @@ impl Encounters {
         }
     }
 
-    fn enter_grid(&mut self, p: &EncounterParams, mmsi: Mmsi, sample: Sample) {
+    /// Puts the vessel in its cell of the sample's bucket; whether it was not there yet.
+    fn enter_grid(&mut self, p: &EncounterParams, mmsi: Mmsi, sample: Sample) -> bool {
         let bucket = sample.time.as_millis().div_euclid(BUCKET_MS);
         if self.grid_bucket.is_none_or(|b| bucket > b) {
             self.grid.retain(|key, _| key.0 >= bucket - 1);
@@ -349,9 +383,11 @@ impl Encounters {
         let row = cell_row(sample.lat, p.max_distance_m);
         let key = (bucket, row, cell_column(sample.lon, row, p.max_distance_m));
         let cell = self.grid.entry(key).or_default();
-        if !cell.contains(&mmsi) {
-            cell.push(mmsi);
+        if cell.contains(&mmsi) {
+            return false;
         }
+        cell.push(mmsi);
+        true
     }
 
     /// New pairs of this vessel with the slow vessels in the neighbouring cells of this and
