@@ -74,7 +74,7 @@ struct Episode {
 }
 
 impl Episode {
-    fn start(vessel: &Heard<'_>, sample: Sample, nearest: Option<(String, f64)>) -> Episode {
+    fn start(vessel: &Heard<'_>, sample: Sample, nearest: Option<(&Port, f64)>) -> Episode {
         Episode {
             vessel: VesselAtSea::of(vessel.mmsi, vessel.identity, vessel.watched),
             draught: vessel.identity.draught,
@@ -86,13 +86,13 @@ impl Episode {
             lat_sum: sample.lat,
             lon_sum: sample.lon,
             path_nm: 0.0,
-            nearest,
+            nearest: nearest.map(|(p, nm)| (p.name.clone(), nm)),
             confirmed: false,
             dirty: false,
         }
     }
 
-    fn extend(&mut self, sample: Sample, nearest: Option<(String, f64)>) {
+    fn extend(&mut self, sample: Sample, nearest: Option<(&Port, f64)>) {
         self.path_nm += haversine_nm(self.last.lat, self.last.lon, sample.lat, sample.lon);
         self.last = sample;
         self.fixes += 1;
@@ -102,7 +102,7 @@ impl Episode {
         self.lon_sum += sample.lon;
         if let Some((port, nm)) = nearest {
             if self.nearest.as_ref().is_none_or(|(_, best)| nm < *best) {
-                self.nearest = Some((port, nm));
+                self.nearest = Some((port.name.clone(), nm));
             }
         }
         self.dirty = self.confirmed;
@@ -159,7 +159,6 @@ impl Loitering {
         let nearest = nearest_port(ports, sample.lat, sample.lon);
         let away = nearest.is_none_or(|(_, nm)| nm >= params.min_port_distance_nm);
         let slow = f64::from(sample.speed_kn) < params.max_speed_kn;
-        let nearest = nearest.map(|(p, nm)| (p.name.clone(), nm));
         let continues = self.episodes.get(&vessel.mmsi).is_some_and(|e| {
             slow && away && sample.time.as_millis() - e.last.time.as_millis() <= silence_ms
         });
