@@ -60,6 +60,7 @@ fn main() {
         tankers: 8,
         background: 24,
         identity_cases: false,
+        at_sea: false,
     };
     let files = write_scenario(&params, dir.path(), "year").expect("simulating");
     let generated = started.elapsed();

@@ -90,6 +90,7 @@ fn main() {
         tankers: env_or("AISGAP_BENCH_TANKERS", 40),
         background: env_or("AISGAP_BENCH_BACKGROUND", 400),
         identity_cases: false,
+        at_sea: false,
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let started = Instant::now();

@@ -72,6 +72,7 @@ fn main() {
         tankers: 40,
         background: 400,
         identity_cases: false,
+        at_sea: false,
     };
     let files = write_scenario(&params, dir.path(), "load").expect("generating the feed");
     let bytes = std::fs::read(&files.nmea).unwrap();

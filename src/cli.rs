@@ -151,6 +151,11 @@ pub struct SimulateArgs {
     /// them a shuttle tanker making dark calls) and an MMSI taken over by another hull.
     #[arg(long)]
     pub identity_cases: bool,
+    /// Also stage the at-sea cases: a North Korean tanker meeting a Russian one at sea with
+    /// AIS on, a tanker loitering 8 h, a pair passing at 12 kn and a pair moored side by side
+    /// in port (needs --days 3 or more).
+    #[arg(long)]
+    pub at_sea: bool,
 }
 
 impl SimulateArgs {
@@ -161,6 +166,7 @@ impl SimulateArgs {
             tankers: self.tankers,
             background: self.background,
             identity_cases: self.identity_cases,
+            at_sea: self.at_sea,
         }
     }
 }
@@ -183,6 +189,11 @@ pub enum QueryWhat {
     /// Why gaps were judged as they are: every change of a judgement, with its stream time
     /// and reason (give an MMSI, or filter with --mmsi, --port, --status, --since, --until).
     History,
+    /// Two vessels meeting at sea (within [encounters] max_distance_m for min_hours, slow, away
+    /// from ports), at least one of them watched.
+    Encounters,
+    /// Watched vessels idling at sea ([loitering]).
+    Loitering,
 }
 
 /// The values of a vocabulary the library owns, spelled as its owner spells them: the command

@@ -7,9 +7,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+mod at_sea;
 mod judge;
 mod transmitters;
 
+use crate::detect::encounters::EncounterRecord;
+use crate::detect::loitering::LoiteringRecord;
+use crate::detect::sea_activity::AtSea;
 use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus, JudgementChange,
@@ -59,6 +63,10 @@ pub enum Change {
         vessels: u32,
     },
     Clock(UnixMillis),
+    /// Insert or replace the encounter keyed by (mmsi_a, mmsi_b, start).
+    Encounter(Box<EncounterRecord>),
+    /// Insert or replace the loitering episode keyed by (mmsi, start).
+    Loitering(Box<LoiteringRecord>),
 }
 
 /// The latest state of one vessel, as stored.
@@ -183,6 +191,8 @@ pub struct EngineCheckpoint {
     /// Timers of silent vessels and the last judgement of gaps open to change.
     #[serde(default)]
     judging: JudgingCheckpoint,
+    #[serde(default)]
+    at_sea: AtSea,
 }
 
 impl EngineCheckpoint {
@@ -232,6 +242,7 @@ pub struct Engine {
     changes: Vec<Change>,
     clock_guard: StreamClockGuard,
     judging: Judging,
+    at_sea: AtSea,
 }
 
 impl Engine {
@@ -263,6 +274,7 @@ impl Engine {
             stats: EngineStats::default(),
             changes: Vec::new(),
             clock_guard: StreamClockGuard::default(),
+            at_sea: AtSea::default(),
         }
     }
 
@@ -300,6 +312,7 @@ impl Engine {
             vessel_order: Vec::new(),
             clock_guard: self.clock_guard.clone(),
             judging: self.judging.checkpoint(),
+            at_sea: self.at_sea.clone(),
         }
     }
 
@@ -328,6 +341,7 @@ impl Engine {
         engine.stats = checkpoint.stats;
         engine.clock_guard = checkpoint.clock_guard;
         engine.restore_judging(checkpoint.judging);
+        engine.at_sea = checkpoint.at_sea;
         engine
     }
 
@@ -373,6 +387,11 @@ impl Engine {
 
     pub fn ports(&self) -> &[Port] {
         &self.ports
+    }
+
+    /// Encounter and loitering detection.
+    pub fn at_sea(&self) -> &AtSea {
+        &self.at_sea
     }
 
     /// Changes produced since the last call.
@@ -518,6 +537,8 @@ impl Engine {
             self.push_tracks(chunks);
             self.forget_old(clock);
         }
+        self.at_sea.on_clock(&self.params, &self.ports, clock);
+        self.take_at_sea_changes();
         self.changes.push(Change::Clock(clock));
     }
 
@@ -557,6 +578,11 @@ impl Engine {
         if !chunks.is_empty() {
             self.push_tracks(chunks);
         }
+        let previous = match &order {
+            FixOrder::Next { previous, .. } => Some(*previous),
+            _ => None,
+        };
+        let fresh = matches!(order, FixOrder::First | FixOrder::Next { .. });
         match order {
             FixOrder::First => {
                 let watched = self.is_watched(fix.mmsi);
@@ -596,6 +622,9 @@ impl Engine {
                 self.stats.late_fixes += 1;
                 self.rejudge_with_late_fix(fix.mmsi, segment, Position::of(fix, time));
             }
+        }
+        if fresh {
+            self.at_sea_fix(fix, time, previous);
         }
     }
 
@@ -709,6 +738,12 @@ impl Engine {
             });
             let watched = self.is_watched(report.mmsi);
             self.set_watched(report.mmsi, watched);
+            let identity = self.table.get(report.mmsi).map(|v| v.identity.clone());
+            if let Some(identity) = identity {
+                self.at_sea
+                    .on_identity(&self.params, report.mmsi, time, &identity);
+                self.take_at_sea_changes();
+            }
         }
         self.gather_after_evidence(report, time, segment);
     }

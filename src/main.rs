@@ -315,6 +315,8 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::DarkNow => Question::DarkNow,
         QueryWhat::Ports => Question::Ports,
         QueryWhat::History => Question::History,
+        QueryWhat::Encounters => Question::Encounters,
+        QueryWhat::Loitering => Question::Loitering,
         QueryWhat::Tally => Question::Tally(args.by.clone()),
         QueryWhat::Vessel => match args.vessel.or(args.mmsi) {
             Some(mmsi) => Question::Vessel(Mmsi(mmsi)),

@@ -4,6 +4,8 @@
 mod alerts;
 #[path = "integration/api.rs"]
 mod api;
+#[path = "integration/at_sea.rs"]
+mod at_sea;
 #[path = "integration/clock.rs"]
 mod clock;
 #[path = "integration/config.rs"]

@@ -160,6 +160,29 @@ pub const HISTORY: Endpoint = Endpoint {
     list: true,
 };
 
+const AT_SEA_FILTERS: &[&str] = &["mmsi", "since", "until", "limit", "offset", "format"];
+
+pub const ENCOUNTERS: Endpoint = Endpoint {
+    path: "/api/v1/encounters",
+    summary: "Two vessels meeting at sea, at least one of them watched",
+    description: "Within [encounters] max_distance_m at common (interpolated) times for at least min_hours, at a median speed under max_median_speed_kn, away from every designated port. Both vessels' identities and draughts before and after, and the cargo estimate from the rise. Earliest start first; mmsi matches either vessel. GeoJSON draws where they met, the meeting segment and both tracks. Records are those of `aisgap query encounters --format json`.",
+    params: AT_SEA_FILTERS,
+    formats: LIST_FORMATS,
+    record: "Encounter",
+    list: true,
+};
+
+pub const LOITERING: Endpoint = Endpoint {
+    path: "/api/v1/loitering",
+    summary: "Watched vessels idling at sea",
+    description: "Every fix under [loitering] max_speed_kn for at least min_hours, at least min_port_distance_nm from every designated port zone (away_rule from_ports: no coastline is bundled). Earliest start first. Records are those of `aisgap query loitering --format json`.",
+    params: AT_SEA_FILTERS,
+    formats: LIST_FORMATS,
+    record: "Loitering",
+    list: true,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
-    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, HISTORY, SUMMARY, OPENAPI,
+    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, HISTORY, ENCOUNTERS, LOITERING,
+    SUMMARY, OPENAPI,
 ];

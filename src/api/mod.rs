@@ -2,6 +2,7 @@
 //! OpenAPI description, and a self-contained page at `/`. Served by `aisgap serve` over a
 //! database file, and mountable by a long-running service through [`router`] and [`serve`].
 
+pub mod at_sea;
 pub mod auth;
 pub mod endpoints;
 pub mod listener;

@@ -362,6 +362,17 @@ fn operation(endpoint: &Endpoint) -> Value {
     })
 }
 
+fn with_at_sea(mut schemas: Value) -> Value {
+    if let Some(map) = schemas.as_object_mut() {
+        map.extend(
+            super::at_sea::schemas()
+                .into_iter()
+                .map(|(name, schema)| (name.to_owned(), schema)),
+        );
+    }
+    schemas
+}
+
 /// The whole description.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -380,7 +391,7 @@ pub fn document() -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": with_at_sea(schemas()),
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
         },
         "security": [{}, { "bearer": [] }],

@@ -10,7 +10,8 @@ use axum::Router;
 use serde_json::json;
 
 use super::endpoints::{
-    Endpoint, DARK_NOW, GAPS, HISTORY, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
+    Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PORTS, PORT_HOURS, SUMMARY,
+    TALLY, TRIPS, VESSEL,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};
@@ -29,6 +30,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (PORTS.path, get(ports)),
         (PORT_HOURS.path, get(port_hours)),
         (HISTORY.path, get(history)),
+        (ENCOUNTERS.path, get(encounters)),
+        (LOITERING.path, get(loitering)),
         (SUMMARY.path, get(summary)),
         (OPENAPI.path, get(openapi_document)),
     ]
@@ -142,6 +145,32 @@ async fn gap_list(
         .run(move |reader| answer_gaps(reader, &filter, format))
         .await?;
     Ok(reply(format, body, Some(total), name))
+}
+
+async fn encounters(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&ENCOUNTERS, raw)?;
+    let (filter, format) = (query::at_sea::at_sea_filter(&q.filter), q.format);
+    let (body, total) = state
+        .pool
+        .run(move |reader| super::at_sea::encounters_answer(reader, &filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "encounters"))
+}
+
+async fn loitering(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&LOITERING, raw)?;
+    let (filter, format) = (query::at_sea::at_sea_filter(&q.filter), q.format);
+    let (body, total) = state
+        .pool
+        .run(move |reader| super::at_sea::loitering_answer(reader, &filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "loitering"))
 }
 
 async fn trips(

@@ -12,6 +12,7 @@
 //! `[[source]]` sections become [`SourceSpec`]s: kind-specific settings are checked against
 //! the kind, so a setting that would be ignored is reported rather than silently dropped.
 
+mod at_sea;
 mod csv_map;
 mod defaults;
 mod files;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 
 use crate::decode::csv::{CsvMap, CsvMapParams};
 use crate::decode::{DecodeOptions, DecodeParams};
+use crate::detect::at_sea::{AtSeaParams, EncounterParams, LoiteringParams};
 use crate::detect::DetectParams;
 use crate::ports::Port;
 use crate::problem::render_problems;
@@ -132,6 +134,10 @@ struct RawConfig {
     #[serde(default)]
     detect: DetectParams,
     #[serde(default)]
+    encounters: EncounterParams,
+    #[serde(default)]
+    loitering: LoiteringParams,
+    #[serde(default)]
     ports: RawPorts,
     #[serde(default)]
     watchlist: RawWatchlist,
@@ -167,6 +173,7 @@ impl Config {
         let (doc, raw) = read_toml(&text, &mut toml_problems);
         let doc = doc.get_ref();
         check_ranges(&raw, doc, &mut toml_problems);
+        at_sea::check_at_sea(&raw.encounters, &raw.loitering, doc, &mut toml_problems);
         check_order(&raw.order, doc, &mut toml_problems);
 
         let folder = path.parent().unwrap_or(Path::new(""));
@@ -201,9 +208,14 @@ impl Config {
         http.token_file = http.token_file.map(|f| resolve_against(folder, &f));
         let mut order = raw.order;
         order.spill_dir = order.spill_dir.map(|d| resolve_against(folder, &d));
+        let mut detect = raw.detect;
+        detect.at_sea = AtSeaParams {
+            encounters: raw.encounters,
+            loitering: raw.loitering,
+        };
         Ok(Config {
             source_path: Some(path.to_path_buf()),
-            detect: raw.detect,
+            detect,
             ports,
             watchlist,
             store,

@@ -2,9 +2,13 @@
 //! reachable and covered while a vessel was dark, the evidence that it loaded there, and the
 //! re-judgement late data forces. Pure: every function takes the stream clock as an argument.
 
+pub mod at_sea;
+pub mod encounters;
 mod history;
+pub mod loitering;
 mod params;
 mod recorded;
+pub mod sea_activity;
 mod timers;
 
 use serde::{Deserialize, Serialize};
@@ -406,6 +410,30 @@ pub fn judge_open_with(
     Some(record)
 }
 
+/// Tonnes and barrels loaded for a draught rise (m) of a hull of known length and beam (m):
+/// the displaced volume of the rise; nothing below `cargo_min_draught_rise_m`.
+pub fn estimate_cargo(
+    params: &DetectParams,
+    length: Option<u16>,
+    beam: Option<u16>,
+    rise: f64,
+) -> (Option<f64>, Option<f64>) {
+    match (length, beam) {
+        (Some(l), Some(b)) if rise > params.cargo_min_draught_rise_m => {
+            let tonnes = f64::from(l)
+                * f64::from(b)
+                * params.block_coefficient
+                * rise
+                * params.seawater_density_t_m3;
+            (
+                Some(round_to(tonnes, 1)),
+                Some(round_to(tonnes * params.barrels_per_tonne, 0)),
+            )
+        }
+        _ => (None, None),
+    }
+}
+
 /// Fills identity, draught, cargo and confidence from what the vessel said before A and
 /// after B.
 pub fn apply_evidence(
@@ -441,18 +469,12 @@ pub fn apply_evidence(
         record.status = GapStatus::DifferentVessel;
     }
     let rise = record.draught_change.unwrap_or(0.0);
-    let length = latest.length.or(before.length).map(f64::from);
-    let beam = latest.beam.or(before.beam).map(f64::from);
-    (record.est_tonnes, record.est_barrels) = match (length, beam) {
-        (Some(l), Some(b)) if rise > params.cargo_min_draught_rise_m => {
-            let tonnes = l * b * params.block_coefficient * rise * params.seawater_density_t_m3;
-            (
-                Some(round_to(tonnes, 1)),
-                Some(round_to(tonnes * params.barrels_per_tonne, 0)),
-            )
-        }
-        _ => (None, None),
-    };
+    (record.est_tonnes, record.est_barrels) = estimate_cargo(
+        params,
+        latest.length.or(before.length),
+        latest.beam.or(before.beam),
+        rise,
+    );
     record.confidence = match record.status {
         GapStatus::Trip
             if rise >= params.high_confidence_draught_rise_m

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::at_sea::AtSeaParams;
+
 /// `[detect]`: what makes a gap, a feasible port call and a cargo estimate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -48,6 +50,10 @@ pub struct DetectParams {
     pub forget_after_hours: f64,
     /// Vessels tracked in memory at most; beyond it the longest silent leave first.
     pub max_tracked_vessels: u32,
+    /// `[encounters]` and `[loitering]`: read as sections of their own, carried here so that
+    /// every engine (replay, run, reload) gets them with the rest of detection.
+    #[serde(skip)]
+    pub at_sea: AtSeaParams,
 }
 
 impl Default for DetectParams {
@@ -72,6 +78,7 @@ impl Default for DetectParams {
             rejudge_horizon_hours: 72.0,
             forget_after_hours: 720.0,
             max_tracked_vessels: 1_000_000,
+            at_sea: AtSeaParams::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Analysts' questions answered from the store and written as a table, JSON, CSV or GeoJSON:
 //! the one renderer behind `aisgap query` (and the replay tally).
 
+pub mod at_sea;
 mod history;
 
 use std::io::{self, Write};
@@ -59,6 +60,10 @@ pub enum Question {
     Ports,
     /// Every change of the judgement of the gaps selected, with its stream time and reason.
     History,
+    /// Two vessels meeting at sea, at least one of them watched.
+    Encounters,
+    /// Watched vessels idling at sea.
+    Loitering,
 }
 
 impl Question {
@@ -182,6 +187,12 @@ pub fn answer(
             }
         }
         Question::History => history::write_history(&reader.gap_history(filter)?, format, out)?,
+        Question::Encounters => {
+            at_sea::answer_encounters(reader, &at_sea::at_sea_filter(filter), format, out)?
+        }
+        Question::Loitering => {
+            at_sea::answer_loitering(reader, &at_sea::at_sea_filter(filter), format, out)?
+        }
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {

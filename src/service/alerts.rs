@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::AlertParams;
+use crate::detect::encounters::EncounterRecord;
+use crate::detect::loitering::LoiteringRecord;
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::service::webhook::Webhook;
 use crate::time::UnixMillis;
@@ -36,10 +38,17 @@ pub enum AlertKind {
     /// A trip already announced is no longer one: withdrawn by late data, judged again, or
     /// its vessel no longer watched. `status` says what it is now.
     TripRetracted,
+    /// A watched vessel's meeting at sea was confirmed (`[encounters]`).
+    Encounter,
+    /// A watched vessel's idling at sea was confirmed (`[loitering]`).
+    Loitering,
 }
 
 /// One alert, as delivered (JSON). A gap is named by `mmsi` and `dark_from`; `revision` counts
-/// the trip alerts about it (trip, updates, retraction), so a receiver keeps the highest.
+/// the trip alerts about it (trip, updates, retraction), so a receiver keeps the highest. For
+/// `encounter` and `loitering`, `dark_from` and `dark_until` carry the episode's start and its
+/// end so far (the vessel was not dark), `status` is absent, `port` is the nearest designated
+/// port, and `partner_mmsi` the other vessel of an encounter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub event: AlertKind,
@@ -47,7 +56,8 @@ pub struct Alert {
     pub imo: Option<u32>,
     pub name: Option<String>,
     pub port: Option<String>,
-    pub status: GapStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<GapStatus>,
     pub watched: bool,
     pub dark_from: UnixMillis,
     pub dark_until: Option<UnixMillis>,
@@ -64,6 +74,8 @@ pub struct Alert {
     pub est_barrels: Option<f64>,
     /// 0 for dark-now and reappearance alerts; 1, 2, ... for a trip's alerts in order.
     pub revision: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_mmsi: Option<u32>,
 }
 
 impl Alert {
@@ -74,7 +86,7 @@ impl Alert {
             imo: gap.imo,
             name: gap.name.clone(),
             port: gap.port.clone(),
-            status: gap.status,
+            status: Some(gap.status),
             watched: gap.watched,
             dark_from: gap.dark_from,
             dark_until: gap.dark_until,
@@ -90,6 +102,66 @@ impl Alert {
             est_tonnes: gap.est_tonnes,
             est_barrels: gap.est_barrels,
             revision: 0,
+            partner_mmsi: None,
+        }
+    }
+
+    /// One alert per watched vessel of a confirmed encounter, naming the other vessel.
+    pub fn of_encounter(e: &EncounterRecord) -> Vec<Alert> {
+        [(&e.a, &e.b), (&e.b, &e.a)]
+            .into_iter()
+            .filter(|(side, _)| side.vessel.watched)
+            .map(|(side, other)| Alert {
+                event: AlertKind::Encounter,
+                mmsi: side.vessel.mmsi.0,
+                imo: side.vessel.imo,
+                name: side.vessel.name.clone(),
+                port: e.nearest_port.clone(),
+                status: None,
+                watched: true,
+                dark_from: e.start,
+                dark_until: Some(e.end),
+                duration_hours: e.duration_hours,
+                from_lat: e.lat,
+                from_lon: e.lon,
+                until_lat: None,
+                until_lon: None,
+                draught_before: side.draught_before,
+                draught_after: side.draught_after,
+                draught_change: side.draught_change,
+                confidence: None,
+                est_tonnes: e.est_tonnes,
+                est_barrels: e.est_barrels,
+                revision: 0,
+                partner_mmsi: Some(other.vessel.mmsi.0),
+            })
+            .collect()
+    }
+
+    pub fn of_loitering(l: &LoiteringRecord) -> Alert {
+        Alert {
+            event: AlertKind::Loitering,
+            mmsi: l.vessel.mmsi.0,
+            imo: l.vessel.imo,
+            name: l.vessel.name.clone(),
+            port: l.nearest_port.clone(),
+            status: None,
+            watched: true,
+            dark_from: l.start,
+            dark_until: Some(l.end),
+            duration_hours: l.duration_hours,
+            from_lat: l.lat,
+            from_lon: l.lon,
+            until_lat: None,
+            until_lon: None,
+            draught_before: None,
+            draught_after: None,
+            draught_change: None,
+            confidence: None,
+            est_tonnes: None,
+            est_barrels: None,
+            revision: 0,
+            partner_mmsi: None,
         }
     }
 }

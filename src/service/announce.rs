@@ -49,7 +49,7 @@ impl TripState {
 
     /// Whether the database counts it as a trip: judged one, of a watched vessel.
     fn tallied(&self) -> bool {
-        self.latest.status == GapStatus::Trip && self.latest.watched
+        self.latest.status == Some(GapStatus::Trip) && self.latest.watched
     }
 
     /// What to send now that `latest` is current, if anything.
@@ -122,6 +122,17 @@ impl Announcer {
                     }
                 }
                 Change::Clock(clock) => self.clock = self.clock.max(Some(*clock)),
+                Change::Encounter(e) if e.newly_confirmed && e.watched() => {
+                    for alert in Alert::of_encounter(e) {
+                        log_alert(&alert);
+                        alerts.push(alert);
+                    }
+                }
+                Change::Loitering(l) if l.newly_confirmed => {
+                    let alert = Alert::of_loitering(l);
+                    log_alert(&alert);
+                    alerts.push(alert);
+                }
                 _ => {}
             }
         }
@@ -218,13 +229,15 @@ fn log_alert(alert: &Alert) {
         AlertKind::Trip => "Trip tallied.",
         AlertKind::TripUpdated => "Trip evidence updated.",
         AlertKind::TripRetracted => "Trip retracted.",
+        AlertKind::Encounter => "Encounter at sea confirmed.",
+        AlertKind::Loitering => "Loitering at sea confirmed.",
     };
     tracing::info!(
         mmsi = alert.mmsi,
         name = alert.name.as_deref().unwrap_or(""),
         imo = alert.imo.unwrap_or(0),
         port = alert.port.as_deref().unwrap_or(""),
-        status = alert.status.as_str(),
+        status = alert.status.map_or("", GapStatus::as_str),
         dark_from = %alert.dark_from,
         dark_until = %alert.dark_until.map_or_else(String::new, |t| t.to_string()),
         hours = format_args!("{:.1}", alert.duration_hours),
@@ -313,7 +326,7 @@ mod tests {
         withdrawn.status = GapStatus::Withdrawn;
         let said = announcer.announce(&[Change::Gap(Box::new(withdrawn))]);
         assert_eq!(events(&said), [(AlertKind::TripRetracted, 3)]);
-        assert_eq!(said[0].status, GapStatus::Withdrawn);
+        assert_eq!(said[0].status, Some(GapStatus::Withdrawn));
     }
 
     #[test]

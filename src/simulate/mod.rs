@@ -26,6 +26,9 @@ use crate::time::UnixMillis;
 pub use plan::{GapLabel, WatchEntry};
 pub use rng::SplitMix64;
 pub use stream::CSV_HEADER;
+pub use truth::at_sea::{
+    AtSeaTruth, EncounterTruth, LoiteringTruth, NotEncounterLabel, NotEncounterTruth,
+};
 pub use truth::{
     Confidence, GapTruth, Judgement, PortTruth, ScenarioSize, TransmitterTruth, TripTruth, Truth,
     UnwatchedGapTruth, Window, WithdrawnTruth,
@@ -50,6 +53,9 @@ pub struct ScenarioParams {
     /// MMSI for the whole scenario (one a shuttle tanker making its dark calls) and an MMSI
     /// taken over by another hull across a silence near Vostochny.
     pub identity_cases: bool,
+    /// Add the at-sea cases: a ship-to-ship meeting, a loiterer, a passing pair and a pair
+    /// moored side by side in port.
+    pub at_sea: bool,
 }
 
 impl Default for ScenarioParams {
@@ -60,6 +66,7 @@ impl Default for ScenarioParams {
             tankers: 4,
             background: 16,
             identity_cases: false,
+            at_sea: false,
         }
     }
 }

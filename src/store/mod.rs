@@ -1,6 +1,7 @@
 //! The SQLite store: one writer applying the engine's changes in batched transactions (WAL),
 //! and the read side, [`Reader`], that queries answer from (`read`).
 
+pub mod at_sea;
 mod cells;
 pub mod health;
 pub mod history;
@@ -447,6 +448,8 @@ struct BatchWriter<'t> {
     segment: rusqlite::Statement<'t>,
     port_hour: rusqlite::Statement<'t>,
     clock: rusqlite::Statement<'t>,
+    encounter: rusqlite::Statement<'t>,
+    loitering: rusqlite::Statement<'t>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -489,6 +492,8 @@ impl<'t> BatchWriter<'t> {
             )?,
             port_hour: tx.prepare("INSERT OR REPLACE INTO port_hours (port, hour, vessels) VALUES (?1, ?2, ?3)")?,
             clock: tx.prepare("INSERT OR REPLACE INTO state (key, value) VALUES ('stream_clock', ?1)")?,
+            encounter: tx.prepare(at_sea::ENCOUNTER_INSERT)?,
+            loitering: tx.prepare(at_sea::LOITERING_INSERT)?,
         })
     }
 
@@ -546,6 +551,8 @@ impl<'t> BatchWriter<'t> {
             Change::Clock(clock) => {
                 self.clock.execute(params![clock.as_millis().to_string()])?;
             }
+            Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
+            Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
         }
         Ok(())
     }

@@ -195,6 +195,43 @@ CREATE TABLE gap_history (
 );
 CREATE INDEX gap_history_by_gap ON gap_history (mmsi, dark_from, id);
 "#,
+    r#"
+-- Meetings and idling at sea. The columns queries filter and sort on, with the whole record
+-- (both vessels' identities and draughts, the cargo estimate) as JSON in `record`.
+CREATE TABLE encounters (
+    mmsi_a INTEGER NOT NULL,
+    mmsi_b INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    watched INTEGER NOT NULL,
+    duration_hours REAL NOT NULL,
+    min_distance_m REAL NOT NULL,
+    median_distance_m REAL NOT NULL,
+    median_speed_kn REAL NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    est_barrels REAL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (mmsi_a, mmsi_b, start)
+) WITHOUT ROWID;
+CREATE INDEX encounters_by_start ON encounters (start);
+CREATE INDEX encounters_by_b ON encounters (mmsi_b, start);
+CREATE TABLE loitering (
+    mmsi INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    watched INTEGER NOT NULL,
+    duration_hours REAL NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    mean_speed_kn REAL NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (mmsi, start)
+) WITHOUT ROWID;
+CREATE INDEX loitering_by_start ON loitering (start);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

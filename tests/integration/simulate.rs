@@ -660,6 +660,7 @@ fn larger_scenarios_scale_their_trips_and_confounders() {
         tankers: 8,
         background: 40,
         identity_cases: false,
+        at_sea: false,
     })
     .truth;
     assert!(large.trips.len() >= 3 * small.trips.len());

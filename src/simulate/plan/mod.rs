@@ -4,6 +4,7 @@
 
 use crate::model::TransceiverClass;
 
+mod at_sea;
 mod background;
 mod confounders;
 mod identities;
@@ -18,6 +19,7 @@ use self::identities::{plan_hull_takeover, plan_interleaved_mmsi};
 use self::registry::Registry;
 use self::shuttles::{plan_shuttle_tanker, plan_watched_cargo};
 use super::rng::SplitMix64;
+use super::truth::AtSeaTruth;
 use super::world::{bearing_deg, distance_nm, offset, LatLon};
 use super::{ScenarioParams, SimulateError};
 
@@ -359,6 +361,8 @@ pub struct Plan {
     pub outages: Vec<(Ms, Ms)>,
     pub intents: Vec<Intent>,
     pub watchlist: Vec<WatchEntry>,
+    /// The staged at-sea cases and what they must yield (empty without `--at-sea`).
+    pub at_sea: AtSeaTruth,
 }
 
 impl Plan {
@@ -422,6 +426,11 @@ pub fn build(params: &ScenarioParams, start: Ms) -> Result<Plan, SimulateError> 
         params.background,
         &mut cast.vessels,
     );
+    let at_sea = if params.at_sea {
+        at_sea::plan_at_sea(&ctx, &mut root.fork(4), &mut registry, &mut cast.vessels)
+    } else {
+        AtSeaTruth::default()
+    };
 
     for v in &cast.vessels {
         for s in &v.silences {
@@ -441,6 +450,7 @@ pub fn build(params: &ScenarioParams, start: Ms) -> Result<Plan, SimulateError> 
         outages: ctx.outages,
         intents: cast.intents,
         watchlist: cast.watchlist,
+        at_sea,
     })
 }
 
@@ -456,6 +466,12 @@ fn check_params(params: &ScenarioParams) -> Result<(), SimulateError> {
         return Err(SimulateError::Params(format!(
             "--tankers must be 1-400, got {}",
             params.tankers
+        )));
+    }
+    if params.at_sea && params.days < 3 {
+        return Err(SimulateError::Params(format!(
+            "--at-sea needs --days 3 or more (its cases take the second and third day), got {}",
+            params.days
         )));
     }
     if params.background < MIN_BACKGROUND || params.background > 20_000 {
@@ -551,6 +567,7 @@ mod tests {
             tankers: 8,
             background: 20,
             identity_cases: false,
+            at_sea: false,
         };
         let plan = build(&params, START).unwrap();
         assert_eq!(plan.outages.len(), 2);

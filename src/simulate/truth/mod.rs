@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::{is_tanker_type, Mmsi};
 use crate::time::UnixMillis;
 
+pub mod at_sea;
 mod judge;
 mod recorder;
 
+pub use at_sea::AtSeaTruth;
 pub use recorder::Recorder;
 
 use self::judge::judge;
@@ -163,6 +165,9 @@ pub struct Truth {
     pub zda_lines: u64,
     /// Position reports (types 1-3, 18) in the NMEA file: the CSV's row count.
     pub position_reports: u64,
+    /// The staged encounters and loitering (`simulate --at-sea` only).
+    #[serde(default, skip_serializing_if = "AtSeaTruth::is_empty")]
+    pub at_sea: AtSeaTruth,
 }
 
 /// What the stream knew about each line kind, for the truth's counts.
@@ -584,6 +589,7 @@ fn assemble(
         lines: counts.lines,
         zda_lines: counts.zda_lines,
         position_reports: counts.position_reports,
+        at_sea: plan.at_sea.clone(),
     }
 }
 

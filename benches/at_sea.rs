@@ -1,0 +1,219 @@
+//! Encounter and loitering detection at scale: 2,000 vessels (200 of them watched tankers) for
+//! a month of stream time by default, a fix every 6 minutes each; a third idle at sea for 8 h a
+//! day at random spots, and 20 pairs (one watched in each) meet side by side for 3 h a day.
+//! The same events run through the engine twice in this one process, with the at-sea
+//! detectors on and off, and the cost per event of each is compared (the engine alone: decode
+//! and store, which replay adds to both, would only shrink the ratio). Reports the detectors'
+//! memory as the vessels and pairs they hold, which follows the vessels slow at sea and the
+//! active pairs, not the vessels squared.
+//!
+//! Run: `cargo bench --bench at_sea` (AISGAP_BENCH_DAYS=365 for a year).
+
+use std::time::Instant;
+
+use aisgap::detect::DetectParams;
+use aisgap::engine::Engine;
+use aisgap::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass, VesselReport};
+use aisgap::ports::Port;
+use aisgap::simulate::SplitMix64;
+use aisgap::time::UnixMillis;
+use aisgap::watchlist::Watchlist;
+
+#[path = "../tests/integration/support.rs"]
+mod support;
+
+const VESSELS: u32 = 2_000;
+const WATCHED: u32 = 200;
+const PAIRS: u32 = 20;
+const EVERY_MS: i64 = 6 * 60_000;
+const DAY_MS: i64 = 86_400_000;
+const T0: i64 = 1_709_510_400_000;
+
+/// Where a vessel is and how fast it goes at a moment of its day.
+struct Vessel {
+    mmsi: u32,
+    lane: (f64, f64, f64),
+    idle_spot: Option<(f64, f64)>,
+}
+
+fn vessels(rng: &mut SplitMix64) -> Vec<Vessel> {
+    (0..VESSELS)
+        .map(|i| {
+            let mmsi = if i < WATCHED {
+                445_000_000 + i
+            } else {
+                273_000_000 + i
+            };
+            let lane = (
+                rng.range(38.0, 43.0),
+                rng.range(131.0, 138.0),
+                rng.range(0.0, 360.0),
+            );
+            let idle = i % 3 == 0 || i >= VESSELS - 2 * PAIRS;
+            let spot = (rng.range(38.0, 43.0), rng.range(131.0, 138.0));
+            Vessel {
+                mmsi,
+                lane,
+                idle_spot: idle.then_some(spot),
+            }
+        })
+        .collect()
+}
+
+fn fix(v: &Vessel, t: i64, paired_with: Option<&Vessel>) -> AisEvent {
+    let hour = (t.rem_euclid(DAY_MS)) as f64 / 3_600_000.0;
+    let (lat, lon, sog) = match (v.idle_spot, paired_with) {
+        // Pairs meet 300 m apart at the first vessel's spot for three hours a day.
+        (_, Some(first)) if hour < 3.0 => {
+            let (lat, lon) = first.idle_spot.unwrap();
+            (lat, lon + 300.0 / (111_195.0 * lat.to_radians().cos()), 0.3)
+        }
+        (Some((lat, lon)), _) if hour < 8.0 => (lat + hour * 0.0005, lon, 0.3),
+        _ => {
+            let (lat0, lon0, course) = v.lane;
+            let nm = 11.0 * (hour % 8.0);
+            let (s, c) = course.to_radians().sin_cos();
+            (
+                lat0 + nm * c / 60.0,
+                lon0 + nm * s / (60.0 * lat0.to_radians().cos()),
+                11.0,
+            )
+        }
+    };
+    AisEvent::Fix(Fix {
+        mmsi: Mmsi(v.mmsi),
+        msg_type: 1,
+        class: TransceiverClass::A,
+        heard: Heard {
+            time: Some(UnixMillis(t)),
+            time_source: Some(TimeSource::TagBlock),
+            station: None,
+            channel: Some('A'),
+        },
+        lat,
+        lon,
+        sog: Some(sog as f32),
+        cog: Some(90.0),
+        heading: Some(90),
+        nav_status: Some(0),
+        turn: None,
+        accuracy: false,
+        raim: false,
+        second: Some(0),
+    })
+}
+
+fn report(v: &Vessel, t: i64, watched: bool) -> AisEvent {
+    AisEvent::VesselReport(VesselReport {
+        mmsi: Mmsi(v.mmsi),
+        msg_type: 5,
+        part: None,
+        class: Some(TransceiverClass::A),
+        heard: Heard {
+            time: Some(UnixMillis(t)),
+            time_source: Some(TimeSource::TagBlock),
+            station: None,
+            channel: Some('A'),
+        },
+        imo: None,
+        name: Some(format!("VESSEL {}", v.mmsi)),
+        callsign: None,
+        ship_type: Some(if watched { 80 } else { 70 }),
+        to_bow: Some(80),
+        to_stern: Some(20),
+        to_port: Some(8),
+        to_starboard: Some(8),
+        length: Some(100),
+        beam: Some(16),
+        draught: Some(6.0),
+        destination: None,
+        eta: None,
+    })
+}
+
+struct Run {
+    events: u64,
+    seconds: f64,
+    encounters: u64,
+    loitering: u64,
+    peak_vessels: usize,
+    peak_pairs: usize,
+}
+
+fn run(days: i64, on: bool) -> Run {
+    let mut params = DetectParams::default();
+    params.at_sea.encounters.enabled = on;
+    params.at_sea.loitering.enabled = on;
+    let ports = vec![Port::circle("Vostochny", 42.735, 133.075, 2.0)];
+    let mut engine = Engine::new(params, ports, Watchlist::default(), 10);
+    let fleet = vessels(&mut SplitMix64::new(7));
+    let partner = |i: usize| -> Option<&Vessel> {
+        let first = VESSELS as usize - 2 * PAIRS as usize;
+        (i >= first && (i - first) % 2 == 1).then(|| &fleet[i - 1])
+    };
+    let (mut events, mut peak_vessels, mut peak_pairs) = (0u64, 0, 0);
+    let started = Instant::now();
+    let mut t = T0;
+    while t < T0 + days * DAY_MS {
+        for (i, v) in fleet.iter().enumerate() {
+            let at = t + i64::from(v.mmsi % 300) * 1000;
+            if (t - T0) % (6 * 3_600_000) == 0 {
+                let watched = v.mmsi < 445_000_000 + WATCHED || partner(i + 1).is_some();
+                engine.ingest(&report(v, at, watched));
+                events += 1;
+            }
+            engine.ingest(&fix(v, at, partner(i)));
+            events += 1;
+        }
+        let _ = engine.take_changes();
+        if (t - T0) % 3_600_000 == 0 {
+            let (held, pairs) = engine.at_sea().held();
+            peak_vessels = peak_vessels.max(held);
+            peak_pairs = peak_pairs.max(pairs);
+        }
+        t += EVERY_MS;
+    }
+    engine.finish();
+    let stats = engine.at_sea().stats().clone();
+    Run {
+        events,
+        seconds: started.elapsed().as_secs_f64(),
+        encounters: stats.encounters,
+        loitering: stats.loitering,
+        peak_vessels,
+        peak_pairs,
+    }
+}
+
+fn main() {
+    let days: i64 = support::env_or("AISGAP_BENCH_DAYS", 30);
+    let off = run(days, false);
+    let on = run(days, true);
+    let per = |r: &Run| r.seconds * 1e9 / r.events as f64;
+    println!(
+        "{days} days, {VESSELS} vessels ({WATCHED} watched, {PAIRS} meeting pairs), {} events per run",
+        on.events
+    );
+    println!(
+        "detectors off: {:.0} ns/event ({:.1} s)",
+        per(&off),
+        off.seconds
+    );
+    println!(
+        "detectors on:  {:.0} ns/event ({:.1} s): {} encounters, {} loitering episodes confirmed",
+        per(&on),
+        on.seconds,
+        on.encounters,
+        on.loitering
+    );
+    println!(
+        "cost ratio on/off: {:.2} (target <= 1.5)",
+        per(&on) / per(&off)
+    );
+    println!(
+        "at-sea memory: at most {} vessels and {} pairs held at once (of {VESSELS} vessels, {} possible pairs)",
+        on.peak_vessels,
+        on.peak_pairs,
+        u64::from(VESSELS) * u64::from(VESSELS - 1) / 2
+    );
+}

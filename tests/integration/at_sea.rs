@@ -1,0 +1,227 @@
+//! Meetings and idling at sea, end to end: the simulator's at-sea cases replayed by the
+//! binary and asked back with `aisgap query encounters|loitering`, compared with the ground
+//! truth the plan staged; the passing and the moored pairs are not encounters.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aisgap::simulate::{write_scenario, ScenarioParams, Truth};
+use serde_json::{json, Value};
+
+use crate::support::{aisgap, repo_path};
+
+/// How far a found start or end may lie from the staged one: one reporting interval (10 min,
+/// with a tenth of jitter) and a few minutes of interpolation towards a vessel sailing in.
+const TIME_SLACK: Duration = Duration::from_secs(15 * 60);
+
+/// The shipped ports plus the tankers' home ports: with no coastline bundled, idling at a
+/// berth that is not designated would count as being at sea.
+fn write_config(dir: &Path) {
+    let shipped = std::fs::read_to_string(repo_path("config/ports.geojson")).unwrap();
+    let mut ports: Value = serde_json::from_str(&shipped).unwrap();
+    for (name, lat, lon) in [("Rajin", 42.24, 130.30), ("Chongjin", 41.77, 129.82)] {
+        ports["features"].as_array_mut().unwrap().push(json!({
+            "type": "Feature",
+            "geometry": { "type": "Point", "coordinates": [lon, lat] },
+            "properties": { "name": name, "radius_nm": 3.0 }
+        }));
+    }
+    std::fs::write(dir.join("ports.geojson"), ports.to_string()).unwrap();
+    std::fs::write(
+        dir.join("aisgap.toml"),
+        "[ports]\nfile = \"ports.geojson\"\n[watchlist]\nfile = \"watchlist.csv\"\n[store]\ndb = \"at_sea.db\"\n",
+    )
+    .unwrap();
+}
+
+fn scenario(dir: &Path) -> Truth {
+    let params = ScenarioParams {
+        days: 3,
+        at_sea: true,
+        ..ScenarioParams::default()
+    };
+    let files = write_scenario(&params, dir, "at_sea").expect("the at-sea scenario generates");
+    write_config(dir);
+    let replay = aisgap()
+        .arg("replay")
+        .arg("--config")
+        .arg(dir.join("aisgap.toml"))
+        .arg(&files.nmea)
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    files.truth_value
+}
+
+fn query(dir: &Path, what: &str, format: &str, extra: &[&str]) -> String {
+    let output = aisgap()
+        .args(["query", what, "--format", format, "--config"])
+        .arg(dir.join("aisgap.toml"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn millis(value: &Value) -> i64 {
+    aisgap::time::UnixMillis::parse_iso8601(value.as_str().unwrap())
+        .unwrap()
+        .as_millis()
+}
+
+fn near(found: &Value, staged: aisgap::time::UnixMillis, what: &str) {
+    let off = (millis(found) - staged.as_millis()).abs();
+    assert!(
+        off <= TIME_SLACK.as_millis() as i64,
+        "{what}: found {found}, staged {staged}"
+    );
+}
+
+#[test]
+fn the_staged_meeting_and_idling_are_found_exactly_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = scenario(dir.path());
+    let at_sea = &truth.at_sea;
+    assert_eq!(at_sea.encounters.len(), 1);
+
+    let encounters: Vec<Value> =
+        serde_json::from_str(&query(dir.path(), "encounters", "json", &[])).unwrap();
+    assert_eq!(encounters.len(), 1, "{encounters:#?}");
+    let (found, staged) = (&encounters[0], &at_sea.encounters[0]);
+    assert_eq!(found["a"]["mmsi"], json!(staged.a.0));
+    assert_eq!(found["b"]["mmsi"], json!(staged.b.0));
+    near(&found["start"], staged.from, "encounter start");
+    near(&found["end"], staged.until, "encounter end");
+    assert_eq!(found["status"], "closed");
+    assert!((found["median_distance_m"].as_f64().unwrap() - staged.distance_m).abs() <= 5.0);
+    assert!(found["median_speed_kn"].as_f64().unwrap() < 2.0);
+    assert!(found["port_distance_nm"].as_f64().unwrap() >= 20.0);
+    assert_eq!(found["away_rule"], "from_ports");
+    for (side, before, after) in [
+        ("a", staged.draught_before_a, staged.draught_after_a),
+        ("b", staged.draught_before_b, staged.draught_after_b),
+    ] {
+        assert_eq!(
+            found[side]["draught_before"],
+            json!(f64::from(before)).round_json()
+        );
+        assert_eq!(
+            found[side]["draught_after"],
+            json!(f64::from(after)).round_json()
+        );
+    }
+    assert_eq!(found["receiving"], json!(staged.receiving.0));
+    assert!(found["est_barrels"].as_f64().unwrap() > 0.0);
+    let flags: Vec<&str> = ["a", "b"]
+        .iter()
+        .map(|s| found[*s]["flag"].as_str().unwrap())
+        .collect();
+    assert_eq!(flags, ["RU", "KP"]);
+
+    let loitering: Vec<Value> =
+        serde_json::from_str(&query(dir.path(), "loitering", "json", &[])).unwrap();
+    let mut found: Vec<(u64, &Value)> = loitering
+        .iter()
+        .map(|l| (l["vessel"]["mmsi"].as_u64().unwrap(), l))
+        .collect();
+    found.sort_by_key(|(m, l)| (*m, millis(&l["start"])));
+    let mut staged: Vec<_> = at_sea.loitering.iter().collect();
+    staged.sort_by_key(|l| (l.mmsi.0, l.from));
+    assert_eq!(
+        found.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+        staged
+            .iter()
+            .map(|l| u64::from(l.mmsi.0))
+            .collect::<Vec<_>>(),
+        "exactly the staged loiterers"
+    );
+    for ((_, f), s) in found.iter().zip(&staged) {
+        near(&f["start"], s.from, "loitering start");
+        near(&f["end"], s.until, "loitering end");
+        assert_eq!(f["away_rule"], "from_ports");
+    }
+    let eight = staged.iter().find(|s| s.from.hours_until(s.until) == 8.0);
+    assert!(eight.is_some(), "the lone 8 h loiterer is staged");
+
+    // Neither the passing nor the moored pair met: the one encounter is the staged pair's.
+    for pair in &at_sea.not_encounters {
+        let mmsi = pair.a.0.to_string();
+        let theirs: Vec<Value> =
+            serde_json::from_str(&query(dir.path(), "encounters", "json", &["--mmsi", &mmsi]))
+                .unwrap();
+        assert!(theirs.is_empty(), "{:?}: {theirs:#?}", pair.label);
+    }
+}
+
+/// JSON numbers of draughts as the store rounds them (two decimals).
+trait RoundJson {
+    fn round_json(self) -> Value;
+}
+
+impl RoundJson for Value {
+    fn round_json(self) -> Value {
+        let x = self.as_f64().unwrap();
+        json!((x * 100.0).round() / 100.0)
+    }
+}
+
+#[test]
+fn encounters_export_as_csv_and_geojson_with_both_tracks_and_the_meeting_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = scenario(dir.path());
+    let staged = &truth.at_sea.encounters[0];
+    let csv = query(dir.path(), "encounters", "csv", &[]);
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("start,end,status,duration_hours,mmsi_a,"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.contains(&staged.a.to_string()) && row.contains(&staged.b.to_string()),
+        "{row}"
+    );
+    assert_eq!(lines.next(), None);
+
+    let geojson: Value =
+        serde_json::from_str(&query(dir.path(), "encounters", "geojson", &[])).unwrap();
+    let roles: Vec<&str> = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["encounter", "meeting_segment", "track_a", "track_b"]
+    );
+    let track_a = &geojson["features"][2]["geometry"]["coordinates"];
+    assert!(track_a.as_array().unwrap().len() >= 2);
+
+    // The window filter: nothing starts after the meeting ended.
+    let after = staged.until.plus_hours(1.0).to_string();
+    let later: Vec<Value> = serde_json::from_str(&query(
+        dir.path(),
+        "encounters",
+        "json",
+        &["--since", &after],
+    ))
+    .unwrap();
+    assert!(later.is_empty());
+    let loitering_geojson: Value =
+        serde_json::from_str(&query(dir.path(), "loitering", "geojson", &[])).unwrap();
+    assert!(loitering_geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["properties"]["role"] == "track"));
+}
