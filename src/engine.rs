@@ -25,10 +25,11 @@ use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{
     day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, SegmentRow,
-    SegmentRule, TrackChunk, Vessel, VesselTable, VesselTableCheckpoint, FIRST_SEGMENT,
+    TrackChunk, Vessel, VesselTable, VesselTableCheckpoint,
 };
 use crate::watchlist::Watchlist;
 use judge::{Judging, JudgingCheckpoint};
+use transmitters::segment_rule;
 
 /// Static reports heard this long after B still count as "after" evidence.
 const AFTER_EVIDENCE_HOURS: f64 = 12.0;
@@ -147,25 +148,12 @@ pub struct EngineStats {
 /// needs (the full record is rebuilt when it changes, which keeps memory per vessel small).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ClosedGap {
-    #[serde(default = "first_segment")]
+    #[serde(default = "transmitters::first_segment")]
     segment: u32,
     a: Position,
     b: Position,
     before: Arc<Identity>,
     after: Option<Identity>,
-}
-
-fn first_segment() -> u32 {
-    FIRST_SEGMENT
-}
-
-/// A fix joins a segment within the speed that also marks a position jump across a gap.
-fn segment_rule(params: &DetectParams) -> SegmentRule {
-    SegmentRule {
-        speed_kn: params.jump_speed_kn,
-        floor_nm: params.segment_floor_nm,
-        max_segments: params.segments_per_mmsi,
-    }
 }
 
 /// Everything the engine knows that a restart needs, taken between events: vessels (with

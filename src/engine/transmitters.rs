@@ -2,9 +2,22 @@
 //! transmitter, and a tally corrected when the data after a gap shows another hull.
 
 use super::{ClosedGap, Engine};
-use crate::detect::{GapRecord, GapStatus, Reason};
+use crate::detect::{DetectParams, GapRecord, GapStatus, Reason};
 use crate::model::Mmsi;
-use crate::track::{LeftSegment, Position};
+use crate::track::{LeftSegment, Position, SegmentRule, FIRST_SEGMENT};
+
+pub(super) fn first_segment() -> u32 {
+    FIRST_SEGMENT
+}
+
+/// A fix joins a segment within the speed that also marks a position jump across a gap.
+pub(super) fn segment_rule(params: &DetectParams) -> SegmentRule {
+    SegmentRule {
+        speed_kn: params.jump_speed_kn,
+        floor_nm: params.segment_floor_nm,
+        max_segments: params.segments_per_mmsi,
+    }
+}
 
 impl Engine {
     /// The MMSI was silent on one transmitter and is heard again on another, where the first
