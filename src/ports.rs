@@ -703,6 +703,8 @@ impl Port {
 pub struct Ports {
     list: Vec<Port>,
     approach: PortIndex,
+    /// Each zone's own bounding box, for "within some distance" questions of any distance.
+    zones: PortIndex,
     lowest_gap_hours: Option<f64>,
 }
 
@@ -710,6 +712,7 @@ impl Ports {
     pub fn new(list: Vec<Port>) -> Ports {
         Ports {
             approach: PortIndex::new(&list, |p| p.approach_nm),
+            zones: PortIndex::new(&list, |_| 0.0),
             lowest_gap_hours: list.iter().filter_map(|p| p.gap_hours).reduce(f64::min),
             list,
         }
@@ -719,6 +722,52 @@ impl Ports {
     /// position (a superset: the caller applies the exact test).
     pub fn near(&self, lat: f64, lon: f64, out: &mut Vec<usize>) {
         self.approach.candidates(lat, lon, out);
+    }
+
+    /// Indices, ascending, of the ports whose zone may lie within `nm` of the position (a
+    /// superset: the caller applies the exact distance).
+    pub fn within(&self, lat: f64, lon: f64, nm: f64, out: &mut Vec<usize>) {
+        let probe = Port {
+            name: String::new(),
+            zone: PortZone::Circle {
+                lat,
+                lon,
+                radius_nm: 0.0,
+            },
+            approach_nm: 0.0,
+            coverage_nm: 0.0,
+            gap_hours: None,
+        };
+        self.zones.meeting(&probe, nm, out);
+    }
+
+    /// The nearest port and its distance (nm) from the position; the same answer as measuring
+    /// every port, found by widening an indexed search until it holds one.
+    pub fn nearest(&self, lat: f64, lon: f64) -> Option<(&Port, f64)> {
+        let mut near = Vec::new();
+        for radius_nm in [25.0, 250.0, 2_500.0] {
+            self.within(lat, lon, radius_nm, &mut near);
+            let best = near
+                .iter()
+                .map(|&i| (&self.list[i], self.list[i].distance_nm(lat, lon)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            // Any port nearer than one found within the radius is within it too.
+            if let Some(best) = best.filter(|b| b.1 <= radius_nm) {
+                return Some(best);
+            }
+        }
+        self.list
+            .iter()
+            .map(|p| (p, p.distance_nm(lat, lon)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// Whether every zone lies at least `min_nm` from the position.
+    pub fn all_at_least(&self, lat: f64, lon: f64, min_nm: f64) -> bool {
+        let mut near = Vec::new();
+        self.within(lat, lon, min_nm, &mut near);
+        near.iter()
+            .all(|&i| self.list[i].distance_nm(lat, lon) >= min_nm)
     }
 
     /// The lowest `gap_hours` any port overrides the global threshold with.
@@ -839,6 +888,45 @@ mod tests {
         // Across the antimeridian the short way round.
         let across = haversine_nm(0.0, 179.5, 0.0, -179.5);
         assert!((across - 60.04).abs() < 0.01, "{across}");
+    }
+
+    #[test]
+    fn indexed_nearest_and_distance_tests_agree_with_measuring_every_port() {
+        let mut list = Vec::new();
+        for i in 0..400 {
+            let (lat, lon) = (
+                -70.0 + (i % 20) as f64 * 7.3,
+                -179.5 + (i / 20) as f64 * 17.9,
+            );
+            list.push(Port::circle(
+                &format!("P{i}"),
+                lat,
+                lon,
+                1.0 + (i % 3) as f64,
+            ));
+        }
+        let ports = Ports::new(list.clone());
+        for k in 0..500 {
+            let (lat, lon) = (
+                -80.0 + (k * 37 % 160) as f64 + 0.3,
+                -180.0 + (k * 53 % 360) as f64,
+            );
+            let brute = list
+                .iter()
+                .map(|p| (p.name.clone(), p.distance_nm(lat, lon)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            let (port, nm) = ports.nearest(lat, lon).unwrap();
+            assert_eq!((port.name.clone(), nm), brute, "nearest to ({lat}, {lon})");
+            for min_nm in [5.0, 60.0, 600.0] {
+                let every = list.iter().all(|p| p.distance_nm(lat, lon) >= min_nm);
+                assert_eq!(
+                    ports.all_at_least(lat, lon, min_nm),
+                    every,
+                    "({lat}, {lon}) {min_nm}"
+                );
+            }
+        }
     }
 
     #[test]

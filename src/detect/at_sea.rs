@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Fix, Mmsi};
-use crate::ports::Port;
+use crate::ports::{Port, Ports};
 use crate::time::UnixMillis;
 use crate::track::{Identity, Position};
 
@@ -149,16 +149,13 @@ impl Sample {
 }
 
 /// The nearest designated port and its distance (nm) from a position, if any port exists.
-pub fn nearest_port(ports: &[Port], lat: f64, lon: f64) -> Option<(&Port, f64)> {
-    ports
-        .iter()
-        .map(|p| (p, p.distance_nm(lat, lon)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+pub fn nearest_port(ports: &Ports, lat: f64, lon: f64) -> Option<(&Port, f64)> {
+    ports.nearest(lat, lon)
 }
 
 /// Whether a position keeps at least `min_nm` from every designated port zone.
-pub fn away_from_ports(ports: &[Port], lat: f64, lon: f64, min_nm: f64) -> bool {
-    ports.iter().all(|p| p.distance_nm(lat, lon) >= min_nm)
+pub fn away_from_ports(ports: &Ports, lat: f64, lon: f64, min_nm: f64) -> bool {
+    ports.all_at_least(lat, lon, min_nm)
 }
 
 /// ISO 3166 alpha-2 code of the flag a Maritime Identification Digit stands for, for the flags

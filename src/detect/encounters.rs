@@ -17,7 +17,7 @@ use super::at_sea::{
 };
 use super::{estimate_cargo, DetectParams};
 use crate::model::Mmsi;
-use crate::ports::{haversine_nm, Port, METRES_PER_NM};
+use crate::ports::{haversine_nm, Ports, METRES_PER_NM};
 use crate::time::UnixMillis;
 use crate::track::Identity;
 
@@ -302,7 +302,7 @@ impl Encounters {
     pub(super) fn on_fix(
         &mut self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         vessel: &Heard<'_>,
         sample: Sample,
         changes: &mut Vec<EncounterRecord>,
@@ -444,7 +444,7 @@ impl Encounters {
     fn evaluate(
         &mut self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         key: u64,
         changes: &mut Vec<EncounterRecord>,
         stats: &mut AtSeaStats,
@@ -480,7 +480,7 @@ impl Encounters {
     }
 
     /// The pair at each fix time of either vessel after the cursor that both tracks cover.
-    fn common_times(&self, p: &EncounterParams, ports: &[Port], pair: &Pair) -> Vec<Moment> {
+    fn common_times(&self, p: &EncounterParams, ports: &Ports, pair: &Pair) -> Vec<Moment> {
         let (Some(a), Some(b)) = (self.held.get(&pair.a), self.held.get(&pair.b)) else {
             return Vec::new();
         };
@@ -525,7 +525,7 @@ impl Encounters {
     fn extend_run(
         &mut self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         pair: &mut Pair,
         moment: &Moment,
         changes: &mut Vec<EncounterRecord>,
@@ -585,7 +585,7 @@ impl Encounters {
     fn record(
         &self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         pair: &Pair,
         run: &Run,
         status: EpisodeStatus,
@@ -636,7 +636,7 @@ impl Encounters {
     fn finish_run(
         &mut self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         pair: &Pair,
         run: Run,
         changes: &mut Vec<EncounterRecord>,
@@ -725,7 +725,7 @@ impl Encounters {
     pub(super) fn on_clock(
         &mut self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         clock: UnixMillis,
         changes: &mut Vec<EncounterRecord>,
     ) {
@@ -796,6 +796,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::detect::sea_activity::{AtSea, AtSeaChange};
     use crate::model::{Fix, Heard as HeardAt, TransceiverClass};
+    use crate::ports::Port;
 
     const MINUTE: i64 = 60_000;
 
@@ -852,6 +853,7 @@ pub(crate) mod tests {
         ports: &[Port],
         reports: &[(i64, u32, f32)],
     ) -> Vec<EncounterRecord> {
+        let ports = &Ports::new(ports.to_vec());
         let params = DetectParams::default();
         let mut at_sea = AtSea::default();
         let mut events: Vec<Event> = Vec::new();

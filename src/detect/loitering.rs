@@ -12,7 +12,7 @@ use super::at_sea::{
     AWAY_RULE,
 };
 use crate::model::Mmsi;
-use crate::ports::{haversine_nm, Port};
+use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
 use crate::track::Identity;
 
@@ -149,7 +149,7 @@ impl Loitering {
     pub(super) fn on_fix(
         &mut self,
         params: &LoiteringParams,
-        ports: &[Port],
+        ports: &Ports,
         vessel: &Heard<'_>,
         sample: Sample,
         changes: &mut Vec<LoiteringRecord>,
@@ -241,6 +241,7 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn run(speeds_and_lats: &[(i64, f64, f32)], ports: &[Port]) -> Vec<LoiteringRecord> {
+        let ports = &Ports::new(ports.to_vec());
         let params = DetectParams::default();
         let mut at_sea = AtSea::default();
         let identity = Arc::new(Identity::default());

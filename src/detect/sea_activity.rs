@@ -11,7 +11,7 @@ use super::encounters::{EncounterRecord, Encounters};
 use super::loitering::{Loitering, LoiteringRecord};
 use super::DetectParams;
 use crate::model::Mmsi;
-use crate::ports::Port;
+use crate::ports::Ports;
 use crate::time::UnixMillis;
 use crate::track::Identity;
 
@@ -43,7 +43,7 @@ impl AtSea {
     pub fn on_fix(
         &mut self,
         params: &DetectParams,
-        ports: &[Port],
+        ports: &Ports,
         vessel: Heard<'_>,
         sample: Sample,
     ) {
@@ -86,7 +86,7 @@ impl AtSea {
 
     /// The stream clock moved: ends episodes whose vessels fell silent, and writes the
     /// progress of ongoing ones.
-    pub fn on_clock(&mut self, params: &DetectParams, ports: &[Port], clock: UnixMillis) {
+    pub fn on_clock(&mut self, params: &DetectParams, ports: &Ports, clock: UnixMillis) {
         self.encounters
             .on_clock(params, ports, clock, &mut self.found_encounters);
         self.loitering
@@ -153,10 +153,10 @@ mod tests {
                     watched: k == 0,
                     identity: &identity,
                 };
-                at_sea.on_fix(&params, &[], heard, sample);
+                at_sea.on_fix(&params, &Ports::from([]), heard, sample);
             }
             if minute % 60 == 0 {
-                at_sea.on_clock(&params, &[], time);
+                at_sea.on_clock(&params, &Ports::from([]), time);
             }
             changes.extend(at_sea.take_changes());
         }
