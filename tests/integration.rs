@@ -20,6 +20,8 @@ mod defaults;
 mod faults;
 #[path = "integration/formats.rs"]
 mod formats;
+#[path = "integration/jsonl_records.rs"]
+mod jsonl_records;
 #[path = "integration/layout.rs"]
 mod layout;
 #[path = "integration/order.rs"]

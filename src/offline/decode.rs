@@ -5,15 +5,13 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::cli::{DecodeArgs, RecordFormat};
 use crate::config::{load_csv_map_file, ConfigErrors};
 use crate::decode::clock::ClockStats;
 use crate::decode::feed::{FeedDecoder, FormatRefusal, RECOGNITION_LINES};
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
-use crate::offline::input;
+use crate::offline::{input, jsonl};
 use crate::source::file::{self, Line, LineReader, OpenError};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +85,7 @@ fn decode_file(
         .refusing_unrecognised(RECOGNITION_LINES);
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
+    let mut json_line = Vec::with_capacity(512);
     loop {
         let line = reader
             .next_line()
@@ -105,7 +104,7 @@ fn decode_file(
         }
         if !args.summary {
             for event in &events {
-                write_record(out, args.format, event, &mut csv_line)
+                write_record(out, args.format, event, &mut json_line, &mut csv_line)
                     .map_err(DecodeCommandError::Write)?;
             }
         }
@@ -119,32 +118,18 @@ fn decode_file(
     Ok((decoder.stats(), decoder.refusal().cloned()))
 }
 
-#[derive(Serialize)]
-struct JsonRecord<'a> {
-    #[serde(flatten)]
-    event: &'a AisEvent,
-    /// Given here for the kinds whose record has no `msg_type` of its own (a type 4 base
-    /// station report), so that every record names its message type.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    msg_type: Option<u8>,
-    station_kind: StationKind,
-}
-
 fn write_record(
     out: &mut impl Write,
     format: RecordFormat,
     event: &AisEvent,
+    line: &mut Vec<u8>,
     csv_line: &mut String,
 ) -> io::Result<()> {
     match format {
         RecordFormat::Jsonl => {
-            let record = JsonRecord {
-                event,
-                msg_type: matches!(event, AisEvent::ReceiverHeartbeat(_)).then(|| event.msg_type()),
-                station_kind: event.mmsi().kind(),
-            };
-            serde_json::to_writer(&mut *out, &record)?;
-            out.write_all(b"\n")
+            line.clear();
+            jsonl::push_record(event, line);
+            out.write_all(line)
         }
         RecordFormat::Csv => {
             csv_line.clear();
