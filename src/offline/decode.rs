@@ -85,15 +85,21 @@ fn decode_file(
         .refusing_unrecognised(RECOGNITION_LINES);
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
-    let mut json_line = Vec::with_capacity(512);
+    let mut json_line = Vec::with_capacity(JSON_CHUNK + (1 << 12));
     loop {
-        let line = reader
-            .next_line()
-            .map_err(|source| DecodeCommandError::Read {
-                path: path.to_path_buf(),
-                line: decoder.stats().lines,
-                source,
-            })?;
+        let line = match reader.next_line() {
+            Ok(line) => line,
+            Err(source) => {
+                // What was decoded before the failure is still written.
+                out.write_all(&json_line)
+                    .map_err(DecodeCommandError::Write)?;
+                return Err(DecodeCommandError::Read {
+                    path: path.to_path_buf(),
+                    line: decoder.stats().lines,
+                    source,
+                });
+            }
+        };
         match line {
             None => break,
             Some(Line::Text(bytes)) => decoder.decode_line(bytes, None, &mut events),
@@ -109,27 +115,40 @@ fn decode_file(
             }
         }
         events.clear();
+        // Records gather in one buffer handed on in large writes, which skip the copy
+        // through the `BufWriter`.
+        if json_line.len() >= JSON_CHUNK {
+            out.write_all(&json_line)
+                .map_err(DecodeCommandError::Write)?;
+            json_line.clear();
+        }
         if decoder.refusal().is_some() {
             break;
         }
     }
+    out.write_all(&json_line)
+        .map_err(DecodeCommandError::Write)?;
     decoder.finish();
     input::log_rejects(path, &mut decoder);
     Ok((decoder.stats(), decoder.refusal().cloned()))
 }
 
+/// Bytes of JSON records handed to the output at once: at least the `BufWriter`'s capacity.
+const JSON_CHUNK: usize = 1 << 16;
+
+/// Writes one record: JSON records are appended to `json` (written out by the caller), CSV
+/// rows go to `out`.
 fn write_record(
     out: &mut impl Write,
     format: RecordFormat,
     event: &AisEvent,
-    line: &mut Vec<u8>,
+    json: &mut Vec<u8>,
     csv_line: &mut String,
 ) -> io::Result<()> {
     match format {
         RecordFormat::Jsonl => {
-            line.clear();
-            jsonl::push_record(event, line);
-            out.write_all(line)
+            jsonl::push_record(event, json);
+            Ok(())
         }
         RecordFormat::Csv => {
             csv_line.clear();

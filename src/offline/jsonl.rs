@@ -13,6 +13,14 @@ use serde::Serialize;
 use crate::model::{AisEvent, Heard, StationKind, TimeSource, TransceiverClass};
 use crate::time::UnixMillis;
 
+/// A member's key as written after the one before it: `,"name":`. Keys are this module's own
+/// literals, so nothing in them needs escaping.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":").as_bytes()
+    };
+}
+
 /// The serde form of a record, and the reference the hand-written writer must match.
 #[derive(Serialize)]
 struct JsonRecord<'a> {
@@ -41,111 +49,97 @@ pub fn serde_record(event: &AisEvent, out: &mut Vec<u8>) -> io::Result<()> {
 /// Appends the record of `event` (with its newline): byte for byte what [`serde_record`]
 /// appends.
 pub fn push_record(event: &AisEvent, out: &mut Vec<u8>) {
-    let mut w = Fields { out, first: true };
-    w.out.push(b'{');
+    let mut w = Fields { out };
     match event {
         AisEvent::Fix(f) => {
-            w.raw("kind", b"\"fix\"");
-            w.uint("mmsi", f.mmsi.0.into());
-            w.uint("msg_type", f.msg_type.into());
-            w.raw("class", class_text(f.class));
+            w.raw(b"{\"kind\":", b"\"fix\"");
+            w.uint(key!("mmsi"), f.mmsi.0.into());
+            w.uint(key!("msg_type"), f.msg_type.into());
+            w.raw(key!("class"), class_text(f.class));
             w.heard(&f.heard);
-            w.f64("lat", f.lat);
-            w.f64("lon", f.lon);
-            w.opt_f32("sog", f.sog);
-            w.opt_f32("cog", f.cog);
-            w.opt_uint("heading", f.heading.map(u64::from));
-            w.opt_uint("nav_status", f.nav_status.map(u64::from));
-            w.opt_f32("turn", f.turn);
-            w.raw("accuracy", bool_text(f.accuracy));
-            w.raw("raim", bool_text(f.raim));
-            w.opt_uint("second", f.second.map(u64::from));
+            w.f64(key!("lat"), f.lat);
+            w.f64(key!("lon"), f.lon);
+            w.opt_f32(key!("sog"), f.sog);
+            w.opt_f32(key!("cog"), f.cog);
+            w.opt_uint(key!("heading"), f.heading.map(u64::from));
+            w.opt_uint(key!("nav_status"), f.nav_status.map(u64::from));
+            w.opt_f32(key!("turn"), f.turn);
+            w.raw(key!("accuracy"), bool_text(f.accuracy));
+            w.raw(key!("raim"), bool_text(f.raim));
+            w.opt_uint(key!("second"), f.second.map(u64::from));
         }
         AisEvent::VesselReport(r) => {
-            w.raw("kind", b"\"vessel_report\"");
-            w.uint("mmsi", r.mmsi.0.into());
-            w.uint("msg_type", r.msg_type.into());
+            w.raw(b"{\"kind\":", b"\"vessel_report\"");
+            w.uint(key!("mmsi"), r.mmsi.0.into());
+            w.uint(key!("msg_type"), r.msg_type.into());
             if let Some(part) = r.part {
-                w.uint("part", part.into());
+                w.uint(key!("part"), part.into());
             }
             match r.class {
-                Some(class) => w.raw("class", class_text(class)),
-                None => w.raw("class", b"null"),
+                Some(class) => w.raw(key!("class"), class_text(class)),
+                None => w.raw(key!("class"), b"null"),
             }
             w.heard(&r.heard);
-            w.opt_uint("imo", r.imo.map(u64::from));
-            w.opt_str("name", r.name.as_deref());
-            w.opt_str("callsign", r.callsign.as_deref());
-            w.opt_uint("ship_type", r.ship_type.map(u64::from));
-            w.opt_uint("to_bow", r.to_bow.map(u64::from));
-            w.opt_uint("to_stern", r.to_stern.map(u64::from));
-            w.opt_uint("to_port", r.to_port.map(u64::from));
-            w.opt_uint("to_starboard", r.to_starboard.map(u64::from));
-            w.opt_uint("length", r.length.map(u64::from));
-            w.opt_uint("beam", r.beam.map(u64::from));
-            w.opt_f32("draught", r.draught);
-            w.opt_str("destination", r.destination.as_deref());
-            w.opt_str("eta", r.eta.as_deref());
+            w.opt_uint(key!("imo"), r.imo.map(u64::from));
+            w.opt_str(key!("name"), r.name.as_deref());
+            w.opt_str(key!("callsign"), r.callsign.as_deref());
+            w.opt_uint(key!("ship_type"), r.ship_type.map(u64::from));
+            w.opt_uint(key!("to_bow"), r.to_bow.map(u64::from));
+            w.opt_uint(key!("to_stern"), r.to_stern.map(u64::from));
+            w.opt_uint(key!("to_port"), r.to_port.map(u64::from));
+            w.opt_uint(key!("to_starboard"), r.to_starboard.map(u64::from));
+            w.opt_uint(key!("length"), r.length.map(u64::from));
+            w.opt_uint(key!("beam"), r.beam.map(u64::from));
+            w.opt_f32(key!("draught"), r.draught);
+            w.opt_str(key!("destination"), r.destination.as_deref());
+            w.opt_str(key!("eta"), r.eta.as_deref());
         }
         AisEvent::ReceiverHeartbeat(h) => {
-            w.raw("kind", b"\"receiver_heartbeat\"");
-            w.uint("mmsi", h.mmsi.0.into());
+            w.raw(b"{\"kind\":", b"\"receiver_heartbeat\"");
+            w.uint(key!("mmsi"), h.mmsi.0.into());
             w.heard(&h.heard);
-            w.opt_time("station_time", h.station_time);
-            w.opt_f64("lat", h.lat);
-            w.opt_f64("lon", h.lon);
-            w.uint("msg_type", event.msg_type().into());
+            w.opt_time(key!("station_time"), h.station_time);
+            w.opt_f64(key!("lat"), h.lat);
+            w.opt_f64(key!("lon"), h.lon);
+            w.uint(key!("msg_type"), event.msg_type().into());
         }
         AisEvent::PositionUnavailable(o) | AisEvent::Other(o) => {
             let kind: &[u8] = match event {
                 AisEvent::PositionUnavailable(_) => b"\"position_unavailable\"",
                 _ => b"\"other\"",
             };
-            w.raw("kind", kind);
-            w.uint("mmsi", o.mmsi.0.into());
-            w.uint("msg_type", o.msg_type.into());
+            w.raw(b"{\"kind\":", kind);
+            w.uint(key!("mmsi"), o.mmsi.0.into());
+            w.uint(key!("msg_type"), o.msg_type.into());
             w.heard(&o.heard);
         }
     }
-    w.raw("station_kind", station_kind_text(event.mmsi().kind()));
+    w.raw(key!("station_kind"), station_kind_text(event.mmsi().kind()));
     w.out.extend_from_slice(b"}\n");
 }
 
 /// The members of one JSON object being written.
 struct Fields<'o> {
     out: &'o mut Vec<u8>,
-    first: bool,
 }
 
 impl Fields<'_> {
-    #[inline]
-    fn key(&mut self, key: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        // Keys are this module's own literals: nothing in them needs escaping.
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-    }
-
     /// A member whose value is already JSON text.
     #[inline]
-    fn raw(&mut self, key: &str, value: &[u8]) {
-        self.key(key);
+    fn raw(&mut self, key: &[u8], value: &[u8]) {
+        self.out.extend_from_slice(key);
         self.out.extend_from_slice(value);
     }
 
     #[inline]
-    fn uint(&mut self, key: &str, value: u64) {
-        self.key(key);
+    fn uint(&mut self, key: &[u8], value: u64) {
+        self.out.extend_from_slice(key);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     #[inline]
-    fn opt_uint(&mut self, key: &str, value: Option<u64>) {
+    fn opt_uint(&mut self, key: &[u8], value: Option<u64>) {
         match value {
             Some(value) => self.uint(key, value),
             None => self.raw(key, b"null"),
@@ -153,8 +147,8 @@ impl Fields<'_> {
     }
 
     #[inline]
-    fn f64(&mut self, key: &str, value: f64) {
-        self.key(key);
+    fn f64(&mut self, key: &[u8], value: f64) {
+        self.out.extend_from_slice(key);
         if value.is_finite() {
             self.out
                 .extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
@@ -164,7 +158,7 @@ impl Fields<'_> {
     }
 
     #[inline]
-    fn opt_f64(&mut self, key: &str, value: Option<f64>) {
+    fn opt_f64(&mut self, key: &[u8], value: Option<f64>) {
         match value {
             Some(value) => self.f64(key, value),
             None => self.raw(key, b"null"),
@@ -172,8 +166,8 @@ impl Fields<'_> {
     }
 
     #[inline]
-    fn opt_f32(&mut self, key: &str, value: Option<f32>) {
-        self.key(key);
+    fn opt_f32(&mut self, key: &[u8], value: Option<f32>) {
+        self.out.extend_from_slice(key);
         match value {
             Some(value) if value.is_finite() => self
                 .out
@@ -183,8 +177,8 @@ impl Fields<'_> {
     }
 
     #[inline]
-    fn opt_str(&mut self, key: &str, value: Option<&str>) {
-        self.key(key);
+    fn opt_str(&mut self, key: &[u8], value: Option<&str>) {
+        self.out.extend_from_slice(key);
         match value {
             Some(value) => push_json_string(self.out, value),
             None => self.out.extend_from_slice(b"null"),
@@ -192,8 +186,8 @@ impl Fields<'_> {
     }
 
     #[inline]
-    fn opt_time(&mut self, key: &str, value: Option<UnixMillis>) {
-        self.key(key);
+    fn opt_time(&mut self, key: &[u8], value: Option<UnixMillis>) {
+        self.out.extend_from_slice(key);
         match value {
             Some(time) => {
                 self.out.push(b'"');
@@ -205,13 +199,13 @@ impl Fields<'_> {
     }
 
     fn heard(&mut self, heard: &Heard) {
-        self.opt_time("time", heard.time);
+        self.opt_time(key!("time"), heard.time);
         match heard.time_source {
-            Some(source) => self.raw("time_source", time_source_text(source)),
-            None => self.raw("time_source", b"null"),
+            Some(source) => self.raw(key!("time_source"), time_source_text(source)),
+            None => self.raw(key!("time_source"), b"null"),
         }
-        self.opt_str("station", heard.station.as_deref());
-        self.key("channel");
+        self.opt_str(key!("station"), heard.station.as_deref());
+        self.out.extend_from_slice(key!("channel"));
         match heard.channel {
             Some(channel) => push_json_string(self.out, channel.encode_utf8(&mut [0; 4])),
             None => self.out.extend_from_slice(b"null"),
