@@ -2,13 +2,22 @@
 //! directory by repeating corpus lines (tag-blocked position traffic from the Norwegian feed;
 //! the noisy mixed AMSA log), then decodes each on one thread, file to events, and prints
 //! sentences/s and MB/s. `AISGAP_BENCH_LINES` changes the line count.
+//!
+//! Then the same generated traffic as an NMEA log and as a MarineCadastre CSV: fixes/s of
+//! each through the feed decoder (the CSV must keep up with the NMEA), and JSON-lines records/s
+//! of the hand-written writer against serde_json on the same events (`AISGAP_BENCH_DAYS`,
+//! `_TANKERS`, `_BACKGROUND` scale the scenario).
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use aisgap::decode::feed::FeedDecoder;
 use aisgap::decode::{DecodeOptions, NmeaDecoder};
+use aisgap::model::AisEvent;
+use aisgap::offline::jsonl;
+use aisgap::simulate::{write_scenario, ScenarioParams};
 use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
 
 #[path = "../tests/integration/support.rs"]
@@ -85,6 +94,79 @@ fn main() {
             size as f64 / secs / 1e6
         );
     }
+    same_traffic_as_nmea_and_csv(dir.path());
+}
+
+/// Fixes/s of the NMEA log and of the CSV of the same traffic, then the JSON-lines writers.
+fn same_traffic_as_nmea_and_csv(dir: &Path) {
+    let params = ScenarioParams {
+        days: support::env_or("AISGAP_BENCH_DAYS", 60),
+        tankers: support::env_or("AISGAP_BENCH_TANKERS", 16),
+        background: support::env_or("AISGAP_BENCH_BACKGROUND", 120),
+        ..ScenarioParams::default()
+    };
+    let files = write_scenario(&params, dir, "same").expect("scenario written");
+    let mut rates = Vec::new();
+    for (name, path) in [("NMEA", &files.nmea), ("CSV", &files.csv)] {
+        let bytes = fs::read(path).expect("generated file");
+        let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+        let (mut best, mut fixes, mut events) = (f64::MAX, 0, Vec::new());
+        for _ in 0..runs() {
+            events.clear();
+            let start = Instant::now();
+            let mut decoder = FeedDecoder::new(DecodeOptions::default(), name.into());
+            for line in &lines {
+                decoder.decode_line(line, None, &mut events);
+            }
+            decoder.finish();
+            best = best.min(start.elapsed().as_secs_f64());
+            fixes = events
+                .iter()
+                .filter(|e| matches!(e, AisEvent::Fix(_)))
+                .count();
+        }
+        println!(
+            "{name} of the generated traffic: {} lines, {fixes} fixes, {} events, best of {}: {best:.3} s, {:.2} M fixes/s (decoder alone)",
+            lines.len(),
+            events.len(),
+            runs(),
+            fixes as f64 / best / 1e6
+        );
+        rates.push(fixes as f64 / best);
+        if name == "NMEA" {
+            json_writers(&events);
+        }
+    }
+    println!("  CSV / NMEA fixes/s: {:.2}", rates[1] / rates[0]);
+}
+
+/// Records/s of the hand-written JSON-lines writer and of serde_json, same events, same run.
+fn json_writers(events: &[AisEvent]) {
+    let mut buffer = Vec::with_capacity(1 << 17);
+    let mut time = |write: &dyn Fn(&AisEvent, &mut Vec<u8>)| {
+        let mut best = f64::MAX;
+        for _ in 0..runs() {
+            let start = Instant::now();
+            for event in events {
+                write(event, &mut buffer);
+                if buffer.len() >= 1 << 16 {
+                    std::hint::black_box(&buffer);
+                    buffer.clear();
+                }
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        events.len() as f64 / best
+    };
+    let written = time(&|e, b| jsonl::push_record(e, b));
+    let serde = time(&|e, b| jsonl::serde_record(e, b).expect("serde_json writes"));
+    println!(
+        "  JSON lines of these {} events: writer {:.2} M records/s, serde_json {:.2} M records/s ({:.1}x)",
+        events.len(),
+        written / 1e6,
+        serde / 1e6,
+        written / serde
+    );
 }
 
 fn decode_in_memory(bytes: &[u8]) -> Outcome {

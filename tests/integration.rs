@@ -24,6 +24,8 @@ mod faults;
 mod formats;
 #[path = "integration/http_limits.rs"]
 mod http_limits;
+#[path = "integration/jsonl_records.rs"]
+mod jsonl_records;
 #[path = "integration/judgements.rs"]
 mod judgements;
 #[path = "integration/layout.rs"]

@@ -5,15 +5,13 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::cli::{DecodeArgs, RecordFormat};
 use crate::config::{load_csv_map_file, ConfigErrors};
 use crate::decode::clock::ClockStats;
 use crate::decode::feed::{FeedDecoder, FormatRefusal, RECOGNITION_LINES};
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::model::{AisEvent, StationKind, TransceiverClass};
-use crate::offline::input;
+use crate::offline::{input, jsonl};
 use crate::source::file::{self, Line, LineReader, OpenError};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +85,21 @@ fn decode_file(
         .refusing_unrecognised(RECOGNITION_LINES);
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
+    let mut json_line = Vec::with_capacity(JSON_CHUNK + (1 << 12));
     loop {
-        let line = reader
-            .next_line()
-            .map_err(|source| DecodeCommandError::Read {
-                path: path.to_path_buf(),
-                line: decoder.stats().lines,
-                source,
-            })?;
+        let line = match reader.next_line() {
+            Ok(line) => line,
+            Err(source) => {
+                // What was decoded before the failure is still written.
+                out.write_all(&json_line)
+                    .map_err(DecodeCommandError::Write)?;
+                return Err(DecodeCommandError::Read {
+                    path: path.to_path_buf(),
+                    line: decoder.stats().lines,
+                    source,
+                });
+            }
+        };
         match line {
             None => break,
             Some(Line::Text(bytes)) => decoder.decode_line(bytes, None, &mut events),
@@ -105,46 +110,45 @@ fn decode_file(
         }
         if !args.summary {
             for event in &events {
-                write_record(out, args.format, event, &mut csv_line)
+                write_record(out, args.format, event, &mut json_line, &mut csv_line)
                     .map_err(DecodeCommandError::Write)?;
             }
         }
         events.clear();
+        // Records gather in one buffer handed on in large writes, which skip the copy
+        // through the `BufWriter`.
+        if json_line.len() >= JSON_CHUNK {
+            out.write_all(&json_line)
+                .map_err(DecodeCommandError::Write)?;
+            json_line.clear();
+        }
         if decoder.refusal().is_some() {
             break;
         }
     }
+    out.write_all(&json_line)
+        .map_err(DecodeCommandError::Write)?;
     decoder.finish();
     input::log_rejects(path, &mut decoder);
     Ok((decoder.stats(), decoder.refusal().cloned()))
 }
 
-#[derive(Serialize)]
-struct JsonRecord<'a> {
-    #[serde(flatten)]
-    event: &'a AisEvent,
-    /// Given here for the kinds whose record has no `msg_type` of its own (a type 4 base
-    /// station report), so that every record names its message type.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    msg_type: Option<u8>,
-    station_kind: StationKind,
-}
+/// Bytes of JSON records handed to the output at once: at least the `BufWriter`'s capacity.
+const JSON_CHUNK: usize = 1 << 16;
 
+/// Writes one record: JSON records are appended to `json` (written out by the caller), CSV
+/// rows go to `out`.
 fn write_record(
     out: &mut impl Write,
     format: RecordFormat,
     event: &AisEvent,
+    json: &mut Vec<u8>,
     csv_line: &mut String,
 ) -> io::Result<()> {
     match format {
         RecordFormat::Jsonl => {
-            let record = JsonRecord {
-                event,
-                msg_type: matches!(event, AisEvent::ReceiverHeartbeat(_)).then(|| event.msg_type()),
-                station_kind: event.mmsi().kind(),
-            };
-            serde_json::to_writer(&mut *out, &record)?;
-            out.write_all(b"\n")
+            jsonl::push_record(event, json);
+            Ok(())
         }
         RecordFormat::Csv => {
             csv_line.clear();

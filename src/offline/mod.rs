@@ -3,5 +3,6 @@
 
 pub mod decode;
 pub mod input;
+pub mod jsonl;
 pub mod replay;
 pub mod sort;

@@ -1,78 +1,342 @@
 //! Splitting a CSV line into cells (RFC 4180 quoting, any one-character delimiter) and reading
-//! the numbers in them.
+//! the numbers in them. A row's cells are byte ranges of the line itself; only a cell that
+//! holds a quote is copied (unquoted) into a scratch buffer the splitter keeps, so that a row
+//! costs no allocation once the first rows have sized the buffers.
 
-/// Splits one CSV line into `cells` (reusing their allocations) at `delimiter`, honouring RFC 4180
-/// quotes (a doubled quote inside stands for one). On an unclosed quote returns the index of the cell it opened.
+/// Where one cell's text is: in the line, or (unquoted) in the splitter's scratch buffer.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+    unquoted: bool,
+}
+
+/// The cells of the last line split, reused from row to row.
+#[derive(Debug, Default)]
+pub(super) struct Cells {
+    spans: Vec<Span>,
+    /// The text of the cells that held a quote, as read (quotes removed, doubled ones halved).
+    unquoted: String,
+}
+
+/// One split line and its cells.
+#[derive(Clone, Copy)]
+pub(super) struct Row<'r> {
+    line: &'r str,
+    cells: &'r Cells,
+}
+
+impl<'r> Row<'r> {
+    pub(super) fn new(line: &'r str, cells: &'r Cells) -> Row<'r> {
+        Row { line, cells }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.cells.spans.len()
+    }
+
+    /// The cell's text as read, untrimmed.
+    pub(super) fn get(&self, index: usize) -> Option<&'r str> {
+        let span = self.cells.spans.get(index)?;
+        let text = if span.unquoted {
+            &self.cells.unquoted
+        } else {
+            self.line
+        };
+        text.get(span.start..span.end)
+    }
+}
+
+/// The first of `delimiter` or `quote` at or after `from`, and whether it is the quote. Both
+/// are whole UTF-8 characters, so a match of their bytes is always the character itself.
+#[inline]
+fn next_mark(line: &[u8], from: usize, delimiter: &[u8], quote: &[u8]) -> Option<(usize, bool)> {
+    let (d, q) = (delimiter[0], quote.first().copied());
+    let mut at = from;
+    while at < line.len() {
+        let b = line[at];
+        if b == d && line[at..].starts_with(delimiter) {
+            return Some((at, false));
+        }
+        if Some(b) == q && line[at..].starts_with(quote) {
+            return Some((at, true));
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Splits one CSV line into `cells` at `delimiter`, honouring RFC 4180 quotes (a doubled
+/// quote inside stands for one). A quote opens only where the cell so far is blank; text
+/// after a closing quote joins the cell. On an unclosed quote returns the index of the cell
+/// it opened.
 pub(super) fn split_cells(
     line: &str,
     delimiter: char,
     quote: Option<char>,
-    cells: &mut Vec<String>,
+    cells: &mut Cells,
 ) -> Result<(), usize> {
-    let mut used = 0;
-    let mut next = |cells: &mut Vec<String>| -> usize {
-        if used == cells.len() {
-            cells.push(String::new());
-        } else {
-            cells[used].clear();
-        }
-        used += 1;
-        used - 1
+    cells.spans.clear();
+    cells.unquoted.clear();
+    let (mut d_buf, mut q_buf) = ([0u8; 4], [0u8; 4]);
+    let d = delimiter.encode_utf8(&mut d_buf).as_bytes();
+    let q: &[u8] = match quote {
+        Some(q) => q.encode_utf8(&mut q_buf).as_bytes(),
+        None => &[],
     };
-    let mut current = next(cells);
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    loop {
+        match next_mark(bytes, start, d, q) {
+            None => {
+                cells.spans.push(Span {
+                    start,
+                    end: bytes.len(),
+                    unquoted: false,
+                });
+                return Ok(());
+            }
+            Some((at, false)) => {
+                cells.spans.push(Span {
+                    start,
+                    end: at,
+                    unquoted: false,
+                });
+                start = at + d.len();
+            }
+            Some((_, true)) => {
+                let quote = quote.expect("a quote was found, so there is one");
+                match unquote_cell(line, start, delimiter, quote, &mut cells.unquoted) {
+                    (span, Some(next)) => {
+                        cells.spans.push(span);
+                        start = next;
+                    }
+                    (span, None) => {
+                        cells.spans.push(span);
+                        return Ok(());
+                    }
+                }
+                if start == usize::MAX {
+                    return Err(cells.spans.len() - 1);
+                }
+            }
+        }
+    }
+}
+
+/// Reads the cell starting at `start` that holds a quote, character by character, into
+/// `scratch`. Returns its span and where the next cell starts (`None` at the end of the
+/// line; `usize::MAX` when the line ends inside quotes).
+fn unquote_cell(
+    line: &str,
+    start: usize,
+    delimiter: char,
+    quote: char,
+    scratch: &mut String,
+) -> (Span, Option<usize>) {
+    let begin = scratch.len();
     let mut in_quotes = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        let is_quote = Some(c) == quote;
+    let mut chars = line[start..].char_indices().peekable();
+    let mut next = None;
+    while let Some((at, c)) = chars.next() {
+        let is_quote = c == quote;
         match (is_quote, in_quotes) {
-            (true, true) if chars.peek() == Some(&c) => {
+            (true, true) if chars.peek().map(|&(_, n)| n) == Some(c) => {
                 chars.next();
-                cells[current].push(c);
+                scratch.push(c);
             }
             (true, true) => in_quotes = false,
-            (true, false) if cells[current].trim().is_empty() => {
-                cells[current].clear();
+            (true, false) if scratch[begin..].trim().is_empty() => {
+                scratch.truncate(begin);
                 in_quotes = true;
             }
-            (false, false) if c == delimiter => current = next(cells),
-            _ => cells[current].push(c),
+            (false, false) if c == delimiter => {
+                next = Some(start + at + c.len_utf8());
+                break;
+            }
+            _ => scratch.push(c),
         }
     }
-    cells.truncate(used);
+    let span = Span {
+        start: begin,
+        end: scratch.len(),
+        unquoted: true,
+    };
     if in_quotes {
-        Err(current)
-    } else {
-        Ok(())
+        return (span, Some(usize::MAX));
     }
+    (span, next)
 }
 
 /// A decimal number; a lone decimal comma (`57,8794` in a quoted cell) is read as a point.
 pub(super) fn parse_number(text: &str) -> Option<f64> {
-    let value = if text.contains(',') && !text.contains('.') {
-        text.replacen(',', ".", 1).parse::<f64>().ok()?
-    } else {
-        text.parse::<f64>().ok()?
+    let value = match simple_decimal(text.as_bytes()) {
+        Some(value) => value,
+        None if text.contains(',') && !text.contains('.') => {
+            text.replacen(',', ".", 1).parse::<f64>().ok()?
+        }
+        None => text.parse::<f64>().ok()?,
     };
     value.is_finite().then_some(value)
+}
+
+/// The common `-12.345678` form, read without the general parser: at most 15 significant
+/// digits and 15 decimals, so that the digits and the power of ten are both exact doubles and
+/// their quotient is the correctly rounded value (what `str::parse` returns). Anything else
+/// is left to `str::parse`.
+#[inline]
+fn simple_decimal(text: &[u8]) -> Option<f64> {
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let mut mantissa = 0u64;
+    let mut count = 0usize;
+    let mut decimals = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+            }
+            b'.' if decimals.is_none() => decimals = Some(i),
+            _ => return None,
+        }
+    }
+    let decimals = decimals.map_or(0, |point| digits.len() - point - 1);
+    // `1.` and `.5` parse; a lone `.` or sign does not, which `str::parse` then says.
+    if count == 0 || count > 15 || decimals > 15 {
+        return None;
+    }
+    let value = mantissa as f64 / POWERS[decimals];
+    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn split(line: &str, delimiter: char, quote: Option<char>) -> Result<Vec<String>, usize> {
+        let mut cells = Cells::default();
+        split_cells(line, delimiter, quote, &mut cells)?;
+        let row = Row::new(line, &cells);
+        Ok((0..row.len())
+            .map(|i| row.get(i).unwrap().to_string())
+            .collect())
+    }
+
     #[test]
     fn quoted_cells_keep_delimiters_and_doubled_quotes() {
-        let mut cells = Vec::new();
-        split_cells(r#"1,"KAPITAN, ""BELOUSOV""",3"#, ',', Some('"'), &mut cells).unwrap();
+        let cells = split(r#"1,"KAPITAN, ""BELOUSOV""",3"#, ',', Some('"')).unwrap();
         assert_eq!(cells, vec!["1", r#"KAPITAN, "BELOUSOV""#, "3"]);
-        assert_eq!(
-            split_cells(r#"1,"open,2"#, ',', Some('"'), &mut cells),
-            Err(1)
-        );
-        split_cells("1;'a;b';57,8", ';', Some('\''), &mut cells).unwrap();
+        assert_eq!(split(r#"1,"open,2"#, ',', Some('"')), Err(1));
+        let cells = split("1;'a;b';57,8", ';', Some('\'')).unwrap();
         assert_eq!(cells, vec!["1", "a;b", "57,8"]);
         assert_eq!(parse_number(&cells[2]), Some(57.8));
-        split_cells("1\t\"x\t2", '\t', None, &mut cells).unwrap();
+        let cells = split("1\t\"x\t2", '\t', None).unwrap();
         assert_eq!(cells, vec!["1", "\"x", "2"]);
+    }
+
+    #[test]
+    fn odd_quoting_reads_as_the_rules_say() {
+        // A quote after text is kept; text after a closing quote joins the cell; a blank
+        // cell may open a quote after its spaces; empty cells at both ends count.
+        assert_eq!(
+            split(r#"ab"c,"x"y, "z" ,"",,"#, ',', Some('"')).unwrap(),
+            vec![r#"ab"c"#, "xy", "z ", "", "", ""]
+        );
+        assert_eq!(split("", ',', Some('"')).unwrap(), vec![""]);
+        assert_eq!(split(r#"a,"b"#, ',', Some('"')), Err(1));
+        assert_eq!(
+            split("é§ü§«x§y«", '§', Some('«')).unwrap(),
+            vec!["é", "ü", "x§y"]
+        );
+    }
+
+    /// The splitter as it read cells before they became spans: character by character into
+    /// owned strings. The span splitter must give the same cells and the same errors.
+    fn reference_split(
+        line: &str,
+        delimiter: char,
+        quote: Option<char>,
+    ) -> Result<Vec<String>, usize> {
+        let mut cells = vec![String::new()];
+        let mut in_quotes = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            let current = cells.len() - 1;
+            match (Some(c) == quote, in_quotes) {
+                (true, true) if chars.peek() == Some(&c) => {
+                    chars.next();
+                    cells[current].push(c);
+                }
+                (true, true) => in_quotes = false,
+                (true, false) if cells[current].trim().is_empty() => {
+                    cells[current].clear();
+                    in_quotes = true;
+                }
+                (false, false) if c == delimiter => cells.push(String::new()),
+                _ => cells[current].push(c),
+            }
+        }
+        if in_quotes {
+            Err(cells.len() - 1)
+        } else {
+            Ok(cells)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spans_split_as_the_character_reader_did(
+            line in "[a,; \"'é§«]{0,24}",
+            delimiter in proptest::sample::select(vec![',', ';', '§']),
+            quote in proptest::sample::select(vec![Some('"'), Some('\''), Some('«'), None]),
+        ) {
+            proptest::prop_assume!(quote != Some(delimiter));
+            proptest::prop_assert_eq!(
+                split(&line, delimiter, quote),
+                reference_split(&line, delimiter, quote)
+            );
+        }
+    }
+
+    #[test]
+    fn simple_decimals_read_as_the_general_parser_reads_them() {
+        for text in [
+            "0",
+            "-0",
+            "42.190733",
+            "-133.602150",
+            "1.",
+            ".5",
+            "+7.25",
+            "0.1",
+            "999999999999999",
+            "0.000000000000001",
+            "89.99999999999999",
+            "1234567890.12345",
+        ] {
+            assert_eq!(
+                parse_number(text).map(f64::to_bits),
+                text.parse::<f64>().ok().map(f64::to_bits),
+                "{text}"
+            );
+        }
+        for text in [
+            "1e5",
+            "1234567890123456789",
+            "0.0000000000000001",
+            "-",
+            ".",
+            "1.2.3",
+        ] {
+            assert_eq!(simple_decimal(text.as_bytes()), None, "{text}");
+            assert_eq!(parse_number(text), text.parse::<f64>().ok(), "{text}");
+        }
     }
 }

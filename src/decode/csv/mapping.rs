@@ -387,15 +387,12 @@ fn preset(name: &str, time: TimeFormat, recognise: &[&str], columns: &[(Field, &
 
 /// A header's column names as written, without a byte-order mark, a leading `#` or padding.
 pub(super) fn header_names(header_line: &str, delimiter: char, quote: Option<char>) -> Vec<String> {
-    let mut cells = Vec::new();
-    let _ = super::cells::split_cells(
-        header_line.trim_end_matches(['\r', '\n']),
-        delimiter,
-        quote,
-        &mut cells,
-    );
-    cells
-        .iter()
+    let line = header_line.trim_end_matches(['\r', '\n']);
+    let mut cells = super::cells::Cells::default();
+    let _ = super::cells::split_cells(line, delimiter, quote, &mut cells);
+    let row = super::cells::Row::new(line, &cells);
+    (0..row.len())
+        .filter_map(|i| row.get(i))
         .map(|c| {
             c.trim_start_matches('\u{feff}')
                 .trim_start_matches('#')

@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use self::cells::{parse_number, split_cells};
+use self::cells::{parse_number, split_cells, Cells, Row};
 use self::events::{push_row_events, Mobile, Motion, StaticFields};
 use self::mapping::{header_names, Field, CORE_FIELDS, FIELD_COUNT};
 use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
@@ -90,7 +90,7 @@ pub struct CsvDecoder {
     header: Vec<String>,
     /// Mapped optional columns the header lacks.
     absent: Vec<String>,
-    cells: Vec<String>,
+    cells: Cells,
     /// Cells left out as unreadable, by field.
     unreadable: [u64; FIELD_COUNT],
     /// The unreadable cells of the last row.
@@ -149,7 +149,7 @@ impl CsvDecoder {
             columns,
             header,
             absent,
-            cells: Vec::new(),
+            cells: Cells::default(),
             unreadable: [0; FIELD_COUNT],
             dropped: Vec::new(),
         })
@@ -174,15 +174,16 @@ impl CsvDecoder {
         let mut dropped = std::mem::take(&mut self.dropped);
         dropped.clear();
         let split = split_cells(row, self.map.delimiter, self.map.quote, &mut cells);
+        let split_row = Row::new(row, &cells);
         let result = match split {
             Err(at) => Err(CsvRowError::UnclosedQuote {
                 column: self.column_name(at),
             }),
-            Ok(()) if cells.len() != self.header.len() => Err(CsvRowError::CellCount {
+            Ok(()) if split_row.len() != self.header.len() => Err(CsvRowError::CellCount {
                 expected: self.header.len(),
-                found: cells.len(),
+                found: split_row.len(),
             }),
-            Ok(()) => self.decode_cells(&cells, &mut dropped, out),
+            Ok(()) => self.decode_cells(&split_row, &mut dropped, out),
         };
         if result.is_ok() {
             for (field, _) in &dropped {
@@ -221,7 +222,7 @@ impl CsvDecoder {
             .unwrap_or_else(|| format!("#{}", index + 1))
     }
 
-    fn cell<'c>(&self, cells: &'c [String], field: Field) -> Option<&'c str> {
+    fn cell<'c>(&self, cells: &Row<'c>, field: Field) -> Option<&'c str> {
         let i = self.columns[field.index()]?;
         let text = cells.get(i)?.trim();
         (!text.is_empty()).then_some(text)
@@ -239,7 +240,7 @@ impl CsvDecoder {
         }
     }
 
-    fn number(&self, cells: &[String], field: Field) -> Result<Option<f64>, CsvRowError> {
+    fn number(&self, cells: &Row<'_>, field: Field) -> Result<Option<f64>, CsvRowError> {
         let Some(text) = self.cell(cells, field) else {
             return Ok(None);
         };
@@ -248,7 +249,7 @@ impl CsvDecoder {
             .ok_or_else(|| self.bad(field, text, "not a number"))
     }
 
-    fn text(&self, cells: &[String], field: Field) -> Option<String> {
+    fn text(&self, cells: &Row<'_>, field: Field) -> Option<String> {
         let text = self.cell(cells, field)?;
         // AIS pads text with `@`; exports write unknown text as the word "Unknown".
         let text = text.trim_end_matches('@').trim();
@@ -261,7 +262,7 @@ impl CsvDecoder {
 
     fn decode_cells(
         &self,
-        cells: &[String],
+        cells: &Row<'_>,
         dropped: &mut Vec<(Field, CsvRowError)>,
         out: &mut Vec<AisEvent>,
     ) -> Result<(), CsvRowError> {
@@ -271,7 +272,7 @@ impl CsvDecoder {
         let position = self.position(cells)?;
         let mut row = OptionalCells {
             decoder: self,
-            cells,
+            cells: *cells,
             dropped,
         };
         let mobile = row.mobile();
@@ -288,7 +289,7 @@ impl CsvDecoder {
     }
 
     #[inline]
-    fn mmsi(&self, cells: &[String]) -> Result<Mmsi, CsvRowError> {
+    fn mmsi(&self, cells: &Row<'_>) -> Result<Mmsi, CsvRowError> {
         let mmsi_text = self.cell(cells, Field::Mmsi).unwrap_or("");
         mmsi_text
             .parse::<u32>()
@@ -300,7 +301,7 @@ impl CsvDecoder {
     #[inline]
     fn time(
         &self,
-        cells: &[String],
+        cells: &Row<'_>,
         dropped: &mut Vec<(Field, CsvRowError)>,
     ) -> Result<UnixMillis, CsvRowError> {
         let time_text = self.cell(cells, Field::Time).unwrap_or("");
@@ -324,7 +325,7 @@ impl CsvDecoder {
 
     /// Latitude and longitude: unreadable refuses the row, out of range is "not available".
     #[inline]
-    fn position(&self, cells: &[String]) -> Result<Option<(f64, f64)>, CsvRowError> {
+    fn position(&self, cells: &Row<'_>) -> Result<Option<(f64, f64)>, CsvRowError> {
         let lat = self.number(cells, Field::Lat)?;
         let lon = self.number(cells, Field::Lon)?;
         Ok(match (lat, lon) {
@@ -338,7 +339,7 @@ impl CsvDecoder {
 /// as unknown, so that it never costs the row its fix.
 struct OptionalCells<'r> {
     decoder: &'r CsvDecoder,
-    cells: &'r [String],
+    cells: Row<'r>,
     dropped: &'r mut Vec<(Field, CsvRowError)>,
 }
 
@@ -351,11 +352,11 @@ impl OptionalCells<'_> {
     }
 
     fn cell(&self, field: Field) -> Option<&str> {
-        self.decoder.cell(self.cells, field)
+        self.decoder.cell(&self.cells, field)
     }
 
     fn number(&mut self, field: Field) -> Option<f64> {
-        let read = self.decoder.number(self.cells, field);
+        let read = self.decoder.number(&self.cells, field);
         self.keep(field, read)
     }
 
@@ -455,7 +456,7 @@ impl OptionalCells<'_> {
     }
 
     fn metres(&mut self, field: Field) -> Option<u16> {
-        let metres = match self.decoder.number(self.cells, field) {
+        let metres = match self.decoder.number(&self.cells, field) {
             Ok(Some(m)) if !(0.0..=2000.0).contains(&m) => {
                 let text = self.cell(field).unwrap_or_default();
                 self.bad(field, text, "not a plausible size in metres")
@@ -467,7 +468,7 @@ impl OptionalCells<'_> {
     }
 
     fn draught(&mut self) -> Option<f32> {
-        let draught = match self.decoder.number(self.cells, Field::Draught) {
+        let draught = match self.decoder.number(&self.cells, Field::Draught) {
             Ok(Some(d)) if d < 0.0 => {
                 let text = self.cell(Field::Draught).unwrap_or_default();
                 self.bad(Field::Draught, text, "negative draught")
@@ -512,8 +513,8 @@ impl OptionalCells<'_> {
         let eta = self.eta();
         StaticFields {
             imo,
-            name: self.decoder.text(self.cells, Field::Name),
-            callsign: self.decoder.text(self.cells, Field::Callsign),
+            name: self.decoder.text(&self.cells, Field::Name),
+            callsign: self.decoder.text(&self.cells, Field::Callsign),
             ship_type,
             to_bow,
             to_stern,
@@ -522,7 +523,7 @@ impl OptionalCells<'_> {
             length,
             beam,
             draught,
-            destination: self.decoder.text(self.cells, Field::Destination),
+            destination: self.decoder.text(&self.cells, Field::Destination),
             eta,
         }
     }

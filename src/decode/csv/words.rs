@@ -4,27 +4,43 @@
 use super::events::Mobile;
 use crate::model::TransceiverClass;
 
-/// Letters and digits only, lower case: how category words are compared.
-fn normalised(text: &str) -> String {
-    text.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+/// Letters and digits only, lower case: how category words are compared. Words fit a stack
+/// buffer, so a row's words cost no allocation; a longer text takes the allocating path.
+fn with_normalised<T>(text: &str, compare: impl FnOnce(&str) -> T) -> T {
+    let mut buffer = [0u8; 64];
+    let mut len = 0;
+    // Non-ASCII characters are never kept, so the bytes can be filtered one by one.
+    for b in text.bytes().filter(u8::is_ascii_alphanumeric) {
+        let Some(slot) = buffer.get_mut(len) else {
+            let long: String = text
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .map(|b| char::from(b.to_ascii_lowercase()))
+                .collect();
+            return compare(&long);
+        };
+        *slot = b.to_ascii_lowercase();
+        len += 1;
+    }
+    compare(std::str::from_utf8(&buffer[..len]).unwrap_or_default())
 }
 
 pub(super) fn mobile_from_text(text: &str) -> Mobile {
-    match normalised(text).as_str() {
+    with_normalised(text, |n| match n {
         "classb" => Mobile::Vessel(TransceiverClass::B),
         "basestation" => Mobile::BaseStation,
         "aton" => Mobile::AidToNavigation,
         _ => Mobile::Vessel(TransceiverClass::A),
-    }
+    })
 }
 
 /// DMA's navigational status words to ITU codes; unrecognised words are unknown.
 pub(super) fn nav_status_from_text(text: &str) -> Option<u8> {
-    let n = normalised(text);
-    let code = match n.as_str() {
+    with_normalised(text, nav_status_code)
+}
+
+fn nav_status_code(n: &str) -> Option<u8> {
+    let code = match n {
         "underwayusingengine" => 0,
         "atanchor" => 1,
         "notundercommand" => 2,
@@ -48,7 +64,10 @@ pub(super) fn nav_status_from_text(text: &str) -> Option<u8> {
 
 /// DMA's ship type words to a representative ITU code (see the table of the `csv` module).
 pub(super) fn ship_type_from_text(text: &str) -> Option<u8> {
-    let n = normalised(text);
+    with_normalised(text, ship_type_code)
+}
+
+fn ship_type_code(n: &str) -> Option<u8> {
     const TABLE: &[(&str, u8)] = &[
         ("towinglongwide", 32),
         ("towing", 31),
@@ -100,5 +119,11 @@ mod tests {
         assert_eq!(nav_status_from_text("Moored"), Some(5));
         assert_eq!(nav_status_from_text("Unknown value"), Some(15));
         assert_eq!(nav_status_from_text("Something new"), None);
+        let long = format!("{} towing astern", "x".repeat(80));
+        assert_eq!(
+            nav_status_from_text(&long),
+            Some(11),
+            "past the stack buffer"
+        );
     }
 }

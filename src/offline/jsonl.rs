@@ -1,0 +1,385 @@
+//! The JSON-lines record of one decoded event, written straight into a byte buffer: the same
+//! bytes serde_json writes for the serde form of the event (kept as [`serde_record`], which
+//! the tests compare against every record of the corpora), at a fraction of its cost.
+//!
+//! Numbers go through the formatters serde_json itself uses (`itoa` for integers, `zmij` for
+//! the shortest round-trip text of `f32` and `f64`; NaN and infinities are `null`), strings
+//! through serde_json's escaping rules, so the text is the same value for value.
+
+use std::io;
+
+use serde::Serialize;
+
+use crate::model::{AisEvent, Heard, StationKind, TimeSource, TransceiverClass};
+use crate::time::UnixMillis;
+
+/// A member's key as written after the one before it: `,"name":`. Keys are this module's own
+/// literals, so nothing in them needs escaping.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":").as_bytes()
+    };
+}
+
+/// The serde form of a record, and the reference the hand-written writer must match.
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    #[serde(flatten)]
+    event: &'a AisEvent,
+    /// Given here for the kinds whose record has no `msg_type` of its own (a type 4 base
+    /// station report), so that every record names its message type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg_type: Option<u8>,
+    station_kind: StationKind,
+}
+
+/// Appends the record of `event` (with its newline) through serde_json: the reference
+/// output, and the baseline the decode benchmark measures the writer against.
+pub fn serde_record(event: &AisEvent, out: &mut Vec<u8>) -> io::Result<()> {
+    let record = JsonRecord {
+        event,
+        msg_type: matches!(event, AisEvent::ReceiverHeartbeat(_)).then(|| event.msg_type()),
+        station_kind: event.mmsi().kind(),
+    };
+    serde_json::to_writer(&mut *out, &record)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Appends the record of `event` (with its newline): byte for byte what [`serde_record`]
+/// appends.
+pub fn push_record(event: &AisEvent, out: &mut Vec<u8>) {
+    let mut w = Fields { out };
+    match event {
+        AisEvent::Fix(f) => {
+            w.raw(b"{\"kind\":", b"\"fix\"");
+            w.uint(key!("mmsi"), f.mmsi.0.into());
+            w.uint(key!("msg_type"), f.msg_type.into());
+            w.raw(key!("class"), class_text(f.class));
+            w.heard(&f.heard);
+            w.f64(key!("lat"), f.lat);
+            w.f64(key!("lon"), f.lon);
+            w.opt_f32(key!("sog"), f.sog);
+            w.opt_f32(key!("cog"), f.cog);
+            w.opt_uint(key!("heading"), f.heading.map(u64::from));
+            w.opt_uint(key!("nav_status"), f.nav_status.map(u64::from));
+            w.opt_f32(key!("turn"), f.turn);
+            w.raw(key!("accuracy"), bool_text(f.accuracy));
+            w.raw(key!("raim"), bool_text(f.raim));
+            w.opt_uint(key!("second"), f.second.map(u64::from));
+        }
+        AisEvent::VesselReport(r) => {
+            w.raw(b"{\"kind\":", b"\"vessel_report\"");
+            w.uint(key!("mmsi"), r.mmsi.0.into());
+            w.uint(key!("msg_type"), r.msg_type.into());
+            if let Some(part) = r.part {
+                w.uint(key!("part"), part.into());
+            }
+            match r.class {
+                Some(class) => w.raw(key!("class"), class_text(class)),
+                None => w.raw(key!("class"), b"null"),
+            }
+            w.heard(&r.heard);
+            w.opt_uint(key!("imo"), r.imo.map(u64::from));
+            w.opt_str(key!("name"), r.name.as_deref());
+            w.opt_str(key!("callsign"), r.callsign.as_deref());
+            w.opt_uint(key!("ship_type"), r.ship_type.map(u64::from));
+            w.opt_uint(key!("to_bow"), r.to_bow.map(u64::from));
+            w.opt_uint(key!("to_stern"), r.to_stern.map(u64::from));
+            w.opt_uint(key!("to_port"), r.to_port.map(u64::from));
+            w.opt_uint(key!("to_starboard"), r.to_starboard.map(u64::from));
+            w.opt_uint(key!("length"), r.length.map(u64::from));
+            w.opt_uint(key!("beam"), r.beam.map(u64::from));
+            w.opt_f32(key!("draught"), r.draught);
+            w.opt_str(key!("destination"), r.destination.as_deref());
+            w.opt_str(key!("eta"), r.eta.as_deref());
+        }
+        AisEvent::ReceiverHeartbeat(h) => {
+            w.raw(b"{\"kind\":", b"\"receiver_heartbeat\"");
+            w.uint(key!("mmsi"), h.mmsi.0.into());
+            w.heard(&h.heard);
+            w.opt_time(key!("station_time"), h.station_time);
+            w.opt_f64(key!("lat"), h.lat);
+            w.opt_f64(key!("lon"), h.lon);
+            w.uint(key!("msg_type"), event.msg_type().into());
+        }
+        AisEvent::PositionUnavailable(o) | AisEvent::Other(o) => {
+            let kind: &[u8] = match event {
+                AisEvent::PositionUnavailable(_) => b"\"position_unavailable\"",
+                _ => b"\"other\"",
+            };
+            w.raw(b"{\"kind\":", kind);
+            w.uint(key!("mmsi"), o.mmsi.0.into());
+            w.uint(key!("msg_type"), o.msg_type.into());
+            w.heard(&o.heard);
+        }
+    }
+    w.raw(key!("station_kind"), station_kind_text(event.mmsi().kind()));
+    w.out.extend_from_slice(b"}\n");
+}
+
+/// The members of one JSON object being written.
+struct Fields<'o> {
+    out: &'o mut Vec<u8>,
+}
+
+impl Fields<'_> {
+    /// A member whose value is already JSON text.
+    #[inline]
+    fn raw(&mut self, key: &[u8], value: &[u8]) {
+        self.out.extend_from_slice(key);
+        self.out.extend_from_slice(value);
+    }
+
+    #[inline]
+    fn uint(&mut self, key: &[u8], value: u64) {
+        self.out.extend_from_slice(key);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    #[inline]
+    fn opt_uint(&mut self, key: &[u8], value: Option<u64>) {
+        match value {
+            Some(value) => self.uint(key, value),
+            None => self.raw(key, b"null"),
+        }
+    }
+
+    #[inline]
+    fn f64(&mut self, key: &[u8], value: f64) {
+        self.out.extend_from_slice(key);
+        if value.is_finite() {
+            self.out
+                .extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    #[inline]
+    fn opt_f64(&mut self, key: &[u8], value: Option<f64>) {
+        match value {
+            Some(value) => self.f64(key, value),
+            None => self.raw(key, b"null"),
+        }
+    }
+
+    #[inline]
+    fn opt_f32(&mut self, key: &[u8], value: Option<f32>) {
+        self.out.extend_from_slice(key);
+        match value {
+            Some(value) if value.is_finite() => self
+                .out
+                .extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes()),
+            _ => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    #[inline]
+    fn opt_str(&mut self, key: &[u8], value: Option<&str>) {
+        self.out.extend_from_slice(key);
+        match value {
+            Some(value) => push_json_string(self.out, value),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    #[inline]
+    fn opt_time(&mut self, key: &[u8], value: Option<UnixMillis>) {
+        self.out.extend_from_slice(key);
+        match value {
+            Some(time) => {
+                self.out.push(b'"');
+                push_time(self.out, time);
+                self.out.push(b'"');
+            }
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn heard(&mut self, heard: &Heard) {
+        self.opt_time(key!("time"), heard.time);
+        match heard.time_source {
+            Some(source) => self.raw(key!("time_source"), time_source_text(source)),
+            None => self.raw(key!("time_source"), b"null"),
+        }
+        self.opt_str(key!("station"), heard.station.as_deref());
+        self.out.extend_from_slice(key!("channel"));
+        match heard.channel {
+            Some(channel) => push_json_string(self.out, channel.encode_utf8(&mut [0; 4])),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+/// A JSON string as serde_json writes it: `"` and `\` escaped, the control characters as
+/// `\b \t \n \f \r` or `\u00xx`, everything else (DEL and non-ASCII included) as is.
+fn push_json_string(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    let bytes = value.as_bytes();
+    let mut run_start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0x0c => b"\\f",
+            b'\r' => b"\\r",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run_start..i]);
+        run_start = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xf)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+    }
+    out.extend_from_slice(&bytes[run_start..]);
+    out.push(b'"');
+}
+
+/// The text of `UnixMillis`' `Display` (`2024-03-07T04:12:31Z`, `.250` when there are
+/// milliseconds), digit by digit; years outside 0-9999 take the `Display` path itself.
+fn push_time(out: &mut Vec<u8>, time: UnixMillis) {
+    let (year, month, day, hour, minute, second, millis) = time.to_civil();
+    if !(0..=9999).contains(&year) {
+        use std::io::Write as _;
+        let _ = write!(out, "{time}");
+        return;
+    }
+    let year = year as u32;
+    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    let [y1, y2] = two(year / 100);
+    let [y3, y4] = two(year % 100);
+    let [mo1, mo2] = two(month);
+    let [d1, d2] = two(day);
+    let [h1, h2] = two(hour);
+    let [mi1, mi2] = two(minute);
+    let [s1, s2] = two(second);
+    out.extend_from_slice(&[
+        y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1, s2,
+    ]);
+    if millis != 0 {
+        let [m2, m3] = two(millis % 100);
+        out.extend_from_slice(&[b'.', b'0' + (millis / 100) as u8, m2, m3]);
+    }
+    out.push(b'Z');
+}
+
+fn bool_text(value: bool) -> &'static [u8] {
+    if value {
+        b"true"
+    } else {
+        b"false"
+    }
+}
+
+fn class_text(class: TransceiverClass) -> &'static [u8] {
+    match class {
+        TransceiverClass::A => b"\"A\"",
+        TransceiverClass::B => b"\"B\"",
+    }
+}
+
+fn time_source_text(source: TimeSource) -> &'static [u8] {
+    match source {
+        TimeSource::TagBlock => b"\"tag_block\"",
+        TimeSource::Gatehouse => b"\"gatehouse\"",
+        TimeSource::LogColumn => b"\"log_column\"",
+        TimeSource::Csv => b"\"csv\"",
+        TimeSource::TimeSentence => b"\"time_sentence\"",
+        TimeSource::Received => b"\"received\"",
+    }
+}
+
+fn station_kind_text(kind: StationKind) -> &'static [u8] {
+    match kind {
+        StationKind::Vessel => b"\"vessel\"",
+        StationKind::BaseStation => b"\"base_station\"",
+        StationKind::Group => b"\"group\"",
+        StationKind::SarAircraft => b"\"sar_aircraft\"",
+        StationKind::AidToNavigation => b"\"aid_to_navigation\"",
+        StationKind::Beacon => b"\"beacon\"",
+        StationKind::Auxiliary => b"\"auxiliary\"",
+        StationKind::FreeFormDevice => b"\"free_form_device\"",
+        StationKind::Other => b"\"other\"",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{Fix, Mmsi, ReceiverHeartbeat, VesselReport};
+
+    fn both(event: &AisEvent) -> (String, String) {
+        let mut reference = Vec::new();
+        serde_record(event, &mut reference).unwrap();
+        let mut written = Vec::new();
+        push_record(event, &mut written);
+        (
+            String::from_utf8(reference).unwrap(),
+            String::from_utf8(written).unwrap(),
+        )
+    }
+
+    /// Values the corpora rarely or never hold: escapes, non-finite and extreme numbers,
+    /// years outside four digits, a multi-byte channel.
+    #[test]
+    fn edge_values_are_written_as_serde_json_writes_them() {
+        let heard = Heard {
+            time: Some(UnixMillis(-62_198_755_200_001)),
+            time_source: Some(TimeSource::Received),
+            station: Some(Arc::from("st\"a\\t\u{1}\u{7f}\u{8}\u{c}\r\n\té")),
+            channel: Some('é'),
+        };
+        let fix = AisEvent::Fix(Fix {
+            mmsi: Mmsi(u32::MAX),
+            msg_type: 27,
+            class: TransceiverClass::B,
+            heard: heard.clone(),
+            lat: -0.0,
+            lon: 1e-300,
+            sog: Some(f32::NAN),
+            cog: Some(f32::INFINITY),
+            heading: Some(511),
+            nav_status: None,
+            turn: Some(-720.0032),
+            accuracy: true,
+            raim: false,
+            second: Some(60),
+        });
+        let report = AisEvent::VesselReport(VesselReport {
+            mmsi: Mmsi(0),
+            part: Some(1),
+            heard: Heard {
+                time: Some(UnixMillis(253_402_300_800_000)),
+                ..Heard::default()
+            },
+            name: Some(String::new()),
+            draught: Some(f32::MAX),
+            eta: Some("\u{1f}".into()),
+            ..VesselReport::default()
+        });
+        let heartbeat = AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
+            mmsi: Mmsi(2_190_064),
+            heard,
+            station_time: Some(UnixMillis(1_709_784_751_007)),
+            lat: Some(f64::NEG_INFINITY),
+            lon: Some(179.999_999_999_999_97),
+        });
+        for event in [fix, report, heartbeat] {
+            let (reference, written) = both(&event);
+            assert_eq!(written, reference);
+        }
+    }
+}
