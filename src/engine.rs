@@ -11,6 +11,7 @@ use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
 };
+use crate::detect::{Visit, VisitTracker};
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::Port;
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
@@ -52,6 +53,8 @@ pub enum Change {
         vessels: u32,
     },
     Clock(UnixMillis),
+    /// Insert or replace the port visit keyed by (mmsi, arrived).
+    Visit(Box<Visit>),
 }
 
 /// The latest state of one vessel, as stored.
@@ -136,6 +139,9 @@ pub struct EngineCheckpoint {
     /// Events held back until other vessels confirm a jump of the clock.
     #[serde(default)]
     clock_guard: StreamClockGuard,
+    /// Visits under way and each vessel's last departure.
+    #[serde(default)]
+    visits: VisitTracker,
 }
 
 impl EngineCheckpoint {
@@ -184,6 +190,7 @@ pub struct Engine {
     stats: EngineStats,
     changes: Vec<Change>,
     clock_guard: StreamClockGuard,
+    visits: VisitTracker,
 }
 
 impl Engine {
@@ -210,6 +217,7 @@ impl Engine {
             stats: EngineStats::default(),
             changes: Vec::new(),
             clock_guard: StreamClockGuard::default(),
+            visits: VisitTracker::default(),
         }
     }
 
@@ -234,6 +242,7 @@ impl Engine {
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
             clock_guard: self.clock_guard.clone(),
+            visits: self.visits.clone(),
         }
     }
 
@@ -257,6 +266,8 @@ impl Engine {
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
         engine.clock_guard = checkpoint.clock_guard;
+        engine.visits = checkpoint.visits;
+        engine.visits.follow_ports(&engine.ports);
         engine
     }
 
@@ -294,6 +305,11 @@ impl Engine {
 
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    /// Port visits counted and passages seen so far.
+    pub fn visit_stats(&self) -> &crate::detect::visits::VisitStats {
+        &self.visits.stats
     }
 
     pub fn vessels(&self) -> &VesselTable {
@@ -467,6 +483,9 @@ impl Engine {
         if !chunks.is_empty() {
             self.push_tracks(chunks);
         }
+        if matches!(order, FixOrder::First | FixOrder::Next { .. }) {
+            self.observe_visit(fix, time);
+        }
         match order {
             FixOrder::First => {
                 let watched = self.is_watched(fix.mmsi);
@@ -492,6 +511,15 @@ impl Engine {
                 self.rejudge_with_late_fix(fix.mmsi, Position::of(fix, time));
             }
         }
+    }
+
+    fn observe_visit(&mut self, fix: &Fix, time: UnixMillis) {
+        let mut visits = Vec::new();
+        let (params, gap_hours) = (&self.params.visits, self.params.gap_hours);
+        self.visits
+            .observe(params, gap_hours, &self.ports, fix, time, &mut visits);
+        self.changes
+            .extend(visits.into_iter().map(|v| Change::Visit(Box::new(v))));
     }
 
     fn close_gap(

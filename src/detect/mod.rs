@@ -3,6 +3,8 @@
 //! re-judgement late data forces. Pure: every function takes the stream clock as an argument.
 
 mod params;
+pub mod patterns;
+pub mod visits;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +13,7 @@ use crate::ports::{haversine_nm, Port};
 use crate::time::UnixMillis;
 use crate::track::{Coverage, Identity, IdentityChange, Position};
 pub use params::DetectParams;
+pub use visits::{OpenCall, Visit, VisitParams, VisitTracker};
 
 /// The judgement of one dark period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,6 +141,10 @@ pub struct GapRecord {
     pub confidence: Option<Confidence>,
     /// Every port whose approach distance A or B lies within.
     pub candidates: Vec<PortCandidate>,
+    /// The vessel's last port visit with AIS on that ended before it went dark (filled in
+    /// when read from the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_open_call: Option<OpenCall>,
 }
 
 impl GapRecord {
@@ -178,6 +185,7 @@ impl GapRecord {
             est_barrels: None,
             confidence: None,
             candidates: Vec::new(),
+            last_open_call: None,
         }
     }
 

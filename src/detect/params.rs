@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::visits::VisitParams;
+
 /// `[detect]`: what makes a gap, a feasible port call and a cargo estimate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -34,6 +36,8 @@ pub struct DetectParams {
     pub max_clock_jump_hours: f64,
     /// Distinct MMSIs whose events must agree on a time that far ahead before the clock moves.
     pub clock_jump_quorum: u32,
+    /// `[detect.visits]`: port visits heard with AIS on.
+    pub visits: VisitParams,
 }
 
 impl Default for DetectParams {
@@ -53,6 +57,7 @@ impl Default for DetectParams {
             barrels_per_tonne: 7.33,
             max_clock_jump_hours: 12.0,
             clock_jump_quorum: 3,
+            visits: VisitParams::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod positions;
 pub mod read;
 mod rows;
 pub mod schema;
+pub mod visits;
 mod writer;
 
 pub use cells::BadValue;
@@ -442,6 +443,7 @@ struct BatchWriter<'t> {
     track: rusqlite::Statement<'t>,
     port_hour: rusqlite::Statement<'t>,
     clock: rusqlite::Statement<'t>,
+    visit: rusqlite::Statement<'t>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -463,6 +465,7 @@ impl<'t> BatchWriter<'t> {
             )?,
             port_hour: tx.prepare("INSERT OR REPLACE INTO port_hours (port, hour, vessels) VALUES (?1, ?2, ?3)")?,
             clock: tx.prepare("INSERT OR REPLACE INTO state (key, value) VALUES ('stream_clock', ?1)")?,
+            visit: tx.prepare(visits::VISIT_INSERT)?,
         })
     }
 
@@ -505,6 +508,7 @@ impl<'t> BatchWriter<'t> {
             Change::Clock(clock) => {
                 self.clock.execute(params![clock.as_millis().to_string()])?;
             }
+            Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
         }
         Ok(())
     }

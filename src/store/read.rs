@@ -141,7 +141,9 @@ impl Reader {
         );
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map(params_from_iter(values), rows::read_gap)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut gaps: Vec<GapRecord> = rows.collect::<Result<_, _>>()?;
+        self.add_last_open_calls(&mut gaps)?;
+        Ok(gaps)
     }
 
     /// How many gaps match the filter, ignoring its limit and offset (for paging).
@@ -195,10 +197,13 @@ pub struct TallyRow {
     pub trips: u64,
     pub high_confidence: u64,
     pub est_barrels: f64,
+    /// Port visits with AIS on (no gap inside) by watched vessels, next to the dark trips.
+    pub open_calls: u64,
 }
 
 impl Reader {
-    /// Counts trips by any combination of port, vessel and month (of dark_from, UTC).
+    /// Counts trips by any combination of port, vessel and month (of dark_from, UTC), and
+    /// next to them the open calls (by month of arrival).
     pub fn tally(
         &self,
         filter: &GapFilter,
@@ -233,6 +238,34 @@ impl Reader {
             row.trips += 1;
             row.high_confidence += u64::from(trip.confidence == Some(Confidence::High));
             row.est_barrels += trip.est_barrels.unwrap_or(0.0);
+        }
+        // Open calls have no confidence and are never dark now: a tally asked for those only
+        // has none.
+        let calls = if filter.confidence.is_none() && !filter.dark_now_only {
+            self.open_calls(filter)?
+        } else {
+            Vec::new()
+        };
+        for call in calls {
+            let port = keys
+                .contains(&TallyKey::Port)
+                .then(|| call.visit.port.clone());
+            let mmsi = keys.contains(&TallyKey::Vessel).then_some(call.visit.mmsi);
+            let month = keys
+                .contains(&TallyKey::Month)
+                .then(|| call.visit.arrived.month_key());
+            let row = groups
+                .entry((port.clone(), mmsi, month.clone()))
+                .or_insert_with(|| TallyRow {
+                    port,
+                    mmsi,
+                    month,
+                    ..TallyRow::default()
+                });
+            if mmsi.is_some() && row.name.is_none() {
+                row.name.clone_from(&call.name);
+            }
+            row.open_calls += 1;
         }
         Ok(groups.into_values().collect())
     }
