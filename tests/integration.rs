@@ -44,3 +44,5 @@ mod sources;
 mod stored_data;
 #[path = "integration/support.rs"]
 mod support;
+#[path = "integration/visits.rs"]
+mod visits;

@@ -3,6 +3,7 @@
 //! database file, and mountable by a long-running service through [`router`] and [`serve`].
 
 pub mod auth;
+mod calls;
 pub mod endpoints;
 pub mod openapi;
 pub mod page;

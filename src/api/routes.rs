@@ -10,7 +10,8 @@ use axum::Router;
 use serde_json::json;
 
 use super::endpoints::{
-    Endpoint, DARK_NOW, GAPS, OPENAPI, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
+    Endpoint, DARK_NOW, GAPS, OPENAPI, PATTERNS, PORTS, PORT_HOURS, SUMMARY, TALLY, TRIPS, VESSEL,
+    VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{openapi, page, ApiError, ApiState};
@@ -30,6 +31,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (PORT_HOURS.path, get(port_hours)),
         (SUMMARY.path, get(summary)),
         (OPENAPI.path, get(openapi_document)),
+        (VISITS.path, get(super::calls::visits)),
+        (PATTERNS.path, get(super::calls::patterns)),
     ]
 }
 
@@ -73,7 +76,7 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 }
 
 /// An answer in its representation, with the paging total when there is one.
-fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Response {
+pub(super) fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -95,11 +98,11 @@ fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Respo
     response
 }
 
-fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
+pub(super) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Encode(e.to_string()))
 }
 
-fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError> {
+pub(super) fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError> {
     Ok(params::parse(
         raw.as_deref(),
         endpoint.params,

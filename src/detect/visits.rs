@@ -77,11 +77,6 @@ impl Visit {
         self.arrived
             .hours_until(self.left.unwrap_or(self.last_heard))
     }
-
-    /// A call is open when no silence long enough to be a gap happened inside it.
-    pub fn is_open_call(&self) -> bool {
-        !self.gap
-    }
 }
 
 /// The visit a vessel is on, until it qualifies and after.
@@ -300,7 +295,7 @@ mod tests {
         assert_eq!(ended.arrived, UnixMillis(T0));
         // 2.0 nm north is inside the 2.16 nm exit line: still the visit.
         assert_eq!(ended.left, Some(UnixMillis(T0 + 130 * MIN)));
-        assert!(!ended.gap && ended.is_open_call());
+        assert!(!ended.gap);
         assert_eq!(stats.visits, 1);
     }
 
@@ -330,7 +325,7 @@ mod tests {
         ];
         let (visits, stats) = run(&track);
         let ended = visits.last().unwrap();
-        assert!(ended.gap && !ended.is_open_call());
+        assert!(ended.gap);
         assert_eq!(ended.longest_silence_hours, 30.0);
         assert!(!ended.departure_unseen);
         assert_eq!((stats.visits, stats.visits_with_gap), (1, 1));

@@ -1,10 +1,13 @@
 //! Analysts' questions answered from the store and written as a table, JSON, CSV or GeoJSON:
 //! the one renderer behind `aisgap query` (and the replay tally).
 
+pub mod visits;
+
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
+use crate::detect::patterns::PatternParams;
 use crate::detect::{GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::store::read::{GapFilter, PortSummary, TallyKey, TallyRow};
@@ -42,7 +45,7 @@ impl AnswerFormat {
 }
 
 /// What to ask.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Question {
     /// Suspected trips of watched vessels.
     Trips,
@@ -53,6 +56,10 @@ pub enum Question {
     Tally(Vec<TallyKey>),
     Vessel(Mmsi),
     Ports,
+    /// Port visits heard with AIS on.
+    Visits,
+    /// Shuttle patterns among the trips.
+    Patterns(PatternParams),
 }
 
 impl Question {
@@ -174,6 +181,8 @@ pub fn answer(
                 AnswerFormat::Geojson => write_json(&gaps_geojson(reader, &detail.gaps)?, out)?,
             }
         }
+        Question::Visits => visits::answer_visits(reader, filter, format, out)?,
+        Question::Patterns(params) => visits::answer_patterns(reader, filter, params, format, out)?,
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {
@@ -374,7 +383,7 @@ fn tally_header(keys: &[TallyKey]) -> Vec<&'static str> {
     if keys.contains(&TallyKey::Month) {
         header.push("month");
     }
-    header.extend(["trips", "high_confidence", "est_barrels"]);
+    header.extend(["trips", "open_calls", "high_confidence", "est_barrels"]);
     header
 }
 
@@ -392,6 +401,7 @@ fn tally_cells(row: &TallyRow, keys: &[TallyKey]) -> Vec<String> {
     }
     cells.extend([
         row.trips.to_string(),
+        row.open_calls.to_string(),
         row.high_confidence.to_string(),
         whole_barrels(row.est_barrels),
     ]);
@@ -421,6 +431,7 @@ pub fn write_tally_table(
     let mut body: Vec<Vec<String>> = rows.iter().map(|r| tally_cells(r, keys)).collect();
     let total = TallyRow {
         trips: rows.iter().map(|r| r.trips).sum(),
+        open_calls: rows.iter().map(|r| r.open_calls).sum(),
         high_confidence: rows.iter().map(|r| r.high_confidence).sum(),
         est_barrels: rows.iter().map(|r| r.est_barrels).sum(),
         ..TallyRow::default()
@@ -438,7 +449,8 @@ pub fn write_tally_table(
     write_columns(&header_refs, &body, out)
 }
 
-/// A tally as CSV: the group columns of `keys`, then trips, high_confidence, est_barrels.
+/// A tally as CSV: the group columns of `keys`, then trips, open_calls, high_confidence,
+/// est_barrels.
 pub fn write_tally_csv(
     rows: &[TallyRow],
     keys: &[TallyKey],

@@ -15,7 +15,14 @@ pub(super) const VISIT_INSERT: &str = "INSERT OR REPLACE INTO visits (mmsi, arri
      left_at, last_heard, fixes, stopped_hours, gap, longest_silence_hours, departure_unseen, \
      from_port, from_left) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
-const VISIT_SELECT_LIST: &str = "v.mmsi, v.arrived, v.port, v.left_at, v.last_heard, v.fixes, \
+/// A visit is a dark call, not an open one, when one of the vessel's trips went dark during
+/// it (at the berth, or on its last fix inside): that call is already counted among the trips.
+/// A silence inside that was not judged a trip (a feed outage, poor coverage) leaves the call
+/// open: the vessel was heard arriving and leaving.
+const DARK_CALL: &str = "EXISTS (SELECT 1 FROM gaps g WHERE g.mmsi = v.mmsi AND g.status = 'trip' \
+     AND g.dark_from >= v.arrived AND g.dark_from <= COALESCE(v.left_at, v.last_heard))";
+
+const VISIT_COLUMNS: &str = "v.mmsi, v.arrived, v.port, v.left_at, v.last_heard, v.fixes, \
      v.stopped_hours, v.gap, v.longest_silence_hours, v.departure_unseen, v.from_port, \
      v.from_left, n.name, COALESCE(n.watched, 0)";
 
@@ -69,10 +76,10 @@ fn read_visit(row: &Row<'_>) -> rusqlite::Result<VisitRow> {
     };
     Ok(VisitRow {
         duration_hours: visit.duration_hours(),
-        open_call: visit.is_open_call(),
         visit,
         name: cells.get(12)?,
         watched: cells.get(13)?,
+        open_call: !cells.get::<bool>(14)?,
     })
 }
 
@@ -115,7 +122,7 @@ impl Reader {
         let (clause, values) = visit_clause(filter);
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let sql = format!(
-            "SELECT {VISIT_SELECT_LIST} FROM visits v LEFT JOIN vessels n ON n.mmsi = v.mmsi \
+            "SELECT {VISIT_COLUMNS}, {DARK_CALL} FROM visits v LEFT JOIN vessels n ON n.mmsi = v.mmsi \
              WHERE {clause} ORDER BY v.arrived, v.mmsi LIMIT {limit} OFFSET {}",
             filter.offset
         );
@@ -136,26 +143,26 @@ impl Reader {
         Ok(count as u64)
     }
 
-    /// The vessel's last open call (no gap inside) that it had left by `before`.
+    /// The vessel's last open call (no trip went dark during it) that it had left by `before`.
     pub fn last_open_call(
         &self,
         mmsi: Mmsi,
         before: UnixMillis,
     ) -> Result<Option<OpenCall>, StoreError> {
+        let sql = format!(
+            "SELECT v.port, v.arrived, v.left_at FROM visits v WHERE v.mmsi = ?1 \
+             AND v.left_at IS NOT NULL AND v.left_at <= ?2 AND NOT {DARK_CALL} \
+             ORDER BY v.arrived DESC LIMIT 1"
+        );
         let call = self
             .conn
-            .query_row(
-                "SELECT port, arrived, left_at FROM visits WHERE mmsi = ?1 AND gap = 0 \
-                 AND left_at IS NOT NULL AND left_at <= ?2 ORDER BY arrived DESC LIMIT 1",
-                rusqlite::params![mmsi.0, before.as_millis()],
-                |row| {
-                    Ok(OpenCall {
-                        port: row.get(0)?,
-                        arrived: UnixMillis(row.get(1)?),
-                        left_at: UnixMillis(row.get(2)?),
-                    })
-                },
-            )
+            .query_row(&sql, rusqlite::params![mmsi.0, before.as_millis()], |row| {
+                Ok(OpenCall {
+                    port: row.get(0)?,
+                    arrived: UnixMillis(row.get(1)?),
+                    left_at: UnixMillis(row.get(2)?),
+                })
+            })
             .optional()?;
         Ok(call)
     }
@@ -168,7 +175,7 @@ impl Reader {
         Ok(())
     }
 
-    /// Open calls (visits without a gap) of watched vessels matching the filter, for the tally.
+    /// Open calls (visits during which no trip went dark) of watched vessels matching the filter, for the tally.
     pub(super) fn open_calls(&self, filter: &GapFilter) -> Result<Vec<VisitRow>, StoreError> {
         let mut filter = filter.clone();
         filter.watched_only = true;
