@@ -14,7 +14,7 @@ use super::endpoints::{
     VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
-use super::{openapi, page, ApiError, ApiState};
+use super::{calls, openapi, page, ApiError, ApiState};
 use crate::query::{self, Question};
 use crate::store::read::GapFilter;
 use crate::store::Reader;
@@ -31,8 +31,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (PORT_HOURS.path, get(port_hours)),
         (SUMMARY.path, get(summary)),
         (OPENAPI.path, get(openapi_document)),
-        (VISITS.path, get(super::calls::visits)),
-        (PATTERNS.path, get(super::calls::patterns)),
+        (VISITS.path, get(visits)),
+        (PATTERNS.path, get(patterns)),
     ]
 }
 
@@ -76,7 +76,7 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 }
 
 /// An answer in its representation, with the paging total when there is one.
-pub(super) fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Response {
+fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &str) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -98,11 +98,11 @@ pub(super) fn reply(format: Format, body: Vec<u8>, total: Option<u64>, name: &st
     response
 }
 
-pub(super) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Encode(e.to_string()))
 }
 
-pub(super) fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError> {
+fn parse(endpoint: &Endpoint, raw: Option<String>) -> Result<ApiQuery, ApiError> {
     Ok(params::parse(
         raw.as_deref(),
         endpoint.params,
@@ -196,6 +196,32 @@ async fn tally(
         })
         .await?;
     Ok(reply(format, body, Some(total), "tally"))
+}
+
+async fn visits(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&VISITS, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |reader| calls::visits(reader, &q.filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "visits"))
+}
+
+async fn patterns(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&PATTERNS, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |reader| calls::patterns(reader, &q.filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "patterns"))
 }
 
 async fn vessel(
