@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::detect::visits::VisitStats;
 use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus,
@@ -107,6 +108,9 @@ pub struct EngineStats {
     /// they carried reached any state.
     #[serde(default)]
     pub refused_time: RefusedTimes,
+    /// Port visits counted and zone passages without a stop or silence.
+    #[serde(default)]
+    pub visits: VisitStats,
 }
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
@@ -305,11 +309,6 @@ impl Engine {
 
     pub fn stats(&self) -> &EngineStats {
         &self.stats
-    }
-
-    /// Port visits counted and passages seen so far.
-    pub fn visit_stats(&self) -> &crate::detect::visits::VisitStats {
-        &self.visits.stats
     }
 
     pub fn vessels(&self) -> &VesselTable {
@@ -516,8 +515,16 @@ impl Engine {
     fn observe_visit(&mut self, fix: &Fix, time: UnixMillis) {
         let mut visits = Vec::new();
         let (params, gap_hours) = (&self.params.visits, self.params.gap_hours);
-        self.visits
-            .observe(params, gap_hours, &self.ports, fix, time, &mut visits);
+        let stats = &mut self.stats.visits;
+        self.visits.observe(
+            stats,
+            params,
+            gap_hours,
+            &self.ports,
+            fix,
+            time,
+            &mut visits,
+        );
         self.changes
             .extend(visits.into_iter().map(|v| Change::Visit(Box::new(v))));
     }

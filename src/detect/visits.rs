@@ -2,7 +2,7 @@
 //! margin around it (hysteresis), the stop or silence inside that makes it a call rather than
 //! a passage, and the voyage from the previous visit. Pure: fixes come in with their time.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -110,15 +110,16 @@ pub struct VisitStats {
 /// checkpoint, so a restarted service continues a visit that began before the restart.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VisitTracker {
-    vessels: HashMap<Mmsi, VesselVisits>,
-    pub stats: VisitStats,
+    vessels: BTreeMap<Mmsi, VesselVisits>,
 }
 
 impl VisitTracker {
     /// Takes the next fix of a vessel in time order (late and duplicate fixes never come
     /// here) and appends each visit that started counting, changed or ended to `out`.
+    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
+        stats: &mut VisitStats,
         params: &VisitParams,
         default_gap_hours: f64,
         ports: &[Port],
@@ -139,7 +140,7 @@ impl VisitTracker {
                     on.counted = true;
                     on.visit.from_port = state.last.as_ref().map(|(p, _)| p.clone());
                     on.visit.from_left = state.last.as_ref().map(|(_, t)| *t);
-                    self.stats.visits += 1;
+                    stats.visits += 1;
                     out.push(on.visit.clone());
                 } else if on.counted && silence >= gap_hours {
                     out.push(on.visit.clone());
@@ -150,11 +151,11 @@ impl VisitTracker {
             if ended.counted {
                 ended.visit.left = Some(ended.visit.last_heard);
                 ended.visit.departure_unseen = silence >= gap_hours;
-                self.stats.visits_with_gap += u64::from(ended.visit.gap);
+                stats.visits_with_gap += u64::from(ended.visit.gap);
                 state.last = Some((ended.visit.port.clone(), ended.visit.last_heard));
                 out.push(ended.visit);
             } else {
-                self.stats.passages += 1;
+                stats.passages += 1;
             }
         }
         if let Some(index) = ports.iter().position(|p| p.contains(fix.lat, fix.lon)) {
@@ -274,13 +275,15 @@ mod tests {
 
     fn run(track: &[(i64, f64, f32)]) -> (Vec<Visit>, VisitStats) {
         let mut tracker = VisitTracker::default();
+        let mut stats = VisitStats::default();
         let mut out = Vec::new();
         let ports = [port()];
         for &(minute, north, sog) in track {
             let (fix, time) = fix(minute, north, sog);
-            tracker.observe(&VisitParams::default(), 6.0, &ports, &fix, time, &mut out);
+            let params = VisitParams::default();
+            tracker.observe(&mut stats, &params, 6.0, &ports, &fix, time, &mut out);
         }
-        (out, tracker.stats)
+        (out, stats)
     }
 
     #[test]
@@ -344,13 +347,14 @@ mod tests {
         let nakhodka = Port::circle("Nakhodka", 42.80, 132.88, 1.62);
         let ports = [port(), nakhodka];
         let mut tracker = VisitTracker::default();
+        let mut stats = VisitStats::default();
         let mut out = Vec::new();
         let params = VisitParams::default();
         let mut feed = |minute: i64, lat: f64, lon: f64, sog: f32, out: &mut Vec<Visit>| {
             let (mut f, t) = fix(minute, 0.0, sog);
             f.lat = lat;
             f.lon = lon;
-            tracker.observe(&params, 6.0, &ports, &f, t, out);
+            tracker.observe(&mut stats, &params, 6.0, &ports, &f, t, out);
         };
         for m in (0..120).step_by(10) {
             feed(m, 42.73, 133.07, 0.0, &mut out);

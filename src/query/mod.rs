@@ -621,7 +621,7 @@ mod tests {
         assert!(total.starts_with("TOTAL"), "{table}");
         assert_eq!(
             total.split_whitespace().collect::<Vec<_>>(),
-            ["TOTAL", "0", "0", "0"],
+            ["TOTAL", "0", "0", "0", "0"],
             "{table}"
         );
         let table = tally_table(&[], &[]);
@@ -639,6 +639,7 @@ mod tests {
             trips: 2,
             high_confidence: 1,
             est_barrels: 12_345.6,
+            open_calls: 3,
             ..TallyRow::default()
         };
         let table = tally_table(&[row], &[TallyKey::Port]);
@@ -646,7 +647,7 @@ mod tests {
             .lines()
             .map(|l| l.split_whitespace().collect())
             .collect();
-        assert_eq!(lines[1], ["Vostochny", "2", "1", "12346"], "{table}");
-        assert_eq!(lines[2], ["TOTAL", "2", "1", "12346"], "{table}");
+        assert_eq!(lines[1], ["Vostochny", "2", "3", "1", "12346"], "{table}");
+        assert_eq!(lines[2], ["TOTAL", "2", "3", "1", "12346"], "{table}");
     }
 }
