@@ -229,7 +229,7 @@ fn schemas() -> Value {
         ),
         "Vessel": object(
             &["mmsi", "first_heard", "last_heard", "last_fix_time", "last_lat", "last_lon", "watched", "fixes",
-              "late_fixes", "identity", "identity_history", "gaps", "track"],
+              "late_fixes", "identity", "identity_history", "gaps", "track", "visits"],
             json!({
                 "mmsi": { "type": "integer" },
                 "first_heard": time(),
@@ -244,6 +244,7 @@ fn schemas() -> Value {
                 "identity_history": { "type": "array", "items": { "$ref": "#/components/schemas/IdentityAt" } },
                 "gaps": { "type": "array", "items": { "$ref": "#/components/schemas/Gap" } },
                 "track": { "type": "array", "items": { "$ref": "#/components/schemas/TrackPoint" } },
+                "visits": { "type": "array", "items": { "$ref": "#/components/schemas/Visit" } },
             }),
         ),
         "Summary": object(

@@ -174,6 +174,9 @@ pub fn answer(
                     )?;
                     writeln!(out)?;
                     write_gap_table(&detail.gaps, out)?;
+                    writeln!(out)?;
+                    writeln!(out, "port visits:")?;
+                    visits::write_visit_table(&detail.visits, out)?;
                 }
                 AnswerFormat::Csv => {
                     write_gap_csv(&detail.gaps, out)?;

@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 
 use super::{csv_cell, opt, short_time, write_columns, write_json, AnswerFormat, QueryError};
 use crate::detect::patterns::{find_patterns, Pattern, PatternParams};
-use crate::store::read::GapFilter;
-use crate::store::visits::VisitRow;
+use crate::store::read::{GapFilter, VisitRow};
 use crate::store::Reader;
 
 /// The trips patterns are looked for in: watched trips matching the filter, unpaged (a
@@ -97,7 +96,7 @@ pub fn write_visit_csv(visits: &[VisitRow], out: &mut dyn Write) -> io::Result<(
     Ok(())
 }
 
-fn write_visit_table(visits: &[VisitRow], out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn write_visit_table(visits: &[VisitRow], out: &mut dyn Write) -> io::Result<()> {
     if visits.is_empty() {
         return writeln!(out, "(none)");
     }
@@ -112,14 +111,15 @@ fn write_visit_table(visits: &[VisitRow], out: &mut dyn Write) -> io::Result<()>
                 short_time(v.arrived),
                 v.left.map_or_else(|| "(in port)".into(), short_time),
                 format!("{:.1}", row.duration_hours),
-                if row.open_call { "open" } else { "gap inside" }.into(),
+                if row.open_call { "open" } else { "dark" }.into(),
+                if v.gap { "yes" } else { "-" }.into(),
                 v.from_port.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
     write_columns(
         &[
-            "MMSI", "NAME", "PORT", "ARRIVED", "LEFT", "HOURS", "CALL", "FROM",
+            "MMSI", "NAME", "PORT", "ARRIVED", "LEFT", "HOURS", "CALL", "GAP", "FROM",
         ],
         &rows,
         out,

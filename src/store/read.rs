@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::cells::{BadValue, Cells};
 use super::{rows, StoreError};
-use crate::detect::{Confidence, GapRecord, GapStatus};
+use crate::detect::{Confidence, GapRecord, GapStatus, Visit};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
 use crate::track::{unpack_points, Identity, TrackPoint, POINT_BYTES};
@@ -271,6 +271,17 @@ impl Reader {
     }
 }
 
+/// A stored port visit (see `store::visits`) with the vessel's name and whether it is watched, as queries show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VisitRow {
+    #[serde(flatten)]
+    pub visit: Visit,
+    pub name: Option<String>,
+    pub watched: bool,
+    pub duration_hours: f64,
+    pub open_call: bool,
+}
+
 /// A vessel's stored state, identity history, gaps and track.
 #[derive(Clone, Debug, Serialize)]
 pub struct VesselDetail {
@@ -287,6 +298,8 @@ pub struct VesselDetail {
     pub identity_history: Vec<IdentityAt>,
     pub gaps: Vec<GapRecord>,
     pub track: Vec<TrackPoint>,
+    /// Port visits heard with AIS on, arriving inside the window.
+    pub visits: Vec<VisitRow>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -327,6 +340,7 @@ impl Reader {
                     identity: rows::read_identity(row, "vessels", key)?,
                     identity_history: Vec::new(),
                     gaps: Vec::new(),
+                    visits: Vec::new(),
                     track: Vec::new(),
                 })
             })
@@ -357,6 +371,12 @@ impl Reader {
             ..GapFilter::default()
         })?;
         detail.track = self.track(mmsi, since, until)?;
+        detail.visits = self.visits(&GapFilter {
+            mmsi: Some(mmsi),
+            since,
+            until,
+            ..GapFilter::default()
+        })?;
         Ok(Some(detail))
     }
 

@@ -2,10 +2,9 @@
 //! built on it (the visits query, a trip's last open call, open calls for the tally).
 
 use rusqlite::{params_from_iter, OptionalExtension, Row, Statement};
-use serde::Serialize;
 
 use super::cells::Cells;
-use super::read::{GapFilter, Reader};
+use super::read::{GapFilter, Reader, VisitRow};
 use super::StoreError;
 use crate::detect::{GapRecord, OpenCall, Visit};
 use crate::model::Mmsi;
@@ -42,17 +41,6 @@ pub(super) fn write_visit(insert: &mut Statement<'_>, v: &Visit) -> rusqlite::Re
         v.from_left.map(UnixMillis::as_millis)
     ])?;
     Ok(())
-}
-
-/// A stored visit with the vessel's name and whether it is watched, as queries show it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct VisitRow {
-    #[serde(flatten)]
-    pub visit: Visit,
-    pub name: Option<String>,
-    pub watched: bool,
-    pub duration_hours: f64,
-    pub open_call: bool,
 }
 
 fn read_visit(row: &Row<'_>) -> rusqlite::Result<VisitRow> {
