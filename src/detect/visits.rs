@@ -127,6 +127,13 @@ impl VisitTracker {
         time: UnixMillis,
         out: &mut Vec<Visit>,
     ) {
+        // Only vessels that have been in a port zone are remembered: months of traffic that
+        // never calls keep no state here (nor in the checkpoint).
+        if !self.vessels.contains_key(&fix.mmsi)
+            && !ports.iter().any(|p| p.contains(fix.lat, fix.lon))
+        {
+            return;
+        }
         let state = self.vessels.entry(fix.mmsi).or_default();
         if let Some(on) = &mut state.on {
             let port = &ports[on.port.min(ports.len().saturating_sub(1))];
@@ -199,6 +206,11 @@ impl VisitTracker {
     /// Vessels on a visit right now.
     pub fn in_port(&self) -> usize {
         self.vessels.values().filter(|s| s.on.is_some()).count()
+    }
+
+    /// Vessels remembered: those that have been in a port zone.
+    pub fn remembered(&self) -> usize {
+        self.vessels.len()
     }
 }
 
@@ -332,6 +344,20 @@ mod tests {
         assert_eq!(ended.longest_silence_hours, 30.0);
         assert!(!ended.departure_unseen);
         assert_eq!((stats.visits, stats.visits_with_gap), (1, 1));
+    }
+
+    #[test]
+    fn vessels_that_never_enter_a_zone_leave_no_state() {
+        let mut tracker = VisitTracker::default();
+        let mut stats = VisitStats::default();
+        let mut out = Vec::new();
+        for minute in 0..50 {
+            let (fix, time) = fix(minute, 30.0 + minute as f64 * 0.1, 10.0);
+            let params = VisitParams::default();
+            tracker.observe(&mut stats, &params, 6.0, &[port()], &fix, time, &mut out);
+        }
+        assert_eq!(tracker.remembered(), 0);
+        assert!(out.is_empty());
     }
 
     #[test]
