@@ -194,6 +194,11 @@ pub enum QueryWhat {
     Encounters,
     /// Watched vessels idling at sea ([loitering]).
     Loitering,
+    /// Port visits of watched vessels heard with AIS on (arrival, departure, voyage).
+    Visits,
+    /// Shuttle patterns: repeated dark trips from one area to one port, with the window the
+    /// next is due in (see --origin-km, --min-trips).
+    Patterns,
 }
 
 /// The values of a vocabulary the library owns, spelled as its owner spells them: the command
@@ -251,6 +256,12 @@ pub struct QueryArgs {
     /// Tally groups, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "port")]
     pub by: Vec<TallyKey>,
+    /// Patterns: trips going dark within this many km of each other share an origin area.
+    #[arg(long, value_name = "KM", default_value_t = 50.0)]
+    pub origin_km: f64,
+    /// Patterns: fewest trips that make one.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub min_trips: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnswerFormat::Table)]
     pub format: AnswerFormat,

@@ -9,16 +9,19 @@ use serde::{Deserialize, Serialize};
 
 mod at_sea;
 mod judge;
+mod port_visits;
 mod transmitters;
 
 use crate::detect::encounters::EncounterRecord;
 use crate::detect::loitering::LoiteringRecord;
 use crate::detect::sea_activity::AtSea;
+use crate::detect::visits::VisitStats;
 use crate::detect::DetectParams;
 use crate::detect::{
     apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus, JudgementChange,
     Reason,
 };
+use crate::detect::{Visit, VisitTracker};
 use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
@@ -68,6 +71,8 @@ pub enum Change {
     Encounter(Box<EncounterRecord>),
     /// Insert or replace the loitering episode keyed by (mmsi, start).
     Loitering(Box<LoiteringRecord>),
+    /// Insert or replace the port visit keyed by (mmsi, arrived).
+    Visit(Box<Visit>),
 }
 
 /// The latest state of one vessel, as stored.
@@ -142,6 +147,9 @@ pub struct EngineStats {
     /// Vessels that left memory because `max_tracked_vessels` were tracked.
     #[serde(default)]
     pub evicted_vessels: u64,
+    /// Port visits counted and zone passages without a stop or silence.
+    #[serde(default)]
+    pub visits: VisitStats,
 }
 
 /// A closed gap still open to late data and "after" evidence: only what judging it again
@@ -181,6 +189,9 @@ pub struct EngineCheckpoint {
     judging: JudgingCheckpoint,
     #[serde(default)]
     at_sea: AtSea,
+    /// Visits under way and each vessel's last departure.
+    #[serde(default)]
+    visits: VisitTracker,
 }
 
 impl EngineCheckpoint {
@@ -231,6 +242,7 @@ pub struct Engine {
     clock_guard: StreamClockGuard,
     judging: Judging,
     at_sea: AtSea,
+    visits: VisitTracker,
 }
 
 impl Engine {
@@ -263,6 +275,7 @@ impl Engine {
             changes: Vec::new(),
             clock_guard: StreamClockGuard::default(),
             at_sea: AtSea::default(),
+            visits: VisitTracker::default(),
         }
     }
 
@@ -301,6 +314,7 @@ impl Engine {
             clock_guard: self.clock_guard.clone(),
             judging: self.judging.checkpoint(),
             at_sea: self.at_sea.clone(),
+            visits: self.visits.clone(),
         }
     }
 
@@ -330,6 +344,8 @@ impl Engine {
         engine.clock_guard = checkpoint.clock_guard;
         engine.restore_judging(checkpoint.judging);
         engine.at_sea = checkpoint.at_sea;
+        engine.visits = checkpoint.visits;
+        engine.visits.follow_ports(&engine.ports);
         engine
     }
 
@@ -571,6 +587,9 @@ impl Engine {
             _ => None,
         };
         let fresh = matches!(order, FixOrder::First | FixOrder::Next { .. });
+        if fresh {
+            self.observe_visit(fix, time);
+        }
         match order {
             FixOrder::First => {
                 let watched = self.is_watched(fix.mmsi);

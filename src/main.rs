@@ -318,6 +318,19 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::Encounters => Question::Encounters,
         QueryWhat::Loitering => Question::Loitering,
         QueryWhat::Tally => Question::Tally(args.by.clone()),
+        QueryWhat::Visits => Question::Visits,
+        QueryWhat::Patterns => {
+            if !(args.origin_km.is_finite() && args.origin_km > 0.0) {
+                bail!(
+                    "--origin-km must be a positive number of km, got {}",
+                    args.origin_km
+                );
+            }
+            Question::Patterns(aisgap::detect::patterns::PatternParams {
+                origin_km: args.origin_km,
+                min_trips: args.min_trips as usize,
+            })
+        }
         QueryWhat::Vessel => match args.vessel.or(args.mmsi) {
             Some(mmsi) => Question::Vessel(Mmsi(mmsi)),
             None => bail!("query vessel needs an MMSI: aisgap query vessel 445123456"),

@@ -58,5 +58,7 @@ mod stored_data;
 mod support;
 #[path = "integration/udp_drops.rs"]
 mod udp_drops;
+#[path = "integration/visits.rs"]
+mod visits;
 #[path = "integration/webhooks.rs"]
 mod webhooks;

@@ -182,7 +182,29 @@ pub const LOITERING: Endpoint = Endpoint {
     list: true,
 };
 
+pub const VISITS: Endpoint = Endpoint {
+    path: "/api/v1/visits",
+    summary: "Port visits of watched vessels heard with AIS on",
+    description: "Calls at designated ports: arrival (first fix inside the zone), departure (last fix within the exit margin, null while in port), whether a silence as long as a gap happened inside, and the voyage from the previous visit. The window applies to the arrival; oldest first. Records are those of `aisgap query visits --format json`.",
+    params: &[
+        "port", "mmsi", "imo", "since", "until", "limit", "offset", "format",
+    ],
+    formats: LIST_FORMATS,
+    record: "Visit",
+    list: true,
+};
+
+pub const PATTERNS: Endpoint = Endpoint {
+    path: "/api/v1/patterns",
+    summary: "Shuttle patterns: repeated dark trips of one vessel from one area to one port",
+    description: "At least 3 trips of one vessel to one attributed port whose dark positions lie within 50 km of each other (chained), with cycle-time statistics and the window the next dark call is due in. The filters select the trips first. Records are those of `aisgap query patterns --format json`, which can change the area and the number of trips.",
+    params: GAP_FILTERS,
+    formats: LIST_FORMATS,
+    record: "Pattern",
+    list: true,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
     TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, HISTORY, ENCOUNTERS, LOITERING,
-    SUMMARY, OPENAPI,
+    SUMMARY, OPENAPI, VISITS, PATTERNS,
 ];

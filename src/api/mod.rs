@@ -4,6 +4,7 @@
 
 pub mod at_sea;
 pub mod auth;
+mod calls;
 pub mod endpoints;
 pub mod listener;
 pub mod openapi;

@@ -105,6 +105,67 @@ fn segment_schema() -> Value {
     )
 }
 
+/// A trip's last open call is optional: absent when the vessel was never seen calling openly
+/// before it went dark.
+fn with_last_open_call(mut gap: Value) -> Value {
+    gap["properties"]["last_open_call"] = described(
+        json!({ "$ref": "#/components/schemas/OpenCall" }),
+        "The vessel's last open call (see Visit.open_call) that it left before going dark; absent when there was none.",
+    );
+    gap
+}
+
+fn visit_schema() -> Value {
+    let properties = json!({
+        "mmsi": { "type": "integer" },
+        "port": { "type": "string" },
+        "arrived": described(time(), "The first fix inside the zone."),
+        "left": described(nullable_time(), "The last fix within the exit margin; null while in port."),
+        "last_heard": described(time(), "The latest fix of the visit."),
+        "fixes": { "type": "integer" },
+        "stopped_hours": { "type": "number" },
+        "gap": described(json!({ "type": "boolean" }), "A silence at least as long as the port's gap threshold happened inside the zone."),
+        "longest_silence_hours": { "type": "number" },
+        "departure_unseen": described(json!({ "type": "boolean" }), "Fell silent inside and was next heard beyond the margin."),
+        "from_port": described(nullable("string"), "The previous visit's port: the voyage that ended here."),
+        "from_left": described(nullable_time(), "When the vessel left that port."),
+        "name": nullable("string"),
+        "watched": { "type": "boolean" },
+        "duration_hours": { "type": "number" },
+        "open_call": described(json!({ "type": "boolean" }), "No trip of the vessel went dark during the visit: counted as an open call in the tally (a silence that was not judged a trip, e.g. a feed outage, leaves it open)."),
+    });
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+fn pattern_schema() -> Value {
+    let hours = |what: &str| described(json!({ "type": "number" }), what);
+    let properties = json!({
+        "mmsi": { "type": "integer" },
+        "name": nullable("string"),
+        "port": { "type": "string" },
+        "origin_lat": described(json!({ "type": "number" }), "Centre of the trips' dark positions."),
+        "origin_lon": { "type": "number" },
+        "origin_radius_km": { "type": "number" },
+        "trips": { "type": "integer" },
+        "dark_from": { "type": "array", "items": time() },
+        "cycle_median_hours": hours("Median hours from one trip going dark to the next."),
+        "cycle_mad_hours": hours("Median absolute deviation of the cycle times."),
+        "cycle_min_hours": hours("Shortest cycle."),
+        "cycle_max_hours": hours("Longest cycle."),
+        "next_expected_from": described(time(), "Last trip + median cycle - the larger of the deviation and a tenth of the median."),
+        "next_expected_until": described(time(), "Last trip + median cycle + the same."),
+    });
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
 fn identity_properties() -> Map<String, Value> {
     let properties = json!({
         "imo": nullable("integer"),
@@ -158,7 +219,13 @@ fn schemas() -> Value {
     let mut identity_at_required: Vec<&str> = identity_names.iter().map(|s| s.as_str()).collect();
     identity_at_required.push("time");
     json!({
-        "Gap": gap_schema(),
+        "Gap": with_last_open_call(gap_schema()),
+        "OpenCall": object(
+            &["port", "arrived", "left_at"],
+            json!({ "port": { "type": "string" }, "arrived": time(), "left_at": time() }),
+        ),
+        "Visit": visit_schema(),
+        "Pattern": pattern_schema(),
         "PortCandidate": object(
             &["port", "detour_nm", "slack_hours", "reachable", "coverage", "feasible"],
             json!({
@@ -175,13 +242,14 @@ fn schemas() -> Value {
             json!({ "field": { "type": "string" }, "before": { "type": "string" }, "after": { "type": "string" } }),
         ),
         "TallyRow": described(object(
-            &["trips", "high_confidence", "est_barrels"],
+            &["trips", "open_calls", "high_confidence", "est_barrels"],
             json!({
                 "port": described(json!({ "type": "string" }), "With by=port."),
                 "mmsi": described(json!({ "type": "integer" }), "With by=vessel."),
                 "name": described(json!({ "type": "string" }), "With by=vessel, when known."),
                 "month": described(json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }), "With by=month (UTC)."),
                 "trips": { "type": "integer" },
+                "open_calls": described(json!({ "type": "integer" }), "Port visits of watched vessels during which no trip went dark (see Visit.open_call), by month of arrival."),
                 "high_confidence": { "type": "integer" },
                 "est_barrels": { "type": "number" },
             }),
@@ -225,7 +293,7 @@ fn schemas() -> Value {
         "Segment": segment_schema(),
         "Vessel": object(
             &["mmsi", "first_heard", "last_heard", "last_fix_time", "last_lat", "last_lon", "watched", "fixes",
-              "late_fixes", "identity", "identity_history", "segments", "gaps", "track"],
+              "late_fixes", "identity", "identity_history", "segments", "gaps", "track", "visits"],
             json!({
                 "mmsi": { "type": "integer" },
                 "first_heard": time(),
@@ -241,6 +309,7 @@ fn schemas() -> Value {
                 "segments": described(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Segment" } }), "The transmitters the MMSI's fixes split into; more than one is a shared or spoofed identity."),
                 "gaps": { "type": "array", "items": { "$ref": "#/components/schemas/Gap" } },
                 "track": { "type": "array", "items": { "$ref": "#/components/schemas/TrackPoint" } },
+                "visits": { "type": "array", "items": { "$ref": "#/components/schemas/Visit" } },
             }),
         ),
         "Summary": object(

@@ -10,11 +10,11 @@ use axum::Router;
 use serde_json::json;
 
 use super::endpoints::{
-    Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PORTS, PORT_HOURS, SUMMARY,
-    TALLY, TRIPS, VESSEL,
+    Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS,
+    SUMMARY, TALLY, TRIPS, VESSEL, VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
-use super::{openapi, page, ApiError, ApiState};
+use super::{calls, openapi, page, ApiError, ApiState};
 use crate::query::{self, Question};
 use crate::store::read::GapFilter;
 use crate::store::Reader;
@@ -34,6 +34,8 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (LOITERING.path, get(loitering)),
         (SUMMARY.path, get(summary)),
         (OPENAPI.path, get(openapi_document)),
+        (VISITS.path, get(visits)),
+        (PATTERNS.path, get(patterns)),
     ]
 }
 
@@ -255,6 +257,32 @@ async fn tally(
         })
         .await?;
     Ok(reply(format, body, Some(total), "tally"))
+}
+
+async fn visits(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&VISITS, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |reader| calls::visits(reader, &q.filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "visits"))
+}
+
+async fn patterns(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&PATTERNS, raw)?;
+    let format = q.format;
+    let (body, total) = state
+        .pool
+        .run(move |reader| calls::patterns(reader, &q.filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "patterns"))
 }
 
 async fn vessel(

@@ -7,13 +7,14 @@ use super::read::{value_start, TomlProblems};
 use super::service_settings::AlertParams;
 use super::RawConfig;
 use crate::decode::DecodeParams;
-use crate::detect::DetectParams;
+use crate::detect::{DetectParams, VisitParams};
 use crate::store::StoreParams;
 
 /// Every section's rules, in the order their problems are listed when they share a place.
 pub(super) fn check_ranges(raw: &RawConfig, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
     check_detect_bounds(&raw.detect, doc, problems);
     check_detect_rules(&raw.detect, doc, problems);
+    check_visits(&raw.detect.visits, doc, problems);
     check_store(&raw.store, doc, problems);
     check_alerts(&raw.alerts, doc, problems);
     check_decode(&raw.decode, doc, problems);
@@ -101,6 +102,21 @@ fn check_detect_bounds(d: &DetectParams, doc: &DeTable<'_>, problems: &mut TomlP
                 d.min_coverage
             ),
         );
+    }
+}
+
+/// `[detect.visits]`: distances, speeds and times that cannot be negative.
+fn check_visits(v: &VisitParams, doc: &DeTable<'_>, problems: &mut TomlProblems<'_>) {
+    for (key, value) in [
+        ("exit_margin_nm", v.exit_margin_nm),
+        ("stop_speed_kn", v.stop_speed_kn),
+        ("min_stop_hours", v.min_stop_hours),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            let at = value_start(doc, &["detect", "visits", key]);
+            let field = format!("detect.visits.{key}");
+            problems.push(at, Some(&field), format!("must be 0 or more, got {value}"));
+        }
     }
 }
 
@@ -274,6 +290,21 @@ mod tests {
                 Some(errors.problems[0].clone())
             }
         }
+    }
+
+    #[test]
+    fn visit_settings_are_read_and_a_negative_margin_is_refused_where_it_is_written() {
+        let config = load(&format!(
+            "{MINIMAL}[detect.visits]\nexit_margin_nm = 1.0\nmin_stop_hours = 2\n"
+        ))
+        .unwrap();
+        assert_eq!(config.detect.visits.exit_margin_nm, 1.0);
+        assert_eq!(config.detect.visits.min_stop_hours, 2.0);
+        let errors = load(&format!("{MINIMAL}[detect.visits]\nexit_margin_nm = -1\n")).unwrap_err();
+        assert_eq!(errors.problems.len(), 1, "{errors}");
+        let text = errors.problems[0].to_string();
+        assert!(text.contains("detect.visits.exit_margin_nm"), "{text}");
+        assert!(text.contains("must be 0 or more"), "{text}");
     }
 
     #[test]

@@ -7,9 +7,11 @@ pub mod encounters;
 mod history;
 pub mod loitering;
 mod params;
+pub mod patterns;
 mod recorded;
 pub mod sea_activity;
 mod timers;
+pub mod visits;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,7 @@ pub use history::{JudgementChange, Reason};
 pub use params::DetectParams;
 pub use recorded::{GapsByPort, Judged, LastJudgements};
 pub use timers::{next_check, OpenTimers, OpenTimersCheckpoint, SilenceCoverage};
+pub use visits::{OpenCall, Visit, VisitParams, VisitTracker};
 
 /// The judgement of one dark period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,6 +159,10 @@ pub struct GapRecord {
     pub confidence: Option<Confidence>,
     /// Every port whose approach distance A or B lies within.
     pub candidates: Vec<PortCandidate>,
+    /// The vessel's last port visit with AIS on that ended before it went dark (filled in
+    /// when read from the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_open_call: Option<OpenCall>,
 }
 
 impl GapRecord {
@@ -197,6 +204,7 @@ impl GapRecord {
             est_barrels: None,
             confidence: None,
             candidates: Vec::new(),
+            last_open_call: None,
         }
     }
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::at_sea::AtSeaParams;
+use super::visits::VisitParams;
 
 /// `[detect]`: what makes a gap, a feasible port call and a cargo estimate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,8 @@ pub struct DetectParams {
     /// every engine (replay, run, reload) gets them with the rest of detection.
     #[serde(skip)]
     pub at_sea: AtSeaParams,
+    /// `[detect.visits]`: port visits heard with AIS on.
+    pub visits: VisitParams,
 }
 
 impl Default for DetectParams {
@@ -79,6 +82,7 @@ impl Default for DetectParams {
             forget_after_hours: 720.0,
             max_tracked_vessels: 1_000_000,
             at_sea: AtSeaParams::default(),
+            visits: VisitParams::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod at_sea;
 mod history;
+pub mod visits;
 
 use std::io::{self, Write};
 
@@ -10,6 +11,7 @@ pub use history::{write_history, HISTORY_CSV_HEADER};
 
 use serde_json::{json, Value};
 
+use crate::detect::patterns::PatternParams;
 use crate::detect::{GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::store::read::{GapFilter, PortSummary, SegmentAt, TallyKey, TallyRow};
@@ -47,7 +49,7 @@ impl AnswerFormat {
 }
 
 /// What to ask.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Question {
     /// Suspected trips of watched vessels.
     Trips,
@@ -64,6 +66,10 @@ pub enum Question {
     Encounters,
     /// Watched vessels idling at sea.
     Loitering,
+    /// Port visits heard with AIS on.
+    Visits,
+    /// Shuttle patterns among the trips.
+    Patterns(PatternParams),
 }
 
 impl Question {
@@ -179,6 +185,9 @@ pub fn answer(
                     write_transmitters(&detail.segments, out)?;
                     writeln!(out)?;
                     write_gap_table(&detail.gaps, out)?;
+                    writeln!(out)?;
+                    writeln!(out, "port visits:")?;
+                    visits::write_visit_table(&detail.visits, out)?;
                 }
                 AnswerFormat::Csv => {
                     write_gap_csv(&detail.gaps, out)?;
@@ -193,6 +202,8 @@ pub fn answer(
         Question::Loitering => {
             at_sea::answer_loitering(reader, &at_sea::at_sea_filter(filter), format, out)?
         }
+        Question::Visits => visits::answer_visits(reader, filter, format, out)?,
+        Question::Patterns(params) => visits::answer_patterns(reader, filter, params, format, out)?,
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {
@@ -432,7 +443,7 @@ fn tally_header(keys: &[TallyKey]) -> Vec<&'static str> {
     if keys.contains(&TallyKey::Month) {
         header.push("month");
     }
-    header.extend(["trips", "high_confidence", "est_barrels"]);
+    header.extend(["trips", "open_calls", "high_confidence", "est_barrels"]);
     header
 }
 
@@ -450,6 +461,7 @@ fn tally_cells(row: &TallyRow, keys: &[TallyKey]) -> Vec<String> {
     }
     cells.extend([
         row.trips.to_string(),
+        row.open_calls.to_string(),
         row.high_confidence.to_string(),
         whole_barrels(row.est_barrels),
     ]);
@@ -479,6 +491,7 @@ pub fn write_tally_table(
     let mut body: Vec<Vec<String>> = rows.iter().map(|r| tally_cells(r, keys)).collect();
     let total = TallyRow {
         trips: rows.iter().map(|r| r.trips).sum(),
+        open_calls: rows.iter().map(|r| r.open_calls).sum(),
         high_confidence: rows.iter().map(|r| r.high_confidence).sum(),
         est_barrels: rows.iter().map(|r| r.est_barrels).sum(),
         ..TallyRow::default()
@@ -496,7 +509,8 @@ pub fn write_tally_table(
     write_columns(&header_refs, &body, out)
 }
 
-/// A tally as CSV: the group columns of `keys`, then trips, high_confidence, est_barrels.
+/// A tally as CSV: the group columns of `keys`, then trips, open_calls, high_confidence,
+/// est_barrels.
 pub fn write_tally_csv(
     rows: &[TallyRow],
     keys: &[TallyKey],
@@ -667,7 +681,7 @@ mod tests {
         assert!(total.starts_with("TOTAL"), "{table}");
         assert_eq!(
             total.split_whitespace().collect::<Vec<_>>(),
-            ["TOTAL", "0", "0", "0"],
+            ["TOTAL", "0", "0", "0", "0"],
             "{table}"
         );
         let table = tally_table(&[], &[]);
@@ -685,6 +699,7 @@ mod tests {
             trips: 2,
             high_confidence: 1,
             est_barrels: 12_345.6,
+            open_calls: 3,
             ..TallyRow::default()
         };
         let table = tally_table(&[row], &[TallyKey::Port]);
@@ -692,7 +707,7 @@ mod tests {
             .lines()
             .map(|l| l.split_whitespace().collect())
             .collect();
-        assert_eq!(lines[1], ["Vostochny", "2", "1", "12346"], "{table}");
-        assert_eq!(lines[2], ["TOTAL", "2", "1", "12346"], "{table}");
+        assert_eq!(lines[1], ["Vostochny", "2", "3", "1", "12346"], "{table}");
+        assert_eq!(lines[2], ["TOTAL", "2", "3", "1", "12346"], "{table}");
     }
 }

@@ -287,6 +287,7 @@ mod tests {
             est_barrels: None,
             confidence: Some(Confidence::Medium),
             candidates: Vec::new(),
+            last_open_call: None,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod positions;
 pub mod read;
 mod rows;
 pub mod schema;
+pub mod visits;
 mod writer;
 
 pub use cells::BadValue;
@@ -450,6 +451,7 @@ struct BatchWriter<'t> {
     clock: rusqlite::Statement<'t>,
     encounter: rusqlite::Statement<'t>,
     loitering: rusqlite::Statement<'t>,
+    visit: rusqlite::Statement<'t>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -494,6 +496,7 @@ impl<'t> BatchWriter<'t> {
             clock: tx.prepare("INSERT OR REPLACE INTO state (key, value) VALUES ('stream_clock', ?1)")?,
             encounter: tx.prepare(at_sea::ENCOUNTER_INSERT)?,
             loitering: tx.prepare(at_sea::LOITERING_INSERT)?,
+            visit: tx.prepare(visits::VISIT_INSERT)?,
         })
     }
 
@@ -553,6 +556,7 @@ impl<'t> BatchWriter<'t> {
             }
             Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
             Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
+            Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::cells::{BadValue, Cells};
 use super::{rows, StoreError};
-use crate::detect::{Confidence, GapRecord, GapStatus};
+use crate::detect::{Confidence, GapRecord, GapStatus, Visit};
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
 use crate::track::{unpack_points, Identity, TrackPoint, FIRST_SEGMENT, POINT_BYTES};
@@ -141,7 +141,9 @@ impl Reader {
         );
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map(params_from_iter(values), rows::read_gap)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut gaps: Vec<GapRecord> = rows.collect::<Result<_, _>>()?;
+        self.add_last_open_calls(&mut gaps)?;
+        Ok(gaps)
     }
 
     /// How many gaps match the filter, ignoring its limit and offset (for paging).
@@ -195,10 +197,13 @@ pub struct TallyRow {
     pub trips: u64,
     pub high_confidence: u64,
     pub est_barrels: f64,
+    /// Port visits with AIS on (no gap inside) by watched vessels, next to the dark trips.
+    pub open_calls: u64,
 }
 
 impl Reader {
-    /// Counts trips by any combination of port, vessel and month (of dark_from, UTC).
+    /// Counts trips by any combination of port, vessel and month (of dark_from, UTC), and
+    /// next to them the open calls (by month of arrival).
     pub fn tally(
         &self,
         filter: &GapFilter,
@@ -234,8 +239,47 @@ impl Reader {
             row.high_confidence += u64::from(trip.confidence == Some(Confidence::High));
             row.est_barrels += trip.est_barrels.unwrap_or(0.0);
         }
+        // Open calls have no confidence and are never dark now: a tally asked for those only
+        // has none.
+        let calls = if filter.confidence.is_none() && !filter.dark_now_only {
+            self.open_calls(filter)?
+        } else {
+            Vec::new()
+        };
+        for call in calls {
+            let port = keys
+                .contains(&TallyKey::Port)
+                .then(|| call.visit.port.clone());
+            let mmsi = keys.contains(&TallyKey::Vessel).then_some(call.visit.mmsi);
+            let month = keys
+                .contains(&TallyKey::Month)
+                .then(|| call.visit.arrived.month_key());
+            let row = groups
+                .entry((port.clone(), mmsi, month.clone()))
+                .or_insert_with(|| TallyRow {
+                    port,
+                    mmsi,
+                    month,
+                    ..TallyRow::default()
+                });
+            if mmsi.is_some() && row.name.is_none() {
+                row.name.clone_from(&call.name);
+            }
+            row.open_calls += 1;
+        }
         Ok(groups.into_values().collect())
     }
+}
+
+/// A stored port visit (see `store::visits`) with the vessel's name and whether it is watched, as queries show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VisitRow {
+    #[serde(flatten)]
+    pub visit: Visit,
+    pub name: Option<String>,
+    pub watched: bool,
+    pub duration_hours: f64,
+    pub open_call: bool,
 }
 
 /// A vessel's stored state, identity history, gaps and track.
@@ -256,6 +300,8 @@ pub struct VesselDetail {
     pub segments: Vec<SegmentAt>,
     pub gaps: Vec<GapRecord>,
     pub track: Vec<TrackPoint>,
+    /// Port visits heard with AIS on, arriving inside the window.
+    pub visits: Vec<VisitRow>,
 }
 
 /// One transmitter of an MMSI: when it was heard, how often, and the static data it sent.
@@ -312,6 +358,7 @@ impl Reader {
                     identity_history: Vec::new(),
                     segments: Vec::new(),
                     gaps: Vec::new(),
+                    visits: Vec::new(),
                     track: Vec::new(),
                 })
             })
@@ -357,6 +404,12 @@ impl Reader {
             ..GapFilter::default()
         })?;
         detail.track = self.track(mmsi, since, until)?;
+        detail.visits = self.visits(&GapFilter {
+            mmsi: Some(mmsi),
+            since,
+            until,
+            ..GapFilter::default()
+        })?;
         Ok(Some(detail))
     }
 

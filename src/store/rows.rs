@@ -188,6 +188,7 @@ pub(super) fn read_gap(row: &Row<'_>) -> rusqlite::Result<GapRecord> {
         )?,
         identity_changes: cells.json(const { gap_column("identity_changes") })?,
         candidates: cells.json(const { gap_column("candidates") })?,
+        last_open_call: None,
     })
 }
 
@@ -290,6 +291,7 @@ mod tests {
                 coverage: 0.11,
                 feasible: true,
             }],
+            last_open_call: None,
         }
     }
 

@@ -232,6 +232,26 @@ CREATE TABLE loitering (
 ) WITHOUT ROWID;
 CREATE INDEX loitering_by_start ON loitering (start);
 "#,
+    r#"
+-- Port visits heard with AIS on, keyed by vessel and arrival (first fix inside the zone);
+-- left_at stays NULL while the vessel is in port.
+CREATE TABLE visits (
+    mmsi INTEGER NOT NULL,
+    arrived INTEGER NOT NULL,
+    port TEXT NOT NULL,
+    left_at INTEGER,
+    last_heard INTEGER NOT NULL,
+    fixes INTEGER NOT NULL,
+    stopped_hours REAL NOT NULL,
+    gap INTEGER NOT NULL,
+    longest_silence_hours REAL NOT NULL,
+    departure_unseen INTEGER NOT NULL,
+    from_port TEXT,
+    from_left INTEGER,
+    PRIMARY KEY (mmsi, arrived)
+) WITHOUT ROWID;
+CREATE INDEX visits_by_port ON visits (port, arrived);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -344,7 +344,7 @@ fn a_ports_file_on_the_command_line_replaces_the_designated_ports() {
         .unwrap_or_else(|| panic!("a total line in {printed}"))
         .split_whitespace()
         .collect();
-    assert_eq!(replay_total, ["TOTAL", "0", "0", "0"], "{printed}");
+    assert_eq!(replay_total, ["TOTAL", "0", "0", "0", "0"], "{printed}");
     let query = run_in(dir.path(), &["query", "tally", "--db", "far.db"]);
     assert!(query.status.success(), "{}", stderr(&query));
     let total: Vec<String> = stdout(&query)
@@ -354,7 +354,7 @@ fn a_ports_file_on_the_command_line_replaces_the_designated_ports() {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    assert_eq!(total, ["TOTAL", "0", "0", "0"], "{}", stdout(&query));
+    assert_eq!(total, ["TOTAL", "0", "0", "0", "0"], "{}", stdout(&query));
 }
 
 #[test]
