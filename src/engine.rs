@@ -11,6 +11,7 @@ mod at_sea;
 mod judge;
 mod port_visits;
 mod transmitters;
+mod watching;
 
 use crate::detect::encounters::EncounterRecord;
 use crate::detect::loitering::LoiteringRecord;
@@ -22,7 +23,7 @@ use crate::detect::{
     Reason,
 };
 use crate::detect::{Visit, VisitTracker};
-use crate::model::{is_tanker_type, AisEvent, Fix, Mmsi, VesselReport};
+use crate::model::{AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -781,35 +782,6 @@ impl Engine {
             self.recount_hull_change(report.mmsi, &earlier, &record);
             self.emit_judgement(record, Reason::Closed { fix: gap.b.time });
         }
-    }
-
-    fn is_watched(&self, mmsi: Mmsi) -> bool {
-        let Some(vessel) = self.table.get(mmsi) else {
-            return false;
-        };
-        // One watched transmitter makes the MMSI watched: another hull sharing its number
-        // must not switch the watch off and on with every report.
-        self.params.watch_all
-            || vessel.identity.ship_type.is_some_and(is_tanker_type)
-            || self.watchlist.contains(mmsi, vessel.identity.imo)
-            || self.table.segment_identities(mmsi).any(|identity| {
-                identity.ship_type.is_some_and(is_tanker_type)
-                    || self.watchlist.contains(mmsi, identity.imo)
-            })
-    }
-
-    fn set_watched(&mut self, mmsi: Mmsi, watched: bool) {
-        if !self.table.set_watched(mmsi, watched) {
-            return;
-        }
-        if watched {
-            self.watched.insert(mmsi);
-            self.schedule_silence(mmsi);
-        } else {
-            self.watched.remove(&mmsi);
-            self.cancel_silence(mmsi);
-        }
-        self.changes.push(Change::Watched { mmsi, watched });
     }
 }
 

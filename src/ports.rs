@@ -727,17 +727,7 @@ impl Ports {
     /// Indices, ascending, of the ports whose zone may lie within `nm` of the position (a
     /// superset: the caller applies the exact distance).
     pub fn within(&self, lat: f64, lon: f64, nm: f64, out: &mut Vec<usize>) {
-        let probe = Port {
-            name: String::new(),
-            zone: PortZone::Circle {
-                lat,
-                lon,
-                radius_nm: 0.0,
-            },
-            approach_nm: 0.0,
-            coverage_nm: 0.0,
-            gap_hours: None,
-        };
+        let probe = Port::circle("", lat, lon, 0.0);
         self.zones.meeting(&probe, nm, out);
     }
 
@@ -760,6 +750,13 @@ impl Ports {
             .iter()
             .map(|p| (p, p.distance_nm(lat, lon)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The first port (in the list's order) whose zone holds the position.
+    pub fn containing(&self, lat: f64, lon: f64) -> Option<usize> {
+        let mut near = Vec::new();
+        self.within(lat, lon, 0.0, &mut near);
+        near.into_iter().find(|&i| self.list[i].contains(lat, lon))
     }
 
     /// Whether every zone lies at least `min_nm` from the position.

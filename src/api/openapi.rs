@@ -211,6 +211,7 @@ fn judgement_change_schema() -> Value {
     )
 }
 
+// Long by design: one table naming every record the API answers with, in one place.
 fn schemas() -> Value {
     let identity = identity_properties();
     let identity_names: Vec<&String> = identity.keys().collect();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Fix, Mmsi};
-use crate::ports::{haversine_nm, Port};
+use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
 
 /// `[detect.visits]`: what makes a port visit.
@@ -122,16 +122,14 @@ impl VisitTracker {
         stats: &mut VisitStats,
         params: &VisitParams,
         default_gap_hours: f64,
-        ports: &[Port],
+        ports: &Ports,
         fix: &Fix,
         time: UnixMillis,
         out: &mut Vec<Visit>,
     ) {
         // Only vessels that have been in a port zone are remembered: months of traffic that
         // never calls keep no state here (nor in the checkpoint).
-        if !self.vessels.contains_key(&fix.mmsi)
-            && !ports.iter().any(|p| p.contains(fix.lat, fix.lon))
-        {
+        if !self.vessels.contains_key(&fix.mmsi) && ports.containing(fix.lat, fix.lon).is_none() {
             return;
         }
         let state = self.vessels.entry(fix.mmsi).or_default();
@@ -165,7 +163,7 @@ impl VisitTracker {
                 stats.passages += 1;
             }
         }
-        if let Some(index) = ports.iter().position(|p| p.contains(fix.lat, fix.lon)) {
+        if let Some(index) = ports.containing(fix.lat, fix.lon) {
             state.on = Some(OnVisit {
                 port: index,
                 visit: Visit {
@@ -293,7 +291,15 @@ mod tests {
         for &(minute, north, sog) in track {
             let (fix, time) = fix(minute, north, sog);
             let params = VisitParams::default();
-            tracker.observe(&mut stats, &params, 6.0, &ports, &fix, time, &mut out);
+            tracker.observe(
+                &mut stats,
+                &params,
+                6.0,
+                &Ports::from(ports.clone()),
+                &fix,
+                time,
+                &mut out,
+            );
         }
         (out, stats)
     }
@@ -354,7 +360,15 @@ mod tests {
         for minute in 0..50 {
             let (fix, time) = fix(minute, 30.0 + minute as f64 * 0.1, 10.0);
             let params = VisitParams::default();
-            tracker.observe(&mut stats, &params, 6.0, &[port()], &fix, time, &mut out);
+            tracker.observe(
+                &mut stats,
+                &params,
+                6.0,
+                &Ports::from([port()]),
+                &fix,
+                time,
+                &mut out,
+            );
         }
         assert_eq!(tracker.remembered(), 0);
         assert!(out.is_empty());
@@ -380,7 +394,15 @@ mod tests {
             let (mut f, t) = fix(minute, 0.0, sog);
             f.lat = lat;
             f.lon = lon;
-            tracker.observe(&mut stats, &params, 6.0, &ports, &f, t, out);
+            tracker.observe(
+                &mut stats,
+                &params,
+                6.0,
+                &Ports::from(ports.clone()),
+                &f,
+                t,
+                out,
+            );
         };
         for m in (0..120).step_by(10) {
             feed(m, 42.73, 133.07, 0.0, &mut out);

@@ -109,6 +109,7 @@ pub enum QueryError {
 const TRACK_CONTEXT_HOURS: f64 = 24.0;
 
 /// Answers one question, writing it to `out`.
+// Long by design: one arm per question, each a call to the module that answers it.
 pub fn answer(
     reader: &Reader,
     question: &Question,
