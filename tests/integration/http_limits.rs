@@ -169,17 +169,6 @@ fn the_service_answers_behind_a_thousand_held_connections_and_closes_slow_ones()
 
     let (held, took) = hold_connections_and_ask(&address, "/readyz");
     assert!(took < Duration::from_secs(1), "answered in {took:?}");
-    // An evicted connection leaves the registry at once but its socket closes when its task
-    // next runs: on a loaded machine the gauge may lag the cap for a moment.
-    let settle_by = Instant::now() + Duration::from_secs(5);
-    let (page, open) = loop {
-        let page = metrics(&address);
-        let open = metric(&page, "aisgap_http_connections_open").unwrap();
-        if open <= 513.0 || Instant::now() > settle_by {
-            break (page, open);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
     let closed = |page: &str, reason: &str| {
         metric(
             page,
@@ -187,14 +176,30 @@ fn the_service_answers_behind_a_thousand_held_connections_and_closes_slow_ones()
         )
         .unwrap()
     };
+    let made_room = |page: &str| {
+        closed(page, "evicted") + closed(page, "header_timeout") + closed(page, "idle_timeout")
+    };
+    // An evicted connection leaves the registry at once but its socket closes when its task
+    // next runs, and connections still in the kernel's backlog are accepted (and make room)
+    // after the answer: on a loaded machine the figures may lag for a moment.
+    let settle_by = Instant::now() + Duration::from_secs(5);
+    let (page, open) = loop {
+        let page = metrics(&address);
+        let open = metric(&page, "aisgap_http_connections_open").unwrap();
+        let settled = open <= 513.0 && made_room(&page) >= (HELD - 512) as f64;
+        if settled || Instant::now() > settle_by {
+            break (page, open);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(open <= 513.0, "{open} connections open past the cap of 512");
-    // On a loaded machine the first ones may time out before the last are opened; either
-    // way the cap held and nothing was refused.
-    let evicted = closed(&page, "evicted");
-    let timed_out = closed(&page, "header_timeout") + closed(&page, "idle_timeout");
+    // On a loaded machine the first ones may time out before the last are opened (then none
+    // needs evicting; the eviction order itself is unit-tested in the listener); either way
+    // the cap held and nothing was refused.
     assert!(
-        evicted >= 1.0 && evicted + timed_out >= (HELD - 512) as f64,
-        "{evicted} closed to make room for {HELD} connections: {page}"
+        made_room(&page) >= (HELD - 512) as f64,
+        "{} closed to make room for {HELD} connections: {page}",
+        made_room(&page)
     );
     assert_eq!(
         metric(
