@@ -754,8 +754,10 @@ impl Ports {
 
     /// The first port (in the list's order) whose zone holds the position.
     pub fn containing(&self, lat: f64, lon: f64) -> Option<usize> {
+        // A zone's own box holds every point of it: a point query, which allocates nothing
+        // away from every port (the case of almost every fix).
         let mut near = Vec::new();
-        self.within(lat, lon, 0.0, &mut near);
+        self.zones.candidates(lat, lon, &mut near);
         near.into_iter().find(|&i| self.list[i].contains(lat, lon))
     }
 

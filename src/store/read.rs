@@ -201,6 +201,36 @@ pub struct TallyRow {
     pub open_calls: u64,
 }
 
+/// A tally row's key: port, vessel and month, each only when asked for.
+type TallyGroup = (Option<String>, Option<Mmsi>, Option<String>);
+
+/// The row a trip or open call at `port` by `mmsi` at `at` counts in, by the keys asked for;
+/// a vessel's row takes the first name heard.
+fn tally_row<'g>(
+    groups: &'g mut BTreeMap<TallyGroup, TallyRow>,
+    keys: &[TallyKey],
+    port: &str,
+    mmsi: Mmsi,
+    at: UnixMillis,
+    name: &Option<String>,
+) -> &'g mut TallyRow {
+    let port = keys.contains(&TallyKey::Port).then(|| port.to_string());
+    let mmsi = keys.contains(&TallyKey::Vessel).then_some(mmsi);
+    let month = keys.contains(&TallyKey::Month).then(|| at.month_key());
+    let row = groups
+        .entry((port.clone(), mmsi, month.clone()))
+        .or_insert_with(|| TallyRow {
+            port,
+            mmsi,
+            month,
+            ..TallyRow::default()
+        });
+    if mmsi.is_some() && row.name.is_none() {
+        row.name.clone_from(name);
+    }
+    row
+}
+
 impl Reader {
     /// Counts trips by any combination of port, vessel and month (of dark_from, UTC), and
     /// next to them the open calls (by month of arrival).
@@ -214,27 +244,17 @@ impl Reader {
         trips_filter.watched_only = true;
         trips_filter.limit = None;
         trips_filter.offset = 0;
-        type Group = (Option<String>, Option<Mmsi>, Option<String>);
-        let mut groups: BTreeMap<Group, TallyRow> = BTreeMap::new();
+        let mut groups: BTreeMap<TallyGroup, TallyRow> = BTreeMap::new();
         for trip in self.gaps(&trips_filter)? {
-            let port = keys
-                .contains(&TallyKey::Port)
-                .then(|| trip.port.clone().unwrap_or_default());
-            let mmsi = keys.contains(&TallyKey::Vessel).then_some(trip.mmsi);
-            let month = keys
-                .contains(&TallyKey::Month)
-                .then(|| trip.dark_from.month_key());
-            let row = groups
-                .entry((port.clone(), mmsi, month.clone()))
-                .or_insert_with(|| TallyRow {
-                    port,
-                    mmsi,
-                    month,
-                    ..TallyRow::default()
-                });
-            if mmsi.is_some() && row.name.is_none() {
-                row.name.clone_from(&trip.name);
-            }
+            let port = trip.port.as_deref().unwrap_or_default();
+            let row = tally_row(
+                &mut groups,
+                keys,
+                port,
+                trip.mmsi,
+                trip.dark_from,
+                &trip.name,
+            );
             row.trips += 1;
             row.high_confidence += u64::from(trip.confidence == Some(Confidence::High));
             row.est_barrels += trip.est_barrels.unwrap_or(0.0);
@@ -247,24 +267,15 @@ impl Reader {
             Vec::new()
         };
         for call in calls {
-            let port = keys
-                .contains(&TallyKey::Port)
-                .then(|| call.visit.port.clone());
-            let mmsi = keys.contains(&TallyKey::Vessel).then_some(call.visit.mmsi);
-            let month = keys
-                .contains(&TallyKey::Month)
-                .then(|| call.visit.arrived.month_key());
-            let row = groups
-                .entry((port.clone(), mmsi, month.clone()))
-                .or_insert_with(|| TallyRow {
-                    port,
-                    mmsi,
-                    month,
-                    ..TallyRow::default()
-                });
-            if mmsi.is_some() && row.name.is_none() {
-                row.name.clone_from(&call.name);
-            }
+            let visit = &call.visit;
+            let row = tally_row(
+                &mut groups,
+                keys,
+                &visit.port,
+                visit.mmsi,
+                visit.arrived,
+                &call.name,
+            );
             row.open_calls += 1;
         }
         Ok(groups.into_values().collect())

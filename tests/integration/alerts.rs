@@ -4,7 +4,7 @@
 //! stopped being one is retracted, and a restart announces no still-dark vessel again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -135,40 +135,6 @@ impl Paced {
     }
 }
 
-/// A webhook on loopback that takes every POST: the bodies, in order.
-fn webhook() -> (u16, Arc<Mutex<Vec<Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let sink = bodies.clone();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                    break;
-                }
-                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let alert = serde_json::from_slice(&body).expect("each alert is JSON");
-            sink.lock().unwrap().push(alert);
-            let _ = reader
-                .into_inner()
-                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
-        }
-    });
-    (port, bodies)
-}
-
 fn start_service(config: &Path) -> Child {
     aisgap()
         .args(["run", "--config"])
@@ -296,7 +262,14 @@ fn plan(lines: &[Vec<u8>], dir: &Path, config: &Path) -> (usize, Vec<usize>) {
 fn alerts_end_with_what_the_database_holds_and_a_restart_repeats_no_dark_vessel() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("service.db");
-    let (hook, alerts) = webhook();
+    let (hook, (bodies, _)) = crate::service::webhook(0);
+    let alerts = || -> Vec<Value> {
+        let bodies = bodies.lock().unwrap();
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("each alert is JSON"))
+            .collect()
+    };
     let http = format!("127.0.0.1:{}", free_port());
     let lines = Arc::new(sample_lines());
     let total = lines.len();
@@ -322,9 +295,9 @@ fn alerts_end_with_what_the_database_holds_and_a_restart_repeats_no_dark_vessel(
         committed_lines(&db) >= split
     });
     terminate(service);
-    let before_restart = alerts.lock().unwrap().len();
+    let before_restart = alerts().len();
     let dark_at_restart: BTreeSet<Key> = {
-        let sent = alerts.lock().unwrap();
+        let sent = alerts();
         let mut dark = BTreeSet::new();
         for alert in sent.iter() {
             match alert["event"].as_str().unwrap() {
@@ -358,7 +331,7 @@ fn alerts_end_with_what_the_database_holds_and_a_restart_repeats_no_dark_vessel(
     );
     terminate(service);
 
-    let sent = alerts.lock().unwrap().clone();
+    let sent = alerts();
     eprintln!(
         "{} alerts ({before_restart} before the restart): {:?}",
         sent.len(),

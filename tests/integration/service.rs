@@ -841,9 +841,11 @@ fn a_config_with_ten_mistakes_is_refused_with_all_ten_named() {
 
 /// A webhook collector on loopback: refuses the first `refuse` posts with 503, then takes all.
 /// The bodies a collector took, and how many posts it saw.
-type Collected = (Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>);
+/// What a test webhook received: the bodies it took, and how many POSTs it saw in all.
+pub(crate) type Collected = (Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>);
 
-fn webhook(refuse: usize) -> (u16, Collected) {
+/// A webhook on loopback that answers 503 to the first `refuse` POSTs and takes the rest.
+pub(crate) fn webhook(refuse: usize) -> (u16, Collected) {
     use std::io::{BufRead, BufReader, Read};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
