@@ -22,7 +22,10 @@ use crate::track::{Coverage, Identity, IdentityChange, Position, FIRST_SEGMENT};
 pub use history::{JudgementChange, Reason};
 pub use params::DetectParams;
 pub use recorded::{GapsByPort, Judged, LastJudgements};
-pub use timers::{next_check, OpenTimers, OpenTimersCheckpoint, SilenceCoverage};
+pub use timers::{
+    is_refresh_mark, next_check, refresh_mark_after, OpenTimers, OpenTimersCheckpoint,
+    SilenceCoverage, SilenceSums,
+};
 pub use visits::{OpenCall, Visit, VisitParams, VisitTracker};
 
 /// The judgement of one dark period.
@@ -205,6 +208,15 @@ impl GapRecord {
             confidence: None,
             candidates: Vec::new(),
             last_open_call: None,
+        }
+    }
+
+    /// An open gap's duration as of `clock`: stored durations are as of the last judgement,
+    /// which can be up to half the silence old. Never shortens; a closed gap is left as it is.
+    pub fn lasting_until(&mut self, clock: UnixMillis) {
+        if self.dark_until.is_none() {
+            let hours = round_to(self.dark_from.hours_until(clock), 4);
+            self.duration_hours = self.duration_hours.max(hours);
         }
     }
 

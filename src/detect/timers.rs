@@ -3,19 +3,38 @@
 //! `min_coverage`), so that the cost of open gaps follows what happens, not vessels x hours.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{near_either, port_gap_hours, DetectParams, GapRecord};
+use super::{lowest_gap_hours, near_either, port_gap_hours, DetectParams, GapRecord};
 use crate::model::Mmsi;
 use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{Coverage, Position};
 
-/// A silence is looked at again at the latest when it has grown by this share, so the stored
-/// duration of an open gap is never more than that far behind the stream clock.
-const REFRESH_SHARE: f64 = 0.25;
+/// An open gap is looked at, and its record written again, at the latest at its refresh
+/// marks: A + g, 2g, 4g, 8g... for the shortest gap g, so its stored coverage so far is never
+/// older than half its length. (Its duration is read against the stream clock; every change
+/// of judgement has its own timer and is written when found.) Marks fixed by A, not by when a
+/// timer last fired, make the same writes whether or not the engine restarted in between.
+/// Rewriting at every look, as before, wrote each passing vessel's open gap twenty times.
+pub fn refresh_mark_after(a: Position, clock: UnixMillis, shortest_gap_ms: i64) -> UnixMillis {
+    let unit = shortest_gap_ms.max(1);
+    let mut mark = unit;
+    while a.time.as_millis().saturating_add(mark) <= clock.as_millis() {
+        mark = mark.saturating_mul(2);
+    }
+    UnixMillis(a.time.as_millis().saturating_add(mark))
+}
+
+/// Whether `due` is one of the refresh marks of the silence since `a` (see
+/// [`refresh_mark_after`]).
+pub fn is_refresh_mark(a: Position, due: UnixMillis, shortest_gap_ms: i64) -> bool {
+    let unit = shortest_gap_ms.max(1);
+    let since = due.as_millis() - a.time.as_millis();
+    since >= unit && since % unit == 0 && (since / unit).unsigned_abs().is_power_of_two()
+}
 
 /// One due time per vessel, earliest first. A vessel rescheduled keeps one live entry; the
 /// heap's older ones are skipped when they come up.
@@ -42,9 +61,10 @@ impl OpenTimers {
         self.due.contains_key(&mmsi)
     }
 
-    /// The next vessel whose timer is due at `clock`, its timer cleared; in time order, then
+    /// The next vessel whose timer is due at `clock`, with the time it was due, its timer
+    /// cleared; in time order, then
     /// MMSI order, whatever order they were set in.
-    pub fn pop_due(&mut self, clock: UnixMillis) -> Option<Mmsi> {
+    pub fn pop_due(&mut self, clock: UnixMillis) -> Option<(Mmsi, UnixMillis)> {
         while let Some(&Reverse((at, mmsi))) = self.heap.peek() {
             if at > clock.as_millis() {
                 return None;
@@ -52,7 +72,7 @@ impl OpenTimers {
             self.heap.pop();
             if self.due.get(&mmsi) == Some(&at) {
                 self.due.remove(&mmsi);
-                return Some(mmsi);
+                return Some((mmsi, UnixMillis(at)));
             }
         }
         None
@@ -168,11 +188,76 @@ impl SilenceCoverage {
     }
 }
 
+/// The coverage summed so far of each silence looked at (a cache: a silence missing here is
+/// summed afresh from fix A when next looked at), indexed by how far each is summed, so that
+/// a late change to an hour finds the few sums that already include it instead of every open
+/// gap near the port.
+#[derive(Clone, Debug, Default)]
+pub struct SilenceSums {
+    sums: HashMap<Mmsi, SilenceCoverage>,
+    by_known_until: BTreeSet<(i64, Mmsi)>,
+}
+
+impl SilenceSums {
+    /// The silence of `mmsi` since fix A summed up to `clock`'s hour: continued when the cache
+    /// holds it, else started afresh.
+    pub fn advanced(
+        &mut self,
+        mmsi: Mmsi,
+        a: Position,
+        clock: UnixMillis,
+        (params, ports, coverage): (&DetectParams, &Ports, &Coverage),
+    ) -> &SilenceCoverage {
+        let sum = self
+            .sums
+            .entry(mmsi)
+            .or_insert_with(|| SilenceCoverage::new(a, ports));
+        if !sum.is_since(a) {
+            self.by_known_until.remove(&(sum.known_until, mmsi));
+            *sum = SilenceCoverage::new(a, ports);
+        }
+        self.by_known_until.remove(&(sum.known_until, mmsi));
+        sum.advance(clock, mmsi, params, coverage);
+        self.by_known_until.insert((sum.known_until, mmsi));
+        sum
+    }
+
+    pub fn remove(&mut self, mmsi: Mmsi) {
+        if let Some(sum) = self.sums.remove(&mmsi) {
+            self.by_known_until.remove(&(sum.known_until, mmsi));
+        }
+    }
+
+    /// The vessels whose sum already includes the hour starting at `hour` at port `index`:
+    /// a change to that hour leaves it wrong.
+    pub fn including(&self, index: usize, hour: UnixMillis) -> Vec<Mmsi> {
+        let hour_end = hour.as_millis() + MILLIS_PER_HOUR;
+        self.by_known_until
+            .range((hour.as_millis() + 1, Mmsi(0))..)
+            .map(|&(_, mmsi)| mmsi)
+            .filter(|mmsi| {
+                self.sums.get(mmsi).is_some_and(|sum| {
+                    sum.a.time.as_millis() < hour_end
+                        && sum.covered.iter().any(|(i, _)| *i == index)
+                })
+            })
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.sums.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+}
+
 /// When the silence since fix A, judged at `clock` as `record` (or not yet a gap: `None`),
 /// can next be judged differently, with nothing else heard: the next threshold its duration
 /// reaches (the shortest gap, a port's own gap hours, a port becoming reachable), the earliest
 /// time the coverage so far could cross `min_coverage` at a candidate port, and at the latest
-/// once the silence has grown by [`REFRESH_SHARE`]. Always after `clock`.
+/// at the latest at the next refresh mark ([`refresh_mark_after`]). Always after `clock`.
 pub fn next_check(
     a: Position,
     clock: UnixMillis,
@@ -181,9 +266,9 @@ pub fn next_check(
     ports: &Ports,
     silence: &SilenceCoverage,
 ) -> UnixMillis {
-    let elapsed_h = a.time.hours_until(clock).max(0.0);
     let at_hours = |hours: f64| a.time.plus_hours(hours);
-    let mut next = clock.plus_hours((elapsed_h * REFRESH_SHARE).max(1.0));
+    let shortest_gap_ms = (lowest_gap_hours(params, ports) * MILLIS_PER_HOUR as f64).round() as i64;
+    let mut next = refresh_mark_after(a, clock, shortest_gap_ms);
     let mut consider = |t: UnixMillis| {
         if t > clock && t < next {
             next = t;
@@ -256,6 +341,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refresh_marks_double_from_fix_a_whatever_the_clock_when_asked() {
+        let hour = MILLIS_PER_HOUR;
+        let a = Position {
+            time: UnixMillis(5 * hour + 17),
+            lat: 42.7,
+            lon: 133.0,
+        };
+        let marks: Vec<i64> = [0, 6 * hour - 1, 6 * hour, 11 * hour, 30 * hour]
+            .iter()
+            .map(|&since| {
+                refresh_mark_after(a, UnixMillis(a.time.as_millis() + since), 6 * hour).as_millis()
+                    - a.time.as_millis()
+            })
+            .collect();
+        assert_eq!(marks, [6 * hour, 6 * hour, 12 * hour, 12 * hour, 48 * hour]);
+        for since in [6, 12, 24, 48, 96] {
+            assert!(is_refresh_mark(
+                a,
+                UnixMillis(a.time.as_millis() + since * hour),
+                6 * hour
+            ));
+        }
+        for since in [0, 3, 18, 36, 47] {
+            assert!(!is_refresh_mark(
+                a,
+                UnixMillis(a.time.as_millis() + since * hour),
+                6 * hour
+            ));
+        }
+        assert!(!is_refresh_mark(
+            a,
+            UnixMillis(a.time.as_millis() + 12 * hour + 1),
+            6 * hour
+        ));
+    }
+
+    #[test]
     fn timers_come_due_in_time_order_and_a_rescheduled_vessel_once() {
         let mut timers = OpenTimers::default();
         timers.schedule(Mmsi(3), UnixMillis(30));
@@ -263,7 +385,8 @@ mod tests {
         timers.schedule(Mmsi(2), UnixMillis(20));
         timers.schedule(Mmsi(3), UnixMillis(10));
         timers.schedule(Mmsi(1), UnixMillis(40));
-        let due: Vec<Mmsi> = std::iter::from_fn(|| timers.pop_due(UnixMillis(35))).collect();
+        let due: Vec<Mmsi> =
+            std::iter::from_fn(|| timers.pop_due(UnixMillis(35)).map(|(mmsi, _)| mmsi)).collect();
         assert_eq!(due, [Mmsi(3), Mmsi(2)]);
         assert_eq!(timers.len(), 1);
         timers.cancel(Mmsi(1));

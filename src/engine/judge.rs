@@ -2,15 +2,13 @@
 //! gaps looked at when their timer is due, recorded gaps judged again when late data reaches
 //! their hours, every change kept in the history, and vessels that left memory.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
-    apply_evidence, judge_open, judge_open_with, next_check, ports_near, GapRecord, GapStatus,
-    GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
-    SilenceCoverage,
+    apply_evidence, is_refresh_mark, judge_open, judge_open_with, next_check, ports_near,
+    GapRecord, GapStatus, GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers,
+    OpenTimersCheckpoint, Reason, SilenceSums,
 };
 use crate::model::Mmsi;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -20,17 +18,24 @@ use crate::track::Position;
 /// choosing whom to evict is spread over many new vessels.
 const EVICT_SHARE: f64 = 0.05;
 
+/// Whether an open gap looked at and judged as before is written again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rewrite {
+    /// Only if judged differently (a timer's look between refresh marks).
+    IfChanged,
+    /// Always (a refresh mark, the end of the input, or coverage it was judged on changed).
+    Always,
+}
+
 /// The engine's memory of what it judged, and when to look again.
 #[derive(Debug, Default)]
 pub(super) struct Judging {
     timers: OpenTimers,
-    /// Open gaps by the ports near fix A.
-    open_near: GapsByPort,
     /// Recent closed gaps by the ports near A or B.
     closed_near: GapsByPort,
     last: LastJudgements,
-    /// The coverage summed so far of each silence looked at: a cache, rebuilt when missing.
-    silences: HashMap<Mmsi, SilenceCoverage>,
+    /// The coverage summed so far of each silence looked at.
+    silences: SilenceSums,
 }
 
 /// What a restart needs of [`Judging`]; the indexes by port are rebuilt from the open and
@@ -44,7 +49,6 @@ pub struct JudgingCheckpoint {
 impl Judging {
     pub(super) fn new(ports: usize) -> Judging {
         Judging {
-            open_near: GapsByPort::new(ports),
             closed_near: GapsByPort::new(ports),
             ..Judging::default()
         }
@@ -65,13 +69,6 @@ impl Engine {
         self.judging = Judging::new(self.ports.len());
         self.judging.timers = OpenTimers::restore(checkpoint.timers);
         self.judging.last = LastJudgements::from_sorted(checkpoint.last);
-        for mmsi in self.open.clone() {
-            if let Some(a) = self.table.get(mmsi).and_then(|v| v.last_fix) {
-                for port in ports_near(&self.ports, a, None) {
-                    self.judging.open_near.insert(port, mmsi, a.time);
-                }
-            }
-        }
         let recent: Vec<(Mmsi, Position, Position)> = self
             .recent
             .iter()
@@ -100,26 +97,16 @@ impl Engine {
             lat: record.from_lat,
             lon: record.from_lon,
         };
-        match record.dark_until {
-            None => {
-                for port in ports_near(&self.ports, a, None) {
-                    self.judging.open_near.insert(port, record.mmsi, a.time);
-                }
-            }
-            Some(until) => {
-                self.judging.silences.remove(&record.mmsi);
-                for port in ports_near(&self.ports, a, None) {
-                    self.judging.open_near.remove(port, record.mmsi, a.time);
-                }
-                let b = Position {
-                    time: until,
-                    lat: record.until_lat.unwrap_or(a.lat),
-                    lon: record.until_lon.unwrap_or(a.lon),
-                };
-                if record.status != GapStatus::Withdrawn {
-                    for port in ports_near(&self.ports, a, Some(b)) {
-                        self.judging.closed_near.insert(port, record.mmsi, a.time);
-                    }
+        if let Some(until) = record.dark_until {
+            self.judging.silences.remove(record.mmsi);
+            let b = Position {
+                time: until,
+                lat: record.until_lat.unwrap_or(a.lat),
+                lon: record.until_lon.unwrap_or(a.lon),
+            };
+            if record.status != GapStatus::Withdrawn {
+                for port in ports_near(&self.ports, a, Some(b)) {
+                    self.judging.closed_near.insert(port, record.mmsi, a.time);
                 }
             }
         }
@@ -140,32 +127,25 @@ impl Engine {
     /// leaves memory).
     pub(super) fn cancel_silence(&mut self, mmsi: Mmsi) {
         self.judging.timers.cancel(mmsi);
-        self.judging.silences.remove(&mmsi);
-        if let Some(a) = self.table.get(mmsi).and_then(|v| v.last_fix) {
-            self.drop_open(mmsi, a);
-        }
+        self.judging.silences.remove(mmsi);
         self.open.remove(&mmsi);
-    }
-
-    /// Forgets the open gap from fix A.
-    fn drop_open(&mut self, mmsi: Mmsi, a: Position) {
-        if !self.open.remove(&mmsi) {
-            return;
-        }
-        for port in ports_near(&self.ports, a, None) {
-            self.judging.open_near.remove(port, mmsi, a.time);
-        }
     }
 
     /// Looks at every vessel whose timer is due at `clock`.
     pub(super) fn run_due_timers(&mut self, clock: UnixMillis) {
-        while let Some(mmsi) = self.judging.timers.pop_due(clock) {
-            self.look_at_silence(mmsi, clock, Reason::StillSilent);
+        while let Some((mmsi, due)) = self.judging.timers.pop_due(clock) {
+            let a = self.table.get(mmsi).and_then(|v| v.last_fix);
+            let rewrite = if a.is_some_and(|a| is_refresh_mark(a, due, self.min_gap_ms)) {
+                Rewrite::Always
+            } else {
+                Rewrite::IfChanged
+            };
+            self.look_at_silence(mmsi, clock, Reason::StillSilent, rewrite);
         }
     }
 
     /// Judges a watched vessel's silence at `clock` and sets its next timer.
-    fn look_at_silence(&mut self, mmsi: Mmsi, clock: UnixMillis, reason: Reason) {
+    fn look_at_silence(&mut self, mmsi: Mmsi, clock: UnixMillis, reason: Reason, rewrite: Rewrite) {
         let Some(vessel) = self.table.get(mmsi) else {
             return;
         };
@@ -184,16 +164,11 @@ impl Engine {
             self.schedule_silence(mmsi);
             return;
         }
+        let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
         let silence = self
             .judging
             .silences
-            .entry(mmsi)
-            .or_insert_with(|| SilenceCoverage::new(a, &self.ports));
-        if !silence.is_since(a) {
-            *silence = SilenceCoverage::new(a, &self.ports);
-        }
-        let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
-        silence.advance(clock, mmsi, params, coverage);
+            .advanced(mmsi, a, clock, (params, ports, coverage));
         let record = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
             silence.until(index, clock, mmsi, params, coverage)
         });
@@ -207,6 +182,15 @@ impl Engine {
             None,
             &self.params,
         );
+        let same = self
+            .judging
+            .last
+            .get(record.key())
+            .is_some_and(|before| !before.differs_in_judgement(&Judged::of(&record)));
+        if same && rewrite == Rewrite::IfChanged && self.open.contains(&mmsi) {
+            // Written again at its refresh marks only (see `refresh_mark_after`).
+            return;
+        }
         let first = self.open.insert(mmsi);
         let reason = if first { Reason::Silent } else { reason };
         self.emit_judgement(record, reason);
@@ -216,7 +200,7 @@ impl Engine {
     pub(super) fn refresh_open(&mut self, clock: UnixMillis) {
         self.run_due_timers(clock);
         for mmsi in self.open.clone() {
-            self.look_at_silence(mmsi, clock, Reason::StillSilent);
+            self.look_at_silence(mmsi, clock, Reason::StillSilent, Rewrite::Always);
         }
     }
 
@@ -228,7 +212,7 @@ impl Engine {
         }
         let clock = self.clock.unwrap_or(fix.time);
         let open = judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage);
-        self.drop_open(mmsi, a);
+        self.open.remove(&mmsi);
         let Some(mut record) = open else { return };
         record.status = GapStatus::Withdrawn;
         record.watched = true;
@@ -263,13 +247,12 @@ impl Engine {
                 }
                 self.rejudge_closed(mmsi, &gap, index, hour);
             }
-            for (_, mmsi) in self.judging.open_near.starting_before(index, hour_end) {
-                // Hours from the current one on were left open by its timer; only a change
-                // in an hour already counted can change its judgement now.
-                if hour < clock.hour_floor() {
-                    self.judging.silences.remove(&mmsi);
-                    self.look_at_silence(mmsi, clock, Reason::StillSilent);
-                }
+            // An open gap's timer sums the hours it has not summed yet when it next fires:
+            // only the sums that already include this hour are wrong now. (Looking at every
+            // open gap near the port made the cost silent vessels x hours.)
+            for mmsi in self.judging.silences.including(index, hour) {
+                self.judging.silences.remove(mmsi);
+                self.look_at_silence(mmsi, clock, Reason::StillSilent, Rewrite::Always);
             }
         }
     }

@@ -142,6 +142,11 @@ impl Reader {
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map(params_from_iter(values), rows::read_gap)?;
         let mut gaps: Vec<GapRecord> = rows.collect::<Result<_, _>>()?;
+        if let Some(clock) = self.stream_clock()? {
+            for gap in &mut gaps {
+                gap.lasting_until(clock);
+            }
+        }
         self.add_last_open_calls(&mut gaps)?;
         Ok(gaps)
     }
