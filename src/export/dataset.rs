@@ -248,3 +248,108 @@ fn finish(open: OpenFile) -> Result<(), ExportError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::table::FIX_COLUMNS;
+    use crate::time::UnixMillis;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    fn fix(time: i64) -> Vec<Cell> {
+        vec![
+            Cell::Int(445_000_001),
+            Cell::Int(1),
+            Cell::Time(UnixMillis(time)),
+            Cell::Float64(42.0),
+            Cell::Float64(133.0),
+            Cell::Float32(11.5),
+            Cell::Null,
+            Cell::Null,
+            Cell::Int(0),
+            Cell::Bool(false),
+        ]
+    }
+
+    fn rows_in(path: &Path) -> i64 {
+        let reader = SerializedFileReader::try_from(File::open(path).unwrap()).unwrap();
+        reader.metadata().file_metadata().num_rows()
+    }
+
+    #[test]
+    fn a_month_coming_back_after_its_file_was_closed_continues_in_the_next_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fixes");
+        let mut dataset = Dataset::create(&out, false, ExportFormat::Parquet, FIX_COLUMNS).unwrap();
+        let point = Geometry::Point(133.0, 42.0);
+        let months: Vec<String> = (0..=MAX_OPEN_FILES)
+            .map(|m| format!("20{:02}-01", m))
+            .collect();
+        for month in &months {
+            dataset.write(month, &fix(0), Some(&point)).unwrap();
+        }
+        // The first month's file was the least recently written when the cap was passed.
+        dataset.write(&months[0], &fix(1), Some(&point)).unwrap();
+        dataset.write(&months[0], &fix(2), None).unwrap();
+        assert_eq!(dataset.files, MAX_OPEN_FILES as u64 + 2);
+        dataset.publish().unwrap();
+        let first = out.join(format!("month={}", months[0]));
+        assert_eq!(rows_in(&first.join("part-0.parquet")), 1);
+        assert_eq!(rows_in(&first.join("part-1.parquet")), 2);
+        let last = out.join(format!("month={}", months[MAX_OPEN_FILES]));
+        assert_eq!(rows_in(&last.join("part-0.parquet")), 1);
+        let staged: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(staged.len(), 1, "only the dataset is left");
+    }
+
+    #[test]
+    fn a_row_group_is_written_every_so_many_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fixes");
+        let mut dataset = Dataset::create(&out, false, ExportFormat::Parquet, FIX_COLUMNS).unwrap();
+        let rows = crate::export::ROW_GROUP_ROWS * 2 + 5;
+        for i in 0..rows {
+            dataset
+                .write(
+                    "2024-03",
+                    &fix(i as i64),
+                    Some(&Geometry::Point(133.0, 42.0)),
+                )
+                .unwrap();
+        }
+        dataset.publish().unwrap();
+        let path = out.join("month=2024-03/part-0.parquet");
+        let reader = SerializedFileReader::try_from(File::open(&path).unwrap()).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), 3);
+        assert_eq!(reader.metadata().file_metadata().num_rows(), rows as i64);
+    }
+
+    #[test]
+    fn a_folder_with_files_is_only_replaced_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("trips");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("notes.txt"), "kept").unwrap();
+        let refused = Dataset::create(&out, false, ExportFormat::Csv, FIX_COLUMNS);
+        assert!(matches!(refused, Err(ExportError::OutNotEmpty(_))));
+        let file = dir.path().join("a-file");
+        fs::write(&file, "").unwrap();
+        let refused = Dataset::create(&file, true, ExportFormat::Csv, FIX_COLUMNS);
+        assert!(matches!(refused, Err(ExportError::NotAFolder(_))));
+        // An export dropped before it is published leaves the folder as it was.
+        let mut dataset = Dataset::create(&out, true, ExportFormat::Csv, FIX_COLUMNS).unwrap();
+        dataset.open_unpartitioned().unwrap();
+        drop(dataset);
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "kept");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        let mut dataset = Dataset::create(&out, true, ExportFormat::Csv, FIX_COLUMNS).unwrap();
+        dataset.open_unpartitioned().unwrap();
+        dataset.publish().unwrap();
+        assert!(!out.join("notes.txt").exists());
+        let header = fs::read_to_string(out.join("part-0.csv")).unwrap();
+        assert_eq!(
+            header,
+            "mmsi,segment,time,lat,lon,sog,cog,heading,nav_status,late,geometry\n"
+        );
+    }
+}

@@ -296,3 +296,60 @@ fn cell_of(value: &Value, column: &Column) -> Result<Cell, FieldMismatch> {
         value: value.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_with_and_without_milliseconds_read_back_exactly() {
+        for millis in [1_709_510_400_000, 1_709_510_400_123, 1_709_510_400_007] {
+            let text = UnixMillis(millis).to_string();
+            let column = col("dark_from", Kind::Time);
+            assert_eq!(
+                cell_of(&Value::from(text), &column).unwrap(),
+                Cell::Time(UnixMillis(millis))
+            );
+        }
+    }
+
+    #[test]
+    fn a_field_its_column_cannot_hold_is_named() {
+        let record = serde_json::json!({ "mmsi": "not a number" });
+        let mut cells = Vec::new();
+        let error = cells_of(&record, &[col("mmsi", Kind::Int)], &mut cells).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "field mmsi holds \"not a number\", which is not Int"
+        );
+        let absent = serde_json::json!({});
+        cells_of(&absent, &[opt("imo", Kind::Int)], &mut cells).unwrap();
+        assert_eq!(cells, [Cell::Null]);
+    }
+
+    #[test]
+    fn geometries_are_little_endian_wkb() {
+        let mut wkb = Vec::new();
+        Geometry::Point(133.5, 42.25).to_wkb(&mut wkb);
+        let mut expected = vec![1, 1, 0, 0, 0];
+        expected.extend(133.5f64.to_le_bytes());
+        expected.extend(42.25f64.to_le_bytes());
+        assert_eq!(wkb, expected);
+        Geometry::Line(vec![(1.0, 2.0), (3.0, 4.0)]).to_wkb(&mut wkb);
+        assert_eq!(&wkb[..9], &[1, 2, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(wkb.len(), 9 + 32);
+        assert_eq!(
+            Geometry::Line(vec![(1.0, 2.0), (3.0, 4.0)]).to_wkt(),
+            "LINESTRING (1 2, 3 4)"
+        );
+        assert_eq!(
+            Geometry::through(vec![(1.0, 2.0)]),
+            Some(Geometry::Point(1.0, 2.0))
+        );
+        assert_eq!(Geometry::through(vec![]), None);
+        let mut bbox = None;
+        Geometry::Line(vec![(1.0, 5.0), (3.0, 4.0)]).extend_bounds(&mut bbox);
+        Geometry::Point(-1.0, 4.5).extend_bounds(&mut bbox);
+        assert_eq!(bbox, Some([-1.0, 4.0, 3.0, 5.0]));
+    }
+}

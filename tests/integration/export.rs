@@ -169,6 +169,23 @@ fn assert_row_is_record(row: &Row, record: &Value, what: &str) {
     }
 }
 
+/// Every column but the geometry is a field of some record (or of a record that has it: the
+/// fields `query` leaves out when empty, `absent`): no column is invented.
+fn assert_columns_are_fields(rows: &[Row], records: &[Value], absent: &[&str], what: &str) {
+    let fields: std::collections::BTreeSet<&str> = records
+        .iter()
+        .flat_map(|r| r.as_object().unwrap().keys().map(String::as_str))
+        .chain(absent.iter().copied())
+        .collect();
+    let columns: std::collections::BTreeSet<&str> = rows[0]
+        .fields
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != "geometry")
+        .collect();
+    assert_eq!(columns, fields, "{what}");
+}
+
 /// The points of a WKB Point or LineString, longitude first.
 fn wkb_points(row: &Row) -> (u32, Vec<(f64, f64)>) {
     let Field::Bytes(bytes) = row.get("geometry") else {
@@ -241,6 +258,7 @@ fn gaps_trips_coverage_and_fixes_read_back_as_their_query_answers() {
         let records = query(&db, &[what]);
         assert_eq!(rows.len(), records.len(), "{what}");
         assert!(!rows.is_empty());
+        assert_columns_are_fields(&rows, &records, &["last_open_call"], what);
         for (row, record) in rows.iter().zip(&records) {
             assert_row_is_record(row, record, what);
             // The dark leg, from fix A to fix B.
@@ -271,6 +289,7 @@ fn gaps_trips_coverage_and_fixes_read_back_as_their_query_answers() {
     let records = query(&db, &["coverage"]);
     assert!(records.len() > 1000, "hours of five ports over three weeks");
     assert_eq!(rows.len(), records.len());
+    assert_columns_are_fields(&rows, &records, &[], "coverage");
     let ports: BTreeMap<String, (f64, f64)> = query(&db, &["ports"])
         .iter()
         .map(|p| {
@@ -322,6 +341,7 @@ fn assert_fixes_are_the_stored_tracks(db: &Path, rows: &[Row]) {
         by_vessel.entry(*mmsi).or_default().push(row);
     }
     let mut compared = 0;
+    let mut fields = std::collections::BTreeSet::new();
     for mmsi in mmsis(db) {
         let vessel = query_value(db, &["vessel", &mmsi.to_string()]);
         let track = vessel["track"].as_array().expect("a track");
@@ -331,6 +351,7 @@ fn assert_fixes_are_the_stored_tracks(db: &Path, rows: &[Row]) {
             let mut record = point.clone();
             record["mmsi"] = Value::from(mmsi);
             assert_row_is_record(row, &record, "fixes");
+            fields.extend(record.as_object().unwrap().keys().cloned());
             assert_eq!(
                 wkb_points(row),
                 (1, vec![(num(point, "lon"), num(point, "lat"))])
@@ -379,6 +400,7 @@ fn encounters_read_back_as_their_query_answers() {
     let records = query(&db, &["encounters"]);
     assert!(!records.is_empty(), "the staged meeting");
     assert_eq!(rows.len(), records.len());
+    assert_columns_are_fields(&rows, &records, &[], "encounters");
     for (row, record) in rows.iter().zip(&records) {
         assert_row_is_record(row, record, "encounters");
         let start = (num(record, "start_lon"), num(record, "start_lat"));
