@@ -17,7 +17,7 @@ use super::{ExportError, ExportFormat};
 pub const MAX_OPEN_FILES: usize = 24;
 
 enum OutFile {
-    Parquet(ParquetFile),
+    Parquet(Box<ParquetFile>),
     Text(TextFile),
 }
 
@@ -177,12 +177,13 @@ impl Dataset {
         let handle = File::create(&path).map_err(io)?;
         let file = match self.format {
             ExportFormat::Parquet => {
-                OutFile::Parquet(ParquetFile::create(handle, self.columns).map_err(|source| {
+                let file = ParquetFile::create(handle, self.columns).map_err(|source| {
                     ExportError::Parquet {
                         path: path.clone(),
                         source,
                     }
-                })?)
+                })?;
+                OutFile::Parquet(Box::new(file))
             }
             ExportFormat::Csv | ExportFormat::Jsonl => OutFile::Text(
                 TextFile::create(handle, self.columns, self.format == ExportFormat::Jsonl)

@@ -312,7 +312,11 @@ fn gaps_trips_coverage_and_fixes_read_back_as_their_query_answers() {
     let rows = read_parquet(&out);
     assert_fixes_are_the_stored_tracks(&db, &rows);
     let part = out.join("month=2024-03").join("part-0.parquet");
-    assert_eq!(files(&out), [part.clone()], "the sample is March 2024");
+    assert_eq!(
+        files(&out),
+        std::slice::from_ref(&part),
+        "the sample is March 2024"
+    );
     let all: Vec<&Row> = rows.iter().collect();
     assert_geoparquet(&part, &all, &["Point"]);
 }
