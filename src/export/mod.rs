@@ -355,7 +355,7 @@ fn fix_cells(mmsi: Mmsi, point: &TrackPoint, cells: &mut Vec<Cell>) {
     ]);
 }
 
-/// Where `aisgap export` writes when the folder exists: for messages.
+/// The one-line account of an export that the command prints.
 pub fn describe(out: &Path, summary: &ExportSummary) -> String {
     format!(
         "{} rows in {} file{} under {}",
