@@ -7,6 +7,7 @@ use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::detect::{Confidence, GapStatus};
+use crate::export::{ExportFormat, ExportWhat};
 use crate::query::AnswerFormat;
 use crate::source::file::DEFAULT_MAX_LINE;
 use crate::store::read::TallyKey;
@@ -39,6 +40,9 @@ pub enum Command {
     Query(QueryArgs),
     /// Serve the analysts' HTTP API and map page over a database (read-only).
     Serve(ServeArgs),
+    /// Write a whole table (fixes, tracks, gaps, trips, encounters, coverage) as GeoParquet,
+    /// CSV or JSON lines into a folder, for DuckDB, Spark, GeoPandas or BigQuery.
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -199,6 +203,8 @@ pub enum QueryWhat {
     /// Shuttle patterns: repeated dark trips from one area to one port, with the window the
     /// next is due in (see --origin-km, --min-trips).
     Patterns,
+    /// Hourly distinct-vessel counts near each port (--port, --since, --until on the hour).
+    Coverage,
 }
 
 /// The values of a vocabulary the library owns, spelled as its owner spells them: the command
@@ -218,6 +224,7 @@ macro_rules! values_of_vocabulary {
 }
 
 values_of_vocabulary!(GapStatus, Confidence, TallyKey, AnswerFormat);
+values_of_vocabulary!(ExportWhat, ExportFormat);
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
@@ -300,6 +307,38 @@ pub struct ServeArgs {
     #[arg(long, value_name = "S", default_value_t = crate::api::listener::DEFAULT_IDLE_TIMEOUT_S,
           value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub idle_timeout: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The table.
+    #[arg(long, value_enum)]
+    pub what: ExportWhat,
+    /// File format; fixes and tracks are split into one folder per month (`month=2024-03/`).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
+    /// Folder to write the dataset into (created; it must be new or empty unless --replace).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace what the folder holds, once the new export is complete.
+    #[arg(long)]
+    pub replace: bool,
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, used to find the database when --db is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only this vessel (either vessel of an encounter).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=999_999_999))]
+    pub mmsi: Option<u32>,
+    /// Only rows at or after this time (fixes by their time, gaps by fix A, encounters by
+    /// their start, coverage by the hour; tracks by their fixes).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only rows before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]

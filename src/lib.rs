@@ -35,6 +35,7 @@ pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod engine;
+pub mod export;
 pub mod model;
 pub mod offline;
 pub mod ports;

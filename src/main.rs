@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 
 use aisgap::cli::{
-    CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, RunArgs,
-    ServeArgs, SettingsArgs, SimulateArgs,
+    CheckConfigArgs, Cli, Command, DecodeArgs, ExportArgs, QueryArgs, QueryWhat, ReplayArgs,
+    RunArgs, ServeArgs, SettingsArgs, SimulateArgs,
 };
 use aisgap::config::{
     self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_service(&args),
         Command::Query(args) => run_query(&args),
         Command::Serve(args) => serve(&args),
+        Command::Export(args) => export(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -319,6 +320,7 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::Loitering => Question::Loitering,
         QueryWhat::Tally => Question::Tally(args.by.clone()),
         QueryWhat::Visits => Question::Visits,
+        QueryWhat::Coverage => Question::Coverage,
         QueryWhat::Patterns => {
             if !(args.origin_km.is_finite() && args.origin_km > 0.0) {
                 bail!(
@@ -342,6 +344,39 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     query::answer(&reader, &question, &filter, args.format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let request = aisgap::export::ExportRequest {
+        what: args.what,
+        format: args.format,
+        out: args.out.clone(),
+        replace: args.replace,
+        mmsi: args.mmsi.map(Mmsi),
+        since: parse_time("--since", args.since.as_deref())?,
+        until: parse_time("--until", args.until.as_deref())?,
+    };
+    let db = database_path(args.db.as_deref(), args.config.as_deref())?;
+    let reader = Reader::open(&db)?;
+    let started = std::time::Instant::now();
+    let summary = aisgap::export::export(&reader, &request)
+        .with_context(|| format!("exporting {} from {}", args.what.as_str(), db.display()))?;
+    println!(
+        "{} {}: {} ({:.2} s)",
+        args.what.as_str(),
+        args.format.as_str(),
+        aisgap::export::describe(&args.out, &summary),
+        started.elapsed().as_secs_f64()
+    );
+    let incomplete = reader.incomplete_input()?;
+    if !incomplete.is_empty() {
+        tracing::warn!(
+            reasons = incomplete.len(),
+            "The database was built from incomplete input: {}.",
+            incomplete.join("; ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

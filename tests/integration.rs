@@ -18,6 +18,8 @@ mod csv_map;
 mod decode_corpora;
 #[path = "integration/defaults.rs"]
 mod defaults;
+#[path = "integration/export.rs"]
+mod export;
 #[path = "integration/faults.rs"]
 mod faults;
 #[path = "integration/formats.rs"]

@@ -2,6 +2,7 @@
 //! the one renderer behind `aisgap query` (and the replay tally).
 
 pub mod at_sea;
+pub mod coverage;
 mod history;
 pub mod visits;
 
@@ -70,6 +71,8 @@ pub enum Question {
     Visits,
     /// Shuttle patterns among the trips.
     Patterns(PatternParams),
+    /// Hourly distinct-vessel counts near each port.
+    Coverage,
 }
 
 impl Question {
@@ -205,6 +208,7 @@ pub fn answer(
         }
         Question::Visits => visits::answer_visits(reader, filter, format, out)?,
         Question::Patterns(params) => visits::answer_patterns(reader, filter, params, format, out)?,
+        Question::Coverage => coverage::answer_coverage(reader, filter, format, out)?,
         Question::Ports => {
             let ports = reader.ports(filter.since, filter.until, 2)?;
             match format {

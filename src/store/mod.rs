@@ -3,6 +3,7 @@
 
 pub mod at_sea;
 mod cells;
+pub mod export;
 pub mod health;
 pub mod history;
 pub mod lock;
