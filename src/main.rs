@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 
 use aisgap::cli::{
-    CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, RunArgs,
-    ServeArgs, SettingsArgs, SimulateArgs,
+    CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, ReportArgs,
+    ReportWhat, RunArgs, ServeArgs, SettingsArgs, SimulateArgs, TallyReportArgs,
 };
 use aisgap::config::{
     self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         Command::Run(args) => run_service(&args),
         Command::Query(args) => run_query(&args),
         Command::Serve(args) => serve(&args),
+        Command::Report(ReportArgs {
+            what: ReportWhat::Tally(args),
+        }) => report_tally(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -343,6 +346,79 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     query::answer(&reader, &question, &filter, args.format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `aisgap report tally`: the HTML and its two CSV files, each written whole or not at all.
+fn report_tally(args: &TallyReportArgs) -> anyhow::Result<ExitCode> {
+    use aisgap::report::tally::TallyReport;
+    let config = config::resolve_config_path(args.config.as_deref())
+        .map(|path| Config::load(&path).map_err(|errors| anyhow!("{errors}")))
+        .transpose()?;
+    let db = args
+        .db
+        .clone()
+        .or_else(|| config.as_ref().map(|c| c.store.db.clone()))
+        .unwrap_or_else(|| PathBuf::from("aisgap.db"));
+    let params = config.map(|c| c.report).unwrap_or_default();
+    let filter = GapFilter {
+        port: args.port.clone(),
+        since: parse_time("--since", args.since.as_deref())?,
+        until: parse_time("--until", args.until.as_deref())?,
+        ..GapFilter::default()
+    };
+    let reader = Reader::open(&db)?;
+    if let Some(port) = &args.port {
+        let names = reader.port_names()?;
+        if !names.contains(port) {
+            bail!(
+                "--port {port:?} is not a designated port of {}: use one of {}",
+                db.display(),
+                names.join(", ")
+            );
+        }
+    }
+    let report = TallyReport::build(&reader, &filter, &params)
+        .with_context(|| format!("reading the tally from {}", db.display()))?;
+    let (tally_csv, trips_csv) = args.csv_paths();
+    write_whole(&args.out, |out| report.write_html(out))?;
+    write_whole(&tally_csv, |out| report.write_csv(out))?;
+    write_whole(&trips_csv, |out| report.write_trips_csv(out))?;
+    tracing::info!(
+        html = %args.out.display(),
+        csv = %tally_csv.display(),
+        trips_csv = %trips_csv.display(),
+        trips = report.totals.trips,
+        open_calls = report.totals.open_calls,
+        est_barrels = report.totals.est_barrels.round(),
+        "Tally report written."
+    );
+    println!("{}", args.out.display());
+    println!("{}", tally_csv.display());
+    println!("{}", trips_csv.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `path` through a temporary file beside it, so that a reader never sees half a file
+/// and a failed write leaves the previous one.
+fn write_whole(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let partial = path.with_file_name(format!(
+        ".{}.partial",
+        path.file_name()
+            .map_or_else(|| "report".into(), |n| n.to_string_lossy())
+    ));
+    let result = (|| -> io::Result<()> {
+        let mut out = io::BufWriter::new(std::fs::File::create(&partial)?);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&partial, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        anyhow!("writing {}: {e}", path.display())
+    })
 }
 
 /// Where the API token comes from: --token-file, else $AISGAP_API_TOKEN, else none.
