@@ -348,6 +348,24 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `[report]` of the configuration named (which must load) or found (a broken one found
+/// by the search is said and passed over: `serve --db` never needed a configuration).
+fn report_settings(
+    explicit: Option<&Path>,
+) -> anyhow::Result<aisgap::report::tally::TallyReportParams> {
+    let Some(path) = config::resolve_config_path(explicit) else {
+        return Ok(Default::default());
+    };
+    match Config::load(&path) {
+        Ok(config) => Ok(config.report),
+        Err(errors) if explicit.is_none() => {
+            tracing::warn!(config = %path.display(), %errors, "The configuration found has mistakes: the tally's cap is the default.");
+            Ok(Default::default())
+        }
+        Err(errors) => Err(anyhow!("{errors}")),
+    }
+}
+
 /// `aisgap report tally`: the HTML and its two CSV files, each written whole or not at all.
 fn report_tally(args: &TallyReportArgs) -> anyhow::Result<ExitCode> {
     use aisgap::report::tally::TallyReport;
@@ -432,7 +450,8 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         (None, Err(_)) => None,
     };
     let db = database_path(args.db.as_deref(), args.config.as_deref())?;
-    let state = ApiState::open(&db, token.clone())?;
+    let state = ApiState::open(&db, token.clone())?
+        .with_tally_report(report_settings(args.config.as_deref())?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -317,3 +317,315 @@ fn filters_narrow_the_report_as_they_narrow_the_query_and_the_cap_is_configured(
     );
     assert!(!dir.path().join("none.html").exists());
 }
+
+// ---- in Chromium ----------------------------------------------------------------------------
+
+mod browser {
+    use std::collections::BTreeSet;
+    use std::process::{Child, Stdio};
+    use std::time::{Duration, Instant};
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::api::browser::{base64_decode, ensure_browser, post, Driver};
+    use crate::support::{free_port, http_get};
+
+    /// `aisgap serve` on a loopback port over `db`, ended (by its own id) when dropped.
+    struct Serving {
+        child: Child,
+        address: String,
+    }
+
+    impl Serving {
+        fn start(db: &Path) -> Serving {
+            let address = format!("127.0.0.1:{}", free_port());
+            let child = aisgap()
+                .args(["serve", "--listen", &address, "--db"])
+                .arg(db)
+                .env_remove("AISGAP_API_TOKEN")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting aisgap serve");
+            let serving = Serving { child, address };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while std::net::TcpStream::connect(&serving.address).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "aisgap serve did not listen in 20 s"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            serving
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("http://{}{path}", self.address)
+        }
+
+        fn json(&self, path: &str) -> Value {
+            let (status, body) = http_get(&self.address, path);
+            assert_eq!(status, 200, "{path}: {body}");
+            serde_json::from_str(&body).unwrap()
+        }
+    }
+
+    impl Drop for Serving {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn number(text: &Value) -> i64 {
+        text.as_str()
+            .unwrap()
+            .replace(',', "")
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn screenshot_to(driver: &Driver, name: &str) {
+        let shot = driver.screenshot();
+        assert_eq!(&shot[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
+        std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), &shot).unwrap();
+        if std::env::var_os("AISGAP_UPDATE_SCREENSHOT").is_some() {
+            std::fs::write(repo_path(&format!("docs/{name}")), &shot).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_tally_report_shows_what_query_tally_says_and_prints_on_a4() {
+        ensure_browser();
+        let started = Instant::now();
+        let dir = tempfile::tempdir().unwrap();
+        report(dir.path(), &[]);
+        let driver = Driver::start();
+        driver.go(&format!(
+            "file://{}",
+            dir.path().join("tally.html").display()
+        ));
+        driver.wait_for("the report", "return document.readyState === 'complete'");
+
+        // What a reader sees in the table is the query's tally.
+        let cells = driver.script(
+            "return [...document.querySelectorAll('#tally tbody tr')].map(r => [...r.cells].map(c => c.textContent))",
+        );
+        let shown: BTreeMap<(String, String), [i64; 4]> = cells
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let text = |i: usize| c[i].as_str().unwrap().to_string();
+                (
+                    (text(0), text(1)),
+                    [number(&c[2]), number(&c[3]), number(&c[4]), number(&c[5])],
+                )
+            })
+            .collect();
+        let expected = tally_json(&[]);
+        assert_eq!(shown, expected);
+        let figures = driver.script(
+            "return ['total-trips', 'total-open-calls', 'total-barrels'].map(id => document.getElementById(id).querySelector('b').textContent)",
+        );
+        let sums: Vec<i64> = (0..4)
+            .filter(|&i| i != 2)
+            .map(|i| expected.values().map(|r| r[i]).sum())
+            .collect();
+        let figures: Vec<i64> = figures.as_array().unwrap().iter().map(number).collect();
+        assert_eq!(figures, sums);
+
+        // The charts are drawn: a chart per port with calls, the curve and the cap.
+        let drawn = driver.script(
+            "return [document.querySelectorAll('svg.port-chart').length, \
+             [...document.querySelectorAll('svg.port-chart rect.dark')].reduce((s, r) => s + Number(r.dataset.trips), 0), \
+             [...document.querySelectorAll('svg.port-chart rect.open')].reduce((s, r) => s + Number(r.dataset.openCalls), 0), \
+             document.querySelector('#cumulative line.cap').getBoundingClientRect().width, \
+             document.querySelector('#cumulative').textContent]",
+        );
+        let ports: BTreeSet<&String> = expected.keys().map(|(p, _)| p).collect();
+        assert_eq!(drawn[0].as_u64(), Some(ports.len() as u64));
+        assert_eq!(drawn[1].as_i64(), Some(sums[0]));
+        assert_eq!(drawn[2].as_i64(), Some(sums[1]));
+        assert!(
+            drawn[3].as_f64().unwrap() > 300.0,
+            "the cap line spans the chart: {drawn}"
+        );
+        assert!(
+            drawn[4].as_str().unwrap().contains("500,000 bbl a year"),
+            "{drawn}"
+        );
+
+        // Printed on A4: a PDF of whole pages.
+        let pdf = post(
+            &driver.url("/print"),
+            &json!({ "page": { "width": 21.0, "height": 29.7 }, "background": true }),
+        );
+        let pdf = base64_decode(pdf.as_str().expect("a PDF"));
+        assert_eq!(&pdf[..5], b"%PDF-", "a PDF");
+        let text = String::from_utf8_lossy(&pdf);
+        let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+        assert!((2..=8).contains(&pages), "{pages} A4 pages");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tally-report.pdf");
+        std::fs::write(&out, &pdf).unwrap();
+        screenshot_to(&driver, "tally-report.png");
+        eprintln!("PDF of {pages} pages: {}", out.display());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn the_map_page_draws_encounters_loitering_visits_and_open_beside_dark_calls() {
+        ensure_browser();
+        let started = Instant::now();
+        let driver = Driver::start();
+        let ready = |driver: &Driver| {
+            let ready = driver.wait_for("the page to load", "return document.body.dataset.ready");
+            let status = driver.script("return document.getElementById('status').textContent");
+            assert_eq!(ready, "true", "status line: {status}");
+        };
+
+        // At sea: every encounter and loitering drawn and listed; a click shows its evidence.
+        let sea = tempfile::tempdir().unwrap();
+        crate::at_sea::scenario(sea.path());
+        let served = Serving::start(&sea.path().join("at_sea.db"));
+        let encounters = served.json("/api/v1/encounters?limit=10000");
+        let loitering = served.json("/api/v1/loitering?limit=10000");
+        let encounters = encounters.as_array().unwrap();
+        assert!(!encounters.is_empty() && !loitering.as_array().unwrap().is_empty());
+        driver.go(&served.url("/"));
+        ready(&driver);
+        let drawn = driver.script(
+            "return [document.querySelectorAll('#layer-at-sea g.encounter line.meeting').length, \
+             document.querySelectorAll('#layer-at-sea g.loitering path.idle-ring').length, \
+             document.querySelectorAll('#at-sea-list button').length]",
+        );
+        let (e, l) = (encounters.len(), loitering.as_array().unwrap().len());
+        assert_eq!(drawn, json!([e, l, e + l]));
+        let first = &encounters[0];
+        let key = format!(
+            "{}-{}@{}",
+            first["a"]["mmsi"],
+            first["b"]["mmsi"],
+            first["start"].as_str().unwrap()
+        );
+        driver.script("document.getElementById('zoom-fit').click(); return true");
+        driver.click(&format!(
+            "#layer-at-sea g.encounter[data-encounter=\"{key}\"] circle.meeting-point"
+        ));
+        let selected = driver.wait_for(
+            "the encounter to be selected",
+            "return document.body.dataset.selected",
+        );
+        assert_eq!(selected, format!("encounter:{key}").as_str());
+        let evidence = driver.script("return document.getElementById('evidence').textContent");
+        let evidence = evidence.as_str().unwrap();
+        for words in [
+            first["a"]["name"].as_str().unwrap(),
+            first["b"]["name"].as_str().unwrap(),
+            "median",
+            "draught",
+            "Nearest port",
+        ] {
+            assert!(
+                evidence.contains(words),
+                "encounter evidence lacks {words}: {evidence}"
+            );
+        }
+        if first["est_barrels"].is_number() {
+            assert!(evidence.contains("Estimated transfer") && evidence.contains("Receiving"));
+        }
+        let idle = &loitering[0];
+        let key = format!(
+            "{}@{}",
+            idle["vessel"]["mmsi"],
+            idle["start"].as_str().unwrap()
+        );
+        driver.click(&format!("#at-sea-list button[data-loitering=\"{key}\"]"));
+        let evidence = driver.wait_for(
+            "the loitering evidence",
+            "return document.getElementById('evidence').textContent.startsWith('Loitering') && document.getElementById('evidence').textContent",
+        );
+        assert!(
+            evidence
+                .as_str()
+                .unwrap()
+                .contains(idle["vessel"]["name"].as_str().unwrap()),
+            "{evidence}"
+        );
+        screenshot_to(&driver, "map-at-sea.png");
+        drop(served);
+
+        // The sample: open calls beside dark calls in the chart, the estimate against the cap.
+        let served = Serving::start(sample_db());
+        driver.go(&served.url("/"));
+        ready(&driver);
+        let tally = tally_json(&[]);
+        let sum = |i: usize| tally.values().map(|r| r[i]).sum::<i64>();
+        let chart = driver.script(
+            "const sum = (css, key) => [...document.querySelectorAll(css)].reduce((s, r) => s + Number(r.dataset[key]), 0); \
+             const cap = document.querySelector('#cap-chart line.cap-line'); \
+             return [sum('#chart rect.bar', 'trips'), sum('#chart rect.bar-open', 'openCalls'), \
+             Number(document.querySelector('#cap-chart path.cumulative-line').dataset.total), Number(cap.dataset.cap), \
+             [...document.querySelectorAll('#confidence-split tbody tr')].map(r => [r.dataset.confidence, Number(r.dataset.trips)])]",
+        );
+        assert_eq!(chart[0].as_i64(), Some(sum(0)));
+        assert_eq!(chart[1].as_i64(), Some(sum(1)));
+        assert!(sum(1) > 0, "the sample has open calls");
+        assert_eq!(chart[2].as_i64(), Some(sum(3)));
+        assert_eq!(chart[3].as_i64(), Some(500_000));
+        assert_eq!(
+            chart[4],
+            json!([["high", sum(2)], ["medium", sum(0) - sum(2)]])
+        );
+
+        // A vessel calling openly between dark calls: its visits in the vessel view.
+        let calls = tempfile::tempdir().unwrap();
+        let db = crate::visits::replayed(calls.path());
+        let served = Serving::start(&db);
+        let trips = served.json(&format!("/api/v1/trips?mmsi={}", crate::visits::CALLER));
+        let trip = &trips[1];
+        let from = trip["dark_from"].as_str().unwrap();
+        let until = trip["dark_until"].as_str().unwrap();
+        let window = |t: &str, hours: f64| {
+            aisgap::time::UnixMillis::parse_user(t)
+                .unwrap()
+                .plus_hours(hours)
+                .to_string()
+        };
+        let listed = served.json(&format!(
+            "/api/v1/visits?mmsi={}&since={}&until={}",
+            crate::visits::CALLER,
+            window(from, -30.0 * 24.0),
+            window(until, 30.0 * 24.0)
+        ));
+        let visits = listed.as_array().unwrap().len();
+        assert!(visits >= 2, "the open calls before and after the trip: {listed}");
+        driver.go(&served.url(&format!("/#trip={}@{from}", crate::visits::CALLER)));
+        ready(&driver);
+        driver.wait_for(
+            "the vessel view",
+            "return document.body.dataset.selectedTrack",
+        );
+        let shown = driver.script(
+            "return [document.querySelectorAll('#evidence table.visits tbody tr').length, \
+             document.getElementById('evidence').textContent]",
+        );
+        assert_eq!(shown[0].as_u64(), Some(visits as u64), "{shown}");
+        let text = shown[1].as_str().unwrap();
+        assert!(
+            text.contains("Last open call") && text.contains("Nakhodka") && text.contains("open"),
+            "{text}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
