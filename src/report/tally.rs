@@ -363,6 +363,8 @@ fn next_month(start: UnixMillis) -> UnixMillis {
 
 /// The months from the one holding `from` to the one holding the last instant before `until`.
 fn month_range(from: UnixMillis, until: UnixMillis) -> Vec<String> {
+    // A window that ends before it starts (--until before --since) is one month, not a walk
+    // that never meets its end.
     let last = UnixMillis(until.0.max(from.0 + 1) - 1).month_key();
     let mut months = Vec::new();
     let mut at = month_start(&from.month_key()).unwrap_or(from);
@@ -774,6 +776,11 @@ mod tests {
         );
         let same = UnixMillis::parse_user("2024-03-05").unwrap();
         assert_eq!(month_range(same, same), ["2024-03"]);
+        assert_eq!(
+            month_range(until, from),
+            ["2025-02"],
+            "backwards: the start's month"
+        );
     }
 
     #[test]

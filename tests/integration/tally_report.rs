@@ -605,7 +605,10 @@ mod browser {
             window(until, 30.0 * 24.0)
         ));
         let visits = listed.as_array().unwrap().len();
-        assert!(visits >= 2, "the open calls before and after the trip: {listed}");
+        assert!(
+            visits >= 2,
+            "the open calls before and after the trip: {listed}"
+        );
         driver.go(&served.url(&format!("/#trip={}@{from}", crate::visits::CALLER)));
         ready(&driver);
         driver.wait_for(
