@@ -668,10 +668,10 @@ impl TallyReport {
         }
         page.push_str("</g>\n");
         let cap_y = y_of(self.annual_cap_bbl);
-        let _ = write!(page, "<line class=\"cap\" x1=\"{left}\" x2=\"{}\" y1=\"{cap_y:.1}\" y2=\"{cap_y:.1}\" data-cap=\"{:.0}\"/><text x=\"{}\" y=\"{:.1}\">{}</text>\n", width - right, self.annual_cap_bbl, left + 4.0, cap_y - 4.0, esc(&self.cap_label));
-        let _ = write!(
+        let _ = writeln!(page, "<line class=\"cap\" x1=\"{left}\" x2=\"{}\" y1=\"{cap_y:.1}\" y2=\"{cap_y:.1}\" data-cap=\"{:.0}\"/><text x=\"{}\" y=\"{:.1}\">{}</text>", width - right, self.annual_cap_bbl, left + 4.0, cap_y - 4.0, esc(&self.cap_label));
+        let _ = writeln!(
             page,
-            "<line class=\"pro-rata\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>\n",
+            "<line class=\"pro-rata\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>",
             x_of(from),
             y_of(0.0),
             x_of(until),
