@@ -8,7 +8,10 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::support::{aisgap, repo_path, sample_path};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{aisgap, free_port, http_get, repo_path, sample_path};
 
 /// The sample replayed once by the binary into a database these tests only read.
 fn sample_db() -> &'static Path {
@@ -318,65 +321,100 @@ fn filters_narrow_the_report_as_they_narrow_the_query_and_the_cap_is_configured(
     assert!(!dir.path().join("none.html").exists());
 }
 
+/// `aisgap serve` on a loopback port over `db`, ended (by its own id) when dropped.
+struct Serving {
+    child: Child,
+    address: String,
+}
+
+impl Serving {
+    fn start(db: &Path) -> Serving {
+        let address = format!("127.0.0.1:{}", free_port());
+        let child = aisgap()
+            .args(["serve", "--listen", &address, "--db"])
+            .arg(db)
+            .env_remove("AISGAP_API_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting aisgap serve");
+        let serving = Serving { child, address };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&serving.address).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aisgap serve did not listen in 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        serving
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn json(&self, path: &str) -> Value {
+        let (status, body) = http_get(&self.address, path);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_api_answers_the_numbers_of_the_report() {
+    let served = Serving::start(sample_db());
+    let answer = served.json("/api/v1/tally/report");
+    let rows: Value =
+        serde_json::from_str(&query(&["tally", "--by", "port,month", "--format", "json"])).unwrap();
+    assert_eq!(answer["rows"], rows);
+    assert_eq!(answer["annual_cap_bbl"], 500_000.0);
+    assert_eq!(answer["totals"]["trips"], 14);
+    let trips = answer["trips"].as_array().unwrap();
+    let last = trips.last().unwrap()["cumulative_est_barrels"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(last, answer["totals"]["est_barrels"].as_f64().unwrap());
+    let months = answer["months"].as_array().unwrap();
+    assert_eq!(
+        months.last().unwrap()["cumulative_est_barrels"].as_f64(),
+        Some(last)
+    );
+    let (status, csv) = http_get(
+        &served.address,
+        "/api/v1/tally/report?format=csv&port=Vostochny",
+    );
+    assert_eq!(status, 200, "{csv}");
+    assert!(
+        csv.ends_with(&query(&[
+            "tally",
+            "--by",
+            "port,month",
+            "--format",
+            "csv",
+            "--port",
+            "Vostochny"
+        ])),
+        "{csv}"
+    );
+}
+
 // ---- in Chromium ----------------------------------------------------------------------------
 
 mod browser {
     use std::collections::BTreeSet;
-    use std::process::{Child, Stdio};
-    use std::time::{Duration, Instant};
 
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
     use crate::api::browser::{base64_decode, ensure_browser, post, Driver};
-    use crate::support::{free_port, http_get};
-
-    /// `aisgap serve` on a loopback port over `db`, ended (by its own id) when dropped.
-    struct Serving {
-        child: Child,
-        address: String,
-    }
-
-    impl Serving {
-        fn start(db: &Path) -> Serving {
-            let address = format!("127.0.0.1:{}", free_port());
-            let child = aisgap()
-                .args(["serve", "--listen", &address, "--db"])
-                .arg(db)
-                .env_remove("AISGAP_API_TOKEN")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("starting aisgap serve");
-            let serving = Serving { child, address };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while std::net::TcpStream::connect(&serving.address).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "aisgap serve did not listen in 20 s"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            serving
-        }
-
-        fn url(&self, path: &str) -> String {
-            format!("http://{}{path}", self.address)
-        }
-
-        fn json(&self, path: &str) -> Value {
-            let (status, body) = http_get(&self.address, path);
-            assert_eq!(status, 200, "{path}: {body}");
-            serde_json::from_str(&body).unwrap()
-        }
-    }
-
-    impl Drop for Serving {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 
     fn number(text: &Value) -> i64 {
         text.as_str()
