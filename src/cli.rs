@@ -43,6 +43,8 @@ pub enum Command {
     /// Write a whole table (fixes, tracks, gaps, trips, encounters, coverage) as GeoParquet,
     /// CSV or JSON lines into a folder, for DuckDB, Spark, GeoPandas or BigQuery.
     Export(ExportArgs),
+    /// Write a self-contained HTML report (no network, prints on A4) from the database.
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -342,6 +344,62 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub what: ReportWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportWhat {
+    /// Trips per month per port with the open calls beside them, the cumulative estimated
+    /// barrels against the annual cap ([report] annual_cap_bbl), the confidence split and
+    /// every trip; CSV files of the same numbers alongside.
+    Tally(TallyReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TallyReportArgs {
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, for the database and the [report] cap.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only this designated port (by name).
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Only trips going dark (and open calls arriving) at or after this time.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only trips going dark before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// The tally's CSV [default: FILE.csv next to the HTML]; the trips go to FILE-trips.csv
+    /// beside it.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+impl TallyReportArgs {
+    /// Where the tally's CSV and the trips' CSV go.
+    pub fn csv_paths(&self) -> (PathBuf, PathBuf) {
+        let tally = self
+            .csv
+            .clone()
+            .unwrap_or_else(|| self.out.with_extension("csv"));
+        let stem = tally
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "tally".into());
+        let trips = tally.with_file_name(format!("{stem}-trips.csv"));
+        (tally, trips)
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// Configuration file [default: $AISGAP_CONFIG, else /etc/aisgap/aisgap.toml, else
     /// ./config/aisgap.toml].
@@ -433,6 +491,46 @@ mod tests {
         assert_eq!(args.listen, "127.0.0.1:8080");
         assert_eq!(args.db, Some(PathBuf::from("a.db")));
         assert_eq!(args.token_file, None);
+    }
+
+    #[test]
+    fn report_tally_writes_its_csv_beside_the_html_unless_told() {
+        let cli = Cli::try_parse_from([
+            "aisgap",
+            "report",
+            "tally",
+            "--out",
+            "out/t.html",
+            "--port",
+            "Vostochny",
+        ])
+        .unwrap();
+        let Command::Report(ReportArgs {
+            what: ReportWhat::Tally(args),
+        }) = cli.command
+        else {
+            panic!("not report tally")
+        };
+        assert_eq!(args.port.as_deref(), Some("Vostochny"));
+        assert_eq!(
+            args.csv_paths(),
+            (PathBuf::from("out/t.csv"), PathBuf::from("out/t-trips.csv"))
+        );
+        let cli = Cli::try_parse_from([
+            "aisgap", "report", "tally", "--out", "t.html", "--csv", "x/n.csv",
+        ])
+        .unwrap();
+        let Command::Report(ReportArgs {
+            what: ReportWhat::Tally(args),
+        }) = cli.command
+        else {
+            panic!("not report tally")
+        };
+        assert_eq!(args.csv_paths().1, PathBuf::from("x/n-trips.csv"));
+        assert!(
+            Cli::try_parse_from(["aisgap", "report", "tally"]).is_err(),
+            "--out is required"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!           (`stream_clock`: which times may move it)
 //! store/    the single SQLite writer, the schema, and the read side (`Reader`)
 //! query/    the answers of `aisgap query`      api/  the HTTP API and the map page
+//! report/   self-contained HTML reports (`aisgap report`) built from the store
 //! ```
 //!
 //! Around the pipeline: `offline/` runs it over log files (`aisgap replay`, `aisgap decode`),
@@ -42,6 +43,7 @@ pub mod ports;
 pub mod problem;
 pub mod query;
 pub mod record;
+pub mod report;
 pub mod service;
 pub mod simulate;
 pub mod source;

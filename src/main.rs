@@ -10,7 +10,7 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, DecodeArgs, ExportArgs, QueryArgs, QueryWhat, ReplayArgs,
-    RunArgs, ServeArgs, SettingsArgs, SimulateArgs,
+    ReportArgs, ReportWhat, RunArgs, ServeArgs, SettingsArgs, SimulateArgs, TallyReportArgs,
 };
 use aisgap::config::{
     self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         Command::Query(args) => run_query(&args),
         Command::Serve(args) => serve(&args),
         Command::Export(args) => export(&args),
+        Command::Report(ReportArgs {
+            what: ReportWhat::Tally(args),
+        }) => report_tally(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -380,6 +383,97 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `[report]` of the configuration named (which must load) or found (a broken one found
+/// by the search is said and passed over: `serve --db` never needed a configuration).
+fn report_settings(
+    explicit: Option<&Path>,
+) -> anyhow::Result<aisgap::report::tally::TallyReportParams> {
+    let Some(path) = config::resolve_config_path(explicit) else {
+        return Ok(Default::default());
+    };
+    match Config::load(&path) {
+        Ok(config) => Ok(config.report),
+        Err(errors) if explicit.is_none() => {
+            tracing::warn!(config = %path.display(), %errors, "The configuration found has mistakes: the tally's cap is the default.");
+            Ok(Default::default())
+        }
+        Err(errors) => Err(anyhow!("{errors}")),
+    }
+}
+
+/// `aisgap report tally`: the HTML and its two CSV files, each written whole or not at all.
+fn report_tally(args: &TallyReportArgs) -> anyhow::Result<ExitCode> {
+    use aisgap::report::tally::TallyReport;
+    let config = config::resolve_config_path(args.config.as_deref())
+        .map(|path| Config::load(&path).map_err(|errors| anyhow!("{errors}")))
+        .transpose()?;
+    let db = args
+        .db
+        .clone()
+        .or_else(|| config.as_ref().map(|c| c.store.db.clone()))
+        .unwrap_or_else(|| PathBuf::from("aisgap.db"));
+    let params = config.map(|c| c.report).unwrap_or_default();
+    let filter = GapFilter {
+        port: args.port.clone(),
+        since: parse_time("--since", args.since.as_deref())?,
+        until: parse_time("--until", args.until.as_deref())?,
+        ..GapFilter::default()
+    };
+    let reader = Reader::open(&db)?;
+    if let Some(port) = &args.port {
+        let names = reader.port_names()?;
+        if !names.contains(port) {
+            bail!(
+                "--port {port:?} is not a designated port of {}: use one of {}",
+                db.display(),
+                names.join(", ")
+            );
+        }
+    }
+    let report = TallyReport::build(&reader, &filter, &params)
+        .with_context(|| format!("reading the tally from {}", db.display()))?;
+    let (tally_csv, trips_csv) = args.csv_paths();
+    write_whole(&args.out, |out| report.write_html(out))?;
+    write_whole(&tally_csv, |out| report.write_csv(out))?;
+    write_whole(&trips_csv, |out| report.write_trips_csv(out))?;
+    tracing::info!(
+        html = %args.out.display(),
+        csv = %tally_csv.display(),
+        trips_csv = %trips_csv.display(),
+        trips = report.totals.trips,
+        open_calls = report.totals.open_calls,
+        est_barrels = report.totals.est_barrels.round(),
+        "Tally report written."
+    );
+    println!("{}", args.out.display());
+    println!("{}", tally_csv.display());
+    println!("{}", trips_csv.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `path` through a temporary file beside it, so that a reader never sees half a file
+/// and a failed write leaves the previous one.
+fn write_whole(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let partial = path.with_file_name(format!(
+        ".{}.partial",
+        path.file_name()
+            .map_or_else(|| "report".into(), |n| n.to_string_lossy())
+    ));
+    let result = (|| -> io::Result<()> {
+        let mut out = io::BufWriter::new(std::fs::File::create(&partial)?);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&partial, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        anyhow!("writing {}: {e}", path.display())
+    })
+}
+
 /// Where the API token comes from: --token-file, else $AISGAP_API_TOKEN, else none.
 const TOKEN_ENV: &str = "AISGAP_API_TOKEN";
 
@@ -391,7 +485,8 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         (None, Err(_)) => None,
     };
     let db = database_path(args.db.as_deref(), args.config.as_deref())?;
-    let state = ApiState::open(&db, token.clone())?;
+    let state = ApiState::open(&db, token.clone())?
+        .with_tally_report(report_settings(args.config.as_deref())?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -58,6 +58,8 @@ mod sources;
 mod stored_data;
 #[path = "integration/support.rs"]
 mod support;
+#[path = "integration/tally_report.rs"]
+mod tally_report;
 #[path = "integration/udp_drops.rs"]
 mod udp_drops;
 #[path = "integration/visits.rs"]

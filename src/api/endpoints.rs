@@ -204,7 +204,30 @@ pub const PATTERNS: Endpoint = Endpoint {
     list: true,
 };
 
+pub const TALLY_REPORT: Endpoint = Endpoint {
+    path: "/api/v1/tally/report",
+    summary: "The tally report: trips and open calls per port and month, cumulative estimated barrels against the annual cap",
+    description: "What `aisgap report tally` draws: the tally by port and month, every month of the period with the running total of estimated barrels and the annual cap ([report] annual_cap_bbl) pro rata, the confidence split and every trip. CSV is the tally by port and month.",
+    params: &["port", "since", "until", "format"],
+    formats: &[Format::Json, Format::Csv],
+    record: "TallyReport",
+    list: false,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
-    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, HISTORY, ENCOUNTERS, LOITERING,
-    SUMMARY, OPENAPI, VISITS, PATTERNS,
+    TRIPS,
+    GAPS,
+    DARK_NOW,
+    TALLY,
+    VESSEL,
+    PORTS,
+    PORT_HOURS,
+    HISTORY,
+    ENCOUNTERS,
+    LOITERING,
+    SUMMARY,
+    OPENAPI,
+    VISITS,
+    PATTERNS,
+    TALLY_REPORT,
 ];

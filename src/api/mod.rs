@@ -32,6 +32,7 @@ pub use pool::ReadPool;
 
 use crate::model::Mmsi;
 use crate::query::QueryError;
+use crate::report::tally::TallyReportParams;
 use crate::store::StoreError;
 
 /// Queries that may run on the database at the same time; more wait their turn.
@@ -113,6 +114,8 @@ impl IntoResponse for ApiError {
 pub struct ApiState {
     pub pool: Arc<ReadPool>,
     pub token: Option<AccessToken>,
+    /// What the tally report sets its estimate against (`[report]`).
+    pub tally_report: Arc<TallyReportParams>,
 }
 
 impl ApiState {
@@ -121,7 +124,14 @@ impl ApiState {
         Ok(ApiState {
             pool: Arc::new(ReadPool::open(db, DEFAULT_READERS)?),
             token,
+            tally_report: Arc::new(TallyReportParams::default()),
         })
+    }
+
+    /// The same, with the configuration's `[report]` in place of the defaults.
+    pub fn with_tally_report(mut self, params: TallyReportParams) -> ApiState {
+        self.tally_report = Arc::new(params);
+        self
     }
 
     pub fn db(&self) -> PathBuf {

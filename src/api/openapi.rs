@@ -443,6 +443,65 @@ fn with_at_sea(mut schemas: Value) -> Value {
     schemas
 }
 
+/// The records of `/api/v1/tally/report`, what `aisgap report tally` draws.
+fn with_tally_report(mut schemas: Value) -> Value {
+    let count = || json!({ "type": "integer" });
+    let number = || json!({ "type": "number" });
+    let mut trip = gap_schema();
+    trip["properties"]["cumulative_est_barrels"] = described(
+        number(),
+        "Estimated barrels of this trip and every earlier one in the period.",
+    );
+    let added = json!({
+        "TallyReport": object(
+            &["port", "since", "until", "period_from", "period_until", "stream_clock", "annual_cap_bbl",
+              "cap_label", "cap_over_period_bbl", "incomplete_input", "rows", "months", "confidence", "totals", "trips"],
+            json!({
+                "port": nullable("string"),
+                "since": nullable_time(),
+                "until": nullable_time(),
+                "period_from": described(nullable_time(), "since, else the start of the first month with a trip or an open call."),
+                "period_until": described(nullable_time(), "until, else the stream clock."),
+                "stream_clock": nullable_time(),
+                "annual_cap_bbl": described(number(), "[report] annual_cap_bbl; by default the UN's 500,000 bbl a year of refined products to the DPRK."),
+                "cap_label": { "type": "string" },
+                "cap_over_period_bbl": described(number(), "The annual cap pro rata over the period (365 days a year)."),
+                "incomplete_input": { "type": "array", "items": { "type": "string" } },
+                "rows": described(json!({ "type": "array", "items": { "$ref": "#/components/schemas/TallyRow" } }), "The tally by port and month, as /api/v1/tally?by=port,month."),
+                "months": { "type": "array", "items": { "$ref": "#/components/schemas/TallyMonth" } },
+                "confidence": { "type": "array", "items": { "$ref": "#/components/schemas/TallyConfidence" } },
+                "totals": object(&["trips", "open_calls", "high_confidence", "with_estimate", "est_barrels"], json!({
+                    "trips": count(), "open_calls": count(), "high_confidence": count(), "with_estimate": count(), "est_barrels": number(),
+                })),
+                "trips": { "type": "array", "items": { "$ref": "#/components/schemas/TallyTrip" } },
+            }),
+        ),
+        "TallyMonth": described(object(
+            &["month", "trips", "open_calls", "high_confidence", "est_barrels", "cumulative_est_barrels", "cap_to_date_bbl"],
+            json!({
+                "month": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" },
+                "trips": count(), "open_calls": count(), "high_confidence": count(), "est_barrels": number(),
+                "cumulative_est_barrels": described(number(), "From the start of the period to the end of the month."),
+                "cap_to_date_bbl": described(number(), "The annual cap pro rata from the start of the period to the end of the month."),
+            }),
+        ), "Every month of the period, every port together; empty months included."),
+        "TallyConfidence": object(
+            &["confidence", "trips", "with_estimate", "est_barrels"],
+            json!({
+                "confidence": { "type": "string", "enum": params::confidence_values() },
+                "trips": count(),
+                "with_estimate": described(count(), "Trips with a cargo estimate."),
+                "est_barrels": number(),
+            }),
+        ),
+        "TallyTrip": described(trip, "A trip (as Gap) with the running total of estimated barrels."),
+    });
+    if let (Some(map), Value::Object(added)) = (schemas.as_object_mut(), added) {
+        map.extend(added);
+    }
+    schemas
+}
+
 /// The whole description.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -461,7 +520,7 @@ pub fn document() -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": with_at_sea(schemas()),
+            "schemas": with_tally_report(with_at_sea(schemas())),
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
         },
         "security": [{}, { "bearer": [] }],

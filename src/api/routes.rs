@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::endpoints::{
     Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS,
-    SUMMARY, TALLY, TRIPS, VESSEL, VISITS,
+    SUMMARY, TALLY, TALLY_REPORT, TRIPS, VESSEL, VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{calls, openapi, page, ApiError, ApiState};
@@ -36,6 +36,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (OPENAPI.path, get(openapi_document)),
         (VISITS.path, get(visits)),
         (PATTERNS.path, get(patterns)),
+        (TALLY_REPORT.path, get(tally_report)),
     ]
 }
 
@@ -257,6 +258,33 @@ async fn tally(
         })
         .await?;
     Ok(reply(format, body, Some(total), "tally"))
+}
+
+/// The numbers `aisgap report tally` draws, for the page's tally section.
+async fn tally_report(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&TALLY_REPORT, raw)?;
+    let format = q.format;
+    let params = state.tally_report.clone();
+    let body = state
+        .pool
+        .run(move |reader| {
+            let report = crate::report::tally::TallyReport::build(reader, &q.filter, &params)?;
+            match format {
+                Format::Csv => {
+                    let mut out = Vec::new();
+                    report
+                        .write_csv(&mut out)
+                        .map_err(|e| ApiError::Encode(e.to_string()))?;
+                    Ok(out)
+                }
+                _ => to_json(&report),
+            }
+        })
+        .await?;
+    Ok(reply(format, body, None, "tally-report"))
 }
 
 async fn visits(

@@ -20,6 +20,7 @@ mod http;
 mod order;
 mod ranges;
 mod read;
+mod report;
 mod service_settings;
 mod sources;
 mod summary;
@@ -39,6 +40,7 @@ use crate::detect::DetectParams;
 use crate::ports::Port;
 use crate::problem::render_problems;
 pub use crate::problem::ConfigProblem;
+use crate::report::tally::TallyReportParams;
 use crate::source::SourceSpec;
 use crate::store::StoreParams;
 use crate::watchlist::Watchlist;
@@ -86,6 +88,8 @@ pub struct Config {
     /// From the `[[csv_map]]` sections (and `--csv-map`), tried in order before the built-in
     /// CSV layouts.
     pub csv_maps: Vec<CsvMap>,
+    /// `[report]`: the cap the tally report is set against.
+    pub report: TallyReportParams,
 }
 
 /// Everything wrong with a configuration, found in one pass.
@@ -155,6 +159,8 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default, rename = "csv_map")]
     csv_maps: Vec<CsvMapParams>,
+    #[serde(default)]
+    report: TallyReportParams,
 }
 
 impl Config {
@@ -175,6 +181,7 @@ impl Config {
         check_ranges(&raw, doc, &mut toml_problems);
         at_sea::check_at_sea(&raw.encounters, &raw.loitering, doc, &mut toml_problems);
         check_order(&raw.order, doc, &mut toml_problems);
+        report::check_report(&raw.report, doc, &mut toml_problems);
 
         let folder = path.parent().unwrap_or(Path::new(""));
         http::check_http(&raw.http, folder, doc, &mut toml_problems);
@@ -225,6 +232,7 @@ impl Config {
             order,
             sources,
             csv_maps,
+            report: raw.report,
         })
     }
 

@@ -181,6 +181,7 @@ fn with_analyst_api(
     }
     match crate::api::ApiState::open(&config.store.db, token.clone()) {
         Ok(api) => {
+            let api = api.with_tally_report(config.report.clone());
             tracing::info!(%address, token = token.is_some(), "Serving the map page and /api/v1.");
             router.merge(crate::api::router(api))
         }

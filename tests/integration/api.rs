@@ -807,7 +807,7 @@ fn openapi_describes_every_route_and_every_answer() {
 
 // ---- the page in headless Chromium --------------------------------------------------------
 
-mod browser {
+pub(crate) mod browser {
     use super::*;
     use std::process::{Child, Command, Stdio};
     use std::time::Instant;
@@ -817,7 +817,7 @@ mod browser {
 
     /// Chromium and its WebDriver, installed from Debian's packages when missing and running
     /// as root (as CI does); anyone else is told what to install. Never skips.
-    fn ensure_browser() {
+    pub(crate) fn ensure_browser() {
         if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
             return;
         }
@@ -856,7 +856,7 @@ mod browser {
     }
 
     /// chromedriver on a loopback port, ended (by its own id) when dropped.
-    struct Driver {
+    pub(crate) struct Driver {
         child: Child,
         base: String,
         session: Option<String>,
@@ -883,7 +883,7 @@ mod browser {
             .port()
     }
 
-    fn post(url: &str, body: &Value) -> Value {
+    pub(crate) fn post(url: &str, body: &Value) -> Value {
         let mut response = agent()
             .post(url)
             .header("content-type", "application/json")
@@ -906,7 +906,7 @@ mod browser {
     }
 
     impl Driver {
-        fn start() -> Driver {
+        pub(crate) fn start() -> Driver {
             let port = free_port();
             let child = Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
@@ -975,7 +975,7 @@ mod browser {
             driver
         }
 
-        fn url(&self, path: &str) -> String {
+        pub(crate) fn url(&self, path: &str) -> String {
             format!(
                 "{}/session/{}{path}",
                 self.base,
@@ -983,11 +983,11 @@ mod browser {
             )
         }
 
-        fn go(&self, url: &str) {
+        pub(crate) fn go(&self, url: &str) {
             post(&self.url("/url"), &json!({ "url": url }));
         }
 
-        fn script(&self, body: &str) -> Value {
+        pub(crate) fn script(&self, body: &str) -> Value {
             post(
                 &self.url("/execute/sync"),
                 &json!({ "script": body, "args": [] }),
@@ -995,7 +995,7 @@ mod browser {
         }
 
         /// Polls `body` (a script returning a value) until it is truthy; bounded.
-        fn wait_for(&self, what: &str, body: &str) -> Value {
+        pub(crate) fn wait_for(&self, what: &str, body: &str) -> Value {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
                 let value = self.script(body);
@@ -1007,7 +1007,7 @@ mod browser {
             }
         }
 
-        fn click(&self, css: &str) {
+        pub(crate) fn click(&self, css: &str) {
             let found = post(
                 &self.url("/element"),
                 &json!({ "using": "css selector", "value": css }),
@@ -1038,7 +1038,7 @@ mod browser {
             );
         }
 
-        fn screenshot(&self) -> Vec<u8> {
+        pub(crate) fn screenshot(&self) -> Vec<u8> {
             let mut response = agent().get(&self.url("/screenshot")).call().unwrap();
             let text = response
                 .body_mut()
@@ -1051,7 +1051,7 @@ mod browser {
         }
     }
 
-    fn base64_decode(text: &str) -> Vec<u8> {
+    pub(crate) fn base64_decode(text: &str) -> Vec<u8> {
         let value = |c: u8| -> u32 {
             match c {
                 b'A'..=b'Z' => u32::from(c - b'A'),

@@ -34,7 +34,8 @@ fn write_config(dir: &Path) {
     .unwrap();
 }
 
-fn scenario(dir: &Path) -> Truth {
+/// The at-sea scenario replayed into `dir/at_sea.db` (the page's browser test draws it).
+pub(crate) fn scenario(dir: &Path) -> Truth {
     let params = ScenarioParams {
         days: 3,
         at_sea: true,

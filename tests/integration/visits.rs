@@ -17,7 +17,7 @@ const STEP: i64 = 10 * 60_000;
 const T0: i64 = 1_709_856_000_000;
 const VOSTOCHNY: (f64, f64) = (42.735, 133.075);
 const NAKHODKA: (f64, f64) = (42.80, 132.885);
-const CALLER: u32 = 445_000_101;
+pub(crate) const CALLER: u32 = 445_000_101;
 const SHUTTLE: u32 = 445_000_202;
 /// The shuttle's cycle times, in hours from one switch-off to the next.
 const SHUTTLE_CYCLES: [i64; 5] = [72, 75, 70, 73, 74];
@@ -209,7 +209,8 @@ fn write_csv(plan: &Plan, path: &Path) {
     std::fs::write(path, text).unwrap();
 }
 
-fn replayed(dir: &Path) -> PathBuf {
+/// The fixture replayed into `dir`: the database (the page's browser test shows its visits).
+pub(crate) fn replayed(dir: &Path) -> PathBuf {
     let plan = plan();
     let csv = dir.join("calls.csv");
     write_csv(&plan, &csv);

@@ -1,11 +1,15 @@
-// The aisgap map page: designated ports, trips and vessels dark now over the bundled
-// coastlines, the monthly tally and the trips table. It talks to nothing but this service.
+// The aisgap map page: designated ports, trips, vessels dark now, encounters and loitering at
+// sea over the bundled coastlines, the monthly tally (dark beside open calls), the estimated
+// barrels against the annual cap, and the trips table. It talks to nothing but this service.
 "use strict";
 
 (() => {
   const SVG = "http://www.w3.org/2000/svg";
   const EARTH_RADIUS_NM = 3440.065;
   const TRACK_CONTEXT_HOURS = 24;
+  // The vessel view lists its port visits this long either side of a trip: the voyage the
+  // dark call sits in, open calls before and after.
+  const VISIT_CONTEXT_DAYS = 30;
   // Tracks around trips are drawn when the table lists at most this many: a year of trips
   // drawn at once is a tangle and a large download; a month of them is readable.
   const TRACKS_UP_TO = 100;
@@ -18,6 +22,9 @@
     trips: [],
     tally: [],
     darkNow: [],
+    encounters: [],
+    loitering: [],
+    report: null,
     byKey: new Map(),
     portColour: new Map(),
     scaled: [],
@@ -413,9 +420,14 @@
     for (const change of gap.identity_changes || []) {
       addRow(dl, `Changed ${change.field}`, `${change.before} to ${change.after}`);
     }
+    if (gap.last_open_call) {
+      const call = gap.last_open_call;
+      addRow(dl, "Last open call", `${call.port}, ${shortTime(call.arrived)} to ${shortTime(call.left_at)} UTC`);
+    }
     if (vessel) {
       addRow(dl, "Track around", `${vessel.track.length} fixes within ${TRACK_CONTEXT_HOURS} h`);
       addRow(dl, "Identity reports", vessel.identity_history.length);
+      if (vessel.visitsAround) showVisits(vessel.visitsAround, panel);
     }
     if ((gap.candidates || []).length) {
       const table = html("table", null, panel);
@@ -485,7 +497,12 @@
     const from = new Date(Date.parse(gap.dark_from) - TRACK_CONTEXT_HOURS * 3600e3).toISOString();
     const until = new Date(Date.parse(gap.dark_until || gap.dark_from) + TRACK_CONTEXT_HOURS * 3600e3).toISOString();
     try {
-      const vessel = await getJson(`/api/v1/vessels/${gap.mmsi}?since=${encodeURIComponent(from.replace(".000", ""))}&until=${encodeURIComponent(until.replace(".000", ""))}`);
+      const around = (time, days) => encodeURIComponent(new Date(Date.parse(time) + days * 86400e3).toISOString().replace(".000", ""));
+      const [vessel, visits] = await Promise.all([
+        getJson(`/api/v1/vessels/${gap.mmsi}?since=${encodeURIComponent(from.replace(".000", ""))}&until=${encodeURIComponent(until.replace(".000", ""))}`),
+        getJson(`/api/v1/visits?mmsi=${gap.mmsi}&since=${around(gap.dark_from, -VISIT_CONTEXT_DAYS)}&until=${around(gap.dark_until || gap.dark_from, VISIT_CONTEXT_DAYS)}&limit=10000`),
+      ]);
+      vessel.visitsAround = visits;
       if (state.selectedKey !== key) return;
       showEvidence(gap, vessel);
       drawSelection(gap, vessel.track);
@@ -515,7 +532,13 @@
     const margin = { left: 38, right: 10, top: 10, bottom: 34 };
     const plotWidth = width - margin.left - margin.right;
     const plotHeight = height - margin.top - margin.bottom;
-    const perMonth = months.map((m) => state.tally.filter((r) => r.month === m).reduce((s, r) => s + r.trips, 0));
+    const openTotal = state.tally.reduce((sum, r) => sum + (r.open_calls || 0), 0);
+    $("chart-total").textContent += `, ${openTotal} open call${openTotal === 1 ? "" : "s"}`;
+    // Dark and open calls share one scale, so that their bars compare.
+    const perMonth = months.flatMap((m) => {
+      const rows = state.tally.filter((r) => r.month === m);
+      return [rows.reduce((s, r) => s + r.trips, 0), rows.reduce((s, r) => s + (r.open_calls || 0), 0)];
+    });
     const step = Math.max(1, Math.ceil(Math.max(1, ...perMonth) / 5));
     const top = step * Math.ceil(Math.max(1, ...perMonth) / step);
     const axis = el("g", { class: "axis" }, svg);
@@ -528,9 +551,9 @@
       el("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, axis).textContent = "No trips";
     }
     const slot = plotWidth / Math.max(months.length, 1);
-    const barWidth = Math.min(60, slot * 0.7);
+    const barWidth = Math.min(40, slot * 0.38);
     months.forEach((month, i) => {
-      const x = margin.left + i * slot + (slot - barWidth) / 2;
+      const x = margin.left + i * slot + slot / 2 - barWidth;
       let base = margin.top + plotHeight;
       for (const port of ports) {
         const row = state.tally.find((r) => r.month === month && r.port === port);
@@ -544,7 +567,19 @@
         titled(bar, `${port}, ${month}: ${row.trips} trips (${row.high_confidence} high confidence), about ${whole(row.est_barrels)} barrels`);
         bar.addEventListener("click", () => filterToMonth(port, month));
       }
-      el("text", { x: x + barWidth / 2, y: height - margin.bottom + 16, "text-anchor": "middle" }, axis).textContent = month;
+      let openBase = margin.top + plotHeight;
+      for (const port of ports) {
+        const row = state.tally.find((r) => r.month === month && r.port === port);
+        if (!row || !row.open_calls) continue;
+        const h = (row.open_calls / top) * plotHeight;
+        openBase -= h;
+        const bar = el("rect", {
+          class: "bar-open", x: x + barWidth + 2, y: openBase, width: barWidth, height: h, fill: state.portColour.get(port) || "#888",
+          "data-port": port, "data-month": month, "data-open-calls": row.open_calls,
+        }, svg);
+        titled(bar, `${port}, ${month}: ${row.open_calls} open calls (port visits heard with AIS on)`);
+      }
+      el("text", { x: x + barWidth, y: height - margin.bottom + 16, "text-anchor": "middle" }, axis).textContent = month;
     });
     const legend = $("chart-legend");
     legend.replaceChildren();
@@ -554,6 +589,7 @@
       swatch.style.background = state.portColour.get(port) || "#888";
       item.appendChild(document.createTextNode(port));
     }
+    html("li", "left bar of each month: dark calls (trips); right, pale: open calls", legend, "hint");
   }
 
   function filterToMonth(port, month) {
@@ -563,6 +599,205 @@
     $("f-from").value = `${month}-01`;
     $("f-until").value = `${month}-${String(last).padStart(2, "0")}`;
     renderTable();
+  }
+
+  // ---- port visits, encounters and loitering ---------------------------------------------
+
+  function showVisits(visits, panel) {
+    html("h3", `Port visits with AIS on, ${VISIT_CONTEXT_DAYS} days either side (${visits.length})`, panel);
+    if (!visits.length) {
+      html("p", "None heard.", panel, "hint");
+      return;
+    }
+    const table = html("table", null, panel);
+    table.className = "visits";
+    const head = html("tr", null, html("thead", null, table));
+    for (const title of ["Port", "Arrived (UTC)", "Left", "Hours", "Call"]) html("th", title, head);
+    const body = html("tbody", null, table);
+    for (const v of visits) {
+      const row = html("tr", null, body);
+      row.dataset.visit = `${v.mmsi}@${v.arrived}`;
+      html("td", v.port, row);
+      html("td", shortTime(v.arrived), row);
+      html("td", v.left ? shortTime(v.left) : "still there", row);
+      html("td", fixed(v.duration_hours, 1), row);
+      html("td", v.open_call ? "open" : "dark", row);
+    }
+  }
+
+  const encounterKey = (e) => `${e.a.mmsi}-${e.b.mmsi}@${e.start}`;
+  const loiteringKey = (l) => `${l.vessel.mmsi}@${l.start}`;
+  const vesselName = (v) => `${v.name || "unnamed"} (MMSI ${v.mmsi}${v.flag ? `, ${v.flag}` : ""})`;
+
+  function drawAtSea() {
+    const layer = $("layer-at-sea");
+    layer.replaceChildren();
+    const list = $("at-sea-list");
+    list.replaceChildren();
+    // A vessel often idles while it meets another: the meeting is drawn over the idling.
+    const idleLayer = el("g", {}, layer);
+    const meetingLayer = el("g", {}, layer);
+    for (const e of state.encounters) {
+      const key = encounterKey(e);
+      const g = el("g", { class: "encounter", "data-encounter": key }, meetingLayer);
+      titled(g, `Encounter: ${e.a.name || e.a.mmsi} and ${e.b.name || e.b.mmsi}, ${fixed(e.duration_hours, 1)} h from ${shortTime(e.start)} UTC`);
+      const [x1, y1] = project(e.start_lon, e.start_lat);
+      const [x2, y2] = project(e.end_lon, e.end_lat);
+      el("line", { class: "meeting", x1, y1, x2, y2 }, g);
+      const [x, y] = project(e.lon, e.lat);
+      scaled(el("circle", { class: "meeting-point", cx: x, cy: y }, g), "r", 6);
+      g.addEventListener("click", () => selectAtSea("encounter", key));
+      const button = html("button", `Encounter: ${e.a.name || e.a.mmsi} / ${e.b.name || e.b.mmsi}, ${fixed(e.duration_hours, 1)} h`, html("li", null, list));
+      button.type = "button";
+      button.dataset.encounter = key;
+      button.addEventListener("click", () => selectAtSea("encounter", key));
+    }
+    for (const l of state.loitering) {
+      const key = loiteringKey(l);
+      const g = el("g", { class: "loitering", "data-loitering": key }, idleLayer);
+      titled(g, `Loitering: ${l.vessel.name || l.vessel.mmsi}, ${fixed(l.duration_hours, 1)} h from ${shortTime(l.start)} UTC`);
+      const radius = Math.max(0.5, (l.distance_nm || 0) / 2);
+      el("path", { class: "idle-ring", d: ringPath(circle(l.lat, l.lon, radius)) }, g);
+      const [x1, y1] = project(l.start_lon, l.start_lat);
+      const [x2, y2] = project(l.end_lon, l.end_lat);
+      el("path", { class: "idle-path", d: `M${x1} ${y1}L${x2} ${y2}` }, g);
+      g.addEventListener("click", () => selectAtSea("loitering", key));
+      const button = html("button", `Loitering: ${l.vessel.name || l.vessel.mmsi}, ${fixed(l.duration_hours, 1)} h`, html("li", null, list));
+      button.type = "button";
+      button.dataset.loitering = key;
+      button.addEventListener("click", () => selectAtSea("loitering", key));
+    }
+    const count = state.encounters.length + state.loitering.length;
+    $("at-sea-count").textContent = `${state.encounters.length} encounters, ${state.loitering.length} loitering`;
+    if (!count) html("li", "No encounter and no loitering of a watched vessel.", list, "hint");
+  }
+
+  function sideRows(dl, label, v) {
+    addRow(dl, label, vesselName(v));
+    addRow(dl, `${label}: ship`, [v.imo ? `IMO ${v.imo}` : "", v.ship_type ? `type ${v.ship_type}` : "", v.length ? `${v.length} x ${v.beam || "?"} m` : ""].filter(Boolean).join(", "));
+    if (v.draught_before !== undefined && v.draught_before !== null) {
+      const change = v.draught_change === null || v.draught_change === undefined ? "" : ` (${v.draught_change >= 0 ? "+" : ""}${fixed(v.draught_change, 1)} m)`;
+      addRow(dl, `${label}: draught`, `${fixed(v.draught_before, 1)} m to ${v.draught_after === null ? "?" : `${fixed(v.draught_after, 1)} m`}${change}`);
+    }
+  }
+
+  function showEncounter(e) {
+    const panel = $("evidence");
+    panel.replaceChildren();
+    html("h2", `Encounter: ${e.a.name || e.a.mmsi} and ${e.b.name || e.b.mmsi}`, panel);
+    const dl = html("dl", null, panel);
+    addRow(dl, "Status", e.status);
+    sideRows(dl, "Vessel A", e.a);
+    sideRows(dl, "Vessel B", e.b);
+    addRow(dl, "From", `${shortTime(e.start)} UTC`);
+    addRow(dl, "Until", `${shortTime(e.end)} UTC (${fixed(e.duration_hours, 1)} h)`);
+    addRow(dl, "Distance", `min ${Math.round(e.min_distance_m)} m, median ${Math.round(e.median_distance_m)} m (${e.samples} common times)`);
+    addRow(dl, "Median speed", `${fixed(e.median_speed_kn, 1)} kn`);
+    addRow(dl, "Where", `${fixed(e.lat, 4)}, ${fixed(e.lon, 4)}`);
+    if (e.nearest_port) addRow(dl, "Nearest port", `${e.nearest_port}, ${fixed(e.port_distance_nm, 1)} nm`);
+    if (e.receiving) addRow(dl, "Receiving", e.receiving === e.a.mmsi ? vesselName(e.a) : vesselName(e.b));
+    if (e.est_barrels !== null && e.est_barrels !== undefined) addRow(dl, "Estimated transfer", `${whole(e.est_tonnes)} t, ${whole(e.est_barrels)} barrels`);
+  }
+
+  function showLoitering(l) {
+    const panel = $("evidence");
+    panel.replaceChildren();
+    html("h2", `Loitering: ${l.vessel.name || l.vessel.mmsi}`, panel);
+    const dl = html("dl", null, panel);
+    addRow(dl, "Status", l.status);
+    sideRows(dl, "Vessel", l.vessel);
+    addRow(dl, "From", `${shortTime(l.start)} UTC`);
+    addRow(dl, "Until", `${shortTime(l.end)} UTC (${fixed(l.duration_hours, 1)} h)`);
+    addRow(dl, "Speed", `mean ${fixed(l.mean_speed_kn, 2)} kn, max ${fixed(l.max_speed_kn, 1)} kn over ${l.fixes} fixes`);
+    addRow(dl, "Moved", `${fixed(l.distance_nm, 1)} nm`);
+    addRow(dl, "Where", `${fixed(l.lat, 4)}, ${fixed(l.lon, 4)}`);
+    if (l.nearest_port) addRow(dl, "Nearest port", `${l.nearest_port}, ${fixed(l.port_distance_nm, 1)} nm`);
+    if (l.draught !== null && l.draught !== undefined) addRow(dl, "Draught", `${fixed(l.draught, 1)} m`);
+  }
+
+  function selectAtSea(kind, key) {
+    const record = kind === "encounter"
+      ? state.encounters.find((e) => encounterKey(e) === key)
+      : state.loitering.find((l) => loiteringKey(l) === key);
+    if (!record) return;
+    state.selectedKey = null;
+    document.querySelectorAll(".selected").forEach((node) => node.classList.remove("selected"));
+    $("layer-selection").replaceChildren();
+    const node = document.querySelector(`#layer-at-sea g[data-${kind}="${CSS.escape(key)}"]`);
+    if (node) node.classList.add("selected");
+    if (kind === "encounter") showEncounter(record);
+    else showLoitering(record);
+    fitBounds(boundsOf([[record.start_lon, record.start_lat], [record.end_lon, record.end_lat], ...circle(record.lat, record.lon, 5)]), 0.35);
+    document.body.dataset.selected = `${kind}:${key}`;
+  }
+
+  // ---- estimated barrels against the annual cap -------------------------------------------
+
+  function drawCap() {
+    const report = state.report;
+    const svg = $("cap-chart");
+    svg.replaceChildren();
+    const body = document.querySelector("#confidence-split tbody");
+    body.replaceChildren();
+    if (!report) return;
+    const total = report.totals.est_barrels;
+    $("cap-total").textContent = `${whole(total)} bbl estimated, ${whole(report.cap_over_period_bbl)} bbl cap over the period`;
+    for (const c of report.confidence) {
+      const row = html("tr", null, body);
+      row.dataset.confidence = c.confidence;
+      row.dataset.trips = c.trips;
+      html("td", c.confidence, row);
+      html("td", String(c.trips), row, "num");
+      html("td", String(c.with_estimate), row, "num");
+      html("td", whole(c.est_barrels), row, "num");
+    }
+    if (!report.period_from || !report.period_until) return;
+    const from = Date.parse(report.period_from);
+    const until = Math.max(Date.parse(report.period_until), from + 3600e3);
+    const width = Math.max(svg.clientWidth || 800, 320);
+    const height = 230;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const margin = { left: 70, right: 10, top: 12, bottom: 24 };
+    const peak = Math.max(total, report.annual_cap_bbl, report.cap_over_period_bbl, 1) * 1.08;
+    const power = 10 ** Math.floor(Math.log10(peak / 5));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => peak / s <= 5) || power * 10;
+    const top = step * Math.ceil(peak / step);
+    const xOf = (t) => margin.left + Math.min(1, Math.max(0, (t - from) / (until - from))) * (width - margin.left - margin.right);
+    const yOf = (v) => margin.top + (1 - v / top) * (height - margin.top - margin.bottom);
+    const axis = el("g", { class: "axis" }, svg);
+    for (let v = 0; v <= top + 1e-6; v += step) {
+      el("line", { x1: margin.left, x2: width - margin.right, y1: yOf(v), y2: yOf(v) }, axis);
+      el("text", { x: margin.left - 6, y: yOf(v) + 4, "text-anchor": "end" }, axis).textContent = whole(v);
+    }
+    const every = Math.max(1, Math.ceil(report.months.length / 12));
+    report.months.forEach((m, i) => {
+      if (i % every) return;
+      const start = Math.max(Date.parse(`${m.month}-01T00:00:00Z`), from);
+      el("text", { x: xOf(start), y: height - 6, "text-anchor": i ? "middle" : "start" }, axis).textContent = m.month;
+    });
+    titled(el("line", { class: "cap-line", x1: margin.left, x2: width - margin.right, y1: yOf(report.annual_cap_bbl), y2: yOf(report.annual_cap_bbl), "data-cap": report.annual_cap_bbl }, svg), report.cap_label);
+    el("text", { x: margin.left + 4, y: yOf(report.annual_cap_bbl) - 4 }, axis).textContent = report.cap_label;
+    el("line", { class: "pro-rata-line", x1: xOf(from), y1: yOf(0), x2: xOf(until), y2: yOf(report.cap_over_period_bbl) }, svg);
+    let d = `M${xOf(from)} ${yOf(0)}`;
+    for (const t of report.trips) d += `H${xOf(Date.parse(t.dark_from))}V${yOf(t.cumulative_est_barrels)}`;
+    d += `H${xOf(until)}`;
+    titled(el("path", { class: "cumulative-line", d, "data-total": Math.round(total) }, svg), `${whole(total)} estimated barrels over the period`);
+    $("cap-note").textContent = `Red: cumulative estimate (${report.totals.with_estimate} of ${report.totals.trips} trips have one). Dashed: ${report.cap_label}. Dotted: that cap pro rata from ${shortTime(report.period_from).slice(0, 10)}.`;
+  }
+
+  async function exportTally() {
+    try {
+      const blob = await (await request("/api/v1/tally/report?format=csv")).blob();
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = "aisgap-tally.csv";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (error) {
+      setStatus(error.message);
+    }
   }
 
   // ---- the trips table --------------------------------------------------------------------
@@ -695,6 +930,7 @@
     }
     $("export-csv").addEventListener("click", () => exportTrips("csv"));
     $("export-geojson").addEventListener("click", () => exportTrips("geojson"));
+    $("export-tally-csv").addEventListener("click", exportTally);
   }
 
   // Exports go through fetch so that a configured token travels in the header, never the URL.
@@ -729,14 +965,20 @@
     installPanZoom();
     installTable();
     try {
-      const [land, ports, trips, tally, darkNow, summary] = await Promise.all([
+      const [land, ports, trips, tally, darkNow, summary, encounters, loitering, report] = await Promise.all([
         getJson("/assets/land.json"),
         getJson("/api/v1/ports"),
         getJson("/api/v1/trips?limit=10000"),
         getJson("/api/v1/tally?by=port,month&limit=10000"),
         getJson("/api/v1/dark-now?limit=10000"),
         getJson("/api/v1/summary"),
+        getJson("/api/v1/encounters?limit=10000"),
+        getJson("/api/v1/loitering?limit=10000"),
+        getJson("/api/v1/tally/report"),
       ]);
+      state.encounters = encounters;
+      state.loitering = loitering;
+      state.report = report;
       state.ports = ports;
       state.trips = trips;
       state.tally = tally;
@@ -751,7 +993,9 @@
       drawPorts();
       drawTrips();
       drawDarkNow();
+      drawAtSea();
       drawChart();
+      drawCap();
       for (const name of ports.map((p) => p.name)) {
         const option = html("option", name, $("f-port"));
         option.value = name;
@@ -761,13 +1005,17 @@
       const homePoints = [];
       for (const p of ports) homePoints.push(...circle(p.lat, p.lon, p.coverage_nm));
       for (const t of [...trips, ...darkNow]) homePoints.push([t.from_lon, t.from_lat], [t.until_lon, t.until_lat]);
+      for (const r of [...encounters, ...loitering]) homePoints.push([r.lon, r.lat]);
       state.home = boundsOf(homePoints) || boundsOf([[land.bbox[0], land.bbox[1]], [land.bbox[2], land.bbox[3]]]);
       fitBounds(state.home);
       $("clock").textContent = `Data as of ${shortTime(summary.stream_clock) || "?"} UTC (stream clock), ${ports.length} designated ports, ${trips.length} trips`;
 
       selectFromHash();
       window.addEventListener("hashchange", selectFromHash);
-      window.addEventListener("resize", () => drawChart());
+      window.addEventListener("resize", () => {
+        drawChart();
+        drawCap();
+      });
 
       await loadTracks();
       document.body.dataset.ready = "true";
