@@ -194,6 +194,9 @@ pub enum QueryWhat {
     Encounters,
     /// Watched vessels idling at sea ([loitering]).
     Loitering,
+    /// Dark rendezvous ([rendezvous]): a watched vessel's silence that another vessel's
+    /// silence or loitering could have shared, with the window, slack and meeting area.
+    Rendezvous,
     /// Port visits of watched vessels heard with AIS on (arrival, departure, voyage).
     Visits,
     /// Shuttle patterns: repeated dark trips from one area to one port, with the window the

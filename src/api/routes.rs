@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::endpoints::{
     Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS,
-    SUMMARY, TALLY, TRIPS, VESSEL, VISITS,
+    RENDEZVOUS, SUMMARY, TALLY, TRIPS, VESSEL, VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{calls, openapi, page, ApiError, ApiState};
@@ -36,6 +36,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (OPENAPI.path, get(openapi_document)),
         (VISITS.path, get(visits)),
         (PATTERNS.path, get(patterns)),
+        (RENDEZVOUS.path, get(rendezvous)),
     ]
 }
 
@@ -173,6 +174,19 @@ async fn loitering(
         .run(move |reader| super::at_sea::loitering_answer(reader, &filter, format))
         .await?;
     Ok(reply(format, body, Some(total), "loitering"))
+}
+
+async fn rendezvous(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&RENDEZVOUS, raw)?;
+    let (filter, format) = (query::at_sea::at_sea_filter(&q.filter), q.format);
+    let (body, total) = state
+        .pool
+        .run(move |reader| super::rendezvous::rendezvous_answer(reader, &filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "rendezvous"))
 }
 
 async fn trips(
