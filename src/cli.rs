@@ -152,8 +152,9 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub identity_cases: bool,
     /// Also stage the at-sea cases: a North Korean tanker meeting a Russian one at sea with
-    /// AIS on, a tanker loitering 8 h, a pair passing at 12 kn and a pair moored side by side
-    /// in port (needs --days 3 or more).
+    /// AIS on, a tanker loitering 8 h, a pair passing at 12 kn, a pair moored side by side
+    /// in port, two tankers dark together meeting far out at sea (a dark rendezvous) and a
+    /// decoy pair dark at the same time too far apart to meet (needs --days 3 or more).
     #[arg(long)]
     pub at_sea: bool,
 }

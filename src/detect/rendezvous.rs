@@ -5,7 +5,7 @@
 //! reach of both), never against every other. Legs are judged as gaps close, again when late
 //! data changes them (and withdrawn with them), and open silences at the end of the input.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -188,6 +188,70 @@ pub struct RendezvousStats {
     pub pairs_tested: u64,
     /// Legs whose silence was longer than `max_gap_hours` (not paired).
     pub too_long: u64,
+    /// Pairs not judged because the feed was not heard for enough of their common hours (a
+    /// whole-feed outage silences every vessel at once).
+    #[serde(default)]
+    pub feed_unheard: u64,
+}
+
+/// Fixes heard per hour on the whole feed: an hour nobody was heard in is an outage, not two
+/// vessels switching off together.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct FeedHours {
+    first_hour: i64,
+    counts: VecDeque<u32>,
+}
+
+/// More hours than this between two fixes starts the count afresh.
+const FEED_HOURS_MAX: usize = 24 * 400;
+
+impl FeedHours {
+    fn heard(&mut self, time: UnixMillis) {
+        let hour = time.as_millis().div_euclid(MILLIS_PER_HOUR);
+        if self.counts.is_empty() {
+            self.first_hour = hour;
+        }
+        if hour < self.first_hour {
+            return;
+        }
+        let index = (hour - self.first_hour) as usize;
+        if index >= FEED_HOURS_MAX {
+            self.counts.clear();
+            self.first_hour = hour;
+            self.counts.push_back(1);
+            return;
+        }
+        if index >= self.counts.len() {
+            self.counts.resize(index + 1, 0);
+        }
+        self.counts[index] = self.counts[index].saturating_add(1);
+    }
+
+    /// The share of the whole hours from `from` to `until` in which anything was heard.
+    fn share_heard(&self, from: UnixMillis, until: UnixMillis) -> f64 {
+        let first = from.as_millis().div_euclid(MILLIS_PER_HOUR);
+        let last = (until.as_millis() - 1).div_euclid(MILLIS_PER_HOUR);
+        if last < first {
+            return 1.0;
+        }
+        let heard = (first..=last)
+            .filter(|h| {
+                h.checked_sub(self.first_hour)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| self.counts.get(i))
+                    .is_some_and(|&n| n > 0)
+            })
+            .count();
+        heard as f64 / (last - first + 1) as f64
+    }
+
+    fn forget_before(&mut self, time: UnixMillis) {
+        let hour = time.as_millis().div_euclid(MILLIS_PER_HOUR);
+        while self.first_hour < hour && !self.counts.is_empty() {
+            self.counts.pop_front();
+            self.first_hour += 1;
+        }
+    }
 }
 
 /// The detector's state, as a checkpoint stores it (the cell index is rebuilt).
@@ -198,6 +262,8 @@ struct Saved {
     stats: RendezvousStats,
     reach: Reach,
     forgot_until: UnixMillis,
+    #[serde(default)]
+    feed: FeedHours,
 }
 
 /// The speed and minimum time legs are filed under: a leg's cells cover every place it could
@@ -236,6 +302,7 @@ pub struct Rendezvous {
     reach: Reach,
     /// Legs ending before this have left memory.
     forgot_until: UnixMillis,
+    feed: FeedHours,
 }
 
 impl Serialize for Rendezvous {
@@ -246,6 +313,7 @@ impl Serialize for Rendezvous {
             stats: self.stats.clone(),
             reach: self.reach,
             forgot_until: self.forgot_until,
+            feed: self.feed.clone(),
         }
         .serialize(serializer)
     }
@@ -258,6 +326,7 @@ impl<'de> Deserialize<'de> for Rendezvous {
             stats: saved.stats,
             reach: saved.reach,
             forgot_until: saved.forgot_until,
+            feed: saved.feed,
             ..Rendezvous::default()
         };
         for leg in saved.legs {
@@ -270,16 +339,30 @@ impl<'de> Deserialize<'de> for Rendezvous {
     }
 }
 
+/// What a pair is judged by: the rule, and the share of its common hours the feed must have
+/// been heard in (`[detect] min_coverage`).
+#[derive(Clone, Copy, Debug)]
+pub struct PairRule<'a> {
+    pub params: &'a RendezvousParams,
+    pub min_feed_share: f64,
+}
+
 impl Rendezvous {
+    /// A fix was heard on the feed (any vessel's, in stream order).
+    pub fn heard(&mut self, time: UnixMillis) {
+        self.feed.heard(time);
+    }
+
     /// A leg closed or changed: files it and tests it against every leg it shares a cell
     /// with (and those it was paired with), writing pairs found, changed or withdrawn.
     pub fn on_leg(
         &mut self,
-        params: &RendezvousParams,
+        rule: PairRule<'_>,
         ports: &Ports,
         leg: RendezvousLeg,
         out: &mut Vec<RendezvousRecord>,
     ) {
+        let params = rule.params;
         let key = leg.key();
         if self.reach != Reach::of(params) {
             self.refile(Reach::of(params));
@@ -310,7 +393,7 @@ impl Rendezvous {
         }
         partners.remove(&key);
         for partner in partners {
-            self.judge_pair(params, ports, key, partner, out);
+            self.judge_pair(rule, ports, key, partner, out);
         }
     }
 
@@ -330,6 +413,7 @@ impl Rendezvous {
             return;
         }
         self.forgot_until = keep_from;
+        self.feed.forget_before(keep_from);
         let old: Vec<LegKey> = self
             .legs
             .values()
@@ -433,7 +517,7 @@ impl Rendezvous {
     /// Tests two legs and writes what changed.
     fn judge_pair(
         &mut self,
-        params: &RendezvousParams,
+        rule: PairRule<'_>,
         ports: &Ports,
         one: LegKey,
         two: LegKey,
@@ -445,11 +529,18 @@ impl Rendezvous {
         let Some((dark, partner)) = ordered(a, b) else {
             return;
         };
+        let params = rule.params;
         let pair = (dark.key(), partner.key());
+        let common = (dark.from.max(partner.from), dark.until.min(partner.until));
         let found =
             if overlap_hours(dark, partner) >= params.min_hours && dark.mmsi() != partner.mmsi() {
-                self.stats.pairs_tested += 1;
-                judge(params, ports, dark, partner)
+                if self.feed.share_heard(common.0, common.1) < rule.min_feed_share {
+                    self.stats.feed_unheard += 1;
+                    None
+                } else {
+                    self.stats.pairs_tested += 1;
+                    judge(params, ports, dark, partner)
+                }
             } else {
                 None
             };

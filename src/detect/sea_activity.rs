@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::at_sea::{round_to, AtSeaStats, Heard, Sample, VesselAtSea};
 use super::encounters::{EncounterRecord, Encounters};
 use super::loitering::{Loitering, LoiteringRecord};
-use super::rendezvous::{IdleArea, LegKind, Rendezvous, RendezvousLeg, RendezvousRecord};
+use super::rendezvous::{IdleArea, LegKind, PairRule, Rendezvous, RendezvousLeg, RendezvousRecord};
 use super::{DetectParams, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -54,6 +54,7 @@ impl AtSea {
         vessel: Heard<'_>,
         sample: Sample,
     ) {
+        self.rendezvous.heard(sample.time);
         if params.at_sea.loitering.enabled && vessel.watched {
             self.loitering.on_fix(
                 &params.at_sea.loitering,
@@ -144,7 +145,7 @@ impl AtSea {
                     idle_area: None,
                 };
                 self.rendezvous
-                    .on_leg(p, ports, leg, &mut self.found_rendezvous);
+                    .on_leg(rule_of(params), ports, leg, &mut self.found_rendezvous);
             }
         }
         self.gather(params, ports);
@@ -177,7 +178,7 @@ impl AtSea {
             idle_area: None,
         };
         self.rendezvous
-            .on_leg(p, ports, leg, &mut self.found_rendezvous);
+            .on_leg(rule_of(params), ports, leg, &mut self.found_rendezvous);
         self.gather(params, ports);
     }
 
@@ -187,8 +188,12 @@ impl AtSea {
         let p = &params.at_sea.rendezvous;
         for l in std::mem::take(&mut self.found_loitering) {
             if p.enabled {
-                self.rendezvous
-                    .on_leg(p, ports, idle_leg(&l), &mut self.found_rendezvous);
+                self.rendezvous.on_leg(
+                    rule_of(params),
+                    ports,
+                    idle_leg(&l),
+                    &mut self.found_rendezvous,
+                );
             }
             self.changes.push(AtSeaChange::Loitering(Box::new(l)));
         }
@@ -225,6 +230,13 @@ impl AtSea {
             self.encounters.vessels_held() + self.loitering.vessels_held() + legs,
             self.encounters.pairs_held() + pairs,
         )
+    }
+}
+
+fn rule_of(params: &DetectParams) -> PairRule<'_> {
+    PairRule {
+        params: &params.at_sea.rendezvous,
+        min_feed_share: params.min_coverage,
     }
 }
 

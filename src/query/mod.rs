@@ -206,12 +206,9 @@ pub fn answer(
         Question::Loitering => {
             at_sea::answer_loitering(reader, &at_sea::at_sea_filter(filter), format, out)?
         }
-        Question::Rendezvous => rendezvous::answer_rendezvous(
-            reader,
-            &at_sea::at_sea_filter(filter),
-            format,
-            out,
-        )?,
+        Question::Rendezvous => {
+            rendezvous::answer_rendezvous(reader, &at_sea::at_sea_filter(filter), format, out)?
+        }
         Question::Visits => visits::answer_visits(reader, filter, format, out)?,
         Question::Patterns(params) => visits::answer_patterns(reader, filter, params, format, out)?,
         Question::Ports => {

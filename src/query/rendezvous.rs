@@ -142,7 +142,10 @@ fn feature(geometry: Value, properties: &Value, role: &str) -> Value {
 /// fix A alone while it is open), an idling as its stored track (its ends when none is kept).
 fn leg_geometry(reader: &Reader, leg: &RendezvousLeg) -> Result<Value, QueryError> {
     let a = json!([leg.from_lon, leg.from_lat]);
-    let b = leg.until_lon.zip(leg.until_lat).map(|(lon, lat)| json!([lon, lat]));
+    let b = leg
+        .until_lon
+        .zip(leg.until_lat)
+        .map(|(lon, lat)| json!([lon, lat]));
     if leg.kind == LegKind::Loitering {
         let points: Vec<Value> = reader
             .track(leg.vessel.mmsi, Some(leg.from), Some(leg.until))?
@@ -180,7 +183,11 @@ pub fn rendezvous_geojson(
                 "meeting_area",
             ));
         }
-        features.push(feature(leg_geometry(reader, &r.dark)?, &properties, "dark_leg"));
+        features.push(feature(
+            leg_geometry(reader, &r.dark)?,
+            &properties,
+            "dark_leg",
+        ));
         features.push(feature(
             leg_geometry(reader, &r.partner)?,
             &properties,
