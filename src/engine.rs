@@ -633,6 +633,7 @@ impl Engine {
             FixOrder::Late => {
                 self.stats.late_fixes += 1;
                 self.rejudge_with_late_fix(fix.mmsi, segment, Position::of(fix, time));
+                self.at_sea_late_fix(fix, time);
             }
         }
         if fresh {

@@ -105,7 +105,7 @@ pub fn schemas() -> Vec<(&'static str, Value)> {
     }
     let mut side_required = VESSEL_REQUIRED.to_vec();
     side_required.extend(["draught_before", "draught_after", "draught_change"]);
-    let status = json!({ "type": "string", "enum": ["ongoing", "closed"] });
+    let status = json!({ "type": "string", "enum": ["ongoing", "closed", "withdrawn"] });
     let encounter = object(
         &[
             "a",

@@ -124,6 +124,8 @@ pub const AWAY_RULE: &str = "from_ports";
 pub enum EpisodeStatus {
     Ongoing,
     Closed,
+    /// A late fix showed the vessel elsewhere during it.
+    Withdrawn,
 }
 
 impl EpisodeStatus {
@@ -131,6 +133,7 @@ impl EpisodeStatus {
         match self {
             EpisodeStatus::Ongoing => "ongoing",
             EpisodeStatus::Closed => "closed",
+            EpisodeStatus::Withdrawn => "withdrawn",
         }
     }
 
@@ -138,6 +141,7 @@ impl EpisodeStatus {
         match text {
             "ongoing" => Some(EpisodeStatus::Ongoing),
             "closed" => Some(EpisodeStatus::Closed),
+            "withdrawn" => Some(EpisodeStatus::Withdrawn),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ pub mod rendezvous;
 pub mod sea_activity;
 mod timers;
 pub mod visits;
+mod withdrawals;
 
 use serde::{Deserialize, Serialize};
 

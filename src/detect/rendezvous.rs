@@ -680,3 +680,180 @@ fn cells_of(leg: &RendezvousLeg, reach: Reach) -> Vec<i64> {
     }
     cells
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::Identity;
+
+    const HOUR: i64 = MILLIS_PER_HOUR;
+
+    fn leg(mmsi: u32, watched: bool, lon: f64, from_h: i64, until_h: i64) -> RendezvousLeg {
+        RendezvousLeg {
+            vessel: VesselAtSea::of(Mmsi(mmsi), &Identity::default(), watched),
+            kind: LegKind::Gap,
+            from: UnixMillis(from_h * HOUR),
+            from_lat: 41.0,
+            from_lon: lon,
+            until: UnixMillis(until_h * HOUR),
+            until_lat: Some(41.0),
+            until_lon: Some(lon),
+            hours: (until_h - from_h) as f64,
+            idle_area: None,
+        }
+    }
+
+    /// A detector that heard the feed every hour of the first two days.
+    fn detector() -> Rendezvous {
+        let mut r = Rendezvous::default();
+        for h in 0..48 {
+            r.heard(UnixMillis(h * HOUR + 1));
+        }
+        r
+    }
+
+    fn rule(params: &RendezvousParams) -> PairRule<'_> {
+        PairRule {
+            params,
+            min_feed_share: 0.75,
+        }
+    }
+
+    #[test]
+    fn a_pair_is_found_once_and_withdrawn_when_late_data_shortens_a_silence() {
+        let params = RendezvousParams::default();
+        let ports = Ports::from([]);
+        let mut r = detector();
+        let mut out = Vec::new();
+        // 0.8 degrees of longitude (36 nm) apart, both dark 10 h: they could have met.
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 134.0, 0, 10),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(273_000_001, false, 134.8, 1, 11),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert!(out[0].newly_found);
+        assert_eq!(out[0].status, RendezvousStatus::Candidate);
+        assert_eq!(out[0].dark.vessel.mmsi, Mmsi(445_000_001));
+        // The same gap judged again (coverage): nothing new.
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 134.0, 0, 10),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        // A checkpoint goes on as the original would.
+        let text = serde_json::to_string(&r).unwrap();
+        let mut restored: Rendezvous = serde_json::from_str(&text).unwrap();
+        // A late fix cut the watched vessel's silence to 4 h: no time left to get there and
+        // back and stay 2 h.
+        let mut late = Vec::new();
+        restored.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 134.0, 0, 4),
+            &mut late,
+        );
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 134.0, 0, 4),
+            &mut out,
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].status, RendezvousStatus::Withdrawn);
+        assert_eq!(late, out[1..]);
+        assert_eq!(r.stats().found, 1);
+        assert_eq!(r.stats().withdrawn, 1);
+        // A gap withdrawn outright takes nothing more with it (already withdrawn).
+        r.withdraw_leg((Mmsi(445_000_001), UnixMillis(0)), &mut out);
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn only_a_watched_silence_pairs_and_never_with_itself_or_far_away_or_in_an_outage() {
+        let params = RendezvousParams::default();
+        let ports = Ports::from([]);
+        let mut out = Vec::new();
+        let mut r = detector();
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(273_000_001, false, 134.0, 0, 10),
+            &mut out,
+        );
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(273_000_002, false, 134.5, 0, 10),
+            &mut out,
+        );
+        assert!(
+            out.is_empty(),
+            "two unwatched silences are no one's rendezvous"
+        );
+        // 10 degrees east: no shared cell, never even tested.
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 144.0, 0, 10),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(r.stats().pairs_tested, 0);
+        // A feed heard in none of the hours: an outage, not a meeting.
+        let mut deaf = Rendezvous::default();
+        deaf.on_leg(
+            rule(&params),
+            &ports,
+            leg(273_000_001, false, 134.0, 100, 110),
+            &mut out,
+        );
+        deaf.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 134.5, 100, 110),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(deaf.stats().feed_unheard, 1);
+    }
+
+    #[test]
+    fn a_loitering_partner_is_met_where_it_idled() {
+        let params = RendezvousParams::default();
+        let ports = Ports::from([]);
+        let mut out = Vec::new();
+        let mut r = detector();
+        let mut idle = leg(273_000_001, true, 134.5, 2, 9);
+        idle.kind = LegKind::Loitering;
+        idle.idle_area = Some(IdleArea {
+            lat: 41.0,
+            lon: 134.5,
+            radius_nm: 0.2,
+        });
+        r.on_leg(rule(&params), &ports, idle, &mut out);
+        r.on_leg(
+            rule(&params),
+            &ports,
+            leg(445_000_001, true, 134.0, 0, 10),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        let found = &out[0];
+        assert_eq!(found.partner.kind, LegKind::Loitering);
+        assert!(crate::ports::haversine_nm(found.lat, found.lon, 41.0, 134.5) <= 0.21);
+        // Forgotten once nothing can pair with it any more.
+        r.forget_before(UnixMillis(40 * HOUR));
+        assert_eq!(r.held(), (0, 0));
+    }
+}

@@ -10,6 +10,7 @@ use super::at_sea::{round_to, AtSeaStats, Heard, Sample, VesselAtSea};
 use super::encounters::{EncounterRecord, Encounters};
 use super::loitering::{Loitering, LoiteringRecord};
 use super::rendezvous::{IdleArea, LegKind, PairRule, Rendezvous, RendezvousLeg, RendezvousRecord};
+use super::withdrawals::Withdrawals;
 use super::{DetectParams, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -35,6 +36,8 @@ pub struct AtSea {
     loitering: Loitering,
     #[serde(default)]
     rendezvous: Rendezvous,
+    #[serde(default)]
+    withdrawals: Withdrawals,
     stats: AtSeaStats,
     #[serde(skip)]
     changes: Vec<AtSeaChange>,
@@ -102,6 +105,8 @@ impl AtSea {
         // A leg can still pair while a gap it overlaps may close or be judged again.
         let keep = params.rejudge_horizon_hours + params.at_sea.rendezvous.max_gap_hours;
         self.rendezvous.forget_before(clock.plus_hours(-keep));
+        self.withdrawals
+            .forget_before(clock.plus_hours(-params.rejudge_horizon_hours));
         self.gather(params, ports);
     }
 
@@ -151,6 +156,35 @@ impl AtSea {
         self.gather(params, ports);
     }
 
+    /// A fix older than the vessel's latest arrived: confirmed encounters and loitering it
+    /// contradicts are withdrawn (and rendezvous with that loitering).
+    pub fn on_late_fix(
+        &mut self,
+        params: &DetectParams,
+        ports: &Ports,
+        mmsi: Mmsi,
+        sample: Sample,
+        reported_speed: Option<f32>,
+    ) {
+        let mut encounters = Vec::new();
+        self.withdrawals.late_fix(
+            &params.at_sea.encounters,
+            &params.at_sea.loitering,
+            ports,
+            mmsi,
+            sample.time,
+            (sample.lat, sample.lon),
+            reported_speed,
+            (&mut encounters, &mut self.found_loitering),
+        );
+        self.found_encounters.extend(encounters);
+        self.gather(params, ports);
+    }
+
+    pub fn withdrawn_episodes(&self) -> u64 {
+        self.withdrawals.count
+    }
+
     /// The end of the input: a watched vessel still dark since fix A at `clock` is paired
     /// as it stands (it could be anywhere within reach of A).
     pub fn on_still_dark(
@@ -187,7 +221,13 @@ impl AtSea {
     fn gather(&mut self, params: &DetectParams, ports: &Ports) {
         let p = &params.at_sea.rendezvous;
         for l in std::mem::take(&mut self.found_loitering) {
-            if p.enabled {
+            if !self.withdrawals.follow_loitering(&l) {
+                continue;
+            }
+            if l.status == super::at_sea::EpisodeStatus::Withdrawn {
+                self.rendezvous
+                    .withdraw_leg(l.key(), &mut self.found_rendezvous);
+            } else if p.enabled {
                 self.rendezvous.on_leg(
                     rule_of(params),
                     ports,
@@ -203,9 +243,11 @@ impl AtSea {
     /// Encounters, then the rendezvous found since the last call.
     fn flush(&mut self) {
         debug_assert!(self.found_loitering.is_empty());
-        let encounters = self.found_encounters.drain(..);
-        self.changes
-            .extend(encounters.map(|e| AtSeaChange::Encounter(Box::new(e))));
+        for e in std::mem::take(&mut self.found_encounters) {
+            if self.withdrawals.follow_encounter(&e) {
+                self.changes.push(AtSeaChange::Encounter(Box::new(e)));
+            }
+        }
         let rendezvous = self.found_rendezvous.drain(..);
         self.changes
             .extend(rendezvous.map(|r| AtSeaChange::Rendezvous(Box::new(r))));
@@ -227,7 +269,10 @@ impl AtSea {
     pub fn held(&self) -> (usize, usize) {
         let (legs, pairs) = self.rendezvous.held();
         (
-            self.encounters.vessels_held() + self.loitering.vessels_held() + legs,
+            self.encounters.vessels_held()
+                + self.loitering.vessels_held()
+                + self.withdrawals.held()
+                + legs,
             self.encounters.pairs_held() + pairs,
         )
     }

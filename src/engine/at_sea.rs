@@ -42,6 +42,20 @@ impl Engine {
 }
 
 impl Engine {
+    /// A late fix: the at-sea episodes it contradicts are withdrawn.
+    pub(super) fn at_sea_late_fix(&mut self, fix: &Fix, time: UnixMillis) {
+        let sample = Sample {
+            time,
+            lat: fix.lat,
+            lon: fix.lon,
+            speed_kn: fix.sog.unwrap_or(f32::NAN),
+        };
+        let reported = fix.sog.filter(|s| *s <= 102.2);
+        self.at_sea
+            .on_late_fix(&self.params, &self.ports, fix.mmsi, sample, reported);
+        self.take_at_sea_changes();
+    }
+
     /// A gap's judgement is being written: the rendezvous detector takes closed silences as
     /// legs (their changes follow with the next [`Engine::take_at_sea_changes`]).
     pub(super) fn at_sea_gap(&mut self, record: &GapRecord) {

@@ -271,7 +271,10 @@ fn the_staged_dark_rendezvous_is_the_one_candidate_and_the_decoys_never_pair() {
             .find(|g| g["dark_from"] == r[leg]["from"])
             .unwrap_or_else(|| panic!("{leg}: no gap from {}: {gaps:#?}", r[leg]["from"]));
         assert_eq!(gap["dark_until"], r[leg]["until"], "{leg}");
-        assert_eq!(gap["status"], "not_near", "{leg}: far out at sea, no port call");
+        assert_eq!(
+            gap["status"], "not_near",
+            "{leg}: far out at sea, no port call"
+        );
         near(&r[leg]["from"], staged.dark_from, "went dark");
     }
     // The window and the area hold what really happened; the slack at least the time the two
@@ -279,7 +282,10 @@ fn the_staged_dark_rendezvous_is_the_one_candidate_and_the_decoys_never_pair() {
     assert!(millis(&r["earliest"]) <= staged.met.as_millis(), "{r:#?}");
     assert!(millis(&r["latest"]) >= staged.parted.as_millis(), "{r:#?}");
     let together = staged.met.hours_until(staged.parted);
-    assert!(r["slack_hours"].as_f64().unwrap() + 2.0 >= together, "{r:#?}");
+    assert!(
+        r["slack_hours"].as_f64().unwrap() + 2.0 >= together,
+        "{r:#?}"
+    );
     let area = r["area"].as_array().unwrap();
     assert_eq!(area.first(), area.last(), "a closed ring");
     assert!(inside(area, staged.lon, staged.lat), "{area:?}");
@@ -315,7 +321,10 @@ fn the_staged_dark_rendezvous_is_the_one_candidate_and_the_decoys_never_pair() {
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("status,mmsi,name,"));
     let row = lines.next().unwrap();
-    assert!(row.starts_with(&format!("candidate,{},", staged.a.0)), "{row}");
+    assert!(
+        row.starts_with(&format!("candidate,{},", staged.a.0)),
+        "{row}"
+    );
     assert_eq!(lines.next(), None);
     let after = staged.parted.plus_hours(1.0).to_string();
     let later = query(dir.path(), "rendezvous", "json", &["--since", &after]);
