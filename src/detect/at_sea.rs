@@ -99,7 +99,7 @@ impl Default for RendezvousParams {
             enabled: true,
             min_hours: 2.0,
             max_speed_kn: 15.0,
-            max_gap_hours: 48.0,
+            max_gap_hours: 24.0,
             min_port_distance_km: 10.0,
         }
     }

@@ -170,11 +170,6 @@ impl RendezvousRecord {
         let (d, p) = (self.dark.key(), self.partner.key());
         (d.0, d.1, p.0, p.1)
     }
-
-    /// The same record apart from what re-judging it naturally rewrites.
-    fn differs_from(&self, other: &RendezvousRecord) -> bool {
-        self != other
-    }
 }
 
 /// Counters of the rendezvous detector.
@@ -188,6 +183,10 @@ pub struct RendezvousStats {
     pub pairs_tested: u64,
     /// Legs whose silence was longer than `max_gap_hours` (not paired).
     pub too_long: u64,
+    /// Silences that began or ended within `min_port_distance_km` of a designated port: a
+    /// port call's, not paired.
+    #[serde(default)]
+    pub in_port: u64,
     /// Pairs not judged because the feed was not heard for enough of their common hours (a
     /// whole-feed outage silences every vessel at once).
     #[serde(default)]
@@ -379,6 +378,11 @@ impl Rendezvous {
             self.withdraw_pairs_of(key, out);
             return;
         }
+        if leg.is_dark() && in_port(params, ports, &leg) {
+            self.stats.in_port += 1;
+            self.withdraw_pairs_of(key, out);
+            return;
+        }
         let cells = cells_of(&leg, self.reach);
         self.file(leg);
         let mut partners: BTreeSet<LegKey> = self
@@ -547,7 +551,7 @@ impl Rendezvous {
         match found {
             Some(mut record) => {
                 let before = self.pairs.get(&pair);
-                if before.is_some_and(|b| !b.differs_from(&record)) {
+                if before.is_some_and(|b| *b == record) {
                     return;
                 }
                 if before.is_none_or(|b| b.status == RendezvousStatus::Withdrawn) {
@@ -586,10 +590,22 @@ fn ordered<'a>(
     match (dark_watched(a), dark_watched(b)) {
         (true, true) if b.key() < a.key() => Some((b, a)),
         (true, true) => Some((a, b)),
-        (true, false) if b.is_dark() || b.kind == LegKind::Loitering => Some((a, b)),
+        (true, false) => Some((a, b)),
         (false, true) => Some((b, a)),
         _ => None,
     }
+}
+
+/// Whether a silence began or ended near a designated port (a berth or anchorage silence).
+fn in_port(params: &RendezvousParams, ports: &Ports, leg: &RendezvousLeg) -> bool {
+    let min_nm = params.min_port_distance_km * 1000.0 / crate::ports::METRES_PER_NM;
+    let ends = [
+        Some((leg.from_lat, leg.from_lon)),
+        leg.until_lat.zip(leg.until_lon),
+    ];
+    ends.into_iter()
+        .flatten()
+        .any(|(lat, lon)| !ports.all_at_least(lat, lon, min_nm))
 }
 
 /// Hours both legs cover.
@@ -810,6 +826,24 @@ mod tests {
         );
         assert!(out.is_empty());
         assert_eq!(r.stats().pairs_tested, 0);
+        // Dark from a berth: a port call's silence, never a leg.
+        let port = Ports::new(vec![crate::ports::Port::circle("Berth", 41.0, 134.1, 1.0)]);
+        let mut berth = detector();
+        berth.on_leg(
+            rule(&params),
+            &port,
+            leg(273_000_001, false, 134.5, 0, 10),
+            &mut out,
+        );
+        berth.on_leg(
+            rule(&params),
+            &port,
+            leg(445_000_001, true, 134.1, 0, 10),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(berth.stats().in_port, 1);
+        assert_eq!(berth.held(), (1, 0));
         // A feed heard in none of the hours: an outage, not a meeting.
         let mut deaf = Rendezvous::default();
         deaf.on_leg(
