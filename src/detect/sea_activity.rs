@@ -265,16 +265,20 @@ impl AtSea {
         self.rendezvous.stats()
     }
 
-    /// Vessels and pairs held: what the detectors' memory is proportional to.
+    /// Vessels and pairs the encounter and loitering detectors hold: what their memory is
+    /// proportional to.
     pub fn held(&self) -> (usize, usize) {
-        let (legs, pairs) = self.rendezvous.held();
         (
-            self.encounters.vessels_held()
-                + self.loitering.vessels_held()
-                + self.withdrawals.held()
-                + legs,
-            self.encounters.pairs_held() + pairs,
+            self.encounters.vessels_held() + self.loitering.vessels_held(),
+            self.encounters.pairs_held(),
         )
+    }
+
+    /// Written episodes kept for late data, and rendezvous legs and pairs: memory that follows
+    /// the re-judging horizon, not the vessels.
+    pub fn held_for_late_data(&self) -> (usize, usize, usize) {
+        let (legs, pairs) = self.rendezvous.held();
+        (self.withdrawals.held(), legs, pairs)
     }
 }
 
