@@ -158,8 +158,9 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub identity_cases: bool,
     /// Also stage the at-sea cases: a North Korean tanker meeting a Russian one at sea with
-    /// AIS on, a tanker loitering 8 h, a pair passing at 12 kn and a pair moored side by side
-    /// in port (needs --days 3 or more).
+    /// AIS on, a tanker loitering 8 h, a pair passing at 12 kn, a pair moored side by side
+    /// in port, two tankers dark together meeting far out at sea (a dark rendezvous) and a
+    /// decoy pair dark at the same time too far apart to meet (needs --days 3 or more).
     #[arg(long)]
     pub at_sea: bool,
 }
@@ -200,6 +201,9 @@ pub enum QueryWhat {
     Encounters,
     /// Watched vessels idling at sea ([loitering]).
     Loitering,
+    /// Dark rendezvous ([rendezvous]): a watched vessel's silence that another vessel's
+    /// silence or loitering could have shared, with the window, slack and meeting area.
+    Rendezvous,
     /// Port visits of watched vessels heard with AIS on (arrival, departure, voyage).
     Visits,
     /// Shuttle patterns: repeated dark trips from one area to one port, with the window the

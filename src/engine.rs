@@ -15,6 +15,7 @@ mod watching;
 
 use crate::detect::encounters::EncounterRecord;
 use crate::detect::loitering::LoiteringRecord;
+use crate::detect::rendezvous::RendezvousRecord;
 use crate::detect::sea_activity::AtSea;
 use crate::detect::visits::VisitStats;
 use crate::detect::DetectParams;
@@ -72,6 +73,8 @@ pub enum Change {
     Encounter(Box<EncounterRecord>),
     /// Insert or replace the loitering episode keyed by (mmsi, start).
     Loitering(Box<LoiteringRecord>),
+    /// Insert or replace the dark rendezvous keyed by both legs.
+    Rendezvous(Box<RendezvousRecord>),
     /// Insert or replace the port visit keyed by (mmsi, arrived).
     Visit(Box<Visit>),
 }
@@ -465,6 +468,7 @@ impl Engine {
         if let Some(clock) = self.clock {
             self.sweep(clock);
             self.refresh_open(clock);
+            self.at_sea_still_dark(clock);
         }
         self.push_vessel_updates();
         let mut chunks = Vec::new();
@@ -629,6 +633,7 @@ impl Engine {
             FixOrder::Late => {
                 self.stats.late_fixes += 1;
                 self.rejudge_with_late_fix(fix.mmsi, segment, Position::of(fix, time));
+                self.at_sea_late_fix(fix, time);
             }
         }
         if fresh {

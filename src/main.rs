@@ -321,6 +321,7 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         QueryWhat::History => Question::History,
         QueryWhat::Encounters => Question::Encounters,
         QueryWhat::Loitering => Question::Loitering,
+        QueryWhat::Rendezvous => Question::Rendezvous,
         QueryWhat::Tally => Question::Tally(args.by.clone()),
         QueryWhat::Visits => Question::Visits,
         QueryWhat::Coverage => Question::Coverage,

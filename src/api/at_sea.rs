@@ -11,11 +11,11 @@ use crate::query::at_sea::{
 use crate::store::at_sea::AtSeaFilter;
 use crate::store::Reader;
 
-fn encode(result: std::io::Result<()>) -> Result<(), ApiError> {
+pub(super) fn encode(result: std::io::Result<()>) -> Result<(), ApiError> {
     result.map_err(|e| ApiError::Encode(e.to_string()))
 }
 
-fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
+pub(super) fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Encode(e.to_string()))
 }
 
@@ -59,11 +59,11 @@ pub fn loitering_answer(
     Ok((body, total))
 }
 
-fn object(required: &[&str], properties: Value) -> Value {
+pub(super) fn object(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
 }
 
-fn vessel_properties() -> serde_json::Map<String, Value> {
+pub(super) fn vessel_properties() -> serde_json::Map<String, Value> {
     let properties = json!({
         "mmsi": { "type": "integer" },
         "imo": { "type": ["integer", "null"] },
@@ -78,7 +78,7 @@ fn vessel_properties() -> serde_json::Map<String, Value> {
     properties.as_object().cloned().unwrap_or_default()
 }
 
-const VESSEL_REQUIRED: &[&str] = &[
+pub(super) const VESSEL_REQUIRED: &[&str] = &[
     "mmsi",
     "imo",
     "name",
@@ -90,7 +90,7 @@ const VESSEL_REQUIRED: &[&str] = &[
     "watched",
 ];
 
-fn time() -> Value {
+pub(super) fn time() -> Value {
     json!({ "type": "string", "format": "date-time", "description": "UTC, ISO-8601" })
 }
 
@@ -105,7 +105,7 @@ pub fn schemas() -> Vec<(&'static str, Value)> {
     }
     let mut side_required = VESSEL_REQUIRED.to_vec();
     side_required.extend(["draught_before", "draught_after", "draught_change"]);
-    let status = json!({ "type": "string", "enum": ["ongoing", "closed"] });
+    let status = json!({ "type": "string", "enum": ["ongoing", "closed", "withdrawn"] });
     let encounter = object(
         &[
             "a",

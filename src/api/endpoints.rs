@@ -182,6 +182,16 @@ pub const LOITERING: Endpoint = Endpoint {
     list: true,
 };
 
+pub const RENDEZVOUS: Endpoint = Endpoint {
+    path: "/api/v1/rendezvous",
+    summary: "Dark rendezvous: a watched vessel's silence another vessel could have shared",
+    description: "Pairs of a watched vessel's silence (fix A to fix B) and another vessel's silence or loitering such that both could have reached one place and stayed together there for [rendezvous] min_hours at no more than max_speed_kn, at least min_port_distance_km from every designated port: the feasibility window (earliest, latest), the slack, the best meeting place and the area where they could have met. A candidate, never proof. Earliest dark_from first; mmsi matches either vessel. GeoJSON draws the meeting place, the area and both legs. Records are those of `aisgap query rendezvous --format json`.",
+    params: AT_SEA_FILTERS,
+    formats: LIST_FORMATS,
+    record: "Rendezvous",
+    list: true,
+};
+
 pub const VISITS: Endpoint = Endpoint {
     path: "/api/v1/visits",
     summary: "Port visits of watched vessels heard with AIS on",
@@ -230,4 +240,5 @@ pub const ENDPOINTS: &[Endpoint] = &[
     VISITS,
     PATTERNS,
     TALLY_REPORT,
+    RENDEZVOUS,
 ];

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod page;
 pub mod params;
 pub mod pool;
+pub mod rendezvous;
 pub mod routes;
 
 use std::future::Future;

@@ -437,6 +437,7 @@ fn with_at_sea(mut schemas: Value) -> Value {
         map.extend(
             super::at_sea::schemas()
                 .into_iter()
+                .chain(super::rendezvous::schemas())
                 .map(|(name, schema)| (name.to_owned(), schema)),
         );
     }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::endpoints::{
     Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS,
-    SUMMARY, TALLY, TALLY_REPORT, TRIPS, VESSEL, VISITS,
+    RENDEZVOUS, SUMMARY, TALLY, TALLY_REPORT, TRIPS, VESSEL, VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{calls, openapi, page, ApiError, ApiState};
@@ -37,6 +37,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (VISITS.path, get(visits)),
         (PATTERNS.path, get(patterns)),
         (TALLY_REPORT.path, get(tally_report)),
+        (RENDEZVOUS.path, get(rendezvous)),
     ]
 }
 
@@ -174,6 +175,19 @@ async fn loitering(
         .run(move |reader| super::at_sea::loitering_answer(reader, &filter, format))
         .await?;
     Ok(reply(format, body, Some(total), "loitering"))
+}
+
+async fn rendezvous(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = parse(&RENDEZVOUS, raw)?;
+    let (filter, format) = (query::at_sea::at_sea_filter(&q.filter), q.format);
+    let (body, total) = state
+        .pool
+        .run(move |reader| super::rendezvous::rendezvous_answer(reader, &filter, format))
+        .await?;
+    Ok(reply(format, body, Some(total), "rendezvous"))
 }
 
 async fn trips(

@@ -1,10 +1,10 @@
-//! `[encounters]` and `[loitering]`: their range rules, each reported at the line of the
+//! `[encounters]`, `[loitering]` and `[rendezvous]`: their range rules, each reported at the line of the
 //! setting when the file sets it.
 
 use toml::de::DeTable;
 
 use super::read::{value_start, TomlProblems};
-use crate::detect::at_sea::{EncounterParams, LoiteringParams};
+use crate::detect::at_sea::{EncounterParams, LoiteringParams, RendezvousParams};
 
 fn report(
     problems: &mut TomlProblems<'_>,
@@ -104,6 +104,70 @@ pub(super) fn check_at_sea(
     }
 }
 
+/// Times and the speed must be positive, and a pairing span of at least the meeting itself:
+/// the speed and the span bound how many cells each silence is filed in.
+pub(super) fn check_rendezvous(
+    r: &RendezvousParams,
+    doc: &DeTable<'_>,
+    problems: &mut TomlProblems<'_>,
+) {
+    positive(
+        "rendezvous",
+        &[
+            ("min_hours", r.min_hours),
+            ("max_speed_kn", r.max_speed_kn),
+            ("max_gap_hours", r.max_gap_hours),
+        ],
+        doc,
+        problems,
+    );
+    if !(r.min_port_distance_km.is_finite() && r.min_port_distance_km >= 0.0) {
+        report(
+            problems,
+            doc,
+            "rendezvous",
+            "min_port_distance_km",
+            format!("must be 0 or more, got {}", r.min_port_distance_km),
+        );
+    }
+    if r.max_speed_kn.is_finite() && r.max_speed_kn > 40.0 {
+        report(
+            problems,
+            doc,
+            "rendezvous",
+            "max_speed_kn",
+            format!(
+                "must be at most 40 kn (no tanker is faster), got {}",
+                r.max_speed_kn
+            ),
+        );
+    }
+    if r.max_gap_hours.is_finite() && r.max_gap_hours > 168.0 {
+        report(
+            problems,
+            doc,
+            "rendezvous",
+            "max_gap_hours",
+            format!(
+                "must be at most 168 h: within a longer silence almost any two vessels could have met, got {}",
+                r.max_gap_hours
+            ),
+        );
+    }
+    if r.min_hours.is_finite() && r.max_gap_hours.is_finite() && r.min_hours > r.max_gap_hours {
+        report(
+            problems,
+            doc,
+            "rendezvous",
+            "min_hours",
+            format!(
+                "must not exceed max_gap_hours ({}), got {}",
+                r.max_gap_hours, r.min_hours
+            ),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::testing::{load, MINIMAL};
@@ -120,6 +184,18 @@ mod tests {
                 "encounters.max_distance_m",
             ),
             ("[encounters]\nmin_hours = -1\n", "encounters.min_hours"),
+            (
+                "[rendezvous]\nmax_speed_kn = 0\n",
+                "rendezvous.max_speed_kn",
+            ),
+            (
+                "[rendezvous]\nmax_gap_hours = 500\n",
+                "rendezvous.max_gap_hours",
+            ),
+            (
+                "[rendezvous]\nmin_port_distance_km = -1\n",
+                "rendezvous.min_port_distance_km",
+            ),
             ("[loitering]\nmax_speed_kn = 0\n", "loitering.max_speed_kn"),
             (
                 "[loitering]\nmin_port_distance_nm = -3\n",

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use crate::decode::csv::{CsvMap, CsvMapParams};
 use crate::decode::{DecodeOptions, DecodeParams};
-use crate::detect::at_sea::{AtSeaParams, EncounterParams, LoiteringParams};
+use crate::detect::at_sea::{AtSeaParams, EncounterParams, LoiteringParams, RendezvousParams};
 use crate::detect::DetectParams;
 use crate::ports::Port;
 use crate::problem::render_problems;
@@ -142,6 +142,8 @@ struct RawConfig {
     #[serde(default)]
     loitering: LoiteringParams,
     #[serde(default)]
+    rendezvous: RendezvousParams,
+    #[serde(default)]
     ports: RawPorts,
     #[serde(default)]
     watchlist: RawWatchlist,
@@ -180,6 +182,7 @@ impl Config {
         let doc = doc.get_ref();
         check_ranges(&raw, doc, &mut toml_problems);
         at_sea::check_at_sea(&raw.encounters, &raw.loitering, doc, &mut toml_problems);
+        at_sea::check_rendezvous(&raw.rendezvous, doc, &mut toml_problems);
         check_order(&raw.order, doc, &mut toml_problems);
         report::check_report(&raw.report, doc, &mut toml_problems);
 
@@ -219,6 +222,7 @@ impl Config {
         detect.at_sea = AtSeaParams {
             encounters: raw.encounters,
             loitering: raw.loitering,
+            rendezvous: raw.rendezvous,
         };
         Ok(Config {
             source_path: Some(path.to_path_buf()),

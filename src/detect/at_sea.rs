@@ -1,5 +1,5 @@
 //! What happens at sea rather than at a berth, shared by the encounter and loitering detectors
-//! (and meant for a dark-rendezvous one): their settings, the slow-fix sample, the "away from
+//! and dark rendezvous: their settings, the slow-fix sample, the "away from
 //! ports" rule, and how a vessel is named in their records.
 
 use std::sync::Arc;
@@ -75,11 +75,43 @@ impl Default for LoiteringParams {
     }
 }
 
-/// Both detectors' settings, carried inside [`super::DetectParams`].
+/// `[rendezvous]`: a watched vessel's dark period that a partner's dark period or idling could
+/// have shared. Modelled on Skylight's dark-rendezvous alerts, which flag a vessel whose
+/// movement looks like a meeting while its partner is not seen; here the partner is a vessel
+/// whose own record (silent, or idling with AIS on) leaves time and room to meet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RendezvousParams {
+    pub enabled: bool,
+    /// Hours the two must have been able to spend together (the encounter minimum).
+    pub min_hours: f64,
+    /// Knots either vessel may have made while dark (as for ports, `[detect] max_speed_kn`).
+    pub max_speed_kn: f64,
+    /// Longer silences are not paired: within them almost anyone could have met anyone.
+    pub max_gap_hours: f64,
+    /// Kilometres from every designated port zone the meeting place must keep.
+    pub min_port_distance_km: f64,
+}
+
+impl Default for RendezvousParams {
+    fn default() -> Self {
+        RendezvousParams {
+            enabled: true,
+            min_hours: 2.0,
+            max_speed_kn: 15.0,
+            max_gap_hours: 24.0,
+            min_port_distance_km: 10.0,
+        }
+    }
+}
+
+/// The at-sea detectors' settings, carried inside [`super::DetectParams`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AtSeaParams {
     pub encounters: EncounterParams,
     pub loitering: LoiteringParams,
+    #[serde(default)]
+    pub rendezvous: RendezvousParams,
 }
 
 /// How a record's "away from ports" was decided: only the distance from the designated port
@@ -92,6 +124,8 @@ pub const AWAY_RULE: &str = "from_ports";
 pub enum EpisodeStatus {
     Ongoing,
     Closed,
+    /// A late fix showed the vessel elsewhere during it.
+    Withdrawn,
 }
 
 impl EpisodeStatus {
@@ -99,6 +133,7 @@ impl EpisodeStatus {
         match self {
             EpisodeStatus::Ongoing => "ongoing",
             EpisodeStatus::Closed => "closed",
+            EpisodeStatus::Withdrawn => "withdrawn",
         }
     }
 
@@ -106,6 +141,7 @@ impl EpisodeStatus {
         match text {
             "ongoing" => Some(EpisodeStatus::Ongoing),
             "closed" => Some(EpisodeStatus::Closed),
+            "withdrawn" => Some(EpisodeStatus::Withdrawn),
             _ => None,
         }
     }

@@ -267,7 +267,7 @@ mod tests {
             .into_iter()
             .filter_map(|c| match c {
                 AtSeaChange::Loitering(r) => Some(*r),
-                AtSeaChange::Encounter(_) => None,
+                _ => None,
             })
             .collect()
     }

@@ -6,12 +6,15 @@ pub mod at_sea;
 pub mod encounters;
 mod history;
 pub mod loitering;
+mod meeting_place;
 mod params;
 pub mod patterns;
 mod recorded;
+pub mod rendezvous;
 pub mod sea_activity;
 mod timers;
 pub mod visits;
+mod withdrawals;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,15 +1,17 @@
-//! The one at-sea detector the engine feeds with every fresh fix, identity change and hourly
-//! advance of the stream clock: encounters and loitering side by side, their changes in the
-//! order they happened.
+//! The one at-sea detector the engine feeds with every fresh fix, identity change, gap
+//! judgement and hourly advance of the stream clock: encounters, loitering and dark rendezvous
+//! side by side, their changes in the order they happened.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::at_sea::{AtSeaStats, Heard, Sample};
+use super::at_sea::{round_to, AtSeaStats, Heard, Sample, VesselAtSea};
 use super::encounters::{EncounterRecord, Encounters};
 use super::loitering::{Loitering, LoiteringRecord};
-use super::DetectParams;
+use super::rendezvous::{IdleArea, LegKind, PairRule, Rendezvous, RendezvousLeg, RendezvousRecord};
+use super::withdrawals::Withdrawals;
+use super::{DetectParams, GapRecord, GapStatus};
 use crate::model::Mmsi;
 use crate::ports::Ports;
 use crate::time::UnixMillis;
@@ -22,6 +24,8 @@ pub enum AtSeaChange {
     Encounter(Box<EncounterRecord>),
     /// Insert or replace the loitering episode keyed by (mmsi, start).
     Loitering(Box<LoiteringRecord>),
+    /// Insert or replace the dark rendezvous keyed by both legs.
+    Rendezvous(Box<RendezvousRecord>),
 }
 
 /// Encounter and loitering detection over the fixes as the engine applies them: pure, fed in
@@ -30,9 +34,15 @@ pub enum AtSeaChange {
 pub struct AtSea {
     encounters: Encounters,
     loitering: Loitering,
+    #[serde(default)]
+    rendezvous: Rendezvous,
+    #[serde(default)]
+    withdrawals: Withdrawals,
     stats: AtSeaStats,
     #[serde(skip)]
     changes: Vec<AtSeaChange>,
+    #[serde(skip)]
+    found_rendezvous: Vec<RendezvousRecord>,
     #[serde(skip)]
     found_encounters: Vec<EncounterRecord>,
     #[serde(skip)]
@@ -47,6 +57,7 @@ impl AtSea {
         vessel: Heard<'_>,
         sample: Sample,
     ) {
+        self.rendezvous.heard(sample.time);
         if params.at_sea.loitering.enabled && vessel.watched {
             self.loitering.on_fix(
                 &params.at_sea.loitering,
@@ -67,7 +78,7 @@ impl AtSea {
                 &mut self.stats,
             );
         }
-        self.gather();
+        self.gather(params, ports);
     }
 
     /// A static report changed what the engine knows of the vessel.
@@ -81,7 +92,7 @@ impl AtSea {
         self.encounters
             .on_identity(params, mmsi, time, identity, &mut self.found_encounters);
         self.loitering.on_identity(mmsi, identity);
-        self.gather();
+        self.flush();
     }
 
     /// The stream clock moved: ends episodes whose vessels fell silent, and writes the
@@ -91,17 +102,155 @@ impl AtSea {
             .on_clock(params, ports, clock, &mut self.found_encounters);
         self.loitering
             .on_clock(&params.at_sea.loitering, clock, &mut self.found_loitering);
-        self.gather();
+        // A leg can still pair while a gap it overlaps may close or be judged again.
+        let keep = params.rejudge_horizon_hours + params.at_sea.rendezvous.max_gap_hours;
+        self.rendezvous.forget_before(clock.plus_hours(-keep));
+        self.withdrawals
+            .forget_before(clock.plus_hours(-params.rejudge_horizon_hours));
+        self.gather(params, ports);
     }
 
-    /// Loitering first: a vessel's idling is confirmed before the meeting it waited for.
-    fn gather(&mut self) {
-        let loitering = self.found_loitering.drain(..);
+    /// A gap's judgement was written. A closed silence of a pairable length becomes a
+    /// rendezvous leg (again, if late data moved its ends); one withdrawn or found to join two
+    /// transmitters or hulls takes its rendezvous with it. Open silences wait for the end of
+    /// the input ([`AtSea::on_still_dark`]).
+    pub fn on_gap(
+        &mut self,
+        params: &DetectParams,
+        ports: &Ports,
+        gap: &GapRecord,
+        identity: Option<&Arc<Identity>>,
+    ) {
+        let p = &params.at_sea.rendezvous;
+        if !p.enabled {
+            return;
+        }
+        match gap.status {
+            GapStatus::Open => return,
+            GapStatus::Withdrawn | GapStatus::PositionJump | GapStatus::DifferentVessel => {
+                self.rendezvous
+                    .withdraw_leg(gap.key(), &mut self.found_rendezvous);
+            }
+            _ => {
+                let (Some(until), Some(lat), Some(lon)) =
+                    (gap.dark_until, gap.until_lat, gap.until_lon)
+                else {
+                    return;
+                };
+                let leg = RendezvousLeg {
+                    vessel: vessel_of(gap, identity),
+                    kind: LegKind::Gap,
+                    from: gap.dark_from,
+                    from_lat: gap.from_lat,
+                    from_lon: gap.from_lon,
+                    until,
+                    until_lat: Some(lat),
+                    until_lon: Some(lon),
+                    hours: gap.duration_hours,
+                    idle_area: None,
+                };
+                self.rendezvous
+                    .on_leg(rule_of(params), ports, leg, &mut self.found_rendezvous);
+            }
+        }
+        self.gather(params, ports);
+    }
+
+    /// A fix older than the vessel's latest arrived: confirmed encounters and loitering it
+    /// contradicts are withdrawn (and rendezvous with that loitering).
+    pub fn on_late_fix(
+        &mut self,
+        params: &DetectParams,
+        ports: &Ports,
+        mmsi: Mmsi,
+        sample: Sample,
+        reported_speed: Option<f32>,
+    ) {
+        let mut encounters = Vec::new();
+        self.withdrawals.late_fix(
+            &params.at_sea.encounters,
+            &params.at_sea.loitering,
+            ports,
+            mmsi,
+            sample.time,
+            (sample.lat, sample.lon),
+            reported_speed,
+            (&mut encounters, &mut self.found_loitering),
+        );
+        self.found_encounters.extend(encounters);
+        self.gather(params, ports);
+    }
+
+    pub fn withdrawn_episodes(&self) -> u64 {
+        self.withdrawals.count
+    }
+
+    /// The end of the input: a watched vessel still dark since fix A at `clock` is paired
+    /// as it stands (it could be anywhere within reach of A).
+    pub fn on_still_dark(
+        &mut self,
+        params: &DetectParams,
+        ports: &Ports,
+        vessel: Heard<'_>,
+        a: crate::track::Position,
+        clock: UnixMillis,
+    ) {
+        let p = &params.at_sea.rendezvous;
+        if !p.enabled {
+            return;
+        }
+        let leg = RendezvousLeg {
+            vessel: VesselAtSea::of(vessel.mmsi, vessel.identity, vessel.watched),
+            kind: LegKind::OpenGap,
+            from: a.time,
+            from_lat: a.lat,
+            from_lon: a.lon,
+            until: clock,
+            until_lat: None,
+            until_lon: None,
+            hours: round_to(a.time.hours_until(clock), 4),
+            idle_area: None,
+        };
+        self.rendezvous
+            .on_leg(rule_of(params), ports, leg, &mut self.found_rendezvous);
+        self.gather(params, ports);
+    }
+
+    /// Loitering first: a vessel's idling is confirmed before the meeting it waited for. Each
+    /// loitering record is also a rendezvous leg for watched vessels dark at the time.
+    fn gather(&mut self, params: &DetectParams, ports: &Ports) {
+        let p = &params.at_sea.rendezvous;
+        for l in std::mem::take(&mut self.found_loitering) {
+            if !self.withdrawals.follow_loitering(&l) {
+                continue;
+            }
+            if l.status == super::at_sea::EpisodeStatus::Withdrawn {
+                self.rendezvous
+                    .withdraw_leg(l.key(), &mut self.found_rendezvous);
+            } else if p.enabled {
+                self.rendezvous.on_leg(
+                    rule_of(params),
+                    ports,
+                    idle_leg(&l),
+                    &mut self.found_rendezvous,
+                );
+            }
+            self.changes.push(AtSeaChange::Loitering(Box::new(l)));
+        }
+        self.flush();
+    }
+
+    /// Encounters, then the rendezvous found since the last call.
+    fn flush(&mut self) {
+        debug_assert!(self.found_loitering.is_empty());
+        for e in std::mem::take(&mut self.found_encounters) {
+            if self.withdrawals.follow_encounter(&e) {
+                self.changes.push(AtSeaChange::Encounter(Box::new(e)));
+            }
+        }
+        let rendezvous = self.found_rendezvous.drain(..);
         self.changes
-            .extend(loitering.map(|l| AtSeaChange::Loitering(Box::new(l))));
-        let encounters = self.found_encounters.drain(..);
-        self.changes
-            .extend(encounters.map(|e| AtSeaChange::Encounter(Box::new(e))));
+            .extend(rendezvous.map(|r| AtSeaChange::Rendezvous(Box::new(r))));
     }
 
     pub fn take_changes(&mut self) -> Vec<AtSeaChange> {
@@ -112,12 +261,70 @@ impl AtSea {
         &self.stats
     }
 
-    /// Vessels and pairs held: what the detectors' memory is proportional to.
+    pub fn rendezvous_stats(&self) -> &super::rendezvous::RendezvousStats {
+        self.rendezvous.stats()
+    }
+
+    /// Vessels and pairs the encounter and loitering detectors hold: what their memory is
+    /// proportional to.
     pub fn held(&self) -> (usize, usize) {
         (
             self.encounters.vessels_held() + self.loitering.vessels_held(),
             self.encounters.pairs_held(),
         )
+    }
+
+    /// Written episodes kept for late data, and rendezvous legs and pairs: memory that follows
+    /// the re-judging horizon, not the vessels.
+    pub fn held_for_late_data(&self) -> (usize, usize, usize) {
+        let (legs, pairs) = self.rendezvous.held();
+        (self.withdrawals.held(), legs, pairs)
+    }
+}
+
+fn rule_of(params: &DetectParams) -> PairRule<'_> {
+    PairRule {
+        params: &params.at_sea.rendezvous,
+        min_feed_share: params.min_coverage,
+    }
+}
+
+/// A gap's vessel as a rendezvous names it: the gap's identity, with the hull's dimensions
+/// the engine knows.
+fn vessel_of(gap: &GapRecord, identity: Option<&Arc<Identity>>) -> VesselAtSea {
+    let mut vessel = match identity {
+        Some(identity) => VesselAtSea::of(gap.mmsi, identity, gap.watched),
+        None => VesselAtSea::of(gap.mmsi, &Identity::default(), gap.watched),
+    };
+    vessel.imo = gap.imo.or(vessel.imo);
+    vessel.name = gap.name.clone().or(vessel.name);
+    vessel.ship_type = gap.ship_type.or(vessel.ship_type);
+    vessel
+}
+
+/// A loitering episode as a rendezvous leg: idling around its mean position, as far out as
+/// its first or last fix lay (at least a cable, for GPS scatter).
+fn idle_leg(l: &LoiteringRecord) -> RendezvousLeg {
+    let radius_nm = crate::ports::haversine_nm(l.lat, l.lon, l.start_lat, l.start_lon)
+        .max(crate::ports::haversine_nm(
+            l.lat, l.lon, l.end_lat, l.end_lon,
+        ))
+        .max(0.1);
+    RendezvousLeg {
+        vessel: l.vessel.clone(),
+        kind: LegKind::Loitering,
+        from: l.start,
+        from_lat: l.start_lat,
+        from_lon: l.start_lon,
+        until: l.end,
+        until_lat: Some(l.end_lat),
+        until_lon: Some(l.end_lon),
+        hours: l.duration_hours,
+        idle_area: Some(IdleArea {
+            lat: l.lat,
+            lon: l.lon,
+            radius_nm: round_to(radius_nm, 3),
+        }),
     }
 }
 

@@ -110,7 +110,9 @@ impl Engine {
                 }
             }
         }
+        self.at_sea_gap(&record);
         self.changes.push(Change::Gap(Box::new(record)));
+        self.take_at_sea_changes();
     }
 
     /// A watched vessel's timer: looked at once it could have been silent long enough to be

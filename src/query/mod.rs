@@ -4,6 +4,7 @@
 pub mod at_sea;
 pub mod coverage;
 mod history;
+pub mod rendezvous;
 pub mod visits;
 
 use std::io::{self, Write};
@@ -67,6 +68,8 @@ pub enum Question {
     Encounters,
     /// Watched vessels idling at sea.
     Loitering,
+    /// A watched vessel's silence another vessel's silence or idling could have shared.
+    Rendezvous,
     /// Port visits heard with AIS on.
     Visits,
     /// Shuttle patterns among the trips.
@@ -205,6 +208,9 @@ pub fn answer(
         }
         Question::Loitering => {
             at_sea::answer_loitering(reader, &at_sea::at_sea_filter(filter), format, out)?
+        }
+        Question::Rendezvous => {
+            rendezvous::answer_rendezvous(reader, &at_sea::at_sea_filter(filter), format, out)?
         }
         Question::Visits => visits::answer_visits(reader, filter, format, out)?,
         Question::Patterns(params) => visits::answer_patterns(reader, filter, params, format, out)?,

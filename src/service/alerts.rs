@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::AlertParams;
 use crate::detect::encounters::EncounterRecord;
 use crate::detect::loitering::LoiteringRecord;
+use crate::detect::rendezvous::RendezvousRecord;
 use crate::detect::{Confidence, GapRecord, GapStatus};
 use crate::service::webhook::Webhook;
 use crate::time::UnixMillis;
@@ -42,6 +43,15 @@ pub enum AlertKind {
     Encounter,
     /// A watched vessel's idling at sea was confirmed (`[loitering]`).
     Loitering,
+    /// An encounter already announced was withdrawn by a late fix.
+    EncounterRetracted,
+    /// A loitering episode already announced was withdrawn by a late fix.
+    LoiteringRetracted,
+    /// A watched vessel's silence could have been shared by another vessel (`[rendezvous]`).
+    Rendezvous,
+    /// A rendezvous already announced is no longer possible: late data moved or removed a
+    /// silence.
+    RendezvousRetracted,
 }
 
 /// One alert, as delivered (JSON). A gap is named by `mmsi` and `dark_from`; `revision` counts
@@ -132,6 +142,42 @@ impl Alert {
                 confidence: None,
                 est_tonnes: e.est_tonnes,
                 est_barrels: e.est_barrels,
+                revision: 0,
+                partner_mmsi: Some(other.vessel.mmsi.0),
+            })
+            .collect()
+    }
+
+    /// One alert per watched vessel of a dark rendezvous, naming the other: `dark_from` and
+    /// `dark_until` the vessel's silence, the position the best meeting place,
+    /// `duration_hours` the longest the two could have been together.
+    pub fn of_rendezvous(r: &RendezvousRecord, event: AlertKind) -> Vec<Alert> {
+        [(&r.dark, &r.partner), (&r.partner, &r.dark)]
+            .into_iter()
+            .filter(|(leg, _)| {
+                leg.vessel.watched && leg.kind != crate::detect::rendezvous::LegKind::Loitering
+            })
+            .map(|(leg, other)| Alert {
+                event,
+                mmsi: leg.vessel.mmsi.0,
+                imo: leg.vessel.imo,
+                name: leg.vessel.name.clone(),
+                port: r.nearest_port.clone(),
+                status: None,
+                watched: true,
+                dark_from: leg.from,
+                dark_until: Some(leg.until),
+                duration_hours: r.together_hours,
+                from_lat: r.lat,
+                from_lon: r.lon,
+                until_lat: None,
+                until_lon: None,
+                draught_before: None,
+                draught_after: None,
+                draught_change: None,
+                confidence: None,
+                est_tonnes: None,
+                est_barrels: None,
                 revision: 0,
                 partner_mmsi: Some(other.vessel.mmsi.0),
             })

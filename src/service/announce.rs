@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::detect::at_sea::EpisodeStatus;
+use crate::detect::rendezvous::RendezvousStatus;
 use crate::detect::{GapRecord, GapStatus};
 use crate::engine::Change;
 use crate::model::Mmsi;
@@ -133,6 +135,32 @@ impl Announcer {
                     log_alert(&alert);
                     alerts.push(alert);
                 }
+                Change::Encounter(e) if e.status == EpisodeStatus::Withdrawn && e.watched() => {
+                    for mut alert in Alert::of_encounter(e) {
+                        alert.event = AlertKind::EncounterRetracted;
+                        log_alert(&alert);
+                        alerts.push(alert);
+                    }
+                }
+                Change::Loitering(l) if l.status == EpisodeStatus::Withdrawn => {
+                    let mut alert = Alert::of_loitering(l);
+                    alert.event = AlertKind::LoiteringRetracted;
+                    log_alert(&alert);
+                    alerts.push(alert);
+                }
+                Change::Rendezvous(r) => {
+                    let event = if r.status == RendezvousStatus::Withdrawn {
+                        AlertKind::RendezvousRetracted
+                    } else if r.newly_found {
+                        AlertKind::Rendezvous
+                    } else {
+                        continue;
+                    };
+                    for alert in Alert::of_rendezvous(r, event) {
+                        log_alert(&alert);
+                        alerts.push(alert);
+                    }
+                }
                 _ => {}
             }
         }
@@ -231,6 +259,10 @@ fn log_alert(alert: &Alert) {
         AlertKind::TripRetracted => "Trip retracted.",
         AlertKind::Encounter => "Encounter at sea confirmed.",
         AlertKind::Loitering => "Loitering at sea confirmed.",
+        AlertKind::EncounterRetracted => "Encounter withdrawn by late data.",
+        AlertKind::LoiteringRetracted => "Loitering withdrawn by late data.",
+        AlertKind::Rendezvous => "Dark rendezvous possible.",
+        AlertKind::RendezvousRetracted => "Dark rendezvous withdrawn.",
     };
     tracing::info!(
         mmsi = alert.mmsi,
@@ -395,5 +427,61 @@ mod tests {
         let later = trip.dark_until.unwrap().as_millis() + FOLLOW_TRIPS_MS + HOUR;
         announcer.announce(&[Change::Clock(UnixMillis(later))]);
         assert!(announcer.trips.is_empty());
+    }
+
+    #[test]
+    fn a_dark_rendezvous_is_announced_to_each_watched_vessel_and_retracted_when_withdrawn() {
+        use crate::detect::at_sea::{RendezvousParams, VesselAtSea};
+        use crate::detect::rendezvous::{LegKind, PairRule, Rendezvous, RendezvousLeg};
+        use crate::track::Identity;
+        let leg = |mmsi: u32, lon: f64, until_h: i64| RendezvousLeg {
+            vessel: VesselAtSea::of(Mmsi(mmsi), &Identity::default(), true),
+            kind: LegKind::Gap,
+            from: UnixMillis(0),
+            from_lat: 41.0,
+            from_lon: lon,
+            until: UnixMillis(until_h * HOUR),
+            until_lat: Some(41.0),
+            until_lon: Some(lon),
+            hours: until_h as f64,
+            idle_area: None,
+        };
+        let params = RendezvousParams::default();
+        let rule = PairRule {
+            params: &params,
+            min_feed_share: 0.0,
+        };
+        let ports = crate::ports::Ports::from([]);
+        let mut detector = Rendezvous::default();
+        let mut found = Vec::new();
+        detector.on_leg(rule, &ports, leg(445_000_001, 134.0, 10), &mut found);
+        detector.on_leg(rule, &ports, leg(273_000_001, 134.5, 10), &mut found);
+        detector.on_leg(rule, &ports, leg(445_000_001, 134.0, 3), &mut found);
+        let changes: Vec<Change> = found
+            .into_iter()
+            .map(|r| Change::Rendezvous(Box::new(r)))
+            .collect();
+        let alerts = Announcer::default().announce(&changes);
+        let seen: Vec<(AlertKind, u32, Option<u32>)> = alerts
+            .iter()
+            .map(|a| (a.event, a.mmsi, a.partner_mmsi))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (AlertKind::Rendezvous, 273_000_001, Some(445_000_001)),
+                (AlertKind::Rendezvous, 445_000_001, Some(273_000_001)),
+                (
+                    AlertKind::RendezvousRetracted,
+                    273_000_001,
+                    Some(445_000_001)
+                ),
+                (
+                    AlertKind::RendezvousRetracted,
+                    445_000_001,
+                    Some(273_000_001)
+                ),
+            ]
+        );
     }
 }

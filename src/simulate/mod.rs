@@ -28,6 +28,7 @@ pub use rng::SplitMix64;
 pub use stream::CSV_HEADER;
 pub use truth::at_sea::{
     AtSeaTruth, EncounterTruth, LoiteringTruth, NotEncounterLabel, NotEncounterTruth,
+    NotRendezvousTruth, RendezvousTruth,
 };
 pub use truth::{
     Confidence, GapTruth, Judgement, PortTruth, ScenarioSize, TransmitterTruth, TripTruth, Truth,

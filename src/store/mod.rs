@@ -10,6 +10,7 @@ pub mod lock;
 mod params;
 pub mod positions;
 pub mod read;
+pub mod rendezvous;
 mod rows;
 pub mod schema;
 pub mod visits;
@@ -452,6 +453,7 @@ struct BatchWriter<'t> {
     clock: rusqlite::Statement<'t>,
     encounter: rusqlite::Statement<'t>,
     loitering: rusqlite::Statement<'t>,
+    rendezvous: rusqlite::Statement<'t>,
     visit: rusqlite::Statement<'t>,
 }
 
@@ -497,6 +499,7 @@ impl<'t> BatchWriter<'t> {
             clock: tx.prepare("INSERT OR REPLACE INTO state (key, value) VALUES ('stream_clock', ?1)")?,
             encounter: tx.prepare(at_sea::ENCOUNTER_INSERT)?,
             loitering: tx.prepare(at_sea::LOITERING_INSERT)?,
+            rendezvous: tx.prepare(rendezvous::RENDEZVOUS_INSERT)?,
             visit: tx.prepare(visits::VISIT_INSERT)?,
         })
     }
@@ -557,6 +560,7 @@ impl<'t> BatchWriter<'t> {
             }
             Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
             Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
+            Change::Rendezvous(r) => rendezvous::write_rendezvous(&mut self.rendezvous, r)?,
             Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
         }
         Ok(())

@@ -252,6 +252,29 @@ CREATE TABLE visits (
 ) WITHOUT ROWID;
 CREATE INDEX visits_by_port ON visits (port, arrived);
 "#,
+    r#"
+-- Dark rendezvous: a watched vessel's silence (mmsi, dark_from) and the partner's silence or
+-- loitering (partner_mmsi, partner_from) that could have shared it; the whole record (both
+-- legs, the meeting place and area, the window and slack) as JSON in `record`.
+CREATE TABLE rendezvous (
+    mmsi INTEGER NOT NULL,
+    dark_from INTEGER NOT NULL,
+    partner_mmsi INTEGER NOT NULL,
+    partner_from INTEGER NOT NULL,
+    partner_kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    partner_watched INTEGER NOT NULL,
+    earliest INTEGER NOT NULL,
+    latest INTEGER NOT NULL,
+    slack_hours REAL NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (mmsi, dark_from, partner_mmsi, partner_from)
+) WITHOUT ROWID;
+CREATE INDEX rendezvous_by_dark_from ON rendezvous (dark_from);
+CREATE INDEX rendezvous_by_partner ON rendezvous (partner_mmsi, partner_from);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -226,3 +226,108 @@ fn encounters_export_as_csv_and_geojson_with_both_tracks_and_the_meeting_segment
         .iter()
         .any(|f| f["properties"]["role"] == "track"));
 }
+
+/// Whether (lon, lat) lies inside a closed ring of [lon, lat] points (even-odd rule).
+fn inside(ring: &[Value], lon: f64, lat: f64) -> bool {
+    let points: Vec<(f64, f64)> = ring
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let mut inside = false;
+    for w in points.windows(2) {
+        let ((x1, y1), (x2, y2)) = (w[0], w[1]);
+        if (y1 > lat) != (y2 > lat) && lon < x1 + (lat - y1) / (y2 - y1) * (x2 - x1) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+#[test]
+fn the_staged_dark_rendezvous_is_the_one_candidate_and_the_decoys_never_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = scenario(dir.path());
+    let staged = &truth.at_sea.rendezvous[0];
+    let decoy = &truth.at_sea.not_rendezvous[0];
+
+    let found: Vec<Value> =
+        serde_json::from_str(&query(dir.path(), "rendezvous", "json", &[])).unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let r = &found[0];
+    assert_eq!(r["status"], "candidate");
+    assert_eq!(r["dark"]["mmsi"], json!(staged.a.0));
+    assert_eq!(r["partner"]["mmsi"], json!(staged.b.0));
+    assert_eq!(r["partner"]["kind"], "gap");
+    assert_eq!(
+        [r["dark"]["flag"].as_str(), r["partner"]["flag"].as_str()],
+        [Some("KP"), Some("SL")]
+    );
+    // Each leg is exactly the vessel's stored gap: fix A and fix B around the silence.
+    for leg in ["dark", "partner"] {
+        let mmsi = r[leg]["mmsi"].to_string();
+        let gaps: Vec<Value> =
+            serde_json::from_str(&query(dir.path(), "gaps", "json", &["--mmsi", &mmsi])).unwrap();
+        let gap = gaps
+            .iter()
+            .find(|g| g["dark_from"] == r[leg]["from"])
+            .unwrap_or_else(|| panic!("{leg}: no gap from {}: {gaps:#?}", r[leg]["from"]));
+        assert_eq!(gap["dark_until"], r[leg]["until"], "{leg}");
+        assert_eq!(
+            gap["status"], "not_near",
+            "{leg}: far out at sea, no port call"
+        );
+        near(&r[leg]["from"], staged.dark_from, "went dark");
+    }
+    // The window and the area hold what really happened; the slack at least the time the two
+    // really spent together beyond the minimum (they sailed at 10 kn, the rule allows 15).
+    assert!(millis(&r["earliest"]) <= staged.met.as_millis(), "{r:#?}");
+    assert!(millis(&r["latest"]) >= staged.parted.as_millis(), "{r:#?}");
+    let together = staged.met.hours_until(staged.parted);
+    assert!(
+        r["slack_hours"].as_f64().unwrap() + 2.0 >= together,
+        "{r:#?}"
+    );
+    let area = r["area"].as_array().unwrap();
+    assert_eq!(area.first(), area.last(), "a closed ring");
+    assert!(inside(area, staged.lon, staged.lat), "{area:?}");
+    assert!(r["port_distance_nm"].as_f64().unwrap() > 100.0);
+
+    // The decoys were dark at the same time, but neither could have met anyone.
+    for mmsi in [decoy.a, decoy.b] {
+        let theirs: Vec<Value> = serde_json::from_str(&query(
+            dir.path(),
+            "rendezvous",
+            "json",
+            &["--mmsi", &mmsi.0.to_string()],
+        ))
+        .unwrap();
+        assert!(theirs.is_empty(), "{mmsi}: {theirs:#?}");
+    }
+
+    // GeoJSON: the meeting place, the area and both legs; CSV: one row naming both vessels.
+    let geojson: Value =
+        serde_json::from_str(&query(dir.path(), "rendezvous", "geojson", &[])).unwrap();
+    let roles: Vec<&str> = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["meeting_place", "meeting_area", "dark_leg", "partner_leg"]
+    );
+    assert_eq!(geojson["features"][1]["geometry"]["type"], "Polygon");
+    let csv = query(dir.path(), "rendezvous", "csv", &[]);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("status,mmsi,name,"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(&format!("candidate,{},", staged.a.0)),
+        "{row}"
+    );
+    assert_eq!(lines.next(), None);
+    let after = staged.parted.plus_hours(1.0).to_string();
+    let later = query(dir.path(), "rendezvous", "json", &["--since", &after]);
+    assert_eq!(later.trim(), "[]");
+}

@@ -26,15 +26,19 @@ const MEETING_HOURS: i64 = 6;
 const LOITER_HOURS: i64 = 8;
 
 /// How a vessel of the cast is registered.
-struct Hull {
-    mid: u32,
-    ship_type: u8,
-    length: f64,
-    beam: f64,
-    draught_dm: u8,
+pub(super) struct Hull {
+    pub(super) mid: u32,
+    pub(super) ship_type: u8,
+    pub(super) length: f64,
+    pub(super) beam: f64,
+    pub(super) draught_dm: u8,
 }
 
-fn identity(rng: &mut SplitMix64, registry: &mut Registry, hull: &Hull) -> (u32, Identity) {
+pub(super) fn identity(
+    rng: &mut SplitMix64,
+    registry: &mut Registry,
+    hull: &Hull,
+) -> (u32, Identity) {
     let mmsi = registry.mmsi(rng, hull.mid, false);
     let name = match hull.mid {
         445 => registry.korean_name(rng),
@@ -60,7 +64,7 @@ fn identity(rng: &mut SplitMix64, registry: &mut Registry, hull: &Hull) -> (u32,
     (mmsi, identity)
 }
 
-fn plan_of(
+pub(super) fn plan_of(
     ctx: &Ctx,
     mmsi: u32,
     identity: Identity,
@@ -98,7 +102,7 @@ fn plan_of(
 }
 
 /// Sails the lane end to end at `knots` for as long as a whole leg ends by `until`.
-fn cruise(b: &mut TrackBuilder, lane: [LatLon; 2], knots: f64, until: super::Ms) {
+pub(super) fn cruise(b: &mut TrackBuilder, lane: [LatLon; 2], knots: f64, until: super::Ms) {
     loop {
         let far = if distance_nm(b.pos, lane[0]) < distance_nm(b.pos, lane[1]) {
             lane[1]

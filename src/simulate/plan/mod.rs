@@ -9,6 +9,7 @@ mod background;
 mod confounders;
 mod identities;
 mod registry;
+mod rendezvous;
 mod shuttles;
 
 use self::background::plan_background;
@@ -261,6 +262,10 @@ pub enum GapLabel {
     ShortSilence,
     /// The MMSI is sent by another hull (other dimensions and type) after the silence.
     HullTakeover,
+    /// Two tankers dark together far out at sea, alongside each other for hours.
+    DarkRendezvous,
+    /// Two tankers dark at the same time, too far apart to have met.
+    DarkDecoy,
 }
 
 /// The judgement a silence must earn from the detection rules.
@@ -426,11 +431,17 @@ pub fn build(params: &ScenarioParams, start: Ms) -> Result<Plan, SimulateError> 
         params.background,
         &mut cast.vessels,
     );
-    let at_sea = if params.at_sea {
+    let mut at_sea = if params.at_sea {
         at_sea::plan_at_sea(&ctx, &mut root.fork(4), &mut registry, &mut cast.vessels)
     } else {
         AtSeaTruth::default()
     };
+    if params.at_sea {
+        let (staged, decoy) =
+            rendezvous::plan_rendezvous(&ctx, &mut root.fork(5), &mut registry, &mut cast.vessels);
+        at_sea.rendezvous.push(staged);
+        at_sea.not_rendezvous.push(decoy);
+    }
 
     for v in &cast.vessels {
         for s in &v.silences {

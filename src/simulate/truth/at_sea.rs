@@ -1,5 +1,6 @@
 //! The ground truth of the at-sea cases (`simulate --at-sea`): the encounter and loitering
-//! episodes the plan stages, and the pairs that must not be taken for encounters.
+//! episodes the plan stages, the pairs that must not be taken for encounters, and the dark
+//! rendezvous staged with its decoy.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,16 +50,43 @@ pub struct NotEncounterTruth {
     pub label: NotEncounterLabel,
 }
 
+/// A staged dark rendezvous: `a` (lower MMSI) and `b` switch off at `dark_from`, lie
+/// alongside at (`lat`, `lon`) from `met` to `parted`, and come back where they vanished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RendezvousTruth {
+    pub a: Mmsi,
+    pub b: Mmsi,
+    pub dark_from: UnixMillis,
+    pub met: UnixMillis,
+    pub parted: UnixMillis,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Two vessels dark at the same time that could not have met.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotRendezvousTruth {
+    pub a: Mmsi,
+    pub b: Mmsi,
+}
+
 /// Everything the at-sea cases stage; empty unless the scenario was generated with them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AtSeaTruth {
     pub encounters: Vec<EncounterTruth>,
     pub loitering: Vec<LoiteringTruth>,
     pub not_encounters: Vec<NotEncounterTruth>,
+    #[serde(default)]
+    pub rendezvous: Vec<RendezvousTruth>,
+    #[serde(default)]
+    pub not_rendezvous: Vec<NotRendezvousTruth>,
 }
 
 impl AtSeaTruth {
     pub fn is_empty(&self) -> bool {
-        self.encounters.is_empty() && self.loitering.is_empty() && self.not_encounters.is_empty()
+        self.encounters.is_empty()
+            && self.loitering.is_empty()
+            && self.not_encounters.is_empty()
+            && self.rendezvous.is_empty()
     }
 }
