@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 mod at_sea;
 mod judge;
 mod port_visits;
+pub mod provenance;
 mod transmitters;
 mod watching;
 
@@ -33,6 +34,7 @@ use crate::track::{
 };
 use crate::watchlist::Watchlist;
 use judge::{Judging, JudgingCheckpoint};
+use provenance::{Evidence, Fingerprint, Witness};
 use transmitters::segment_rule;
 
 /// Static reports heard this long after B still count as "after" evidence.
@@ -74,6 +76,10 @@ pub enum Change {
     Loitering(Box<LoiteringRecord>),
     /// Insert or replace the port visit keyed by (mmsi, arrived).
     Visit(Box<Visit>),
+    /// Where a message one gap's judgement rests on came from.
+    Evidence(Box<Evidence>),
+    /// What judges from here on: the judgements that follow carry it.
+    JudgedBy(Arc<Fingerprint>),
 }
 
 /// The latest state of one vessel, as stored.
@@ -244,6 +250,7 @@ pub struct Engine {
     judging: Judging,
     at_sea: AtSea,
     visits: VisitTracker,
+    witness: Witness,
 }
 
 impl Engine {
@@ -258,6 +265,7 @@ impl Engine {
         table.set_segment_rule(segment_rule(&params));
         let mut coverage = Coverage::new(&ports);
         coverage.watch_flips(params.coverage_min_vessels);
+        let judged_by = Change::JudgedBy(Arc::new(Fingerprint::of(&params, &ports, &watchlist)));
         Engine {
             judging: Judging::new(ports.len()),
             coverage,
@@ -273,10 +281,11 @@ impl Engine {
             open: BTreeSet::new(),
             recent: HashMap::new(),
             stats: EngineStats::default(),
-            changes: Vec::new(),
+            changes: vec![judged_by],
             clock_guard: StreamClockGuard::default(),
             at_sea: AtSea::default(),
             visits: VisitTracker::default(),
+            witness: Witness::default(),
         }
     }
 
@@ -362,7 +371,9 @@ impl Engine {
     ) {
         let mut pending = self.take_changes();
         let checkpoint = self.checkpoint();
+        let witness = std::mem::take(&mut self.witness);
         *self = Engine::restore(params, ports, watchlist, track_interval_minutes, checkpoint);
+        self.witness = witness;
         let heard: Vec<Mmsi> = self.table.iter().map(|v| v.mmsi).collect();
         for mmsi in heard {
             let watched = self.is_watched(mmsi);
@@ -441,6 +452,8 @@ impl Engine {
     }
 
     fn apply(&mut self, event: &AisEvent, time: UnixMillis) {
+        self.witness.heard(event, time);
+        let from = self.changes.len();
         self.advance_clock(time);
         match event {
             AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
@@ -456,6 +469,7 @@ impl Engine {
         if self.table.len() > self.params.max_tracked_vessels as usize {
             self.evict_over_cap(time);
         }
+        self.witness.witness(event, &mut self.changes, from);
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back
@@ -807,6 +821,7 @@ mod tests {
             time_source: Some(TimeSource::TagBlock),
             station: None,
             channel: None,
+            line: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod history;
 pub mod lock;
 mod params;
 pub mod positions;
+pub mod provenance;
 pub mod read;
 mod rows;
 pub mod schema;
@@ -240,6 +241,7 @@ impl Store {
              DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
              DELETE FROM segments;
              DELETE FROM gap_history;
+             DELETE FROM evidence; DELETE FROM evidence_sources; DELETE FROM fingerprints;
              COMMIT;",
         )?;
         Ok(())
@@ -452,6 +454,8 @@ struct BatchWriter<'t> {
     encounter: rusqlite::Statement<'t>,
     loitering: rusqlite::Statement<'t>,
     visit: rusqlite::Statement<'t>,
+    evidence: rusqlite::Statement<'t>,
+    tx: &'t rusqlite::Transaction<'t>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -480,8 +484,8 @@ impl<'t> BatchWriter<'t> {
             )?,
             gap: tx.prepare(&rows::GAP_INSERT)?,
             history: tx.prepare(
-                "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT value FROM state WHERE key = 'judged_by'))",
             )?,
             watched: tx.prepare("UPDATE gaps SET watched = ?2 WHERE mmsi = ?1")?,
             track: tx.prepare(
@@ -497,6 +501,8 @@ impl<'t> BatchWriter<'t> {
             encounter: tx.prepare(at_sea::ENCOUNTER_INSERT)?,
             loitering: tx.prepare(at_sea::LOITERING_INSERT)?,
             visit: tx.prepare(visits::VISIT_INSERT)?,
+            evidence: tx.prepare(provenance::EVIDENCE_INSERT)?,
+            tx,
         })
     }
 
@@ -557,6 +563,8 @@ impl<'t> BatchWriter<'t> {
             Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
             Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
             Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
+            Change::Evidence(evidence) => provenance::write_evidence(&mut self.evidence, evidence)?,
+            Change::JudgedBy(fingerprint) => provenance::write_fingerprint(self.tx, fingerprint)?,
         }
         Ok(())
     }
