@@ -39,6 +39,34 @@ pub enum Command {
     Query(QueryArgs),
     /// Serve the analysts' HTTP API and map page over a database (read-only).
     Serve(ServeArgs),
+    /// Write a report an analyst can hand on, as one self-contained HTML file.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// The reports `aisgap report` writes.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// One gap (usually a trip): map, coverage by hour, identity and draught, candidate ports,
+    /// judgement history, the raw lines with their provenance and hashes, the fingerprint of
+    /// what judged, and the cargo estimate worked through.
+    Trip(ReportTripArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportTripArgs {
+    /// MMSI@TIME, TIME being fix A's time as `aisgap query trips` shows it
+    /// (445114000@2024-03-06T13:05:12Z).
+    pub trip: String,
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, used to find the database when --db is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]

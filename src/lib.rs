@@ -41,6 +41,7 @@ pub mod ports;
 pub mod problem;
 pub mod query;
 pub mod record;
+pub mod report;
 pub mod service;
 pub mod simulate;
 pub mod source;

@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 
 use aisgap::cli::{
-    CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, RunArgs,
-    ServeArgs, SettingsArgs, SimulateArgs,
+    CheckConfigArgs, Cli, Command, DecodeArgs, QueryArgs, QueryWhat, ReplayArgs, ReportCommand,
+    ReportTripArgs, RunArgs, ServeArgs, SettingsArgs, SimulateArgs,
 };
 use aisgap::config::{
     self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_service(&args),
         Command::Query(args) => run_query(&args),
         Command::Serve(args) => serve(&args),
+        Command::Report(ReportCommand::Trip(args)) => report_trip(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -342,6 +343,19 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     query::answer(&reader, &question, &filter, args.format, &mut out)
         .with_context(|| format!("answering from {}", db.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_trip(args: &ReportTripArgs) -> anyhow::Result<ExitCode> {
+    use aisgap::report::trip::{self, TripKey};
+    let key = TripKey::parse(&args.trip)?;
+    let db = database_path(args.db.as_deref(), args.config.as_deref())?;
+    let reader = Reader::open(&db)?;
+    let page =
+        trip::report(&reader, key).with_context(|| format!("reporting from {}", db.display()))?;
+    std::fs::write(&args.out, page)
+        .with_context(|| format!("writing the report to {}", args.out.display()))?;
+    eprintln!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 

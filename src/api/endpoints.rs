@@ -204,7 +204,31 @@ pub const PATTERNS: Endpoint = Endpoint {
     list: true,
 };
 
+/// The trip report: an HTML page, not a record (no JSON formats; see `openapi::operation`).
+pub const TRIP_REPORT: Endpoint = Endpoint {
+    path: "/api/v1/report/trip/{mmsi}/{time}",
+    summary: "The report of one gap (usually a trip), as one self-contained HTML page",
+    description: "What `aisgap report trip MMSI@TIME` writes: map, coverage hour by hour, identity and draught before and after, candidate ports, judgement history, the raw lines of A, B and the static reports with their provenance and SHA-256, the fingerprint of what judged, and the cargo estimate. `time` is fix A's time as the trips answer gives it (dark_from, RFC 3339) or Unix seconds.",
+    params: &[],
+    formats: &[],
+    record: "Error",
+    list: false,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
-    TRIPS, GAPS, DARK_NOW, TALLY, VESSEL, PORTS, PORT_HOURS, HISTORY, ENCOUNTERS, LOITERING,
-    SUMMARY, OPENAPI, VISITS, PATTERNS,
+    TRIPS,
+    GAPS,
+    DARK_NOW,
+    TALLY,
+    VESSEL,
+    PORTS,
+    PORT_HOURS,
+    HISTORY,
+    ENCOUNTERS,
+    LOITERING,
+    SUMMARY,
+    OPENAPI,
+    VISITS,
+    PATTERNS,
+    TRIP_REPORT,
 ];

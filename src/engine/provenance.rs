@@ -105,7 +105,8 @@ pub struct Fingerprint {
     pub ports_sha256: String,
     pub watchlist_sha256: String,
     pub detect_sha256: String,
-    /// The detection settings hashed, as text an analyst can read.
+    /// The `[detect]` settings hashed (JSON; the hash also covers `[encounters]` and
+    /// `[loitering]`).
     pub detect: String,
 }
 
@@ -122,8 +123,11 @@ impl Fingerprint {
             .collect();
         listed.sort_unstable();
         let watchlist_sha256 = sha256_hex(format!("{listed:?}").as_bytes());
-        let detect = format!("{params:#?}");
-        let detect_sha256 = sha256_hex(detect.as_bytes());
+        // The settings as `[detect]` names them (readable, and read back by reports), then the
+        // at-sea settings that section does not carry.
+        let detect = serde_json::to_string_pretty(params).unwrap_or_default();
+        let at_sea = format!("{:?}", params.at_sea);
+        let detect_sha256 = sha256_hex(format!("{detect}\n{at_sea}").as_bytes());
         let id = sha256_hex(
             format!("aisgap {version}\nports {ports_sha256}\nwatchlist {watchlist_sha256}\ndetect {detect_sha256}\n")
                 .as_bytes(),

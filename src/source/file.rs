@@ -171,8 +171,15 @@ pub struct LineReader<R> {
 
 /// Where the next line lies, without borrowing the buffer.
 enum Span {
-    Text { at: u64, start: usize, length: usize },
-    TooLong { at: u64, length: usize },
+    Text {
+        at: u64,
+        start: usize,
+        length: usize,
+    },
+    TooLong {
+        at: u64,
+        length: usize,
+    },
 }
 
 impl<R: Read> LineReader<R> {
