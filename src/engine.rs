@@ -452,8 +452,7 @@ impl Engine {
     }
 
     fn apply(&mut self, event: &AisEvent, time: UnixMillis) {
-        self.witness.heard(event, time);
-        let from = self.changes.len();
+        let from = self.witness_heard(event, time);
         self.advance_clock(time);
         match event {
             AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
@@ -469,7 +468,7 @@ impl Engine {
         if self.table.len() > self.params.max_tracked_vessels as usize {
             self.evict_over_cap(time);
         }
-        self.witness.witness(event, &mut self.changes, from);
+        self.witness_gaps(event, from);
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back

@@ -279,6 +279,16 @@ impl AisEvent {
         self.heard().time
     }
 
+    /// Marks a position or static report with the line it came from; other events never
+    /// become evidence and stay unmarked.
+    pub fn mark_line(&mut self, at: LineRef) {
+        match self {
+            AisEvent::Fix(f) => f.heard.line = Some(at),
+            AisEvent::VesselReport(r) => r.heard.line = Some(at),
+            _ => {}
+        }
+    }
+
     /// AIS message type (0 for CSV rows).
     pub fn msg_type(&self) -> u8 {
         match self {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::Change;
+use super::{Change, Engine};
 use crate::detect::{DetectParams, GapRecord};
 use crate::model::{AisEvent, Heard, LineRef, Mmsi, TimeSource};
 use crate::ports::Port;
@@ -139,6 +139,24 @@ impl Fingerprint {
             watchlist_sha256,
             detect_sha256,
             detect,
+        }
+    }
+}
+
+impl Engine {
+    /// Remembers where `event` came from when its vessel is watched (only watched vessels'
+    /// gaps can be trips: the others cost one set lookup); the changes' count before it.
+    pub(super) fn witness_heard(&mut self, event: &AisEvent, time: UnixMillis) -> usize {
+        if self.watched.contains(&event.mmsi()) {
+            self.witness.heard(event, time);
+        }
+        self.changes.len()
+    }
+
+    /// Hands out the evidence of the gaps `event` made or changed (the changes from `from`).
+    pub(super) fn witness_gaps(&mut self, event: &AisEvent, from: usize) {
+        if self.changes.len() > from {
+            self.witness.witness(event, &mut self.changes, from);
         }
     }
 }

@@ -95,11 +95,7 @@ pub fn stamp_line(events: &mut [AisEvent], source: usize, line: u64, offset: u64
         offset,
     };
     for event in events {
-        match event {
-            AisEvent::Fix(f) => f.heard.line = Some(at),
-            AisEvent::VesselReport(r) => r.heard.line = Some(at),
-            _ => {}
-        }
+        event.mark_line(at);
     }
 }
 

@@ -4,7 +4,7 @@
 //! SHA-256.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::engine::provenance::sha256_hex;
 use crate::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
@@ -105,7 +105,7 @@ pub fn resolve(store: &mut Store, logs: &[PathBuf]) -> Result<(usize, usize), St
 /// Scans `path` for the lines `wanted` (sorted by line) names, checking that each still starts
 /// at the byte offset recorded (a log rewritten since is not taken for the one read).
 fn read_lines(
-    path: &PathBuf,
+    path: &Path,
     wanted: &[Unresolved],
     found: &mut Vec<Resolved>,
 ) -> std::io::Result<()> {
@@ -131,10 +131,16 @@ fn read_lines(
                 });
             }
         }
-        if recent.len() == FRAGMENT_LOOKBACK {
-            recent.pop_front();
-        }
-        recent.push_back((number, text.to_vec()));
+        // The oldest line's buffer takes the newest: no allocation per line read.
+        let mut slot = if recent.len() == FRAGMENT_LOOKBACK {
+            recent.pop_front().expect("the look-back is full")
+        } else {
+            (0, Vec::new())
+        };
+        slot.0 = number;
+        slot.1.clear();
+        slot.1.extend_from_slice(text);
+        recent.push_back(slot);
     }
     Ok(())
 }

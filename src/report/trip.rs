@@ -153,11 +153,11 @@ pub fn render(e: &TripEvidence) -> String {
     let g = &e.gap;
     let name = g.name.as_deref().unwrap_or("unnamed vessel");
     let mut out = String::with_capacity(64 * 1024);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} {} dark from {}: aisgap trip report</title><style>{STYLE}</style></head><body>\n",
+         <title>{} {} dark from {}: aisgap trip report</title><style>{STYLE}</style></head><body>",
         escape(name),
         g.mmsi,
         g.dark_from
@@ -181,9 +181,9 @@ pub fn render(e: &TripEvidence) -> String {
         &evidence(e),
     );
     section(&mut out, "fingerprint", "What judged", &fingerprints(e));
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"muted\">aisgap {}; database stream clock {}.</p>\n</body></html>\n",
+        "<p class=\"muted\">aisgap {}; database stream clock {}.</p>\n</body></html>",
         env!("CARGO_PKG_VERSION"),
         or_dash(e.stream_clock)
     );
@@ -191,15 +191,15 @@ pub fn render(e: &TripEvidence) -> String {
 }
 
 fn section(out: &mut String, id: &str, title: &str, body: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section class=\"{id}\" id=\"{id}\"><h2>{title}</h2>\n{body}</section>\n"
+        "<section class=\"{id}\" id=\"{id}\"><h2>{title}</h2>\n{body}</section>"
     );
 }
 
 fn summary(out: &mut String, e: &TripEvidence) {
     let g = &e.gap;
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<h1>{} <span class=\"muted\">MMSI {} · IMO {}</span></h1>\n\
          <p><span class=\"status\" id=\"status\">{}</span> {} · confidence {}</p>\n\
@@ -207,7 +207,7 @@ fn summary(out: &mut String, e: &TripEvidence) {
          <tr><th>silent</th><td class=\"num\">{} h</td><th>distance A–B</th><td class=\"num\">{} nm</td></tr>\
          <tr><th>detour</th><td class=\"num\">{} nm</td><th>slack</th><td class=\"num\">{} h</td></tr>\
          <tr><th>coverage</th><td class=\"num\">{}</td><th>draught change</th><td class=\"num\">{} m</td></tr>\
-         <tr><th>estimated cargo</th><td class=\"num\" id=\"barrels\">{} bbl</td><th>call sign · type</th><td>{} · {}</td></tr></table>\n",
+         <tr><th>estimated cargo</th><td class=\"num\" id=\"barrels\">{} bbl</td><th>call sign · type</th><td>{} · {}</td></tr></table>",
         escape(g.name.as_deref().unwrap_or("unnamed vessel")),
         g.mmsi,
         or_dash(g.imo),
@@ -346,11 +346,19 @@ fn map(e: &TripEvidence) -> String {
     for (label, at, time) in [("A", Some(a), Some(g.dark_from)), ("B", b, g.dark_until)] {
         if let (Some((lat, lon)), Some(time)) = (at, time) {
             let (x, y) = p.xy(lat, lon);
+            // Labels on the right half read leftwards, so that none runs off the map.
+            let (dx, anchor) = if x > w / 2.0 {
+                (-7.0, "end")
+            } else {
+                (7.0, "start")
+            };
+            // B's label sits below its mark, A's above, so that close fixes stay legible.
+            let dy = if label == "A" { -6.0 } else { 14.0 };
             let _ = write!(
                 svg,
-                "<circle class=\"fix-{label}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#c00\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" font-weight=\"bold\">{label} {time}</text>",
-                x + 7.0,
-                y + 4.0
+                "<circle class=\"fix-{label}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#c00\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"{anchor}\">{label} {time}</text>",
+                x + dx,
+                y + dy
             );
         }
     }
@@ -461,11 +469,11 @@ fn timeline(e: &TripEvidence) -> String {
         }
     }
     svg.push_str("</svg>\n");
-    let _ = write!(
+    let _ = writeln!(
         svg,
         "<p>Hours of the gap with at least {} other vessels heard within {} nm of {}: \
          <b id=\"covered-hours\">{covered}</b> of <b id=\"gap-hours\">{}</b> (stored coverage {}). \
-         Judged at stream time <b id=\"judged-at\">{}</b>{}.</p>\n",
+         Judged at stream time <b id=\"judged-at\">{}</b>{}.</p>",
         or_dash(threshold),
         or_dash(port_named(e, port).map(|p| p.coverage_nm)),
         escape(port),
@@ -536,10 +544,10 @@ fn identity(e: &TripEvidence) -> String {
             or_dash(after.and_then(read))
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<tr><th>draught judged</th><td id=\"draught-before\">{}</td><td id=\"draught-after\">{}</td></tr></table>\n\
-         <p>Draught change <b>{} m</b>; identity changes: {}. Static reports after B count for {AFTER_HOURS} h.</p>\n",
+         <p>Draught change <b>{} m</b>; identity changes: {}. Static reports after B count for {AFTER_HOURS} h.</p>",
         fixed(g.draught_before, 2),
         fixed(g.draught_after, 2),
         fixed(g.draught_change, 2),
@@ -581,9 +589,9 @@ fn candidates(e: &TripEvidence) -> String {
     }
     out.push_str("</table>\n");
     if let Some(p) = &e.params {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p>Reachable: A → port → B at {} kn leaves at least {} h in port (slack). Feasible: reachable and at least {:.0} % of the gap's hours covered.</p>\n",
+            "<p>Reachable: A → port → B at {} kn leaves at least {} h in port (slack). Feasible: reachable and at least {:.0} % of the gap's hours covered.</p>",
             p.max_speed_kn,
             p.min_port_hours,
             p.min_coverage * 100.0
@@ -623,9 +631,9 @@ fn cargo(e: &TripEvidence) -> String {
     );
     match (length, beam, g.est_tonnes) {
         (Some(l), Some(b), Some(tonnes)) => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<p>{l} × {b} × {} × {rise:.2} × {} = <b>{tonnes:.1} t</b>; × {} = <b>{} bbl</b>.</p>\n",
+                "<p>{l} × {b} × {} × {rise:.2} × {} = <b>{tonnes:.1} t</b>; × {} = <b>{} bbl</b>.</p>",
                 p.block_coefficient,
                 p.seawater_density_t_m3,
                 p.barrels_per_tonne,
@@ -633,9 +641,9 @@ fn cargo(e: &TripEvidence) -> String {
             );
         }
         _ => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<p>No estimate: {}.</p>\n",
+                "<p>No estimate: {}.</p>",
                 if length.is_none() || beam.is_none() {
                     "the vessel's length or beam is unknown"
                 } else {
@@ -689,14 +697,14 @@ fn evidence(e: &TripEvidence) -> String {
             Some(first) if first != row.line => format!("{first}–{}", row.line),
             _ => row.line.to_string(),
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<div class=\"evidence-item\" id=\"evidence-{role}\" data-line=\"{line}\" data-first-line=\"{first}\"><h3 style=\"font-size:10.5pt;margin:.6em 0 .1em\">{what}</h3>\
              <table><tr><th>heard</th><td>{time}</td><th>message type</th><td>{ty}</td></tr>\
              <tr><th>source</th><td>{source}</td><th>line(s), offset</th><td>{lines}, byte {offset}</td></tr>\
              <tr><th>time carrier</th><td>{carrier}</td><th>station</th><td>{station}</td></tr>\
              <tr><th>SHA-256</th><td colspan=\"3\" class=\"hash sha256\">{sha}</td></tr></table>\
-             <pre class=\"raw\">{raw}</pre></div>\n",
+             <pre class=\"raw\">{raw}</pre></div>",
             role = row.role.as_str(),
             line = row.line,
             first = row.first_line.unwrap_or(row.line),
@@ -727,12 +735,12 @@ fn fingerprints(e: &TripEvidence) -> String {
     }
     let mut out = String::new();
     for f in &e.fingerprints {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<table class=\"fingerprint\"><tr><th>fingerprint</th><td class=\"hash\" id=\"fingerprint-{id}\">{id}</td></tr>\
              <tr><th>aisgap</th><td>{}</td></tr><tr><th>ports (SHA-256)</th><td class=\"hash\">{}</td></tr>\
              <tr><th>watchlist (SHA-256)</th><td class=\"hash\">{}</td></tr><tr><th>detection settings (SHA-256)</th><td class=\"hash\">{}</td></tr></table>\
-             <pre class=\"settings\">{}</pre>\n",
+             <pre class=\"settings\">{}</pre>",
             escape(&f.version),
             f.ports_sha256,
             f.watchlist_sha256,

@@ -146,6 +146,8 @@ pub struct Commit {
     pub file_positions: Vec<FilePosition>,
     /// Wall-clock time of the commit.
     pub saved_at: UnixMillis,
+    /// The sources evidence rows number, `(number, name, path)`, when new ones appeared.
+    pub evidence_sources: Vec<(u32, String, Option<String>)>,
 }
 
 /// Where a restarted service resumes: the last committed checkpoint and source positions.
@@ -313,6 +315,7 @@ impl Store {
                 write_ports(&tx, ports)?;
             }
             positions::write(&tx, &commit.file_positions)?;
+            provenance::write_sources(&tx, &commit.evidence_sources)?;
         }
         tx.commit()?;
         Ok(())

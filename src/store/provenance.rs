@@ -84,6 +84,27 @@ pub struct Resolved {
     pub sha256: String,
 }
 
+pub(super) fn write_sources(
+    tx: &Transaction<'_>,
+    sources: &[(u32, String, Option<String>)],
+) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO evidence_sources (id, name, path) VALUES (?1, ?2, ?3)",
+    )?;
+    for (id, name, path) in sources {
+        insert.execute(params![id, name, path])?;
+    }
+    Ok(())
+}
+
+/// The number a live source's evidence rows carry: a hash of its configured name (FNV-1a),
+/// the same after every restart and reload, so that rows written before stay named.
+pub fn source_number(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |hash, b| {
+        (hash ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    }) & 0x7fff_ffff
+}
+
 impl Store {
     /// Names the sources evidence rows number: `(number, name, path)`.
     pub fn save_evidence_sources(
@@ -91,14 +112,7 @@ impl Store {
         sources: &[(u32, String, Option<String>)],
     ) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT OR REPLACE INTO evidence_sources (id, name, path) VALUES (?1, ?2, ?3)",
-            )?;
-            for (id, name, path) in sources {
-                insert.execute(params![id, name, path])?;
-            }
-        }
+        write_sources(&tx, sources)?;
         tx.commit()?;
         Ok(())
     }

@@ -273,6 +273,8 @@ CREATE TABLE evidence (
     sha256 TEXT,
     PRIMARY KEY (mmsi, dark_from, role)
 ) WITHOUT ROWID;
+-- Raw lines are found by where they are.
+CREATE INDEX evidence_by_line ON evidence (source, line);
 CREATE TABLE evidence_sources (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
