@@ -355,7 +355,11 @@ fn map(e: &TripEvidence) -> String {
             // The northern fix is labelled above its mark, the other below: close fixes keep
             // legible labels.
             let a_north = b.is_none_or(|(blat, _)| g.from_lat >= blat);
-            let dy = if (label == "A") == a_north { -8.0 } else { 18.0 };
+            let dy = if (label == "A") == a_north {
+                -8.0
+            } else {
+                18.0
+            };
             let _ = write!(
                 svg,
                 "<circle class=\"fix-{label}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#c00\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"{anchor}\">{label} {time}</text>",
