@@ -171,7 +171,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// What the witness remembers of one MMSI: about 300 bytes.
+/// What the witness remembers of one MMSI: under 500 bytes.
 #[derive(Clone, Debug, Default)]
 struct Seen {
     fixes: [Option<Origin>; FIXES_KEPT],
