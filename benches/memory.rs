@@ -42,6 +42,7 @@ fn fix(mmsi: u32, time: i64) -> AisEvent {
             time_source: Some(TimeSource::TagBlock),
             station: None,
             channel: Some('A'),
+            line: None,
         },
         lat,
         lon,

@@ -48,6 +48,22 @@ pub enum Command {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct ReportTripArgs {
+    /// MMSI@TIME, TIME being fix A's time as `aisgap query trips` shows it
+    /// (445114000@2024-03-06T13:05:12Z).
+    pub trip: String,
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, used to find the database when --db is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct DecodeArgs {
     /// Input files; `-` reads stdin, names ending in .gz are decompressed.
     #[arg(required = true)]
@@ -359,6 +375,10 @@ pub enum ReportWhat {
     /// barrels against the annual cap ([report] annual_cap_bbl), the confidence split and
     /// every trip; CSV files of the same numbers alongside.
     Tally(TallyReportArgs),
+    /// One gap (usually a trip): map, coverage by hour, identity and draught, candidate ports,
+    /// judgement history, the raw lines with their provenance and hashes, the fingerprint of
+    /// what judged, and the cargo estimate worked through.
+    Trip(ReportTripArgs),
 }
 
 #[derive(Debug, Args)]

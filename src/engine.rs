@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 mod at_sea;
 mod judge;
 mod port_visits;
+pub mod provenance;
 mod transmitters;
 mod watching;
 
@@ -34,6 +35,7 @@ use crate::track::{
 };
 use crate::watchlist::Watchlist;
 use judge::{Judging, JudgingCheckpoint};
+use provenance::{Evidence, Fingerprint, Witness};
 use transmitters::segment_rule;
 
 /// Static reports heard this long after B still count as "after" evidence.
@@ -77,6 +79,10 @@ pub enum Change {
     Rendezvous(Box<RendezvousRecord>),
     /// Insert or replace the port visit keyed by (mmsi, arrived).
     Visit(Box<Visit>),
+    /// Where a message one gap's judgement rests on came from.
+    Evidence(Box<Evidence>),
+    /// What judges from here on: the judgements that follow carry it.
+    JudgedBy(Arc<Fingerprint>),
 }
 
 /// The latest state of one vessel, as stored.
@@ -247,6 +253,7 @@ pub struct Engine {
     judging: Judging,
     at_sea: AtSea,
     visits: VisitTracker,
+    witness: Witness,
 }
 
 impl Engine {
@@ -261,6 +268,7 @@ impl Engine {
         table.set_segment_rule(segment_rule(&params));
         let mut coverage = Coverage::new(&ports);
         coverage.watch_flips(params.coverage_min_vessels);
+        let judged_by = Change::JudgedBy(Arc::new(Fingerprint::of(&params, &ports, &watchlist)));
         Engine {
             judging: Judging::new(ports.len()),
             coverage,
@@ -276,10 +284,11 @@ impl Engine {
             open: BTreeSet::new(),
             recent: HashMap::new(),
             stats: EngineStats::default(),
-            changes: Vec::new(),
+            changes: vec![judged_by],
             clock_guard: StreamClockGuard::default(),
             at_sea: AtSea::default(),
             visits: VisitTracker::default(),
+            witness: Witness::default(),
         }
     }
 
@@ -365,7 +374,9 @@ impl Engine {
     ) {
         let mut pending = self.take_changes();
         let checkpoint = self.checkpoint();
+        let witness = std::mem::take(&mut self.witness);
         *self = Engine::restore(params, ports, watchlist, track_interval_minutes, checkpoint);
+        self.witness = witness;
         let heard: Vec<Mmsi> = self.table.iter().map(|v| v.mmsi).collect();
         for mmsi in heard {
             let watched = self.is_watched(mmsi);
@@ -444,6 +455,7 @@ impl Engine {
     }
 
     fn apply(&mut self, event: &AisEvent, time: UnixMillis) {
+        let from = self.witness_heard(event, time);
         self.advance_clock(time);
         match event {
             AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
@@ -459,6 +471,7 @@ impl Engine {
         if self.table.len() > self.params.max_tracked_vessels as usize {
             self.evict_over_cap(time);
         }
+        self.witness_gaps(event, from);
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back
@@ -812,6 +825,7 @@ mod tests {
             time_source: Some(TimeSource::TagBlock),
             station: None,
             channel: None,
+            line: None,
         }
     }
 
@@ -1151,6 +1165,12 @@ mod tests {
         assert!(whole.stats().trips > 0, "the scenario has trips");
         assert_eq!(gaps(&found), gaps(&expected));
         assert_eq!(engine.stats(), whole.stats());
+        // A restored engine says again what judges from then on (the configuration may have
+        // changed across the restart); everything else is the same.
+        let judged_by = |c: &Change| matches!(c, Change::JudgedBy(_));
+        assert!(found.iter().filter(|c| judged_by(c)).count() > 1);
+        found.retain(|c| !judged_by(c));
+        let expected: Vec<Change> = expected.into_iter().filter(|c| !judged_by(c)).collect();
         assert!(found == expected, "the interrupted run made other changes");
     }
 

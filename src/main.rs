@@ -10,7 +10,8 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, DecodeArgs, ExportArgs, QueryArgs, QueryWhat, ReplayArgs,
-    ReportArgs, ReportWhat, RunArgs, ServeArgs, SettingsArgs, SimulateArgs, TallyReportArgs,
+    ReportArgs, ReportTripArgs, ReportWhat, RunArgs, ServeArgs, SettingsArgs, SimulateArgs,
+    TallyReportArgs,
 };
 use aisgap::config::{
     self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
@@ -37,6 +38,9 @@ fn main() -> ExitCode {
         Command::Report(ReportArgs {
             what: ReportWhat::Tally(args),
         }) => report_tally(&args),
+        Command::Report(ReportArgs {
+            what: ReportWhat::Trip(args),
+        }) => report_trip(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -473,6 +477,18 @@ fn write_whole(
         let _ = std::fs::remove_file(&partial);
         anyhow!("writing {}: {e}", path.display())
     })
+}
+
+fn report_trip(args: &ReportTripArgs) -> anyhow::Result<ExitCode> {
+    use aisgap::report::trip::{self, TripKey};
+    let key = TripKey::parse(&args.trip)?;
+    let db = database_path(args.db.as_deref(), args.config.as_deref())?;
+    let reader = Reader::open(&db)?;
+    let page =
+        trip::report(&reader, key).with_context(|| format!("reporting from {}", db.display()))?;
+    write_whole(&args.out, |out| out.write_all(page.as_bytes()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Where the API token comes from: --token-file, else $AISGAP_API_TOKEN, else none.

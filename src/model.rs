@@ -142,6 +142,22 @@ pub struct Heard {
     pub station: Option<Arc<str>>,
     /// VHF channel (`A`, `B`, `1`, `2`) when the sentence carried one.
     pub channel: Option<char>,
+    /// The line the message ended on, set by whoever read it (not part of the decoded record).
+    #[serde(skip)]
+    pub line: Option<LineRef>,
+}
+
+/// Where a message's last line sits in its source: small enough to travel with every event,
+/// enough to find the raw line(s) again when the message becomes evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct LineRef {
+    /// The source's position among the inputs of one run (a replay's logs, a service's
+    /// `[[source]]`s), named in the store's `evidence_sources` table.
+    pub source: u32,
+    /// 1-based physical line number in the source (the feed's own line counter, live).
+    pub line: u64,
+    /// Byte offset of the line's first byte in the source's decompressed text.
+    pub offset: u64,
 }
 
 /// A position report (message types 1, 2, 3, 18, 19, 27, or a CSV row) with a valid position.
@@ -261,6 +277,16 @@ impl AisEvent {
 
     pub fn time(&self) -> Option<UnixMillis> {
         self.heard().time
+    }
+
+    /// Marks a position or static report with the line it came from; other events never
+    /// become evidence and stay unmarked.
+    pub fn mark_line(&mut self, at: LineRef) {
+        match self {
+            AisEvent::Fix(f) => f.heard.line = Some(at),
+            AisEvent::VesselReport(r) => r.heard.line = Some(at),
+            _ => {}
+        }
     }
 
     /// AIS message type (0 for CSV rows).

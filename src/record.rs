@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use crate::model::{
-    AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat, TimeSource, TransceiverClass,
-    VesselReport,
+    AisEvent, Fix, Heard, LineRef, Mmsi, OtherMessage, ReceiverHeartbeat, TimeSource,
+    TransceiverClass, VesselReport,
 };
 use crate::time::UnixMillis;
 
@@ -113,6 +113,13 @@ fn put_heard(out: &mut Vec<u8>, heard: &Heard) {
     // The station comes last: a receiver's name never decides which of two events goes first
     // unless they are otherwise identical.
     put_opt(out, heard.station.as_deref(), put_str);
+    // Where the line was read sorts after everything the message says: two copies of one
+    // message from two receivers keep their content order.
+    put_opt(out, heard.line, |o, line| {
+        put_varint(o, u64::from(line.source));
+        put_varint(o, line.line);
+        put_varint(o, line.offset);
+    });
 }
 
 fn put_opt<T>(out: &mut Vec<u8>, value: Option<T>, put: impl FnOnce(&mut Vec<u8>, T)) {
@@ -288,11 +295,20 @@ impl RecordReader {
             None => None,
             Some(bytes) => Some(self.station(c, bytes)?),
         };
+        let line = c.opt(|c| {
+            Ok(LineRef {
+                source: u32::try_from(c.varint()?)
+                    .map_err(|_| c.error("a source number out of range"))?,
+                line: c.varint()?,
+                offset: c.varint()?,
+            })
+        })?;
         Ok(Heard {
             time: Some(time),
             time_source,
             station,
             channel,
+            line,
         })
     }
 
@@ -413,6 +429,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    fn varint(&mut self) -> Result<u64, RecordError> {
+        let (value, used) =
+            read_varint(&self.bytes[self.at..]).ok_or_else(|| self.error("bad varint"))?;
+        self.at += used;
+        Ok(value)
+    }
+
     fn str_bytes(&mut self) -> Result<&'a [u8], RecordError> {
         let (len, used) =
             read_varint(&self.bytes[self.at..]).ok_or_else(|| self.error("bad length"))?;
@@ -436,6 +459,11 @@ mod tests {
             time_source: Some(TimeSource::TagBlock),
             station: Some(station.into()),
             channel: Some('B'),
+            line: Some(LineRef {
+                source: 3,
+                line: 1_000_000_007,
+                offset: 90_000_000_123,
+            }),
         }
     }
 

@@ -224,6 +224,17 @@ pub const TALLY_REPORT: Endpoint = Endpoint {
     list: false,
 };
 
+/// The trip report: an HTML page, not a record (no JSON formats; see `openapi::operation`).
+pub const TRIP_REPORT: Endpoint = Endpoint {
+    path: "/api/v1/report/trip/{mmsi}/{time}",
+    summary: "The report of one gap (usually a trip), as one self-contained HTML page",
+    description: "What `aisgap report trip MMSI@TIME` writes: map, coverage hour by hour, identity and draught before and after, candidate ports, judgement history, the raw lines of A, B and the static reports with their provenance and SHA-256, the fingerprint of what judged, and the cargo estimate. `time` is fix A's time as the trips answer gives it (dark_from, RFC 3339) or Unix seconds.",
+    params: &[],
+    formats: &[],
+    record: "Error",
+    list: false,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
     TRIPS,
     GAPS,
@@ -241,4 +252,5 @@ pub const ENDPOINTS: &[Endpoint] = &[
     PATTERNS,
     TALLY_REPORT,
     RENDEZVOUS,
+    TRIP_REPORT,
 ];

@@ -50,6 +50,8 @@ pub enum ApiError {
     UnknownPort(String),
     #[error("no such route: {0}")]
     NoRoute(String),
+    #[error(transparent)]
+    Report(#[from] crate::report::trip::ReportError),
     #[error("this API needs an access token: send the header `Authorization: Bearer <token>`")]
     Unauthorized,
     #[error("this API serves only requests addressed to this machine (Host: localhost or 127.0.0.1) unless an access token is configured")]
@@ -78,6 +80,12 @@ impl ApiError {
             ApiError::BadParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::UnknownVessel(_) | ApiError::UnknownPort(_) | ApiError::NoRoute(_) => {
                 StatusCode::NOT_FOUND
+            }
+            ApiError::Report(crate::report::trip::ReportError::NotFound { .. }) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Report(crate::report::trip::ReportError::BadKey(_)) => {
+                StatusCode::BAD_REQUEST
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::ForeignHost => StatusCode::MISDIRECTED_REQUEST,

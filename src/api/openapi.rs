@@ -371,6 +371,8 @@ fn operation(endpoint: &Endpoint) -> Value {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             let schema = if name == "mmsi" {
                 json!({ "type": "integer", "minimum": 1, "maximum": 999_999_999 })
+            } else if name == "time" {
+                json!({ "type": "string", "description": "Fix A's time: RFC 3339 (2024-03-06T13:05:12Z) or Unix seconds." })
             } else {
                 json!({ "type": "string" })
             };
@@ -404,6 +406,13 @@ fn operation(endpoint: &Endpoint) -> Value {
         };
         let media_type = format.media_type().split(';').next().unwrap_or("");
         content.insert(media_type.to_string(), json!({ "schema": schema }));
+    }
+    if endpoint.formats.is_empty() {
+        // A page, not a record: the trip report.
+        content.insert(
+            "text/html".to_string(),
+            json!({ "schema": { "type": "string", "description": "A self-contained HTML page (no script, no network) that prints on A4." } }),
+        );
     }
     let mut ok = json!({ "description": endpoint.summary, "content": content });
     if endpoint.list && endpoint.params.contains(&"limit") {

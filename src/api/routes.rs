@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::endpoints::{
     Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS,
-    RENDEZVOUS, SUMMARY, TALLY, TALLY_REPORT, TRIPS, VESSEL, VISITS,
+    RENDEZVOUS, SUMMARY, TALLY, TALLY_REPORT, TRIPS, TRIP_REPORT, VESSEL, VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{calls, openapi, page, ApiError, ApiState};
@@ -38,7 +38,28 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (PATTERNS.path, get(patterns)),
         (TALLY_REPORT.path, get(tally_report)),
         (RENDEZVOUS.path, get(rendezvous)),
+        (TRIP_REPORT.path, get(trip_report)),
     ]
+}
+
+/// The trip report page; `time` is fix A's, as the trips answer gives it.
+async fn trip_report(
+    State(state): State<ApiState>,
+    Path((mmsi, time)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    use crate::report::trip::{self, TripKey};
+    let mmsi = parse_mmsi("mmsi", &mmsi)?;
+    let key = TripKey::parse(&format!("{}@{time}", mmsi.0))?;
+    let page = state
+        .pool
+        .run(move |reader| Ok::<_, ApiError>(trip::report(reader, key)?))
+        .await?;
+    let mut response = (StatusCode::OK, page).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Ok(response)
 }
 
 pub fn router(state: ApiState) -> Router {

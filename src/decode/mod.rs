@@ -589,6 +589,7 @@ impl NmeaDecoder {
             time_source,
             station: provenance.station.clone(),
             channel: provenance.channel.map(char::from),
+            line: None,
         };
         let emitted = out.len();
         match payload::decode_message(&self.bits, heard, out) {

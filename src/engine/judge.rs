@@ -403,6 +403,7 @@ mod tests {
                 time_source: Some(TimeSource::TagBlock),
                 station: None,
                 channel: None,
+                line: None,
             },
             lat: 42.7,
             lon: 133.0,

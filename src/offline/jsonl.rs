@@ -341,6 +341,7 @@ mod tests {
             time_source: Some(TimeSource::Received),
             station: Some(Arc::from("st\"a\\t\u{1}\u{7f}\u{8}\u{c}\r\n\té")),
             channel: Some('é'),
+            line: None,
         };
         let fix = AisEvent::Fix(Fix {
             mmsi: Mmsi(u32::MAX),

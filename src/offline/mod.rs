@@ -4,5 +4,6 @@
 pub mod decode;
 pub mod input;
 pub mod jsonl;
+pub mod provenance;
 pub mod replay;
 pub mod sort;

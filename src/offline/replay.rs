@@ -20,6 +20,7 @@ use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
+use super::provenance;
 use super::sort::{EventSorter, SortError, SortParams, SortStats, SortedEvents};
 
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +144,9 @@ fn decode_log(
     let mut read = 0u64;
     let mut problems = Vec::new();
     loop {
-        let line = match lines.next_line() {
-            Ok(line) => line,
+        let (at, line) = match lines.next_line_at() {
+            Ok(Some((at, line))) => (at, Some(line)),
+            Ok(None) => (0, None),
             Err(error) => {
                 problems.push(InputProblem::broken(&path, read, bytes, &error));
                 break;
@@ -158,8 +160,10 @@ fn decode_log(
                 decoder.count_line_too_long();
             }
             Some(Line::Text(text)) => {
-                bytes += text.len() as u64 + 1;
+                let emitted = batch.len();
                 decoder.decode_line(text, None, &mut batch);
+                input::stamp_line(&mut batch[emitted..], index, read, at);
+                bytes += text.len() as u64 + 1;
             }
         }
         if decoder.refusal().is_some() {
@@ -230,6 +234,7 @@ pub fn replay_with(
     store.clear()?;
     store.set_bulk_load(true)?;
     store.save_ports(&config.ports)?;
+    store.save_evidence_sources(&evidence_sources(logs))?;
     let mut engine = Engine::new(
         config.detect.clone(),
         config.ports.clone(),
@@ -247,11 +252,12 @@ pub fn replay_with(
     }
     drop(batches);
     let mut store = writer.join().map_err(|_| StoreError::WriterGone)??;
-    store.set_bulk_load(false)?;
     fed?;
     if send_failed {
         return Err(StoreError::WriterGone.into());
     }
+    let evidence = provenance::resolve(&mut store, logs)?;
+    store.set_bulk_load(false)?;
     let mut summary = ReplaySummary {
         decode: gathered.decode,
         engine: engine.stats().clone(),
@@ -267,12 +273,10 @@ pub fn replay_with(
         let reasons = summary.problems.iter().filter(|p| p.makes_incomplete());
         store.mark_incomplete_input(&reasons.map(ToString::to_string).collect::<Vec<_>>())?;
     }
-    store.add_counters(
-        summary
-            .counters()
-            .iter()
-            .map(|(name, value)| (name.as_str(), *value)),
-    )?;
+    let mut counters = summary.counters();
+    counters.push(("provenance.lines_found".into(), evidence.0 as u64));
+    counters.push(("provenance.lines_not_found".into(), evidence.1 as u64));
+    store.add_counters(counters.iter().map(|(name, value)| (name.as_str(), *value)))?;
     summary.seconds = started.elapsed().as_secs_f64();
     tracing::info!(
         events = summary.sort.events,
@@ -288,6 +292,18 @@ pub fn replay_with(
         });
     }
     Ok((summary, store))
+}
+
+/// Each log by its position on the command line, as evidence rows number them.
+fn evidence_sources(logs: &[PathBuf]) -> Vec<(u32, String, Option<String>)> {
+    logs.iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let full = std::fs::canonicalize(path).ok();
+            let name = path.display().to_string();
+            (index as u32, name, full.map(|p| p.display().to_string()))
+        })
+        .collect()
 }
 
 /// Every log read, decoded and sorted: what the engine is fed from.

@@ -1,3 +1,6 @@
-//! Reports an analyst hands on: self-contained HTML files (and their CSV) built from the store.
+//! Reports an analyst can hand on: self-contained HTML pages (and their CSV) built from the
+//! store.
 
+pub mod html;
 pub mod tally;
+pub mod trip;

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
 use crate::decode::{DecodeOptions, DecodeStats};
 use crate::engine::Engine;
-use crate::model::{AisEvent, Mmsi};
+use crate::model::{AisEvent, LineRef, Mmsi};
 use crate::ports::Port;
 use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
@@ -103,10 +103,14 @@ struct SourceState {
     file: Option<(FileMark, Vec<u8>)>,
     /// A line of the file was consumed since the last commit.
     file_moved: bool,
+    /// The number evidence rows give this source, and whether the store has its name yet.
+    number: u32,
+    named: bool,
 }
 
 impl SourceState {
     fn new(options: DecodeOptions, name: Arc<str>) -> SourceState {
+        let number = crate::store::provenance::source_number(&name);
         SourceState {
             decoder: FeedDecoder::new(options.clone(), name),
             options,
@@ -115,6 +119,8 @@ impl SourceState {
             counted: BTreeMap::new(),
             file: None,
             file_moved: false,
+            number,
+            named: false,
         }
     }
 
@@ -324,6 +330,18 @@ impl Pipeline {
         state
             .decoder
             .decode_line(&raw.line, Some(raw.received_at), &mut events);
+        // Where the line starts: in a file, back from where it ends; in a feed, the feed's own
+        // line counter is the reference.
+        let at = LineRef {
+            source: state.number,
+            line: state.lines,
+            offset: raw
+                .mark
+                .map_or(0, |m| m.offset.saturating_sub(raw.line.len() as u64 + 1)),
+        };
+        for event in &mut events {
+            event.mark_line(at);
+        }
         if state.decoder.has_reject_notes() {
             for note in state.decoder.take_reject_notes() {
                 tracing::debug!(source = %raw.source, line = note.line, reason = note.reason.name(), "{}.", note.detail);
@@ -409,6 +427,18 @@ impl Pipeline {
 
     /// Hands one commit to the writer: changes, counter increments, checkpoint, positions.
     /// Blocks while the writer is behind, which in turn holds back the sources.
+    /// Sources whose number the store cannot name yet (each is named once per run).
+    fn unnamed_sources(&mut self) -> Vec<(u32, String, Option<String>)> {
+        let mut sources = Vec::new();
+        for (name, state) in &mut self.sources {
+            if !state.named {
+                state.named = true;
+                sources.push((state.number, name.to_string(), None));
+            }
+        }
+        sources
+    }
+
     fn commit(&mut self) -> Result<(), PipelineError> {
         self.last_commit = Instant::now();
         self.uncommitted = 0;
@@ -480,6 +510,7 @@ impl Pipeline {
             ports: self.ports_to_save.take(),
             file_positions,
             saved_at: crate::time::now(),
+            evidence_sources: self.unnamed_sources(),
         };
         self.hand_over(commit)?;
         let m = &self.metrics;

@@ -165,6 +165,21 @@ pub struct LineReader<R> {
     max_line: usize,
     ends: LineEnds,
     eof: bool,
+    /// Bytes read from `inner` so far: with the buffer's indices, where a line starts in it.
+    read_total: u64,
+}
+
+/// Where the next line lies, without borrowing the buffer.
+enum Span {
+    Text {
+        at: u64,
+        start: usize,
+        length: usize,
+    },
+    TooLong {
+        at: u64,
+        length: usize,
+    },
 }
 
 impl<R: Read> LineReader<R> {
@@ -178,28 +193,55 @@ impl<R: Read> LineReader<R> {
             max_line,
             ends: LineEnds::default(),
             eof: false,
+            read_total: 0,
         }
     }
 
     /// The next line, `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        Ok(self.next_line_at()?.map(|(_, line)| line))
+    }
+
+    /// The next line and the byte offset of its first byte in the input.
+    pub fn next_line_at(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
+        Ok(match self.next_span()? {
+            None => None,
+            Some(Span::Text { at, start, length }) => {
+                Some((at, Line::Text(&self.buf[start..start + length])))
+            }
+            Some(Span::TooLong { at, length }) => Some((at, Line::TooLong { length })),
+        })
+    }
+
+    /// The input offset of buffer index `index`.
+    fn offset_of(&self, index: usize) -> u64 {
+        self.read_total - (self.end - index) as u64
+    }
+
+    fn next_span(&mut self) -> io::Result<Option<Span>> {
         loop {
             match self.ends.cut(&self.buf[self.start..self.end]) {
                 Cut::Ended { start, end, next } => {
                     let line_start = self.start + start;
+                    let at = self.offset_of(line_start);
                     let length = end - start;
                     self.start += next;
                     if length > self.max_line {
-                        return Ok(Some(Line::TooLong { length }));
+                        return Ok(Some(Span::TooLong { at, length }));
                     }
-                    return Ok(Some(Line::Text(&self.buf[line_start..line_start + length])));
+                    return Ok(Some(Span::Text {
+                        at,
+                        start: line_start,
+                        length,
+                    }));
                 }
                 Cut::Open { start } => self.start += start,
             }
             let pending = self.end - self.start;
             if pending > self.max_line {
+                let at = self.offset_of(self.start);
                 let length = pending + self.skip_past_line_end()?;
-                return Ok(Some(Line::TooLong { length }));
+                return Ok(Some(Span::TooLong { at, length }));
             }
             if self.eof {
                 if pending == 0 {
@@ -207,7 +249,11 @@ impl<R: Read> LineReader<R> {
                 }
                 let line_start = self.start;
                 self.start = self.end;
-                return Ok(Some(Line::Text(&self.buf[line_start..self.end])));
+                return Ok(Some(Span::Text {
+                    at: self.offset_of(line_start),
+                    start: line_start,
+                    length: self.end - line_start,
+                }));
             }
             self.fill()?;
         }
@@ -227,6 +273,7 @@ impl<R: Read> LineReader<R> {
                 }
                 Ok(n) => {
                     self.end += n;
+                    self.read_total += n as u64;
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -274,6 +321,21 @@ mod tests {
             });
         }
         out
+    }
+
+    #[test]
+    fn each_line_knows_where_it_starts_whatever_its_ending() {
+        let text = b"a\r\nbb\n\nccc";
+        let mut reader = LineReader::new(&text[..], 100);
+        let mut starts = Vec::new();
+        while let Some((at, line)) = reader.next_line_at().unwrap() {
+            let Line::Text(bytes) = line else {
+                panic!("no line is too long")
+            };
+            assert_eq!(&text[at as usize..at as usize + bytes.len()], bytes);
+            starts.push(at);
+        }
+        assert_eq!(starts, [0, 3, 6, 7]);
     }
 
     #[test]

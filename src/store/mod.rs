@@ -9,6 +9,7 @@ pub mod history;
 pub mod lock;
 mod params;
 pub mod positions;
+pub mod provenance;
 pub mod read;
 pub mod rendezvous;
 mod rows;
@@ -147,6 +148,8 @@ pub struct Commit {
     pub file_positions: Vec<FilePosition>,
     /// Wall-clock time of the commit.
     pub saved_at: UnixMillis,
+    /// The sources evidence rows number, `(number, name, path)`, when new ones appeared.
+    pub evidence_sources: Vec<(u32, String, Option<String>)>,
 }
 
 /// Where a restarted service resumes: the last committed checkpoint and source positions.
@@ -242,6 +245,7 @@ impl Store {
              DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
              DELETE FROM segments;
              DELETE FROM gap_history;
+             DELETE FROM evidence; DELETE FROM evidence_sources; DELETE FROM fingerprints;
              COMMIT;",
         )?;
         Ok(())
@@ -313,6 +317,7 @@ impl Store {
                 write_ports(&tx, ports)?;
             }
             positions::write(&tx, &commit.file_positions)?;
+            provenance::write_sources(&tx, &commit.evidence_sources)?;
         }
         tx.commit()?;
         Ok(())
@@ -455,6 +460,8 @@ struct BatchWriter<'t> {
     loitering: rusqlite::Statement<'t>,
     rendezvous: rusqlite::Statement<'t>,
     visit: rusqlite::Statement<'t>,
+    evidence: rusqlite::Statement<'t>,
+    tx: &'t rusqlite::Transaction<'t>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -483,8 +490,8 @@ impl<'t> BatchWriter<'t> {
             )?,
             gap: tx.prepare(&rows::GAP_INSERT)?,
             history: tx.prepare(
-                "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT value FROM state WHERE key = 'judged_by'))",
             )?,
             watched: tx.prepare("UPDATE gaps SET watched = ?2 WHERE mmsi = ?1")?,
             track: tx.prepare(
@@ -501,6 +508,8 @@ impl<'t> BatchWriter<'t> {
             loitering: tx.prepare(at_sea::LOITERING_INSERT)?,
             rendezvous: tx.prepare(rendezvous::RENDEZVOUS_INSERT)?,
             visit: tx.prepare(visits::VISIT_INSERT)?,
+            evidence: tx.prepare(provenance::EVIDENCE_INSERT)?,
+            tx,
         })
     }
 
@@ -562,6 +571,8 @@ impl<'t> BatchWriter<'t> {
             Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
             Change::Rendezvous(r) => rendezvous::write_rendezvous(&mut self.rendezvous, r)?,
             Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
+            Change::Evidence(evidence) => provenance::write_evidence(&mut self.evidence, evidence)?,
+            Change::JudgedBy(fingerprint) => provenance::write_fingerprint(self.tx, fingerprint)?,
         }
         Ok(())
     }

@@ -275,6 +275,45 @@ CREATE TABLE rendezvous (
 CREATE INDEX rendezvous_by_dark_from ON rendezvous (dark_from);
 CREATE INDEX rendezvous_by_partner ON rendezvous (partner_mmsi, partner_from);
 "#,
+    r#"
+-- Where each gap's evidence came from: fix A, fix B and the static reports before and after,
+-- by the source's number in evidence_sources, the line (1-based) and byte offset of the
+-- message's last line, the clock that timed it and the receiver; raw holds the message's
+-- line(s) as read, first_line the line number of the first of them, sha256 their hash.
+CREATE TABLE evidence (
+    mmsi INTEGER NOT NULL,
+    dark_from INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    msg_type INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    carrier TEXT,
+    station TEXT,
+    first_line INTEGER,
+    raw BLOB,
+    sha256 TEXT,
+    PRIMARY KEY (mmsi, dark_from, role)
+) WITHOUT ROWID;
+-- Raw lines are found by where they are.
+CREATE INDEX evidence_by_line ON evidence (source, line);
+CREATE TABLE evidence_sources (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT
+);
+-- What judged: version and hashes of the ports, the watchlist and the detection settings.
+CREATE TABLE fingerprints (
+    id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    ports_sha256 TEXT NOT NULL,
+    watchlist_sha256 TEXT NOT NULL,
+    detect_sha256 TEXT NOT NULL,
+    detect TEXT NOT NULL
+);
+ALTER TABLE gap_history ADD COLUMN fingerprint TEXT;
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -799,6 +799,7 @@ mod tests {
             time_source: Some(TimeSource::TagBlock),
             station: None,
             channel: None,
+            line: None,
         };
         let fix = Fix {
             mmsi: MMSI,

@@ -34,6 +34,7 @@ fn fix(mmsi: Mmsi, time: i64, (lat, lon): (f64, f64)) -> AisEvent {
             time_source: Some(TimeSource::TagBlock),
             station: None,
             channel: None,
+            line: None,
         },
         lat,
         lon,

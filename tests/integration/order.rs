@@ -16,8 +16,8 @@ use aisgap::offline::replay::{replay_with, sort_params, ReplaySummary};
 use aisgap::offline::sort::SortParams;
 use aisgap::store::Store;
 
-use crate::support::dump;
 use crate::support::sample_path;
+use crate::support::{dump, provenance};
 
 /// The lines of a file as bytes (the sample holds binary garbage lines on purpose).
 fn lines_of(path: &Path) -> Vec<Vec<u8>> {
@@ -138,8 +138,12 @@ fn replay_dump(
     let (summary, store) =
         replay_with(&config, Store::open(&db).unwrap(), logs, &sort).expect("replay succeeds");
     drop(store);
-    let rows = dump(&db);
+    let mut rows = dump(&db);
     assert!(rows.len() > 1000, "the dump covers the whole database");
+    // The evidence is the same messages, read from wherever their lines now are.
+    let evidence = provenance(&db);
+    assert!(!evidence.is_empty(), "evidence kept");
+    rows.extend(evidence);
     (summary, rows)
 }
 

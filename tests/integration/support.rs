@@ -104,11 +104,16 @@ pub fn table_rows(db: &Path, tables: &[&str]) -> Vec<String> {
     rows
 }
 
-/// Every row of every table of the database at `db` (see [`table_rows`]).
+/// Every row of every table of the database at `db` (see [`table_rows`]) but the provenance
+/// of evidence, which says where lines were read and so differs, rightly, between two
+/// arrangements of the same lines (see [`provenance`]).
 pub fn dump(db: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(db).expect("the database opens");
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT IN ('evidence', 'evidence_sources') ORDER BY name",
+        )
         .expect("the schema reads")
         .query_map([], |r| r.get(0))
         .expect("the schema reads")
@@ -116,6 +121,27 @@ pub fn dump(db: &Path) -> Vec<String> {
         .expect("table names");
     let names: Vec<&str> = tables.iter().map(String::as_str).collect();
     table_rows(db, &names)
+}
+
+/// The evidence rows of the database at `db` without where their lines were (source, line,
+/// offset): what two arrangements of the same lines must agree on.
+pub fn provenance(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
+    let mut statement = conn
+        .prepare(
+            "SELECT mmsi, dark_from, role, time, msg_type, carrier, station, sha256 FROM evidence \
+             ORDER BY mmsi, dark_from, role",
+        )
+        .expect("the evidence table exists");
+    let rows = statement
+        .query_map([], |r| {
+            Ok((0..8)
+                .map(|i| format!("{:?}", r.get_ref(i).expect("a cell")))
+                .collect::<Vec<_>>()
+                .join(" | "))
+        })
+        .expect("the evidence reads");
+    rows.collect::<Result<_, _>>().expect("evidence rows")
 }
 
 /// A benchmark setting from the environment, or its default when unset or unreadable.

@@ -396,10 +396,31 @@
     html("dd", String(value), dl);
   }
 
+  // The printable report of the trip, with its raw lines and provenance. A configured token
+  // must travel in the header, so then the page is fetched and opened from memory.
+  function reportLink(gap, panel) {
+    const link = html("a", "Trip report (printable, with provenance)", html("p", null, panel), "report-link");
+    link.id = "trip-report-link";
+    link.href = `/api/v1/report/trip/${gap.mmsi}/${encodeURIComponent(gap.dark_from)}`;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.addEventListener("click", async (event) => {
+      if (!state.token) return;
+      event.preventDefault();
+      try {
+        const page = await (await request(link.getAttribute("href"))).text();
+        window.open(URL.createObjectURL(new Blob([page], { type: "text/html" })), "_blank");
+      } catch (error) {
+        setStatus(error.message);
+      }
+    });
+  }
+
   function showEvidence(gap, vessel) {
     const panel = $("evidence");
     panel.replaceChildren();
     html("h2", `${gap.name || "unnamed"} (MMSI ${gap.mmsi})`, panel);
+    reportLink(gap, panel);
     const dl = html("dl", null, panel);
     addRow(dl, "Judgement", `${gap.status}${gap.confidence ? `, ${gap.confidence} confidence` : ""}`);
     addRow(dl, "Port", gap.port);

@@ -283,6 +283,7 @@ impl CsvDecoder {
             time_source: Some(TimeSource::Csv),
             station: self.station.clone(),
             channel: None,
+            line: None,
         };
         push_row_events(mmsi, mobile, motion, statics, heard, out);
         Ok(())

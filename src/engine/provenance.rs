@@ -1,0 +1,334 @@
+//! Where each gap's evidence came from: the line of the fix that opens it (A), of the fix that
+//! closes it (B) and of the static reports its draught and identity rest on, and the
+//! fingerprint of the settings that judged it. The engine keeps a few line references per
+//! vessel (never the raw bytes: whoever reads the source finds them again by reference).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Engine};
+use crate::detect::{DetectParams, GapRecord};
+use crate::model::{AisEvent, Heard, LineRef, Mmsi, TimeSource};
+use crate::ports::Port;
+use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+use crate::watchlist::Watchlist;
+
+/// Recent fixes remembered per MMSI: enough for fix A to be found when another transmitter
+/// of the same MMSI spoke a few times since.
+const FIXES_KEPT: usize = 4;
+/// Gaps per vessel whose evidence has been handed out, so that none is handed out twice.
+const GAPS_KEPT: usize = 4;
+
+/// What a piece of evidence is to its gap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceRole {
+    /// The last fix before the silence.
+    FixA,
+    /// The first fix after it.
+    FixB,
+    /// The last static report heard at or before A: the draught and identity before.
+    StaticBefore,
+    /// A static report after B that completed the draught or identity after.
+    StaticAfter,
+}
+
+impl EvidenceRole {
+    pub const ALL: [EvidenceRole; 4] = [
+        EvidenceRole::FixA,
+        EvidenceRole::FixB,
+        EvidenceRole::StaticBefore,
+        EvidenceRole::StaticAfter,
+    ];
+
+    /// The role's one spelling: stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceRole::FixA => "fix_a",
+            EvidenceRole::FixB => "fix_b",
+            EvidenceRole::StaticBefore => "static_before",
+            EvidenceRole::StaticAfter => "static_after",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EvidenceRole> {
+        EvidenceRole::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// Where one message was heard: its last line, the clock that timed it, the receiver.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    pub time: UnixMillis,
+    pub msg_type: u8,
+    pub line: LineRef,
+    pub carrier: Option<TimeSource>,
+    pub station: Option<Arc<str>>,
+}
+
+impl Origin {
+    fn of(heard: &Heard, msg_type: u8, time: UnixMillis) -> Option<Origin> {
+        Some(Origin {
+            time,
+            msg_type,
+            line: heard.line?,
+            carrier: heard.time_source,
+            station: heard.station.clone(),
+        })
+    }
+}
+
+/// One message a gap's judgement rests on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evidence {
+    pub mmsi: Mmsi,
+    /// With `mmsi`, the gap's key.
+    pub dark_from: UnixMillis,
+    pub role: EvidenceRole,
+    pub origin: Origin,
+}
+
+/// What judged: the program's version and hashes of the ports, the watchlist and the
+/// detection settings in force. Any threshold changed gives another `id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// SHA-256 of the four below, hex: the one value a judgement keeps.
+    pub id: String,
+    pub version: String,
+    pub ports_sha256: String,
+    pub watchlist_sha256: String,
+    pub detect_sha256: String,
+    /// The `[detect]` settings hashed (JSON; the hash also covers `[encounters]` and
+    /// `[loitering]`).
+    pub detect: String,
+}
+
+impl Fingerprint {
+    pub fn of(params: &DetectParams, ports: &[Port], watchlist: &Watchlist) -> Fingerprint {
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        let ports_sha256 = sha256_hex(format!("{ports:?}").as_bytes());
+        // What decides: the identities listed, in no particular order (names, notes and line
+        // numbers only describe them).
+        let mut listed: Vec<(Option<u32>, Option<u32>)> = watchlist
+            .entries()
+            .iter()
+            .map(|e| (e.mmsi.map(|m| m.0), e.imo))
+            .collect();
+        listed.sort_unstable();
+        let watchlist_sha256 = sha256_hex(format!("{listed:?}").as_bytes());
+        // The settings as `[detect]` names them (readable, and read back by reports), then the
+        // at-sea settings that section does not carry.
+        let detect = serde_json::to_string_pretty(params).unwrap_or_default();
+        let at_sea = format!("{:?}", params.at_sea);
+        let detect_sha256 = sha256_hex(format!("{detect}\n{at_sea}").as_bytes());
+        let id = sha256_hex(
+            format!("aisgap {version}\nports {ports_sha256}\nwatchlist {watchlist_sha256}\ndetect {detect_sha256}\n")
+                .as_bytes(),
+        );
+        Fingerprint {
+            id,
+            version,
+            ports_sha256,
+            watchlist_sha256,
+            detect_sha256,
+            detect,
+        }
+    }
+}
+
+impl Engine {
+    /// Remembers where `event` came from when its vessel is watched (only watched vessels'
+    /// gaps can be trips: the others cost one set lookup); the changes' count before it.
+    pub(super) fn witness_heard(&mut self, event: &AisEvent, time: UnixMillis) -> usize {
+        if self.watched.contains(&event.mmsi()) {
+            self.witness.heard(event, time);
+        }
+        self.changes.len()
+    }
+
+    /// Hands out the evidence of the gaps `event` made or changed (the changes from `from`).
+    pub(super) fn witness_gaps(&mut self, event: &AisEvent, from: usize) {
+        if self.changes.len() > from {
+            self.witness.witness(event, &mut self.changes, from);
+        }
+    }
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest.as_ref() {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// What the witness remembers of one MMSI: under 500 bytes.
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    fixes: [Option<Origin>; FIXES_KEPT],
+    next: usize,
+    /// The latest static report heard.
+    report: Option<Origin>,
+    /// The report before `report`: the one in force at A when A and the latest share a time.
+    earlier_report: Option<Origin>,
+    /// `(dark_from, roles handed out)` of its latest gaps.
+    gaps: [(i64, u8); GAPS_KEPT],
+    last_heard: i64,
+}
+
+impl Seen {
+    fn fix_at(&self, time: UnixMillis) -> Option<&Origin> {
+        self.fixes.iter().flatten().find(|o| o.time == time)
+    }
+
+    fn report_at_or_before(&self, time: UnixMillis) -> Option<&Origin> {
+        [&self.report, &self.earlier_report]
+            .into_iter()
+            .flatten()
+            .find(|o| o.time <= time)
+    }
+
+    /// Marks `role` handed out for the gap from `dark_from`; false when it already was.
+    fn hand_out(&mut self, dark_from: UnixMillis, role: EvidenceRole) -> bool {
+        let key = dark_from.as_millis();
+        let slot = match self.gaps.iter().position(|(k, _)| *k == key) {
+            Some(slot) => slot,
+            None => {
+                // The oldest gap makes room.
+                let slot = (0..GAPS_KEPT)
+                    .min_by_key(|&i| self.gaps[i].0)
+                    .expect("GAPS_KEPT > 0");
+                self.gaps[slot] = (key, 0);
+                slot
+            }
+        };
+        let fresh = self.gaps[slot].1 & role.bit() == 0;
+        self.gaps[slot].1 |= role.bit();
+        fresh
+    }
+}
+
+/// Multiplies the MMSI into 64 bits: MMSIs are already well spread, and this map is touched
+/// once per fix.
+#[derive(Default)]
+struct MmsiHasher(u64);
+
+impl Hasher for MmsiHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Watches the events the engine applies and the gap changes they cause, and hands out the
+/// evidence of each gap once.
+#[derive(Default)]
+pub struct Witness {
+    seen: HashMap<Mmsi, Seen, BuildHasherDefault<MmsiHasher>>,
+    /// The stream day of the last pruning.
+    pruned_day: i64,
+}
+
+/// Vessels silent this long are forgotten by the witness (their gaps' A was handed out when
+/// the gaps opened).
+const FORGET_AFTER_MS: i64 = 14 * 24 * MILLIS_PER_HOUR;
+
+impl Witness {
+    /// Vessels remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// Remembers where `event` came from, before the engine applies it.
+    pub fn heard(&mut self, event: &AisEvent, time: UnixMillis) {
+        let (mmsi, origin, is_fix) = match event {
+            AisEvent::Fix(f) => (f.mmsi, Origin::of(&f.heard, f.msg_type, time), true),
+            AisEvent::VesselReport(r) => (r.mmsi, Origin::of(&r.heard, r.msg_type, time), false),
+            _ => return,
+        };
+        let Some(origin) = origin else { return };
+        let seen = self.seen.entry(mmsi).or_default();
+        seen.last_heard = seen.last_heard.max(time.as_millis());
+        if is_fix {
+            let next = seen.next;
+            seen.fixes[next] = Some(origin);
+            seen.next = (next + 1) % FIXES_KEPT;
+        } else {
+            seen.earlier_report = seen.report.replace(origin);
+        }
+        let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
+        if day > self.pruned_day {
+            self.pruned_day = day;
+            let horizon = time.as_millis() - FORGET_AFTER_MS;
+            self.seen.retain(|_, s| s.last_heard >= horizon);
+        }
+    }
+
+    /// Appends the evidence of the gaps in `changes[from..]` that `event` (just applied) made
+    /// or completed.
+    pub fn witness(&mut self, event: &AisEvent, changes: &mut Vec<Change>, from: usize) {
+        let mut found = Vec::new();
+        for change in &changes[from..] {
+            if let Change::Gap(gap) = change {
+                self.evidence_of(gap, event, &mut found);
+            }
+        }
+        changes.extend(found.into_iter().map(|e| Change::Evidence(Box::new(e))));
+    }
+
+    fn evidence_of(&mut self, gap: &GapRecord, event: &AisEvent, found: &mut Vec<Evidence>) {
+        let Some(seen) = self.seen.get_mut(&gap.mmsi) else {
+            return;
+        };
+        let mut hand_out = |seen: &mut Seen, role, origin: Option<Origin>| {
+            if let Some(origin) = origin {
+                if seen.hand_out(gap.dark_from, role) {
+                    found.push(Evidence {
+                        mmsi: gap.mmsi,
+                        dark_from: gap.dark_from,
+                        role,
+                        origin,
+                    });
+                }
+            }
+        };
+        let a = seen.fix_at(gap.dark_from).cloned();
+        let has_a = a.is_some();
+        hand_out(seen, EvidenceRole::FixA, a);
+        if has_a {
+            let before = seen.report_at_or_before(gap.dark_from).cloned();
+            hand_out(seen, EvidenceRole::StaticBefore, before);
+        }
+        if let Some(b) = gap.dark_until {
+            let b_origin = seen.fix_at(b).cloned();
+            hand_out(seen, EvidenceRole::FixB, b_origin);
+            let completes_after = gap.draught_after.is_some() || !gap.identity_changes.is_empty();
+            if let AisEvent::VesselReport(report) = event {
+                if completes_after && report.mmsi == gap.mmsi {
+                    let origin = seen.report.clone().filter(|o| o.time >= b);
+                    hand_out(seen, EvidenceRole::StaticAfter, origin);
+                }
+            }
+        }
+    }
+}
