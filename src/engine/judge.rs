@@ -228,6 +228,60 @@ impl Engine {
         self.schedule_silence(mmsi);
     }
 
+    /// A late fix inside a recorded gap splits it: each remaining part long enough to be a gap
+    /// is judged afresh; the original is replaced (same A) or withdrawn.
+    pub(super) fn rejudge_with_late_fix(&mut self, mmsi: Mmsi, segment: u32, late: Position) {
+        let Some(gaps) = self.recent.get_mut(&mmsi) else {
+            return;
+        };
+        let Some(index) = gaps
+            .iter()
+            .position(|g| g.segment == segment && g.a.time < late.time && late.time < g.b.time)
+        else {
+            return;
+        };
+        let original = gaps.remove(index);
+        let parts = [
+            ClosedGap {
+                segment,
+                a: original.a,
+                b: late,
+                before: original.before.clone(),
+                after: None,
+            },
+            ClosedGap {
+                segment,
+                a: late,
+                b: original.b,
+                before: original.before.clone(),
+                after: original.after.clone(),
+            },
+        ];
+        let mut replaced_a = false;
+        for part in parts {
+            if part.b.time.as_millis() - part.a.time.as_millis() < self.min_gap_ms {
+                continue;
+            }
+            let Some(record) = self.judge(mmsi, &part) else {
+                continue;
+            };
+            replaced_a |= part.a.time == original.a.time;
+            self.count_judgement(&record);
+            self.emit_judgement(record, Reason::LateFix { fix: late.time });
+            let gaps = self.recent.entry(mmsi).or_default();
+            gaps.push(part);
+            gaps.sort_by_key(|g| g.a.time);
+        }
+        if !replaced_a {
+            if let Some(mut withdrawn) = self.judge(mmsi, &original) {
+                withdrawn.status = GapStatus::Withdrawn;
+                withdrawn.confidence = None;
+                self.stats.withdrawn += 1;
+                self.emit_judgement(withdrawn, Reason::LateFix { fix: late.time });
+            }
+        }
+    }
+
     /// Gaps reached by the hours whose coverage changed since the last call: recorded ones
     /// within the horizon are judged again, open ones looked at again.
     pub(super) fn rejudge_flipped(&mut self, clock: UnixMillis) {
