@@ -7,7 +7,9 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{lowest_gap_hours, near_either, port_gap_hours, DetectParams, GapRecord};
+use super::{
+    lowest_gap_hours, near_either, port_gap_hours, DetectParams, GapRecord, PortCandidate,
+};
 use crate::model::Mmsi;
 use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -275,6 +277,20 @@ pub fn next_check(
         }
     };
     consider(at_hours(params.gap_hours));
+    // A port's coverage crossing `min_coverage` changes the judgement only if it can change
+    // the port chosen (the nearest feasible): the chosen one falling, or a nearer one rising.
+    // Watching every candidate's crossing looked at a silence near busy ports almost hourly.
+    let chosen = record.and_then(|r| {
+        r.candidates
+            .iter()
+            .filter(|c| c.feasible)
+            .min_by(|x, y| x.detour_nm.total_cmp(&y.detour_nm))
+    });
+    let can_change_the_judgement = |c: &PortCandidate| match chosen {
+        None => true,
+        Some(best) if c.feasible => c.port == best.port,
+        Some(best) => c.detour_nm <= best.detour_nm,
+    };
     for &(index, covered) in &silence.covered {
         let port = &ports[index];
         consider(at_hours(port_gap_hours(params, port)));
@@ -283,7 +299,8 @@ pub fn next_check(
             params.min_port_hours + to_port / params.max_speed_kn,
         ));
         if let Some(record) = record {
-            if let Some(c) = record.candidates.iter().find(|c| c.port == port.name) {
+            let candidate = record.candidates.iter().find(|c| c.port == port.name);
+            if let Some(c) = candidate.filter(|c| can_change_the_judgement(c)) {
                 consider(coverage_crossing(
                     a,
                     clock,
