@@ -475,4 +475,28 @@ fn a_month_with_an_outage_generates_and_its_replay_finds_what_it_staged() {
         staged,
         "{rendezvous:#?}"
     );
+
+    // The detectors' counters reach the ingest table: what they found, and the silences the
+    // outage cast over everyone at once, which no pair was judged on.
+    let counters = reader.counters().unwrap();
+    let count = |name: &str| counters.get(name).copied().unwrap_or(0);
+    assert_eq!(
+        count("at_sea.encounters"),
+        encounters.len() as u64,
+        "{counters:#?}"
+    );
+    assert_eq!(
+        count("at_sea.loitering"),
+        loitering.len() as u64,
+        "{counters:#?}"
+    );
+    assert_eq!(count("at_sea.rendezvous.found"), 1, "{counters:#?}");
+    assert!(
+        count("at_sea.rendezvous.pairs_tested") >= 1,
+        "{counters:#?}"
+    );
+    assert!(
+        count("at_sea.rendezvous.feed_unheard") >= 1,
+        "{counters:#?}"
+    );
 }
