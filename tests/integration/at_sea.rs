@@ -500,3 +500,92 @@ fn a_month_with_an_outage_generates_and_its_replay_finds_what_it_staged() {
         "{counters:#?}"
     );
 }
+
+/// `aisgap run` shows the same at-sea counters on `/metrics` as it adds to its ingest table.
+#[test]
+fn the_service_shows_the_at_sea_counters_on_its_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = scenario(dir.path());
+    let address = format!("127.0.0.1:{}", crate::support::free_port());
+    let db = dir.path().join("service.db");
+    let config = dir.path().join("run.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ports]\nfile = \"ports.geojson\"\n[watchlist]\nfile = \"watchlist.csv\"\n\
+             [store]\ndb = {db:?}\ncommit_interval_ms = 100\n[http]\nlisten = \"{address}\"\n\
+             [[source]]\nname = \"log\"\nkind = \"file\"\npath = \"at_sea.nmea\"\nfollow = false\n"
+        ),
+    )
+    .unwrap();
+    let mut child = aisgap()
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting aisgap run");
+    let series = |name: &str| format!("aisgap_at_sea_total{{counter=\"{name}\"}}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let settled_page = loop {
+        let page = std::net::TcpStream::connect(&address)
+            .ok()
+            .map(|_| crate::support::http_get(&address, "/metrics"))
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, page)| page);
+        let settled = page.as_deref().is_some_and(|page| {
+            crate::support::metric(page, &series("rendezvous.found")) == Some(1.0)
+                && crate::support::metric(page, &series("encounters")) >= Some(1.0)
+        });
+        if settled || std::time::Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Once every line is committed the service is idle: the page then holds the last commit's.
+    let lines = std::fs::read(dir.path().join("at_sea.nmea"))
+        .unwrap()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
+    while crate::service::committed_lines(&db, "log") < lines
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        settled_page.is_some(),
+        "the service never answered /metrics"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let page = crate::support::http_get(&address, "/metrics").1;
+    crate::service::terminate(&mut child);
+    let metric = |name: &str| crate::support::metric(&page, &series(name));
+    assert_eq!(metric("rendezvous.found"), Some(1.0), "{page}");
+    assert_eq!(
+        metric("encounters"),
+        Some(truth.at_sea.encounters.len() as f64),
+        "{page}"
+    );
+    assert!(metric("rendezvous.pairs_tested") >= Some(1.0), "{page}");
+    // What the page said is what the store counted.
+    let counters = Reader::open(&db).unwrap().counters().unwrap();
+    for name in [
+        "encounters",
+        "loitering",
+        "rendezvous.found",
+        "rendezvous.in_port",
+    ] {
+        assert_eq!(
+            metric(name),
+            // The ingest table keeps no row for a count still at zero.
+            Some(
+                counters
+                    .get(&format!("at_sea.{name}"))
+                    .map_or(0.0, |&n| n as f64)
+            ),
+            "{name}: {page}"
+        );
+    }
+}
