@@ -42,6 +42,8 @@ mod real_clocks;
 mod receptions;
 #[path = "integration/reload.rs"]
 mod reload;
+#[path = "integration/replay_reuse.rs"]
+mod replay_reuse;
 #[path = "integration/report_trip.rs"]
 mod report_trip;
 #[path = "integration/resume.rs"]

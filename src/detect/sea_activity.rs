@@ -17,6 +17,15 @@ use crate::ports::Ports;
 use crate::time::UnixMillis;
 use crate::track::Identity;
 
+/// The at-sea detectors' counters in one record, flattened into the ingest table and the
+/// metrics (`at_sea.encounters`, `at_sea.rendezvous.too_long`, ...): what an operator reads to
+/// see why a meeting was not paired.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AtSeaCounters {
+    #[serde(flatten)]
+    pub found: AtSeaStats,
+    pub rendezvous: super::rendezvous::RendezvousStats,
+}
 /// What the at-sea detectors ask the store to persist.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AtSeaChange {
@@ -263,6 +272,14 @@ impl AtSea {
 
     pub fn rendezvous_stats(&self) -> &super::rendezvous::RendezvousStats {
         self.rendezvous.stats()
+    }
+
+    /// Every counter of the at-sea detectors, findings and what was left unjudged alike.
+    pub fn counters(&self) -> AtSeaCounters {
+        AtSeaCounters {
+            found: self.stats.clone(),
+            rendezvous: self.rendezvous.stats().clone(),
+        }
     }
 
     /// Vessels and pairs the encounter and loitering detectors hold: what their memory is

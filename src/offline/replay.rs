@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
+use crate::detect::sea_activity::AtSeaCounters;
 use crate::engine::{Change, Engine, EngineStats};
 use crate::model::AisEvent;
 use crate::offline::input;
@@ -63,6 +64,8 @@ fn warn_if_untimed(path: &Path, stats: &DecodeStats) -> bool {
 pub struct ReplaySummary {
     pub decode: DecodeStats,
     pub engine: EngineStats,
+    /// The at-sea detectors' findings and what they left unjudged.
+    pub at_sea: AtSeaCounters,
     pub vessels: usize,
     pub bytes: u64,
     pub seconds: f64,
@@ -89,6 +92,7 @@ impl ReplaySummary {
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut counters = self.decode.counters();
         counters.extend(flatten_counters("engine", &self.engine));
+        counters.extend(flatten_counters("at_sea", &self.at_sea));
         counters.extend(input::counters(&self.problems));
         counters
     }
@@ -261,6 +265,7 @@ pub fn replay_with(
     let mut summary = ReplaySummary {
         decode: gathered.decode,
         engine: engine.stats().clone(),
+        at_sea: engine.at_sea().counters(),
         vessels: engine.vessels().len(),
         bytes: gathered.bytes,
         stream_clock: engine.clock(),

@@ -268,6 +268,7 @@ pub fn render(state: &ServiceState) -> String {
     render_delays(&mut out, state);
     render_stream_clock(&mut out, state, now);
     render_counters(&mut out, state);
+    super::at_sea_metrics::render_at_sea(&mut out, &state.pipeline);
     render_store(&mut out, state, now);
     render_connections(&mut out, &state.connections);
     out

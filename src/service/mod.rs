@@ -4,6 +4,7 @@
 
 pub mod alerts;
 mod announce;
+mod at_sea_metrics;
 pub mod http;
 pub mod notify;
 pub mod pipeline;

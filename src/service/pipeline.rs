@@ -15,7 +15,7 @@ use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
-use crate::decode::{DecodeOptions, DecodeStats};
+use crate::decode::{flatten_counters, DecodeOptions, DecodeStats};
 use crate::engine::Engine;
 use crate::model::{AisEvent, LineRef, Mmsi};
 use crate::ports::Port;
@@ -77,6 +77,8 @@ pub struct PipelineMetrics {
     pub reorder_held: AtomicU64,
     /// Timed events that arrived after a later one.
     pub arrived_out_of_order: AtomicU64,
+    /// The at-sea detectors' counters (`at_sea.*`, as in the ingest table), as of the last commit.
+    pub at_sea: Mutex<Vec<(String, u64)>>,
 }
 
 /// Upper bounds (milliseconds) of the receive-to-detection delay histogram.
@@ -178,6 +180,9 @@ pub struct Pipeline {
     saved_vessels: HashMap<Mmsi, u64>,
     /// The same for coverage bins, by (port, hour).
     saved_bins: HashMap<(String, i64), u64>,
+    /// At-sea counters already added to the store: they live in the engine's checkpoint, so a
+    /// restart starts from the restored values, not from zero.
+    at_sea_counted: BTreeMap<String, u64>,
 }
 
 /// Why the pipeline stopped early.
@@ -216,7 +221,10 @@ impl Pipeline {
             uncommitted: 0,
             saved_vessels: HashMap::new(),
             saved_bins: HashMap::new(),
+            at_sea_counted: BTreeMap::new(),
         };
+        pipeline.at_sea_counted = pipeline.at_sea_counters().into_iter().collect();
+        pipeline.publish_at_sea();
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
         }
@@ -227,6 +235,16 @@ impl Pipeline {
             .store(committed, Ordering::Relaxed);
         pipeline.metrics.lines.store(committed, Ordering::Relaxed);
         pipeline
+    }
+
+    fn at_sea_counters(&self) -> Vec<(String, u64)> {
+        flatten_counters("at_sea", &self.engine.at_sea().counters())
+    }
+
+    fn publish_at_sea(&self) {
+        if let Ok(mut at_sea) = self.metrics.at_sea.lock() {
+            *at_sea = self.at_sea_counters();
+        }
     }
 
     /// Holds again the events the reorder window held at the last commit (in `checkpoint`,
@@ -469,6 +487,13 @@ impl Pipeline {
                 }
             }
         }
+        for (name, value) in self.at_sea_counters() {
+            let before = self.at_sea_counted.insert(name.clone(), value).unwrap_or(0);
+            if value > before {
+                counters.push((name, value - before));
+            }
+        }
+        self.publish_at_sea();
         // Vessels are stored straight from the engine: a copy of the whole table would double
         // the service's memory at every commit.
         let mut checkpoint = self.engine.checkpoint_apart();

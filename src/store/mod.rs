@@ -236,18 +236,27 @@ impl Store {
         Ok(())
     }
 
-    /// Empties every table: a replay's database holds that replay's results only.
+    /// Empties every table: a replay's database holds that replay's results only. The list
+    /// comes from the schema itself, so a table added by a later migration is emptied too;
+    /// the schema's version lives in `user_version`, not in a table, so nothing must survive.
     pub fn clear(&mut self) -> Result<(), StoreError> {
-        self.db.conn.execute_batch(
-            "BEGIN;
-             DELETE FROM vessels; DELETE FROM identity_history; DELETE FROM gaps; DELETE FROM track_chunks;
-             DELETE FROM port_hours; DELETE FROM ports; DELETE FROM ingest; DELETE FROM state;
-             DELETE FROM engine_checkpoint; DELETE FROM vessel_states; DELETE FROM coverage_states; DELETE FROM source_positions; DELETE FROM file_positions;
-             DELETE FROM segments;
-             DELETE FROM gap_history;
-             DELETE FROM evidence; DELETE FROM evidence_sources; DELETE FROM fingerprints;
-             COMMIT;",
-        )?;
+        let tx = self.db.conn.transaction()?;
+        let tables: Vec<String> = {
+            let mut statement = tx.prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 ORDER BY name",
+            )?;
+            let names = statement.query_map([], |row| row.get(0))?;
+            names.collect::<Result<_, _>>()?
+        };
+        for table in &tables {
+            // Names come from sqlite_schema, not from input; quoting keeps any name valid.
+            tx.execute(
+                &format!("DELETE FROM \"{}\"", table.replace('"', "\"\"")),
+                [],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -2,10 +2,14 @@
 //! binary and asked back with `aisgap query encounters|loitering`, compared with the ground
 //! truth the plan staged; the passing and the moored pairs are not encounters.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use aisgap::detect::GapStatus;
 use aisgap::simulate::{write_scenario, ScenarioParams, Truth};
+use aisgap::store::read::GapFilter;
+use aisgap::store::Reader;
 use serde_json::{json, Value};
 
 use crate::support::{aisgap, repo_path};
@@ -36,8 +40,13 @@ fn write_config(dir: &Path) {
 
 /// The at-sea scenario replayed into `dir/at_sea.db` (the page's browser test draws it).
 pub(crate) fn scenario(dir: &Path) -> Truth {
+    scenario_of(dir, 3)
+}
+
+/// The at-sea scenario of `days` replayed into `dir/at_sea.db`.
+fn scenario_of(dir: &Path, days: u32) -> Truth {
     let params = ScenarioParams {
-        days: 3,
+        days,
         at_sea: true,
         ..ScenarioParams::default()
     };
@@ -330,4 +339,253 @@ fn the_staged_dark_rendezvous_is_the_one_candidate_and_the_decoys_never_pair() {
     let after = staged.parted.plus_hours(1.0).to_string();
     let later = query(dir.path(), "rendezvous", "json", &["--since", &after]);
     assert_eq!(later.trim(), "[]");
+}
+
+/// Past two weeks the scenario has a whole-feed outage: every watched vessel's silence across
+/// it must still have one certain judgement, and the replay must find what was staged.
+#[test]
+fn a_month_with_an_outage_generates_and_its_replay_finds_what_it_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = scenario_of(dir.path(), 30);
+    assert!(!truth.outages.is_empty(), "30 days hold a feed outage");
+    let reader = Reader::open(&dir.path().join("at_sea.db")).unwrap();
+
+    // The cast of the at-sea cases: the shuttles' judgements differ here by design, since this
+    // config designates their home ports too (tests/integration/scenario.rs checks those).
+    let at_sea = &truth.at_sea;
+    let cast: BTreeSet<u32> = at_sea
+        .encounters
+        .iter()
+        .flat_map(|e| [e.a.0, e.b.0])
+        .chain(at_sea.loitering.iter().map(|l| l.mmsi.0))
+        .chain(at_sea.not_encounters.iter().flat_map(|n| [n.a.0, n.b.0]))
+        .chain(at_sea.rendezvous.iter().flat_map(|r| [r.a.0, r.b.0]))
+        .chain(at_sea.not_rendezvous.iter().flat_map(|n| [n.a.0, n.b.0]))
+        .collect();
+    let judged: BTreeSet<_> = reader
+        .gaps(&GapFilter {
+            watched_only: true,
+            ..GapFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.status != GapStatus::Withdrawn && cast.contains(&g.mmsi.0))
+        .map(|g| {
+            (
+                g.mmsi.0,
+                g.dark_from.to_string(),
+                g.dark_until.map(|t| t.to_string()).unwrap_or_default(),
+                g.status.as_str().to_string(),
+            )
+        })
+        .collect();
+    let planned: BTreeSet<_> = truth
+        .gaps
+        .iter()
+        .filter(|g| cast.contains(&g.mmsi.0))
+        .map(|g| {
+            let judgement = serde_json::to_value(g.judgement).unwrap();
+            (
+                g.mmsi.0,
+                g.dark_from.to_string(),
+                g.dark_until.to_string(),
+                judgement.as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let missed: Vec<_> = planned.difference(&judged).collect();
+    let unplanned: Vec<_> = judged.difference(&planned).collect();
+    assert!(
+        missed.is_empty() && unplanned.is_empty(),
+        "planned but not judged so: {missed:#?}\njudged but not planned: {unplanned:#?}"
+    );
+    // The outage silences the tankers that met, so their judgement across it is exercised.
+    let met: BTreeSet<u32> = at_sea
+        .encounters
+        .iter()
+        .flat_map(|e| [e.a.0, e.b.0])
+        .collect();
+    let across_outage = |from: aisgap::time::UnixMillis, until: aisgap::time::UnixMillis| {
+        truth
+            .outages
+            .iter()
+            .any(|o| o.from < until && from < o.until)
+    };
+    for mmsi in &met {
+        assert!(
+            planned.iter().any(|g| g.0 == *mmsi && g.3 == "unreachable")
+                && truth
+                    .gaps
+                    .iter()
+                    .any(|g| g.mmsi.0 == *mmsi && across_outage(g.dark_from, g.dark_until)),
+            "MMSI {mmsi} is silenced by the outage, far out at sea"
+        );
+    }
+
+    let pairs = |found: &[Value], a: &str, b: &str| -> BTreeSet<(u64, u64)> {
+        found
+            .iter()
+            .map(|e| {
+                (
+                    e[a]["mmsi"].as_u64().unwrap(),
+                    e[b]["mmsi"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let encounters: Vec<Value> =
+        serde_json::from_str(&query(dir.path(), "encounters", "json", &[])).unwrap();
+    let staged: BTreeSet<(u64, u64)> = truth
+        .at_sea
+        .encounters
+        .iter()
+        .map(|e| (u64::from(e.a.0), u64::from(e.b.0)))
+        .collect();
+    assert_eq!(pairs(&encounters, "a", "b"), staged, "{encounters:#?}");
+
+    let loitering: Vec<Value> =
+        serde_json::from_str(&query(dir.path(), "loitering", "json", &[])).unwrap();
+    let found: BTreeSet<u64> = loitering
+        .iter()
+        .map(|l| l["vessel"]["mmsi"].as_u64().unwrap())
+        .collect();
+    let staged: BTreeSet<u64> = truth
+        .at_sea
+        .loitering
+        .iter()
+        .map(|l| u64::from(l.mmsi.0))
+        .collect();
+    assert_eq!(found, staged, "{loitering:#?}");
+    assert_eq!(
+        loitering.len(),
+        truth.at_sea.loitering.len(),
+        "{loitering:#?}"
+    );
+
+    let rendezvous: Vec<Value> =
+        serde_json::from_str(&query(dir.path(), "rendezvous", "json", &[])).unwrap();
+    let staged: BTreeSet<(u64, u64)> = truth
+        .at_sea
+        .rendezvous
+        .iter()
+        .map(|r| (u64::from(r.a.0), u64::from(r.b.0)))
+        .collect();
+    assert_eq!(
+        pairs(&rendezvous, "dark", "partner"),
+        staged,
+        "{rendezvous:#?}"
+    );
+
+    // The detectors' counters reach the ingest table: what they found, and the silences the
+    // outage cast over everyone at once, which no pair was judged on.
+    let counters = reader.counters().unwrap();
+    let count = |name: &str| counters.get(name).copied().unwrap_or(0);
+    assert_eq!(
+        count("at_sea.encounters"),
+        encounters.len() as u64,
+        "{counters:#?}"
+    );
+    assert_eq!(
+        count("at_sea.loitering"),
+        loitering.len() as u64,
+        "{counters:#?}"
+    );
+    assert_eq!(count("at_sea.rendezvous.found"), 1, "{counters:#?}");
+    assert!(
+        count("at_sea.rendezvous.pairs_tested") >= 1,
+        "{counters:#?}"
+    );
+    assert!(
+        count("at_sea.rendezvous.feed_unheard") >= 1,
+        "{counters:#?}"
+    );
+}
+
+/// `aisgap run` shows the same at-sea counters on `/metrics` as it adds to its ingest table.
+#[test]
+fn the_service_shows_the_at_sea_counters_on_its_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = scenario(dir.path());
+    let address = format!("127.0.0.1:{}", crate::support::free_port());
+    let db = dir.path().join("service.db");
+    let config = dir.path().join("run.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ports]\nfile = \"ports.geojson\"\n[watchlist]\nfile = \"watchlist.csv\"\n\
+             [store]\ndb = {db:?}\ncommit_interval_ms = 100\n[http]\nlisten = \"{address}\"\n\
+             [[source]]\nname = \"log\"\nkind = \"file\"\npath = \"at_sea.nmea\"\nfollow = false\n"
+        ),
+    )
+    .unwrap();
+    let mut child = aisgap()
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting aisgap run");
+    let series = |name: &str| format!("aisgap_at_sea_total{{counter=\"{name}\"}}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let settled_page = loop {
+        let page = std::net::TcpStream::connect(&address)
+            .ok()
+            .map(|_| crate::support::http_get(&address, "/metrics"))
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, page)| page);
+        let settled = page.as_deref().is_some_and(|page| {
+            crate::support::metric(page, &series("rendezvous.found")) == Some(1.0)
+                && crate::support::metric(page, &series("encounters")) >= Some(1.0)
+        });
+        if settled || std::time::Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Once every line is committed the service is idle: the page then holds the last commit's.
+    let lines = std::fs::read(dir.path().join("at_sea.nmea"))
+        .unwrap()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
+    while crate::service::committed_lines(&db, "log") < lines
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        settled_page.is_some(),
+        "the service never answered /metrics"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let page = crate::support::http_get(&address, "/metrics").1;
+    crate::service::terminate(&mut child);
+    let metric = |name: &str| crate::support::metric(&page, &series(name));
+    assert_eq!(metric("rendezvous.found"), Some(1.0), "{page}");
+    assert_eq!(
+        metric("encounters"),
+        Some(truth.at_sea.encounters.len() as f64),
+        "{page}"
+    );
+    assert!(metric("rendezvous.pairs_tested") >= Some(1.0), "{page}");
+    // What the page said is what the store counted.
+    let counters = Reader::open(&db).unwrap().counters().unwrap();
+    for name in [
+        "encounters",
+        "loitering",
+        "rendezvous.found",
+        "rendezvous.in_port",
+    ] {
+        assert_eq!(
+            metric(name),
+            // The ingest table keeps no row for a count still at zero.
+            Some(
+                counters
+                    .get(&format!("at_sea.{name}"))
+                    .map_or(0.0, |&n| n as f64)
+            ),
+            "{name}: {page}"
+        );
+    }
 }

@@ -23,6 +23,15 @@ const ALONGSIDE_M: f64 = 300.0;
 /// Where the loiterer idles: about 37 nm from the Vostochny zone.
 const LOITER: LatLon = ll(42.40, 133.80);
 const MEETING_HOURS: i64 = 6;
+/// Where the tankers of the meeting and the idler cruise once their episode is over: 66 to
+/// 85 nm from every designated zone. Their first lanes lie 15 to 51 nm from Vostochny, where
+/// a whole-feed outage's silence (9.5 h, about 87 nm to spare for a call at the dark speed)
+/// makes a call there as likely as not, so the gap's judgement would hang on where in its lane
+/// the outage caught the vessel. From these a call needs a detour of over 130 nm: unreachable
+/// beyond doubt. Apart in latitude, so that they never sail together.
+const KP_AFTER_LANE: [LatLon; 2] = [ll(41.60, 133.20), ll(41.60, 133.90)];
+const RU_AFTER_LANE: [LatLon; 2] = [ll(41.50, 133.30), ll(41.50, 134.00)];
+const CN_AFTER_LANE: [LatLon; 2] = [ll(41.70, 133.40), ll(41.70, 134.10)];
 const LOITER_HOURS: i64 = 8;
 
 /// How a vessel of the cast is registered.
@@ -147,7 +156,7 @@ pub(super) fn plan_at_sea(
     let met = b.t;
     b.drift(60.0, 0.3, MEETING_HOURS * HOUR);
     let parted = b.t;
-    cruise(&mut b, lane_ru, 10.0, tail);
+    cruise(&mut b, RU_AFTER_LANE, 10.0, tail);
     vessels.push(plan_of(
         ctx,
         ru,
@@ -187,7 +196,7 @@ pub(super) fn plan_at_sea(
     b.drift(60.0, 0.3, MEETING_HOURS * HOUR);
     b.stay(Mode::Drifting, parted + 30 * MINUTE);
     let left = b.t;
-    cruise(&mut b, lane_kp, 9.0, tail);
+    cruise(&mut b, KP_AFTER_LANE, 9.0, tail);
     vessels.push(plan_of(
         ctx,
         kp,
@@ -243,7 +252,7 @@ pub(super) fn plan_at_sea(
     let idle_from = b.t;
     b.drift(200.0, 0.4, LOITER_HOURS * HOUR);
     let idle_until = b.t;
-    cruise(&mut b, lane_cn, 11.0, tail);
+    cruise(&mut b, CN_AFTER_LANE, 11.0, tail);
     vessels.push(plan_of(ctx, cn, cn_identity, &idler, b, &[]));
     truth.loitering.push(LoiteringTruth {
         mmsi: Mmsi(cn),
