@@ -273,12 +273,6 @@ pub struct Heard<'a> {
     pub identity: &'a Arc<Identity>,
 }
 
-/// Rounds to `places` decimals, as every stored number is.
-pub(super) fn round_to(value: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (value * scale).round() / scale
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::at_sea::{
-    away_from_ports, nearest_port, round_to, AtSeaStats, EncounterParams, EpisodeStatus, Heard,
-    Sample, VesselAtSea, AWAY_RULE,
+    away_from_ports, nearest_port, AtSeaStats, EncounterParams, EpisodeStatus, Heard, Sample,
+    VesselAtSea, AWAY_RULE,
 };
+use super::round_to;
 use super::{estimate_cargo, DetectParams};
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Ports, METRES_PER_NM};

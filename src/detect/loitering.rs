@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::at_sea::{
-    nearest_port, round_to, AtSeaStats, EpisodeStatus, Heard, LoiteringParams, Sample, VesselAtSea,
-    AWAY_RULE,
+    nearest_port, AtSeaStats, EpisodeStatus, Heard, LoiteringParams, Sample, VesselAtSea, AWAY_RULE,
 };
+use super::round_to;
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;

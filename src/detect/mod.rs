@@ -232,6 +232,7 @@ fn first_segment() -> u32 {
     FIRST_SEGMENT
 }
 
+/// Rounds to `places` decimals, as every stored number is.
 fn round_to(value: f64, places: i32) -> f64 {
     let scale = 10f64.powi(places);
     (value * scale).round() / scale

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::at_sea::{nearest_port, round_to, RendezvousParams, VesselAtSea, AWAY_RULE};
+use super::at_sea::{nearest_port, RendezvousParams, VesselAtSea, AWAY_RULE};
 use super::meeting_place::{meeting_place, MeetingPlace, Rule, Whereabouts};
+use super::round_to;
 use crate::model::Mmsi;
 use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::at_sea::{round_to, AtSeaStats, Heard, Sample, VesselAtSea};
+use super::at_sea::{AtSeaStats, Heard, Sample, VesselAtSea};
 use super::encounters::{EncounterRecord, Encounters};
 use super::loitering::{Loitering, LoiteringRecord};
 use super::rendezvous::{IdleArea, LegKind, PairRule, Rendezvous, RendezvousLeg, RendezvousRecord};
+use super::round_to;
 use super::withdrawals::Withdrawals;
 use super::{DetectParams, GapRecord, GapStatus};
 use crate::model::Mmsi;

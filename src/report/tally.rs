@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use super::html::escape as esc;
 use crate::detect::{Confidence, GapRecord};
 use crate::query;
 use crate::store::read::{GapFilter, TallyKey, TallyRow};
@@ -393,22 +394,6 @@ fn barrels(value: f64) -> String {
     }
     if rounded < 0.0 {
         out.insert(0, '-');
-    }
-    out
-}
-
-/// Text made safe for HTML content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
     }
     out
 }
