@@ -12,7 +12,7 @@ use aisgap::detect::DetectParams;
 use aisgap::engine::Engine;
 use aisgap::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass, VesselReport};
 use aisgap::ports::Port;
-use aisgap::simulate::encode::{lat_raw, lon_raw, sog_raw, PositionReport, Sentence, TagBlock};
+use aisgap::simulate::encode::{lat_raw, lon_raw, single_sentence, sog_raw, PositionReport};
 use aisgap::time::UnixMillis;
 use aisgap::watchlist::Watchlist;
 
@@ -97,23 +97,7 @@ fn write_log(path: &std::path::Path, rounds: i64) {
                 radio: 0,
             }
             .encode();
-            line.clear();
-            TagBlock {
-                station: Some("bench"),
-                unix_secs: Some(secs),
-                ..TagBlock::default()
-            }
-            .write(&mut line);
-            Sentence {
-                head: "AIVDM",
-                fragments: 1,
-                fragment: 1,
-                seq_id: None,
-                channel: Some('A'),
-                payload: &armoured.payload,
-                fill_bits: armoured.fill_bits,
-            }
-            .write(&mut line);
+            single_sentence(&mut line, "bench", secs, 'A', &armoured);
             line.push('\n');
             out.write_all(line.as_bytes()).expect("log written");
         }

@@ -15,7 +15,7 @@ use std::path::Path;
 use aisgap::config::Config;
 use aisgap::offline::replay::replay;
 use aisgap::simulate::encode::{
-    cog_raw, lat_raw, lon_raw, sog_raw, PositionReport, Sentence, TagBlock,
+    cog_raw, lat_raw, lon_raw, single_sentence, sog_raw, PositionReport,
 };
 use aisgap::simulate::SplitMix64;
 use aisgap::store::Store;
@@ -88,23 +88,7 @@ fn write_feed(path: &Path, vessels: u32, lines: u64) {
             radio: 0,
         };
         let armoured = report.encode();
-        line.clear();
-        TagBlock {
-            station: Some("bench"),
-            unix_secs: Some(secs),
-            ..TagBlock::default()
-        }
-        .write(&mut line);
-        Sentence {
-            head: "AIVDM",
-            fragments: 1,
-            fragment: 1,
-            seq_id: None,
-            channel: Some('A'),
-            payload: &armoured.payload,
-            fill_bits: armoured.fill_bits,
-        }
-        .write(&mut line);
+        single_sentence(&mut line, "bench", secs, 'A', &armoured);
         line.push('\n');
         out.write_all(line.as_bytes()).expect("feed written");
     }

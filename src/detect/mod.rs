@@ -26,8 +26,7 @@ pub use history::{JudgementChange, Reason};
 pub use params::DetectParams;
 pub use recorded::{GapsByPort, Judged, LastJudgements};
 pub use timers::{
-    is_refresh_mark, next_check, refresh_mark_after, OpenTimers, OpenTimersCheckpoint,
-    SilenceCoverage, SilenceSums,
+    is_refresh_mark, next_check, OpenTimers, OpenTimersCheckpoint, SilenceCoverage, SilenceSums,
 };
 pub use visits::{OpenCall, Visit, VisitParams, VisitTracker};
 

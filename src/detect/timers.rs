@@ -245,14 +245,6 @@ impl SilenceSums {
             })
             .collect()
     }
-
-    pub fn len(&self) -> usize {
-        self.sums.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sums.is_empty()
-    }
 }
 
 /// When the silence since fix A, judged at `clock` as `record` (or not yet a gap: `None`),

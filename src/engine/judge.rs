@@ -190,7 +190,7 @@ impl Engine {
             .get(record.key())
             .is_some_and(|before| !before.differs_in_judgement(&Judged::of(&record)));
         if same && rewrite == Rewrite::IfChanged && self.open.contains(&mmsi) {
-            // Written again at its refresh marks only (see `refresh_mark_after`).
+            // Written again at its refresh marks only (see `detect::timers::refresh_mark_after`).
             return;
         }
         let first = self.open.insert(mmsi);

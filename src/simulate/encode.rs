@@ -508,6 +508,34 @@ impl TagBlock<'_> {
     }
 }
 
+/// Replaces `text` with one single-fragment `!AIVDM` sentence on `channel` behind a tag block
+/// naming `station` and the time (`unix_secs`).
+pub fn single_sentence(
+    text: &mut String,
+    station: &str,
+    unix_secs: i64,
+    channel: char,
+    armoured: &Armoured,
+) {
+    text.clear();
+    TagBlock {
+        group: None,
+        station: Some(station),
+        unix_secs: Some(unix_secs),
+    }
+    .write(text);
+    Sentence {
+        head: "AIVDM",
+        fragments: 1,
+        fragment: 1,
+        seq_id: None,
+        channel: Some(channel),
+        payload: &armoured.payload,
+        fill_bits: armoured.fill_bits,
+    }
+    .write(text);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::simulate::encode::{lat_raw, lon_raw, Armoured, BaseStationReport, Sentence, TagBlock};
+use crate::simulate::encode::{lat_raw, lon_raw, Armoured, BaseStationReport, TagBlock};
 use crate::simulate::plan::{Ms, MINUTE, SECOND};
 use crate::simulate::rng::SplitMix64;
 use crate::simulate::truth::Counts;
@@ -201,23 +201,7 @@ pub(super) fn single_sentence(
     channel: char,
     armoured: &Armoured,
 ) {
-    text.clear();
-    TagBlock {
-        group: None,
-        station: Some(station),
-        unix_secs: Some(t / SECOND),
-    }
-    .write(text);
-    Sentence {
-        head: "AIVDM",
-        fragments: 1,
-        fragment: 1,
-        seq_id: None,
-        channel: Some(channel),
-        payload: &armoured.payload,
-        fill_bits: armoured.fill_bits,
-    }
-    .write(text);
+    crate::simulate::encode::single_sentence(text, station, t / SECOND, channel, armoured);
 }
 
 pub(super) fn heartbeat(w: &mut Writer, station: usize, t: Ms) -> io::Result<()> {
