@@ -21,8 +21,7 @@ use crate::detect::sea_activity::AtSea;
 use crate::detect::visits::VisitStats;
 use crate::detect::DetectParams;
 use crate::detect::{
-    apply_evidence, judge_closed, judge_open, min_gap_hours, GapRecord, GapStatus, JudgementChange,
-    Reason,
+    apply_evidence, judge_closed, min_gap_hours, GapRecord, GapStatus, JudgementChange, Reason,
 };
 use crate::detect::{Visit, VisitTracker};
 use crate::model::{AisEvent, Fix, Mmsi, VesselReport};
@@ -325,7 +324,7 @@ impl Engine {
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
             clock_guard: self.clock_guard.clone(),
-            judging: self.judging.checkpoint(),
+            judging: self.judging.checkpoint(&self.ports),
             at_sea: self.at_sea.clone(),
             visits: self.visits.clone(),
         }
@@ -510,38 +509,7 @@ impl Engine {
     /// vessel rows, and once a day finished track buffers and memory trimming. Open gaps are
     /// not walked here: each has a timer (see `judge`).
     fn sweep(&mut self, clock: UnixMillis) {
-        // MMSIs with several transmitters: each silent transmitter is judged on its own here
-        // (there are few); every other watched vessel has its timer (see `judge`).
-        let segmented: Vec<Mmsi> = self
-            .table
-            .segmented_mmsis()
-            .filter(|mmsi| self.watched.contains(mmsi))
-            .collect();
-        for mmsi in segmented {
-            let mut records = Vec::new();
-            for (segment, a, before) in self.table.silent_candidates(mmsi) {
-                if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
-                    continue;
-                }
-                if let Some(mut record) =
-                    judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
-                {
-                    record.watched = true;
-                    record.segment = segment;
-                    apply_evidence(&mut record, before, None, &self.params);
-                    records.push(record);
-                }
-            }
-            for record in records {
-                let first = self.open.insert(mmsi);
-                let reason = if first {
-                    Reason::Silent
-                } else {
-                    Reason::StillSilent
-                };
-                self.emit_judgement(record, reason);
-            }
-        }
+        self.judge_several_transmitters(clock);
         self.rejudge_flipped(clock);
         for (index, hour, vessels) in self.coverage.take_changed() {
             self.changes.push(Change::PortHour {
@@ -1232,5 +1200,64 @@ mod tests {
         let refused = &engine.stats().refused_time;
         assert_eq!((refused.before_2000, refused.from_2100), (1, 2));
         assert!(engine.vessels().get(TANKER).is_none());
+    }
+    #[test]
+    fn a_restart_sums_a_long_silence_as_the_uninterrupted_engine_did() {
+        // One other vessel in port all along (an hour is covered at two), and the tanker's
+        // last fix in port at half past: that hour holds two vessels, one of them the tanker.
+        // Once the hour is older than the horizon its vessels are forgotten and only its count
+        // is left, so a sum started afresh after a restart would count the tanker's own hour
+        // as covered: the sums so far go through the checkpoint.
+        let a = T0 + 30 * MINUTE;
+        let mut events = vec![
+            static_report(TANKER, T0, 80, 4.1),
+            fix(TANKER, a, PORT.0, PORT.1),
+        ];
+        let mut t = T0;
+        while t < T0 + 9 * 24 * HOUR {
+            events.push(fix(Mmsi(273_000_100), t + 1000, PORT.0, PORT.1));
+            t += 10 * MINUTE;
+        }
+        events.sort_by_key(|e| e.time());
+        let gaps = |changes: &[Change]| -> Vec<GapRecord> {
+            changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::Gap(g) if g.mmsi == TANKER => Some((**g).clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut whole = engine();
+        for event in &events {
+            whole.ingest(event);
+        }
+        whole.finish();
+        let expected = gaps(&whole.take_changes());
+
+        let mut engine = engine();
+        let mut found = Vec::new();
+        let cut = events.len() * 5 / 9;
+        for (n, event) in events.iter().enumerate() {
+            if n == cut {
+                found.append(&mut engine.take_changes());
+                let text = serde_json::to_string(&engine.checkpoint()).unwrap();
+                let port = engine.ports()[0].clone();
+                engine = Engine::restore(
+                    DetectParams::default(),
+                    vec![port],
+                    Watchlist::default(),
+                    10,
+                    serde_json::from_str(&text).unwrap(),
+                );
+            }
+            engine.ingest(event);
+        }
+        engine.finish();
+        found.append(&mut engine.take_changes());
+        let found = gaps(&found);
+        let last = expected.last().expect("the silence is an open gap");
+        assert_eq!(last.coverage, Some(0.0), "{last:#?}");
+        assert_eq!(found, expected);
     }
 }

@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +113,7 @@ pub struct OpenTimersCheckpoint {
 /// The covered milliseconds of one silence at each port near fix A, summed up to the start of
 /// the current hour as the silence grows: hours before it no longer change but for late data,
 /// after which the caller starts the sum again. Equal to walking the whole silence each time.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SilenceCoverage {
     a: Position,
     known_until: i64,
@@ -193,18 +194,30 @@ impl SilenceCoverage {
 /// The coverage summed so far of each silence looked at (a cache: a silence missing here is
 /// summed afresh from fix A when next looked at), indexed by how far each is summed, so that
 /// a late change to an hour finds the few sums that already include it instead of every open
-/// gap near the port.
-#[derive(Clone, Debug, Default)]
-pub struct SilenceSums {
-    sums: HashMap<Mmsi, SilenceCoverage>,
-    by_known_until: BTreeSet<(i64, Mmsi)>,
+/// gap near the port. Keyed by the silent vessel (`Mmsi`), or by one transmitter of an MMSI
+/// that has several (`(Mmsi, segment)`); the key's `Default` must be its least value.
+#[derive(Clone, Debug)]
+pub struct SilenceSums<K = Mmsi> {
+    sums: HashMap<K, SilenceCoverage>,
+    by_known_until: BTreeSet<(i64, K)>,
 }
 
-impl SilenceSums {
-    /// The silence of `mmsi` since fix A summed up to `clock`'s hour: continued when the cache
-    /// holds it, else started afresh.
+impl<K> Default for SilenceSums<K> {
+    fn default() -> Self {
+        SilenceSums {
+            sums: HashMap::new(),
+            by_known_until: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Copy + Ord + Hash + Default> SilenceSums<K> {
+    /// The silence of `key` since fix A summed up to `clock`'s hour: continued when the cache
+    /// holds it, else started afresh. `mmsi` is the vessel whose own reports do not count as
+    /// coverage.
     pub fn advanced(
         &mut self,
+        key: K,
         mmsi: Mmsi,
         a: Position,
         clock: UnixMillis,
@@ -212,33 +225,57 @@ impl SilenceSums {
     ) -> &SilenceCoverage {
         let sum = self
             .sums
-            .entry(mmsi)
+            .entry(key)
             .or_insert_with(|| SilenceCoverage::new(a, ports));
         if !sum.is_since(a) {
-            self.by_known_until.remove(&(sum.known_until, mmsi));
+            self.by_known_until.remove(&(sum.known_until, key));
             *sum = SilenceCoverage::new(a, ports);
         }
-        self.by_known_until.remove(&(sum.known_until, mmsi));
+        self.by_known_until.remove(&(sum.known_until, key));
         sum.advance(clock, mmsi, params, coverage);
-        self.by_known_until.insert((sum.known_until, mmsi));
+        self.by_known_until.insert((sum.known_until, key));
         sum
     }
 
-    pub fn remove(&mut self, mmsi: Mmsi) {
-        if let Some(sum) = self.sums.remove(&mmsi) {
-            self.by_known_until.remove(&(sum.known_until, mmsi));
+    pub fn remove(&mut self, key: K) {
+        if let Some(sum) = self.sums.remove(&key) {
+            self.by_known_until.remove(&(sum.known_until, key));
         }
     }
 
-    /// The vessels whose sum already includes the hour starting at `hour` at port `index`:
-    /// a change to that hour leaves it wrong.
-    pub fn including(&self, index: usize, hour: UnixMillis) -> Vec<Mmsi> {
+    /// The sums in key order (for a checkpoint).
+    pub fn to_sorted(&self) -> Vec<(K, SilenceCoverage)> {
+        let mut sums: Vec<(K, SilenceCoverage)> =
+            self.sums.iter().map(|(k, s)| (*k, s.clone())).collect();
+        sums.sort_unstable_by_key(|(key, _)| *key);
+        sums
+    }
+
+    pub fn from_sorted(sums: Vec<(K, SilenceCoverage)>) -> SilenceSums<K> {
+        let by_known_until = sums.iter().map(|(k, s)| (s.known_until, *k)).collect();
+        SilenceSums {
+            sums: sums.into_iter().collect(),
+            by_known_until,
+        }
+    }
+
+    /// Keeps only the sums whose key `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.sums.retain(|key, _| keep(key));
+        let sums = &self.sums;
+        self.by_known_until
+            .retain(|(_, key)| sums.contains_key(key));
+    }
+
+    /// The keys whose sum already includes the hour starting at `hour` at port `index`: a
+    /// change to that hour leaves it wrong.
+    pub fn including(&self, index: usize, hour: UnixMillis) -> Vec<K> {
         let hour_end = hour.as_millis() + MILLIS_PER_HOUR;
         self.by_known_until
-            .range((hour.as_millis() + 1, Mmsi(0))..)
-            .map(|&(_, mmsi)| mmsi)
-            .filter(|mmsi| {
-                self.sums.get(mmsi).is_some_and(|sum| {
+            .range((hour.as_millis() + 1, K::default())..)
+            .map(|&(_, key)| key)
+            .filter(|key| {
+                self.sums.get(key).is_some_and(|sum| {
                     sum.a.time.as_millis() < hour_end
                         && sum.covered.iter().any(|(i, _)| *i == index)
                 })

@@ -2,15 +2,18 @@
 //! gaps looked at when their timer is due, recorded gaps judged again when late data reaches
 //! their hours, every change kept in the history, and vessels that left memory.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
     apply_evidence, is_refresh_mark, judge_open, judge_open_with, next_check, ports_near,
     GapRecord, GapStatus, GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers,
-    OpenTimersCheckpoint, Reason, SilenceSums,
+    OpenTimersCheckpoint, Reason, SilenceCoverage, SilenceSums,
 };
 use crate::model::Mmsi;
+use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::Position;
 
@@ -36,6 +39,8 @@ pub(super) struct Judging {
     last: LastJudgements,
     /// The coverage summed so far of each silence looked at.
     silences: SilenceSums,
+    /// The same for each silent transmitter of an MMSI that has several.
+    segment_silences: SilenceSums<(Mmsi, u32)>,
 }
 
 /// What a restart needs of [`Judging`]; the indexes by port are rebuilt from the open and
@@ -44,6 +49,15 @@ pub(super) struct Judging {
 pub struct JudgingCheckpoint {
     timers: OpenTimersCheckpoint,
     last: Vec<((Mmsi, UnixMillis), Judged)>,
+    /// The silences' sums so far, kept because summing afresh after a restart would see hours
+    /// whose vessels were forgotten (`Coverage::forget_detail_before`) differently. Valid for
+    /// the ports they were summed for (by index): a reload that changes the ports drops them.
+    #[serde(default)]
+    summed_for_ports: Vec<String>,
+    #[serde(default)]
+    silences: Vec<(Mmsi, SilenceCoverage)>,
+    #[serde(default)]
+    segment_silences: Vec<((Mmsi, u32), SilenceCoverage)>,
 }
 
 impl Judging {
@@ -54,10 +68,13 @@ impl Judging {
         }
     }
 
-    pub(super) fn checkpoint(&self) -> JudgingCheckpoint {
+    pub(super) fn checkpoint(&self, ports: &Ports) -> JudgingCheckpoint {
         JudgingCheckpoint {
             timers: self.timers.checkpoint(),
             last: self.last.to_sorted(),
+            summed_for_ports: ports.iter().map(|p| p.name.clone()).collect(),
+            silences: self.silences.to_sorted(),
+            segment_silences: self.segment_silences.to_sorted(),
         }
     }
 }
@@ -69,6 +86,16 @@ impl Engine {
         self.judging = Judging::new(self.ports.len());
         self.judging.timers = OpenTimers::restore(checkpoint.timers);
         self.judging.last = LastJudgements::from_sorted(checkpoint.last);
+        let same_ports = checkpoint.summed_for_ports.len() == self.ports.len()
+            && checkpoint
+                .summed_for_ports
+                .iter()
+                .zip(self.ports.iter())
+                .all(|(name, port)| *name == port.name);
+        if same_ports {
+            self.judging.silences = SilenceSums::from_sorted(checkpoint.silences);
+            self.judging.segment_silences = SilenceSums::from_sorted(checkpoint.segment_silences);
+        }
         let recent: Vec<(Mmsi, Position, Position)> = self
             .recent
             .iter()
@@ -167,10 +194,10 @@ impl Engine {
             return;
         }
         let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
-        let silence = self
-            .judging
-            .silences
-            .advanced(mmsi, a, clock, (params, ports, coverage));
+        let silence =
+            self.judging
+                .silences
+                .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
         let record = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
             silence.until(index, clock, mmsi, params, coverage)
         });
@@ -196,6 +223,63 @@ impl Engine {
         let first = self.open.insert(mmsi);
         let reason = if first { Reason::Silent } else { reason };
         self.emit_judgement(record, reason);
+    }
+
+    /// The hourly look at MMSIs with several transmitters: each silent transmitter is judged
+    /// on its own (there are few; every other watched vessel has its timer). Each silence's
+    /// coverage is summed as it grows, as a timer's is: judging it afresh from fix A each hour
+    /// made a shared MMSI cost its silence's hours squared.
+    pub(super) fn judge_several_transmitters(&mut self, clock: UnixMillis) {
+        let flipped: Vec<(usize, UnixMillis)> = self.coverage.flipped_so_far().collect();
+        for (index, hour) in flipped {
+            for key in self.judging.segment_silences.including(index, hour) {
+                self.judging.segment_silences.remove(key);
+            }
+        }
+        let segmented: Vec<Mmsi> = self
+            .table
+            .segmented_mmsis()
+            .filter(|mmsi| self.watched.contains(mmsi))
+            .collect();
+        let mut summed = HashSet::new();
+        for &mmsi in &segmented {
+            let mut records = Vec::new();
+            for (segment, a, before) in self.table.silent_candidates(mmsi) {
+                if clock.as_millis() - a.time.as_millis() < self.min_gap_ms {
+                    continue;
+                }
+                let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
+                let silence = self.judging.segment_silences.advanced(
+                    (mmsi, segment),
+                    mmsi,
+                    a,
+                    clock,
+                    (params, ports, coverage),
+                );
+                summed.insert((mmsi, segment));
+                let judged = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
+                    silence.until(index, clock, mmsi, params, coverage)
+                });
+                if let Some(mut record) = judged {
+                    record.watched = true;
+                    record.segment = segment;
+                    apply_evidence(&mut record, before, None, &self.params);
+                    records.push(record);
+                }
+            }
+            for record in records {
+                let first = self.open.insert(mmsi);
+                let reason = if first {
+                    Reason::Silent
+                } else {
+                    Reason::StillSilent
+                };
+                self.emit_judgement(record, reason);
+            }
+        }
+        self.judging
+            .segment_silences
+            .retain(|key| summed.contains(key));
     }
 
     /// Every open gap judged at `clock` (the end of the input: stored durations are exact).

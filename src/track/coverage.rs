@@ -137,6 +137,13 @@ impl Coverage {
             .collect()
     }
 
+    /// The bins [`Coverage::take_flipped`] will list, left listed.
+    pub fn flipped_so_far(&self) -> impl Iterator<Item = (usize, UnixMillis)> + '_ {
+        self.flipped
+            .iter()
+            .map(|&(index, hour)| (index, UnixMillis(hour)))
+    }
+
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
     /// `heard` is the vessel's own memory of where it was counted this hour; it saves the
     /// distance and bin lookups for every fix after the first in an hour.
