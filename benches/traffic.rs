@@ -43,6 +43,7 @@ fn write_feed(path: &Path, vessels: u32, lines: u64) {
     let per_regular = (lines / 2 / regulars).max(2);
     let per_passer = (lines / 2 / (u64::from(vessels) - regulars).max(1)).max(2);
     let mut events: Vec<(i64, u32, u32)> = Vec::with_capacity(lines as usize + 1024);
+    let mut counts = Vec::with_capacity(vessels as usize);
     for v in 0..vessels {
         let regular = u64::from(v) < regulars;
         let (start, span, count) = if regular {
@@ -52,6 +53,7 @@ fn write_feed(path: &Path, vessels: u32, lines: u64) {
             let start = (rng.next_u64() % (YEAR_SECS - span) as u64) as i64;
             (start, span, per_passer)
         };
+        counts.push(count);
         let step = span / count as i64;
         for k in 0..count {
             events.push((YEAR_START_SECS + start + k as i64 * step, v, k as u32));
@@ -61,14 +63,17 @@ fn write_feed(path: &Path, vessels: u32, lines: u64) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("feed file"));
     let mut line = String::with_capacity(128);
     for (secs, v, k) in events {
-        // Each vessel sails its own straight line through the area, a few tenths of a degree
-        // from one of two ports on every tenth.
+        // Each vessel sails its own straight line through the area, a quarter of a degree
+        // north over its time in the feed, a few tenths of a degree from one of two ports, or
+        // stays near Vostochny (every tenth). A track that jumped back to its start every 500
+        // fixes, as before, split the 500-vessel feed's MMSIs into two transmitters each.
         let base_lat = 41.5 + f64::from(v % 200) * 0.01;
         let base_lon = 131.0 + f64::from(v % 300) * 0.01;
         let (lat, lon) = if v % 10 == 0 {
             (42.70 + f64::from(v % 7) * 0.01, 133.0)
         } else {
-            (base_lat + f64::from(k % 500) * 0.0005, base_lon)
+            let along = f64::from(k) / counts[v as usize] as f64;
+            (base_lat + 0.25 * along, base_lon)
         };
         let report = PositionReport {
             msg_type: 1,
