@@ -31,11 +31,11 @@ const RESULT_TABLES: [&str; 10] = [
     "source_positions",
 ];
 
-fn scenario() -> Vec<u8> {
+pub(crate) fn scenario() -> Vec<u8> {
     std::fs::read(repo_path("samples/scenario.nmea")).expect("samples/scenario.nmea")
 }
 
-fn line_count(bytes: &[u8]) -> u64 {
+pub(crate) fn line_count(bytes: &[u8]) -> u64 {
     bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -51,7 +51,13 @@ fn line_boundary(bytes: &[u8], at: usize) -> usize {
 }
 
 /// A configuration reading `file` as source `log`, with a reorder window of `window_s`.
-fn write_config(dir: &Path, name: &str, file: &Path, follow: bool, window_s: u32) -> PathBuf {
+pub(crate) fn write_config(
+    dir: &Path,
+    name: &str,
+    file: &Path,
+    follow: bool,
+    window_s: u32,
+) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
         "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"\"\n\n[order]\nreorder_window_s = {window_s}\n\n[[source]]\nname = \"log\"\nkind = \"file\"\npath = {file:?}\nfollow = {follow}\n",
@@ -63,13 +69,13 @@ fn write_config(dir: &Path, name: &str, file: &Path, follow: bool, window_s: u32
     path
 }
 
-struct Service {
+pub(crate) struct Service {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Service {
-    fn start(config: &Path) -> Service {
+    pub(crate) fn start(config: &Path) -> Service {
         let mut child = aisgap()
             .args(["run", "--config"])
             .arg(config)
@@ -89,7 +95,7 @@ impl Service {
         Service { child, log }
     }
 
-    fn wait_for_log(&self, needle: &str, within: Duration) {
+    pub(crate) fn wait_for_log(&self, needle: &str, within: Duration) {
         let deadline = Instant::now() + within;
         while !self.log.lock().unwrap().iter().any(|l| l.contains(needle)) {
             assert!(
@@ -114,12 +120,12 @@ impl Service {
             .count()
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
 
-    fn terminate(mut self) {
+    pub(crate) fn terminate(mut self) {
         // SAFETY: kill(2) with the pid of our own child process.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -168,7 +174,7 @@ fn committed(db: &Path) -> (u64, u64) {
     (lines as u64, offset as u64)
 }
 
-fn wait_for_committed(db: &Path, lines: u64, within: Duration) {
+pub(crate) fn wait_for_committed(db: &Path, lines: u64, within: Duration) {
     let deadline = Instant::now() + within;
     while committed(db).0 < lines {
         assert!(
@@ -180,7 +186,7 @@ fn wait_for_committed(db: &Path, lines: u64, within: Duration) {
     }
 }
 
-fn append(path: &Path, bytes: &[u8]) {
+pub(crate) fn append(path: &Path, bytes: &[u8]) {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -1,0 +1,201 @@
+//! The raw line(s) of the messages live evidence may come from. The engine's witness keeps
+//! only where each recent message of a watched vessel was heard; this keeps, beside it and by
+//! the same rule (the last few fixes and the last two static reports of each watched vessel,
+//! nothing for the others), the bytes of those lines, so that every evidence row the engine
+//! hands out is stored with its raw text and SHA-256 as a replay stores them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::provenance::{sha256_hex, Evidence, Seen, FIXES_KEPT};
+use crate::model::{AisEvent, LineRef, Mmsi};
+use crate::store::provenance::{Resolved, Unresolved};
+use crate::time::MILLIS_PER_HOUR;
+
+/// Vessels silent this long are let go, as the witness lets them go.
+const FORGET_AFTER_MS: i64 = 14 * 24 * MILLIS_PER_HOUR;
+
+/// One message as read: the number of its first line and its line(s) joined by `\n`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawMessage {
+    pub first_line: u64,
+    pub bytes: Bytes,
+}
+
+/// Bytes saved as text when they are text (every NMEA line is), else as numbers: the
+/// checkpoint stays readable and small, and no byte is ever changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Bytes {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Bytes {
+    fn of(bytes: Vec<u8>) -> Bytes {
+        match String::from_utf8(bytes) {
+            Ok(text) => Bytes::Text(text),
+            Err(e) => Bytes::Binary(e.into_bytes()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Bytes::Text(text) => text.as_bytes(),
+            Bytes::Binary(bytes) => bytes,
+        }
+    }
+}
+
+impl RawMessage {
+    pub fn new(first_line: u64, bytes: Vec<u8>) -> RawMessage {
+        RawMessage {
+            first_line,
+            bytes: Bytes::of(bytes),
+        }
+    }
+}
+
+/// What is kept of one watched vessel: a line reference and its message, per slot.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeptLines {
+    fixes: [Option<(LineRef, RawMessage)>; FIXES_KEPT],
+    next: usize,
+    report: Option<(LineRef, RawMessage)>,
+    earlier_report: Option<(LineRef, RawMessage)>,
+    last_heard: i64,
+}
+
+impl KeptLines {
+    fn find(&self, at: LineRef) -> Option<&RawMessage> {
+        self.fixes
+            .iter()
+            .chain([&self.report, &self.earlier_report])
+            .flatten()
+            .find(|(line, _)| *line == at)
+            .map(|(_, message)| message)
+    }
+}
+
+/// One vessel's saved state: the witness's memory and the lines kept beside it.
+#[derive(Serialize, Deserialize)]
+pub struct SavedWitness {
+    pub witness: Option<Seen>,
+    pub lines: Option<KeptLines>,
+}
+
+/// The raw lines kept for the watched vessels' evidence.
+#[derive(Default)]
+pub struct RawLines {
+    kept: HashMap<Mmsi, KeptLines>,
+    /// Messages of events the reorder window still holds, by where they ended.
+    in_flight: HashMap<LineRef, RawMessage>,
+    /// Vessels whose kept lines or witness changed since the last commit.
+    changed: BTreeSet<Mmsi>,
+    pruned_day: i64,
+}
+
+impl RawLines {
+    /// Holds `message` for an event the reorder window holds.
+    pub fn hold(&mut self, at: LineRef, message: RawMessage) {
+        self.in_flight.insert(at, message);
+    }
+
+    /// The message of an event leaving the reorder window.
+    pub fn release(&mut self, at: LineRef) -> Option<RawMessage> {
+        self.in_flight.remove(&at)
+    }
+
+    /// Keeps `message`, the line(s) of `event`, whose vessel is watched (asked before the
+    /// engine takes the event, as the witness asks).
+    pub fn keep(&mut self, event: &AisEvent, message: RawMessage) {
+        let (mmsi, heard, is_fix) = match event {
+            AisEvent::Fix(f) => (f.mmsi, &f.heard, true),
+            AisEvent::VesselReport(r) => (r.mmsi, &r.heard, false),
+            _ => return,
+        };
+        let (Some(at), Some(time)) = (heard.line, heard.time) else {
+            return;
+        };
+        let kept = self.kept.entry(mmsi).or_default();
+        kept.last_heard = kept.last_heard.max(time.as_millis());
+        if is_fix {
+            let next = kept.next;
+            kept.fixes[next] = Some((at, message));
+            kept.next = (next + 1) % FIXES_KEPT;
+        } else {
+            kept.earlier_report = kept.report.replace((at, message));
+        }
+        self.changed.insert(mmsi);
+        let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
+        if day > self.pruned_day {
+            self.pruned_day = day;
+            let horizon = time.as_millis() - FORGET_AFTER_MS;
+            let changed = &mut self.changed;
+            self.kept.retain(|mmsi, k| {
+                let keep = k.last_heard >= horizon;
+                if !keep {
+                    changed.insert(*mmsi);
+                }
+                keep
+            });
+        }
+    }
+
+    /// The raw line(s) of `evidence`, when kept; the vessel's witness changed either way.
+    pub fn lines_of(&mut self, evidence: &Evidence) -> Option<Resolved> {
+        self.changed.insert(evidence.mmsi);
+        let at = evidence.origin.line;
+        let message = self.kept.get(&evidence.mmsi)?.find(at)?;
+        let raw = message.bytes.as_bytes().to_vec();
+        Some(Resolved {
+            at: Unresolved {
+                source: at.source,
+                line: at.line,
+                offset: at.offset,
+            },
+            first_line: message.first_line,
+            sha256: sha256_hex(&raw),
+            raw,
+        })
+    }
+
+    /// The vessels changed since the last call, with their kept lines.
+    pub fn take_changed(&mut self) -> Vec<(Mmsi, Option<&KeptLines>)> {
+        let changed = std::mem::take(&mut self.changed);
+        changed
+            .into_iter()
+            .map(|mmsi| (mmsi, self.kept.get(&mmsi)))
+            .collect()
+    }
+
+    /// Takes back the lines saved with the last commit.
+    pub fn restore(&mut self, mmsi: Mmsi, lines: KeptLines) {
+        self.kept.insert(mmsi, lines);
+    }
+
+    /// The held messages, for the checkpoint (the reorder window's events are saved there).
+    pub fn save_into(&self, checkpoint: &mut serde_json::Value) {
+        let mut held: Vec<(&LineRef, &RawMessage)> = self.in_flight.iter().collect();
+        held.sort_unstable_by_key(|(at, _)| (at.source, at.line, at.offset));
+        if let serde_json::Value::Object(map) = checkpoint {
+            map.insert(
+                "held_lines".into(),
+                serde_json::to_value(held).expect("raw messages always serialise"),
+            );
+        }
+    }
+
+    /// Holds again the messages held at the last commit.
+    pub fn restore_from(&mut self, checkpoint: &str) -> Result<(), serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Held {
+            #[serde(default)]
+            held_lines: Vec<(LineRef, RawMessage)>,
+        }
+        let held: Held = serde_json::from_str(checkpoint)?;
+        self.in_flight.extend(held.held_lines);
+        Ok(())
+    }
+}
