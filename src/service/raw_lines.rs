@@ -199,3 +199,130 @@ impl RawLines {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::provenance::{EvidenceRole, Origin};
+    use crate::model::{Fix, Heard, TransceiverClass, VesselReport};
+    use crate::time::UnixMillis;
+
+    fn heard(time: i64, line: u64) -> Heard {
+        Heard {
+            time: Some(UnixMillis(time)),
+            line: Some(LineRef {
+                source: 7,
+                line,
+                offset: line * 100,
+            }),
+            ..Heard::default()
+        }
+    }
+
+    fn fix(time: i64, line: u64) -> AisEvent {
+        AisEvent::Fix(Fix {
+            mmsi: Mmsi(445114000),
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard: heard(time, line),
+            lat: 42.0,
+            lon: 133.0,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        })
+    }
+
+    fn evidence_at(line: u64, role: EvidenceRole) -> Evidence {
+        Evidence {
+            mmsi: Mmsi(445114000),
+            dark_from: UnixMillis(0),
+            role,
+            origin: Origin {
+                time: UnixMillis(0),
+                msg_type: 1,
+                line: LineRef {
+                    source: 7,
+                    line,
+                    offset: line * 100,
+                },
+                carrier: None,
+                station: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_last_fixes_and_two_reports_are_kept_with_their_hashes_and_older_ones_let_go() {
+        let mut raw = RawLines::default();
+        for line in 1..=6u64 {
+            let text = format!("!AIVDM,1,1,,A,fix{line},0*00").into_bytes();
+            raw.keep(&fix(line as i64 * 1000, line), RawMessage::new(line, text));
+        }
+        let report = AisEvent::VesselReport(VesselReport {
+            mmsi: Mmsi(445114000),
+            msg_type: 5,
+            heard: heard(7000, 9),
+            ..VesselReport::default()
+        });
+        raw.keep(&report, RawMessage::new(8, b"part one\npart two".to_vec()));
+        // Four fixes are kept: the first two made room.
+        assert!(raw.lines_of(&evidence_at(2, EvidenceRole::FixA)).is_none());
+        let a = raw.lines_of(&evidence_at(3, EvidenceRole::FixA)).unwrap();
+        assert_eq!(a.raw, b"!AIVDM,1,1,,A,fix3,0*00");
+        assert_eq!(a.sha256, sha256_hex(b"!AIVDM,1,1,,A,fix3,0*00"));
+        assert_eq!((a.at.line, a.at.offset, a.first_line), (3, 300, 3));
+        let report = raw
+            .lines_of(&evidence_at(9, EvidenceRole::StaticBefore))
+            .unwrap();
+        assert_eq!(
+            (report.first_line, report.raw.as_slice()),
+            (8, &b"part one\npart two"[..])
+        );
+        assert_eq!(raw.take_changed().len(), 1);
+        assert!(raw.take_changed().is_empty(), "nothing changed since");
+    }
+
+    #[test]
+    fn a_vessel_silent_for_two_weeks_is_let_go_and_saved_as_gone() {
+        let mut raw = RawLines::default();
+        raw.keep(&fix(0, 1), RawMessage::new(1, b"a".to_vec()));
+        raw.take_changed();
+        let other = match fix(15 * 24 * MILLIS_PER_HOUR, 2) {
+            AisEvent::Fix(mut f) => {
+                f.mmsi = Mmsi(273617148);
+                AisEvent::Fix(f)
+            }
+            _ => unreachable!(),
+        };
+        raw.keep(&other, RawMessage::new(2, vec![0xff, b'b']));
+        let changed = raw.take_changed();
+        assert!(changed.contains(&(Mmsi(445114000), None)), "{changed:?}");
+        assert!(raw.lines_of(&evidence_at(1, EvidenceRole::FixA)).is_none());
+    }
+
+    #[test]
+    fn held_messages_and_bytes_that_are_not_text_survive_the_checkpoint() {
+        let mut raw = RawLines::default();
+        let at = LineRef {
+            source: 1,
+            line: 5,
+            offset: 40,
+        };
+        raw.hold(at, RawMessage::new(4, vec![b'!', 0xfe, b'\n', b'x']));
+        let mut checkpoint = serde_json::json!({});
+        raw.save_into(&mut checkpoint);
+        let mut restored = RawLines::default();
+        restored.restore_from(&checkpoint.to_string()).unwrap();
+        assert_eq!(
+            restored.release(at),
+            Some(RawMessage::new(4, vec![b'!', 0xfe, b'\n', b'x']))
+        );
+        assert_eq!(restored.release(at), None);
+    }
+}
