@@ -322,6 +322,8 @@ CREATE TABLE witness_states (
     mmsi INTEGER PRIMARY KEY,
     state TEXT NOT NULL
 );
+-- What judged each encounter as last written (see fingerprints).
+ALTER TABLE encounters ADD COLUMN fingerprint TEXT;
 "#,
 ];
 
