@@ -46,6 +46,8 @@ mod receptions;
 mod reload;
 #[path = "integration/replay_reuse.rs"]
 mod replay_reuse;
+#[path = "integration/report_encounter.rs"]
+mod report_encounter;
 #[path = "integration/report_trip.rs"]
 mod report_trip;
 #[path = "integration/resume.rs"]
