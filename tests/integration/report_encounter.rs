@@ -75,15 +75,27 @@ fn an_encounter_report_shows_what_query_encounters_says_and_the_api_serves_the_s
     assert_eq!(by_id(&html, "status"), e["status"].as_str().unwrap());
     assert_eq!(by_id(&html, "start"), start);
     assert_eq!(by_id(&html, "end"), e["end"].as_str().unwrap());
-    assert_eq!(by_id(&html, "duration"), format!("{} h", fixed1(&e["duration_hours"])));
-    assert_eq!(by_id(&html, "min-distance"), format!("{} m", whole(&e["min_distance_m"])));
+    assert_eq!(
+        by_id(&html, "duration"),
+        format!("{} h", fixed1(&e["duration_hours"]))
+    );
+    assert_eq!(
+        by_id(&html, "min-distance"),
+        format!("{} m", whole(&e["min_distance_m"]))
+    );
     assert_eq!(
         by_id(&html, "median-distance"),
         format!("{} m", whole(&e["median_distance_m"]))
     );
-    assert_eq!(by_id(&html, "barrels"), format!("{} bbl", whole(&e["est_barrels"])));
+    assert_eq!(
+        by_id(&html, "barrels"),
+        format!("{} bbl", whole(&e["est_barrels"]))
+    );
     let receiving = e["receiving"].as_u64().map(|m| format!("{m:09}"));
-    assert_eq!(by_id(&html, "receiving"), receiving.as_deref().unwrap_or("—"));
+    assert_eq!(
+        by_id(&html, "receiving"),
+        receiving.as_deref().unwrap_or("—")
+    );
     for (i, side) in [&e["a"], &e["b"]].into_iter().enumerate() {
         let name = side["name"].as_str().unwrap();
         assert!(html.contains(name), "{name}");
@@ -101,20 +113,33 @@ fn an_encounter_report_shows_what_query_encounters_says_and_the_api_serves_the_s
     for map in ["encounter-map", "meeting-map"] {
         let svg = &html[html.find(&format!("id=\"{map}\"")).unwrap()..];
         let svg = &svg[..svg.find("</svg>").unwrap()];
-        for part in ["meeting-track-0", "meeting-track-1", "meeting-segment", "meeting-point"] {
+        for part in [
+            "meeting-track-0",
+            "meeting-track-1",
+            "meeting-segment",
+            "meeting-point",
+        ] {
             assert!(svg.contains(part), "{map} lacks {part}");
         }
     }
-    assert!(html.contains("class=\"distance\""), "the distance over time is drawn");
+    assert!(
+        html.contains("class=\"distance\""),
+        "the distance over time is drawn"
+    );
     // The estimate is worked through from its inputs.
     if let Some(barrels) = e["est_barrels"].as_f64() {
         let cargo = &html[html.find("id=\"cargo\"").unwrap()..];
-        assert!(cargo.contains(&format!("= <b>{} bbl</b>", barrels as i64)), "{cargo}");
+        assert!(
+            cargo.contains(&format!("= <b>{} bbl</b>", barrels as i64)),
+            "{cargo}"
+        );
     }
     // What judged is the fingerprint the database recorded for the encounter.
     let conn = Connection::open(&db).unwrap();
     let print: String = conn
-        .query_row("SELECT fingerprint FROM encounters LIMIT 1", [], |r| r.get(0))
+        .query_row("SELECT fingerprint FROM encounters LIMIT 1", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert!(html.contains(&format!("id=\"fingerprint-{print}\"")));
 
@@ -127,7 +152,10 @@ fn an_encounter_report_shows_what_query_encounters_says_and_the_api_serves_the_s
         e["b"]["mmsi"], e["a"]["mmsi"]
     );
     assert_eq!(http_get(&address, &path).0, 200);
-    let path = format!("/api/v1/report/encounter/{}/2024-01-01T00:00:00Z", e["a"]["mmsi"]);
+    let path = format!(
+        "/api/v1/report/encounter/{}/2024-01-01T00:00:00Z",
+        e["a"]["mmsi"]
+    );
     assert_eq!(http_get(&address, &path).0, 404);
     let missing = report(&db, &format!("{}@2024-01-01", e["a"]["mmsi"]), None).unwrap_err();
     assert!(missing.contains("query encounters --mmsi"), "{missing}");
@@ -174,7 +202,10 @@ fn two_encounters_of_one_vessel_starting_together_are_told_apart_by_the_other_ve
         refused.contains(&format!("{b:09}")) && refused.contains(&format!("{third:09}")),
         "names both partners: {refused}"
     );
-    assert!(refused.contains("--with MMSI"), "says how to choose: {refused}");
+    assert!(
+        refused.contains("--with MMSI"),
+        "says how to choose: {refused}"
+    );
     let with_b = report(&db, &key, Some(&b.to_string())).unwrap();
     let with_third = report(&db, &key, Some(&third.to_string())).unwrap();
     assert!(!with_b.contains("THIRD PARTY") && with_third.contains("THIRD PARTY"));
@@ -182,7 +213,10 @@ fn two_encounters_of_one_vessel_starting_together_are_told_apart_by_the_other_ve
     let own = report(&db, &format!("{b}@{}", e["start"].as_str().unwrap()), None).unwrap();
     assert_eq!(own, with_b);
     let served = crate::api::Served::start(&db, None);
-    let path = format!("/api/v1/report/encounter/{a}/{}", e["start"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/report/encounter/{a}/{}",
+        e["start"].as_str().unwrap()
+    );
     assert_eq!(http_get(&served.addr.to_string(), &path).0, 409);
 }
 
@@ -225,8 +259,14 @@ mod browser {
         assert_eq!(shown[0], e["status"], "{shown}");
         assert_eq!(shown[1], e["start"]);
         assert_eq!(shown[2], e["end"]);
-        assert_eq!(shown[3], format!("{} bbl", whole(&e["est_barrels"])).as_str());
-        assert_eq!(shown.as_array().unwrap()[4..], [json!(1), json!(1), json!(2)]);
+        assert_eq!(
+            shown[3],
+            format!("{} bbl", whole(&e["est_barrels"])).as_str()
+        );
+        assert_eq!(
+            shown.as_array().unwrap()[4..],
+            [json!(1), json!(1), json!(2)]
+        );
 
         let pdf = post(
             &driver.url("/print"),
