@@ -131,7 +131,9 @@ impl RawLines {
         let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
         if day > self.pruned_day {
             self.pruned_day = day;
-            let horizon = time.as_millis() - FORGET_AFTER_MS;
+            // From the day's start, not the event's time: a restart (which prunes at its first
+            // event) lets go of exactly the vessels an uninterrupted run let go of that day.
+            let horizon = day * 24 * MILLIS_PER_HOUR - FORGET_AFTER_MS;
             let changed = &mut self.changed;
             self.kept.retain(|mmsi, k| {
                 let keep = k.last_heard >= horizon;

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::support::{aisgap, repo_path, table_rows};
+use crate::support::{aisgap, provenance, repo_path, table_rows};
 
 /// The tables that hold what the service found and how it stands: equal for two runs that
 /// took the same lines exactly once. (The checkpoint row holds the wall-clock time of its
-/// commit, and `file_positions` the file's inode, so those two are compared apart.)
+/// commit, and `file_positions` the file's inode, so those two are compared apart; so is the
+/// evidence, whose byte offsets name the file each line was read from.)
 const RESULT_TABLES: [&str; 10] = [
     "vessels",
     "identity_history",
@@ -234,6 +235,24 @@ fn assert_read_exactly_once(dir: &Path, db: &Path, bytes: &[u8], file_size: u64,
         &table_rows(&reference, &RESULT_TABLES),
         "an uninterrupted run",
     );
+    // Every gap's evidence, with the hash of its raw line(s): a kill between a gap's A and B
+    // loses neither A's reference nor its line.
+    assert_same_rows(
+        &provenance(db),
+        &provenance(&reference),
+        "an uninterrupted run's evidence",
+    );
+    let raw_kept = |db: &Path| -> i64 {
+        Connection::open(db)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM evidence WHERE sha256 IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(raw_kept(db), 0, "evidence rows without their raw line");
 
     let replayed = dir.join("replayed.log");
     std::fs::write(&replayed, bytes).unwrap();
