@@ -63,6 +63,26 @@ pub struct ReportTripArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportEncounterArgs {
+    /// MMSI@TIME: either vessel and the start as `aisgap query encounters` shows it
+    /// (273617148@2024-03-09T11:00:00Z).
+    pub encounter: String,
+    /// The other vessel's MMSI, needed only when two encounters of that vessel start at the
+    /// same time.
+    #[arg(long, value_name = "MMSI")]
+    pub with: Option<String>,
+    /// Database file [default: the config's [store] db, else ./aisgap.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Configuration file, used to find the database when --db is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct DecodeArgs {
     /// Input files; `-` reads stdin, names ending in .gz are decompressed.
@@ -379,6 +399,10 @@ pub enum ReportWhat {
     /// judgement history, the raw lines with their provenance and hashes, the fingerprint of
     /// what judged, and the cargo estimate worked through.
     Trip(ReportTripArgs),
+    /// One encounter at sea: both tracks around the meeting, the distance over time, both
+    /// identities and draughts, the cargo estimate worked through, the judgement and the
+    /// fingerprint of what judged.
+    Encounter(ReportEncounterArgs),
 }
 
 #[derive(Debug, Args)]

@@ -201,6 +201,9 @@ pub struct EngineCheckpoint {
     /// Visits under way and each vessel's last departure.
     #[serde(default)]
     visits: VisitTracker,
+    /// Where the recent messages of watched vessels came from (empty when saved apart).
+    #[serde(default)]
+    witness: Vec<(Mmsi, provenance::Seen)>,
 }
 
 impl EngineCheckpoint {
@@ -294,11 +297,14 @@ impl Engine {
     /// The engine's state for a later [`Engine::restore`]. Changes not yet taken are not part
     /// of it: take and persist them in the same transaction as the checkpoint.
     pub fn checkpoint(&self) -> EngineCheckpoint {
-        self.checkpoint_with(self.table.checkpoint())
+        let mut checkpoint = self.checkpoint_with(self.table.checkpoint());
+        checkpoint.witness = self.witness.entries();
+        checkpoint
     }
 
     /// The checkpoint as [`EngineCheckpoint::take_vessels`] leaves it, without copying the
-    /// vessels: the caller stores each straight from [`Engine::vessels`], in that order.
+    /// vessels: the caller stores each straight from [`Engine::vessels`], in that order, and
+    /// the witness's memory of each from [`Engine::witnessed`].
     pub fn checkpoint_apart(&self) -> EngineCheckpoint {
         let mut checkpoint = self.checkpoint_with(self.table.checkpoint_apart());
         checkpoint.vessel_order = self.table.iter().map(|v| v.mmsi).collect();
@@ -327,6 +333,7 @@ impl Engine {
             judging: self.judging.checkpoint(&self.ports),
             at_sea: self.at_sea.clone(),
             visits: self.visits.clone(),
+            witness: Vec::new(),
         }
     }
 
@@ -358,6 +365,7 @@ impl Engine {
         engine.at_sea = checkpoint.at_sea;
         engine.visits = checkpoint.visits;
         engine.visits.follow_ports(&engine.ports);
+        engine.restore_witness(checkpoint.witness);
         engine
     }
 
@@ -372,8 +380,8 @@ impl Engine {
         track_interval_minutes: u32,
     ) {
         let mut pending = self.take_changes();
-        let checkpoint = self.checkpoint();
         let witness = std::mem::take(&mut self.witness);
+        let checkpoint = self.checkpoint();
         *self = Engine::restore(params, ports, watchlist, track_interval_minutes, checkpoint);
         self.witness = witness;
         let heard: Vec<Mmsi> = self.table.iter().map(|v| v.mmsi).collect();

@@ -10,8 +10,8 @@ use clap::Parser;
 
 use aisgap::cli::{
     CheckConfigArgs, Cli, Command, DecodeArgs, ExportArgs, QueryArgs, QueryWhat, ReplayArgs,
-    ReportArgs, ReportTripArgs, ReportWhat, RunArgs, ServeArgs, SettingsArgs, SimulateArgs,
-    TallyReportArgs,
+    ReportArgs, ReportEncounterArgs, ReportTripArgs, ReportWhat, RunArgs, ServeArgs, SettingsArgs,
+    SimulateArgs, TallyReportArgs,
 };
 use aisgap::config::{
     self, Config, ConfigErrors, CONFIG_ENV, LOCAL_CONFIG_PATH, SYSTEM_CONFIG_PATH,
@@ -41,6 +41,9 @@ fn main() -> ExitCode {
         Command::Report(ReportArgs {
             what: ReportWhat::Trip(args),
         }) => report_trip(&args),
+        Command::Report(ReportArgs {
+            what: ReportWhat::Encounter(args),
+        }) => report_encounter(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -487,6 +490,18 @@ fn report_trip(args: &ReportTripArgs) -> anyhow::Result<ExitCode> {
     let reader = Reader::open(&db)?;
     let page =
         trip::report(&reader, key).with_context(|| format!("reporting from {}", db.display()))?;
+    write_whole(&args.out, |out| out.write_all(page.as_bytes()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_encounter(args: &ReportEncounterArgs) -> anyhow::Result<ExitCode> {
+    use aisgap::report::encounter::{self, EncounterKey};
+    let key = EncounterKey::parse(&args.encounter, args.with.as_deref())?;
+    let db = database_path(args.db.as_deref(), args.config.as_deref())?;
+    let reader = Reader::open(&db)?;
+    let page = encounter::report(&reader, key)
+        .with_context(|| format!("reporting from {}", db.display()))?;
     write_whole(&args.out, |out| out.write_all(page.as_bytes()))?;
     eprintln!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)

@@ -32,6 +32,8 @@ mod jsonl_records;
 mod judgements;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/live_provenance.rs"]
+mod live_provenance;
 #[path = "integration/order.rs"]
 mod order;
 #[path = "integration/ports_scale.rs"]
@@ -44,6 +46,8 @@ mod receptions;
 mod reload;
 #[path = "integration/replay_reuse.rs"]
 mod replay_reuse;
+#[path = "integration/report_encounter.rs"]
+mod report_encounter;
 #[path = "integration/report_trip.rs"]
 mod report_trip;
 #[path = "integration/resume.rs"]

@@ -235,6 +235,28 @@ pub const TRIP_REPORT: Endpoint = Endpoint {
     list: false,
 };
 
+/// The encounter report: an HTML page, like the trip report.
+pub const ENCOUNTER_REPORT: Endpoint = Endpoint {
+    path: "/api/v1/report/encounter/{mmsi}/{time}",
+    summary: "The report of one encounter at sea, as one self-contained HTML page",
+    description: "What `aisgap report encounter MMSI@TIME` writes: both tracks around the meeting and the meeting segment, the distance over time (min, median), both identities, both draughts before and after, the cargo estimate with its formula and inputs, where and when, the judgement and the fingerprint of what judged. `mmsi` is either vessel, `time` the start as the encounters answer gives it (RFC 3339) or Unix seconds. When two encounters of that vessel start at the same time the answer is 409 naming both partners: ask /api/v1/report/encounter/{mmsi}/{time}/{with}.",
+    params: &[],
+    formats: &[],
+    record: "Error",
+    list: false,
+};
+
+/// The same, naming the other vessel too: two encounters of one vessel may start together.
+pub const ENCOUNTER_REPORT_WITH: Endpoint = Endpoint {
+    path: "/api/v1/report/encounter/{mmsi}/{time}/{with}",
+    summary: "The report of the encounter of two named vessels starting at a time",
+    description: "As /api/v1/report/encounter/{mmsi}/{time}, `with` being the other vessel's MMSI.",
+    params: &[],
+    formats: &[],
+    record: "Error",
+    list: false,
+};
+
 pub const ENDPOINTS: &[Endpoint] = &[
     TRIPS,
     GAPS,
@@ -253,4 +275,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
     TALLY_REPORT,
     RENDEZVOUS,
     TRIP_REPORT,
+    ENCOUNTER_REPORT,
+    ENCOUNTER_REPORT_WITH,
 ];

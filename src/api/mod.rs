@@ -52,6 +52,8 @@ pub enum ApiError {
     NoRoute(String),
     #[error(transparent)]
     Report(#[from] crate::report::trip::ReportError),
+    #[error(transparent)]
+    EncounterReport(#[from] crate::report::encounter::EncounterReportError),
     #[error("this API needs an access token: send the header `Authorization: Bearer <token>`")]
     Unauthorized,
     #[error("this API serves only requests addressed to this machine (Host: localhost or 127.0.0.1) unless an access token is configured")]
@@ -86,6 +88,16 @@ impl ApiError {
             }
             ApiError::Report(crate::report::trip::ReportError::BadKey(_)) => {
                 StatusCode::BAD_REQUEST
+            }
+            ApiError::EncounterReport(e) => {
+                use crate::report::encounter::EncounterReportError as E;
+                match e {
+                    E::BadKey(_) | E::BadWith(_) => StatusCode::BAD_REQUEST,
+                    E::NotFound { .. } => StatusCode::NOT_FOUND,
+                    E::Ambiguous { .. } => StatusCode::CONFLICT,
+                    E::Store(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
+                    E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                }
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::ForeignHost => StatusCode::MISDIRECTED_REQUEST,

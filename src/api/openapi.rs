@@ -369,10 +369,10 @@ fn operation(endpoint: &Endpoint) -> Value {
     let mut parameters = Vec::new();
     for segment in endpoint.path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema = if name == "mmsi" {
+            let schema = if name == "mmsi" || name == "with" {
                 json!({ "type": "integer", "minimum": 1, "maximum": 999_999_999 })
             } else if name == "time" {
-                json!({ "type": "string", "description": "Fix A's time: RFC 3339 (2024-03-06T13:05:12Z) or Unix seconds." })
+                json!({ "type": "string", "description": "Fix A's time (an encounter's start, for an encounter report): RFC 3339 (2024-03-06T13:05:12Z) or Unix seconds." })
             } else {
                 json!({ "type": "string" })
             };

@@ -10,8 +10,9 @@ use axum::Router;
 use serde_json::json;
 
 use super::endpoints::{
-    Endpoint, DARK_NOW, ENCOUNTERS, GAPS, HISTORY, LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS,
-    RENDEZVOUS, SUMMARY, TALLY, TALLY_REPORT, TRIPS, TRIP_REPORT, VESSEL, VISITS,
+    Endpoint, DARK_NOW, ENCOUNTERS, ENCOUNTER_REPORT, ENCOUNTER_REPORT_WITH, GAPS, HISTORY,
+    LOITERING, OPENAPI, PATTERNS, PORTS, PORT_HOURS, RENDEZVOUS, SUMMARY, TALLY, TALLY_REPORT,
+    TRIPS, TRIP_REPORT, VESSEL, VISITS,
 };
 use super::params::{self, parse_mmsi, ApiQuery, Format};
 use super::{calls, openapi, page, ApiError, ApiState};
@@ -39,7 +40,54 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         (TALLY_REPORT.path, get(tally_report)),
         (RENDEZVOUS.path, get(rendezvous)),
         (TRIP_REPORT.path, get(trip_report)),
+        (ENCOUNTER_REPORT.path, get(encounter_report)),
+        (ENCOUNTER_REPORT_WITH.path, get(encounter_report_with)),
     ]
+}
+
+/// The encounter report page; `time` is the start, as the encounters answer gives it.
+async fn encounter_report(
+    State(state): State<ApiState>,
+    Path((mmsi, time)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    encounter_page(state, mmsi, time, None).await
+}
+
+/// The same, the other vessel named.
+async fn encounter_report_with(
+    State(state): State<ApiState>,
+    Path((mmsi, time, with)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    encounter_page(state, mmsi, time, Some(with)).await
+}
+
+async fn encounter_page(
+    state: ApiState,
+    mmsi: String,
+    time: String,
+    with: Option<String>,
+) -> Result<Response, ApiError> {
+    use crate::report::encounter::{self, EncounterKey};
+    let mmsi = parse_mmsi("mmsi", &mmsi)?;
+    let with = with.map(|w| parse_mmsi("with", &w)).transpose()?;
+    let key = EncounterKey::parse(
+        &format!("{}@{time}", mmsi.0),
+        with.map(|w| w.0.to_string()).as_deref(),
+    )?;
+    let page = state
+        .pool
+        .run(move |reader| Ok::<_, ApiError>(encounter::report(reader, key)?))
+        .await?;
+    Ok(html_page(page))
+}
+
+fn html_page(page: String) -> Response {
+    let mut response = (StatusCode::OK, page).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 /// The trip report page; `time` is fix A's, as the trips answer gives it.
@@ -54,12 +102,7 @@ async fn trip_report(
         .pool
         .run(move |reader| Ok::<_, ApiError>(trip::report(reader, key)?))
         .await?;
-    let mut response = (StatusCode::OK, page).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    Ok(response)
+    Ok(html_page(page))
 }
 
 pub fn router(state: ApiState) -> Router {

@@ -21,6 +21,7 @@ pub mod fragments;
 pub mod nmea;
 mod params;
 pub mod payload;
+pub mod raw_message;
 mod stats;
 pub mod tagblock;
 pub mod timestamps;

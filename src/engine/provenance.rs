@@ -18,7 +18,7 @@ use crate::watchlist::Watchlist;
 
 /// Recent fixes remembered per MMSI: enough for fix A to be found when another transmitter
 /// of the same MMSI spoke a few times since.
-const FIXES_KEPT: usize = 4;
+pub const FIXES_KEPT: usize = 4;
 /// Gaps per vessel whose evidence has been handed out, so that none is handed out twice.
 const GAPS_KEPT: usize = 4;
 
@@ -64,7 +64,7 @@ impl EvidenceRole {
 }
 
 /// Where one message was heard: its last line, the clock that timed it, the receiver.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Origin {
     pub time: UnixMillis,
     pub msg_type: u8,
@@ -144,6 +144,27 @@ impl Fingerprint {
 }
 
 impl Engine {
+    /// Whether `mmsi` is watched now: only watched vessels' messages are witnessed.
+    pub fn watches(&self, mmsi: Mmsi) -> bool {
+        self.watched.contains(&mmsi)
+    }
+
+    /// The changes produced since [`Engine::pending_changes`] was `from` (and none taken
+    /// since): a driver looks at each piece of evidence as it is handed out.
+    pub fn changes_since(&self, from: usize) -> &[Change] {
+        self.changes.get(from..).unwrap_or(&[])
+    }
+
+    /// What the witness remembers of `mmsi`, to be saved with the checkpoint.
+    pub fn witnessed(&self, mmsi: Mmsi) -> Option<&Seen> {
+        self.witness.seen.get(&mmsi)
+    }
+
+    /// Takes back what the witness remembered when the checkpoint was saved apart.
+    pub fn restore_witness(&mut self, entries: impl IntoIterator<Item = (Mmsi, Seen)>) {
+        self.witness.seen.extend(entries);
+    }
+
     /// Remembers where `event` came from when its vessel is watched (only watched vessels'
     /// gaps can be trips: the others cost one set lookup); the changes' count before it.
     pub(super) fn witness_heard(&mut self, event: &AisEvent, time: UnixMillis) -> usize {
@@ -171,9 +192,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// What the witness remembers of one MMSI: under 500 bytes.
-#[derive(Clone, Debug, Default)]
-struct Seen {
+/// What the witness remembers of one MMSI: under 500 bytes. Saved with the engine's
+/// checkpoint (the service stores it per vessel), so that a restart between A and B still
+/// knows where A came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
     fixes: [Option<Origin>; FIXES_KEPT],
     next: usize,
     /// The latest static report heard.
@@ -250,6 +273,14 @@ pub struct Witness {
 const FORGET_AFTER_MS: i64 = 14 * 24 * MILLIS_PER_HOUR;
 
 impl Witness {
+    /// Everything remembered, by MMSI: the checkpoint's part.
+    pub fn entries(&self) -> Vec<(Mmsi, Seen)> {
+        let mut entries: Vec<(Mmsi, Seen)> =
+            self.seen.iter().map(|(m, s)| (*m, s.clone())).collect();
+        entries.sort_unstable_by_key(|(mmsi, _)| *mmsi);
+        entries
+    }
+
     /// Vessels remembered.
     pub fn len(&self) -> usize {
         self.seen.len()
@@ -279,7 +310,9 @@ impl Witness {
         let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
         if day > self.pruned_day {
             self.pruned_day = day;
-            let horizon = time.as_millis() - FORGET_AFTER_MS;
+            // From the day's start, not the event's time: a restart (which prunes at its first
+            // event) lets go of exactly the vessels an uninterrupted run let go of that day.
+            let horizon = day * 24 * MILLIS_PER_HOUR - FORGET_AFTER_MS;
             self.seen.retain(|_, s| s.last_heard >= horizon);
         }
     }

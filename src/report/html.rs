@@ -1,7 +1,80 @@
-//! What every HTML report needs: escaping, number formatting, and the projection of
-//! positions onto an inline SVG map.
+//! What every HTML report needs: the page's style and sections, escaping, number
+//! formatting, the projection of positions onto an inline SVG map with its scale bar, and the
+//! table of what judged.
 
 use std::fmt::Write;
+
+use crate::engine::provenance::Fingerprint;
+
+/// The style every report page shares: readable on screen, laid out for A4 in print.
+pub const STYLE: &str = r#"
+body { font: 10.5pt/1.4 system-ui, "DejaVu Sans", Arial, sans-serif; color: #111; margin: 1.5em auto; max-width: 190mm; padding: 0 1em; }
+h1 { font-size: 16pt; margin: 0 0 .2em; } h2 { font-size: 12pt; margin: 1.2em 0 .4em; border-bottom: 1px solid #999; }
+table { border-collapse: collapse; width: 100%; margin: .3em 0; } th, td { border: 1px solid #bbb; padding: 2px 5px; text-align: left; vertical-align: top; }
+th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; border: 1px solid #ddd; padding: 4px; margin: 2px 0; font-size: 8.5pt; }
+code, .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; word-break: break-all; }
+.status { display: inline-block; padding: 1px 6px; border: 1px solid #333; border-radius: 3px; }
+.changed { background: #fff1c2; } .muted { color: #555; } svg { width: 100%; height: auto; border: 1px solid #ccc; }
+section { break-inside: avoid; page-break-inside: avoid; }
+@page { size: A4; margin: 14mm; }
+@media print { body { margin: 0; max-width: none; padding: 0; } section.evidence { break-inside: auto; } a { color: inherit; text-decoration: none; } }
+"#;
+
+/// Appends a titled section, `id` naming it for links and tests.
+pub fn section(out: &mut String, id: &str, title: &str, body: &str) {
+    let _ = writeln!(
+        out,
+        "<section class=\"{id}\" id=\"{id}\"><h2>{title}</h2>\n{body}</section>"
+    );
+}
+
+/// The box (`min_lat`, `min_lon`, `max_lat`, `max_lon`) around the positions, `margin`
+/// degrees wider on every side.
+pub fn bounds_of(lats: &[f64], lons: &[f64], margin: f64) -> [f64; 4] {
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    [
+        min(lats) - margin,
+        min(lons) - margin,
+        max(lats) + margin,
+        max(lons) + margin,
+    ]
+}
+
+/// A scale bar of a round number of nautical miles, about a fifth of the map's width, in its
+/// lower left corner.
+pub fn scale_bar(p: &Projection, w: f64, h: f64) -> String {
+    let nm = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+        .into_iter()
+        .rev()
+        .find(|nm| nm * p.px_per_nm() <= w / 5.0)
+        .unwrap_or(0.1);
+    let len = nm * p.px_per_nm();
+    format!(
+        "<line x1=\"20\" y1=\"{y:.1}\" x2=\"{x2:.1}\" y2=\"{y:.1}\" stroke=\"#000\" stroke-width=\"2\"/><text x=\"20\" y=\"{ty:.1}\" font-size=\"11\">{nm} nm</text>",
+        y = h - 14.0,
+        x2 = 20.0 + len,
+        ty = h - 18.0
+    )
+}
+
+/// The table of one fingerprint: the program's version, the hashes of the ports, the
+/// watchlist and the settings, and the settings themselves.
+pub fn fingerprint_table(f: &Fingerprint) -> String {
+    format!(
+        "<table class=\"fingerprint\"><tr><th>fingerprint</th><td class=\"hash\" id=\"fingerprint-{id}\">{id}</td></tr>\
+         <tr><th>aisgap</th><td>{}</td></tr><tr><th>ports (SHA-256)</th><td class=\"hash\">{}</td></tr>\
+         <tr><th>watchlist (SHA-256)</th><td class=\"hash\">{}</td></tr><tr><th>detection settings (SHA-256)</th><td class=\"hash\">{}</td></tr></table>\
+         <pre class=\"settings\">{}</pre>\n",
+        escape(&f.version),
+        f.ports_sha256,
+        f.watchlist_sha256,
+        f.detect_sha256,
+        escape(&f.detect),
+        id = escape(&f.id),
+    )
+}
 
 /// `text` safe inside HTML text and attribute values.
 pub fn escape(text: &str) -> String {

@@ -7,7 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use super::html::{escape, fixed, or_dash, points, Projection};
+use super::html::{
+    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, Projection,
+    STYLE,
+};
 use crate::detect::{DetectParams, GapRecord};
 use crate::engine::provenance::{EvidenceRole, Fingerprint};
 use crate::model::Mmsi;
@@ -134,20 +137,6 @@ pub fn report(reader: &Reader, key: TripKey) -> Result<String, ReportError> {
     Ok(render(&gather(reader, key)?))
 }
 
-const STYLE: &str = r#"
-body { font: 10.5pt/1.4 system-ui, "DejaVu Sans", Arial, sans-serif; color: #111; margin: 1.5em auto; max-width: 190mm; padding: 0 1em; }
-h1 { font-size: 16pt; margin: 0 0 .2em; } h2 { font-size: 12pt; margin: 1.2em 0 .4em; border-bottom: 1px solid #999; }
-table { border-collapse: collapse; width: 100%; margin: .3em 0; } th, td { border: 1px solid #bbb; padding: 2px 5px; text-align: left; vertical-align: top; }
-th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; border: 1px solid #ddd; padding: 4px; margin: 2px 0; font-size: 8.5pt; }
-code, .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; word-break: break-all; }
-.status { display: inline-block; padding: 1px 6px; border: 1px solid #333; border-radius: 3px; }
-.changed { background: #fff1c2; } .muted { color: #555; } svg { width: 100%; height: auto; border: 1px solid #ccc; }
-section { break-inside: avoid; page-break-inside: avoid; }
-@page { size: A4; margin: 14mm; }
-@media print { body { margin: 0; max-width: none; padding: 0; } section.evidence { break-inside: auto; } a { color: inherit; text-decoration: none; } }
-"#;
-
 /// The page.
 pub fn render(e: &TripEvidence) -> String {
     let g = &e.gap;
@@ -188,13 +177,6 @@ pub fn render(e: &TripEvidence) -> String {
         or_dash(e.stream_clock)
     );
     out
-}
-
-fn section(out: &mut String, id: &str, title: &str, body: &str) {
-    let _ = writeln!(
-        out,
-        "<section class=\"{id}\" id=\"{id}\"><h2>{title}</h2>\n{body}</section>"
-    );
 }
 
 fn summary(out: &mut String, e: &TripEvidence) {
@@ -276,15 +258,7 @@ fn map(e: &TripEvidence) -> String {
         lats.push(point.lat);
         lons.push(point.lon);
     }
-    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let margin = 0.02;
-    let bounds = [
-        min(&lats) - margin,
-        min(&lons) - margin,
-        max(&lats) + margin,
-        max(&lons) + margin,
-    ];
+    let bounds = bounds_of(&lats, &lons, 0.02);
     let (w, h) = (720.0, 460.0);
     let p = Projection::fit(bounds, w, h, 24.0);
     let mut svg = format!(
@@ -368,20 +342,8 @@ fn map(e: &TripEvidence) -> String {
             );
         }
     }
-    // A scale bar of a round number of nautical miles, about a fifth of the width.
-    let nm = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
-        .into_iter()
-        .rev()
-        .find(|nm| nm * p.px_per_nm() <= w / 5.0)
-        .unwrap_or(1.0);
-    let len = nm * p.px_per_nm();
-    let _ = write!(
-        svg,
-        "<line x1=\"20\" y1=\"{y:.1}\" x2=\"{x2:.1}\" y2=\"{y:.1}\" stroke=\"#000\" stroke-width=\"2\"/><text x=\"20\" y=\"{ty:.1}\" font-size=\"11\">{nm} nm</text></svg>",
-        y = h - 14.0,
-        x2 = 20.0 + len,
-        ty = h - 18.0
-    );
+    svg.push_str(&scale_bar(&p, w, h));
+    svg.push_str("</svg>");
     let legend = "<p class=\"muted\">Red dashed: the dark leg A–B. Orange dotted: the detour \
                   through the attributed port. Green: the port zone and the circle in which \
                   other vessels' fixes count as coverage. Blue: the track heard 12 h either side \
@@ -741,19 +703,7 @@ fn fingerprints(e: &TripEvidence) -> String {
     }
     let mut out = String::new();
     for f in &e.fingerprints {
-        let _ = writeln!(
-            out,
-            "<table class=\"fingerprint\"><tr><th>fingerprint</th><td class=\"hash\" id=\"fingerprint-{id}\">{id}</td></tr>\
-             <tr><th>aisgap</th><td>{}</td></tr><tr><th>ports (SHA-256)</th><td class=\"hash\">{}</td></tr>\
-             <tr><th>watchlist (SHA-256)</th><td class=\"hash\">{}</td></tr><tr><th>detection settings (SHA-256)</th><td class=\"hash\">{}</td></tr></table>\
-             <pre class=\"settings\">{}</pre>",
-            escape(&f.version),
-            f.ports_sha256,
-            f.watchlist_sha256,
-            f.detect_sha256,
-            escape(&f.detect),
-            id = escape(&f.id),
-        );
+        out.push_str(&fingerprint_table(f));
     }
     out
 }

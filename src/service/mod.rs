@@ -8,6 +8,7 @@ mod at_sea_metrics;
 pub mod http;
 pub mod notify;
 pub mod pipeline;
+mod raw_lines;
 mod reload;
 mod reorder;
 pub mod webhook;
@@ -298,12 +299,14 @@ async fn stop_one(source: RunningSource) -> Option<ResumeAt> {
 }
 
 /// The engine, each source's committed line count, the checkpoint it came from (which also
-/// holds the events the reorder window held), and each file source's committed position.
+/// holds the events the reorder window held), each file source's committed position, and the
+/// raw lines kept for each watched vessel's evidence.
 type OpenedEngine = (
     Engine,
     Vec<(String, u64)>,
     Option<String>,
     Vec<FilePosition>,
+    Vec<(crate::model::Mmsi, raw_lines::KeptLines)>,
 );
 
 /// Opens the database and the engine where the last commit left them.
@@ -318,7 +321,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     };
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
-        return Ok((fresh(), Vec::new(), None, Vec::new()));
+        return Ok((fresh(), Vec::new(), None, Vec::new(), Vec::new()));
     };
     let broken = |error: String| ServiceError::Checkpoint {
         db: config.store.db.clone(),
@@ -342,6 +345,14 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     checkpoint
         .put_vessels(vessels)
         .map_err(|mmsi| broken(format!("vessel {} has no stored state", mmsi.0)))?;
+    let mut witnessed = Vec::new();
+    let mut kept = Vec::new();
+    for (mmsi, state) in &resume.witness_states {
+        let saved: raw_lines::SavedWitness = serde_json::from_str(state)
+            .map_err(|e| broken(format!("witness of vessel {mmsi}: {e}")))?;
+        witnessed.extend(saved.witness.map(|w| (crate::model::Mmsi(*mmsi), w)));
+        kept.extend(saved.lines.map(|l| (crate::model::Mmsi(*mmsi), l)));
+    }
     let mut engine = Engine::restore(
         config.detect.clone(),
         config.ports.clone(),
@@ -349,6 +360,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         config.store.track_interval_minutes,
         checkpoint,
     );
+    engine.restore_witness(witnessed);
     // The configuration may have changed while the service was down.
     engine.reconfigure(
         config.detect.clone(),
@@ -367,6 +379,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         resume.positions,
         Some(resume.checkpoint),
         resume.file_positions,
+        kept,
     ))
 }
 
@@ -442,7 +455,7 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     let _writer_lock = WriterLock::acquire(&config.store.db)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
-    let (engine, positions, checkpoint, file_positions) = open_engine(&config, &store)?;
+    let (engine, positions, checkpoint, file_positions, kept_lines) = open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
     let health = Arc::new(StoreHealth::default());
     let state = Arc::new(ServiceState {
@@ -478,7 +491,8 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         commit_sender,
     )
     .with_alerts(alert_queue)
-    .with_store_health(health.clone());
+    .with_store_health(health.clone())
+    .with_kept_lines(kept_lines);
     // The events the reorder window held at the last commit; their lines are not read again.
     let pipeline = match &checkpoint {
         Some(checkpoint) => {

@@ -15,12 +15,14 @@ use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
+use crate::decode::raw_message::RecentFragments;
 use crate::decode::{flatten_counters, DecodeOptions, DecodeStats};
-use crate::engine::Engine;
+use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, LineRef, Mmsi};
 use crate::ports::Port;
 use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
+use crate::service::raw_lines::{KeptLines, RawLines, RawMessage, SavedWitness};
 use crate::service::reorder::ReorderWindow;
 use crate::source::{FileMark, RawLine, SourceKind, TAIL_BYTES};
 use crate::store::{Commit, FilePosition, StoreHealth};
@@ -108,6 +110,8 @@ struct SourceState {
     /// The number evidence rows give this source, and whether the store has its name yet.
     number: u32,
     named: bool,
+    /// Its recent lines that may open a message of several sentences.
+    fragments: RecentFragments,
 }
 
 impl SourceState {
@@ -123,6 +127,7 @@ impl SourceState {
             file_moved: false,
             number,
             named: false,
+            fragments: RecentFragments::default(),
         }
     }
 
@@ -183,6 +188,12 @@ pub struct Pipeline {
     /// At-sea counters already added to the store: they live in the engine's checkpoint, so a
     /// restart starts from the restored values, not from zero.
     at_sea_counted: BTreeMap<String, u64>,
+    /// The raw lines of the watched vessels' recent messages, for their evidence.
+    raw_lines: RawLines,
+    /// The engine's pending changes already looked at for evidence.
+    changes_seen: usize,
+    /// The raw lines of the evidence handed out since the last commit.
+    evidence_lines: Vec<crate::store::provenance::Resolved>,
 }
 
 /// Why the pipeline stopped early.
@@ -222,6 +233,9 @@ impl Pipeline {
             saved_vessels: HashMap::new(),
             saved_bins: HashMap::new(),
             at_sea_counted: BTreeMap::new(),
+            raw_lines: RawLines::default(),
+            changes_seen: 0,
+            evidence_lines: Vec::new(),
         };
         pipeline.at_sea_counted = pipeline.at_sea_counters().into_iter().collect();
         pipeline.publish_at_sea();
@@ -252,7 +266,16 @@ impl Pipeline {
     pub fn with_held_events(mut self, checkpoint: &str) -> Result<Pipeline, serde_json::Error> {
         self.reorder.restore_from(checkpoint)?;
         self.announcer.restore_from(checkpoint)?;
+        self.raw_lines.restore_from(checkpoint)?;
         Ok(self)
+    }
+
+    /// Takes back the raw lines kept for each watched vessel at the last commit.
+    pub fn with_kept_lines(mut self, kept: Vec<(Mmsi, KeptLines)>) -> Pipeline {
+        for (mmsi, lines) in kept {
+            self.raw_lines.restore(mmsi, lines);
+        }
+        self
     }
 
     /// Alerts for each vessel going dark, reappearing and trip tallied go to `alerts`.
@@ -317,7 +340,7 @@ impl Pipeline {
         let mut ready = std::mem::take(&mut self.ready);
         self.reorder.drain(&mut ready);
         for event in ready.drain(..) {
-            self.engine.ingest(&event);
+            self.ingest(&event, None);
         }
         self.engine.finish();
         self.commit()?;
@@ -360,6 +383,7 @@ impl Pipeline {
         for event in &mut events {
             event.mark_line(at);
         }
+        let number = state.lines;
         if state.decoder.has_reject_notes() {
             for note in state.decoder.take_reject_notes() {
                 tracing::debug!(source = %raw.source, line = note.line, reason = note.reason.name(), "{}.", note.detail);
@@ -369,15 +393,24 @@ impl Pipeline {
         self.metrics
             .events
             .fetch_add(events.len() as u64, Ordering::Relaxed);
+        let holding = self.config.order.reorder_window_s > 0;
         let mut ready = std::mem::take(&mut self.ready);
         for event in events.drain(..) {
+            if holding && matches!(event, AisEvent::Fix(_) | AisEvent::VesselReport(_)) {
+                // Whether its vessel is watched is known only when it leaves the window.
+                let message = self.message_of(&raw.source, &raw.line, number);
+                self.raw_lines.hold(at, message);
+            }
             self.reorder.push(event, &mut ready);
         }
         for event in ready.drain(..) {
-            self.engine.ingest(&event);
+            self.ingest(&event, Some((at, &raw.source, &raw.line)));
         }
         self.events = events;
         self.ready = ready;
+        if let Some(state) = self.sources.get_mut(&raw.source) {
+            state.fragments.push(number, &raw.line);
+        }
         let delay = crate::time::now().as_millis() - raw.received_at.as_millis();
         let bucket = DELAY_BUCKETS_MS
             .iter()
@@ -385,6 +418,58 @@ impl Pipeline {
             .unwrap_or(DELAY_BUCKETS_MS.len());
         self.delays[bucket] += 1;
         self.delay_ms_sum += delay.max(0) as u64;
+    }
+
+    /// The message ending on `line`, line `number` of `source`, with its earlier fragments.
+    fn message_of(&self, source: &Arc<str>, line: &[u8], number: u64) -> RawMessage {
+        let (first, bytes) = match self.sources.get(source) {
+            Some(state) => state.fragments.message(line, number),
+            None => (number, line.to_vec()),
+        };
+        RawMessage::new(first, bytes)
+    }
+
+    /// Gives `event` to the engine, keeping its raw line(s) first when its vessel is watched
+    /// (`current`: the line being consumed, where it may have come from), and finds the raw
+    /// lines of the evidence the engine hands out for it.
+    fn ingest(&mut self, event: &AisEvent, current: Option<(LineRef, &Arc<str>, &[u8])>) {
+        let line = match event {
+            AisEvent::Fix(f) => f.heard.line,
+            AisEvent::VesselReport(r) => r.heard.line,
+            _ => None,
+        };
+        if let Some(at) = line {
+            let held = self.raw_lines.release(at);
+            if self.engine.watches(event.mmsi()) {
+                let message = held.or_else(|| {
+                    current
+                        .filter(|(now, _, _)| *now == at)
+                        .map(|(_, source, text)| self.message_of(source, text, at.line))
+                });
+                if let Some(message) = message {
+                    self.raw_lines.keep(event, message);
+                }
+            }
+        }
+        self.engine.ingest(event);
+        self.note_evidence();
+    }
+
+    /// Looks up the raw lines of the evidence handed out since the last look, while they are
+    /// still kept.
+    fn note_evidence(&mut self) {
+        let pending = self.engine.pending_changes();
+        if pending <= self.changes_seen {
+            return;
+        }
+        for change in self.engine.changes_since(self.changes_seen) {
+            if let Change::Evidence(evidence) = change {
+                if let Some(found) = self.raw_lines.lines_of(evidence) {
+                    self.evidence_lines.push(found);
+                }
+            }
+        }
+        self.changes_seen = pending;
     }
 
     fn reconfigure(&mut self, config: Config) {
@@ -405,7 +490,7 @@ impl Pipeline {
             self.reorder
                 .set_window(config.order.reorder_window_s, &mut ready);
             for event in ready.drain(..) {
-                self.engine.ingest(&event);
+                self.ingest(&event, None);
             }
             self.ready = ready;
         }
@@ -461,7 +546,11 @@ impl Pipeline {
         self.last_commit = Instant::now();
         self.uncommitted = 0;
         self.engine.push_vessel_updates();
+        self.note_evidence();
         let changes = self.engine.take_changes();
+        self.changes_seen = 0;
+        let evidence_lines = std::mem::take(&mut self.evidence_lines);
+        let witness_states = self.witness_states();
         for alert in self.announcer.announce(&changes) {
             if let Some(alerts) = &self.alerts {
                 alerts.push(alert);
@@ -517,6 +606,7 @@ impl Pipeline {
             serde_json::to_value(&checkpoint).expect("the engine checkpoint always serialises");
         self.reorder.save_into(&mut checkpoint);
         self.announcer.save_into(&mut checkpoint);
+        self.raw_lines.save_into(&mut checkpoint);
         let checkpoint = checkpoint.to_string();
         let positions: Vec<(String, u64)> = self
             .sources
@@ -536,6 +626,8 @@ impl Pipeline {
             file_positions,
             saved_at: crate::time::now(),
             evidence_sources: self.unnamed_sources(),
+            evidence_lines,
+            witness_states,
         };
         self.hand_over(commit)?;
         let m = &self.metrics;
@@ -589,6 +681,26 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// What the witness and the kept lines remember of each watched vessel that changed since
+    /// the last commit, saved apart from the checkpoint (`None`: forgotten by both).
+    fn witness_states(&mut self) -> Vec<(u32, Option<String>)> {
+        let engine = &self.engine;
+        self.raw_lines
+            .take_changed()
+            .into_iter()
+            .map(|(mmsi, lines)| {
+                let saved = SavedWitness {
+                    witness: engine.witnessed(mmsi).cloned(),
+                    lines: lines.cloned(),
+                };
+                let state = (saved.witness.is_some() || saved.lines.is_some()).then(|| {
+                    serde_json::to_string(&saved).expect("witness states always serialise")
+                });
+                (mmsi.0, state)
+            })
+            .collect()
     }
 
     /// Where each file source that consumed a line since the last commit now stands.

@@ -10,8 +10,9 @@ use crate::detect::loitering::LoiteringRecord;
 use crate::model::Mmsi;
 use crate::time::UnixMillis;
 
-pub(super) const ENCOUNTER_INSERT: &str = "INSERT OR REPLACE INTO encounters (mmsi_a, mmsi_b, start, end, status, watched, duration_hours, min_distance_m, median_distance_m, median_speed_kn, lat, lon, est_barrels, record)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+/// Each encounter written carries the fingerprint in force, as each judgement of a gap does.
+pub(super) const ENCOUNTER_INSERT: &str = "INSERT OR REPLACE INTO encounters (mmsi_a, mmsi_b, start, end, status, watched, duration_hours, min_distance_m, median_distance_m, median_speed_kn, lat, lon, est_barrels, record, fingerprint)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, (SELECT value FROM state WHERE key = 'judged_by'))";
 
 pub(super) const LOITERING_INSERT: &str = "INSERT OR REPLACE INTO loitering (mmsi, start, end, status, watched, duration_hours, lat, lon, mean_speed_kn, record)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
@@ -96,6 +97,31 @@ impl AtSeaFilter {
 }
 
 impl Reader {
+    /// The fingerprint of what last wrote the encounter keyed by (`a`, `b`, `start`), `a`
+    /// the lower MMSI; `None` for encounters written before fingerprints were kept.
+    pub fn encounter_fingerprint(
+        &self,
+        a: Mmsi,
+        b: Mmsi,
+        start: UnixMillis,
+    ) -> Result<Option<String>, StoreError> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT fingerprint FROM encounters WHERE mmsi_a = ?1 AND mmsi_b = ?2 AND start = ?3",
+                params![a.0, b.0, start.as_millis()],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional();
+        match found {
+            Ok(found) => Ok(found.flatten()),
+            // A database from before the column: nothing recorded.
+            Err(rusqlite::Error::SqlInputError { .. }) => Ok(None),
+            Err(e) if e.to_string().contains("no such column") => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Encounters matching the filter, earliest start first.
     pub fn encounters(&self, filter: &AtSeaFilter) -> Result<Vec<EncounterRecord>, StoreError> {
         self.records(

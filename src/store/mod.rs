@@ -150,6 +150,12 @@ pub struct Commit {
     pub saved_at: UnixMillis,
     /// The sources evidence rows number, `(number, name, path)`, when new ones appeared.
     pub evidence_sources: Vec<(u32, String, Option<String>)>,
+    /// The raw line(s) and hashes of the evidence rows in `changes` (and of earlier rows
+    /// pointing at the same lines).
+    pub evidence_lines: Vec<provenance::Resolved>,
+    /// What the service remembers of each watched vessel that changed since the previous
+    /// commit (`None`: forgotten).
+    pub witness_states: Vec<(u32, Option<String>)>,
 }
 
 /// Where a restarted service resumes: the last committed checkpoint and source positions.
@@ -161,6 +167,7 @@ pub struct ResumePoint {
     pub coverage_states: Vec<(String, i64, String)>,
     pub positions: Vec<(String, u64)>,
     pub file_positions: Vec<FilePosition>,
+    pub witness_states: Vec<(u32, String)>,
 }
 
 /// The single writer. Its connection sits inside a [`Reader`] so that whoever holds the store
@@ -327,6 +334,8 @@ impl Store {
             }
             positions::write(&tx, &commit.file_positions)?;
             provenance::write_sources(&tx, &commit.evidence_sources)?;
+            provenance::write_lines(&tx, &commit.evidence_lines)?;
+            provenance::write_witness_states(&tx, &commit.witness_states)?;
         }
         tx.commit()?;
         Ok(())
@@ -376,6 +385,7 @@ impl Store {
             coverage_states,
             positions,
             file_positions: positions::read(&self.db.conn)?,
+            witness_states: provenance::read_witness_states(&self.db.conn)?,
         }))
     }
 

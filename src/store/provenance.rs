@@ -97,6 +97,57 @@ pub(super) fn write_sources(
     Ok(())
 }
 
+/// Stores each message's line(s) and hash on every evidence row pointing at it.
+pub(super) fn write_lines(tx: &Transaction<'_>, found: &[Resolved]) -> Result<(), StoreError> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut update = tx.prepare_cached(
+        "UPDATE evidence SET first_line = ?4, raw = ?5, sha256 = ?6
+         WHERE source = ?1 AND line = ?2 AND offset = ?3",
+    )?;
+    for f in found {
+        update.execute(params![
+            f.at.source,
+            f.at.line as i64,
+            f.at.offset as i64,
+            f.first_line as i64,
+            f.raw,
+            f.sha256
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn write_witness_states(
+    tx: &Transaction<'_>,
+    states: &[(u32, Option<String>)],
+) -> Result<(), StoreError> {
+    for (mmsi, state) in states {
+        match state {
+            Some(state) => tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO witness_states (mmsi, state) VALUES (?1, ?2)",
+                )?
+                .execute(params![mmsi, state])?,
+            None => tx
+                .prepare_cached("DELETE FROM witness_states WHERE mmsi = ?1")?
+                .execute([mmsi])?,
+        };
+    }
+    Ok(())
+}
+
+pub(super) fn read_witness_states(
+    conn: &rusqlite::Connection,
+) -> Result<Vec<(u32, String)>, StoreError> {
+    let mut select = conn.prepare("SELECT mmsi, state FROM witness_states ORDER BY mmsi")?;
+    let rows = select
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// The number a live source's evidence rows carry: a hash of its configured name (FNV-1a),
 /// the same after every restart and reload, so that rows written before stay named.
 pub fn source_number(name: &str) -> u32 {
@@ -138,22 +189,7 @@ impl Store {
     /// Stores the raw lines and hashes found, on every evidence row pointing at them.
     pub fn resolve_evidence(&mut self, found: &[Resolved]) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
-        {
-            let mut update = tx.prepare(
-                "UPDATE evidence SET first_line = ?4, raw = ?5, sha256 = ?6
-                 WHERE source = ?1 AND line = ?2 AND offset = ?3",
-            )?;
-            for f in found {
-                update.execute(params![
-                    f.at.source,
-                    f.at.line as i64,
-                    f.at.offset as i64,
-                    f.first_line as i64,
-                    f.raw,
-                    f.sha256
-                ])?;
-            }
-        }
+        write_lines(&tx, found)?;
         tx.commit()?;
         Ok(())
     }

@@ -314,6 +314,17 @@ CREATE TABLE fingerprints (
 );
 ALTER TABLE gap_history ADD COLUMN fingerprint TEXT;
 "#,
+    r#"
+-- What the service remembers of each watched vessel's recent messages (where each came from,
+-- with its raw line(s)), saved apart from the checkpoint like vessel_states: a restart
+-- between a gap's A and B still stores A's provenance and raw lines.
+CREATE TABLE witness_states (
+    mmsi INTEGER PRIMARY KEY,
+    state TEXT NOT NULL
+);
+-- What judged each encounter as last written (see fingerprints).
+ALTER TABLE encounters ADD COLUMN fingerprint TEXT;
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -123,12 +123,15 @@ fn replay_with_thirty_thousand_far_ports_judges_the_sample_as_without_them() {
             .into_iter()
             .filter(|row| !row.starts_with("ports: ") && !row.starts_with("meta: "))
             .filter(|row| !row.starts_with("fingerprints: ") && !row.starts_with(&judged_by))
-            .map(|row| match row.strip_prefix("gap_history: ") {
-                // The last cell is the fingerprint the change was made under.
-                Some(cells) => cells
-                    .rsplit_once(" | ")
-                    .map_or(row.clone(), |(kept, _)| kept.to_string()),
-                None => row,
+            .map(|row| {
+                // The last cell of a judgement and of an encounter is the fingerprint it was
+                // made under, which hashes the ports.
+                if row.starts_with("gap_history: ") || row.starts_with("encounters: ") {
+                    row.rsplit_once(" | ")
+                        .map_or(row.clone(), |(kept, _)| kept.to_string())
+                } else {
+                    row
+                }
             })
             .collect()
     };

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::support::{aisgap, repo_path, table_rows};
+use crate::support::{aisgap, provenance, repo_path, table_rows};
 
 /// The tables that hold what the service found and how it stands: equal for two runs that
 /// took the same lines exactly once. (The checkpoint row holds the wall-clock time of its
-/// commit, and `file_positions` the file's inode, so those two are compared apart.)
+/// commit, and `file_positions` the file's inode, so those two are compared apart; so is the
+/// evidence, whose byte offsets name the file each line was read from.)
 const RESULT_TABLES: [&str; 10] = [
     "vessels",
     "identity_history",
@@ -31,11 +32,11 @@ const RESULT_TABLES: [&str; 10] = [
     "source_positions",
 ];
 
-fn scenario() -> Vec<u8> {
+pub(crate) fn scenario() -> Vec<u8> {
     std::fs::read(repo_path("samples/scenario.nmea")).expect("samples/scenario.nmea")
 }
 
-fn line_count(bytes: &[u8]) -> u64 {
+pub(crate) fn line_count(bytes: &[u8]) -> u64 {
     bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -51,7 +52,13 @@ fn line_boundary(bytes: &[u8], at: usize) -> usize {
 }
 
 /// A configuration reading `file` as source `log`, with a reorder window of `window_s`.
-fn write_config(dir: &Path, name: &str, file: &Path, follow: bool, window_s: u32) -> PathBuf {
+pub(crate) fn write_config(
+    dir: &Path,
+    name: &str,
+    file: &Path,
+    follow: bool,
+    window_s: u32,
+) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
         "[ports]\nfile = {ports:?}\n\n[watchlist]\nfile = {watchlist:?}\n\n[store]\ndb = {db:?}\ncommit_interval_ms = 100\n\n[http]\nlisten = \"\"\n\n[order]\nreorder_window_s = {window_s}\n\n[[source]]\nname = \"log\"\nkind = \"file\"\npath = {file:?}\nfollow = {follow}\n",
@@ -63,13 +70,13 @@ fn write_config(dir: &Path, name: &str, file: &Path, follow: bool, window_s: u32
     path
 }
 
-struct Service {
+pub(crate) struct Service {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Service {
-    fn start(config: &Path) -> Service {
+    pub(crate) fn start(config: &Path) -> Service {
         let mut child = aisgap()
             .args(["run", "--config"])
             .arg(config)
@@ -89,7 +96,7 @@ impl Service {
         Service { child, log }
     }
 
-    fn wait_for_log(&self, needle: &str, within: Duration) {
+    pub(crate) fn wait_for_log(&self, needle: &str, within: Duration) {
         let deadline = Instant::now() + within;
         while !self.log.lock().unwrap().iter().any(|l| l.contains(needle)) {
             assert!(
@@ -114,12 +121,12 @@ impl Service {
             .count()
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
 
-    fn terminate(mut self) {
+    pub(crate) fn terminate(mut self) {
         // SAFETY: kill(2) with the pid of our own child process.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -168,7 +175,7 @@ fn committed(db: &Path) -> (u64, u64) {
     (lines as u64, offset as u64)
 }
 
-fn wait_for_committed(db: &Path, lines: u64, within: Duration) {
+pub(crate) fn wait_for_committed(db: &Path, lines: u64, within: Duration) {
     let deadline = Instant::now() + within;
     while committed(db).0 < lines {
         assert!(
@@ -180,7 +187,7 @@ fn wait_for_committed(db: &Path, lines: u64, within: Duration) {
     }
 }
 
-fn append(path: &Path, bytes: &[u8]) {
+pub(crate) fn append(path: &Path, bytes: &[u8]) {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -228,6 +235,24 @@ fn assert_read_exactly_once(dir: &Path, db: &Path, bytes: &[u8], file_size: u64,
         &table_rows(&reference, &RESULT_TABLES),
         "an uninterrupted run",
     );
+    // Every gap's evidence, with the hash of its raw line(s): a kill between a gap's A and B
+    // loses neither A's reference nor its line.
+    assert_same_rows(
+        &provenance(db),
+        &provenance(&reference),
+        "an uninterrupted run's evidence",
+    );
+    let raw_kept = |db: &Path| -> i64 {
+        Connection::open(db)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM evidence WHERE sha256 IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(raw_kept(db), 0, "evidence rows without their raw line");
 
     let replayed = dir.join("replayed.log");
     std::fs::write(&replayed, bytes).unwrap();

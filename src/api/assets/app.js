@@ -396,12 +396,13 @@
     html("dd", String(value), dl);
   }
 
-  // The printable report of the trip, with its raw lines and provenance. A configured token
-  // must travel in the header, so then the page is fetched and opened from memory.
-  function reportLink(gap, panel) {
-    const link = html("a", "Trip report (printable, with provenance)", html("p", null, panel), "report-link");
-    link.id = "trip-report-link";
-    link.href = `/api/v1/report/trip/${gap.mmsi}/${encodeURIComponent(gap.dark_from)}`;
+  // A printable report (a trip's with its raw lines and provenance, an encounter's). A
+  // configured token must travel in the header, so then the page is fetched and opened from
+  // memory.
+  function reportLink(panel, href, text, id) {
+    const link = html("a", text, html("p", null, panel), "report-link");
+    link.id = id;
+    link.href = href;
     link.target = "_blank";
     link.rel = "noopener";
     link.addEventListener("click", async (event) => {
@@ -420,7 +421,8 @@
     const panel = $("evidence");
     panel.replaceChildren();
     html("h2", `${gap.name || "unnamed"} (MMSI ${gap.mmsi})`, panel);
-    reportLink(gap, panel);
+    reportLink(panel, `/api/v1/report/trip/${gap.mmsi}/${encodeURIComponent(gap.dark_from)}`,
+      "Trip report (printable, with provenance)", "trip-report-link");
     const dl = html("dl", null, panel);
     addRow(dl, "Judgement", `${gap.status}${gap.confidence ? `, ${gap.confidence} confidence` : ""}`);
     addRow(dl, "Port", gap.port);
@@ -706,6 +708,9 @@
     const panel = $("evidence");
     panel.replaceChildren();
     html("h2", `Encounter: ${e.a.name || e.a.mmsi} and ${e.b.name || e.b.mmsi}`, panel);
+    // Both vessels named: two encounters of one vessel may start at the same time.
+    reportLink(panel, `/api/v1/report/encounter/${e.a.mmsi}/${encodeURIComponent(e.start)}/${e.b.mmsi}`,
+      "Encounter report (printable)", "encounter-report-link");
     const dl = html("dl", null, panel);
     addRow(dl, "Status", e.status);
     sideRows(dl, "Vessel A", e.a);

@@ -1,0 +1,140 @@
+//! Which raw lines make one message, as evidence keeps them: the line a message ended on and
+//! the earlier fragments of a multi-sentence message, found among the lines just before it.
+//! Replay (reading its logs again) and the service (as lines arrive) use this one rule, so
+//! that both store the same bytes and hashes for the same lines.
+
+use std::collections::VecDeque;
+
+/// Lines looked back over for the earlier fragments of a message (fragments of one message
+/// arrive within a few lines of each other; a receiver interleaving more is not seen).
+pub const FRAGMENT_LOOKBACK: u64 = 32;
+
+/// How one line's AIS sentence is numbered: fragment count, fragment number, sequence id,
+/// channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fragment<'a> {
+    count: u32,
+    number: u32,
+    sequence: &'a [u8],
+    channel: &'a [u8],
+}
+
+/// The fragment numbering of the first `!xxVDM`/`!xxVDO` sentence on `line`, after any tag
+/// block or time column.
+fn fragment_of(line: &[u8]) -> Option<Fragment<'_>> {
+    let start = line.iter().position(|&b| b == b'!')?;
+    let mut fields = line[start..].split(|&b| b == b',');
+    let talker = fields.next()?;
+    if talker.len() != 6 || !(talker.ends_with(b"VDM") || talker.ends_with(b"VDO")) {
+        return None;
+    }
+    let number = |field: &[u8]| std::str::from_utf8(field).ok()?.parse::<u32>().ok();
+    Some(Fragment {
+        count: number(fields.next()?)?,
+        number: number(fields.next()?)?,
+        sequence: fields.next()?,
+        channel: fields.next()?,
+    })
+}
+
+/// The recent lines of one source that may be the first fragments of a message still to
+/// end: only those are kept (a single-sentence line never is), at most
+/// [`FRAGMENT_LOOKBACK`] lines back.
+#[derive(Clone, Debug, Default)]
+pub struct RecentFragments {
+    lines: VecDeque<(u64, Vec<u8>)>,
+}
+
+impl RecentFragments {
+    /// Notes line `number`, `text`: kept when it opens or continues a message of several
+    /// sentences. Lines older than the look-back are let go.
+    pub fn push(&mut self, number: u64, text: &[u8]) {
+        while self
+            .lines
+            .front()
+            .is_some_and(|(n, _)| *n + FRAGMENT_LOOKBACK < number)
+        {
+            self.lines.pop_front();
+        }
+        if fragment_of(text).is_some_and(|f| f.count > 1 && f.number < f.count) {
+            self.lines.push_back((number, text.to_vec()));
+        }
+    }
+
+    /// The message ending on `last` (line `number`), with its earlier fragments from the
+    /// lines noted before it: `(first line number, the lines joined by \n)`.
+    pub fn message(&self, last: &[u8], number: u64) -> (u64, Vec<u8>) {
+        let mut lines: Vec<(u64, &[u8])> = vec![(number, last)];
+        if let Some(end) = fragment_of(last).filter(|f| f.count > 1 && f.number == f.count) {
+            let mut wanted = end.number - 1;
+            let within = self
+                .lines
+                .iter()
+                .rev()
+                .filter(|(n, _)| *n < number && *n + FRAGMENT_LOOKBACK >= number);
+            for (n, text) in within {
+                if wanted == 0 {
+                    break;
+                }
+                let Some(f) = fragment_of(text) else { continue };
+                if f.count == end.count
+                    && f.number == wanted
+                    && f.sequence == end.sequence
+                    && f.channel == end.channel
+                {
+                    lines.push((*n, text));
+                    wanted -= 1;
+                }
+            }
+        }
+        lines.reverse();
+        let first = lines[0].0;
+        let joined = lines
+            .iter()
+            .map(|(_, text)| *text)
+            .collect::<Vec<_>>()
+            .join(&b'\n');
+        (first, joined)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_two_part_message_is_its_two_lines_and_a_single_one_is_its_own() {
+        let first = b"\\g:1-2-73,c:1709856000*00\\!AIVDM,2,1,7,B,55NBj>P0,0*00".to_vec();
+        let noise = b"!AIVDM,1,1,,A,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09".to_vec();
+        let last = b"\\g:2-2-73*00\\!AIVDM,2,2,7,B,88888888880,2*2C".to_vec();
+        let mut recent = RecentFragments::default();
+        recent.push(10, &first);
+        recent.push(11, &noise);
+        let (from, raw) = recent.message(&last, 12);
+        assert_eq!(from, 10);
+        assert_eq!(raw, [first.as_slice(), last.as_slice()].join(&b'\n'));
+        assert_eq!(recent.message(&noise, 11), (11, noise));
+    }
+
+    #[test]
+    fn a_fragment_of_another_sequence_or_too_far_back_is_not_taken() {
+        let other = b"!AIVDM,2,1,8,B,55NBj>P0,0*00".to_vec();
+        let mine = b"!AIVDM,2,1,7,B,55NBj>P0,0*00".to_vec();
+        let last = b"!AIVDM,2,2,7,B,888,2*2C".to_vec();
+        let mut recent = RecentFragments::default();
+        recent.push(4, &other);
+        assert_eq!(recent.message(&last, 5), (5, last.clone()));
+        recent.push(10, &mine);
+        assert_eq!(recent.message(&last, 10 + FRAGMENT_LOOKBACK + 1).0, 43);
+        assert_eq!(recent.message(&last, 10 + FRAGMENT_LOOKBACK).0, 10);
+    }
+
+    #[test]
+    fn only_opening_fragments_are_kept() {
+        let mut recent = RecentFragments::default();
+        recent.push(1, b"!AIVDM,1,1,,A,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09");
+        recent.push(2, b"!AIVDM,2,2,7,B,888,2*2C");
+        recent.push(3, b"$GPZDA,114702.51,27,01,2012,,*66");
+        assert!(recent.lines.is_empty());
+    }
+}
