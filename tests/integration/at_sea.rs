@@ -594,9 +594,11 @@ fn the_service_shows_the_at_sea_counters_on_its_metrics() {
 /// `aisgap query rendezvous --format json` lists: both legs from fix A to fix B, dashed as a
 /// trip's, the area and the meeting place; a click shows the feasibility window and slack as
 /// evidence; the layer toggle and the vessel filter hide it. Returns how many were drawn.
-pub(crate) fn rendezvous_drawn_as_queried(driver: &crate::api::browser::Driver, dir: &Path) -> usize {
-    let queried: Vec<Value> =
-        serde_json::from_str(&query(dir, "rendezvous", "json", &[])).unwrap();
+pub(crate) fn rendezvous_drawn_as_queried(
+    driver: &crate::api::browser::Driver,
+    dir: &Path,
+) -> usize {
+    let queried: Vec<Value> = serde_json::from_str(&query(dir, "rendezvous", "json", &[])).unwrap();
     assert!(!queried.is_empty(), "the scenario stages a dark rendezvous");
     let key = |r: &Value| {
         let leg = |l: &Value| format!("{}@{}", l["mmsi"], l["from"].as_str().unwrap());
@@ -615,7 +617,10 @@ pub(crate) fn rendezvous_drawn_as_queried(driver: &crate::api::browser::Driver, 
     assert_eq!(drawn.len(), queried.len(), "{drawn:?}");
     for (record, on_page) in queried.iter().zip(drawn) {
         assert_eq!(on_page[0], key(record).as_str());
-        assert_eq!((on_page[1].as_u64(), on_page[2].as_u64()), (Some(1), Some(1)));
+        assert_eq!(
+            (on_page[1].as_u64(), on_page[2].as_u64()),
+            (Some(1), Some(1))
+        );
         let legs = on_page[3].as_array().unwrap();
         assert_eq!(legs.len(), 2, "{on_page}");
         for (leg, role) in legs.iter().zip(["dark", "partner"]) {
@@ -623,9 +628,16 @@ pub(crate) fn rendezvous_drawn_as_queried(driver: &crate::api::browser::Driver, 
             assert_eq!(leg[0], format!("{role}-leg").as_str());
             assert_eq!(leg[1], want["mmsi"]);
             let close = |got: &Value, want: f64| (got.as_f64().unwrap() - want).abs() < 1e-9;
-            assert!(close(&leg[2], want["from_lat"].as_f64().unwrap()), "{leg} {want}");
-            assert!(close(&leg[3], want["until_lat"].as_f64().unwrap()), "{leg} {want}");
-            let lon_ratio = want["from_lon"].as_f64().unwrap() / want["until_lon"].as_f64().unwrap();
+            assert!(
+                close(&leg[2], want["from_lat"].as_f64().unwrap()),
+                "{leg} {want}"
+            );
+            assert!(
+                close(&leg[3], want["until_lat"].as_f64().unwrap()),
+                "{leg} {want}"
+            );
+            let lon_ratio =
+                want["from_lon"].as_f64().unwrap() / want["until_lon"].as_f64().unwrap();
             assert!(close(&leg[4], lon_ratio), "{leg} {want}");
             assert_eq!(leg[5], true, "the silence is dashed: {leg}");
         }
@@ -645,11 +657,26 @@ pub(crate) fn rendezvous_drawn_as_queried(driver: &crate::api::browser::Driver, 
     for words in [
         first["dark"]["name"].as_str().unwrap().to_string(),
         first["partner"]["name"].as_str().unwrap().to_string(),
-        format!("Feasibility window{} to {} UTC", minutes("earliest"), minutes("latest")),
-        format!("Slack{:.1} h beyond the {:.1} h minimum", first["slack_hours"].as_f64().unwrap(), first["min_hours"].as_f64().unwrap()),
-        format!("{:.4}, {:.4}", first["lat"].as_f64().unwrap(), first["lon"].as_f64().unwrap()),
+        format!(
+            "Feasibility window{} to {} UTC",
+            minutes("earliest"),
+            minutes("latest")
+        ),
+        format!(
+            "Slack{:.1} h beyond the {:.1} h minimum",
+            first["slack_hours"].as_f64().unwrap(),
+            first["min_hours"].as_f64().unwrap()
+        ),
+        format!(
+            "{:.4}, {:.4}",
+            first["lat"].as_f64().unwrap(),
+            first["lon"].as_f64().unwrap()
+        ),
     ] {
-        assert!(evidence.contains(&words), "rendezvous evidence lacks {words}: {evidence}");
+        assert!(
+            evidence.contains(&words),
+            "rendezvous evidence lacks {words}: {evidence}"
+        );
     }
 
     // The layer toggle hides them; a vessel filter matching neither vessel does too.
@@ -675,7 +702,10 @@ pub(crate) fn rendezvous_drawn_as_queried(driver: &crate::api::browser::Driver, 
     set_vessel(&first["partner"]["mmsi"].to_string());
     let theirs = queried
         .iter()
-        .filter(|r| r["dark"]["mmsi"] == first["partner"]["mmsi"] || r["partner"]["mmsi"] == first["partner"]["mmsi"])
+        .filter(|r| {
+            r["dark"]["mmsi"] == first["partner"]["mmsi"]
+                || r["partner"]["mmsi"] == first["partner"]["mmsi"]
+        })
         .count();
     assert_eq!(visible(driver), json!([theirs, theirs]), "the partner's");
     set_vessel("");
