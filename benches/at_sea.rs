@@ -192,8 +192,14 @@ fn main() {
     let off = run(days, false);
     let on = run(days, true);
     let per = |r: &Run| r.seconds * 1e9 / r.events as f64;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let period = match days {
+        365 => "a year".to_string(),
+        30 => "a month (the default; AISGAP_BENCH_DAYS=365 for a year)".to_string(),
+        _ => format!("{days} days"),
+    };
     println!(
-        "{days} days, {VESSELS} vessels ({WATCHED} watched, {PAIRS} meeting pairs), {} events per run",
+        "AISGAP_BENCH_DAYS={days}: {period}, {VESSELS} vessels ({WATCHED} watched, {PAIRS} meeting pairs), {} events per run, {cores} cores (both runs on one)",
         on.events
     );
     println!(

@@ -656,8 +656,9 @@ impl PortIndex {
 
 impl Port {
     /// `[lon_min, lat_min, lon_max, lat_max]` boxes that hold every position within `reach_nm`
-    /// of the zone: one, or two when the widened box crosses the antimeridian.
-    fn reach_boxes(&self, reach_nm: f64) -> Vec<[f64; 4]> {
+    /// of the zone: one, or two when the widened box crosses the antimeridian; on the stack,
+    /// as the at-sea detectors ask this at every slow fix.
+    fn reach_boxes(&self, reach_nm: f64) -> impl Iterator<Item = [f64; 4]> {
         let (lat_min, lat_max, lon_min, lon_max, reach_nm) = match &self.zone {
             PortZone::Circle {
                 lat,
@@ -668,7 +669,7 @@ impl Port {
                 use geo::BoundingRect;
                 match area.bounding_rect() {
                     Some(r) => (r.min().y, r.max().y, r.min().x, r.max().x, reach_nm),
-                    None => return Vec::new(),
+                    None => return [[0.0; 4]; 2].into_iter().take(0),
                 }
             }
         };
@@ -683,17 +684,14 @@ impl Port {
         };
         let (south, north) = (south.max(-90.0), north.min(90.0));
         let (west, east) = (lon_min - lon_reach, lon_max + lon_reach);
-        if east - west >= 360.0 {
-            return vec![[-180.0, south, 180.0, north]];
-        }
-        let mut boxes = vec![[west.max(-180.0), south, east.min(180.0), north]];
-        if west < -180.0 {
-            boxes.push([west + 360.0, south, 180.0, north]);
-        }
-        if east > 180.0 {
-            boxes.push([-180.0, south, east - 360.0, north]);
-        }
-        boxes
+        let first = [west.max(-180.0), south, east.min(180.0), north];
+        let (boxes, len) = match () {
+            _ if east - west >= 360.0 => ([[-180.0, south, 180.0, north]; 2], 1),
+            _ if west < -180.0 => ([first, [west + 360.0, south, 180.0, north]], 2),
+            _ if east > 180.0 => ([first, [-180.0, south, east - 360.0, north]], 2),
+            _ => ([first; 2], 1),
+        };
+        boxes.into_iter().take(len)
     }
 }
 
@@ -761,12 +759,15 @@ impl Ports {
         near.into_iter().find(|&i| self.list[i].contains(lat, lon))
     }
 
-    /// Whether every zone lies at least `min_nm` from the position.
+    /// Whether every zone lies at least `min_nm` from the position: [`Ports::within`]'s
+    /// candidates straight from the tree (a port met twice cannot change an "all"), unallocated.
     pub fn all_at_least(&self, lat: f64, lon: f64, min_nm: f64) -> bool {
-        let mut near = Vec::new();
-        self.within(lat, lon, min_nm, &mut near);
-        near.iter()
-            .all(|&i| self.list[i].distance_nm(lat, lon) >= min_nm)
+        let probe = Port::circle("", lat, lon, 0.0);
+        probe.reach_boxes(min_nm).all(|[west, south, east, north]| {
+            let envelope = rstar::AABB::from_corners([west, south], [east, north]);
+            let mut near = self.zones.tree.locate_in_envelope_intersecting(&envelope);
+            near.all(|b| self.list[b.data].distance_nm(lat, lon) >= min_nm)
+        })
     }
 
     /// The lowest `gap_hours` any port overrides the global threshold with.

@@ -5,8 +5,7 @@
 //! interpolated to common times, since the two vessels' fixes are never simultaneous. Memory
 //! follows the vessels slow at sea and the active pairs, never the vessels squared.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +14,7 @@ use super::at_sea::{
     away_from_ports, nearest_port, AtSeaStats, EncounterParams, EpisodeStatus, Heard, Sample,
     VesselAtSea, AWAY_RULE,
 };
+use super::hashed::{in_key_order, sorted_keys, MmsiMap, Spread};
 use super::round_to;
 use super::{estimate_cargo, DetectParams};
 use crate::model::Mmsi;
@@ -220,8 +220,10 @@ struct Settling {
 /// The encounter detector.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Encounters {
-    held: BTreeMap<Mmsi, Held>,
-    pairs: BTreeMap<u64, Pair>,
+    #[serde(with = "in_key_order")]
+    held: MmsiMap<Held>,
+    #[serde(with = "in_key_order")]
+    pairs: HashMap<u64, Pair, Spread>,
     settling: Vec<Settling>,
     /// Rebuilt from `held` after a restore; keyed by (bucket, row, column).
     #[serde(skip)]
@@ -230,36 +232,7 @@ pub struct Encounters {
     grid_bucket: Option<i64>,
 }
 
-/// A multiply-rotate hash for grid keys: they are small integers and never chosen by a sender,
-/// so the default SipHash's protection is not worth its cost on every fix.
-#[derive(Clone, Copy, Default)]
-struct CellHasher(u64);
-
-impl Hasher for CellHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-
-    fn write_i32(&mut self, n: i32) {
-        self.write_u64(u64::from(n as u32));
-    }
-}
-
-type Grid = HashMap<(i64, i32, i32), Vec<Mmsi>, BuildHasherDefault<CellHasher>>;
+type Grid = HashMap<(i64, i32, i32), Vec<Mmsi>, Spread>;
 
 fn pair_key(a: Mmsi, b: Mmsi) -> u64 {
     (u64::from(a.0.min(b.0)) << 32) | u64::from(a.0.max(b.0))
@@ -363,11 +336,10 @@ impl Encounters {
         if self.grid_bucket.is_some() || self.held.is_empty() {
             return;
         }
-        let recent: Vec<(Mmsi, Sample)> = self
-            .held
-            .iter()
-            .filter(|(_, h)| h.slow)
-            .flat_map(|(m, h)| h.fixes.iter().map(move |f| (*m, *f)))
+        // In MMSI order, as before: which buckets the grid keeps depends on the order it fills.
+        let recent: Vec<(Mmsi, Sample)> = sorted_keys(&self.held, |h| h.slow)
+            .into_iter()
+            .flat_map(|m| self.held[&m].fixes.iter().map(move |f| (m, *f)))
             .collect();
         for (mmsi, sample) in recent {
             self.enter_grid(p, mmsi, sample);
@@ -736,12 +708,10 @@ impl Encounters {
             h.and_then(|h| h.fixes.back())
                 .is_none_or(|f| clock.as_millis() - f.time.as_millis() > silence_ms)
         };
-        let ended: Vec<u64> = self
-            .pairs
-            .iter()
-            .filter(|(_, pair)| silent(self.held.get(&pair.a)) || silent(self.held.get(&pair.b)))
-            .map(|(k, _)| *k)
-            .collect();
+        // In key order, as the changes were always written.
+        let ended = sorted_keys(&self.pairs, |pair| {
+            silent(self.held.get(&pair.a)) || silent(self.held.get(&pair.b))
+        });
         for key in ended {
             let Some(mut pair) = self.pairs.remove(&key) else {
                 continue;
@@ -760,12 +730,9 @@ impl Encounters {
         for mmsi in idle {
             self.held.remove(&mmsi);
         }
-        let dirty: Vec<u64> = self
-            .pairs
-            .iter()
-            .filter(|(_, pair)| pair.run.as_ref().is_some_and(|r| r.dirty))
-            .map(|(k, _)| *k)
-            .collect();
+        let dirty = sorted_keys(&self.pairs, |pair| {
+            pair.run.as_ref().is_some_and(|r| r.dirty)
+        });
         for key in dirty {
             let pair = &self.pairs[&key];
             let record = self.record(
@@ -894,7 +861,8 @@ pub(crate) mod tests {
         }
         at_sea.on_clock(&params, ports, UnixMillis(10_000 * MINUTE));
         assert_eq!(at_sea.held(), (0, 0), "everything released once silent");
-        let mut last: BTreeMap<(Mmsi, Mmsi, UnixMillis), EncounterRecord> = BTreeMap::new();
+        let mut last: std::collections::BTreeMap<(Mmsi, Mmsi, UnixMillis), EncounterRecord> =
+            std::collections::BTreeMap::new();
         for change in at_sea.take_changes() {
             if let AtSeaChange::Encounter(r) = change {
                 last.insert(r.key(), *r);

@@ -156,11 +156,15 @@ impl Loitering {
         stats: &mut AtSeaStats,
     ) {
         let silence_ms = (params.max_silence_hours * 3_600_000.0) as i64;
-        let nearest = nearest_port(ports, sample.lat, sample.lon);
-        let away = nearest.is_none_or(|(_, nm)| nm >= params.min_port_distance_nm);
         let slow = f64::from(sample.speed_kn) < params.max_speed_kn;
+        // Only a slow fix starts or extends an episode, so only a slow fix needs the nearest
+        // port: a watched vessel under way costs no port search.
+        let nearest = slow
+            .then(|| nearest_port(ports, sample.lat, sample.lon))
+            .flatten();
+        let away = slow && nearest.is_none_or(|(_, nm)| nm >= params.min_port_distance_nm);
         let continues = self.episodes.get(&vessel.mmsi).is_some_and(|e| {
-            slow && away && sample.time.as_millis() - e.last.time.as_millis() <= silence_ms
+            away && sample.time.as_millis() - e.last.time.as_millis() <= silence_ms
         });
         if continues {
             let episode = self.episodes.get_mut(&vessel.mmsi).expect("checked above");
@@ -183,7 +187,7 @@ impl Loitering {
         if let Some(ended) = self.episodes.remove(&vessel.mmsi) {
             close(ended, changes);
         }
-        if slow && away {
+        if away {
             self.episodes
                 .insert(vessel.mmsi, Episode::start(vessel, sample, nearest));
         }

@@ -2,10 +2,9 @@
 //! margin around it (hysteresis), the stop or silence inside that makes it a call rather than
 //! a passage, and the voyage from the previous visit. Pure: fixes come in with their time.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
+use super::hashed::{in_key_order, MmsiMap};
 use crate::model::{Fix, Mmsi};
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
@@ -110,7 +109,8 @@ pub struct VisitStats {
 /// checkpoint, so a restarted service continues a visit that began before the restart.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VisitTracker {
-    vessels: BTreeMap<Mmsi, VesselVisits>,
+    #[serde(with = "in_key_order")]
+    vessels: MmsiMap<VesselVisits>,
 }
 
 impl VisitTracker {
@@ -129,10 +129,12 @@ impl VisitTracker {
     ) {
         // Only vessels that have been in a port zone are remembered: months of traffic that
         // never calls keep no state here (nor in the checkpoint).
-        if !self.vessels.contains_key(&fix.mmsi) && ports.containing(fix.lat, fix.lon).is_none() {
-            return;
-        }
-        let state = self.vessels.entry(fix.mmsi).or_default();
+        // One hash lookup for a vessel already remembered; the zone test for the others.
+        let state = match self.vessels.get_mut(&fix.mmsi) {
+            Some(state) => state,
+            None if ports.containing(fix.lat, fix.lon).is_none() => return,
+            None => self.vessels.entry(fix.mmsi).or_default(),
+        };
         if let Some(on) = &mut state.on {
             let port = &ports[on.port.min(ports.len().saturating_sub(1))];
             let within = on.port < ports.len()

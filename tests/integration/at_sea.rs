@@ -67,7 +67,7 @@ fn scenario_of(dir: &Path, days: u32) -> Truth {
     files.truth_value
 }
 
-fn query(dir: &Path, what: &str, format: &str, extra: &[&str]) -> String {
+pub(crate) fn query(dir: &Path, what: &str, format: &str, extra: &[&str]) -> String {
     let output = aisgap()
         .args(["query", what, "--format", format, "--config"])
         .arg(dir.join("aisgap.toml"))
@@ -588,4 +588,126 @@ fn the_service_shows_the_at_sea_counters_on_its_metrics() {
             "{name}: {page}"
         );
     }
+}
+
+/// The map page (loaded in `driver` from the replay in `dir`) draws every dark rendezvous that
+/// `aisgap query rendezvous --format json` lists: both legs from fix A to fix B, dashed as a
+/// trip's, the area and the meeting place; a click shows the feasibility window and slack as
+/// evidence; the layer toggle and the vessel filter hide it. Returns how many were drawn.
+pub(crate) fn rendezvous_drawn_as_queried(
+    driver: &crate::api::browser::Driver,
+    dir: &Path,
+) -> usize {
+    let queried: Vec<Value> = serde_json::from_str(&query(dir, "rendezvous", "json", &[])).unwrap();
+    assert!(!queried.is_empty(), "the scenario stages a dark rendezvous");
+    let key = |r: &Value| {
+        let leg = |l: &Value| format!("{}@{}", l["mmsi"], l["from"].as_str().unwrap());
+        format!("{}~{}", leg(&r["dark"]), leg(&r["partner"]))
+    };
+    // Each leg as drawn: [role, mmsi, fix A lat, fix B lat, A x / B x] (y is -lat on the page).
+    let drawn = driver.script(
+        "return [...document.querySelectorAll('#layer-at-sea g.rendezvous')].map(g => [g.dataset.rendezvous, \
+         g.querySelectorAll('path.meeting-area').length, g.querySelectorAll('circle.meeting-place').length, \
+         [...g.querySelectorAll('g.rendezvous-leg')].map(leg => { const line = leg.querySelector('line.leg'); \
+         return [leg.classList[1], Number(leg.dataset.mmsi), -Number(line.getAttribute('y1')), \
+         -Number(line.getAttribute('y2')), Number(line.getAttribute('x1')) / Number(line.getAttribute('x2')), \
+         getComputedStyle(line).strokeDasharray !== 'none']; })])",
+    );
+    let drawn = drawn.as_array().unwrap();
+    assert_eq!(drawn.len(), queried.len(), "{drawn:?}");
+    for (record, on_page) in queried.iter().zip(drawn) {
+        assert_eq!(on_page[0], key(record).as_str());
+        assert_eq!(
+            (on_page[1].as_u64(), on_page[2].as_u64()),
+            (Some(1), Some(1))
+        );
+        let legs = on_page[3].as_array().unwrap();
+        assert_eq!(legs.len(), 2, "{on_page}");
+        for (leg, role) in legs.iter().zip(["dark", "partner"]) {
+            let want = &record[role];
+            assert_eq!(leg[0], format!("{role}-leg").as_str());
+            assert_eq!(leg[1], want["mmsi"]);
+            let close = |got: &Value, want: f64| (got.as_f64().unwrap() - want).abs() < 1e-9;
+            assert!(
+                close(&leg[2], want["from_lat"].as_f64().unwrap()),
+                "{leg} {want}"
+            );
+            assert!(
+                close(&leg[3], want["until_lat"].as_f64().unwrap()),
+                "{leg} {want}"
+            );
+            let lon_ratio =
+                want["from_lon"].as_f64().unwrap() / want["until_lon"].as_f64().unwrap();
+            assert!(close(&leg[4], lon_ratio), "{leg} {want}");
+            assert_eq!(leg[5], true, "the silence is dashed: {leg}");
+        }
+    }
+
+    let first = &queried[0];
+    let key = key(first);
+    driver.click(&format!("#at-sea-list button[data-rendezvous=\"{key}\"]"));
+    let selected = driver.wait_for(
+        "the rendezvous to be selected",
+        "return document.body.dataset.selected.startsWith('rendezvous:') && document.body.dataset.selected",
+    );
+    assert_eq!(selected, format!("rendezvous:{key}").as_str());
+    let evidence = driver.script("return document.getElementById('evidence').textContent");
+    let evidence = evidence.as_str().unwrap();
+    let minutes = |field: &str| first[field].as_str().unwrap().replace('T', " ")[..16].to_string();
+    for words in [
+        first["dark"]["name"].as_str().unwrap().to_string(),
+        first["partner"]["name"].as_str().unwrap().to_string(),
+        format!(
+            "Feasibility window{} to {} UTC",
+            minutes("earliest"),
+            minutes("latest")
+        ),
+        format!(
+            "Slack{:.1} h beyond the {:.1} h minimum",
+            first["slack_hours"].as_f64().unwrap(),
+            first["min_hours"].as_f64().unwrap()
+        ),
+        format!(
+            "{:.4}, {:.4}",
+            first["lat"].as_f64().unwrap(),
+            first["lon"].as_f64().unwrap()
+        ),
+    ] {
+        assert!(
+            evidence.contains(&words),
+            "rendezvous evidence lacks {words}: {evidence}"
+        );
+    }
+
+    // The layer toggle hides them; a vessel filter matching neither vessel does too.
+    let visible = |driver: &crate::api::browser::Driver| {
+        driver.script(
+            "return [document.querySelectorAll('#layer-at-sea g.rendezvous:not(.hidden)').length, \
+             document.querySelectorAll('#at-sea-list li[data-kind=rendezvous]:not(.hidden)').length]",
+        )
+    };
+    let all = json!([queried.len(), queried.len()]);
+    driver.click("#show-rendezvous");
+    assert_eq!(visible(driver), json!([0, 0]), "toggled off");
+    driver.click("#show-rendezvous");
+    assert_eq!(visible(driver), all, "toggled on");
+    let set_vessel = |text: &str| {
+        driver.script(&format!(
+            "const v = document.getElementById('f-vessel'); v.value = '{text}'; \
+             v.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
+        ));
+    };
+    set_vessel("999999999");
+    assert_eq!(visible(driver), json!([0, 0]), "filtered out");
+    set_vessel(&first["partner"]["mmsi"].to_string());
+    let theirs = queried
+        .iter()
+        .filter(|r| {
+            r["dark"]["mmsi"] == first["partner"]["mmsi"]
+                || r["partner"]["mmsi"] == first["partner"]["mmsi"]
+        })
+        .count();
+    assert_eq!(visible(driver), json!([theirs, theirs]), "the partner's");
+    set_vessel("");
+    queried.len()
 }

@@ -544,7 +544,8 @@ mod browser {
              document.querySelectorAll('#at-sea-list button').length]",
         );
         let (e, l) = (encounters.len(), loitering.as_array().unwrap().len());
-        assert_eq!(drawn, json!([e, l, e + l]));
+        let rendezvous = crate::at_sea::rendezvous_drawn_as_queried(&driver, sea.path());
+        assert_eq!(drawn, json!([e, l, e + l + rendezvous]));
         let first = &encounters[0];
         let key = format!(
             "{}-{}@{}",

@@ -1,5 +1,5 @@
-// The aisgap map page: designated ports, trips, vessels dark now, encounters and loitering at
-// sea over the bundled coastlines, the monthly tally (dark beside open calls), the estimated
+// The aisgap map page: designated ports, trips, vessels dark now, encounters, loitering and
+// dark rendezvous at sea over the bundled coastlines, the monthly tally (dark beside open calls), the estimated
 // barrels against the annual cap, and the trips table. It talks to nothing but this service.
 "use strict";
 
@@ -24,6 +24,7 @@
     darkNow: [],
     encounters: [],
     loitering: [],
+    rendezvous: [],
     report: null,
     byKey: new Map(),
     portColour: new Map(),
@@ -650,14 +651,50 @@
 
   const encounterKey = (e) => `${e.a.mmsi}-${e.b.mmsi}@${e.start}`;
   const loiteringKey = (l) => `${l.vessel.mmsi}@${l.start}`;
+  const rendezvousKey = (r) => `${r.dark.mmsi}@${r.dark.from}~${r.partner.mmsi}@${r.partner.from}`;
   const vesselName = (v) => `${v.name || "unnamed"} (MMSI ${v.mmsi}${v.flag ? `, ${v.flag}` : ""})`;
+  const AT_SEA_KINDS = ["encounter", "loitering", "rendezvous"];
+
+  // Each at-sea record's vessels and the time it is filtered by: its start, as the trips are
+  // filtered by the start of their silence and the API by `since`.
+  const atSeaOf = {
+    encounter: { records: () => state.encounters, key: encounterKey, vessels: (e) => [e.a, e.b], start: (e) => e.start },
+    loitering: { records: () => state.loitering, key: loiteringKey, vessels: (l) => [l.vessel], start: (l) => l.start },
+    rendezvous: { records: () => state.rendezvous, key: rendezvousKey, vessels: (r) => [r.dark, r.partner], start: (r) => r.dark.from },
+  };
+
+  function atSeaButton(kind, key, text, list) {
+    const item = html("li", null, list);
+    item.dataset.kind = kind;
+    const button = html("button", text, item);
+    button.type = "button";
+    button.dataset[kind] = key;
+    button.addEventListener("click", () => selectAtSea(kind, key));
+    return item;
+  }
+
+  // One vessel's side of a dark rendezvous: fix A, the dashed silence to fix B (as for trips),
+  // or for a partner heard idling, the ring it idled in.
+  function drawRendezvousLeg(leg, role, parent) {
+    const g = el("g", { class: `rendezvous-leg ${role}`, "data-mmsi": leg.mmsi, "data-kind": leg.kind }, parent);
+    if (leg.idle_area) el("path", { class: "idle-ring", d: ringPath(circle(leg.idle_area.lat, leg.idle_area.lon, leg.idle_area.radius_nm)) }, g);
+    const [ax, ay] = project(leg.from_lon, leg.from_lat);
+    if (leg.until_lat !== null && leg.until_lon !== null) {
+      const [bx, by] = project(leg.until_lon, leg.until_lat);
+      el("line", { class: "leg", x1: ax, y1: ay, x2: bx, y2: by }, g);
+      scaled(el("circle", { class: "fix-b", cx: bx, cy: by }, g), "r", 4);
+    }
+    scaled(el("circle", { class: "fix-a", cx: ax, cy: ay }, g), "r", 4);
+  }
 
   function drawAtSea() {
     const layer = $("layer-at-sea");
     layer.replaceChildren();
     const list = $("at-sea-list");
     list.replaceChildren();
-    // A vessel often idles while it meets another: the meeting is drawn over the idling.
+    // A vessel often idles while it meets another: the meeting is drawn over the idling, and
+    // both over the wide areas where a dark rendezvous could have happened.
+    const rendezvousLayer = el("g", {}, layer);
     const idleLayer = el("g", {}, layer);
     const meetingLayer = el("g", {}, layer);
     for (const e of state.encounters) {
@@ -670,10 +707,7 @@
       const [x, y] = project(e.lon, e.lat);
       scaled(el("circle", { class: "meeting-point", cx: x, cy: y }, g), "r", 6);
       g.addEventListener("click", () => selectAtSea("encounter", key));
-      const button = html("button", `Encounter: ${e.a.name || e.a.mmsi} / ${e.b.name || e.b.mmsi}, ${fixed(e.duration_hours, 1)} h`, html("li", null, list));
-      button.type = "button";
-      button.dataset.encounter = key;
-      button.addEventListener("click", () => selectAtSea("encounter", key));
+      e.nodes = [g, atSeaButton("encounter", key, `Encounter: ${e.a.name || e.a.mmsi} / ${e.b.name || e.b.mmsi}, ${fixed(e.duration_hours, 1)} h`, list)];
     }
     for (const l of state.loitering) {
       const key = loiteringKey(l);
@@ -685,14 +719,50 @@
       const [x2, y2] = project(l.end_lon, l.end_lat);
       el("path", { class: "idle-path", d: `M${x1} ${y1}L${x2} ${y2}` }, g);
       g.addEventListener("click", () => selectAtSea("loitering", key));
-      const button = html("button", `Loitering: ${l.vessel.name || l.vessel.mmsi}, ${fixed(l.duration_hours, 1)} h`, html("li", null, list));
-      button.type = "button";
-      button.dataset.loitering = key;
-      button.addEventListener("click", () => selectAtSea("loitering", key));
+      l.nodes = [g, atSeaButton("loitering", key, `Loitering: ${l.vessel.name || l.vessel.mmsi}, ${fixed(l.duration_hours, 1)} h`, list)];
     }
-    const count = state.encounters.length + state.loitering.length;
-    $("at-sea-count").textContent = `${state.encounters.length} encounters, ${state.loitering.length} loitering`;
-    if (!count) html("li", "No encounter and no loitering of a watched vessel.", list, "hint");
+    for (const r of state.rendezvous) {
+      const key = rendezvousKey(r);
+      const g = el("g", { class: `rendezvous ${r.status}`, "data-rendezvous": key }, rendezvousLayer);
+      titled(g, `Dark rendezvous (${r.status}): ${r.dark.name || r.dark.mmsi} and ${r.partner.name || r.partner.mmsi}, possible ${shortTime(r.earliest)} to ${shortTime(r.latest)} UTC, ${fixed(r.slack_hours, 1)} h slack`);
+      if ((r.area || []).length > 2) el("path", { class: "meeting-area", d: ringPath(r.area) }, g);
+      drawRendezvousLeg(r.dark, "dark-leg", g);
+      drawRendezvousLeg(r.partner, "partner-leg", g);
+      const [x, y] = project(r.lon, r.lat);
+      scaled(el("circle", { class: "meeting-place", cx: x, cy: y }, g), "r", 6);
+      g.addEventListener("click", () => selectAtSea("rendezvous", key));
+      r.nodes = [g, atSeaButton("rendezvous", key, `Dark rendezvous: ${r.dark.name || r.dark.mmsi} / ${r.partner.name || r.partner.mmsi}, ${fixed(r.slack_hours, 1)} h slack`, list)];
+    }
+    html("li", "No encounter, loitering or dark rendezvous of a watched vessel.", list, "hint none");
+    filterAtSea();
+  }
+
+  // The layer toggles and the table's vessel and date filters narrow the at-sea layers, map
+  // and list together; port and confidence belong to trips alone.
+  function filterAtSea() {
+    const f = filters();
+    const shown = {};
+    for (const kind of AT_SEA_KINDS) {
+      const of = atSeaOf[kind];
+      const on = $(`show-${kind}`).checked;
+      shown[kind] = 0;
+      for (const record of of.records()) {
+        const start = of.start(record);
+        const visible = on
+          && (!f.from || start >= `${f.from}T00:00:00Z`)
+          && (!f.until || start <= `${f.until}T23:59:59Z`)
+          && (!f.vessel || of.vessels(record).some((v) => `${v.name || ""} ${v.mmsi} ${v.imo || ""}`.toLowerCase().includes(f.vessel)));
+        shown[kind] += visible ? 1 : 0;
+        for (const node of record.nodes || []) node.classList.toggle("hidden", !visible);
+      }
+    }
+    const count = (kind, noun) => {
+      const all = atSeaOf[kind].records().length;
+      return `${shown[kind] === all ? all : `${shown[kind]} of ${all}`} ${noun}`;
+    };
+    $("at-sea-count").textContent = `${count("encounter", "encounters")}, ${count("loitering", "loitering")}, ${count("rendezvous", "dark rendezvous")}`;
+    const none = document.querySelector("#at-sea-list li.none");
+    if (none) none.hidden = AT_SEA_KINDS.some((kind) => shown[kind]);
   }
 
   function sideRows(dl, label, v) {
@@ -741,10 +811,45 @@
     if (l.draught !== null && l.draught !== undefined) addRow(dl, "Draught", `${fixed(l.draught, 1)} m`);
   }
 
+  function legRow(dl, label, leg) {
+    const hours = `${fixed(leg.hours, 1)} h`;
+    if (leg.kind === "loitering") {
+      const area = leg.idle_area ? ` around ${fixed(leg.idle_area.lat, 4)}, ${fixed(leg.idle_area.lon, 4)} within ${fixed(leg.idle_area.radius_nm, 1)} nm` : "";
+      addRow(dl, `${label}: loitering`, `${shortTime(leg.from)} to ${shortTime(leg.until)} UTC (${hours}), heard idling${area}`);
+      return;
+    }
+    const b = leg.until_lat === null ? "not heard since" : `fix B ${fixed(leg.until_lat, 4)}, ${fixed(leg.until_lon, 4)}`;
+    addRow(dl, `${label}: dark`, `${shortTime(leg.from)} to ${shortTime(leg.until)} UTC (${hours}${leg.kind === "open_gap" ? ", still dark" : ""}), fix A ${fixed(leg.from_lat, 4)}, ${fixed(leg.from_lon, 4)}, ${b}`);
+  }
+
+  function showRendezvous(r) {
+    const panel = $("evidence");
+    panel.replaceChildren();
+    html("h2", `Dark rendezvous: ${r.dark.name || r.dark.mmsi} and ${r.partner.name || r.partner.mmsi}`, panel);
+    const dl = html("dl", null, panel);
+    addRow(dl, "Status", `${r.status}: could have met, never proven`);
+    sideRows(dl, "Dark vessel", r.dark);
+    legRow(dl, "Dark vessel", r.dark);
+    sideRows(dl, "Partner", r.partner);
+    legRow(dl, "Partner", r.partner);
+    addRow(dl, "Feasibility window", `${shortTime(r.earliest)} to ${shortTime(r.latest)} UTC`);
+    addRow(dl, "Together", `up to ${fixed(r.together_hours, 1)} h at the meeting place`);
+    addRow(dl, "Slack", `${fixed(r.slack_hours, 1)} h beyond the ${fixed(r.min_hours, 1)} h minimum, at ${fixed(r.max_speed_kn, 1)} kn at most while dark`);
+    addRow(dl, "Meeting place", `${fixed(r.lat, 4)}, ${fixed(r.lon, 4)}; could have met anywhere within ${fixed(r.area_radius_nm, 1)} nm`);
+    if (r.nearest_port) addRow(dl, "Nearest port", `${r.nearest_port}, ${fixed(r.port_distance_nm, 1)} nm`);
+  }
+
+  function atSeaPoints(kind, record) {
+    if (kind !== "rendezvous") {
+      return [[record.start_lon, record.start_lat], [record.end_lon, record.end_lat], ...circle(record.lat, record.lon, 5)];
+    }
+    const legs = [record.dark, record.partner];
+    return [...(record.area || []), ...legs.flatMap((leg) => [[leg.from_lon, leg.from_lat], [leg.until_lon, leg.until_lat]])];
+  }
+
   function selectAtSea(kind, key) {
-    const record = kind === "encounter"
-      ? state.encounters.find((e) => encounterKey(e) === key)
-      : state.loitering.find((l) => loiteringKey(l) === key);
+    const of = atSeaOf[kind];
+    const record = of.records().find((r) => of.key(r) === key);
     if (!record) return;
     state.selectedKey = null;
     document.querySelectorAll(".selected").forEach((node) => node.classList.remove("selected"));
@@ -752,8 +857,9 @@
     const node = document.querySelector(`#layer-at-sea g[data-${kind}="${CSS.escape(key)}"]`);
     if (node) node.classList.add("selected");
     if (kind === "encounter") showEncounter(record);
-    else showLoitering(record);
-    fitBounds(boundsOf([[record.start_lon, record.start_lat], [record.end_lon, record.end_lat], ...circle(record.lat, record.lon, 5)]), 0.35);
+    else if (kind === "loitering") showLoitering(record);
+    else showRendezvous(record);
+    fitBounds(boundsOf(atSeaPoints(kind, record)), 0.35);
     document.body.dataset.selected = `${kind}:${key}`;
   }
 
@@ -898,6 +1004,7 @@
     }
     $("trip-count").textContent = `${shown.length} of ${state.trips.length}`;
     state.shown = shown;
+    filterAtSea();
     if (document.body.dataset.ready) {
       clearTimeout(state.trackTimer);
       state.trackTimer = setTimeout(loadTracks, 250);
@@ -957,6 +1064,7 @@
     $("export-csv").addEventListener("click", () => exportTrips("csv"));
     $("export-geojson").addEventListener("click", () => exportTrips("geojson"));
     $("export-tally-csv").addEventListener("click", exportTally);
+    for (const kind of AT_SEA_KINDS) $(`show-${kind}`).addEventListener("change", filterAtSea);
   }
 
   // Exports go through fetch so that a configured token travels in the header, never the URL.
@@ -991,7 +1099,7 @@
     installPanZoom();
     installTable();
     try {
-      const [land, ports, trips, tally, darkNow, summary, encounters, loitering, report] = await Promise.all([
+      const [land, ports, trips, tally, darkNow, summary, encounters, loitering, rendezvous, report] = await Promise.all([
         getJson("/assets/land.json"),
         getJson("/api/v1/ports"),
         getJson("/api/v1/trips?limit=10000"),
@@ -1000,10 +1108,12 @@
         getJson("/api/v1/summary"),
         getJson("/api/v1/encounters?limit=10000"),
         getJson("/api/v1/loitering?limit=10000"),
+        getJson("/api/v1/rendezvous?limit=10000"),
         getJson("/api/v1/tally/report"),
       ]);
       state.encounters = encounters;
       state.loitering = loitering;
+      state.rendezvous = rendezvous;
       state.report = report;
       state.ports = ports;
       state.trips = trips;
@@ -1031,7 +1141,7 @@
       const homePoints = [];
       for (const p of ports) homePoints.push(...circle(p.lat, p.lon, p.coverage_nm));
       for (const t of [...trips, ...darkNow]) homePoints.push([t.from_lon, t.from_lat], [t.until_lon, t.until_lat]);
-      for (const r of [...encounters, ...loitering]) homePoints.push([r.lon, r.lat]);
+      for (const r of [...encounters, ...loitering, ...rendezvous]) homePoints.push([r.lon, r.lat]);
       state.home = boundsOf(homePoints) || boundsOf([[land.bbox[0], land.bbox[1]], [land.bbox[2], land.bbox[3]]]);
       fitBounds(state.home);
       $("clock").textContent = `Data as of ${shortTime(summary.stream_clock) || "?"} UTC (stream clock), ${ports.length} designated ports, ${trips.length} trips`;
