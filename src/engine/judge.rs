@@ -236,11 +236,14 @@ impl Engine {
                 self.judging.segment_silences.remove(key);
             }
         }
-        let segmented: Vec<Mmsi> = self
+        let mut segmented: Vec<Mmsi> = self
             .table
             .segmented_mmsis()
             .filter(|mmsi| self.watched.contains(mmsi))
             .collect();
+        // Kept in a hash map: judged in MMSI order, so that the history's rows come in the same
+        // order in every run.
+        segmented.sort_unstable();
         let mut summed = HashSet::new();
         for &mmsi in &segmented {
             let mut records = Vec::new();
