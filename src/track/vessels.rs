@@ -50,7 +50,30 @@ fn set_if_new<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>) -> 
     }
 }
 
+/// Folds a static report into a shared identity, copying it only when the report changes a
+/// field: a feed that repeats the same static data on every row (CSV exports) would otherwise
+/// copy the identity each row, since the last fix holds it too.
+fn apply_shared(identity: &mut Arc<Identity>, report: &VesselReport) -> bool {
+    identity.would_change(report) && Arc::make_mut(identity).apply(report)
+}
+
 impl Identity {
+    /// Whether [`Identity::apply`] of `report` would change a field.
+    fn would_change(&self, report: &VesselReport) -> bool {
+        fn differs<T: PartialEq>(slot: &Option<T>, value: &Option<T>) -> bool {
+            value.is_some() && slot != value
+        }
+        differs(&self.imo, &report.imo)
+            || differs(&self.name, &report.name)
+            || differs(&self.callsign, &report.callsign)
+            || differs(&self.ship_type, &report.ship_type)
+            || differs(&self.length, &report.length)
+            || differs(&self.beam, &report.beam)
+            || differs(&self.draught, &report.draught)
+            || differs(&self.destination, &report.destination)
+            || differs(&self.class, &report.class)
+    }
+
     /// Folds a static report in; true when any field changed.
     pub fn apply(&mut self, report: &VesselReport) -> bool {
         let mut changed = false;
@@ -64,6 +87,22 @@ impl Identity {
         changed |= set_if_new(&mut self.destination, &report.destination);
         changed |= set_if_new(&mut self.class, &report.class);
         changed
+    }
+
+    /// Whether [`Identity::fill_unknown`] of `report` would fill a field.
+    pub fn fills_from(&self, report: &VesselReport) -> bool {
+        fn fills<T>(slot: &Option<T>, value: &Option<T>) -> bool {
+            slot.is_none() && value.is_some()
+        }
+        fills(&self.imo, &report.imo)
+            || fills(&self.name, &report.name)
+            || fills(&self.callsign, &report.callsign)
+            || fills(&self.ship_type, &report.ship_type)
+            || fills(&self.length, &report.length)
+            || fills(&self.beam, &report.beam)
+            || fills(&self.draught, &report.draught)
+            || fills(&self.destination, &report.destination)
+            || fills(&self.class, &report.class)
     }
 
     /// Fills only the fields still unknown: "the first value heard after" semantics.
@@ -612,7 +651,7 @@ impl VesselTable {
                         if silent_since(vessel.last_fix) {
                             fill_after(&mut vessel.reports_since_last_fix, report);
                         }
-                        Arc::make_mut(&mut set.inline_identity).apply(report);
+                        apply_shared(&mut set.inline_identity, report);
                         vessel.segment
                     }
                     Some(k) => {
@@ -621,13 +660,13 @@ impl VesselTable {
                         if silent_since(Some(parked.last_fix)) {
                             fill_after(&mut parked.reports_since_last_fix, report);
                         }
-                        Arc::make_mut(&mut parked.identity).apply(report);
+                        apply_shared(&mut parked.identity, report);
                         parked.summary.segment
                     }
                 }
             }
         };
-        (Arc::make_mut(&mut vessel.identity).apply(report), segment)
+        (apply_shared(&mut vessel.identity, report), segment)
     }
 
     /// The segments of `mmsi` whose silence may be an open gap: each segment's id, last fix
@@ -787,6 +826,39 @@ mod tests {
 
     use super::*;
     use crate::model::{Heard, TimeSource};
+
+    /// The checks made before copying a shared identity agree with what folding the report in
+    /// does, field by field: unknown, equal and different values, on either side.
+    #[test]
+    fn the_checks_before_copying_agree_with_applying_and_filling() {
+        let values = |i: usize| VesselReport {
+            imo: [None, Some(9_045_613), Some(8_914_934)][i % 3],
+            name: [
+                None,
+                Some("UN BYOL 2".to_string()),
+                Some("PAEK YANG".to_string()),
+            ][i / 3 % 3]
+                .clone(),
+            draught: [None, Some(3.6), Some(5.1)][i / 9 % 3],
+            class: [None, Some(TransceiverClass::A), Some(TransceiverClass::B)][i / 27 % 3],
+            ..VesselReport::default()
+        };
+        for held in 0..81 {
+            let mut identity = Identity::default();
+            identity.apply(&values(held));
+            for heard in 0..81 {
+                let report = values(heard);
+                let (mut applied, mut filled) = (identity.clone(), identity.clone());
+                assert_eq!(identity.would_change(&report), applied.apply(&report));
+                filled.fill_unknown(&report);
+                assert_eq!(identity.fills_from(&report), filled != identity);
+                let mut shared = Arc::new(identity.clone());
+                let _other_holder = Arc::clone(&shared);
+                assert_eq!(apply_shared(&mut shared, &report), applied != identity);
+                assert_eq!(*shared, applied);
+            }
+        }
+    }
 
     const T0: i64 = 1_709_856_000_000;
     const MINUTE: i64 = 60_000;
