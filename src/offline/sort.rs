@@ -44,9 +44,8 @@ pub enum SortError {
 }
 
 /// Where a record sits in the buffer; the first eight bytes (the event time) are copied out
-/// so that most comparisons never touch the buffer. The start and the length share one word
-/// (16 bytes an entry instead of 24: a CSV export's two events a row fit the memory bound in
-/// a third more rows).
+/// so that most comparisons never touch the buffer. The start and the length share one word:
+/// 16 bytes an entry instead of 24, which a CSV export's two events a row pay twice.
 #[derive(Clone, Copy)]
 struct Entry {
     time_key: u64,
