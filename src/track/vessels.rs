@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
-    fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route, SegmentCounts,
-    SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
+    apply_shared, fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route,
+    SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
 };
 use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
@@ -50,30 +50,7 @@ fn set_if_new<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>) -> 
     }
 }
 
-/// Folds a static report into a shared identity, copying it only when the report changes a
-/// field: a feed that repeats the same static data on every row (CSV exports) would otherwise
-/// copy the identity each row, since the last fix holds it too.
-fn apply_shared(identity: &mut Arc<Identity>, report: &VesselReport) -> bool {
-    identity.would_change(report) && Arc::make_mut(identity).apply(report)
-}
-
 impl Identity {
-    /// Whether [`Identity::apply`] of `report` would change a field.
-    fn would_change(&self, report: &VesselReport) -> bool {
-        fn differs<T: PartialEq>(slot: &Option<T>, value: &Option<T>) -> bool {
-            value.is_some() && slot != value
-        }
-        differs(&self.imo, &report.imo)
-            || differs(&self.name, &report.name)
-            || differs(&self.callsign, &report.callsign)
-            || differs(&self.ship_type, &report.ship_type)
-            || differs(&self.length, &report.length)
-            || differs(&self.beam, &report.beam)
-            || differs(&self.draught, &report.draught)
-            || differs(&self.destination, &report.destination)
-            || differs(&self.class, &report.class)
-    }
-
     /// Folds a static report in; true when any field changed.
     pub fn apply(&mut self, report: &VesselReport) -> bool {
         let mut changed = false;
@@ -87,22 +64,6 @@ impl Identity {
         changed |= set_if_new(&mut self.destination, &report.destination);
         changed |= set_if_new(&mut self.class, &report.class);
         changed
-    }
-
-    /// Whether [`Identity::fill_unknown`] of `report` would fill a field.
-    pub fn fills_from(&self, report: &VesselReport) -> bool {
-        fn fills<T>(slot: &Option<T>, value: &Option<T>) -> bool {
-            slot.is_none() && value.is_some()
-        }
-        fills(&self.imo, &report.imo)
-            || fills(&self.name, &report.name)
-            || fills(&self.callsign, &report.callsign)
-            || fills(&self.ship_type, &report.ship_type)
-            || fills(&self.length, &report.length)
-            || fills(&self.beam, &report.beam)
-            || fills(&self.draught, &report.draught)
-            || fills(&self.destination, &report.destination)
-            || fills(&self.class, &report.class)
     }
 
     /// Fills only the fields still unknown: "the first value heard after" semantics.
