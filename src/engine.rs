@@ -710,6 +710,11 @@ impl Engine {
             return;
         }
         let after = gap.after.get_or_insert_with(Identity::default);
+        // Every row of a CSV export repeats the static data: most reports fill nothing, and
+        // are seen to without copying what the gap holds.
+        if !after.fills_from(report) {
+            return;
+        }
         let was = after.clone();
         after.fill_unknown(report);
         if *after == was {

@@ -44,12 +44,35 @@ pub enum SortError {
 }
 
 /// Where a record sits in the buffer; the first eight bytes (the event time) are copied out
-/// so that most comparisons never touch the buffer.
+/// so that most comparisons never touch the buffer. The start and the length share one word:
+/// 16 bytes an entry instead of 24, which a CSV export's two events a row pay twice.
 #[derive(Clone, Copy)]
 struct Entry {
     time_key: u64,
-    start: usize,
-    len: u32,
+    /// The start in the buffer above [`LEN_BITS`], the length below.
+    place: u64,
+}
+
+/// Bits of [`Entry::place`] for the record's length: a record is one event, far shorter
+/// than 16 MiB (a line is at most a few kilobytes), and the buffer far shorter than 1 TiB.
+const LEN_BITS: u32 = 24;
+
+impl Entry {
+    fn new(time_key: u64, start: usize, len: usize) -> Entry {
+        assert!(
+            len < 1 << LEN_BITS && (start as u64) < 1 << (64 - LEN_BITS),
+            "an event record of {len} bytes at {start}"
+        );
+        Entry {
+            time_key,
+            place: ((start as u64) << LEN_BITS) | len as u64,
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<usize> {
+        let start = (self.place >> LEN_BITS) as usize;
+        start..start + (self.place & ((1 << LEN_BITS) - 1)) as usize
+    }
 }
 
 const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
@@ -79,11 +102,8 @@ impl EventSorter {
         let start = self.buffer.len();
         record::encode(event, &mut self.buffer);
         let time_key = u64::from_be_bytes(self.buffer[start..start + 8].try_into().expect("8"));
-        self.entries.push(Entry {
-            time_key,
-            start,
-            len: (self.buffer.len() - start) as u32,
-        });
+        self.entries
+            .push(Entry::new(time_key, start, self.buffer.len() - start));
         self.stats.events += 1;
         if self.buffer.len() + self.entries.len() * ENTRY_BYTES >= self.params.memory_bytes {
             self.spill()?;
@@ -97,7 +117,7 @@ impl EventSorter {
 
     fn sort_buffer(&mut self) {
         let buffer = &self.buffer;
-        let bytes = |e: &Entry| &buffer[e.start + 8..e.start + e.len as usize];
+        let bytes = |e: &Entry| &buffer[e.range().start + 8..e.range().end];
         // Unstable is enough: records that compare equal are byte-identical events.
         self.entries.sort_unstable_by(|a, b| {
             a.time_key
@@ -111,7 +131,7 @@ impl EventSorter {
         let mut run = RunFile::create(&self.params.spill_dir)?;
         let mut frame = Vec::with_capacity(16);
         for entry in &self.entries {
-            let bytes = &self.buffer[entry.start..entry.start + entry.len as usize];
+            let bytes = &self.buffer[entry.range()];
             frame.clear();
             record::put_varint(&mut frame, bytes.len() as u64);
             run.write(&frame)?;
@@ -206,7 +226,7 @@ impl SortedEvents {
             let Some(entry) = self.memory.entries.next() else {
                 return Ok(None);
             };
-            let bytes = &self.memory.buffer[entry.start..entry.start + entry.len as usize];
+            let bytes = &self.memory.buffer[entry.range()];
             return self
                 .reader
                 .read(bytes)
@@ -251,9 +271,7 @@ impl SortedEvents {
             Some(run) => run.next_record(record),
             None => match self.memory.entries.next() {
                 Some(entry) => {
-                    record.extend_from_slice(
-                        &self.memory.buffer[entry.start..entry.start + entry.len as usize],
-                    );
+                    record.extend_from_slice(&self.memory.buffer[entry.range()]);
                     Ok(true)
                 }
                 None => Ok(false),

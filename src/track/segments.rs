@@ -311,6 +311,47 @@ pub(super) fn route(
     best.map_or(Route::NewSegment, |(_, route)| route)
 }
 
+/// Folds a static report into a shared identity, copying it only when the report changes a
+/// field: a feed that repeats the same static data on every row (CSV exports) would otherwise
+/// copy the identity each row, since the last fix holds it too.
+pub(super) fn apply_shared(identity: &mut Arc<Identity>, report: &VesselReport) -> bool {
+    identity.would_change(report) && Arc::make_mut(identity).apply(report)
+}
+
+impl Identity {
+    /// Whether [`Identity::apply`] of `report` would change a field.
+    pub(super) fn would_change(&self, report: &VesselReport) -> bool {
+        fn differs<T: PartialEq>(slot: &Option<T>, value: &Option<T>) -> bool {
+            value.is_some() && slot != value
+        }
+        differs(&self.imo, &report.imo)
+            || differs(&self.name, &report.name)
+            || differs(&self.callsign, &report.callsign)
+            || differs(&self.ship_type, &report.ship_type)
+            || differs(&self.length, &report.length)
+            || differs(&self.beam, &report.beam)
+            || differs(&self.draught, &report.draught)
+            || differs(&self.destination, &report.destination)
+            || differs(&self.class, &report.class)
+    }
+
+    /// Whether [`Identity::fill_unknown`] of `report` would fill a field.
+    pub fn fills_from(&self, report: &VesselReport) -> bool {
+        fn fills<T>(slot: &Option<T>, value: &Option<T>) -> bool {
+            slot.is_none() && value.is_some()
+        }
+        fills(&self.imo, &report.imo)
+            || fills(&self.name, &report.name)
+            || fills(&self.callsign, &report.callsign)
+            || fills(&self.ship_type, &report.ship_type)
+            || fills(&self.length, &report.length)
+            || fills(&self.beam, &report.beam)
+            || fills(&self.draught, &report.draught)
+            || fills(&self.destination, &report.destination)
+            || fills(&self.class, &report.class)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
-    fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route, SegmentCounts,
-    SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
+    apply_shared, fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route,
+    SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
 };
 use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
@@ -612,7 +612,7 @@ impl VesselTable {
                         if silent_since(vessel.last_fix) {
                             fill_after(&mut vessel.reports_since_last_fix, report);
                         }
-                        Arc::make_mut(&mut set.inline_identity).apply(report);
+                        apply_shared(&mut set.inline_identity, report);
                         vessel.segment
                     }
                     Some(k) => {
@@ -621,13 +621,13 @@ impl VesselTable {
                         if silent_since(Some(parked.last_fix)) {
                             fill_after(&mut parked.reports_since_last_fix, report);
                         }
-                        Arc::make_mut(&mut parked.identity).apply(report);
+                        apply_shared(&mut parked.identity, report);
                         parked.summary.segment
                     }
                 }
             }
         };
-        (Arc::make_mut(&mut vessel.identity).apply(report), segment)
+        (apply_shared(&mut vessel.identity, report), segment)
     }
 
     /// The segments of `mmsi` whose silence may be an open gap: each segment's id, last fix
@@ -787,6 +787,39 @@ mod tests {
 
     use super::*;
     use crate::model::{Heard, TimeSource};
+
+    /// The checks made before copying a shared identity agree with what folding the report in
+    /// does, field by field: unknown, equal and different values, on either side.
+    #[test]
+    fn the_checks_before_copying_agree_with_applying_and_filling() {
+        let values = |i: usize| VesselReport {
+            imo: [None, Some(9_045_613), Some(8_914_934)][i % 3],
+            name: [
+                None,
+                Some("UN BYOL 2".to_string()),
+                Some("PAEK YANG".to_string()),
+            ][i / 3 % 3]
+                .clone(),
+            draught: [None, Some(3.6), Some(5.1)][i / 9 % 3],
+            class: [None, Some(TransceiverClass::A), Some(TransceiverClass::B)][i / 27 % 3],
+            ..VesselReport::default()
+        };
+        for held in 0..81 {
+            let mut identity = Identity::default();
+            identity.apply(&values(held));
+            for heard in 0..81 {
+                let report = values(heard);
+                let (mut applied, mut filled) = (identity.clone(), identity.clone());
+                assert_eq!(identity.would_change(&report), applied.apply(&report));
+                filled.fill_unknown(&report);
+                assert_eq!(identity.fills_from(&report), filled != identity);
+                let mut shared = Arc::new(identity.clone());
+                let _other_holder = Arc::clone(&shared);
+                assert_eq!(apply_shared(&mut shared, &report), applied != identity);
+                assert_eq!(*shared, applied);
+            }
+        }
+    }
 
     const T0: i64 = 1_709_856_000_000;
     const MINUTE: i64 = 60_000;

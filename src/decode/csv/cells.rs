@@ -52,13 +52,17 @@ impl<'r> Row<'r> {
 #[inline]
 fn next_mark(line: &[u8], from: usize, delimiter: &[u8], quote: &[u8]) -> Option<(usize, bool)> {
     let (d, q) = (delimiter[0], quote.first().copied());
+    // The usual one-byte delimiter and quote match on their byte alone, without comparing a
+    // slice at every cell.
+    let single = delimiter.len() == 1 && quote.len() <= 1;
+    let q = q.unwrap_or(d);
     let mut at = from;
     while at < line.len() {
         let b = line[at];
-        if b == d && line[at..].starts_with(delimiter) {
+        if b == d && (single || line[at..].starts_with(delimiter)) {
             return Some((at, false));
         }
-        if Some(b) == q && line[at..].starts_with(quote) {
+        if b == q && !quote.is_empty() && (single || line[at..].starts_with(quote)) {
             return Some((at, true));
         }
         at += 1;

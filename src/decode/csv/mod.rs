@@ -224,7 +224,7 @@ impl CsvDecoder {
 
     fn cell<'c>(&self, cells: &Row<'c>, field: Field) -> Option<&'c str> {
         let i = self.columns[field.index()]?;
-        let text = cells.get(i)?.trim();
+        let text = trim_cell(cells.get(i)?);
         (!text.is_empty()).then_some(text)
     }
 
@@ -333,6 +333,16 @@ impl CsvDecoder {
             (Some(lat), Some(lon)) if lat.abs() <= 90.0 && lon.abs() <= 180.0 => Some((lat, lon)),
             _ => None,
         })
+    }
+}
+
+/// The cell without surrounding white space. Most cells start and end with a visible ASCII
+/// character and are taken as they are, without the Unicode-aware scan of `str::trim`.
+#[inline]
+fn trim_cell(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
 
