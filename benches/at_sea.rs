@@ -1,6 +1,9 @@
-//! Encounter and loitering detection at scale: 2,000 vessels (200 of them watched tankers) for
-//! a month of stream time by default, a fix every 6 minutes each; a third idle at sea for 8 h a
-//! day at random spots, and 20 pairs (one watched in each) meet side by side for 3 h a day.
+//! Encounter, loitering and dark-rendezvous detection at scale: 2,000 vessels (200 of them
+//! watched tankers) for a month of stream time by default, a fix every 6 minutes each. A third
+//! idle 8 h a day at their own spot at sea, then sail out 88 nm and back; 20 pairs (one
+//! watched in each) idle side by side, 300 m apart, for those 8 h; the others sail their lanes
+//! back and forth at 11 kn. Every track is continuous: lanes that wrapped around (an 88 nm jump
+//! every 8 h) made silences by the thousand, each a rendezvous leg, and measured that instead.
 //! The same events run through the engine twice in this one process, with the at-sea
 //! detectors on and off, and the cost per event of each is compared (the engine alone: decode
 //! and store, which replay adds to both, would only shrink the ratio). Reports the detectors'
@@ -62,22 +65,34 @@ fn vessels(rng: &mut SplitMix64) -> Vec<Vessel> {
 
 fn fix(v: &Vessel, t: i64, paired_with: Option<&Vessel>) -> AisEvent {
     let hour = (t.rem_euclid(DAY_MS)) as f64 / 3_600_000.0;
-    let (lat, lon, sog) = match (v.idle_spot, paired_with) {
-        // Pairs meet 300 m apart at the first vessel's spot for three hours a day.
-        (_, Some(first)) if hour < 3.0 => {
-            let (lat, lon) = first.idle_spot.unwrap();
-            (lat, lon + 300.0 / (111_195.0 * lat.to_radians().cos()), 0.3)
+    let (lat0, lon0, course) = v.lane;
+    let sail = |from: (f64, f64), nm: f64| {
+        let (s, c) = course.to_radians().sin_cos();
+        (
+            from.0 + nm * c / 60.0,
+            from.1 + nm * s / (60.0 * from.0.to_radians().cos()),
+        )
+    };
+    let ((lat, lon), sog) = match v.idle_spot {
+        // Idle 8 h a day at its spot (a pair's second vessel 300 m east of the first's), then
+        // out 88 nm along its course and back.
+        Some(own) => {
+            let spot = match paired_with.and_then(|first| first.idle_spot) {
+                Some((lat, lon)) => (lat, lon + 300.0 / (111_195.0 * lat.to_radians().cos())),
+                None => own,
+            };
+            if hour < 8.0 {
+                (spot, 0.3)
+            } else {
+                let out = if hour < 16.0 { hour - 8.0 } else { 24.0 - hour };
+                (sail(spot, 11.0 * out), 11.0)
+            }
         }
-        (Some((lat, lon)), _) if hour < 8.0 => (lat + hour * 0.0005, lon, 0.3),
-        _ => {
-            let (lat0, lon0, course) = v.lane;
-            let nm = 11.0 * (hour % 8.0);
-            let (s, c) = course.to_radians().sin_cos();
-            (
-                lat0 + nm * c / 60.0,
-                lon0 + nm * s / (60.0 * lat0.to_radians().cos()),
-                11.0,
-            )
+        // Back and forth along its lane at 11 kn, 88 nm each way.
+        None => {
+            let phase = (t - T0).rem_euclid(16 * 3_600_000) as f64 / 3_600_000.0;
+            let out = if phase < 8.0 { phase } else { 16.0 - phase };
+            (sail((lat0, lon0), 11.0 * out), 11.0)
         }
     };
     AisEvent::Fix(Fix {
@@ -146,6 +161,7 @@ fn run(days: i64, on: bool) -> Run {
     let mut params = DetectParams::default();
     params.at_sea.encounters.enabled = on;
     params.at_sea.loitering.enabled = on;
+    params.at_sea.rendezvous.enabled = on;
     let ports = vec![Port::circle("Vostochny", 42.735, 133.075, 2.0)];
     let mut engine = Engine::new(params, ports, Watchlist::default(), 10);
     let fleet = vessels(&mut SplitMix64::new(7));
