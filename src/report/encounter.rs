@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use super::html::{
-    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, Projection,
-    STYLE,
+    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, CargoWorking,
+    Projection, STYLE,
 };
 use crate::detect::at_sea::EpisodeStatus;
 use crate::detect::encounters::{EncounterRecord, EncounterSide};
@@ -618,44 +618,24 @@ fn cargo(e: &EncounterEvidence) -> String {
             escape(&label(receiver))
         );
     };
-    let (l, b) = (receiver.vessel.length, receiver.vessel.beam);
-    let mut out = format!(
-        "<p>tonnes = length × beam × block coefficient × draught rise × seawater density; barrels = tonnes × barrels per tonne, \
-         for the vessel whose draught rose more ({}). An estimate is made when the rise exceeds {} m.</p>\
-         <table id=\"cargo-inputs\"><tr><th>length</th><th>beam</th><th>block coefficient</th><th>draught rise</th><th>density</th><th>bbl per t</th></tr>\
-         <tr><td class=\"num\">{} m</td><td class=\"num\">{} m</td><td class=\"num\">{}</td><td class=\"num\">{rise:.2} m</td><td class=\"num\">{} t/m³</td><td class=\"num\">{}</td></tr></table>\n",
-        escape(&label(receiver)),
-        p.cargo_min_draught_rise_m,
-        or_dash(l),
-        or_dash(b),
-        p.block_coefficient,
-        p.seawater_density_t_m3,
-        p.barrels_per_tonne
-    );
-    match (l, b, r.est_tonnes) {
-        (Some(l), Some(b), Some(tonnes)) => {
-            let _ = writeln!(
-                out,
-                "<p>{l} × {b} × {} × {rise:.2} × {} = <b>{tonnes:.1} t</b>; × {} = <b>{} bbl</b>.</p>",
-                p.block_coefficient,
-                p.seawater_density_t_m3,
-                p.barrels_per_tonne,
-                fixed(r.est_barrels, 0)
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "<p>No estimate: {}.</p>",
-                if l.is_none() || b.is_none() {
-                    "the receiving vessel's length or beam is unknown"
-                } else {
-                    "neither draught rose enough"
-                }
-            );
-        }
+    CargoWorking {
+        preamble: format!(
+            "<p>tonnes = length × beam × block coefficient × draught rise × seawater density; barrels = tonnes × barrels per tonne, \
+             for the vessel whose draught rose more ({}). An estimate is made when the rise exceeds {} m.</p>\
+             ",
+            escape(&label(receiver)),
+            p.cargo_min_draught_rise_m,
+        ),
+        table_id: Some("cargo-inputs"),
+        length: receiver.vessel.length,
+        beam: receiver.vessel.beam,
+        rise,
+        tonnes: r.est_tonnes,
+        barrels: r.est_barrels,
+        too_small: "neither draught rose enough",
+        no_dimensions: "the receiving vessel's length or beam is unknown",
     }
-    out
+    .to_html(p)
 }
 
 fn judgement(e: &EncounterEvidence) -> String {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::detect::DetectParams;
 use crate::engine::provenance::Fingerprint;
 
 /// The style every report page shares: readable on screen, laid out for A4 in print.
@@ -155,6 +156,64 @@ pub fn points(projection: &Projection, positions: impl Iterator<Item = (f64, f64
         let _ = write!(out, "{x:.1},{y:.1} ");
     }
     out.trim_end().to_string()
+}
+
+/// The cargo estimate worked through for a report: the formula, its inputs in a table, and the
+/// sum with its result (or why there is none).
+pub struct CargoWorking<'a> {
+    /// What precedes the table, as HTML: the formula and when an estimate is made.
+    pub preamble: String,
+    /// The input table's `id`, if it has one.
+    pub table_id: Option<&'a str>,
+    pub length: Option<u16>,
+    pub beam: Option<u16>,
+    pub rise: f64,
+    pub tonnes: Option<f64>,
+    pub barrels: Option<f64>,
+    /// Why there is no estimate when the dimensions are known but the rise is too small.
+    pub too_small: &'a str,
+    /// Why there is none when length or beam is unknown.
+    pub no_dimensions: &'a str,
+}
+
+impl CargoWorking<'_> {
+    pub fn to_html(&self, p: &DetectParams) -> String {
+        let id = self
+            .table_id
+            .map_or(String::new(), |id| format!(" id=\"{id}\""));
+        let rise = self.rise;
+        let mut out = format!(
+            "{}<table{id}><tr><th>length</th><th>beam</th><th>block coefficient</th><th>draught rise</th><th>density</th><th>bbl per t</th></tr>\
+             <tr><td class=\"num\">{} m</td><td class=\"num\">{} m</td><td class=\"num\">{}</td><td class=\"num\">{rise:.2} m</td><td class=\"num\">{} t/m³</td><td class=\"num\">{}</td></tr></table>\n",
+            self.preamble,
+            or_dash(self.length),
+            or_dash(self.beam),
+            p.block_coefficient,
+            p.seawater_density_t_m3,
+            p.barrels_per_tonne
+        );
+        match (self.length, self.beam, self.tonnes) {
+            (Some(l), Some(b), Some(tonnes)) => {
+                let _ = writeln!(
+                    out,
+                    "<p>{l} × {b} × {} × {rise:.2} × {} = <b>{tonnes:.1} t</b>; × {} = <b>{} bbl</b>.</p>",
+                    p.block_coefficient,
+                    p.seawater_density_t_m3,
+                    p.barrels_per_tonne,
+                    fixed(self.barrels, 0)
+                );
+            }
+            _ => {
+                let why = if self.length.is_none() || self.beam.is_none() {
+                    self.no_dimensions
+                } else {
+                    self.too_small
+                };
+                let _ = writeln!(out, "<p>No estimate: {why}.</p>");
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::html::{
-    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, Projection,
-    STYLE,
+    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, CargoWorking,
+    Projection, STYLE,
 };
 use crate::detect::{DetectParams, GapRecord};
 use crate::engine::provenance::{EvidenceRole, Fingerprint};
@@ -584,43 +584,23 @@ fn cargo(e: &TripEvidence) -> String {
         .or(before.and_then(|i| i.length));
     let beam = after.and_then(|i| i.beam).or(before.and_then(|i| i.beam));
     let rise = g.draught_change.unwrap_or(0.0);
-    let mut out = format!(
-        "<p>tonnes = length × beam × block coefficient × draught rise × seawater density; barrels = tonnes × barrels per tonne. \
-         An estimate is made when the rise exceeds {} m; the trip is high confidence from a rise of {} m (or any identity change).</p>\
-         <table><tr><th>length</th><th>beam</th><th>block coefficient</th><th>draught rise</th><th>density</th><th>bbl per t</th></tr>\
-         <tr><td class=\"num\">{} m</td><td class=\"num\">{} m</td><td class=\"num\">{}</td><td class=\"num\">{rise:.2} m</td><td class=\"num\">{} t/m³</td><td class=\"num\">{}</td></tr></table>\n",
-        p.cargo_min_draught_rise_m,
-        p.high_confidence_draught_rise_m,
-        or_dash(length),
-        or_dash(beam),
-        p.block_coefficient,
-        p.seawater_density_t_m3,
-        p.barrels_per_tonne
-    );
-    match (length, beam, g.est_tonnes) {
-        (Some(l), Some(b), Some(tonnes)) => {
-            let _ = writeln!(
-                out,
-                "<p>{l} × {b} × {} × {rise:.2} × {} = <b>{tonnes:.1} t</b>; × {} = <b>{} bbl</b>.</p>",
-                p.block_coefficient,
-                p.seawater_density_t_m3,
-                p.barrels_per_tonne,
-                fixed(g.est_barrels, 0)
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "<p>No estimate: {}.</p>",
-                if length.is_none() || beam.is_none() {
-                    "the vessel's length or beam is unknown"
-                } else {
-                    "the draught did not rise enough"
-                }
-            );
-        }
+    CargoWorking {
+        preamble: format!(
+            "<p>tonnes = length × beam × block coefficient × draught rise × seawater density; barrels = tonnes × barrels per tonne. \
+             An estimate is made when the rise exceeds {} m; the trip is high confidence from a rise of {} m (or any identity change).</p>\
+             ",
+            p.cargo_min_draught_rise_m, p.high_confidence_draught_rise_m,
+        ),
+        table_id: None,
+        length,
+        beam,
+        rise,
+        tonnes: g.est_tonnes,
+        barrels: g.est_barrels,
+        too_small: "the draught did not rise enough",
+        no_dimensions: "the vessel's length or beam is unknown",
     }
-    out
+    .to_html(p)
 }
 
 fn history(e: &TripEvidence) -> String {
