@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use super::html::{
-    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, CargoWorking,
-    Projection, STYLE,
+    bounds_of, end_page, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section,
+    CargoWorking, Projection, STYLE,
 };
 use crate::detect::at_sea::EpisodeStatus;
 use crate::detect::encounters::{EncounterRecord, EncounterSide};
@@ -254,12 +254,7 @@ pub fn render(e: &EncounterEvidence) -> String {
     section(&mut out, "cargo", "Cargo estimate", &cargo(e));
     section(&mut out, "history", "Judgement", &judgement(e));
     section(&mut out, "fingerprint", "What judged", &fingerprint(e));
-    let _ = writeln!(
-        out,
-        "<p class=\"muted\">aisgap {}; database stream clock {}.</p>\n</body></html>",
-        env!("CARGO_PKG_VERSION"),
-        or_dash(e.stream_clock)
-    );
+    end_page(&mut out, e.stream_clock);
     out
 }
 

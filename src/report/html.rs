@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use crate::detect::DetectParams;
 use crate::engine::provenance::Fingerprint;
+use crate::time::UnixMillis;
 
 /// The style every report page shares: readable on screen, laid out for A4 in print.
 pub const STYLE: &str = r#"
@@ -156,6 +157,16 @@ pub fn points(projection: &Projection, positions: impl Iterator<Item = (f64, f64
         let _ = write!(out, "{x:.1},{y:.1} ");
     }
     out.trim_end().to_string()
+}
+
+/// Closes a report: the version that wrote it and the database's stream clock.
+pub fn end_page(out: &mut String, stream_clock: Option<UnixMillis>) {
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\">aisgap {}; database stream clock {}.</p>\n</body></html>",
+        env!("CARGO_PKG_VERSION"),
+        or_dash(stream_clock)
+    );
 }
 
 /// The cargo estimate worked through for a report: the formula, its inputs in a table, and the

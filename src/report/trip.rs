@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::html::{
-    bounds_of, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section, CargoWorking,
-    Projection, STYLE,
+    bounds_of, end_page, escape, fingerprint_table, fixed, or_dash, points, scale_bar, section,
+    CargoWorking, Projection, STYLE,
 };
 use crate::detect::{DetectParams, GapRecord};
 use crate::engine::provenance::{EvidenceRole, Fingerprint};
@@ -170,12 +170,7 @@ pub fn render(e: &TripEvidence) -> String {
         &evidence(e),
     );
     section(&mut out, "fingerprint", "What judged", &fingerprints(e));
-    let _ = writeln!(
-        out,
-        "<p class=\"muted\">aisgap {}; database stream clock {}.</p>\n</body></html>",
-        env!("CARGO_PKG_VERSION"),
-        or_dash(e.stream_clock)
-    );
+    end_page(&mut out, e.stream_clock);
     out
 }
 
