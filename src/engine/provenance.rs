@@ -272,6 +272,20 @@ pub struct Witness {
 /// the gaps opened).
 const FORGET_AFTER_MS: i64 = 14 * 24 * MILLIS_PER_HOUR;
 
+/// When the witness lets silent vessels go: at the first event of each new day (`pruned_day`
+/// is the last day it did), those last heard before the returned time. From the day's start,
+/// not the event's time: a restart (which prunes at its first event) lets go of exactly the
+/// vessels an uninterrupted run let go of that day. Whatever keeps lines beside the witness
+/// lets go by this same rule.
+pub fn forget_silent_before(pruned_day: &mut i64, time: UnixMillis) -> Option<i64> {
+    let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
+    if day <= *pruned_day {
+        return None;
+    }
+    *pruned_day = day;
+    Some(day * 24 * MILLIS_PER_HOUR - FORGET_AFTER_MS)
+}
+
 impl Witness {
     /// Everything remembered, by MMSI: the checkpoint's part.
     pub fn entries(&self) -> Vec<(Mmsi, Seen)> {
@@ -307,12 +321,7 @@ impl Witness {
         } else {
             seen.earlier_report = seen.report.replace(origin);
         }
-        let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
-        if day > self.pruned_day {
-            self.pruned_day = day;
-            // From the day's start, not the event's time: a restart (which prunes at its first
-            // event) lets go of exactly the vessels an uninterrupted run let go of that day.
-            let horizon = day * 24 * MILLIS_PER_HOUR - FORGET_AFTER_MS;
+        if let Some(horizon) = forget_silent_before(&mut self.pruned_day, time) {
             self.seen.retain(|_, s| s.last_heard >= horizon);
         }
     }

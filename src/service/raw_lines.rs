@@ -8,13 +8,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::provenance::{sha256_hex, Evidence, Seen, FIXES_KEPT};
+use crate::engine::provenance::{forget_silent_before, sha256_hex, Evidence, Seen, FIXES_KEPT};
 use crate::model::{AisEvent, LineRef, Mmsi};
 use crate::store::provenance::{Resolved, Unresolved};
-use crate::time::MILLIS_PER_HOUR;
-
-/// Vessels silent this long are let go, as the witness lets them go.
-const FORGET_AFTER_MS: i64 = 14 * 24 * MILLIS_PER_HOUR;
 
 /// One message as read: the number of its first line and its line(s) joined by `\n`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,12 +124,7 @@ impl RawLines {
             kept.earlier_report = kept.report.replace((at, message));
         }
         self.changed.insert(mmsi);
-        let day = time.as_millis().div_euclid(24 * MILLIS_PER_HOUR);
-        if day > self.pruned_day {
-            self.pruned_day = day;
-            // From the day's start, not the event's time: a restart (which prunes at its first
-            // event) lets go of exactly the vessels an uninterrupted run let go of that day.
-            let horizon = day * 24 * MILLIS_PER_HOUR - FORGET_AFTER_MS;
+        if let Some(horizon) = forget_silent_before(&mut self.pruned_day, time) {
             let changed = &mut self.changed;
             self.kept.retain(|mmsi, k| {
                 let keep = k.last_heard >= horizon;
@@ -208,6 +199,7 @@ mod tests {
     use crate::engine::provenance::{EvidenceRole, Origin};
     use crate::model::{Fix, Heard, TransceiverClass, VesselReport};
     use crate::time::UnixMillis;
+    use crate::time::MILLIS_PER_HOUR;
 
     fn heard(time: i64, line: u64) -> Heard {
         Heard {
