@@ -26,6 +26,26 @@ use tower_service::Service;
 /// descriptors a process gets by default, so a flood of clients never starves the database
 /// and the sources of descriptors.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// Connections the kernel queues before the server accepts them. tokio's `bind` asks for
+/// 1,024: in a burst of more (a thousand clients connecting at once) the kernel dropped the
+/// overflow's SYNs (counted as `ListenDrops`), and a client behind them waited the second
+/// TCP takes to retry.
+const ACCEPT_BACKLOG: u32 = 4_096;
+
+/// Listens on `addr` with room for a burst of connections (see [`ACCEPT_BACKLOG`]; the
+/// kernel may cap it at `net.core.somaxconn`).
+pub fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
 /// Seconds a client has to send a request's head once it has begun sending it.
 pub const DEFAULT_HEADER_TIMEOUT_S: u32 = 10;
 /// Seconds a connection may sit without a request in flight and without a byte moving.

@@ -182,7 +182,7 @@ pub async fn bind(address: &str, token: Option<&AccessToken>) -> Result<TcpListe
     }
     let mut last_error = "the name resolved to no address".to_string();
     for addr in addrs {
-        match TcpListener::bind(addr).await {
+        match listener::bind(addr) {
             Ok(listener) => return Ok(listener),
             Err(e) => last_error = e.to_string(),
         }

@@ -108,7 +108,7 @@ impl HttpServer {
     /// on without its endpoints (they are for watching it; detection does not need them).
     pub async fn start(config: &Config, state: &Arc<ServiceState>) -> Option<HttpServer> {
         let address = config.http.address()?;
-        let listener = match tokio::net::TcpListener::bind(address).await {
+        let listener = match crate::api::listener::bind(address) {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::error!(%address, %error, "Cannot listen for HTTP; running without /metrics.");
