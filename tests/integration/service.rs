@@ -230,7 +230,14 @@ fn killed_many_times_the_service_ends_with_the_trips_of_an_uninterrupted_replay(
     // kill -9 at uneven moments while the feed streams.
     let mut killed_at = Vec::new();
     for delay_ms in [600, 450, 700, 350, 500, 650] {
+        let connections = server.accepted.lock().unwrap().len();
         let mut service = start_service(&config);
+        // Counted from its connection, not its start: under load a start can take longer than
+        // the delay, and a kill before connecting tests nothing.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while server.accepted.lock().unwrap().len() == connections && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
         thread::sleep(Duration::from_millis(delay_ms));
         service.kill().unwrap();
         service.wait().unwrap();
