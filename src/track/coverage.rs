@@ -86,6 +86,20 @@ impl HourBin {
     }
 }
 
+const HOURS_A_WEEK: usize = 168;
+const WEEK_MS: i64 = HOURS_A_WEEK as i64 * MILLIS_PER_HOUR;
+
+/// One port's distinct-vessel counts of the 168 hours of a week (weeks counted from the epoch).
+type WeekCounts = Box<[u32; HOURS_A_WEEK]>;
+
+fn set_week_count(weeks: &mut BTreeMap<i64, WeekCounts>, hour: i64, count: u32) {
+    let week = hour.div_euclid(WEEK_MS);
+    let slot = ((hour - week * WEEK_MS) / MILLIS_PER_HOUR) as usize;
+    weeks
+        .entry(week)
+        .or_insert_with(|| Box::new([0; HOURS_A_WEEK]))[slot] = count;
+}
+
 /// Per-port hourly coverage: which vessels were heard within each port's coverage distance.
 #[derive(Debug)]
 pub struct Coverage {
@@ -95,6 +109,10 @@ pub struct Coverage {
     nearby: Vec<usize>,
     /// Per port: hour start (millis) -> bin.
     bins: Vec<BTreeMap<i64, HourBin>>,
+    /// Per port: the bins' counts again, a week of hours to a slice. A silence's coverage
+    /// reads every hour of it at every port near fix A; walking the bins' map for that was
+    /// a quarter of the engine's time on a feed of watched vessels passing once.
+    weeks: Vec<BTreeMap<i64, WeekCounts>>,
     /// (port index, hour start) of bins changed since `take_changed`.
     changed: Vec<(usize, i64)>,
     /// The counts at which a bin's hour becomes covered for some vessel (`min_vessels` for a
@@ -110,6 +128,7 @@ impl Coverage {
             index: PortIndex::new(ports, |p| p.coverage_nm),
             nearby: Vec::new(),
             bins: ports.iter().map(|_| BTreeMap::new()).collect(),
+            weeks: ports.iter().map(|_| BTreeMap::new()).collect(),
             changed: Vec::new(),
             flip_counts: [u32::MAX; 2],
             flipped: Vec::new(),
@@ -181,6 +200,7 @@ impl Coverage {
             if let Err(slot) = bin.vessels.binary_search(&mmsi.0) {
                 bin.vessels.insert(slot, mmsi.0);
                 bin.count += 1;
+                set_week_count(&mut self.weeks[index], hour, bin.count);
                 self.changed.push((index, hour));
                 if self.flip_counts.contains(&bin.count) {
                     self.flipped.push((index, hour));
@@ -233,13 +253,33 @@ impl Coverage {
         if min_vessels == 0 {
             return span;
         }
-        let start_hour = from.hour_floor().as_millis();
+        let (from, until) = (from.as_millis(), until.as_millis());
+        let start_hour = UnixMillis(from).hour_floor().as_millis();
+        let first_week = start_hour.div_euclid(WEEK_MS);
+        let bins = &self.bins[index];
         let mut covered_ms = 0i64;
-        // Only hours with a bin can be covered: walk those, not every hour of the span.
-        for (&hour, bin) in self.bins[index].range(start_hour..until.as_millis()) {
-            if bin.heard_besides(exclude) >= min_vessels as usize {
-                covered_ms +=
-                    (hour + MILLIS_PER_HOUR).min(until.as_millis()) - hour.max(from.as_millis());
+        // Only weeks with a bin can hold a covered hour: walk those, not every hour of the span.
+        for (&week, counts) in self.weeks[index].range(first_week..=(until - 1).div_euclid(WEEK_MS))
+        {
+            let week_start = week * WEEK_MS;
+            let first = ((start_hour.max(week_start) - week_start) / MILLIS_PER_HOUR) as usize;
+            let last = ((until - week_start + MILLIS_PER_HOUR - 1) / MILLIS_PER_HOUR)
+                .min(HOURS_A_WEEK as i64) as usize;
+            for (slot, &count) in counts.iter().enumerate().take(last).skip(first) {
+                if count < min_vessels {
+                    continue;
+                }
+                let hour = week_start + slot as i64 * MILLIS_PER_HOUR;
+                // At exactly the threshold the hour is covered only if `exclude` is not one of
+                // its vessels.
+                if count == min_vessels
+                    && bins
+                        .get(&hour)
+                        .is_some_and(|bin| bin.heard_besides(exclude) < min_vessels as usize)
+                {
+                    continue;
+                }
+                covered_ms += (hour + MILLIS_PER_HOUR).min(until) - hour.max(from);
             }
         }
         covered_ms
@@ -314,6 +354,9 @@ impl Coverage {
         let index_of = |name: &str| by_name.get(name).copied();
         for (name, hours) in checkpoint.bins {
             if let Some(index) = index_of(&name) {
+                for (hour, bin) in &hours {
+                    set_week_count(&mut coverage.weeks[index], *hour, bin.count);
+                }
                 coverage.bins[index] = hours.into_iter().collect();
             }
         }
