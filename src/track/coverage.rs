@@ -373,3 +373,69 @@ impl Coverage {
         coverage
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = MILLIS_PER_HOUR;
+
+    /// The covered milliseconds hour by hour from the bins alone, as the rule says.
+    fn walked(coverage: &Coverage, from: i64, until: i64, exclude: Mmsi, min: u32) -> i64 {
+        let mut covered = 0;
+        let mut hour = UnixMillis(from).hour_floor().as_millis();
+        while hour < until {
+            let besides = coverage.bins[0]
+                .get(&hour)
+                .map_or(0, |bin| bin.heard_besides(exclude));
+            if min == 0 || besides >= min as usize {
+                covered += (hour + HOUR).min(until) - hour.max(from);
+            }
+            hour += HOUR;
+        }
+        covered
+    }
+
+    #[test]
+    fn covered_time_across_a_week_boundary_counts_each_hour_as_its_bin_says() {
+        let port = Port::circle("Vostochny", 42.735, 133.075, 2.0);
+        let ports = [port];
+        let mut coverage = Coverage::new(&ports);
+        let week = 2_850 * WEEK_MS;
+        // (hour from the week's start, vessels heard): 2 and 1 before it, 3 and 2 after, the
+        // last hour's two including the silent vessel 9 itself.
+        let heard: [(i64, &[u32]); 4] = [(-2, &[1, 2]), (-1, &[1]), (0, &[1, 2, 3]), (1, &[2, 9])];
+        for (hour, vessels) in heard {
+            for &mmsi in vessels {
+                let mut near = HeardNear::default();
+                let time = UnixMillis(week + hour * HOUR + 600_000);
+                coverage.observe(&ports, Mmsi(mmsi), time, 42.735, 133.075, &mut near);
+            }
+        }
+        let silent = Mmsi(9);
+        let from = week - 2 * HOUR + 30 * 60_000;
+        let until = week + 2 * HOUR;
+        let covered = coverage.covered_ms(0, UnixMillis(from), UnixMillis(until), silent, 2);
+        // Half of hour -2 and all of hour 0; hour 1 has only one vessel besides 9.
+        assert_eq!(covered, 90 * 60_000);
+        for (from, until, min) in [
+            (from, until, 1),
+            (from, until, 3),
+            (week - 3 * HOUR, week + 5 * HOUR + 1, 2),
+            (week + 17 * 60_000, week + 40 * 60_000, 3),
+            (week - WEEK_MS, week + WEEK_MS, 1),
+            (from, until, 0),
+        ] {
+            assert_eq!(
+                coverage.covered_ms(0, UnixMillis(from), UnixMillis(until), silent, min),
+                walked(&coverage, from, until, silent, min),
+                "from {from} until {until} at {min} vessels"
+            );
+        }
+        let restored = Coverage::restore(&ports, coverage.checkpoint(&ports));
+        assert_eq!(
+            restored.covered_ms(0, UnixMillis(from), UnixMillis(until), silent, 2),
+            covered
+        );
+    }
+}
