@@ -12,7 +12,7 @@ pub struct StoreParams {
     pub db: PathBuf,
     /// Thinned track: one fix per vessel per this many minutes.
     pub track_interval_minutes: u32,
-    /// Rows per write transaction.
+    /// Changes `replay` hands to the writer at a time (its transactions gather 50,000).
     pub batch_rows: usize,
     /// `aisgap run` commits (changes, checkpoint, source positions) this often, in
     /// milliseconds: the most input a `kill -9` can lose.
