@@ -185,9 +185,9 @@ pub struct Pipeline {
     saved_vessels: HashMap<Mmsi, u64>,
     /// The same for coverage bins, by (port, hour).
     saved_bins: HashMap<(String, i64), u64>,
-    /// At-sea counters already added to the store: they live in the engine's checkpoint, so a
-    /// restart starts from the restored values, not from zero.
-    at_sea_counted: BTreeMap<String, u64>,
+    /// Engine and at-sea counters already added to the store: they live in the engine's
+    /// checkpoint, so a restart starts from the restored values, not from zero.
+    engine_counted: BTreeMap<String, u64>,
     /// The raw lines of the watched vessels' recent messages, for their evidence.
     raw_lines: RawLines,
     /// The engine's pending changes already looked at for evidence.
@@ -232,12 +232,12 @@ impl Pipeline {
             uncommitted: 0,
             saved_vessels: HashMap::new(),
             saved_bins: HashMap::new(),
-            at_sea_counted: BTreeMap::new(),
+            engine_counted: BTreeMap::new(),
             raw_lines: RawLines::default(),
             changes_seen: 0,
             evidence_lines: Vec::new(),
         };
-        pipeline.at_sea_counted = pipeline.at_sea_counters().into_iter().collect();
+        pipeline.engine_counted = pipeline.engine_counters().into_iter().collect();
         pipeline.publish_at_sea();
         for (name, lines) in positions {
             pipeline.source(&Arc::from(name.as_str())).lines = *lines;
@@ -253,6 +253,14 @@ impl Pipeline {
 
     fn at_sea_counters(&self) -> Vec<(String, u64)> {
         flatten_counters("at_sea", &self.engine.at_sea().counters())
+    }
+
+    /// The engine's counters (`engine.*`) and the at-sea detectors' (`at_sea.*`), named as a
+    /// replay's ingest table names them.
+    fn engine_counters(&self) -> Vec<(String, u64)> {
+        let mut counters = flatten_counters("engine", self.engine.stats());
+        counters.extend(self.at_sea_counters());
+        counters
     }
 
     fn publish_at_sea(&self) {
@@ -576,8 +584,8 @@ impl Pipeline {
                 }
             }
         }
-        for (name, value) in self.at_sea_counters() {
-            let before = self.at_sea_counted.insert(name.clone(), value).unwrap_or(0);
+        for (name, value) in self.engine_counters() {
+            let before = self.engine_counted.insert(name.clone(), value).unwrap_or(0);
             if value > before {
                 counters.push((name, value - before));
             }
