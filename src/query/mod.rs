@@ -3,6 +3,7 @@
 
 pub mod at_sea;
 pub mod coverage;
+mod filters;
 mod history;
 pub mod rendezvous;
 pub mod visits;
@@ -109,6 +110,13 @@ pub enum QueryError {
     },
     #[error("no vessel with MMSI {0} in the database")]
     UnknownVessel(Mmsi),
+    #[error("{filters} not apply to query {question} ({why}); it takes {applied}")]
+    FilterDoesNotApply {
+        filters: String,
+        question: &'static str,
+        applied: String,
+        why: &'static str,
+    },
 }
 
 /// How much track around a gap a GeoJSON export draws.
@@ -123,6 +131,7 @@ pub fn answer(
     format: AnswerFormat,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
+    filters::check(question, filter)?;
     match question {
         Question::Trips | Question::Gaps | Question::DarkNow => {
             let filter = question.gap_filter(filter.clone());
