@@ -5,7 +5,7 @@
 //! interpolated to common times, since the two vessels' fixes are never simultaneous. Memory
 //! follows the vessels slow at sea and the active pairs, never the vessels squared.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -311,7 +311,9 @@ impl Encounters {
         }
         held.fixes.push_back(sample);
         held.watched = vessel.watched;
-        held.identity = vessel.identity.clone();
+        if !Arc::ptr_eq(&held.identity, vessel.identity) {
+            held.identity = vessel.identity.clone();
+        }
         held.slow = slow;
         // A vessel already in its cell this bucket has searched its neighbours, and any vessel
         // arriving near it since found it: searching again would find nothing new.
@@ -368,10 +370,11 @@ impl Encounters {
     fn pair_up(&mut self, p: &EncounterParams, mmsi: Mmsi, sample: Sample, stats: &mut AtSeaStats) {
         let bucket = sample.time.as_millis().div_euclid(BUCKET_MS);
         let row = cell_row(sample.lat, p.max_distance_m);
-        let mut near = BTreeSet::new();
+        let rows =
+            [row - 1, row, row + 1].map(|r| (r, cell_column(sample.lon, r, p.max_distance_m)));
+        let mut near = Vec::new();
         for b in [bucket - 1, bucket] {
-            for r in row - 1..=row + 1 {
-                let column = cell_column(sample.lon, r, p.max_distance_m);
+            for (r, column) in rows {
                 for c in column - 1..=column + 1 {
                     if let Some(cell) = self.grid.get(&(b, r, c)) {
                         near.extend(cell.iter().copied().filter(|m| *m != mmsi));
@@ -379,6 +382,9 @@ impl Encounters {
                 }
             }
         }
+        // In MMSI order, once each: the order pairs are made in is the order they report in.
+        near.sort_unstable();
+        near.dedup();
         let watched = self.held[&mmsi].watched;
         for other in near {
             let key = pair_key(mmsi, other);
