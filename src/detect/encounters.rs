@@ -232,7 +232,33 @@ pub struct Encounters {
     grid_bucket: Option<i64>,
 }
 
-type Grid = HashMap<(i64, i32, i32), Vec<Mmsi>, Spread>;
+type Grid = HashMap<(i64, i32, i32), CellVessels, Spread>;
+
+/// The vessels in one cell of one bucket: a cell is about the encounter distance across, so
+/// nearly always one vessel, kept without an allocation of its own.
+#[derive(Clone, Debug, Default)]
+struct CellVessels {
+    first: Option<Mmsi>,
+    more: Vec<Mmsi>,
+}
+
+impl CellVessels {
+    /// Whether the vessel was not in the cell yet.
+    fn insert(&mut self, mmsi: Mmsi) -> bool {
+        if self.first == Some(mmsi) || self.more.contains(&mmsi) {
+            return false;
+        }
+        match self.first {
+            None => self.first = Some(mmsi),
+            Some(_) => self.more.push(mmsi),
+        }
+        true
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Mmsi> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
 
 fn pair_key(a: Mmsi, b: Mmsi) -> u64 {
     (u64::from(a.0.min(b.0)) << 32) | u64::from(a.0.max(b.0))
@@ -357,12 +383,7 @@ impl Encounters {
         }
         let row = cell_row(sample.lat, p.max_distance_m);
         let key = (bucket, row, cell_column(sample.lon, row, p.max_distance_m));
-        let cell = self.grid.entry(key).or_default();
-        if cell.contains(&mmsi) {
-            return false;
-        }
-        cell.push(mmsi);
-        true
+        self.grid.entry(key).or_default().insert(mmsi)
     }
 
     /// New pairs of this vessel with the slow vessels in the neighbouring cells of this and
@@ -377,7 +398,7 @@ impl Encounters {
             for (r, column) in rows {
                 for c in column - 1..=column + 1 {
                     if let Some(cell) = self.grid.get(&(b, r, c)) {
-                        near.extend(cell.iter().copied().filter(|m| *m != mmsi));
+                        near.extend(cell.iter().filter(|m| *m != mmsi));
                     }
                 }
             }
@@ -651,7 +672,7 @@ impl Encounters {
     /// Drops the fixes no pair needs any more: those before every pair's cursor (one kept for
     /// interpolation), or, without pairs, those older than two grid buckets.
     fn trim(&mut self, mmsi: Mmsi) {
-        let Some(held) = self.held.get(&mmsi) else {
+        let Some(held) = self.held.get_mut(&mmsi) else {
             return;
         };
         if held.partners.is_empty() && !held.slow {
@@ -666,7 +687,6 @@ impl Encounters {
             .map(|p| p.cursor.as_millis())
             .min()
             .unwrap_or(latest - 2 * BUCKET_MS);
-        let held = self.held.get_mut(&mmsi).expect("checked above");
         while held.fixes.len() > 1
             && (held.fixes.len() > MAX_FIXES_HELD || held.fixes[1].time.as_millis() <= keep_from)
         {
