@@ -5,7 +5,7 @@
 //! interpolated to common times, since the two vessels' fixes are never simultaneous. Memory
 //! follows the vessels slow at sea and the active pairs, never the vessels squared.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -232,7 +232,33 @@ pub struct Encounters {
     grid_bucket: Option<i64>,
 }
 
-type Grid = HashMap<(i64, i32, i32), Vec<Mmsi>, Spread>;
+type Grid = HashMap<(i64, i32, i32), CellVessels, Spread>;
+
+/// The vessels in one cell of one bucket: a cell is about the encounter distance across, so
+/// nearly always one vessel, kept without an allocation of its own.
+#[derive(Clone, Debug, Default)]
+struct CellVessels {
+    first: Option<Mmsi>,
+    more: Vec<Mmsi>,
+}
+
+impl CellVessels {
+    /// Whether the vessel was not in the cell yet.
+    fn insert(&mut self, mmsi: Mmsi) -> bool {
+        if self.first == Some(mmsi) || self.more.contains(&mmsi) {
+            return false;
+        }
+        match self.first {
+            None => self.first = Some(mmsi),
+            Some(_) => self.more.push(mmsi),
+        }
+        true
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Mmsi> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
 
 fn pair_key(a: Mmsi, b: Mmsi) -> u64 {
     (u64::from(a.0.min(b.0)) << 32) | u64::from(a.0.max(b.0))
@@ -311,7 +337,9 @@ impl Encounters {
         }
         held.fixes.push_back(sample);
         held.watched = vessel.watched;
-        held.identity = vessel.identity.clone();
+        if !Arc::ptr_eq(&held.identity, vessel.identity) {
+            held.identity = vessel.identity.clone();
+        }
         held.slow = slow;
         // A vessel already in its cell this bucket has searched its neighbours, and any vessel
         // arriving near it since found it: searching again would find nothing new.
@@ -355,12 +383,7 @@ impl Encounters {
         }
         let row = cell_row(sample.lat, p.max_distance_m);
         let key = (bucket, row, cell_column(sample.lon, row, p.max_distance_m));
-        let cell = self.grid.entry(key).or_default();
-        if cell.contains(&mmsi) {
-            return false;
-        }
-        cell.push(mmsi);
-        true
+        self.grid.entry(key).or_default().insert(mmsi)
     }
 
     /// New pairs of this vessel with the slow vessels in the neighbouring cells of this and
@@ -368,17 +391,21 @@ impl Encounters {
     fn pair_up(&mut self, p: &EncounterParams, mmsi: Mmsi, sample: Sample, stats: &mut AtSeaStats) {
         let bucket = sample.time.as_millis().div_euclid(BUCKET_MS);
         let row = cell_row(sample.lat, p.max_distance_m);
-        let mut near = BTreeSet::new();
+        let rows =
+            [row - 1, row, row + 1].map(|r| (r, cell_column(sample.lon, r, p.max_distance_m)));
+        let mut near = Vec::new();
         for b in [bucket - 1, bucket] {
-            for r in row - 1..=row + 1 {
-                let column = cell_column(sample.lon, r, p.max_distance_m);
+            for (r, column) in rows {
                 for c in column - 1..=column + 1 {
                     if let Some(cell) = self.grid.get(&(b, r, c)) {
-                        near.extend(cell.iter().copied().filter(|m| *m != mmsi));
+                        near.extend(cell.iter().filter(|m| *m != mmsi));
                     }
                 }
             }
         }
+        // In MMSI order, once each: the order pairs are made in is the order they report in.
+        near.sort_unstable();
+        near.dedup();
         let watched = self.held[&mmsi].watched;
         for other in near {
             let key = pair_key(mmsi, other);
@@ -645,7 +672,7 @@ impl Encounters {
     /// Drops the fixes no pair needs any more: those before every pair's cursor (one kept for
     /// interpolation), or, without pairs, those older than two grid buckets.
     fn trim(&mut self, mmsi: Mmsi) {
-        let Some(held) = self.held.get(&mmsi) else {
+        let Some(held) = self.held.get_mut(&mmsi) else {
             return;
         };
         if held.partners.is_empty() && !held.slow {
@@ -660,7 +687,6 @@ impl Encounters {
             .map(|p| p.cursor.as_millis())
             .min()
             .unwrap_or(latest - 2 * BUCKET_MS);
-        let held = self.held.get_mut(&mmsi).expect("checked above");
         while held.fixes.len() > 1
             && (held.fixes.len() > MAX_FIXES_HELD || held.fixes[1].time.as_millis() <= keep_from)
         {

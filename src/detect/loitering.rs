@@ -2,7 +2,6 @@
 //! tanker waits for a partner it may meet with its transponder off. One episode per vessel
 //! at most, so memory follows the vessels currently slow at sea.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::at_sea::{
     nearest_port, AtSeaStats, EpisodeStatus, Heard, LoiteringParams, Sample, VesselAtSea, AWAY_RULE,
 };
+use super::hashed::{in_key_order, sorted_keys, MmsiMap};
 use super::round_to;
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port, Ports};
@@ -142,7 +142,8 @@ impl Episode {
 /// The loitering detector: the episode of each watched vessel now slow at sea.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Loitering {
-    episodes: BTreeMap<Mmsi, Episode>,
+    #[serde(with = "in_key_order")]
+    episodes: MmsiMap<Episode>,
 }
 
 impl Loitering {
@@ -163,11 +164,11 @@ impl Loitering {
             .then(|| nearest_port(ports, sample.lat, sample.lon))
             .flatten();
         let away = slow && nearest.is_none_or(|(_, nm)| nm >= params.min_port_distance_nm);
-        let continues = self.episodes.get(&vessel.mmsi).is_some_and(|e| {
-            away && sample.time.as_millis() - e.last.time.as_millis() <= silence_ms
-        });
-        if continues {
-            let episode = self.episodes.get_mut(&vessel.mmsi).expect("checked above");
+        let episode = away
+            .then(|| self.episodes.get_mut(&vessel.mmsi))
+            .flatten()
+            .filter(|e| sample.time.as_millis() - e.last.time.as_millis() <= silence_ms);
+        if let Some(episode) = episode {
             episode.extend(sample, nearest);
             if !episode.confirmed && episode.hours() >= params.min_hours {
                 episode.confirmed = true;
@@ -207,18 +208,17 @@ impl Loitering {
         changes: &mut Vec<LoiteringRecord>,
     ) {
         let silence_ms = (params.max_silence_hours * 3_600_000.0) as i64;
-        let silent: Vec<Mmsi> = self
-            .episodes
-            .iter()
-            .filter(|(_, e)| clock.as_millis() - e.last.time.as_millis() > silence_ms)
-            .map(|(m, _)| *m)
-            .collect();
+        // In MMSI order, as the changes were always written.
+        let silent = sorted_keys(&self.episodes, |e| {
+            clock.as_millis() - e.last.time.as_millis() > silence_ms
+        });
         for mmsi in silent {
             if let Some(ended) = self.episodes.remove(&mmsi) {
                 close(ended, changes);
             }
         }
-        for episode in self.episodes.values_mut().filter(|e| e.dirty) {
+        for mmsi in sorted_keys(&self.episodes, |e| e.dirty) {
+            let episode = self.episodes.get_mut(&mmsi).expect("just listed");
             episode.dirty = false;
             changes.push(episode.record(EpisodeStatus::Ongoing));
         }

@@ -289,11 +289,30 @@ impl Reach {
     }
 }
 
+/// The legs filed in one cell, silences apart from idling: an idling leg can only pair with a
+/// silence, so the idling legs around it, by the hundred at a busy anchorage-free sea, are
+/// never looked at when it changes.
+#[derive(Clone, Debug, Default)]
+struct Cell {
+    dark: BTreeSet<LegKey>,
+    idle: BTreeSet<LegKey>,
+}
+
+impl Cell {
+    fn of_kind(&mut self, dark: bool) -> &mut BTreeSet<LegKey> {
+        if dark {
+            &mut self.dark
+        } else {
+            &mut self.idle
+        }
+    }
+}
+
 /// The dark-rendezvous detector: the legs still open to pairing and the pairs written.
 #[derive(Clone, Debug, Default)]
 pub struct Rendezvous {
     legs: BTreeMap<LegKey, RendezvousLeg>,
-    cells: HashMap<i64, BTreeSet<LegKey>>,
+    cells: HashMap<i64, Cell>,
     /// Last written record of each pair.
     pairs: BTreeMap<PairKey, RendezvousRecord>,
     /// The pairs each leg belongs to.
@@ -373,19 +392,22 @@ impl Rendezvous {
                 return;
             }
         }
-        self.unfile(key);
         if leg.is_dark() && leg.hours > params.max_gap_hours {
             self.stats.too_long += 1;
+            self.unfile(key);
             self.withdraw_pairs_of(key, out);
             return;
         }
         if leg.is_dark() && in_port(params, ports, &leg) {
             self.stats.in_port += 1;
+            self.unfile(key);
             self.withdraw_pairs_of(key, out);
             return;
         }
         let cells = cells_of(&leg, self.reach);
-        self.file(leg);
+        // Only a silence of a watched vessel pairs with any leg; every other leg needs one.
+        let pairs_with_any = leg.is_dark() && leg.vessel.watched;
+        self.refile_leg(leg, &cells);
         let mut partners: BTreeSet<LegKey> = self
             .pairs_of
             .get(&key)
@@ -393,8 +415,11 @@ impl Rendezvous {
             .flatten()
             .map(|&(d, p)| if d == key { p } else { d })
             .collect();
-        for cell in cells {
-            partners.extend(self.cells.get(&cell).into_iter().flatten().copied());
+        for cell in cells.iter().filter_map(|c| self.cells.get(c)) {
+            partners.extend(cell.dark.iter().copied());
+            if pairs_with_any {
+                partners.extend(cell.idle.iter().copied());
+            }
         }
         partners.remove(&key);
         for partner in partners {
@@ -457,11 +482,33 @@ impl Rendezvous {
     }
 
     fn file(&mut self, leg: RendezvousLeg) {
-        let key = leg.key();
-        for cell in cells_of(&leg, self.reach) {
-            self.cells.entry(cell).or_default().insert(key);
+        let cells = cells_of(&leg, self.reach);
+        self.file_in(leg, &cells);
+    }
+
+    fn file_in(&mut self, leg: RendezvousLeg, cells: &[i64]) {
+        let (key, dark) = (leg.key(), leg.is_dark());
+        for cell in cells {
+            self.cells
+                .entry(*cell)
+                .or_default()
+                .of_kind(dark)
+                .insert(key);
         }
         self.legs.insert(key, leg);
+    }
+
+    /// Files a new or changed leg under `cells` (its own). An idling episode's progress
+    /// mostly stays in the cells it was filed in: then only the leg itself is replaced.
+    fn refile_leg(&mut self, leg: RendezvousLeg, cells: &[i64]) {
+        if let Some(known) = self.legs.get_mut(&leg.key()) {
+            if known.is_dark() == leg.is_dark() && cells_of(known, self.reach) == cells {
+                *known = leg;
+                return;
+            }
+        }
+        self.unfile(leg.key());
+        self.file_in(leg, cells);
     }
 
     /// Takes a leg out of the index; whether it was there.
@@ -470,9 +517,9 @@ impl Rendezvous {
             return false;
         };
         for cell in cells_of(&leg, self.reach) {
-            if let Some(set) = self.cells.get_mut(&cell) {
-                set.remove(&key);
-                if set.is_empty() {
+            if let Some(filed) = self.cells.get_mut(&cell) {
+                filed.of_kind(leg.is_dark()).remove(&key);
+                if filed.dark.is_empty() && filed.idle.is_empty() {
                     self.cells.remove(&cell);
                 }
             }

@@ -229,6 +229,13 @@ impl AtSea {
     /// Loitering first: a vessel's idling is confirmed before the meeting it waited for. Each
     /// loitering record is also a rendezvous leg for watched vessels dark at the time.
     fn gather(&mut self, params: &DetectParams, ports: &Ports) {
+        // Most fixes find nothing: they pay no more than these looks.
+        if self.found_loitering.is_empty()
+            && self.found_encounters.is_empty()
+            && self.found_rendezvous.is_empty()
+        {
+            return;
+        }
         let p = &params.at_sea.rendezvous;
         for l in std::mem::take(&mut self.found_loitering) {
             if !self.withdrawals.follow_loitering(&l) {
@@ -265,6 +272,11 @@ impl AtSea {
 
     pub fn take_changes(&mut self) -> Vec<AtSeaChange> {
         std::mem::take(&mut self.changes)
+    }
+
+    /// Whether anything waits for [`AtSea::take_changes`].
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
     }
 
     pub fn stats(&self) -> &AtSeaStats {

@@ -58,8 +58,14 @@ impl Withdrawals {
         if self.withdrawn_encounters.contains(&e.key()) {
             return false;
         }
-        match self.encounters.iter_mut().find(|r| r.key() == e.key()) {
-            Some(r) => *r = e.clone(),
+        // From the newest: an ongoing episode's progress follows its confirmation closely.
+        match self
+            .encounters
+            .iter_mut()
+            .rev()
+            .find(|r| r.key() == e.key())
+        {
+            Some(r) => r.clone_from(e),
             None => self.encounters.push(e.clone()),
         }
         true
@@ -73,8 +79,8 @@ impl Withdrawals {
         if self.withdrawn_loitering.contains(&l.key()) {
             return false;
         }
-        match self.loitering.iter_mut().find(|r| r.key() == l.key()) {
-            Some(r) => *r = l.clone(),
+        match self.loitering.iter_mut().rev().find(|r| r.key() == l.key()) {
+            Some(r) => r.clone_from(l),
             None => self.loitering.push(l.clone()),
         }
         true

@@ -21,6 +21,9 @@ impl From<AtSeaChange> for Change {
 
 impl Engine {
     pub(super) fn take_at_sea_changes(&mut self) {
+        if !self.at_sea.has_changes() {
+            return;
+        }
         let at_sea = self.at_sea.take_changes();
         self.changes.extend(at_sea.into_iter().map(Change::from));
     }
