@@ -67,6 +67,8 @@ pub fn encode_report(
 /// fix was (which [`fits_row`] tells). The fix must be timed.
 pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, out: &mut Vec<u8>) {
     let time = fix.heard.time.expect("only timed events are ordered");
+    // One reservation for the whole row instead of growth checks failing part-way.
+    out.reserve(160);
     put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
     put_fix(out, fix);
     put_heard(out, &fix.heard);

@@ -217,7 +217,10 @@ mod tests {
                 assert_eq!(got, listed, "line {} of fixture {source}", n + 1);
             }
             assert_eq!(batching.stats(), listing.stats());
-            assert_eq!(order.out_of_order, listed_order.out_of_order, "fixture {source}");
+            assert_eq!(
+                order.out_of_order, listed_order.out_of_order,
+                "fixture {source}"
+            );
         }
         assert!(rows > 15 && fused > 8, "{rows} rows, {fused} row records");
     }

@@ -447,11 +447,12 @@ impl<'r> OptionalCells<'r> {
             None => Ok(None),
             Some(text) if text.eq_ignore_ascii_case("unknown") => Ok(None),
             Some(text) => {
-                let digits = text
-                    .strip_prefix("IMO")
-                    .or_else(|| text.strip_prefix("imo"))
-                    .unwrap_or(text)
-                    .trim();
+                // Byte patterns, not `strip_prefix`: this runs for every row of an export.
+                let digits = match text.as_bytes() {
+                    [b'I', b'M', b'O', ..] | [b'i', b'm', b'o', ..] => &text[3..],
+                    _ => text,
+                }
+                .trim();
                 match digits.parse::<u32>() {
                     Ok(n) => Ok((n != 0).then_some(n)),
                     Err(_) => self.bad(Field::Imo, text, "not an IMO number"),
