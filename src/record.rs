@@ -7,6 +7,11 @@
 //! flipped, MMSI, kind, message type), then the event's fields, then where it was heard. Within
 //! one instant and one vessel a position comes before the static data of the same moment, as a
 //! CSV row emits them, so a report timed like fix B counts as heard after B.
+//!
+//! A row record holds a fix and the static report of the same row (same vessel, message type
+//! and reception) in one: the fix's record followed by the report's fields. It sorts where
+//! the fix's record sorts; the reader hands the report back separately, and the sort puts it
+//! where its own record would have sorted (see [`crate::offline::sort`]).
 
 use std::sync::Arc;
 
@@ -27,28 +32,11 @@ pub struct RecordError {
 /// Appends the record of `event` to `out`. The event must be timed: untimed events have no
 /// place in time order.
 pub fn encode(event: &AisEvent, out: &mut Vec<u8>) {
-    let time = event
-        .time()
-        .expect("only timed events are ordered")
-        .as_millis();
-    out.extend_from_slice(&((time as u64) ^ (1 << 63)).to_be_bytes());
-    out.extend_from_slice(&event.mmsi().0.to_be_bytes());
-    out.push(kind_rank(event));
-    out.push(event.msg_type());
+    let time = event.time().expect("only timed events are ordered");
+    put_key(out, time, event.mmsi(), kind_rank(event), event.msg_type());
     match event {
-        AisEvent::Fix(f) => {
-            put_class(out, Some(f.class));
-            put_f64(out, f.lat);
-            put_f64(out, f.lon);
-            put_opt_f32(out, f.sog);
-            put_opt_f32(out, f.cog);
-            put_opt(out, f.heading, |o, v| o.extend_from_slice(&v.to_be_bytes()));
-            put_opt(out, f.nav_status, |o, v| o.push(v));
-            put_opt_f32(out, f.turn);
-            out.push(u8::from(f.accuracy) | (u8::from(f.raim) << 1));
-            put_opt(out, f.second, |o, v| o.push(v));
-        }
-        AisEvent::VesselReport(r) => put_report(out, r),
+        AisEvent::Fix(f) => put_fix(out, f),
+        AisEvent::VesselReport(r) => put_report(out, &ReportFields::of(r)),
         AisEvent::ReceiverHeartbeat(h) => {
             put_opt(out, h.station_time, |o, v| put_i64(o, v.as_millis()));
             put_opt(out, h.lat, put_f64);
@@ -59,6 +47,135 @@ pub fn encode(event: &AisEvent, out: &mut Vec<u8>) {
     put_heard(out, event.heard());
 }
 
+/// Appends the record of a vessel report given by its parts: the same bytes as [`encode`] of
+/// the report they make. `heard` must be timed.
+pub fn encode_report(
+    mmsi: Mmsi,
+    msg_type: u8,
+    heard: &Heard,
+    fields: &ReportFields<'_>,
+    out: &mut Vec<u8>,
+) {
+    let time = heard.time.expect("only timed events are ordered");
+    put_key(out, time, mmsi, REPORT_RANK, msg_type);
+    put_report(out, fields);
+    put_heard(out, heard);
+}
+
+/// Appends the row record of `fix` and the static report of the same row: the fix's record,
+/// then `fields`. The report is the fix's vessel's, of the fix's message type, heard as the
+/// fix was (which [`fits_row`] tells). The fix must be timed.
+pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, out: &mut Vec<u8>) {
+    let time = fix.heard.time.expect("only timed events are ordered");
+    // One reservation for the whole row instead of growth checks failing part-way.
+    out.reserve(160);
+    put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
+    put_fix(out, fix);
+    put_heard(out, &fix.heard);
+    put_report(out, fields);
+}
+
+/// Whether a report (of `mmsi`, in a message of `msg_type`, heard so) can share a row record
+/// with `fix`: it is the fix's vessel's, of its message type, and was heard as the fix was.
+pub fn fits_row(fix: &Fix, mmsi: Mmsi, msg_type: u8, heard: &Heard) -> bool {
+    fix.mmsi == mmsi && fix.msg_type == msg_type && fix.heard == *heard
+}
+
+/// What a vessel report says besides who sent it and how it was heard, its text borrowed (from
+/// a CSV row or a [`VesselReport`]): what a record holds after its key.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReportFields<'a> {
+    pub part: Option<u8>,
+    pub class: Option<TransceiverClass>,
+    pub imo: Option<u32>,
+    pub name: Option<&'a str>,
+    pub callsign: Option<&'a str>,
+    pub ship_type: Option<u8>,
+    pub to_bow: Option<u16>,
+    pub to_stern: Option<u16>,
+    pub to_port: Option<u16>,
+    pub to_starboard: Option<u16>,
+    pub length: Option<u16>,
+    pub beam: Option<u16>,
+    pub draught: Option<f32>,
+    pub destination: Option<&'a str>,
+    pub eta: Option<&'a str>,
+}
+
+impl<'a> ReportFields<'a> {
+    pub fn of(r: &'a VesselReport) -> ReportFields<'a> {
+        ReportFields {
+            part: r.part,
+            class: r.class,
+            imo: r.imo,
+            name: r.name.as_deref(),
+            callsign: r.callsign.as_deref(),
+            ship_type: r.ship_type,
+            to_bow: r.to_bow,
+            to_stern: r.to_stern,
+            to_port: r.to_port,
+            to_starboard: r.to_starboard,
+            length: r.length,
+            beam: r.beam,
+            draught: r.draught,
+            destination: r.destination.as_deref(),
+            eta: r.eta.as_deref(),
+        }
+    }
+
+    /// The report these fields make, sent by `mmsi` in a message of `msg_type`.
+    pub fn to_report(&self, mmsi: Mmsi, msg_type: u8, heard: Heard) -> VesselReport {
+        VesselReport {
+            mmsi,
+            msg_type,
+            part: self.part,
+            class: self.class,
+            heard,
+            imo: self.imo,
+            name: self.name.map(str::to_string),
+            callsign: self.callsign.map(str::to_string),
+            ship_type: self.ship_type,
+            to_bow: self.to_bow,
+            to_stern: self.to_stern,
+            to_port: self.to_port,
+            to_starboard: self.to_starboard,
+            length: self.length,
+            beam: self.beam,
+            draught: self.draught,
+            destination: self.destination.map(str::to_string),
+            eta: self.eta.map(str::to_string),
+        }
+    }
+}
+
+/// Bytes of a record's key before its kind: the event time and the MMSI.
+pub const KEY_PREFIX: usize = 12;
+
+/// The kind byte of a vessel report's record, right after [`KEY_PREFIX`].
+pub const REPORT_RANK: u8 = 2;
+
+const FIX_RANK: u8 = 0;
+
+fn put_key(out: &mut Vec<u8>, time: UnixMillis, mmsi: Mmsi, rank: u8, msg_type: u8) {
+    out.extend_from_slice(&((time.as_millis() as u64) ^ (1 << 63)).to_be_bytes());
+    out.extend_from_slice(&mmsi.0.to_be_bytes());
+    out.push(rank);
+    out.push(msg_type);
+}
+
+fn put_fix(out: &mut Vec<u8>, f: &Fix) {
+    put_class(out, Some(f.class));
+    put_f64(out, f.lat);
+    put_f64(out, f.lon);
+    put_opt_f32(out, f.sog);
+    put_opt_f32(out, f.cog);
+    put_opt(out, f.heading, |o, v| o.extend_from_slice(&v.to_be_bytes()));
+    put_opt(out, f.nav_status, |o, v| o.push(v));
+    put_opt_f32(out, f.turn);
+    out.push(u8::from(f.accuracy) | (u8::from(f.raim) << 1));
+    put_opt(out, f.second, |o, v| o.push(v));
+}
+
 /// The event time a record starts with, without decoding the rest.
 pub fn time_of(record: &[u8]) -> Option<UnixMillis> {
     let bytes: [u8; 8] = record.get(..8)?.try_into().ok()?;
@@ -67,20 +184,20 @@ pub fn time_of(record: &[u8]) -> Option<UnixMillis> {
 
 fn kind_rank(event: &AisEvent) -> u8 {
     match event {
-        AisEvent::Fix(_) => 0,
+        AisEvent::Fix(_) => FIX_RANK,
         AisEvent::PositionUnavailable(_) => 1,
-        AisEvent::VesselReport(_) => 2,
+        AisEvent::VesselReport(_) => REPORT_RANK,
         AisEvent::ReceiverHeartbeat(_) => 3,
         AisEvent::Other(_) => 4,
     }
 }
 
-fn put_report(out: &mut Vec<u8>, r: &VesselReport) {
+fn put_report(out: &mut Vec<u8>, r: &ReportFields<'_>) {
     put_opt(out, r.part, |o, v| o.push(v));
     put_class(out, r.class);
     put_opt(out, r.imo, |o, v| o.extend_from_slice(&v.to_be_bytes()));
-    put_opt(out, r.name.as_deref(), put_str);
-    put_opt(out, r.callsign.as_deref(), put_str);
+    put_opt(out, r.name, put_str);
+    put_opt(out, r.callsign, put_str);
     put_opt(out, r.ship_type, |o, v| o.push(v));
     for value in [
         r.to_bow,
@@ -93,8 +210,8 @@ fn put_report(out: &mut Vec<u8>, r: &VesselReport) {
         put_opt(out, value, |o, v| o.extend_from_slice(&v.to_be_bytes()));
     }
     put_opt_f32(out, r.draught);
-    put_opt(out, r.destination.as_deref(), put_str);
-    put_opt(out, r.eta.as_deref(), put_str);
+    put_opt(out, r.destination, put_str);
+    put_opt(out, r.eta, put_str);
 }
 
 fn put_heard(out: &mut Vec<u8>, heard: &Heard) {
@@ -193,7 +310,19 @@ pub struct RecordReader {
 const MAX_STATIONS: usize = 256;
 
 impl RecordReader {
+    /// The event of a record of one event; a row record is refused.
     pub fn read(&mut self, record: &[u8]) -> Result<AisEvent, RecordError> {
+        match self.read_row(record)? {
+            (event, None) => Ok(event),
+            (_, Some(_)) => Err(RecordError {
+                what: "bytes after the record",
+                at: record.len(),
+            }),
+        }
+    }
+
+    /// The events of any record: one, or a row record's fix and the report that follows it.
+    pub fn read_row(&mut self, record: &[u8]) -> Result<(AisEvent, Option<AisEvent>), RecordError> {
         let mut c = Cursor {
             bytes: record,
             at: 0,
@@ -235,10 +364,19 @@ impl RecordReader {
             }
             _ => return Err(c.error("unknown event kind")),
         };
+        if c.at == record.len() {
+            return Ok((event, None));
+        }
+        let AisEvent::Fix(fix) = &event else {
+            return Err(c.error("bytes after the record"));
+        };
+        // A row record: the report of the fix's row follows, heard as the fix was.
+        let mut report = read_report(&mut c, mmsi, msg_type)?;
         if c.at != record.len() {
             return Err(c.error("bytes after the record"));
         }
-        Ok(event)
+        report.heard = fix.heard.clone();
+        Ok((event, Some(AisEvent::VesselReport(report))))
     }
 
     fn read_fix(
@@ -576,6 +714,49 @@ mod tests {
                 (Some(UnixMillis(2_000)), 445_114_000, 5),
             ]
         );
+    }
+
+    #[test]
+    fn a_row_record_sorts_as_its_fix_and_reads_back_as_fix_and_report() {
+        let mut fix = fix(445_114_000, 1_709_510_415_000, 42.25);
+        let AisEvent::VesselReport(mut report) = report(445_114_000, 0) else {
+            unreachable!()
+        };
+        let AisEvent::Fix(f) = &mut fix else {
+            unreachable!()
+        };
+        report.msg_type = f.msg_type;
+        report.heard = f.heard.clone();
+        assert!(fits_row(f, report.mmsi, report.msg_type, &report.heard));
+        report.heard.channel = Some('A');
+        assert!(!fits_row(f, report.mmsi, report.msg_type, &report.heard));
+        report.heard = f.heard.clone();
+        let fields = ReportFields::of(&report);
+        let mut row = Vec::new();
+        encode_row(f, &fields, &mut row);
+        let alone = record(&fix);
+        assert_eq!(&row[..alone.len()], alone.as_slice());
+        let report_event = AisEvent::VesselReport(report.clone());
+        let mut by_parts = Vec::new();
+        encode_report(
+            report.mmsi,
+            report.msg_type,
+            &report.heard,
+            &fields,
+            &mut by_parts,
+        );
+        assert_eq!(by_parts, record(&report_event));
+        assert_eq!(
+            fields.to_report(report.mmsi, report.msg_type, report.heard.clone()),
+            report
+        );
+        let mut reader = RecordReader::default();
+        assert_eq!(
+            reader.read_row(&row).unwrap(),
+            (fix.clone(), Some(report_event))
+        );
+        assert!(reader.read(&row).is_err(), "one event's read refuses two");
+        assert!(reader.read_row(&row[..row.len() - 1]).is_err());
     }
 
     #[test]

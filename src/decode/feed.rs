@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::decode::csv::{CsvDecoder, CsvMap};
+use crate::decode::sink::EventSink;
 use crate::decode::{DecodeOptions, DecodeStats, NmeaDecoder, Reject, RejectNote};
 use crate::model::AisEvent;
 use crate::time::UnixMillis;
@@ -156,6 +157,17 @@ impl FeedDecoder {
         received_at: Option<UnixMillis>,
         out: &mut Vec<AisEvent>,
     ) {
+        self.decode_line_into(line, received_at, out);
+    }
+
+    /// [`FeedDecoder::decode_line`] into any sink: a CSV row's fix and report reach it as
+    /// the row is read.
+    pub fn decode_line_into<S: EventSink + ?Sized>(
+        &mut self,
+        line: &[u8],
+        received_at: Option<UnixMillis>,
+        out: &mut S,
+    ) {
         self.line += 1;
         if self.refusal.is_some() {
             return;
@@ -163,7 +175,7 @@ impl FeedDecoder {
         match self.mode {
             // The hot path: a sentence or tag block in an NMEA source.
             Mode::Nmea if matches!(line.first(), Some(b'!' | b'\\')) => {
-                self.nmea.decode_line(line, received_at, out)
+                self.nmea.decode_line(line, received_at, out.events())
             }
             Mode::Csv => self.line_of_csv_source(line, received_at, out),
             Mode::Nmea | Mode::Unsettled => self.line_of_nmea_source(line, received_at, out),
@@ -173,15 +185,15 @@ impl FeedDecoder {
         }
     }
 
-    fn line_of_nmea_source(
+    fn line_of_nmea_source<S: EventSink + ?Sized>(
         &mut self,
         line: &[u8],
         received_at: Option<UnixMillis>,
-        out: &mut Vec<AisEvent>,
+        out: &mut S,
     ) {
         let text = line.trim_ascii_start();
         if text.is_empty() {
-            self.nmea.decode_line(line, received_at, out);
+            self.nmea.decode_line(line, received_at, out.events());
             return;
         }
         if !starts_sentence(text) && !has_ais_sentence(line) {
@@ -207,21 +219,21 @@ impl FeedDecoder {
             }
         }
         self.mode = Mode::Nmea;
-        self.nmea.decode_line(line, received_at, out);
+        self.nmea.decode_line(line, received_at, out.events());
     }
 
-    fn line_of_csv_source(
+    fn line_of_csv_source<S: EventSink + ?Sized>(
         &mut self,
         line: &[u8],
         received_at: Option<UnixMillis>,
-        out: &mut Vec<AisEvent>,
+        out: &mut S,
     ) {
         let text = line.trim_ascii_start();
         if starts_sentence(text) || has_ais_sentence(line) {
             // Later lines are judged as NMEA, as a concatenated NMEA log's noise should be.
             self.note_switch(LineFormat::Csv, LineFormat::Nmea, line);
             self.mode = Mode::Nmea;
-            self.nmea.decode_line(line, received_at, out);
+            self.nmea.decode_line(line, received_at, out.events());
             return;
         }
         self.csv_stats.lines += 1;
@@ -235,15 +247,14 @@ impl FeedDecoder {
             self.csv_stats.non_ais_lines += 1;
             return;
         }
-        let before = out.len();
         let outcome = match &mut self.csv {
-            Some(csv) => csv.decode_row(&row, out).map_err(|e| e.to_string()),
+            Some(csv) => csv.decode_row_into(&row, out).map_err(|e| e.to_string()),
             None => Err("the header is not usable".to_string()),
         };
         match outcome {
-            Ok(()) => {
+            Ok(events) => {
                 self.csv_stats.messages += 1;
-                self.csv_stats.events += (out.len() - before) as u64;
+                self.csv_stats.events += events as u64;
                 self.log_unreadable_cells();
             }
             Err(error) => {
@@ -445,6 +456,10 @@ fn starts_sentence(text: &[u8]) -> bool {
 /// Whether the line holds an AIS sentence anywhere (`!xxVDM,` / `!xxVDO,`, any talker): logs
 /// put times and receiver names before or after it.
 fn has_ais_sentence(line: &[u8]) -> bool {
+    // Most lines of a CSV export hold neither mark: two word-at-a-time scans say so.
+    if !line.contains(&b'!') && !line.contains(&b'$') {
+        return false;
+    }
     line.iter().enumerate().any(|(at, &b)| {
         matches!(b, b'!' | b'$') && matches!(line.get(at + 3..at + 7), Some(b"VDM," | b"VDO,"))
     })

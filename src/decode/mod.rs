@@ -22,6 +22,7 @@ pub mod nmea;
 mod params;
 pub mod payload;
 pub mod raw_message;
+pub mod sink;
 mod stats;
 pub mod tagblock;
 pub mod timestamps;

@@ -14,13 +14,14 @@ use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
 use crate::detect::sea_activity::AtSeaCounters;
 use crate::engine::{Change, Engine, EngineStats};
-use crate::model::AisEvent;
+use crate::model::LineRef;
 use crate::offline::input;
 pub use crate::offline::input::InputProblem;
 use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
 use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
+use super::batch::{LogBatch, LogOrder};
 use super::provenance;
 use super::sort::{EventSorter, SortError, SortParams, SortStats, SortedEvents};
 
@@ -106,11 +107,12 @@ struct LogDone {
     stats: DecodeStats,
     bytes: u64,
     problems: Vec<InputProblem>,
+    order: LogOrder,
 }
 
-/// A batch of one log's events, in the log's own order, tagged with the log's position in
-/// the command line.
-type LogBatch = (usize, Vec<AisEvent>);
+/// A batch of one log's events and records, tagged with the log's position in the command
+/// line.
+type Batch = (usize, LogBatch);
 
 /// Starts the thread that reads and decodes one log (the pure decoder, on its own core). A
 /// log is decoded in its physical order: multi-sentence messages, `$PGHP` lines and tag-block
@@ -120,7 +122,7 @@ fn start_log(
     path: &Path,
     reader: Box<dyn Read + Send>,
     config: &Config,
-    batches: SyncSender<LogBatch>,
+    batches: SyncSender<Batch>,
 ) -> JoinHandle<Result<LogDone, ReplayError>> {
     let station = path
         .file_stem()
@@ -140,10 +142,11 @@ fn decode_log(
     path: PathBuf,
     reader: Box<dyn Read + Send>,
     mut decoder: FeedDecoder,
-    batches: SyncSender<LogBatch>,
+    batches: SyncSender<Batch>,
 ) -> Result<LogDone, ReplayError> {
     let mut lines = LineReader::new(reader, DEFAULT_MAX_LINE);
-    let mut batch = Vec::with_capacity(EVENT_BATCH + 16);
+    let mut batch = LogBatch::with_capacity(EVENT_BATCH + 16);
+    let mut order = LogOrder::default();
     let mut bytes = 0u64;
     let mut read = 0u64;
     let mut problems = Vec::new();
@@ -164,9 +167,15 @@ fn decode_log(
                 decoder.count_line_too_long();
             }
             Some(Line::Text(text)) => {
-                let emitted = batch.len();
-                decoder.decode_line(text, None, &mut batch);
-                input::stamp_line(&mut batch[emitted..], index, read, at);
+                let (events, records) = (batch.events.len(), batch.record_count());
+                batch.at_line(LineRef {
+                    source: index as u32,
+                    line: read,
+                    offset: at,
+                });
+                decoder.decode_line_into(text, None, &mut batch);
+                input::stamp_line(&mut batch.events[events..], index, read, at);
+                batch.observe_order(events, records, &mut order);
                 bytes += text.len() as u64 + 1;
             }
         }
@@ -177,7 +186,7 @@ fn decode_log(
             input::log_rejects(&path, &mut decoder);
         }
         if batch.len() >= EVENT_BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH + 16));
+            let full = std::mem::replace(&mut batch, LogBatch::with_capacity(EVENT_BATCH + 16));
             if batches.send((index, full)).is_err() {
                 break;
             }
@@ -193,6 +202,7 @@ fn decode_log(
         stats: decoder.stats(),
         bytes,
         problems,
+        order,
     })
 }
 
@@ -332,7 +342,7 @@ fn gather(
     sort: &SortParams,
     engine: &mut Engine,
 ) -> Result<Gathered, ReplayError> {
-    let (sender, batches) = sync_channel::<LogBatch>(4 * logs.len().max(1));
+    let (sender, batches) = sync_channel::<Batch>(4 * logs.len().max(1));
     let decoders: Vec<_> = logs
         .iter()
         .zip(readers)
@@ -341,21 +351,17 @@ fn gather(
         .collect();
     drop(sender);
     let mut sorter = EventSorter::new(sort.clone());
-    let mut latest: Vec<Option<UnixMillis>> = vec![None; logs.len()];
     let mut out_of_order = 0u64;
-    for (index, batch) in batches.iter() {
-        for event in &batch {
-            let Some(time) = event.time() else {
-                engine.ingest(event);
-                continue;
-            };
-            if latest[index].is_some_and(|latest| time < latest) {
-                out_of_order += 1;
-            } else {
-                latest[index] = Some(time);
+    for (_, batch) in batches.iter() {
+        // On a failed spill the decoding threads stop as the channel closes behind them.
+        for event in &batch.events {
+            match event.time() {
+                None => engine.ingest(event),
+                Some(_) => sorter.push(event)?,
             }
-            // On a failed spill the decoding threads stop as the channel closes behind them.
-            sorter.push(event)?;
+        }
+        for (record, events) in batch.records_from(0) {
+            sorter.push_record(record, events)?;
         }
     }
     let mut gathered_decode = DecodeStats::default();
@@ -369,6 +375,7 @@ fn gather(
         timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
         gathered_decode.merge(&done.stats);
         bytes += done.bytes;
+        out_of_order += done.order.out_of_order;
         problems.extend(done.problems);
     }
     let sort = sorter.stats().clone();

@@ -1,6 +1,9 @@
 //! Puts a replay's events in time order with bounded memory: records (see [`crate::record`])
 //! gather in a buffer up to a set size, each full buffer is sorted and spilled to a temporary
 //! file as a run, and the runs and the last buffer are merged k-way on the way to the engine.
+//! A row record (a CSV row's fix and report in one) sorts as its fix; its report waits until
+//! every record that sorts before the report's own record has gone out, so the engine gets
+//! the events in the order their separate records would give.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -10,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use crate::model::AisEvent;
-use crate::record::{self, read_varint, RecordError, RecordReader};
+use crate::record::{self, read_varint, RecordError, RecordReader, KEY_PREFIX, REPORT_RANK};
 
 /// How much memory the sort may hold and where its runs go when the input is larger.
 #[derive(Clone, Debug)]
@@ -101,10 +104,22 @@ impl EventSorter {
     pub fn push(&mut self, event: &AisEvent) -> Result<(), SortError> {
         let start = self.buffer.len();
         record::encode(event, &mut self.buffer);
+        self.entry_from(start, 1)
+    }
+
+    /// Adds a record made by [`record`]: one event's, or a row record's two (`events`).
+    pub fn push_record(&mut self, bytes: &[u8], events: u64) -> Result<(), SortError> {
+        let start = self.buffer.len();
+        self.buffer.extend_from_slice(bytes);
+        self.entry_from(start, events)
+    }
+
+    /// Indexes the record written to the buffer from `start` on.
+    fn entry_from(&mut self, start: usize, events: u64) -> Result<(), SortError> {
         let time_key = u64::from_be_bytes(self.buffer[start..start + 8].try_into().expect("8"));
         self.entries
             .push(Entry::new(time_key, start, self.buffer.len() - start));
-        self.stats.events += 1;
+        self.stats.events += events;
         if self.buffer.len() + self.entries.len() * ENTRY_BYTES >= self.params.memory_bytes {
             self.spill()?;
         }
@@ -162,6 +177,8 @@ impl EventSorter {
             heap: BinaryHeap::new(),
             reader: RecordReader::default(),
             spare: Vec::new(),
+            waiting: Vec::new(),
+            scratch: Vec::new(),
         };
         for run in std::mem::take(&mut self.runs) {
             merge.runs.push(run.into_reader()?);
@@ -209,6 +226,13 @@ impl Ord for Head {
     }
 }
 
+/// The report of a row record taken out, waiting for its place.
+struct Waiting {
+    /// The event time and MMSI its record starts with.
+    prefix: [u8; KEY_PREFIX],
+    report: AisEvent,
+}
+
 /// The events of a finished sort, earliest first.
 pub struct SortedEvents {
     memory: MemoryRun,
@@ -216,11 +240,92 @@ pub struct SortedEvents {
     heap: BinaryHeap<Head>,
     reader: RecordReader,
     spare: Vec<u8>,
+    /// Reports of row records taken out, in the order of their own records (nearly always
+    /// none or one).
+    waiting: Vec<Waiting>,
+    /// A waiting report's own record, when it must be compared whole.
+    scratch: Vec<u8>,
 }
 
 impl SortedEvents {
     /// The next event, or `None` when all are out.
     pub fn next_event(&mut self) -> Result<Option<AisEvent>, SortError> {
+        if !self.waiting.is_empty() && self.first_waiting_is_due() {
+            return Ok(Some(self.waiting.remove(0).report));
+        }
+        let Some((prefix, (event, report))) = self.take_record()? else {
+            return Ok(None);
+        };
+        if let Some(report) = report {
+            self.wait(prefix, report);
+        }
+        Ok(Some(event))
+    }
+
+    /// Whether the first waiting report's record sorts before the next record (or none is
+    /// left). Its record starts like its fix's, with the kind of a report: the time, the MMSI
+    /// and the kind mostly settle it without encoding it.
+    fn first_waiting_is_due(&mut self) -> bool {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let due = match self.peek_record() {
+            None => true,
+            // Too short to be a record: taking it out names the damage.
+            Some(next) if next.len() <= KEY_PREFIX => false,
+            Some(next) => {
+                let first = &self.waiting[0];
+                let (next_prefix, next_rank) = (&next[..KEY_PREFIX], next[KEY_PREFIX]);
+                match first.prefix.as_slice().cmp(next_prefix) {
+                    Ordering::Less => true,
+                    Ordering::Greater => false,
+                    Ordering::Equal if next_rank != REPORT_RANK => REPORT_RANK < next_rank,
+                    Ordering::Equal => {
+                        scratch.clear();
+                        record::encode(&first.report, &mut scratch);
+                        scratch.as_slice() <= next
+                    }
+                }
+            }
+        };
+        self.scratch = scratch;
+        due
+    }
+
+    /// Puts a row record's report among the waiting ones, in the order of their records.
+    fn wait(&mut self, prefix: [u8; KEY_PREFIX], report: AisEvent) {
+        let mut at = self.waiting.len();
+        if at > 0 {
+            let own = |event: &AisEvent| {
+                let mut bytes = Vec::new();
+                record::encode(event, &mut bytes);
+                bytes
+            };
+            let bytes = own(&report);
+            at = self.waiting.partition_point(|w| own(&w.report) <= bytes);
+        }
+        self.waiting.insert(at, Waiting { prefix, report });
+    }
+
+    /// The next record in order, not taken out.
+    fn peek_record(&self) -> Option<&[u8]> {
+        if self.runs.is_empty() {
+            let entry = self.memory.entries.as_slice().first()?;
+            return Some(&self.memory.buffer[entry.range()]);
+        }
+        self.heap.peek().map(|head| head.record.as_slice())
+    }
+
+    /// The next record's key prefix and events.
+    #[allow(clippy::type_complexity)]
+    fn take_record(
+        &mut self,
+    ) -> Result<Option<([u8; KEY_PREFIX], (AisEvent, Option<AisEvent>))>, SortError> {
+        let prefix = |bytes: &[u8]| {
+            let mut prefix = [0u8; KEY_PREFIX];
+            if let Some(start) = bytes.get(..KEY_PREFIX) {
+                prefix.copy_from_slice(start);
+            }
+            prefix
+        };
         if self.runs.is_empty() {
             // Nothing spilled: straight from the sorted buffer, no copy.
             let Some(entry) = self.memory.entries.next() else {
@@ -229,8 +334,8 @@ impl SortedEvents {
             let bytes = &self.memory.buffer[entry.range()];
             return self
                 .reader
-                .read(bytes)
-                .map(Some)
+                .read_row(bytes)
+                .map(|events| Some((prefix(bytes), events)))
                 .map_err(|source| SortError::Record {
                     path: PathBuf::from("memory"),
                     source,
@@ -239,13 +344,14 @@ impl SortedEvents {
         let Some(head) = self.heap.pop() else {
             return Ok(None);
         };
-        let event = self
+        let events = self
             .reader
-            .read(&head.record)
+            .read_row(&head.record)
             .map_err(|source| SortError::Record {
                 path: self.source_path(head.source),
                 source,
             })?;
+        let taken = prefix(&head.record);
         let mut record = std::mem::replace(&mut self.spare, head.record);
         if self.fill(head.source, &mut record)? {
             self.heap.push(Head {
@@ -255,7 +361,7 @@ impl SortedEvents {
         } else {
             self.spare = record;
         }
-        Ok(Some(event))
+        Ok(Some((taken, events)))
     }
 
     fn source_path(&self, source: usize) -> PathBuf {
@@ -394,7 +500,7 @@ impl RunReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Fix, Heard, Mmsi, TransceiverClass};
+    use crate::model::{Fix, Heard, Mmsi, ReceiverHeartbeat, TransceiverClass, VesselReport};
     use crate::time::UnixMillis;
 
     fn fix(mmsi: u32, time: i64) -> AisEvent {
@@ -473,6 +579,113 @@ mod tests {
             0,
             "run files are removed"
         );
+    }
+
+    fn report_of(fix: &Fix, name: &str) -> VesselReport {
+        VesselReport {
+            mmsi: fix.mmsi,
+            msg_type: fix.msg_type,
+            part: None,
+            class: Some(fix.class),
+            heard: fix.heard.clone(),
+            imo: None,
+            name: Some(name.to_string()),
+            callsign: None,
+            ship_type: Some(80),
+            to_bow: None,
+            to_stern: None,
+            to_port: None,
+            to_starboard: None,
+            length: Some(120),
+            beam: None,
+            draught: None,
+            destination: None,
+            eta: None,
+        }
+    }
+
+    /// CSV-like rows (a fix and its report) crowded on few vessels and instants, with lone
+    /// fixes, reports and heartbeats of the same vessels and instants among them.
+    fn crowded(n: u32) -> (Vec<(Fix, VesselReport)>, Vec<AisEvent>) {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let names = ["A", "B", "C", "AB"];
+        let (mut rows, mut lone) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let r = next();
+            let AisEvent::Fix(mut f) = fix(200_000_000 + (r % 3) as u32, ((r >> 8) % 20) as i64)
+            else {
+                unreachable!()
+            };
+            f.lat = ((r >> 16) % 4) as f64;
+            let name = names[((r >> 24) % 4) as usize];
+            match (r >> 32) % 8 {
+                0 => lone.push(AisEvent::VesselReport(report_of(&f, name))),
+                1 => lone.push(AisEvent::Fix(f)),
+                2 => lone.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
+                    mmsi: f.mmsi,
+                    heard: f.heard.clone(),
+                    station_time: None,
+                    lat: None,
+                    lon: None,
+                })),
+                _ => {
+                    let report = report_of(&f, name);
+                    rows.push((f, report));
+                }
+            }
+        }
+        (rows, lone)
+    }
+
+    fn drain(mut sorted: SortedEvents) -> Vec<AisEvent> {
+        let mut out = Vec::new();
+        while let Some(e) = sorted.next_event().unwrap() {
+            out.push(e);
+        }
+        out
+    }
+
+    #[test]
+    fn row_records_give_the_order_of_their_events_own_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, lone) = crowded(4000);
+        let params = |memory_bytes| SortParams {
+            memory_bytes,
+            spill_dir: dir.path().to_path_buf(),
+        };
+        let mut apart = EventSorter::new(params(usize::MAX));
+        for (f, r) in &rows {
+            apart.push(&AisEvent::Fix(f.clone())).unwrap();
+            apart.push(&AisEvent::VesselReport(r.clone())).unwrap();
+        }
+        for e in &lone {
+            apart.push(e).unwrap();
+        }
+        let events = apart.stats().events;
+        let expected = drain(apart.into_sorted().unwrap());
+        for memory_bytes in [usize::MAX, 2048] {
+            let mut joined = EventSorter::new(params(memory_bytes));
+            let mut record = Vec::new();
+            for (f, r) in rows.iter().rev() {
+                record.clear();
+                record::encode_row(f, &record::ReportFields::of(r), &mut record);
+                joined.push_record(&record, 2).unwrap();
+            }
+            for e in &lone {
+                joined.push(e).unwrap();
+            }
+            assert_eq!(joined.stats().events, events);
+            assert_eq!(memory_bytes == usize::MAX, joined.stats().runs == 0);
+            let got = drain(joined.into_sorted().unwrap());
+            assert_eq!(got.len(), expected.len());
+            assert!(got == expected, "order differs with memory {memory_bytes}");
+        }
     }
 
     #[test]

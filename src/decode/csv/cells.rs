@@ -90,6 +90,12 @@ pub(super) fn split_cells(
     };
     let bytes = line.as_bytes();
     let mut start = 0;
+    if d.len() == 1 && q.len() <= 1 {
+        match split_unquoted_prefix(bytes, d[0], q.first().copied(), cells) {
+            Some(quoted_cell) => start = quoted_cell,
+            None => return Ok(()),
+        }
+    }
     loop {
         match next_mark(bytes, start, d, q) {
             None => {
@@ -126,6 +132,68 @@ pub(super) fn split_cells(
             }
         }
     }
+}
+
+/// Bytes of a machine word, read at once by [`split_unquoted_prefix`].
+const WORD: usize = 8;
+
+/// Which bytes of `word` equal the byte broadcast in `pattern`: the high bit of each such
+/// byte. No carry crosses a byte, so every bit is exact.
+#[inline]
+fn matching_bytes(word: u64, pattern: u64) -> u64 {
+    const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ pattern;
+    !((x & SEVEN).wrapping_add(SEVEN) | x | SEVEN)
+}
+
+/// Splits at the one-byte `delimiter` a word at a time while no `quote` appears: cells are
+/// pushed up to the first cell that holds a quote, whose start is returned (`None` when the
+/// whole line was split).
+#[inline]
+fn split_unquoted_prefix(
+    bytes: &[u8],
+    delimiter: u8,
+    quote: Option<u8>,
+    cells: &mut Cells,
+) -> Option<usize> {
+    let broadcast = |b: u8| u64::from(b) * 0x0101_0101_0101_0101;
+    let d = broadcast(delimiter);
+    let q = quote.map(broadcast);
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = WORD.min(bytes.len() - at);
+        let word = match bytes.get(at..at + WORD) {
+            Some(whole) => u64::from_le_bytes(whole.try_into().expect("a word")),
+            None => bytes[at..]
+                .iter()
+                .rev()
+                .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
+        };
+        let within = if n == WORD { !0 } else { (1u64 << (n * 8)) - 1 };
+        let mut marks =
+            (matching_bytes(word, d) | q.map_or(0, |q| matching_bytes(word, q))) & within;
+        while marks != 0 {
+            let found = at + (marks.trailing_zeros() / 8) as usize;
+            if bytes[found] != delimiter {
+                return Some(start);
+            }
+            cells.spans.push(Span {
+                start,
+                end: found,
+                unquoted: false,
+            });
+            start = found + 1;
+            marks &= marks - 1;
+        }
+        at += n;
+    }
+    cells.spans.push(Span {
+        start,
+        end: bytes.len(),
+        unquoted: false,
+    });
+    None
 }
 
 /// Reads the cell starting at `start` that holds a quote, character by character, into
@@ -216,7 +284,12 @@ fn simple_decimal(text: &[u8]) -> Option<f64> {
     if count == 0 || count > 15 || decimals > 15 {
         return None;
     }
-    let value = mantissa as f64 / POWERS[decimals];
+    // Dividing by 1 changes nothing; whole numbers (headings, types, sizes) skip it.
+    let value = if decimals == 0 {
+        mantissa as f64
+    } else {
+        mantissa as f64 / POWERS[decimals]
+    };
     Some(if negative { -value } else { value })
 }
 

@@ -1,14 +1,16 @@
 //! The events one CSV row stands for, from the fields read out of it: a base station's
 //! heartbeat, an aid to navigation, or a vessel's fix (or its absence) and its static data.
 
+use crate::decode::sink::{EventSink, RowReport};
+use crate::model::TransceiverClass;
 use crate::model::{AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat};
-use crate::model::{TransceiverClass, VesselReport};
+use crate::record::ReportFields;
 
-/// The fields read from one row before they become events.
-pub(super) struct StaticFields {
+/// The fields read from one row before they become events; text is borrowed from the row.
+pub(super) struct StaticFields<'r> {
     pub(super) imo: Option<u32>,
-    pub(super) name: Option<String>,
-    pub(super) callsign: Option<String>,
+    pub(super) name: Option<&'r str>,
+    pub(super) callsign: Option<&'r str>,
     pub(super) ship_type: Option<u8>,
     pub(super) to_bow: Option<u16>,
     pub(super) to_stern: Option<u16>,
@@ -17,11 +19,30 @@ pub(super) struct StaticFields {
     pub(super) length: Option<u16>,
     pub(super) beam: Option<u16>,
     pub(super) draught: Option<f32>,
-    pub(super) destination: Option<String>,
-    pub(super) eta: Option<String>,
+    pub(super) destination: Option<&'r str>,
+    pub(super) eta: Option<Eta>,
 }
 
-impl StaticFields {
+/// An ETA as AIS writes it, `MM-DDTHH:MMZ` (no year), held without an allocation.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Eta([u8; 12]);
+
+impl Eta {
+    pub(super) fn new(month: u32, day: u32, hour: u32, minute: u32) -> Eta {
+        let mut text = *b"00-00T00:00Z";
+        for (at, value) in [(0, month), (3, day), (6, hour), (9, minute)] {
+            text[at] = b'0' + (value / 10 % 10) as u8;
+            text[at + 1] = b'0' + (value % 10) as u8;
+        }
+        Eta(text)
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("digits and ASCII marks")
+    }
+}
+
+impl StaticFields<'_> {
     fn any(&self) -> bool {
         self.imo.is_some()
             || self.name.is_some()
@@ -58,16 +79,16 @@ pub(super) struct Motion {
 }
 
 /// The events one row stands for: a base station's heartbeat, an aid to navigation, or a
-/// vessel's fix (or its absence) and its static data.
+/// vessel's fix (or its absence) and its static data. How many events the row gave.
 #[inline]
-pub(super) fn push_row_events(
+pub(super) fn push_row_events<S: EventSink + ?Sized>(
     mmsi: Mmsi,
     mobile: Mobile,
     motion: Motion,
-    statics: StaticFields,
+    statics: StaticFields<'_>,
     heard: Heard,
-    out: &mut Vec<AisEvent>,
-) {
+    out: &mut S,
+) -> usize {
     let Motion {
         position,
         sog,
@@ -79,26 +100,28 @@ pub(super) fn push_row_events(
     let class = match mobile {
         Mobile::Vessel(class) => class,
         Mobile::BaseStation => {
-            out.push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
-                mmsi,
-                heard,
-                station_time: None,
-                lat: position.map(|p| p.0),
-                lon: position.map(|p| p.1),
-            }));
-            return;
+            out.events()
+                .push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
+                    mmsi,
+                    heard,
+                    station_time: None,
+                    lat: position.map(|p| p.0),
+                    lon: position.map(|p| p.1),
+                }));
+            return 1;
         }
         Mobile::AidToNavigation => {
-            out.push(AisEvent::Other(OtherMessage {
+            out.events().push(AisEvent::Other(OtherMessage {
                 mmsi,
                 msg_type: 0,
                 heard,
             }));
-            return;
+            return 1;
         }
     };
-    match position {
-        Some((lat, lon)) => out.push(AisEvent::Fix(Fix {
+    let has_statics = statics.any();
+    let fix = match position {
+        Some((lat, lon)) => Some(Fix {
             mmsi,
             msg_type: 0,
             class,
@@ -113,21 +136,25 @@ pub(super) fn push_row_events(
             accuracy: false,
             raim: false,
             second: None,
-        })),
-        None if !statics.any() => out.push(AisEvent::PositionUnavailable(OtherMessage {
-            mmsi,
-            msg_type: 0,
-            heard: heard.clone(),
-        })),
-        None => {}
-    }
-    if statics.any() {
-        out.push(AisEvent::VesselReport(VesselReport {
-            mmsi,
-            msg_type: 0,
+        }),
+        None if !has_statics => {
+            out.events()
+                .push(AisEvent::PositionUnavailable(OtherMessage {
+                    mmsi,
+                    msg_type: 0,
+                    heard,
+                }));
+            return 1;
+        }
+        None => None,
+    };
+    let report = has_statics.then(|| RowReport {
+        mmsi,
+        msg_type: 0,
+        heard,
+        fields: ReportFields {
             part: None,
             class: Some(class),
-            heard,
             imo: statics.imo,
             name: statics.name,
             callsign: statics.callsign,
@@ -140,7 +167,10 @@ pub(super) fn push_row_events(
             beam: statics.beam,
             draught: statics.draught,
             destination: statics.destination,
-            eta: statics.eta,
-        }));
-    }
+            eta: statics.eta.as_ref().map(Eta::as_str),
+        },
+    });
+    let events = usize::from(fix.is_some()) + usize::from(report.is_some());
+    out.row(fix, report);
+    events
 }

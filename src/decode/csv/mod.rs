@@ -45,9 +45,10 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use self::cells::{parse_number, split_cells, Cells, Row};
-use self::events::{push_row_events, Mobile, Motion, StaticFields};
+use self::events::{push_row_events, Eta, Mobile, Motion, StaticFields};
 use self::mapping::{header_names, Field, CORE_FIELDS, FIELD_COUNT};
 use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
+use crate::decode::sink::EventSink;
 use crate::model::{AisEvent, Heard, Mmsi, TimeSource, TransceiverClass};
 use crate::time::UnixMillis;
 
@@ -169,6 +170,15 @@ impl CsvDecoder {
     /// field is present). Appends to `out`; on error nothing is appended. Unreadable optional
     /// cells are left out and counted (see [`CsvDecoder::unreadable_cells`]).
     pub fn decode_row(&mut self, row: &str, out: &mut Vec<AisEvent>) -> Result<(), CsvRowError> {
+        self.decode_row_into(row, out).map(|_| ())
+    }
+
+    /// [`CsvDecoder::decode_row`] into any sink; how many events the row gave.
+    pub fn decode_row_into<S: EventSink + ?Sized>(
+        &mut self,
+        row: &str,
+        out: &mut S,
+    ) -> Result<usize, CsvRowError> {
         let row = row.trim_end_matches(['\r', '\n']);
         let mut cells = std::mem::take(&mut self.cells);
         let mut dropped = std::mem::take(&mut self.dropped);
@@ -249,23 +259,23 @@ impl CsvDecoder {
             .ok_or_else(|| self.bad(field, text, "not a number"))
     }
 
-    fn text(&self, cells: &Row<'_>, field: Field) -> Option<String> {
+    fn text<'c>(&self, cells: &Row<'c>, field: Field) -> Option<&'c str> {
         let text = self.cell(cells, field)?;
         // AIS pads text with `@`; exports write unknown text as the word "Unknown".
         let text = text.trim_end_matches('@').trim();
         if text.is_empty() || text.eq_ignore_ascii_case("unknown") {
             None
         } else {
-            Some(text.to_string())
+            Some(text)
         }
     }
 
-    fn decode_cells(
+    fn decode_cells<S: EventSink + ?Sized>(
         &self,
         cells: &Row<'_>,
         dropped: &mut Vec<(Field, CsvRowError)>,
-        out: &mut Vec<AisEvent>,
-    ) -> Result<(), CsvRowError> {
+        out: &mut S,
+    ) -> Result<usize, CsvRowError> {
         // A refused row names its first bad core cell in this order, so the order is kept.
         let mmsi = self.mmsi(cells)?;
         let time = self.time(cells, dropped)?;
@@ -285,8 +295,7 @@ impl CsvDecoder {
             channel: None,
             line: None,
         };
-        push_row_events(mmsi, mobile, motion, statics, heard, out);
-        Ok(())
+        Ok(push_row_events(mmsi, mobile, motion, statics, heard, out))
     }
 
     #[inline]
@@ -354,7 +363,7 @@ struct OptionalCells<'r> {
     dropped: &'r mut Vec<(Field, CsvRowError)>,
 }
 
-impl OptionalCells<'_> {
+impl<'r> OptionalCells<'r> {
     fn keep<T>(&mut self, field: Field, read: Result<Option<T>, CsvRowError>) -> Option<T> {
         read.unwrap_or_else(|error| {
             self.dropped.push((field, error));
@@ -438,11 +447,12 @@ impl OptionalCells<'_> {
             None => Ok(None),
             Some(text) if text.eq_ignore_ascii_case("unknown") => Ok(None),
             Some(text) => {
-                let digits = text
-                    .strip_prefix("IMO")
-                    .or_else(|| text.strip_prefix("imo"))
-                    .unwrap_or(text)
-                    .trim();
+                // Byte patterns, not `strip_prefix`: this runs for every row of an export.
+                let digits = match text.as_bytes() {
+                    [b'I', b'M', b'O', ..] | [b'i', b'm', b'o', ..] => &text[3..],
+                    _ => text,
+                }
+                .trim();
                 match digits.parse::<u32>() {
                     Ok(n) => Ok((n != 0).then_some(n)),
                     Err(_) => self.bad(Field::Imo, text, "not an IMO number"),
@@ -491,14 +501,14 @@ impl OptionalCells<'_> {
     }
 
     /// AIS writes the ETA without a year: `MM-DDTHH:MMZ`.
-    fn eta(&mut self) -> Option<String> {
+    fn eta(&mut self) -> Option<Eta> {
         let eta = match self.cell(Field::Eta) {
             None => Ok(None),
             Some(text) => {
                 match parse_day_first(text).or_else(|| self.decoder.map.time.read(text)) {
                     Some(t) => {
                         let (_, mo, d, h, mi, ..) = t.to_civil();
-                        Ok(Some(format!("{mo:02}-{d:02}T{h:02}:{mi:02}Z")))
+                        Ok(Some(Eta::new(mo, d, h, mi)))
                     }
                     None => self.bad(Field::Eta, text, "not a date-time"),
                 }
@@ -507,7 +517,7 @@ impl OptionalCells<'_> {
         self.keep(Field::Eta, eta)
     }
 
-    fn static_fields(&mut self) -> StaticFields {
+    fn static_fields(&mut self) -> StaticFields<'r> {
         let imo = self.imo();
         let ship_type = self.ship_type();
         let to_bow = self.metres(Field::ToBow);
