@@ -14,15 +14,6 @@ pub struct RowReport<'a> {
     pub fields: ReportFields<'a>,
 }
 
-impl RowReport<'_> {
-    pub fn to_event(&self) -> AisEvent {
-        AisEvent::VesselReport(
-            self.fields
-                .to_report(self.mmsi, self.msg_type, self.heard.clone()),
-        )
-    }
-}
-
 /// Takes what a decoder reads.
 pub trait EventSink {
     /// Where whole events go, in the order they are read.
