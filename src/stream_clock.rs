@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::detect::DetectParams;
-use crate::model::{AisEvent, Mmsi};
+use crate::model::{AisEvent, LineRef, Mmsi};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
 /// No AIS log predates 2000 (the standard's first receivers came later): an earlier time is
@@ -59,8 +59,41 @@ pub enum Admission {
 /// The events held back, in arrival order: part of the engine's checkpoint, so that a
 /// restarted service goes on waiting for the same confirmation.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(into = "SavedGuard", from = "SavedGuard")]
 pub struct StreamClockGuard {
     held: Vec<AisEvent>,
+}
+
+/// The guard as a checkpoint holds it: with the line each held event ended on, which is not
+/// part of an event's serialised form (without it a restarted service could not hand out the
+/// evidence a held event is).
+#[derive(Serialize, Deserialize)]
+struct SavedGuard {
+    held: Vec<AisEvent>,
+    #[serde(default)]
+    held_lines: Vec<Option<LineRef>>,
+}
+
+impl From<StreamClockGuard> for SavedGuard {
+    fn from(guard: StreamClockGuard) -> SavedGuard {
+        let held_lines = guard.held.iter().map(|e| e.heard().line).collect();
+        SavedGuard {
+            held: guard.held,
+            held_lines,
+        }
+    }
+}
+
+impl From<SavedGuard> for StreamClockGuard {
+    fn from(saved: SavedGuard) -> StreamClockGuard {
+        let mut held = saved.held;
+        for (event, line) in held.iter_mut().zip(saved.held_lines) {
+            if let Some(at) = line {
+                event.mark_line(at);
+            }
+        }
+        StreamClockGuard { held }
+    }
 }
 
 impl StreamClockGuard {
@@ -145,4 +178,48 @@ impl StreamClockGuard {
 
 fn max_jump_ms(params: &DetectParams) -> i64 {
     (params.max_clock_jump_hours * MILLIS_PER_HOUR as f64).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Heard, VesselReport};
+
+    #[test]
+    fn held_events_keep_their_lines_through_a_checkpoint() {
+        let clock = UnixMillis::from_secs(1_710_000_000);
+        let ahead = UnixMillis(clock.as_millis() + 48 * MILLIS_PER_HOUR);
+        let at = LineRef {
+            source: 2,
+            line: 81_234,
+            offset: 4_096_000,
+        };
+        let mut report = AisEvent::VesselReport(VesselReport {
+            mmsi: Mmsi(273_000_001),
+            msg_type: 5,
+            heard: Heard {
+                time: Some(ahead),
+                ..Heard::default()
+            },
+            ..VesselReport::default()
+        });
+        report.mark_line(at);
+        let mut guard = StreamClockGuard::default();
+        let admission = guard.admit(
+            &DetectParams::default(),
+            &report,
+            ahead,
+            Some(clock),
+            &mut RefusedTimes::default(),
+        );
+        assert!(matches!(admission, Admission::Held));
+        let saved = serde_json::to_string(&guard).unwrap();
+        let restored: StreamClockGuard = serde_json::from_str(&saved).unwrap();
+        assert_eq!(restored.held.len(), 1);
+        assert_eq!(restored.held[0].heard().line, Some(at), "{saved}");
+        // A checkpoint written before the lines were saved still reads.
+        let older: StreamClockGuard =
+            serde_json::from_str(&saved.replace(",\"held_lines\":[{", ",\"x\":[{")).unwrap();
+        assert_eq!(older.held[0].heard().line, None);
+    }
 }

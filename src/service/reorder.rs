@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::AisEvent;
+use crate::model::{AisEvent, LineRef};
 use crate::record;
 
 /// Most events held at once, whatever the window: a feed that bursts cannot grow memory
@@ -34,6 +34,11 @@ pub struct ReorderWindow {
 struct HeldEvents {
     #[serde(default)]
     held_events: Vec<AisEvent>,
+    /// The line each held event ended on, in the same order: an event's line is not part of
+    /// its serialised form, and without it a restarted service can neither find the event's
+    /// raw line nor hand out the evidence the event is (a gap's fix B, say).
+    #[serde(default)]
+    held_event_lines: Vec<Option<LineRef>>,
 }
 
 impl ReorderWindow {
@@ -108,9 +113,14 @@ impl ReorderWindow {
     pub fn save_into(&self, checkpoint: &mut serde_json::Value) {
         if let Some(object) = checkpoint.as_object_mut() {
             let held: Vec<&AisEvent> = self.held.values().collect();
+            let lines: Vec<Option<LineRef>> = held.iter().map(|e| e.heard().line).collect();
             object.insert(
                 "held_events".into(),
                 serde_json::to_value(held).expect("events always serialise"),
+            );
+            object.insert(
+                "held_event_lines".into(),
+                serde_json::to_value(lines).expect("line references always serialise"),
             );
         }
     }
@@ -118,7 +128,11 @@ impl ReorderWindow {
     /// Holds again the events a checkpoint saved.
     pub fn restore_from(&mut self, checkpoint: &str) -> Result<(), serde_json::Error> {
         let saved: HeldEvents = serde_json::from_str(checkpoint)?;
-        for event in saved.held_events {
+        let mut lines = saved.held_event_lines.into_iter();
+        for mut event in saved.held_events {
+            if let Some(at) = lines.next().flatten() {
+                event.mark_line(at);
+            }
             let time = event.time().map(|t| t.as_millis());
             self.newest = self.newest.max(time);
             self.hold(event);
@@ -130,7 +144,7 @@ impl ReorderWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Heard, Mmsi, OtherMessage};
+    use crate::model::{Heard, Mmsi, OtherMessage, VesselReport};
     use crate::time::UnixMillis;
 
     fn event(mmsi: u32, time: Option<i64>) -> AisEvent {
@@ -207,8 +221,24 @@ mod tests {
     fn held_events_survive_a_checkpoint() {
         let mut window = ReorderWindow::new(60);
         let mut ready = Vec::new();
-        window.push(event(1, Some(5_000)), &mut ready);
-        window.push(event(2, Some(2_000)), &mut ready);
+        let line = |n: u64| LineRef {
+            source: 3,
+            line: n,
+            offset: 100 * n,
+        };
+        for (n, time) in [(1, 5_000), (2, 2_000)] {
+            let mut held = AisEvent::VesselReport(VesselReport {
+                mmsi: Mmsi(n),
+                msg_type: 5,
+                heard: Heard {
+                    time: Some(UnixMillis(time)),
+                    ..Heard::default()
+                },
+                ..VesselReport::default()
+            });
+            held.mark_line(line(u64::from(n)));
+            window.push(held, &mut ready);
+        }
         let mut checkpoint = serde_json::json!({ "clock": 5000 });
         window.save_into(&mut checkpoint);
         let mut restored = ReorderWindow::new(60);
@@ -216,6 +246,9 @@ mod tests {
         assert_eq!(restored.held(), 2);
         restored.push(event(3, Some(65_000)), &mut ready);
         assert_eq!(times(&ready), [Some(2_000), Some(5_000)]);
+        // Each keeps the line it ended on: its raw line and its evidence are found by it.
+        let lines: Vec<_> = ready.iter().map(|e| e.heard().line).collect();
+        assert_eq!(lines, [Some(line(2)), Some(line(1))]);
         // A checkpoint from before the window existed holds nothing.
         let mut old = ReorderWindow::new(60);
         old.restore_from("{\"clock\": 5000}").unwrap();
