@@ -52,19 +52,20 @@ pub fn free_port() -> u16 {
 /// One HTTP/1.1 GET on loopback, closed after the answer: status code and body (status 0 when
 /// the answer has no status line).
 pub fn http_get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).expect("the HTTP listener accepts");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("a read timeout");
+    try_http_get(address, path).expect("the HTTP listener answers")
+}
+
+/// [`http_get`] for a service that may be exiting: a refused or reset connection is an error,
+/// not a failed test.
+pub fn try_http_get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("the request is sent");
+    )?;
     let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("the answer is read");
+    stream.read_to_string(&mut response)?;
     let status = response
         .split(' ')
         .nth(1)
@@ -74,7 +75,7 @@ pub fn http_get(address: &str, path: &str) -> (u16, String) {
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 /// The value of one series in a Prometheus text page.
