@@ -289,6 +289,23 @@ impl AisEvent {
         }
     }
 
+    /// The line each of `events` ended on, for a checkpoint that saves them: a line is not
+    /// part of an event's serialised form, and a restarted service needs it to find the raw
+    /// line and hand out the evidence the event is. [`AisEvent::put_back_lines`] undoes it.
+    pub fn lines_of<'a>(events: impl IntoIterator<Item = &'a AisEvent>) -> Vec<Option<LineRef>> {
+        events.into_iter().map(|e| e.heard().line).collect()
+    }
+
+    /// Marks `events` with the lines [`AisEvent::lines_of`] saved (fewer lines, from a
+    /// checkpoint written before they were saved, leave the rest unmarked).
+    pub fn put_back_lines(events: &mut [AisEvent], lines: Vec<Option<LineRef>>) {
+        for (event, line) in events.iter_mut().zip(lines) {
+            if let Some(at) = line {
+                event.mark_line(at);
+            }
+        }
+    }
+
     /// AIS message type (0 for CSV rows).
     pub fn msg_type(&self) -> u8 {
         match self {

@@ -68,7 +68,7 @@ pub fn encode_report(
 pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, out: &mut Vec<u8>) {
     let time = fix.heard.time.expect("only timed events are ordered");
     // One reservation for the whole row instead of growth checks failing part-way.
-    out.reserve(160);
+    out.reserve(ROW_RECORD_BYTES);
     put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
     put_fix(out, fix);
     put_heard(out, &fix.heard);
@@ -147,6 +147,9 @@ impl<'a> ReportFields<'a> {
         }
     }
 }
+
+/// Room for one CSV row record (about 130 bytes with names and destination).
+pub const ROW_RECORD_BYTES: usize = 160;
 
 /// Bytes of a record's key before its kind: the event time and the MMSI.
 pub const KEY_PREFIX: usize = 12;

@@ -76,7 +76,7 @@ struct SavedGuard {
 
 impl From<StreamClockGuard> for SavedGuard {
     fn from(guard: StreamClockGuard) -> SavedGuard {
-        let held_lines = guard.held.iter().map(|e| e.heard().line).collect();
+        let held_lines = AisEvent::lines_of(&guard.held);
         SavedGuard {
             held: guard.held,
             held_lines,
@@ -87,11 +87,7 @@ impl From<StreamClockGuard> for SavedGuard {
 impl From<SavedGuard> for StreamClockGuard {
     fn from(saved: SavedGuard) -> StreamClockGuard {
         let mut held = saved.held;
-        for (event, line) in held.iter_mut().zip(saved.held_lines) {
-            if let Some(at) = line {
-                event.mark_line(at);
-            }
-        }
+        AisEvent::put_back_lines(&mut held, saved.held_lines);
         StreamClockGuard { held }
     }
 }

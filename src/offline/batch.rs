@@ -20,14 +20,11 @@ pub struct LogBatch {
     line: LineRef,
 }
 
-/// Bytes reserved per record: a CSV row record is about 130.
-const RECORD_BYTES: usize = 160;
-
 impl LogBatch {
     pub fn with_capacity(items: usize) -> LogBatch {
         LogBatch {
             events: Vec::with_capacity(items),
-            records: Vec::with_capacity(items * RECORD_BYTES),
+            records: Vec::with_capacity(items * record::ROW_RECORD_BYTES),
             ends: Vec::with_capacity(items),
             line: LineRef::default(),
         }
@@ -36,6 +33,15 @@ impl LogBatch {
     /// What follows comes from this line.
     pub fn at_line(&mut self, line: LineRef) {
         self.line = line;
+    }
+
+    /// Marks the events from the `from`th on with the line set by [`LogBatch::at_line`]: the
+    /// positions and static reports among them can become evidence and keep their origin
+    /// (records are stamped as they are encoded).
+    pub fn stamp_events_from(&mut self, from: usize) {
+        for event in &mut self.events[from..] {
+            event.mark_line(self.line);
+        }
     }
 
     /// Events and records held.

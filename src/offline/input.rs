@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::decode::feed::{FeedDecoder, FormatRefusal, FormatSwitch};
-use crate::model::{AisEvent, LineRef};
 use crate::source::file::GzipBreak;
 
 /// A log that replay could not read whole. Broken and refused logs leave the database built
@@ -86,19 +85,6 @@ pub fn counters(problems: &[InputProblem]) -> [(String, u64); 3] {
 
 /// Each refusal the decoder noted, with its log, line and reason, at debug level (the counts
 /// are in the summary); replay and `aisgap decode` both report them so.
-/// Marks the positions and static reports one line of log `source` gave with where that line
-/// is (line `line`, starting at byte `offset`): what can become evidence keeps its origin.
-pub fn stamp_line(events: &mut [AisEvent], source: usize, line: u64, offset: u64) {
-    let at = LineRef {
-        source: source as u32,
-        line,
-        offset,
-    };
-    for event in events {
-        event.mark_line(at);
-    }
-}
-
 pub fn log_rejects(path: &Path, decoder: &mut FeedDecoder) {
     for note in decoder.take_reject_notes() {
         tracing::debug!(

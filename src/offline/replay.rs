@@ -174,7 +174,7 @@ fn decode_log(
                     offset: at,
                 });
                 decoder.decode_line_into(text, None, &mut batch);
-                input::stamp_line(&mut batch.events[events..], index, read, at);
+                batch.stamp_events_from(events);
                 batch.observe_order(events, records, &mut order);
                 bytes += text.len() as u64 + 1;
             }

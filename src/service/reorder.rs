@@ -113,7 +113,7 @@ impl ReorderWindow {
     pub fn save_into(&self, checkpoint: &mut serde_json::Value) {
         if let Some(object) = checkpoint.as_object_mut() {
             let held: Vec<&AisEvent> = self.held.values().collect();
-            let lines: Vec<Option<LineRef>> = held.iter().map(|e| e.heard().line).collect();
+            let lines = AisEvent::lines_of(held.iter().copied());
             object.insert(
                 "held_events".into(),
                 serde_json::to_value(held).expect("events always serialise"),
@@ -127,12 +127,9 @@ impl ReorderWindow {
 
     /// Holds again the events a checkpoint saved.
     pub fn restore_from(&mut self, checkpoint: &str) -> Result<(), serde_json::Error> {
-        let saved: HeldEvents = serde_json::from_str(checkpoint)?;
-        let mut lines = saved.held_event_lines.into_iter();
-        for mut event in saved.held_events {
-            if let Some(at) = lines.next().flatten() {
-                event.mark_line(at);
-            }
+        let mut saved: HeldEvents = serde_json::from_str(checkpoint)?;
+        AisEvent::put_back_lines(&mut saved.held_events, saved.held_event_lines);
+        for event in saved.held_events {
             let time = event.time().map(|t| t.as_millis());
             self.newest = self.newest.max(time);
             self.hold(event);

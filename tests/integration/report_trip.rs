@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use aisgap::config::Config;
 use aisgap::engine::Engine;
-use aisgap::model::AisEvent;
+use aisgap::model::{AisEvent, LineRef};
 use aisgap::report::trip::{self, TripKey};
 use aisgap::store::Store;
 use aisgap::time::UnixMillis;
@@ -275,7 +275,12 @@ fn a_trip_withdrawn_by_late_fixes_has_a_report_whose_history_says_why() {
     for (index, line) in log.split(|&b| b == b'\n').enumerate() {
         let from = events.len();
         decoder.decode_line(line, None, &mut events);
-        aisgap::offline::input::stamp_line(&mut events[from..], 0, index as u64 + 1, 0);
+        let at = LineRef {
+            source: 0,
+            line: index as u64 + 1,
+            offset: 0,
+        };
+        events[from..].iter_mut().for_each(|e| e.mark_line(at));
     }
     events.retain(|e| e.time().is_some());
     events.sort_by_key(|e| e.time());
