@@ -14,6 +14,7 @@ pub mod read;
 pub mod rendezvous;
 mod rows;
 pub mod schema;
+mod superseded;
 pub mod visits;
 mod writer;
 
@@ -35,6 +36,7 @@ use crate::engine::{Change, VesselSnapshot};
 use crate::ports::Port;
 use crate::time::UnixMillis;
 use crate::track::{SegmentRow, TrackChunk};
+use superseded::SupersededRows;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -283,6 +285,7 @@ impl Store {
             for change in changes {
                 writer.apply(change)?;
             }
+            writer.finish()?;
         }
         tx.commit()?;
         Ok(())
@@ -299,6 +302,7 @@ impl Store {
             for change in &commit.changes {
                 writer.apply(change)?;
             }
+            writer.finish()?;
             let mut add = tx.prepare_cached(
                 "INSERT INTO ingest (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
             )?;
@@ -473,10 +477,10 @@ fn write_loop(mut store: Store, batches: Receiver<Vec<Change>>) -> Result<Store,
             let mut batch = first;
             let mut written = 0;
             loop {
-                for change in &batch {
-                    writer.apply(change)?;
-                }
                 written += batch.len();
+                for change in batch {
+                    writer.take(change)?;
+                }
                 if written >= REPLAY_TRANSACTION_CHANGES {
                     break;
                 }
@@ -485,6 +489,7 @@ fn write_loop(mut store: Store, batches: Receiver<Vec<Change>>) -> Result<Store,
                     Err(_) => break,
                 }
             }
+            writer.finish()?;
         }
         tx.commit()?;
         next = batches.recv().ok();
@@ -508,6 +513,9 @@ struct BatchWriter<'t> {
     visit: rusqlite::Statement<'t>,
     evidence: rusqlite::Statement<'t>,
     tx: &'t rusqlite::Transaction<'t>,
+    /// Vessel and gap rows, and the stream clock, written once at [`BatchWriter::finish`].
+    superseded: SupersededRows,
+    clock_now: Option<UnixMillis>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -556,12 +564,41 @@ impl<'t> BatchWriter<'t> {
             visit: tx.prepare(visits::VISIT_INSERT)?,
             evidence: tx.prepare(provenance::EVIDENCE_INSERT)?,
             tx,
+            superseded: SupersededRows::default(),
+            clock_now: None,
         })
+    }
+
+    /// [`BatchWriter::apply`] of a change the caller no longer needs: the rows that wait for
+    /// the end of the transaction are moved, not copied.
+    fn take(&mut self, change: Change) -> Result<(), StoreError> {
+        match change {
+            Change::Vessel(v) => self.superseded.vessel(v),
+            Change::Gap(g) => self.superseded.gap(*g),
+            other => self.apply(&other)?,
+        }
+        Ok(())
+    }
+
+    /// Writes what waits for the end of the transaction; the writer must not be dropped
+    /// without it.
+    fn finish(mut self) -> Result<(), StoreError> {
+        let (vessels, gaps) = self.superseded.take();
+        for vessel in &vessels {
+            self.vessel(vessel)?;
+        }
+        for gap in &gaps {
+            self.gap(gap)?;
+        }
+        if let Some(clock) = self.clock_now {
+            self.clock.execute(params![clock.as_millis().to_string()])?;
+        }
+        Ok(())
     }
 
     fn apply(&mut self, change: &Change) -> Result<(), StoreError> {
         match change {
-            Change::Vessel(v) => self.vessel(v)?,
+            Change::Vessel(v) => self.superseded.vessel(v.clone()),
             Change::Identity {
                 mmsi,
                 time,
@@ -582,7 +619,7 @@ impl<'t> BatchWriter<'t> {
                     rows::class_text(i.class)
                 ])?;
             }
-            Change::Gap(g) => self.gap(g)?,
+            Change::Gap(g) => self.superseded.gap((**g).clone()),
             Change::Judgement(j) => {
                 self.history.execute(params![
                     j.mmsi.0,
@@ -598,6 +635,7 @@ impl<'t> BatchWriter<'t> {
                 ])?;
             }
             Change::Watched { mmsi, watched } => {
+                self.superseded.set_watched(*mmsi, *watched);
                 self.watched.execute(params![mmsi.0, watched])?;
             }
             Change::Track(chunk) => self.track(chunk)?,
@@ -610,9 +648,7 @@ impl<'t> BatchWriter<'t> {
                 self.port_hour
                     .execute(params![port, hour.as_millis(), vessels])?;
             }
-            Change::Clock(clock) => {
-                self.clock.execute(params![clock.as_millis().to_string()])?;
-            }
+            Change::Clock(clock) => self.clock_now = Some(*clock),
             Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
             Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
             Change::Rendezvous(r) => rendezvous::write_rendezvous(&mut self.rendezvous, r)?,

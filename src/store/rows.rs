@@ -241,14 +241,14 @@ fn class_from_text(text: &str) -> Option<TransceiverClass> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::detect::PortCandidate;
     use crate::store::schema;
     use crate::track::IdentityChange;
 
     /// Every field set, none equal to another, so that two swapped columns cannot pass.
-    fn distinct_gap() -> GapRecord {
+    pub(in crate::store) fn distinct_gap() -> GapRecord {
         GapRecord {
             mmsi: Mmsi(445_000_001),
             segment: 3,

@@ -1,0 +1,233 @@
+//! Rows that a later write in the same transaction replaces: each vessel's row and each gap's
+//! row are kept here, merged as the database would merge them, and written once when the
+//! transaction ends.
+//!
+//! Why: a watched vessel that passes once has its open gap written again at each refresh
+//! mark (6 h to 384 h) and its vessel row at every daily sweep it was heard in; in a replay's
+//! transaction of 50,000 changes most of those writes are replaced before anyone can read
+//! them. Nothing the writer runs inside a transaction reads the two tables, so writing only
+//! the last state (folded as the upsert folds it) leaves the same rows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::detect::GapRecord;
+use crate::engine::VesselSnapshot;
+use crate::model::Mmsi;
+use crate::track::Identity;
+
+/// The vessel and gap rows of one transaction, the latest of each key.
+#[derive(Debug, Default)]
+pub(super) struct SupersededRows {
+    vessels: BTreeMap<Mmsi, VesselSnapshot>,
+    /// By the gaps table's key, (MMSI, dark_from in ms).
+    gaps: BTreeMap<(Mmsi, i64), GapRecord>,
+}
+
+impl SupersededRows {
+    /// A vessel row to write: folded into the one already waiting as `INSERT ... ON CONFLICT
+    /// DO UPDATE` in `BatchWriter` folds it into the stored row (earliest first_heard, the
+    /// identity's known values kept where the newer snapshot knows nothing, the rest the
+    /// newer's).
+    pub(super) fn vessel(&mut self, next: VesselSnapshot) {
+        match self.vessels.get_mut(&next.mmsi) {
+            None => {
+                self.vessels.insert(next.mmsi, next);
+            }
+            Some(waiting) => {
+                let first_heard = waiting.first_heard.min(next.first_heard);
+                let identity = fold_identity(&waiting.identity, &next.identity);
+                *waiting = next;
+                waiting.first_heard = first_heard;
+                waiting.identity = identity;
+            }
+        }
+    }
+
+    /// A gap row to write (`INSERT OR REPLACE`: the newer replaces it whole).
+    pub(super) fn gap(&mut self, record: GapRecord) {
+        self.gaps
+            .insert((record.mmsi, record.dark_from.as_millis()), record);
+    }
+
+    /// `UPDATE gaps SET watched = ? WHERE mmsi = ?` for the rows still waiting.
+    pub(super) fn set_watched(&mut self, mmsi: Mmsi, watched: bool) {
+        for (_, record) in self.gaps.range_mut((mmsi, i64::MIN)..=(mmsi, i64::MAX)) {
+            record.watched = watched;
+        }
+    }
+
+    /// Every row waiting, in key order, leaving none.
+    pub(super) fn take(&mut self) -> (Vec<VesselSnapshot>, Vec<GapRecord>) {
+        (
+            std::mem::take(&mut self.vessels).into_values().collect(),
+            std::mem::take(&mut self.gaps).into_values().collect(),
+        )
+    }
+}
+
+/// `COALESCE(newer, older)` field by field; the newer identity itself when it lacks nothing
+/// the older knows (the usual case, with no copy).
+fn fold_identity(older: &Arc<Identity>, newer: &Arc<Identity>) -> Arc<Identity> {
+    if Arc::ptr_eq(older, newer) {
+        return newer.clone();
+    }
+    let (o, n) = (older.as_ref(), newer.as_ref());
+    let lacks = (n.imo.is_none() && o.imo.is_some())
+        || (n.name.is_none() && o.name.is_some())
+        || (n.callsign.is_none() && o.callsign.is_some())
+        || (n.ship_type.is_none() && o.ship_type.is_some())
+        || (n.length.is_none() && o.length.is_some())
+        || (n.beam.is_none() && o.beam.is_some())
+        || (n.draught.is_none() && o.draught.is_some())
+        || (n.destination.is_none() && o.destination.is_some())
+        || (n.class.is_none() && o.class.is_some());
+    if !lacks {
+        return newer.clone();
+    }
+    Arc::new(Identity {
+        imo: n.imo.or(o.imo),
+        name: n.name.clone().or_else(|| o.name.clone()),
+        callsign: n.callsign.clone().or_else(|| o.callsign.clone()),
+        ship_type: n.ship_type.or(o.ship_type),
+        length: n.length.or(o.length),
+        beam: n.beam.or(o.beam),
+        draught: n.draught.or(o.draught),
+        destination: n.destination.clone().or_else(|| o.destination.clone()),
+        class: n.class.or(o.class),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Change;
+    use crate::model::TransceiverClass;
+    use crate::store::Store;
+    use crate::time::UnixMillis;
+    use crate::track::Position;
+
+    const T0: i64 = 1_709_856_000_000;
+
+    fn snapshot(first: i64, last: i64, identity: Identity) -> Change {
+        Change::Vessel(VesselSnapshot {
+            mmsi: Mmsi(445_000_001),
+            first_heard: UnixMillis(first),
+            last_heard: UnixMillis(last),
+            last_fix: Some(Position {
+                time: UnixMillis(last),
+                lat: 42.7,
+                lon: 133.1,
+            }),
+            identity: Arc::new(identity),
+            watched: true,
+            fixes: 3,
+            late_fixes: 0,
+        })
+    }
+
+    fn vessel_rows(store: &Store) -> Vec<String> {
+        let conn = &store.db.conn;
+        let mut statement = conn.prepare("SELECT * FROM vessels ORDER BY mmsi").unwrap();
+        let columns = statement.column_count();
+        statement
+            .query_map([], |row| {
+                Ok((0..columns)
+                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join(" | "))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// A vessel that left memory and came back: its newer snapshot knows a later first fix
+    /// and no identity yet, and must not wipe what the older one knew.
+    #[test]
+    fn vessel_rows_fold_in_one_transaction_as_the_upsert_folds_them_in_several() {
+        let known = Identity {
+            imo: Some(9_000_001),
+            name: Some("OLD NAME".into()),
+            callsign: Some("ABCD".into()),
+            ship_type: Some(80),
+            length: Some(180),
+            beam: Some(30),
+            draught: Some(9.5),
+            destination: Some("VOSTOCHNY".into()),
+            class: Some(TransceiverClass::A),
+        };
+        let partly = Identity {
+            name: Some("NEW NAME".into()),
+            draught: Some(6.1),
+            ..Identity::default()
+        };
+        let changes = vec![
+            snapshot(T0, T0 + 3_600_000, known),
+            snapshot(T0 + 90_000_000, T0 + 91_000_000, Identity::default()),
+            snapshot(T0 + 90_000_000, T0 + 95_000_000, partly),
+        ];
+        let mut each = Store::open_in_memory().unwrap();
+        for change in &changes {
+            each.apply(std::slice::from_ref(change)).unwrap();
+        }
+        let mut all = Store::open_in_memory().unwrap();
+        all.apply(&changes).unwrap();
+        let rows = vessel_rows(&each);
+        assert_eq!(vessel_rows(&all), rows);
+        assert!(rows[0].contains(&format!("Integer({T0})")), "{rows:?}");
+        assert!(rows[0].contains("Integer(9000001)"), "{rows:?}");
+    }
+
+    fn gap_rows(store: &Store) -> Vec<String> {
+        let conn = &store.db.conn;
+        let mut statement = conn
+            .prepare(
+                "SELECT mmsi, dark_from, status, watched, duration_hours FROM gaps ORDER BY 1, 2",
+            )
+            .unwrap();
+        statement
+            .query_map([], |row| {
+                Ok((0..5)
+                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join(" | "))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// An open gap written again, its vessel no longer watched in between, then another gap
+    /// after the switch: the switch reaches the row that waits, not the gap after it.
+    #[test]
+    fn a_watch_switch_reaches_the_gap_rows_still_waiting() {
+        let open = crate::store::rows::tests::distinct_gap();
+        let mut longer = open.clone();
+        longer.duration_hours += 6.0;
+        let mut later = open.clone();
+        later.dark_from = UnixMillis(open.dark_from.as_millis() + 86_400_000);
+        let changes = vec![
+            Change::Gap(Box::new(open.clone())),
+            Change::Gap(Box::new(longer)),
+            Change::Watched {
+                mmsi: open.mmsi,
+                watched: false,
+            },
+            Change::Gap(Box::new(later)),
+        ];
+        let mut each = Store::open_in_memory().unwrap();
+        for change in &changes {
+            each.apply(std::slice::from_ref(change)).unwrap();
+        }
+        let mut all = Store::open_in_memory().unwrap();
+        all.apply(&changes).unwrap();
+        let rows = gap_rows(&each);
+        assert_eq!(gap_rows(&all), rows);
+        assert_eq!(rows.len(), 2);
+        assert!(
+            rows[0].contains("Integer(0)") && rows[1].contains("Integer(1)"),
+            "{rows:?}"
+        );
+    }
+}
