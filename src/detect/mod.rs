@@ -252,6 +252,28 @@ fn lowest_gap_hours(params: &DetectParams, ports: &Ports) -> f64 {
         .map_or(params.gap_hours, |h| h.min(params.gap_hours))
 }
 
+/// A port within its approach distance of fix A, with A's distance from it: what judging a
+/// silence since A needs of the port list, the same at every look.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NearPort {
+    pub index: usize,
+    pub to_port_nm: f64,
+}
+
+/// The ports within their approach distance of A, in the order [`Ports::near`] gives them,
+/// with A's distance from each.
+pub fn near_a(ports: &Ports, a: Position) -> Vec<NearPort> {
+    let mut near = Vec::new();
+    ports.near(a.lat, a.lon, &mut near);
+    near.into_iter()
+        .filter_map(|index| {
+            let port = &ports[index];
+            let to_port_nm = port.distance_nm(a.lat, a.lon);
+            (to_port_nm <= port.approach_nm).then_some(NearPort { index, to_port_nm })
+        })
+        .collect()
+}
+
 /// Indices, ascending, of the ports within their approach distance of A or B.
 fn near_either(ports: &Ports, a: Position, b: Option<Position>) -> Vec<usize> {
     let mut near = Vec::new();
@@ -372,19 +394,27 @@ pub fn judge_open(
     ports: &Ports,
     coverage: &Coverage,
 ) -> Option<GapRecord> {
-    judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
-        coverage.covered_ms(index, a.time, clock, mmsi, params.coverage_min_vessels)
-    })
+    judge_open_with(
+        mmsi,
+        a,
+        clock,
+        params,
+        ports,
+        &near_a(ports, a),
+        &mut |index| coverage.covered_ms(index, a.time, clock, mmsi, params.coverage_min_vessels),
+    )
 }
 
 /// [`judge_open`] with the covered milliseconds of `[A, clock)` at each port (by index) from
-/// `covered_ms`: a caller that keeps a long silence's sum as it grows saves walking it again.
+/// `covered_ms`, and the ports near A from `near` ([`near_a`]): a caller that keeps a long
+/// silence's sum and its ports as it grows saves walking the hours and the ports again.
 pub fn judge_open_with(
     mmsi: Mmsi,
     a: Position,
     clock: UnixMillis,
     params: &DetectParams,
     ports: &Ports,
+    near: &[NearPort],
     covered_ms: &mut dyn FnMut(usize) -> i64,
 ) -> Option<GapRecord> {
     let duration = a.time.hours_until(clock);
@@ -393,13 +423,13 @@ pub fn judge_open_with(
     }
     let span_ms = (clock.as_millis() - a.time.as_millis()) as f64;
     let mut candidates = Vec::new();
-    for index in near_either(ports, a, None) {
+    for &NearPort { index, to_port_nm } in near {
         let port = &ports[index];
         if duration < port_gap_hours(params, port) {
             continue;
         }
         let share = covered_ms(index) as f64 / span_ms;
-        let to_port = port.distance_nm(a.lat, a.lon);
+        let to_port = to_port_nm;
         candidates.push(PortCandidate {
             port: port.name.clone(),
             detour_nm: round_to(to_port, 3),

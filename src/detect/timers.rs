@@ -9,7 +9,7 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    lowest_gap_hours, near_either, port_gap_hours, DetectParams, GapRecord, PortCandidate,
+    lowest_gap_hours, near_a, port_gap_hours, DetectParams, GapRecord, NearPort, PortCandidate,
 };
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -113,24 +113,47 @@ pub struct OpenTimersCheckpoint {
 /// The covered milliseconds of one silence at each port near fix A, summed up to the start of
 /// the current hour as the silence grows: hours before it no longer change but for late data,
 /// after which the caller starts the sum again. Equal to walking the whole silence each time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SilenceCoverage {
     a: Position,
     known_until: i64,
     /// `(port index, covered ms)` of the ports near fix A only, ascending by index: a table
     /// with as many slots as ports would cost each silence the whole port list.
     covered: Vec<(usize, i64)>,
+    /// The same ports with A's distance from each, found once rather than at every look (a
+    /// cache: empty after a restore until the next [`SilenceSums::advanced`]).
+    #[serde(skip)]
+    near: Vec<NearPort>,
+}
+
+/// Equal when they sum the same silence to the same hour alike; the ports' distances are a
+/// cache of what `a` implies.
+impl PartialEq for SilenceCoverage {
+    fn eq(&self, other: &Self) -> bool {
+        (self.a, self.known_until, &self.covered) == (other.a, other.known_until, &other.covered)
+    }
 }
 
 impl SilenceCoverage {
     pub fn new(a: Position, ports: &Ports) -> SilenceCoverage {
+        let near = near_a(ports, a);
         SilenceCoverage {
             a,
             known_until: a.time.as_millis(),
-            covered: near_either(ports, a, None)
-                .into_iter()
-                .map(|index| (index, 0))
-                .collect(),
+            covered: near.iter().map(|port| (port.index, 0)).collect(),
+            near,
+        }
+    }
+
+    /// The ports near fix A with A's distance from each, as [`super::judge_open_with`] takes
+    /// them.
+    pub fn near(&self) -> &[NearPort] {
+        &self.near
+    }
+
+    fn find_ports_again(&mut self, ports: &Ports) {
+        if self.near.len() != self.covered.len() {
+            self.near = near_a(ports, self.a);
         }
     }
 
@@ -232,6 +255,7 @@ impl<K: Copy + Ord + Hash + Default> SilenceSums<K> {
             *sum = SilenceCoverage::new(a, ports);
         }
         self.by_known_until.remove(&(sum.known_until, key));
+        sum.find_ports_again(ports);
         sum.advance(clock, mmsi, params, coverage);
         self.by_known_until.insert((sum.known_until, key));
         sum
@@ -320,10 +344,13 @@ pub fn next_check(
         Some(best) if c.feasible => c.port == best.port,
         Some(best) => c.detour_nm <= best.detour_nm,
     };
-    for &(index, covered) in &silence.covered {
+    for (slot, &(index, covered)) in silence.covered.iter().enumerate() {
         let port = &ports[index];
         consider(at_hours(port_gap_hours(params, port)));
-        let to_port = port.distance_nm(a.lat, a.lon);
+        let to_port = silence
+            .near
+            .get(slot)
+            .map_or_else(|| port.distance_nm(a.lat, a.lon), |near| near.to_port_nm);
         consider(at_hours(
             params.min_port_hours + to_port / params.max_speed_kn,
         ));

@@ -198,9 +198,15 @@ impl Engine {
             self.judging
                 .silences
                 .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
-        let record = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
-            silence.until(index, clock, mmsi, params, coverage)
-        });
+        let record = judge_open_with(
+            mmsi,
+            a,
+            clock,
+            params,
+            ports,
+            silence.near(),
+            &mut |index| silence.until(index, clock, mmsi, params, coverage),
+        );
         let next = next_check(a, clock, record.as_ref(), params, ports, silence);
         self.judging.timers.schedule(mmsi, next);
         let Some(mut record) = record else { return };
@@ -260,9 +266,15 @@ impl Engine {
                     (params, ports, coverage),
                 );
                 summed.insert((mmsi, segment));
-                let judged = judge_open_with(mmsi, a, clock, params, ports, &mut |index| {
-                    silence.until(index, clock, mmsi, params, coverage)
-                });
+                let judged = judge_open_with(
+                    mmsi,
+                    a,
+                    clock,
+                    params,
+                    ports,
+                    silence.near(),
+                    &mut |index| silence.until(index, clock, mmsi, params, coverage),
+                );
                 if let Some(mut record) = judged {
                     record.watched = true;
                     record.segment = segment;
