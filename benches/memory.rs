@@ -179,6 +179,8 @@ fn run_peak(dir: &std::path::Path, log: &std::path::Path) {
     .expect("the service configuration is written");
     let stderr = std::fs::File::create(dir.join("run.log")).expect("the service log file");
     let started = Instant::now();
+    // Reaped by wait4 below, which also gives its own peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = support::aisgap()
         .args(["run", "--config"])
         .arg(&config)
