@@ -11,6 +11,7 @@ pub mod pipeline;
 mod raw_lines;
 mod reload;
 mod reorder;
+mod vessel_states;
 pub mod webhook;
 
 use std::collections::BTreeMap;

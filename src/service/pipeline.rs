@@ -24,6 +24,7 @@ use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
 use crate::service::raw_lines::{KeptLines, RawLines, RawMessage, SavedWitness};
 use crate::service::reorder::ReorderWindow;
+use crate::service::vessel_states::SavedVessels;
 use crate::source::{FileMark, RawLine, SourceKind, TAIL_BYTES};
 use crate::store::{Commit, FilePosition, StoreHealth};
 
@@ -34,6 +35,10 @@ const PAUSED_NAP: Duration = Duration::from_millis(20);
 /// A commit waits for no multi-sentence message to be half-received (so that a restart loses
 /// no fragment), but never longer than this many commit intervals.
 const MAX_COMMIT_DEFERRAL: u32 = 4;
+/// A commit is due after this many lines even before its interval: a fast feed (a file read
+/// at full speed, a backlog) then commits in pieces of bounded size, and the commits queued
+/// for the writer hold at most this many lines' changes each, not a second of any rate.
+const MAX_LINES_PER_COMMIT: u64 = 65_536;
 
 /// Live counters of the pipeline, shared with the watchdog and the metrics endpoint.
 #[derive(Debug, Default)]
@@ -181,8 +186,8 @@ pub struct Pipeline {
     delay_ms_sum: u64,
     /// Lines consumed since the last commit: an idle service does not rewrite its checkpoint.
     uncommitted: u64,
-    /// A hash of each vessel's state as last committed: only changed vessels are rewritten.
-    saved_vessels: HashMap<Mmsi, u64>,
+    /// Which vessels a commit rewrites: those its changes name.
+    saved_vessels: SavedVessels,
     /// The same for coverage bins, by (port, hour).
     saved_bins: HashMap<(String, i64), u64>,
     /// Engine and at-sea counters already added to the store: they live in the engine's
@@ -230,7 +235,7 @@ impl Pipeline {
             delays: [0; DELAY_BUCKETS_MS.len() + 1],
             delay_ms_sum: 0,
             uncommitted: 0,
-            saved_vessels: HashMap::new(),
+            saved_vessels: SavedVessels::default(),
             saved_bins: HashMap::new(),
             engine_counted: BTreeMap::new(),
             raw_lines: RawLines::default(),
@@ -516,7 +521,7 @@ impl Pipeline {
 
     fn commit_if_due(&mut self, interval: Duration) -> Result<(), PipelineError> {
         let waited = self.last_commit.elapsed();
-        if waited < interval {
+        if waited < interval && self.uncommitted < MAX_LINES_PER_COMMIT {
             return Ok(());
         }
         if self.uncommitted == 0
@@ -591,17 +596,10 @@ impl Pipeline {
             }
         }
         self.publish_at_sea();
-        // Vessels are stored straight from the engine: a copy of the whole table would double
-        // the service's memory at every commit.
+        // Only the vessels this commit's changes name are copied for their rows: a copy of the
+        // whole table would double the service's memory at every commit.
         let mut checkpoint = self.engine.checkpoint_apart();
-        let mut vessel_states = Vec::new();
-        for vessel in self.engine.vessels().iter() {
-            let state = serde_json::to_string(vessel).expect("vessels always serialise");
-            let hash = hash_of(&state);
-            if self.saved_vessels.insert(vessel.mmsi, hash) != Some(hash) {
-                vessel_states.push((vessel.mmsi.0, state));
-            }
-        }
+        let vessel_states = self.saved_vessels.changed(&changes, self.engine.vessels());
         let mut coverage_states = Vec::new();
         for (port, hour, bin) in checkpoint.take_coverage_bins() {
             let state = serde_json::to_string(&bin).expect("bins always serialise");

@@ -35,7 +35,7 @@ use crate::detect::GapRecord;
 use crate::engine::{Change, VesselSnapshot};
 use crate::ports::Port;
 use crate::time::UnixMillis;
-use crate::track::{SegmentRow, TrackChunk};
+use crate::track::{SegmentRow, TrackChunk, Vessel};
 use superseded::SupersededRows;
 
 #[derive(Debug, thiserror::Error)]
@@ -136,8 +136,9 @@ pub struct Commit {
     pub counters: Vec<(String, u64)>,
     /// The engine's checkpoint without its vessels, serialised.
     pub checkpoint: String,
-    /// The state of each vessel that changed since the previous commit, serialised.
-    pub vessel_states: Vec<(u32, String)>,
+    /// Each vessel that changed since the previous commit, as it stood then; serialised by the
+    /// writer (a copy is a fraction of its JSON, and the pipeline goes on meanwhile).
+    pub vessel_states: Vec<Vessel>,
     /// Each coverage bin `(port, hour, bin)` that changed since the previous commit.
     pub coverage_states: Vec<(String, i64, String)>,
     /// Lines consumed so far, per source name.
@@ -318,8 +319,9 @@ impl Store {
             let mut vessel = tx.prepare_cached(
                 "INSERT OR REPLACE INTO vessel_states (mmsi, state) VALUES (?1, ?2)",
             )?;
-            for (mmsi, state) in &commit.vessel_states {
-                vessel.execute(params![mmsi, state])?;
+            for saved in &commit.vessel_states {
+                let state = serde_json::to_string(saved).expect("vessels always serialise");
+                vessel.execute(params![saved.mmsi.0, state])?;
             }
             let mut bin = tx.prepare_cached(
                 "INSERT OR REPLACE INTO coverage_states (port, hour, bin) VALUES (?1, ?2, ?3)",
