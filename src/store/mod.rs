@@ -499,6 +499,10 @@ fn write_loop(mut store: Store, batches: Receiver<Vec<Change>>) -> Result<Store,
     Ok(store)
 }
 
+/// Vessel and gap rows a transaction keeps back at most before writing them (see
+/// [`superseded`]).
+const WAITING_ROWS_AT_MOST: usize = 20_000;
+
 struct BatchWriter<'t> {
     vessel: rusqlite::Statement<'t>,
     identity: rusqlite::Statement<'t>,
@@ -577,14 +581,22 @@ impl<'t> BatchWriter<'t> {
         match change {
             Change::Vessel(v) => self.superseded.vessel(v),
             Change::Gap(g) => self.superseded.gap(*g),
-            other => self.apply(&other)?,
+            other => return self.apply(&other),
         }
-        Ok(())
+        self.write_waiting_if_many()
     }
 
-    /// Writes what waits for the end of the transaction; the writer must not be dropped
-    /// without it.
-    fn finish(mut self) -> Result<(), StoreError> {
+    /// Writes the rows waiting once they are many (the end of a replay hands every vessel's
+    /// row over at once): writing a row early and again later leaves what writing it once
+    /// does, and the waiting rows stay a few megabytes.
+    fn write_waiting_if_many(&mut self) -> Result<(), StoreError> {
+        if self.superseded.len() < WAITING_ROWS_AT_MOST {
+            return Ok(());
+        }
+        self.write_waiting()
+    }
+
+    fn write_waiting(&mut self) -> Result<(), StoreError> {
         let (vessels, gaps) = self.superseded.take();
         for vessel in &vessels {
             self.vessel(vessel)?;
@@ -592,6 +604,13 @@ impl<'t> BatchWriter<'t> {
         for gap in &gaps {
             self.gap(gap)?;
         }
+        Ok(())
+    }
+
+    /// Writes what waits for the end of the transaction; the writer must not be dropped
+    /// without it.
+    fn finish(mut self) -> Result<(), StoreError> {
+        self.write_waiting()?;
         if let Some(clock) = self.clock_now {
             self.clock.execute(params![clock.as_millis().to_string()])?;
         }
@@ -600,7 +619,10 @@ impl<'t> BatchWriter<'t> {
 
     fn apply(&mut self, change: &Change) -> Result<(), StoreError> {
         match change {
-            Change::Vessel(v) => self.superseded.vessel(v.clone()),
+            Change::Vessel(v) => {
+                self.superseded.vessel(v.clone());
+                self.write_waiting_if_many()?;
+            }
             Change::Identity {
                 mmsi,
                 time,
@@ -621,7 +643,10 @@ impl<'t> BatchWriter<'t> {
                     rows::class_text(i.class)
                 ])?;
             }
-            Change::Gap(g) => self.superseded.gap((**g).clone()),
+            Change::Gap(g) => {
+                self.superseded.gap((**g).clone());
+                self.write_waiting_if_many()?;
+            }
             Change::Judgement(j) => {
                 self.history.execute(params![
                     j.mmsi.0,

@@ -57,6 +57,11 @@ impl SupersededRows {
         }
     }
 
+    /// Rows waiting.
+    pub(super) fn len(&self) -> usize {
+        self.vessels.len() + self.gaps.len()
+    }
+
     /// Every row waiting, in key order, leaving none.
     pub(super) fn take(&mut self) -> (Vec<VesselSnapshot>, Vec<GapRecord>) {
         (
@@ -110,8 +115,12 @@ mod tests {
     const T0: i64 = 1_709_856_000_000;
 
     fn snapshot(first: i64, last: i64, identity: Identity) -> Change {
+        snapshot_of(Mmsi(445_000_001), first, last, identity)
+    }
+
+    fn snapshot_of(mmsi: Mmsi, first: i64, last: i64, identity: Identity) -> Change {
         Change::Vessel(VesselSnapshot {
-            mmsi: Mmsi(445_000_001),
+            mmsi,
             first_heard: UnixMillis(first),
             last_heard: UnixMillis(last),
             last_fix: Some(Position {
@@ -229,5 +238,45 @@ mod tests {
             rows[0].contains("Integer(0)") && rows[1].contains("Integer(1)"),
             "{rows:?}"
         );
+    }
+
+    /// More rows than a transaction keeps back: some are written early and folded again by
+    /// the database, and the result is still what one change per transaction gives.
+    #[test]
+    fn rows_written_early_fold_as_rows_kept_to_the_end() {
+        let vessels = crate::store::WAITING_ROWS_AT_MOST as u32 + 1_000;
+        let named = Identity {
+            name: Some("FIRST".into()),
+            ..Identity::default()
+        };
+        let mut changes = Vec::new();
+        for round in 0..2 {
+            for v in 0..vessels {
+                let identity = if round == 0 {
+                    named.clone()
+                } else {
+                    Identity::default()
+                };
+                let last = T0 + (round + 1) * 3_600_000;
+                changes.push(snapshot_of(
+                    Mmsi(273_000_000 + v),
+                    T0 + round,
+                    last,
+                    identity,
+                ));
+            }
+        }
+        // Each transaction of the reference names a vessel once: only the database folds.
+        let mut each = Store::open_in_memory().unwrap();
+        for chunk in changes.chunks(1_000) {
+            each.apply(chunk).unwrap();
+        }
+        let mut all = Store::open_in_memory().unwrap();
+        all.apply(&changes).unwrap();
+        let rows = vessel_rows(&each);
+        assert_eq!(rows.len(), vessels as usize);
+        let first = format!("{:?}", rusqlite::types::ValueRef::Text(b"FIRST"));
+        assert!(rows.iter().all(|r| r.contains(&first)), "{:?}", rows[0]);
+        assert_eq!(vessel_rows(&all), rows);
     }
 }
