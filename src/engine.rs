@@ -82,6 +82,10 @@ pub enum Change {
     Evidence(Box<Evidence>),
     /// What judges from here on: the judgements that follow carry it.
     JudgedBy(Arc<Fingerprint>),
+    /// These vessels left the engine's memory (silent longer than `forget_after_hours`, or
+    /// over `max_tracked_vessels`); their rows were written before. The store's tables keep
+    /// them; a service drops the state it saved to resume them.
+    LeftMemory(Vec<Mmsi>),
 }
 
 /// The latest state of one vessel, as stored.
@@ -224,6 +228,12 @@ impl EngineCheckpoint {
     }
 
     /// Puts the vessels back in their remembered order; names a vessel that is missing.
+    /// The vessels tracked when the checkpoint was taken apart from them, in the order
+    /// [`EngineCheckpoint::put_vessels`] puts them back.
+    pub fn vessel_order(&self) -> &[Mmsi] {
+        &self.vessel_order
+    }
+
     pub fn put_vessels(&mut self, mut vessels: HashMap<Mmsi, Vessel>) -> Result<(), Mmsi> {
         let ordered = self
             .vessel_order

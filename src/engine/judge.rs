@@ -534,6 +534,7 @@ impl Engine {
         let mut chunks = Vec::new();
         self.table.forget(mmsis, &mut chunks);
         self.push_tracks(chunks);
+        self.changes.push(Change::LeftMemory(mmsis.to_vec()));
     }
 }
 

@@ -300,14 +300,16 @@ async fn stop_one(source: RunningSource) -> Option<ResumeAt> {
 }
 
 /// The engine, each source's committed line count, the checkpoint it came from (which also
-/// holds the events the reorder window held), each file source's committed position, and the
-/// raw lines kept for each watched vessel's evidence.
+/// holds the events the reorder window held), each file source's committed position, the
+/// raw lines kept for each watched vessel's evidence, and the saved vessel states that no
+/// tracked vessel has.
 type OpenedEngine = (
     Engine,
     Vec<(String, u64)>,
     Option<String>,
     Vec<FilePosition>,
     Vec<(crate::model::Mmsi, raw_lines::KeptLines)>,
+    Vec<u32>,
 );
 
 /// Opens the database and the engine where the last commit left them.
@@ -322,7 +324,14 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     };
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
-        return Ok((fresh(), Vec::new(), None, Vec::new(), Vec::new()));
+        return Ok((
+            fresh(),
+            Vec::new(),
+            None,
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        ));
     };
     let broken = |error: String| ServiceError::Checkpoint {
         db: config.store.db.clone(),
@@ -330,8 +339,16 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     };
     let mut checkpoint: EngineCheckpoint =
         serde_json::from_str(&resume.checkpoint).map_err(|e| broken(e.to_string()))?;
+    // Only the tracked vessels' states are read: the others are deleted at the next commit.
+    let tracked: std::collections::HashSet<u32> =
+        checkpoint.vessel_order().iter().map(|m| m.0).collect();
+    let mut stale = Vec::new();
     let mut vessels = std::collections::HashMap::new();
     for (mmsi, state) in &resume.vessel_states {
+        if !tracked.contains(mmsi) {
+            stale.push(*mmsi);
+            continue;
+        }
         let vessel: crate::track::Vessel =
             serde_json::from_str(state).map_err(|e| broken(format!("vessel {mmsi}: {e}")))?;
         vessels.insert(vessel.mmsi, vessel);
@@ -373,6 +390,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         saved_at = %resume.saved_at,
         stream_clock = %engine.clock().map_or_else(|| "-".to_string(), |c| c.to_string()),
         vessels = engine.vessels().len(),
+        stale_vessel_states = stale.len(),
         "Resuming from the last checkpoint."
     );
     Ok((
@@ -381,6 +399,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         Some(resume.checkpoint),
         resume.file_positions,
         kept,
+        stale,
     ))
 }
 
@@ -456,7 +475,8 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     let _writer_lock = WriterLock::acquire(&config.store.db)?;
     let mut store = Store::open(&config.store.db)?;
     store.save_ports(&config.ports)?;
-    let (engine, positions, checkpoint, file_positions, kept_lines) = open_engine(&config, &store)?;
+    let (engine, positions, checkpoint, file_positions, kept_lines, stale_states) =
+        open_engine(&config, &store)?;
     let metrics = Arc::new(PipelineMetrics::default());
     let health = Arc::new(StoreHealth::default());
     let state = Arc::new(ServiceState {
@@ -493,7 +513,8 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
     )
     .with_alerts(alert_queue)
     .with_store_health(health.clone())
-    .with_kept_lines(kept_lines);
+    .with_kept_lines(kept_lines)
+    .with_stale_vessel_states(stale_states);
     // The events the reorder window held at the last commit; their lines are not read again.
     let pipeline = match &checkpoint {
         Some(checkpoint) => {

@@ -209,6 +209,13 @@ pub enum PipelineError {
 }
 
 impl Pipeline {
+    /// Saved vessel states found at a restart that no tracked vessel has: the first commit
+    /// deletes them.
+    pub fn with_stale_vessel_states(mut self, stale: Vec<u32>) -> Pipeline {
+        self.saved_vessels = SavedVessels::resumed(stale);
+        self
+    }
+
     /// A pipeline continuing with `engine` and the committed line counts of its sources.
     pub fn new(
         config: Config,
@@ -599,6 +606,7 @@ impl Pipeline {
         // Only the vessels this commit's changes name are copied for their rows: a copy of the
         // whole table would double the service's memory at every commit.
         let mut checkpoint = self.engine.checkpoint_apart();
+        let vessels_gone = self.saved_vessels.gone(&changes, self.engine.vessels());
         let vessel_states = self.saved_vessels.changed(&changes, self.engine.vessels());
         let mut coverage_states = Vec::new();
         for (port, hour, bin) in checkpoint.take_coverage_bins() {
@@ -626,6 +634,7 @@ impl Pipeline {
             counters,
             checkpoint,
             vessel_states,
+            vessels_gone,
             coverage_states,
             positions,
             ports: self.ports_to_save.take(),

@@ -15,11 +15,46 @@ use crate::track::{Vessel, VesselTable};
 /// vessel, so that a new way of changing a vessel without naming it fails the tests.
 #[derive(Debug, Default)]
 pub(crate) struct SavedVessels {
+    /// Saved states of vessels not tracked, found at a restart: deleted by the next commit.
+    stale: Vec<u32>,
     #[cfg(debug_assertions)]
     hashes: std::collections::HashMap<Mmsi, u64>,
 }
 
 impl SavedVessels {
+    /// After a restart: `stale` are the saved states no tracked vessel has (left over from a
+    /// version that kept them, or from a vessel let go as the service stopped).
+    pub(crate) fn resumed(stale: Vec<u32>) -> SavedVessels {
+        SavedVessels {
+            stale,
+            ..SavedVessels::default()
+        }
+    }
+
+    /// The vessels whose saved states a commit deletes: those that left the engine's memory
+    /// by its `changes` and are not tracked again, and any stale ones. Without it the table
+    /// grew by every vessel ever heard, and a restart read all of it.
+    pub(crate) fn gone(&mut self, changes: &[Change], table: &VesselTable) -> Vec<u32> {
+        let mut gone = std::mem::take(&mut self.stale);
+        for change in changes {
+            if let Change::LeftMemory(mmsis) = change {
+                gone.extend(
+                    mmsis
+                        .iter()
+                        .filter(|mmsi| table.get(**mmsi).is_none())
+                        .map(|mmsi| mmsi.0),
+                );
+            }
+        }
+        #[cfg(debug_assertions)]
+        for mmsi in &gone {
+            self.hashes.remove(&Mmsi(*mmsi));
+        }
+        gone.sort_unstable();
+        gone.dedup();
+        gone
+    }
+
     /// A copy of each vessel still tracked that `changes` name, in MMSI order.
     pub(crate) fn changed(&mut self, changes: &[Change], table: &VesselTable) -> Vec<Vessel> {
         let mut named: Vec<Mmsi> = changes

@@ -139,6 +139,9 @@ pub struct Commit {
     /// Each vessel that changed since the previous commit, as it stood then; serialised by the
     /// writer (a copy is a fraction of its JSON, and the pipeline goes on meanwhile).
     pub vessel_states: Vec<Vessel>,
+    /// Vessels no longer tracked whose saved states are deleted (before `vessel_states` are
+    /// written, so a vessel back in the same commit keeps its new state).
+    pub vessels_gone: Vec<u32>,
     /// Each coverage bin `(port, hour, bin)` that changed since the previous commit.
     pub coverage_states: Vec<(String, i64, String)>,
     /// Lines consumed so far, per source name.
@@ -316,6 +319,10 @@ impl Store {
                 "INSERT OR REPLACE INTO engine_checkpoint (id, saved_at, engine) VALUES (1, ?1, ?2)",
                 params![commit.saved_at.as_millis(), commit.checkpoint],
             )?;
+            let mut gone = tx.prepare_cached("DELETE FROM vessel_states WHERE mmsi = ?1")?;
+            for mmsi in &commit.vessels_gone {
+                gone.execute(params![mmsi])?;
+            }
             let mut vessel = tx.prepare_cached(
                 "INSERT OR REPLACE INTO vessel_states (mmsi, state) VALUES (?1, ?2)",
             )?;
@@ -682,6 +689,9 @@ impl<'t> BatchWriter<'t> {
             Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
             Change::Evidence(evidence) => provenance::write_evidence(&mut self.evidence, evidence)?,
             Change::JudgedBy(fingerprint) => provenance::write_fingerprint(self.tx, fingerprint)?,
+            // What the tables hold of them stays; only a service's saved states are dropped
+            // (`Commit::vessels_gone`).
+            Change::LeftMemory(_) => {}
         }
         Ok(())
     }

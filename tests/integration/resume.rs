@@ -540,3 +540,78 @@ fn rotated_truncated_and_rewritten_files_are_read_from_their_start_without_losin
     service.terminate();
     assert_read_exactly_once(dir.path(), &db, &bytes, (bytes.len() - e) as u64, 0);
 }
+
+/// The saved vessel states, the vessels the checkpoint tracks, and the vessels let go.
+fn saved_states(db: &Path) -> (u64, u64, u64) {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let states: i64 = conn
+        .query_row("SELECT COUNT(*) FROM vessel_states", [], |r| r.get(0))
+        .unwrap();
+    let engine: String = conn
+        .query_row("SELECT engine FROM engine_checkpoint", [], |r| r.get(0))
+        .unwrap();
+    let checkpoint: serde_json::Value = serde_json::from_str(&engine).unwrap();
+    let tracked = checkpoint["vessel_order"].as_array().map_or(0, Vec::len);
+    let forgotten: i64 = conn
+        .query_row(
+            "SELECT value FROM ingest WHERE name = 'engine.forgotten_vessels'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    (states as u64, tracked as u64, forgotten as u64)
+}
+
+/// Vessels let go after a day of silence take their saved states with them (the table grew
+/// by every vessel ever heard, and a restart read all of it), and a restart reads only the
+/// tracked vessels' states: one left over from before is deleted by its first commit.
+#[test]
+fn the_saved_vessel_states_are_those_of_the_tracked_vessels() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = scenario();
+    let file = dir.path().join("feed.log");
+    std::fs::write(&file, &bytes).unwrap();
+    let config = write_config(dir.path(), "forget", &file, false, 0);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[detect]\nforget_after_hours = 24\n"),
+    )
+    .unwrap();
+    let db = dir.path().join("forget.db");
+    let service = Service::start(&config);
+    wait_for_committed(&db, line_count(&bytes), Duration::from_secs(30));
+    service.terminate();
+    let (states, tracked, forgotten) = saved_states(&db);
+    assert!(
+        forgotten > 0,
+        "the sample must let vessels go for this test"
+    );
+    assert_eq!(states, tracked, "{forgotten} vessels let go");
+
+    let conn = Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO vessel_states (mmsi, state) VALUES (273999999, '{\"left\": \"long ago\"}')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    // Lines appended after the restart make it commit.
+    let tail: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .rev()
+        .skip(1)
+        .take(20)
+        .collect();
+    let mut more = Vec::new();
+    for line in tail.into_iter().rev() {
+        more.extend_from_slice(line);
+        more.push(b'\n');
+    }
+    append(&file, &more);
+    let service = Service::start(&config);
+    wait_for_committed(&db, line_count(&bytes) + 20, Duration::from_secs(30));
+    service.terminate();
+    let (states, tracked, _) = saved_states(&db);
+    assert_eq!(states, tracked);
+}
