@@ -9,7 +9,8 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    lowest_gap_hours, near_a, port_gap_hours, DetectParams, GapRecord, NearPort, PortCandidate,
+    judge_open_with, lowest_gap_hours, near_a, port_gap_hours, DetectParams, GapRecord, NearPort,
+    PortCandidate,
 };
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -145,10 +146,24 @@ impl SilenceCoverage {
         }
     }
 
-    /// The ports near fix A with A's distance from each, as [`super::judge_open_with`] takes
-    /// them.
-    pub fn near(&self) -> &[NearPort] {
-        &self.near
+    /// [`super::judge_open`] of this silence at `clock`, from the sum and the ports kept.
+    pub fn judge_open(
+        &self,
+        mmsi: Mmsi,
+        clock: UnixMillis,
+        params: &DetectParams,
+        ports: &Ports,
+        coverage: &Coverage,
+    ) -> Option<GapRecord> {
+        judge_open_with(
+            mmsi,
+            self.a,
+            clock,
+            params,
+            ports,
+            &self.near,
+            &mut |index| self.until(index, clock, mmsi, params, coverage),
+        )
     }
 
     fn find_ports_again(&mut self, ports: &Ports) {

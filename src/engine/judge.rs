@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
-    apply_evidence, is_refresh_mark, judge_open, judge_open_with, next_check, ports_near,
-    GapRecord, GapStatus, GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers,
-    OpenTimersCheckpoint, Reason, SilenceCoverage, SilenceSums,
+    apply_evidence, is_refresh_mark, judge_open, next_check, ports_near, GapRecord, GapStatus,
+    GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
+    SilenceCoverage, SilenceSums,
 };
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -198,15 +198,7 @@ impl Engine {
             self.judging
                 .silences
                 .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
-        let record = judge_open_with(
-            mmsi,
-            a,
-            clock,
-            params,
-            ports,
-            silence.near(),
-            &mut |index| silence.until(index, clock, mmsi, params, coverage),
-        );
+        let record = silence.judge_open(mmsi, clock, params, ports, coverage);
         let next = next_check(a, clock, record.as_ref(), params, ports, silence);
         self.judging.timers.schedule(mmsi, next);
         let Some(mut record) = record else { return };
@@ -266,15 +258,7 @@ impl Engine {
                     (params, ports, coverage),
                 );
                 summed.insert((mmsi, segment));
-                let judged = judge_open_with(
-                    mmsi,
-                    a,
-                    clock,
-                    params,
-                    ports,
-                    silence.near(),
-                    &mut |index| silence.until(index, clock, mmsi, params, coverage),
-                );
+                let judged = silence.judge_open(mmsi, clock, params, ports, coverage);
                 if let Some(mut record) = judged {
                     record.watched = true;
                     record.segment = segment;

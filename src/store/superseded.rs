@@ -136,8 +136,11 @@ mod tests {
     }
 
     fn vessel_rows(store: &Store) -> Vec<String> {
-        let conn = &store.db.conn;
-        let mut statement = conn.prepare("SELECT * FROM vessels ORDER BY mmsi").unwrap();
+        rows(store, "SELECT * FROM vessels ORDER BY mmsi")
+    }
+
+    fn rows(store: &Store, select: &str) -> Vec<String> {
+        let mut statement = store.db.conn.prepare(select).unwrap();
         let columns = statement.column_count();
         statement
             .query_map([], |row| {
@@ -189,22 +192,10 @@ mod tests {
     }
 
     fn gap_rows(store: &Store) -> Vec<String> {
-        let conn = &store.db.conn;
-        let mut statement = conn
-            .prepare(
-                "SELECT mmsi, dark_from, status, watched, duration_hours FROM gaps ORDER BY 1, 2",
-            )
-            .unwrap();
-        statement
-            .query_map([], |row| {
-                Ok((0..5)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                    .collect::<Vec<_>>()
-                    .join(" | "))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        rows(
+            store,
+            "SELECT mmsi, dark_from, status, watched, duration_hours FROM gaps ORDER BY 1, 2",
+        )
     }
 
     /// An open gap written again, its vessel no longer watched in between, then another gap
