@@ -227,13 +227,13 @@ impl EngineCheckpoint {
         self.coverage.put_bins(bins);
     }
 
-    /// Puts the vessels back in their remembered order; names a vessel that is missing.
     /// The vessels tracked when the checkpoint was taken apart from them, in the order
     /// [`EngineCheckpoint::put_vessels`] puts them back.
     pub fn vessel_order(&self) -> &[Mmsi] {
         &self.vessel_order
     }
 
+    /// Puts the vessels back in their remembered order; names a vessel that is missing.
     pub fn put_vessels(&mut self, mut vessels: HashMap<Mmsi, Vessel>) -> Result<(), Mmsi> {
         let ordered = self
             .vessel_order

@@ -528,7 +528,6 @@ struct BatchWriter<'t> {
     tx: &'t rusqlite::Transaction<'t>,
     /// Vessel and gap rows, and the stream clock, written once at [`BatchWriter::finish`].
     superseded: SupersededRows,
-    clock_now: Option<UnixMillis>,
 }
 
 impl<'t> BatchWriter<'t> {
@@ -578,7 +577,6 @@ impl<'t> BatchWriter<'t> {
             evidence: tx.prepare(provenance::EVIDENCE_INSERT)?,
             tx,
             superseded: SupersededRows::default(),
-            clock_now: None,
         })
     }
 
@@ -618,7 +616,7 @@ impl<'t> BatchWriter<'t> {
     /// without it.
     fn finish(mut self) -> Result<(), StoreError> {
         self.write_waiting()?;
-        if let Some(clock) = self.clock_now {
+        if let Some(clock) = self.superseded.clock {
             self.clock.execute(params![clock.as_millis().to_string()])?;
         }
         Ok(())
@@ -682,7 +680,7 @@ impl<'t> BatchWriter<'t> {
                 self.port_hour
                     .execute(params![port, hour.as_millis(), vessels])?;
             }
-            Change::Clock(clock) => self.clock_now = Some(*clock),
+            Change::Clock(clock) => self.superseded.clock = Some(*clock),
             Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
             Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
             Change::Rendezvous(r) => rendezvous::write_rendezvous(&mut self.rendezvous, r)?,

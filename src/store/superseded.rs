@@ -14,14 +14,17 @@ use std::sync::Arc;
 use crate::detect::GapRecord;
 use crate::engine::VesselSnapshot;
 use crate::model::Mmsi;
+use crate::time::UnixMillis;
 use crate::track::Identity;
 
-/// The vessel and gap rows of one transaction, the latest of each key.
+/// The vessel and gap rows of one transaction, the latest of each key, and the stream clock.
 #[derive(Debug, Default)]
 pub(super) struct SupersededRows {
     vessels: BTreeMap<Mmsi, VesselSnapshot>,
     /// By the gaps table's key, (MMSI, dark_from in ms).
     gaps: BTreeMap<(Mmsi, i64), GapRecord>,
+    /// The `stream_clock` state row: only the last is written.
+    pub(super) clock: Option<UnixMillis>,
 }
 
 impl SupersededRows {
@@ -74,33 +77,12 @@ impl SupersededRows {
 /// `COALESCE(newer, older)` field by field; the newer identity itself when it lacks nothing
 /// the older knows (the usual case, with no copy).
 fn fold_identity(older: &Arc<Identity>, newer: &Arc<Identity>) -> Arc<Identity> {
-    if Arc::ptr_eq(older, newer) {
+    if Arc::ptr_eq(older, newer) || !newer.lacks_any_of(older) {
         return newer.clone();
     }
-    let (o, n) = (older.as_ref(), newer.as_ref());
-    let lacks = (n.imo.is_none() && o.imo.is_some())
-        || (n.name.is_none() && o.name.is_some())
-        || (n.callsign.is_none() && o.callsign.is_some())
-        || (n.ship_type.is_none() && o.ship_type.is_some())
-        || (n.length.is_none() && o.length.is_some())
-        || (n.beam.is_none() && o.beam.is_some())
-        || (n.draught.is_none() && o.draught.is_some())
-        || (n.destination.is_none() && o.destination.is_some())
-        || (n.class.is_none() && o.class.is_some());
-    if !lacks {
-        return newer.clone();
-    }
-    Arc::new(Identity {
-        imo: n.imo.or(o.imo),
-        name: n.name.clone().or_else(|| o.name.clone()),
-        callsign: n.callsign.clone().or_else(|| o.callsign.clone()),
-        ship_type: n.ship_type.or(o.ship_type),
-        length: n.length.or(o.length),
-        beam: n.beam.or(o.beam),
-        draught: n.draught.or(o.draught),
-        destination: n.destination.clone().or_else(|| o.destination.clone()),
-        class: n.class.or(o.class),
-    })
+    let mut folded = Identity::clone(newer);
+    folded.fill_unknown_from(older);
+    Arc::new(folded)
 }
 
 #[cfg(test)]
@@ -109,7 +91,6 @@ mod tests {
     use crate::engine::Change;
     use crate::model::TransceiverClass;
     use crate::store::Store;
-    use crate::time::UnixMillis;
     use crate::track::Position;
 
     const T0: i64 = 1_709_856_000_000;

@@ -350,6 +350,43 @@ impl Identity {
             || fills(&self.destination, &report.destination)
             || fills(&self.class, &report.class)
     }
+
+    /// Whether `older` knows a field this identity does not: what
+    /// [`Identity::fill_unknown_from`] would fill.
+    pub fn lacks_any_of(&self, older: &Identity) -> bool {
+        fn lacks<T>(slot: &Option<T>, value: &Option<T>) -> bool {
+            slot.is_none() && value.is_some()
+        }
+        lacks(&self.imo, &older.imo)
+            || lacks(&self.name, &older.name)
+            || lacks(&self.callsign, &older.callsign)
+            || lacks(&self.ship_type, &older.ship_type)
+            || lacks(&self.length, &older.length)
+            || lacks(&self.beam, &older.beam)
+            || lacks(&self.draught, &older.draught)
+            || lacks(&self.destination, &older.destination)
+            || lacks(&self.class, &older.class)
+    }
+
+    /// Fills the fields still unknown from `older`, field by field (`COALESCE(self, older)`).
+    pub fn fill_unknown_from(&mut self, older: &Identity) {
+        fill_if_unknown(&mut self.imo, &older.imo);
+        fill_if_unknown(&mut self.name, &older.name);
+        fill_if_unknown(&mut self.callsign, &older.callsign);
+        fill_if_unknown(&mut self.ship_type, &older.ship_type);
+        fill_if_unknown(&mut self.length, &older.length);
+        fill_if_unknown(&mut self.beam, &older.beam);
+        fill_if_unknown(&mut self.draught, &older.draught);
+        fill_if_unknown(&mut self.destination, &older.destination);
+        fill_if_unknown(&mut self.class, &older.class);
+    }
+}
+
+/// Sets `slot` to `value` while `slot` is unknown.
+pub(super) fn fill_if_unknown<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+    if slot.is_none() {
+        slot.clone_from(value);
+    }
 }
 
 #[cfg(test)]

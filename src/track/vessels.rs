@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
-    apply_shared, fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route,
-    SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
+    apply_shared, fill_after, fill_if_unknown, late_chunk, parked_chunk, route, LeftSegment,
+    Parked, Route, SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
 };
 use super::{day_of, Position, FIRST_SEGMENT};
 use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
@@ -68,20 +68,15 @@ impl Identity {
 
     /// Fills only the fields still unknown: "the first value heard after" semantics.
     pub fn fill_unknown(&mut self, report: &VesselReport) {
-        fn fill<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
-            if slot.is_none() {
-                slot.clone_from(value);
-            }
-        }
-        fill(&mut self.imo, &report.imo);
-        fill(&mut self.name, &report.name);
-        fill(&mut self.callsign, &report.callsign);
-        fill(&mut self.ship_type, &report.ship_type);
-        fill(&mut self.length, &report.length);
-        fill(&mut self.beam, &report.beam);
-        fill(&mut self.draught, &report.draught);
-        fill(&mut self.destination, &report.destination);
-        fill(&mut self.class, &report.class);
+        fill_if_unknown(&mut self.imo, &report.imo);
+        fill_if_unknown(&mut self.name, &report.name);
+        fill_if_unknown(&mut self.callsign, &report.callsign);
+        fill_if_unknown(&mut self.ship_type, &report.ship_type);
+        fill_if_unknown(&mut self.length, &report.length);
+        fill_if_unknown(&mut self.beam, &report.beam);
+        fill_if_unknown(&mut self.draught, &report.draught);
+        fill_if_unknown(&mut self.destination, &report.destination);
+        fill_if_unknown(&mut self.class, &report.class);
     }
 
     /// Identity fields (not voyage data such as draught or destination) that differ between
