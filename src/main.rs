@@ -143,6 +143,23 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         "messages by talker: {}; {} duplicate receptions not passed on",
         summary.decode.by_talker, summary.decode.duplicates
     )?;
+    let sort = &summary.sort;
+    if sort.one_pass {
+        writeln!(
+            out,
+            "events put in time order as the logs were read ({} of {} behind an earlier one in their log)",
+            summary.out_of_order, sort.events
+        )?;
+    } else {
+        writeln!(
+            out,
+            "events sorted by time before detection ({} of {} behind an earlier one in their log; {} sorted runs spilled)",
+            summary.out_of_order, sort.events, sort.runs
+        )?;
+    }
+    if let Some(reason) = &sort.restarted {
+        writeln!(out, "replayed again after sorting first: {reason}")?;
+    }
     offline::decode::write_unreadable_cells(&mut out, &summary.decode)?;
     for problem in &summary.problems {
         if !problem.makes_incomplete() {

@@ -23,6 +23,11 @@ pub struct OrderParams {
     /// `aisgap run`: seconds of event time an event waits for earlier ones from other
     /// receivers; 0 hands every event to the engine as it arrives.
     pub reorder_window_s: u32,
+    /// `aisgap replay`: hours of event time a line may lag the newest line of its log before
+    /// it for the events to be put in order while the logs are read, the engine running
+    /// alongside; a line that lags more makes the replay sort every event first and start
+    /// again (the same tables, more time). 0 always sorts first.
+    pub one_pass_hours: u32,
 }
 
 impl Default for OrderParams {
@@ -31,9 +36,15 @@ impl Default for OrderParams {
             sort_memory_mb: 512,
             spill_dir: None,
             reorder_window_s: 0,
+            one_pass_hours: DEFAULT_ONE_PASS_HOURS,
         }
     }
 }
+
+/// A day: real logs seen lag by minutes, and a delayed station's lines by up to half a day.
+pub const DEFAULT_ONE_PASS_HOURS: u32 = 24;
+/// The longest lateness window of a replay in one pass: a year.
+pub const MAX_ONE_PASS_HOURS: u32 = 8784;
 
 /// The longest reorder window: events wait in memory that long, and each commit keeps them.
 pub const MAX_REORDER_WINDOW_S: u32 = 600;
@@ -56,6 +67,15 @@ pub(super) fn check_order(o: &OrderParams, doc: &DeTable<'_>, problems: &mut Tom
         fail(
             "spill_dir",
             "must name a folder, or be left out for $TMPDIR".to_owned(),
+        );
+    }
+    if o.one_pass_hours > MAX_ONE_PASS_HOURS {
+        fail(
+            "one_pass_hours",
+            format!(
+                "must lie in 0..={MAX_ONE_PASS_HOURS} hours, got {}; 0 sorts every event first",
+                o.one_pass_hours
+            ),
         );
     }
     if o.reorder_window_s > MAX_REORDER_WINDOW_S {
@@ -82,6 +102,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.order.sort_memory_mb, 64);
         assert_eq!(config.order.reorder_window_s, 5);
+        assert_eq!(config.order.one_pass_hours, 24, "a day unless set");
         let spill = config.order.spill_dir.unwrap();
         assert!(spill.is_absolute() && spill.ends_with("spill"), "{spill:?}");
         for (setting, ok) in [
@@ -91,6 +112,9 @@ mod tests {
             ("reorder_window_s = 600", true),
             ("reorder_window_s = 601", false),
             ("spill_dir = \"\"", false),
+            ("one_pass_hours = 0", true),
+            ("one_pass_hours = 8784", true),
+            ("one_pass_hours = 8785", false),
         ] {
             let result = load(&format!("{MINIMAL}[order]\n{setting}\n"));
             assert_eq!(result.is_ok(), ok, "[order] {setting}: {result:?}");

@@ -8,3 +8,4 @@ pub mod jsonl;
 pub mod provenance;
 pub mod replay;
 pub mod sort;
+pub mod window;

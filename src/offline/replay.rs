@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -24,6 +24,7 @@ use crate::time::UnixMillis;
 use super::batch::{LogBatch, LogOrder};
 use super::provenance;
 use super::sort::{EventSorter, SortError, SortParams, SortStats, SortedEvents};
+use super::window::{TooLate, WindowedOrder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -215,6 +216,7 @@ pub fn sort_params(config: &Config) -> SortParams {
             .spill_dir
             .clone()
             .unwrap_or_else(std::env::temp_dir),
+        one_pass_lateness_ms: i64::from(config.order.one_pass_hours) * 3_600_000,
     }
 }
 
@@ -231,7 +233,10 @@ pub fn replay(
 /// Replays `logs` with these sort settings. The engine sees every timed event in record
 /// order (event time, then vessel, then content; see [`crate::record`]), so any order of the
 /// lines within and across the logs gives the same tables; each log is still decoded in its
-/// own order. Untimed events go to the engine first, which counts them and drops them.
+/// own order. When no line lags its log by more than the lateness window the events are put
+/// in order as the logs are read, and the engine runs alongside the decoding; a later line
+/// makes the replay sort every event first and start again. Untimed events go to the engine
+/// as they come, which counts them and drops them.
 pub fn replay_with(
     config: &Config,
     mut store: Store,
@@ -241,35 +246,229 @@ pub fn replay_with(
     let started = Instant::now();
     // Every log must open before the store is cleared: a mistyped name must not cost the
     // database of the last replay.
-    let readers = logs
+    let readers = open_all(logs)?;
+    prepare_store(&mut store, config, logs)?;
+    // Standard input cannot be read again, should the replay have to start again.
+    let one_pass = sort.one_pass_lateness_ms > 0 && logs.iter().all(|path| path.as_os_str() != "-");
+    let (run, store) = if one_pass {
+        match run_in_one_pass(config, store, logs, readers, sort) {
+            Ok(done) => done,
+            Err(OnePassStop::Failed(error)) => return Err(error),
+            Err(OnePassStop::TooLate(late, store)) => {
+                let mut store = *store;
+                let reason = too_late_reason(&late, logs, sort);
+                tracing::info!(
+                    file = %logs[late.log].display(),
+                    lag_hours = late.lag_ms as f64 / 3_600_000.0,
+                    "A line lags its log by more than [order] one_pass_hours: sorting every event first and replaying again (same tables, more time)."
+                );
+                let readers = open_all(logs)?;
+                prepare_store(&mut store, config, logs)?;
+                let (mut run, store) = run_sorted(config, store, logs, readers, sort)?;
+                run.gathered.sort.restarted = Some(reason);
+                (run, store)
+            }
+        }
+    } else {
+        run_sorted(config, store, logs, readers, sort)?
+    };
+    summarise(run, store, logs, started)
+}
+
+fn open_all(logs: &[PathBuf]) -> Result<Vec<Box<dyn Read + Send>>, ReplayError> {
+    Ok(logs
         .iter()
         .map(|path| file::open(path))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Empties the store and writes what a replay starts from.
+fn prepare_store(store: &mut Store, config: &Config, logs: &[PathBuf]) -> Result<(), ReplayError> {
     store.clear()?;
     store.set_bulk_load(true)?;
     store.save_ports(&config.ports)?;
     store.save_evidence_sources(&evidence_sources(logs))?;
-    let mut engine = Engine::new(
+    Ok(())
+}
+
+fn new_engine(config: &Config) -> Engine {
+    Engine::new(
         config.detect.clone(),
         config.ports.clone(),
         config.watchlist.clone(),
         config.store.track_interval_minutes,
-    );
-    let gathered = gather(config, logs, readers, sort, &mut engine)?;
+    )
+}
+
+/// The engine after the last event, with what was read.
+struct Run {
+    engine: Engine,
+    gathered: Gathered,
+}
+
+/// Every log decoded and sorted first, then the engine over the sorted events.
+fn run_sorted(
+    config: &Config,
+    store: Store,
+    logs: &[PathBuf],
+    readers: Vec<Box<dyn Read + Send>>,
+    sort: &SortParams,
+) -> Result<(Run, Store), ReplayError> {
+    let mut engine = new_engine(config);
+    let (gathered, sorted) = gather(config, logs, readers, sort, &mut engine)?;
     let (batches, writer) = store.spawn_writer(4);
     let batch_rows = config.store.batch_rows.max(1);
-    let fed = feed_engine(&mut engine, gathered.sorted, &batches, batch_rows);
+    let fed = feed_engine(&mut engine, sorted, &batches, batch_rows);
     let mut send_failed = !matches!(fed, Ok(true));
     if fed.is_ok() && !send_failed {
         engine.finish();
         send_failed = batches.send(engine.take_changes()).is_err();
     }
     drop(batches);
-    let mut store = writer.join().map_err(|_| StoreError::WriterGone)??;
+    let store = writer.join().map_err(|_| StoreError::WriterGone)??;
     fed?;
     if send_failed {
         return Err(StoreError::WriterGone.into());
     }
+    Ok((Run { engine, gathered }, store))
+}
+
+/// Why a replay in one pass stopped before the end.
+enum OnePassStop {
+    /// A line lagged more than the window: sort first and start again, into this store.
+    TooLate(TooLate, Box<Store>),
+    Failed(ReplayError),
+}
+
+impl From<ReplayError> for OnePassStop {
+    fn from(error: ReplayError) -> Self {
+        OnePassStop::Failed(error)
+    }
+}
+
+impl From<StoreError> for OnePassStop {
+    fn from(error: StoreError) -> Self {
+        OnePassStop::Failed(error.into())
+    }
+}
+
+fn too_late_reason(late: &TooLate, logs: &[PathBuf], sort: &SortParams) -> String {
+    format!(
+        "an event of {} at {} lags its log by {:.2} h, more than the {:.2} h of [order] one_pass_hours",
+        logs[late.log].display(),
+        late.time,
+        late.lag_ms as f64 / 3_600_000.0,
+        sort.one_pass_lateness_ms as f64 / 3_600_000.0
+    )
+}
+
+/// The engine and the writer run while the logs are decoded, the events put in order through
+/// a [`WindowedOrder`]. Reads from the log that holds the others back, so that the window
+/// holds about `lateness` of every log and no more. On a line beyond the window everything
+/// stops and the store comes back, to start again.
+fn run_in_one_pass(
+    config: &Config,
+    store: Store,
+    logs: &[PathBuf],
+    readers: Vec<Box<dyn Read + Send>>,
+    sort: &SortParams,
+) -> Result<(Run, Store), OnePassStop> {
+    let mut engine = new_engine(config);
+    let mut receivers = Vec::with_capacity(logs.len());
+    let decoders: Vec<_> = logs
+        .iter()
+        .zip(readers)
+        .enumerate()
+        .map(|(index, (path, reader))| {
+            let (sender, receiver) = sync_channel::<Batch>(4);
+            receivers.push(receiver);
+            start_log(index, path, reader, config, sender)
+        })
+        .collect();
+    let (batches, writer) = store.spawn_writer(4);
+    let batch_rows = config.store.batch_rows.max(1);
+    let mut order = WindowedOrder::new(logs.len(), sort.one_pass_lateness_ms, sort.memory_bytes);
+    let mut fed = feed_in_one_pass(&mut engine, &mut order, &receivers, &batches, batch_rows);
+    if matches!(fed, Ok(None)) {
+        engine.finish();
+        if batches.send(engine.take_changes()).is_err() {
+            fed = Err(StoreError::WriterGone.into());
+        }
+    }
+    // Decoding threads stop at their next batch once nothing receives.
+    drop(receivers);
+    drop(batches);
+    let done = join_logs(decoders, logs);
+    let store = writer.join().map_err(|_| StoreError::WriterGone)??;
+    match fed? {
+        Some(late) => Err(OnePassStop::TooLate(late, Box::new(store))),
+        None => {
+            let mut gathered = done?;
+            gathered.sort = SortStats {
+                events: order.events(),
+                one_pass: true,
+                ..SortStats::default()
+            };
+            Ok((Run { engine, gathered }, store))
+        }
+    }
+}
+
+/// The logs' batches through the window into the engine, its changes to the writer in
+/// batches; the line that came too late, if one did.
+fn feed_in_one_pass(
+    engine: &mut Engine,
+    order: &mut WindowedOrder,
+    receivers: &[Receiver<Batch>],
+    batches: &SyncSender<Vec<Change>>,
+    batch_rows: usize,
+) -> Result<Option<TooLate>, ReplayError> {
+    while let Some(log) = order.laggard() {
+        match receivers[log].recv() {
+            Ok((_, batch)) => {
+                for event in &batch.events {
+                    let pushed = match event.time() {
+                        None => {
+                            engine.ingest(event);
+                            Ok(())
+                        }
+                        Some(_) => order.push_event(log, event),
+                    };
+                    if let Err(late) = pushed {
+                        return Ok(Some(late));
+                    }
+                }
+                for (record, events) in batch.records_from(0) {
+                    if let Err(late) = order.push_record(log, record, events) {
+                        return Ok(Some(late));
+                    }
+                }
+            }
+            Err(_) => order.log_done(log),
+        }
+        while let Some(event) = order.next_due().map_err(|source| SortError::Record {
+            path: PathBuf::from("memory"),
+            source,
+        })? {
+            engine.ingest(&event);
+            if engine.pending_changes() >= batch_rows
+                && batches.send(engine.take_changes()).is_err()
+            {
+                return Err(StoreError::WriterGone.into());
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The summary of a finished run, with the evidence's lines found and the counters stored.
+fn summarise(
+    run: Run,
+    mut store: Store,
+    logs: &[PathBuf],
+    started: Instant,
+) -> Result<(ReplaySummary, Store), ReplayError> {
+    let Run { engine, gathered } = run;
     let evidence = provenance::resolve(&mut store, logs)?;
     store.set_bulk_load(false)?;
     let mut summary = ReplaySummary {
@@ -296,6 +495,7 @@ pub fn replay_with(
     tracing::info!(
         events = summary.sort.events,
         out_of_order = summary.out_of_order,
+        one_pass = summary.sort.one_pass,
         spilled_runs = summary.sort.runs,
         spilled_mb = summary.sort.spilled_bytes / 1_000_000,
         "Events replayed in event-time order."
@@ -321,9 +521,8 @@ fn evidence_sources(logs: &[PathBuf]) -> Vec<(u32, String, Option<String>)> {
         .collect()
 }
 
-/// Every log read, decoded and sorted: what the engine is fed from.
+/// What the logs gave besides their events.
 struct Gathered {
-    sorted: SortedEvents,
     decode: DecodeStats,
     bytes: u64,
     sort: SortStats,
@@ -341,7 +540,7 @@ fn gather(
     readers: Vec<Box<dyn Read + Send>>,
     sort: &SortParams,
     engine: &mut Engine,
-) -> Result<Gathered, ReplayError> {
+) -> Result<(Gathered, SortedEvents), ReplayError> {
     let (sender, batches) = sync_channel::<Batch>(4 * logs.len().max(1));
     let decoders: Vec<_> = logs
         .iter()
@@ -351,7 +550,6 @@ fn gather(
         .collect();
     drop(sender);
     let mut sorter = EventSorter::new(sort.clone());
-    let mut out_of_order = 0u64;
     for (_, batch) in batches.iter() {
         // On a failed spill the decoding threads stop as the channel closes behind them.
         for event in &batch.events {
@@ -364,30 +562,43 @@ fn gather(
             sorter.push_record(record, events)?;
         }
     }
-    let mut gathered_decode = DecodeStats::default();
-    let mut bytes = 0;
-    let mut problems = Vec::new();
-    let mut timed_any = false;
+    let mut gathered = join_logs(decoders, logs)?;
+    gathered.sort = sorter.stats().clone();
+    Ok((gathered, sorter.into_sorted()?))
+}
+
+/// Waits for every log's decoding thread and adds up what they read.
+fn join_logs(
+    decoders: Vec<JoinHandle<Result<LogDone, ReplayError>>>,
+    logs: &[PathBuf],
+) -> Result<Gathered, ReplayError> {
+    let mut gathered = Gathered {
+        decode: DecodeStats::default(),
+        bytes: 0,
+        sort: SortStats::default(),
+        out_of_order: 0,
+        problems: Vec::new(),
+        timed_any: false,
+    };
+    let mut first_error = None;
     for (handle, path) in decoders.into_iter().zip(logs) {
-        let done = handle
-            .join()
-            .unwrap_or_else(|_| Err(ReplayError::DecoderPanicked))?;
-        timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
-        gathered_decode.merge(&done.stats);
-        bytes += done.bytes;
-        out_of_order += done.order.out_of_order;
-        problems.extend(done.problems);
+        let done = match handle.join().unwrap_or(Err(ReplayError::DecoderPanicked)) {
+            Ok(done) => done,
+            Err(error) => {
+                first_error.get_or_insert(error);
+                continue;
+            }
+        };
+        gathered.timed_any |= !warn_if_untimed(path, &done.stats) && done.stats.messages > 0;
+        gathered.decode.merge(&done.stats);
+        gathered.bytes += done.bytes;
+        gathered.out_of_order += done.order.out_of_order;
+        gathered.problems.extend(done.problems);
     }
-    let sort = sorter.stats().clone();
-    Ok(Gathered {
-        sorted: sorter.into_sorted()?,
-        decode: gathered_decode,
-        bytes,
-        sort,
-        out_of_order,
-        problems,
-        timed_any,
-    })
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(gathered),
+    }
 }
 
 /// The sorted events through the engine, its changes to the writer in batches. `Ok(false)`

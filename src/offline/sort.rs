@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use crate::model::AisEvent;
 use crate::record::{self, read_varint, RecordError, RecordReader, KEY_PREFIX, REPORT_RANK};
+use crate::time::UnixMillis;
 
 /// How much memory the sort may hold and where its runs go when the input is larger.
 #[derive(Clone, Debug)]
@@ -22,6 +23,10 @@ pub struct SortParams {
     pub memory_bytes: usize,
     /// Folder of the temporary run files; they are removed when the replay ends.
     pub spill_dir: PathBuf,
+    /// How far (ms of event time) a line may lag the newest line of its log before it for the
+    /// events to be put in order while the logs are read ([`super::window`]); 0 sorts every
+    /// event first.
+    pub one_pass_lateness_ms: i64,
 }
 
 /// What the sort did, for the replay's summary and log.
@@ -33,6 +38,10 @@ pub struct SortStats {
     pub runs: u64,
     /// Bytes written to run files.
     pub spilled_bytes: u64,
+    /// The events were put in order while the logs were read, within the lateness window.
+    pub one_pass: bool,
+    /// Why a replay begun in one pass sorted every event first and started again.
+    pub restarted: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,8 +186,7 @@ impl EventSorter {
             heap: BinaryHeap::new(),
             reader: RecordReader::default(),
             spare: Vec::new(),
-            waiting: Vec::new(),
-            scratch: Vec::new(),
+            waiting: WaitingReports::default(),
         };
         for run in std::mem::take(&mut self.runs) {
             merge.runs.push(run.into_reader()?);
@@ -233,65 +241,62 @@ struct Waiting {
     report: AisEvent,
 }
 
-/// The events of a finished sort, earliest first.
-pub struct SortedEvents {
-    memory: MemoryRun,
-    runs: Vec<RunReader>,
-    heap: BinaryHeap<Head>,
-    reader: RecordReader,
-    spare: Vec<u8>,
-    /// Reports of row records taken out, in the order of their own records (nearly always
-    /// none or one).
+/// Reports of row records taken out, in the order of their own records (nearly always none
+/// or one): each goes out once the next record sorts after its own.
+#[derive(Default)]
+pub(super) struct WaitingReports {
     waiting: Vec<Waiting>,
     /// A waiting report's own record, when it must be compared whole.
     scratch: Vec<u8>,
 }
 
-impl SortedEvents {
-    /// The next event, or `None` when all are out.
-    pub fn next_event(&mut self) -> Result<Option<AisEvent>, SortError> {
-        if !self.waiting.is_empty() && self.first_waiting_is_due() {
-            return Ok(Some(self.waiting.remove(0).report));
-        }
-        let Some((prefix, (event, report))) = self.take_record()? else {
-            return Ok(None);
-        };
-        if let Some(report) = report {
-            self.wait(prefix, report);
-        }
-        Ok(Some(event))
+impl WaitingReports {
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
     }
 
-    /// Whether the first waiting report's record sorts before the next record (or none is
-    /// left). Its record starts like its fix's, with the kind of a report: the time, the MMSI
-    /// and the kind mostly settle it without encoding it.
-    fn first_waiting_is_due(&mut self) -> bool {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let due = match self.peek_record() {
+    /// The event time of the first waiting report.
+    pub(super) fn first_time(&self) -> Option<UnixMillis> {
+        self.waiting
+            .first()
+            .and_then(|first| record::time_of(&first.prefix))
+    }
+
+    /// Whether the first waiting report's record sorts before `next` (or none is left). Its
+    /// record starts like its fix's, with the kind of a report: the time, the MMSI and the
+    /// kind mostly settle it without encoding it.
+    pub(super) fn first_is_due(&mut self, next: Option<&[u8]>) -> bool {
+        let Some(first) = self.waiting.first() else {
+            return false;
+        };
+        match next {
             None => true,
             // Too short to be a record: taking it out names the damage.
             Some(next) if next.len() <= KEY_PREFIX => false,
             Some(next) => {
-                let first = &self.waiting[0];
                 let (next_prefix, next_rank) = (&next[..KEY_PREFIX], next[KEY_PREFIX]);
                 match first.prefix.as_slice().cmp(next_prefix) {
                     Ordering::Less => true,
                     Ordering::Greater => false,
                     Ordering::Equal if next_rank != REPORT_RANK => REPORT_RANK < next_rank,
                     Ordering::Equal => {
-                        scratch.clear();
-                        record::encode(&first.report, &mut scratch);
-                        scratch.as_slice() <= next
+                        self.scratch.clear();
+                        record::encode(&first.report, &mut self.scratch);
+                        self.scratch.as_slice() <= next
                     }
                 }
             }
-        };
-        self.scratch = scratch;
-        due
+        }
+    }
+
+    /// Takes the first waiting report out, with the key prefix of its record.
+    pub(super) fn take_first(&mut self) -> ([u8; KEY_PREFIX], AisEvent) {
+        let first = self.waiting.remove(0);
+        (first.prefix, first.report)
     }
 
     /// Puts a row record's report among the waiting ones, in the order of their records.
-    fn wait(&mut self, prefix: [u8; KEY_PREFIX], report: AisEvent) {
+    pub(super) fn wait(&mut self, prefix: [u8; KEY_PREFIX], report: AisEvent) {
         let mut at = self.waiting.len();
         if at > 0 {
             let own = |event: &AisEvent| {
@@ -304,14 +309,43 @@ impl SortedEvents {
         }
         self.waiting.insert(at, Waiting { prefix, report });
     }
+}
 
-    /// The next record in order, not taken out.
-    fn peek_record(&self) -> Option<&[u8]> {
-        if self.runs.is_empty() {
-            let entry = self.memory.entries.as_slice().first()?;
-            return Some(&self.memory.buffer[entry.range()]);
+/// The first `KEY_PREFIX` bytes of a record (zeros where it is shorter).
+pub(super) fn key_prefix(bytes: &[u8]) -> [u8; KEY_PREFIX] {
+    let mut prefix = [0u8; KEY_PREFIX];
+    if let Some(start) = bytes.get(..KEY_PREFIX) {
+        prefix.copy_from_slice(start);
+    }
+    prefix
+}
+
+/// The events of a finished sort, earliest first.
+pub struct SortedEvents {
+    memory: MemoryRun,
+    runs: Vec<RunReader>,
+    heap: BinaryHeap<Head>,
+    reader: RecordReader,
+    spare: Vec<u8>,
+    waiting: WaitingReports,
+}
+
+impl SortedEvents {
+    /// The next event, or `None` when all are out.
+    pub fn next_event(&mut self) -> Result<Option<AisEvent>, SortError> {
+        if !self.waiting.is_empty() {
+            let next = peek(&self.runs, &self.memory, &self.heap);
+            if self.waiting.first_is_due(next) {
+                return Ok(Some(self.waiting.take_first().1));
+            }
         }
-        self.heap.peek().map(|head| head.record.as_slice())
+        let Some((prefix, (event, report))) = self.take_record()? else {
+            return Ok(None);
+        };
+        if let Some(report) = report {
+            self.waiting.wait(prefix, report);
+        }
+        Ok(Some(event))
     }
 
     /// The next record's key prefix and events.
@@ -319,13 +353,7 @@ impl SortedEvents {
     fn take_record(
         &mut self,
     ) -> Result<Option<([u8; KEY_PREFIX], (AisEvent, Option<AisEvent>))>, SortError> {
-        let prefix = |bytes: &[u8]| {
-            let mut prefix = [0u8; KEY_PREFIX];
-            if let Some(start) = bytes.get(..KEY_PREFIX) {
-                prefix.copy_from_slice(start);
-            }
-            prefix
-        };
+        let prefix = key_prefix;
         if self.runs.is_empty() {
             // Nothing spilled: straight from the sorted buffer, no copy.
             let Some(entry) = self.memory.entries.next() else {
@@ -384,6 +412,19 @@ impl SortedEvents {
             },
         }
     }
+}
+
+/// The next record in order, not taken out.
+fn peek<'a>(
+    runs: &[RunReader],
+    memory: &'a MemoryRun,
+    heap: &'a BinaryHeap<Head>,
+) -> Option<&'a [u8]> {
+    if runs.is_empty() {
+        let entry = memory.entries.as_slice().first()?;
+        return Some(&memory.buffer[entry.range()]);
+    }
+    heap.peek().map(|head| head.record.as_slice())
 }
 
 /// Names temporary run files apart between runs and replays of one process.
@@ -546,6 +587,7 @@ mod tests {
         let mut sorter = EventSorter::new(SortParams {
             memory_bytes,
             spill_dir: dir.to_path_buf(),
+            one_pass_lateness_ms: 0,
         });
         for e in events {
             sorter.push(e).unwrap();
@@ -658,6 +700,7 @@ mod tests {
         let params = |memory_bytes| SortParams {
             memory_bytes,
             spill_dir: dir.path().to_path_buf(),
+            one_pass_lateness_ms: 0,
         };
         let mut apart = EventSorter::new(params(usize::MAX));
         for (f, r) in &rows {
@@ -695,6 +738,7 @@ mod tests {
         let mut sorter = EventSorter::new(SortParams {
             memory_bytes: 1,
             spill_dir: missing.clone(),
+            one_pass_lateness_ms: 0,
         });
         let error = sorter.push(&fix(200_000_001, 0)).unwrap_err();
         assert!(error.to_string().contains("not-there"), "{error}");

@@ -122,17 +122,39 @@ fn sample_config() -> Config {
     Config::load(&sample_path("aisgap.toml")).expect("samples/aisgap.toml is valid")
 }
 
+/// How a test replay puts events in order.
+#[derive(Clone, Copy)]
+enum EventOrder {
+    /// As configured: in one pass within a day's lateness, else sorted first.
+    AsConfigured,
+    /// Every event sorted first, with this much memory before spilling (bytes).
+    SortedFirst(Option<usize>),
+}
+
 /// Replays `logs` into `dir/name` with the sample config, spilling (if at all) into `dir`.
 fn replay_dump(
     dir: &Path,
     name: &str,
     logs: &[PathBuf],
-    memory_bytes: Option<usize>,
+    ordering: EventOrder,
 ) -> (ReplaySummary, Vec<String>) {
     let config = sample_config();
-    let sort = SortParams {
-        memory_bytes: memory_bytes.unwrap_or(sort_params(&config).memory_bytes),
-        spill_dir: dir.to_path_buf(),
+    let configured = sort_params(&config);
+    assert_eq!(
+        configured.one_pass_lateness_ms,
+        24 * 3_600_000,
+        "a day by default"
+    );
+    let sort = match ordering {
+        EventOrder::AsConfigured => SortParams {
+            spill_dir: dir.to_path_buf(),
+            ..configured
+        },
+        EventOrder::SortedFirst(memory_bytes) => SortParams {
+            memory_bytes: memory_bytes.unwrap_or(configured.memory_bytes),
+            spill_dir: dir.to_path_buf(),
+            one_pass_lateness_ms: 0,
+        },
     };
     let db = dir.join(name);
     let (summary, store) =
@@ -170,12 +192,45 @@ fn assert_same_rows(expected: &[String], found: &[String], what: &str) {
 }
 
 #[test]
+fn the_sample_in_one_pass_gives_the_tables_of_the_sample_sorted_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = [sample_path("scenario.nmea")];
+    let (sorted, expected) =
+        replay_dump(dir.path(), "a.db", &sample, EventOrder::SortedFirst(None));
+    assert!(!sorted.sort.one_pass);
+    let (summary, found) = replay_dump(dir.path(), "b.db", &sample, EventOrder::AsConfigured);
+    assert!(
+        summary.sort.one_pass && summary.sort.restarted.is_none(),
+        "the sample's lines lag by less than a day: {:?}",
+        summary.sort
+    );
+    assert!(
+        summary.out_of_order > 100,
+        "the sample has delayed lines for the window to put in place: {}",
+        summary.out_of_order
+    );
+    assert_eq!(summary.sort.events, sorted.sort.events);
+    assert_eq!(summary.engine, sorted.engine);
+    assert_same_rows(&expected, &found, "one pass");
+}
+
+#[test]
 fn the_sample_shuffled_gives_the_tables_of_the_sample_as_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (original, expected) =
-        replay_dump(dir.path(), "a.db", &[sample_path("scenario.nmea")], None);
+    let (original, expected) = replay_dump(
+        dir.path(),
+        "a.db",
+        &[sample_path("scenario.nmea")],
+        EventOrder::AsConfigured,
+    );
     let shuffled = shuffled_sample(dir.path(), "shuffled.nmea", 2024);
-    let (summary, found) = replay_dump(dir.path(), "b.db", &[shuffled], None);
+    let (summary, found) = replay_dump(dir.path(), "b.db", &[shuffled], EventOrder::AsConfigured);
+    let restarted = summary.sort.restarted.as_deref().unwrap_or_default();
+    assert!(
+        !summary.sort.one_pass && restarted.contains("lags its log by"),
+        "a shuffle lags by days: the replay starts again sorted first ({:?})",
+        summary.sort
+    );
     assert!(
         summary.out_of_order > summary.sort.events / 3,
         "the shuffle put most events out of order ({} of {})",
@@ -196,7 +251,12 @@ fn the_sample_shuffled_gives_the_tables_of_the_sample_as_written() {
 #[test]
 fn the_sample_dealt_into_three_interleaved_files_gives_the_same_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, expected) = replay_dump(dir.path(), "a.db", &[sample_path("scenario.nmea")], None);
+    let (_, expected) = replay_dump(
+        dir.path(),
+        "a.db",
+        &[sample_path("scenario.nmea")],
+        EventOrder::SortedFirst(None),
+    );
     let lines = lines_of(&sample_path("scenario.nmea"));
     let units = units(&lines);
     let logs: Vec<PathBuf> = (0..3)
@@ -207,7 +267,8 @@ fn the_sample_dealt_into_three_interleaved_files_gives_the_same_tables() {
             path
         })
         .collect();
-    let (summary, found) = replay_dump(dir.path(), "b.db", &logs, None);
+    let (summary, found) = replay_dump(dir.path(), "b.db", &logs, EventOrder::AsConfigured);
+    assert!(summary.sort.one_pass, "{:?}", summary.sort);
     assert_eq!(summary.decode.lines, lines.len() as u64);
     assert_same_rows(&expected, &found, "three interleaved files");
 }
@@ -215,9 +276,19 @@ fn the_sample_dealt_into_three_interleaved_files_gives_the_same_tables() {
 #[test]
 fn a_sort_that_spills_to_disk_gives_the_tables_of_one_in_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, expected) = replay_dump(dir.path(), "a.db", &[sample_path("scenario.nmea")], None);
+    let (_, expected) = replay_dump(
+        dir.path(),
+        "a.db",
+        &[sample_path("scenario.nmea")],
+        EventOrder::AsConfigured,
+    );
     let shuffled = shuffled_sample(dir.path(), "shuffled.nmea", 7);
-    let (summary, found) = replay_dump(dir.path(), "b.db", &[shuffled], Some(64 * 1024));
+    let (summary, found) = replay_dump(
+        dir.path(),
+        "b.db",
+        &[shuffled],
+        EventOrder::SortedFirst(Some(64 * 1024)),
+    );
     assert!(
         summary.sort.runs >= 10,
         "{} runs spilled",
@@ -236,7 +307,12 @@ fn a_sort_that_spills_to_disk_gives_the_tables_of_one_in_memory() {
 #[test]
 fn the_csv_export_reversed_gives_the_tables_of_the_export_as_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, expected) = replay_dump(dir.path(), "a.db", &[sample_path("scenario.csv")], None);
+    let (_, expected) = replay_dump(
+        dir.path(),
+        "a.db",
+        &[sample_path("scenario.csv")],
+        EventOrder::AsConfigured,
+    );
     let lines = lines_of(&sample_path("scenario.csv"));
     let (header, rows) = lines.split_first().unwrap();
     let mut reversed: Vec<&Vec<u8>> = vec![header];
@@ -246,8 +322,9 @@ fn the_csv_export_reversed_gives_the_tables_of_the_export_as_written() {
     std::fs::create_dir(&folder).unwrap();
     let path = folder.join("scenario.csv");
     write_lines(&path, &reversed);
-    let (summary, found) = replay_dump(dir.path(), "b.db", &[path], None);
+    let (summary, found) = replay_dump(dir.path(), "b.db", &[path], EventOrder::AsConfigured);
     assert!(summary.out_of_order > 20_000, "{}", summary.out_of_order);
+    assert!(summary.sort.restarted.is_some(), "{:?}", summary.sort);
     assert_same_rows(&expected, &found, "reversed CSV");
 }
 
