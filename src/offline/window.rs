@@ -28,6 +28,9 @@ pub struct TooLate {
 /// Bytes of records gone out a queue keeps before it moves the rest down.
 const COMPACT_BYTES: usize = 1 << 20;
 
+/// Queued records a record out of order is compared with from the back, before a search.
+const NEAR_BACK: usize = 8;
+
 /// One log's records in record order. They nearly always come in it: a record earlier than
 /// the last is put in its place, a short way from the back (lines of one second in another
 /// order, a delayed line).
@@ -67,12 +70,21 @@ impl LogQueue {
             .is_none_or(|&back| self.record(back) <= record);
         if in_order {
             self.entries.push_back(entry);
-        } else {
-            let at = self
-                .entries
-                .partition_point(|&queued| self.record(queued) <= record);
-            self.entries.insert(at, entry);
+            return;
         }
+        // Most records out of order are lines of the same second in another order: their
+        // place is a step or two from the back, where a search over the whole queue would
+        // touch memory far away.
+        let len = self.entries.len();
+        let near = (1..len.min(NEAR_BACK))
+            .map(|back| len - 1 - back)
+            .find(|&at| self.record(self.entries[at]) <= record)
+            .map(|at| at + 1);
+        let at = near.unwrap_or_else(|| {
+            self.entries
+                .partition_point(|&queued| self.record(queued) <= record)
+        });
+        self.entries.insert(at, entry);
     }
 
     fn saw(&mut self, time: i64) {
@@ -468,6 +480,46 @@ mod tests {
             expected.iter().filter(possible).collect::<Vec<_>>()
         );
         assert_eq!(found.len(), expected.len());
+    }
+
+    #[test]
+    fn a_queue_keeps_records_in_order_whatever_order_they_come_in() {
+        // Near the back, far from it, equal ones, and enough bytes gone to move the rest.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut queue = LogQueue::default();
+        let mut held = std::collections::BTreeMap::<Vec<u8>, usize>::new();
+        let mut take = |queue: &mut LogQueue, held: &mut std::collections::BTreeMap<_, _>| {
+            let front = queue.front().unwrap().to_vec();
+            let (least, count) = held.iter_mut().next().unwrap();
+            assert_eq!(&front, least, "the queue's front is the least record held");
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&front);
+            }
+            queue.pop_front();
+        };
+        for i in 0..40_000u64 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let lag = match state % 10 {
+                0 => state % 5000,
+                1..=3 => state % 4,
+                _ => 0,
+            };
+            let mut record = i.saturating_sub(lag).to_be_bytes().to_vec();
+            record.extend_from_slice(&[(state % 3) as u8; 40]);
+            queue.push(&record);
+            *held.entry(record).or_default() += 1;
+            if i % 3 == 0 && i > 6000 {
+                take(&mut queue, &mut held);
+            }
+        }
+        while !held.is_empty() {
+            take(&mut queue, &mut held);
+        }
+        assert!(queue.front().is_none());
+        assert!(queue.bytes.is_empty() && queue.live == 0);
     }
 
     #[test]
