@@ -488,7 +488,7 @@ mod tests {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut queue = LogQueue::default();
         let mut held = std::collections::BTreeMap::<Vec<u8>, usize>::new();
-        let mut take = |queue: &mut LogQueue, held: &mut std::collections::BTreeMap<_, _>| {
+        let take = |queue: &mut LogQueue, held: &mut std::collections::BTreeMap<_, _>| {
             let front = queue.front().unwrap().to_vec();
             let (least, count) = held.iter_mut().next().unwrap();
             assert_eq!(&front, least, "the queue's front is the least record held");
