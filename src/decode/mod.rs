@@ -521,7 +521,7 @@ impl NmeaDecoder {
             first_line: self.stats.lines,
         };
         if sentence.total == 1 {
-            self.decode_payload(sentence.payload, sentence.fill_bits, &provenance, out);
+            self.decode_payload(sentence.payload, sentence.fill_bits, provenance, out);
             return;
         }
         let key = FragmentKey {
@@ -554,7 +554,7 @@ impl NmeaDecoder {
             Assembly::Complete {
                 fill_bits,
                 provenance,
-            } => self.decode_payload(&done, fill_bits, &provenance, out),
+            } => self.decode_payload(&done, fill_bits, provenance, out),
         }
         self.assembled = done;
     }
@@ -563,14 +563,15 @@ impl NmeaDecoder {
         &mut self,
         armoured: &[u8],
         fill_bits: u8,
-        provenance: &Provenance,
+        provenance: Provenance,
         out: &mut Vec<AisEvent>,
     ) {
         if let Err(e) = self.bits.load(armoured, fill_bits) {
             self.reject(Reject::BadPayload, e.detail());
             return;
         }
-        let resolution = self.resolve_time(provenance);
+        let fingerprint = self.duplicates.fingerprint(&self.bits);
+        let resolution = self.resolve_time(&provenance);
         if let (Timing::Data(_, time), Some(received)) = (resolution.timing, provenance.received) {
             let tolerance = self.options.max_ahead_of_receipt_ms;
             if tolerance > 0 && time.as_millis() - received.as_millis() > tolerance {
@@ -589,7 +590,7 @@ impl NmeaDecoder {
         let heard = Heard {
             time,
             time_source,
-            station: provenance.station.clone(),
+            station: provenance.station,
             channel: provenance.channel.map(char::from),
             line: None,
         };
@@ -600,7 +601,7 @@ impl NmeaDecoder {
                 self.stats.clock.count(&resolution);
                 self.stats.by_type[usize::from(decoded.msg_type)] += 1;
                 self.stats.by_talker.add(self.talker, 1);
-                if self.duplicates.is_repeat(&self.bits, time) {
+                if self.duplicates.is_repeat_of(fingerprint, time) {
                     out.truncate(emitted);
                     self.stats.duplicates += 1;
                     return;
