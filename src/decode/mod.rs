@@ -103,16 +103,21 @@ const MAX_STATIONS: usize = 4096;
 /// One `Arc<str>` per station name so that events share it instead of allocating.
 #[derive(Debug, Default)]
 struct Stations {
-    last: Option<(Vec<u8>, Arc<str>)>,
+    /// The names met last: a feed interleaves a few receivers, so nearly every name is one of
+    /// these and is found without hashing.
+    recent: Vec<(Vec<u8>, Arc<str>)>,
+    /// The slot of `recent` a name not in it replaces.
+    next: usize,
     known: HashMap<Vec<u8>, Arc<str>>,
 }
 
+/// Names `Stations` compares before it looks in its map.
+const RECENT_STATIONS: usize = 4;
+
 impl Stations {
     fn intern(&mut self, name: &[u8]) -> Arc<str> {
-        if let Some((bytes, arc)) = &self.last {
-            if bytes.as_slice() == name {
-                return arc.clone();
-            }
+        if let Some((_, arc)) = self.recent.iter().find(|(bytes, _)| bytes == name) {
+            return arc.clone();
         }
         let arc = match self.known.get(name) {
             Some(arc) => arc.clone(),
@@ -124,13 +129,14 @@ impl Stations {
                 arc
             }
         };
-        match &mut self.last {
-            Some((bytes, last)) => {
-                bytes.clear();
-                bytes.extend_from_slice(name);
-                *last = arc.clone();
-            }
-            None => self.last = Some((name.to_vec(), arc.clone())),
+        if self.recent.len() < RECENT_STATIONS {
+            self.recent.push((name.to_vec(), arc.clone()));
+        } else {
+            let (bytes, last) = &mut self.recent[self.next];
+            bytes.clear();
+            bytes.extend_from_slice(name);
+            *last = arc.clone();
+            self.next = (self.next + 1) % RECENT_STATIONS;
         }
         arc
     }
