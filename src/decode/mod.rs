@@ -103,16 +103,21 @@ const MAX_STATIONS: usize = 4096;
 /// One `Arc<str>` per station name so that events share it instead of allocating.
 #[derive(Debug, Default)]
 struct Stations {
-    last: Option<(Vec<u8>, Arc<str>)>,
+    /// The names met last: a feed interleaves a few receivers, so nearly every name is one of
+    /// these and is found without hashing.
+    recent: Vec<(Vec<u8>, Arc<str>)>,
+    /// The slot of `recent` a name not in it replaces.
+    next: usize,
     known: HashMap<Vec<u8>, Arc<str>>,
 }
 
+/// Names `Stations` compares before it looks in its map.
+const RECENT_STATIONS: usize = 4;
+
 impl Stations {
     fn intern(&mut self, name: &[u8]) -> Arc<str> {
-        if let Some((bytes, arc)) = &self.last {
-            if bytes.as_slice() == name {
-                return arc.clone();
-            }
+        if let Some((_, arc)) = self.recent.iter().find(|(bytes, _)| bytes == name) {
+            return arc.clone();
         }
         let arc = match self.known.get(name) {
             Some(arc) => arc.clone(),
@@ -124,13 +129,14 @@ impl Stations {
                 arc
             }
         };
-        match &mut self.last {
-            Some((bytes, last)) => {
-                bytes.clear();
-                bytes.extend_from_slice(name);
-                *last = arc.clone();
-            }
-            None => self.last = Some((name.to_vec(), arc.clone())),
+        if self.recent.len() < RECENT_STATIONS {
+            self.recent.push((name.to_vec(), arc.clone()));
+        } else {
+            let (bytes, last) = &mut self.recent[self.next];
+            bytes.clear();
+            bytes.extend_from_slice(name);
+            *last = arc.clone();
+            self.next = (self.next + 1) % RECENT_STATIONS;
         }
         arc
     }
@@ -158,7 +164,14 @@ struct CachedTag {
 
 impl TagBlockCache {
     fn parse<'a>(&mut self, body: &'a [u8]) -> Result<TagBlock<'a>, tagblock::TagBlockError> {
-        if let Some((_, cached)) = self.entries.iter().find(|(bytes, _)| bytes == body) {
+        // Blocks that differ mostly differ in their checksum, which ends them: the last byte
+        // is compared before the whole.
+        let ends_alike = |bytes: &Vec<u8>| bytes.len() == body.len() && bytes.last() == body.last();
+        if let Some((_, cached)) = self
+            .entries
+            .iter()
+            .find(|(bytes, _)| ends_alike(bytes) && bytes[..] == body[..])
+        {
             return Ok(TagBlock {
                 time: cached.time,
                 station: cached.station.map(|(from, to)| &body[from..to]),
@@ -521,7 +534,7 @@ impl NmeaDecoder {
             first_line: self.stats.lines,
         };
         if sentence.total == 1 {
-            self.decode_payload(sentence.payload, sentence.fill_bits, &provenance, out);
+            self.decode_payload(sentence.payload, sentence.fill_bits, provenance, out);
             return;
         }
         let key = FragmentKey {
@@ -554,7 +567,7 @@ impl NmeaDecoder {
             Assembly::Complete {
                 fill_bits,
                 provenance,
-            } => self.decode_payload(&done, fill_bits, &provenance, out),
+            } => self.decode_payload(&done, fill_bits, provenance, out),
         }
         self.assembled = done;
     }
@@ -563,14 +576,15 @@ impl NmeaDecoder {
         &mut self,
         armoured: &[u8],
         fill_bits: u8,
-        provenance: &Provenance,
+        provenance: Provenance,
         out: &mut Vec<AisEvent>,
     ) {
         if let Err(e) = self.bits.load(armoured, fill_bits) {
             self.reject(Reject::BadPayload, e.detail());
             return;
         }
-        let resolution = self.resolve_time(provenance);
+        let fingerprint = self.duplicates.fingerprint(&self.bits);
+        let resolution = self.resolve_time(&provenance);
         if let (Timing::Data(_, time), Some(received)) = (resolution.timing, provenance.received) {
             let tolerance = self.options.max_ahead_of_receipt_ms;
             if tolerance > 0 && time.as_millis() - received.as_millis() > tolerance {
@@ -589,7 +603,7 @@ impl NmeaDecoder {
         let heard = Heard {
             time,
             time_source,
-            station: provenance.station.clone(),
+            station: provenance.station,
             channel: provenance.channel.map(char::from),
             line: None,
         };
@@ -600,7 +614,7 @@ impl NmeaDecoder {
                 self.stats.clock.count(&resolution);
                 self.stats.by_type[usize::from(decoded.msg_type)] += 1;
                 self.stats.by_talker.add(self.talker, 1);
-                if self.duplicates.is_repeat(&self.bits, time) {
+                if self.duplicates.is_repeat_of(fingerprint, time) {
                     out.truncate(emitted);
                     self.stats.duplicates += 1;
                     return;

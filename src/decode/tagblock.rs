@@ -1,6 +1,7 @@
 //! NMEA 4.10 tag blocks (`\c:1711929600,s:station,g:1-2-3985*hh\`): their checksum and the
 //! three fields aisgap uses: `c:` time, `s:` station and `g:` fragment group.
 
+use crate::bytes::find_byte;
 use crate::decode::nmea::{hex_byte, xor_checksum};
 use crate::time::UnixMillis;
 
@@ -58,8 +59,20 @@ pub fn parse_tag_block(body: &[u8]) -> Result<TagBlock<'_>, TagBlockError> {
     let fields = &body[..star];
     let computed = xor_checksum(fields);
     let mut block = TagBlock::default();
-    for field in fields.split(|&b| b == b',') {
-        let Some(colon) = field.iter().position(|&b| b == b':') else {
+    // The fields between commas, found eight bytes at a time.
+    let mut rest = Some(fields);
+    while let Some(text) = rest {
+        let field = match find_byte(text, b',') {
+            Some(comma) => {
+                rest = Some(&text[comma + 1..]);
+                &text[..comma]
+            }
+            None => {
+                rest = None;
+                text
+            }
+        };
+        let Some(colon) = find_byte(field, b':') else {
             continue;
         };
         let (key, value) = (&field[..colon], &field[colon + 1..]);

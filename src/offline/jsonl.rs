@@ -134,8 +134,7 @@ impl Fields<'_> {
     #[inline]
     fn uint(&mut self, key: &[u8], value: u64) {
         self.out.extend_from_slice(key);
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        push_u64(self.out, value);
     }
 
     #[inline]
@@ -169,9 +168,7 @@ impl Fields<'_> {
     fn opt_f32(&mut self, key: &[u8], value: Option<f32>) {
         self.out.extend_from_slice(key);
         match value {
-            Some(value) if value.is_finite() => self
-                .out
-                .extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes()),
+            Some(value) if value.is_finite() => push_f32(self.out, value),
             _ => self.out.extend_from_slice(b"null"),
         }
     }
@@ -207,6 +204,9 @@ impl Fields<'_> {
         self.opt_str(key!("station"), heard.station.as_deref());
         self.out.extend_from_slice(key!("channel"));
         match heard.channel {
+            Some(channel) if channel.is_ascii_alphanumeric() => {
+                self.out.extend_from_slice(&[b'"', channel as u8, b'"'])
+            }
             Some(channel) => push_json_string(self.out, channel.encode_utf8(&mut [0; 4])),
             None => self.out.extend_from_slice(b"null"),
         }
@@ -218,6 +218,15 @@ impl Fields<'_> {
 fn push_json_string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
     let bytes = value.as_bytes();
+    // Names and stations almost never need an escape: one pass without early exit (which the
+    // compiler runs several bytes at a time) settles that before the byte-by-byte one.
+    if !bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut run_start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
         let escape: &[u8] = match byte {
@@ -244,6 +253,97 @@ fn push_json_string(out: &mut Vec<u8>, value: &str) {
     }
     out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
+}
+
+/// `00` to `99`, two bytes each.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `value` in decimal, as itoa writes it. Up to sixteen digits are formatted in a fixed array
+/// that is appended whole and cut back, a fixed-size store instead of a copy of unknown
+/// length; MMSIs and the small fields fit, longer values take itoa.
+#[inline]
+fn push_u64(out: &mut Vec<u8>, value: u64) {
+    if value < 10 {
+        out.push(b'0' + value as u8);
+        return;
+    }
+    if value >= 10_000_000_000_000_000 {
+        out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        return;
+    }
+    let len = value.ilog10() as usize + 1;
+    let mut digits = [0u8; 16];
+    let (mut rest, mut end) = (value, len);
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        end -= 2;
+        digits[end..end + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        let pair = rest as usize * 2;
+        digits[..2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        digits[0] = b'0' + rest as u8;
+    }
+    let at = out.len();
+    out.extend_from_slice(&digits);
+    out.truncate(at + len);
+}
+
+/// Tenths written from their digits, at most this many.
+const MAX_TENTHS: u32 = 99_999;
+
+/// A finite `f32` as zmij writes it. Speeds, courses and draughts come from the payload as
+/// tenths (`raw as f32 / 10.0`), and the shortest text that reads back as such a value is the
+/// tenths' own decimal (`12.3`, `0.0`; the tests check it for every tenth up to
+/// [`MAX_TENTHS`]), which is cheaper to write than to search for.
+#[inline]
+fn push_f32(out: &mut Vec<u8>, value: f32) {
+    let scaled = value * 10.0;
+    if (0.0..=MAX_TENTHS as f32).contains(&scaled) {
+        // Not `round()`, a library call here: a near miss fails the check below anyway.
+        let tenths = (scaled + 0.5) as u32;
+        // Bit equality also sends -0.0 (which reads as 0.0 tenths) to the general path.
+        if (tenths as f32 / 10.0).to_bits() == value.to_bits() {
+            push_tenths(out, tenths);
+            return;
+        }
+    }
+    out.extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
+}
+
+/// `tenths / 10` with one decimal, `tenths` at most [`MAX_TENTHS`]; fixed-length stores per
+/// digit count rather than a copy of a formatted buffer.
+#[inline]
+fn push_tenths(out: &mut Vec<u8>, tenths: u32) {
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let whole = tenths / 10;
+    let tenth = digit(tenths);
+    match whole {
+        0..=9 => out.extend_from_slice(&[digit(whole), b'.', tenth]),
+        10..=99 => out.extend_from_slice(&[digit(whole / 10), digit(whole), b'.', tenth]),
+        100..=999 => out.extend_from_slice(&[
+            digit(whole / 100),
+            digit(whole / 10),
+            digit(whole),
+            b'.',
+            tenth,
+        ]),
+        _ => out.extend_from_slice(&[
+            digit(whole / 1000),
+            digit(whole / 100),
+            digit(whole / 10),
+            digit(whole),
+            b'.',
+            tenth,
+        ]),
+    }
 }
 
 /// The text of `UnixMillis`' `Display` (`2024-03-07T04:12:31Z`, `.250` when there are
@@ -330,6 +430,55 @@ mod tests {
             String::from_utf8(reference).unwrap(),
             String::from_utf8(written).unwrap(),
         )
+    }
+
+    #[test]
+    fn every_tenth_is_written_as_zmij_writes_it() {
+        let mut written = Vec::new();
+        for tenths in 0..=MAX_TENTHS + 10 {
+            let value = tenths as f32 / 10.0;
+            let bits = value.to_bits();
+            let neighbours = [bits + 1, bits.saturating_sub(1)].map(f32::from_bits);
+            for value in [value, -value, neighbours[0], neighbours[1]] {
+                written.clear();
+                push_f32(&mut written, value);
+                assert_eq!(
+                    written,
+                    zmij::Buffer::new().format_finite(value).as_bytes(),
+                    "{value:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_itoa_writes_them() {
+        let powers = (0..20).map(|e| 10u64.pow(e));
+        let edges = powers.flat_map(|p| [p - 1, p, p + 1]);
+        let mut written = vec![b'x'];
+        for value in (0..100_000).chain(edges).chain([u32::MAX.into(), u64::MAX]) {
+            written.truncate(1);
+            push_u64(&mut written, value);
+            let expected = format!("x{}", itoa::Buffer::new().format(value));
+            assert_eq!(written, expected.as_bytes());
+        }
+    }
+
+    #[test]
+    fn strings_without_escapes_are_copied_whole() {
+        for (value, expected) in [
+            ("", "\"\""),
+            ("RU-NKH", "\"RU-NKH\""),
+            ("a\"b", "\"a\\\"b\""),
+            ("\\", "\"\\\\\""),
+            ("\u{1f}x", "\"\\u001fx\""),
+            ("é\u{7f}", "\"é\u{7f}\""),
+        ] {
+            let mut written = Vec::new();
+            push_json_string(&mut written, value);
+            assert_eq!(String::from_utf8(written).unwrap(), expected);
+            assert_eq!(serde_json::to_string(value).unwrap(), expected);
+        }
     }
 
     /// Values the corpora rarely or never hold: escapes, non-finite and extreme numbers,
