@@ -47,31 +47,41 @@ pub fn encode(event: &AisEvent, out: &mut Vec<u8>) {
     put_heard(out, event.heard());
 }
 
-/// Appends the record of a vessel report given by its parts: the same bytes as [`encode`] of
-/// the report they make. `heard` must be timed.
+/// Appends the record of `fix` as read from `line` (whatever line its reception names): the
+/// same bytes as [`encode`] of the fix with that line. The fix must be timed.
+pub fn encode_fix(fix: &Fix, line: Option<LineRef>, out: &mut Vec<u8>) {
+    let time = fix.heard.time.expect("only timed events are ordered");
+    put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
+    put_fix(out, fix);
+    put_heard_at(out, &fix.heard, line);
+}
+
+/// Appends the record of a vessel report given by its parts, read from `line`: the same
+/// bytes as [`encode`] of the report they make. `heard` must be timed.
 pub fn encode_report(
     mmsi: Mmsi,
     msg_type: u8,
     heard: &Heard,
+    line: Option<LineRef>,
     fields: &ReportFields<'_>,
     out: &mut Vec<u8>,
 ) {
     let time = heard.time.expect("only timed events are ordered");
     put_key(out, time, mmsi, REPORT_RANK, msg_type);
     put_report(out, fields);
-    put_heard(out, heard);
+    put_heard_at(out, heard, line);
 }
 
-/// Appends the row record of `fix` and the static report of the same row: the fix's record,
-/// then `fields`. The report is the fix's vessel's, of the fix's message type, heard as the
-/// fix was (which [`fits_row`] tells). The fix must be timed.
-pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, out: &mut Vec<u8>) {
+/// Appends the row record of `fix` and the static report of the same row, read from `line`:
+/// the fix's record, then `fields`. The report is the fix's vessel's, of the fix's message
+/// type, heard as the fix was (which [`fits_row`] tells). The fix must be timed.
+pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, line: Option<LineRef>, out: &mut Vec<u8>) {
     let time = fix.heard.time.expect("only timed events are ordered");
     // One reservation for the whole row instead of growth checks failing part-way.
     out.reserve(ROW_RECORD_BYTES);
     put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
     put_fix(out, fix);
-    put_heard(out, &fix.heard);
+    put_heard_at(out, &fix.heard, line);
     put_report(out, fields);
 }
 
@@ -217,7 +227,14 @@ fn put_report(out: &mut Vec<u8>, r: &ReportFields<'_>) {
     put_opt(out, r.eta, put_str);
 }
 
+#[inline]
 fn put_heard(out: &mut Vec<u8>, heard: &Heard) {
+    put_heard_at(out, heard, heard.line);
+}
+
+/// [`put_heard`] with the line the event was read from in place of the one `heard` names.
+#[inline]
+fn put_heard_at(out: &mut Vec<u8>, heard: &Heard, line: Option<LineRef>) {
     out.push(match heard.time_source {
         None => 0,
         Some(TimeSource::TagBlock) => 1,
@@ -235,7 +252,7 @@ fn put_heard(out: &mut Vec<u8>, heard: &Heard) {
     put_opt(out, heard.station.as_deref(), put_str);
     // Where the line was read sorts after everything the message says: two copies of one
     // message from two receivers keep their content order.
-    put_opt(out, heard.line, |o, line| {
+    put_opt(out, line, |o, line| {
         put_varint(o, u64::from(line.source));
         put_varint(o, line.line);
         put_varint(o, line.offset);
@@ -736,7 +753,7 @@ mod tests {
         report.heard = f.heard.clone();
         let fields = ReportFields::of(&report);
         let mut row = Vec::new();
-        encode_row(f, &fields, &mut row);
+        encode_row(f, &fields, f.heard.line, &mut row);
         let alone = record(&fix);
         assert_eq!(&row[..alone.len()], alone.as_slice());
         let report_event = AisEvent::VesselReport(report.clone());
@@ -745,10 +762,40 @@ mod tests {
             report.mmsi,
             report.msg_type,
             &report.heard,
+            report.heard.line,
             &fields,
             &mut by_parts,
         );
         assert_eq!(by_parts, record(&report_event));
+        // Read from another line than the reception names: as if the event named that line.
+        let AisEvent::Fix(f) = &fix else {
+            unreachable!()
+        };
+        let elsewhere = Some(LineRef {
+            source: 1,
+            line: 2,
+            offset: 3,
+        });
+        let mut moved = f.clone();
+        moved.heard.line = elsewhere;
+        let mut fix_at = Vec::new();
+        encode_fix(f, elsewhere, &mut fix_at);
+        assert_eq!(fix_at, record(&AisEvent::Fix(moved.clone())));
+        let mut row_at = Vec::new();
+        encode_row(f, &fields, elsewhere, &mut row_at);
+        assert_eq!(&row_at[..fix_at.len()], fix_at.as_slice());
+        let mut report_at = Vec::new();
+        encode_report(
+            report.mmsi,
+            report.msg_type,
+            &report.heard,
+            elsewhere,
+            &fields,
+            &mut report_at,
+        );
+        let mut moved_report = report.clone();
+        moved_report.heard.line = elsewhere;
+        assert_eq!(report_at, record(&AisEvent::VesselReport(moved_report)));
         assert_eq!(
             fields.to_report(report.mmsi, report.msg_type, report.heard.clone()),
             report

@@ -45,11 +45,11 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use self::cells::{parse_number, split_cells, Cells, Row};
-use self::events::{push_row_events, Eta, Mobile, Motion, StaticFields};
+use self::events::{push_row_events, Eta, Mobile, Motion, RowReading, StaticFields};
 use self::mapping::{header_names, Field, CORE_FIELDS, FIELD_COUNT};
 use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
 use crate::decode::sink::EventSink;
-use crate::model::{AisEvent, Heard, Mmsi, TimeSource, TransceiverClass};
+use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass};
 use crate::time::UnixMillis;
 
 pub use self::mapping::{CsvColumns, CsvMap, CsvMapParams, CsvMapProblem};
@@ -84,7 +84,9 @@ pub enum CsvRowError {
 #[derive(Debug)]
 pub struct CsvDecoder {
     map: CsvMap,
-    station: Option<Arc<str>>,
+    /// The fix of the row being read, kept from row to row with the reception all rows share:
+    /// a row's events borrow it, so a row costs no copy of the station's name.
+    fix: Fix,
     /// Cell index of each field, when the header has it.
     columns: [Option<usize>; FIELD_COUNT],
     /// Header cell names as written, to name a column in errors.
@@ -146,7 +148,28 @@ impl CsvDecoder {
         }
         Ok(CsvDecoder {
             map: map.clone(),
-            station,
+            fix: Fix {
+                mmsi: Mmsi(0),
+                msg_type: 0,
+                class: TransceiverClass::A,
+                heard: Heard {
+                    time: None,
+                    time_source: Some(TimeSource::Csv),
+                    station,
+                    channel: None,
+                    line: None,
+                },
+                lat: 0.0,
+                lon: 0.0,
+                sog: None,
+                cog: None,
+                heading: None,
+                nav_status: None,
+                turn: None,
+                accuracy: false,
+                raim: false,
+                second: None,
+            },
             columns,
             header,
             absent,
@@ -193,7 +216,9 @@ impl CsvDecoder {
                 expected: self.header.len(),
                 found: split_row.len(),
             }),
-            Ok(()) => self.decode_cells(&split_row, &mut dropped, out),
+            Ok(()) => self
+                .decode_cells(&split_row, &mut dropped)
+                .map(|reading| push_row_events(reading, &mut self.fix, out)),
         };
         if result.is_ok() {
             for (field, _) in &dropped {
@@ -270,12 +295,11 @@ impl CsvDecoder {
         }
     }
 
-    fn decode_cells<S: EventSink + ?Sized>(
+    fn decode_cells<'c>(
         &self,
-        cells: &Row<'_>,
+        cells: &Row<'c>,
         dropped: &mut Vec<(Field, CsvRowError)>,
-        out: &mut S,
-    ) -> Result<usize, CsvRowError> {
+    ) -> Result<RowReading<'c>, CsvRowError> {
         // A refused row names its first bad core cell in this order, so the order is kept.
         let mmsi = self.mmsi(cells)?;
         let time = self.time(cells, dropped)?;
@@ -288,14 +312,13 @@ impl CsvDecoder {
         let mobile = row.mobile();
         let motion = row.motion(position);
         let statics = row.static_fields();
-        let heard = Heard {
-            time: Some(time),
-            time_source: Some(TimeSource::Csv),
-            station: self.station.clone(),
-            channel: None,
-            line: None,
-        };
-        Ok(push_row_events(mmsi, mobile, motion, statics, heard, out))
+        Ok(RowReading {
+            mmsi,
+            time,
+            mobile,
+            motion,
+            statics,
+        })
     }
 
     #[inline]
@@ -357,13 +380,13 @@ fn trim_cell(text: &str) -> &str {
 
 /// The optional cells of one row: each that cannot be read is recorded in `dropped` and read
 /// as unknown, so that it never costs the row its fix.
-struct OptionalCells<'r> {
-    decoder: &'r CsvDecoder,
+struct OptionalCells<'d, 'r> {
+    decoder: &'d CsvDecoder,
     cells: Row<'r>,
-    dropped: &'r mut Vec<(Field, CsvRowError)>,
+    dropped: &'d mut Vec<(Field, CsvRowError)>,
 }
 
-impl<'r> OptionalCells<'r> {
+impl<'r> OptionalCells<'_, 'r> {
     fn keep<T>(&mut self, field: Field, read: Result<Option<T>, CsvRowError>) -> Option<T> {
         read.unwrap_or_else(|error| {
             self.dropped.push((field, error));
