@@ -44,7 +44,9 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use self::cells::{parse_number, split_cells, Cells, Row};
+use self::cells::{
+    is_whole_byte, parse_float, parse_number, round_non_negative, split_cells, Cells, Row,
+};
 use self::events::{push_row_events, Eta, Mobile, Motion, RowReading, StaticFields};
 use self::mapping::{header_names, Field, CORE_FIELDS, FIELD_COUNT};
 use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
@@ -286,8 +288,12 @@ impl CsvDecoder {
 
     fn text<'c>(&self, cells: &Row<'c>, field: Field) -> Option<&'c str> {
         let text = self.cell(cells, field)?;
-        // AIS pads text with `@`; exports write unknown text as the word "Unknown".
-        let text = text.trim_end_matches('@').trim();
+        // AIS pads text with `@`; exports write unknown text as the word "Unknown". A cell
+        // starts and ends with no white space, so only a padded one needs trimming again.
+        let text = match text.as_bytes().last() {
+            Some(b'@') => text.trim_end_matches('@').trim_end(),
+            _ => text,
+        };
         if text.is_empty() || text.eq_ignore_ascii_case("unknown") {
             None
         } else {
@@ -444,14 +450,14 @@ impl<'r> OptionalCells<'_, 'r> {
         let heading = self
             .number(Field::Heading)
             .filter(|h| (0.0..360.0).contains(h))
-            .map(|h| h.round() as u16 % 360);
+            .map(|h| round_non_negative(h) as u16 % 360);
         let turn = self.number(Field::Rot).map(|r| r as f32);
         let nav_status = match self.cell(Field::NavStatus) {
             None => Ok(None),
-            Some(text) => match text.parse::<f64>() {
-                Ok(n) if (0.0..=15.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as u8)),
-                Ok(_) => self.bad(Field::NavStatus, text, "not a status code"),
-                Err(_) => Ok(nav_status_from_text(text)),
+            Some(text) => match parse_float(text) {
+                Some(n) if (0.0..=15.0).contains(&n) && is_whole_byte(n) => Ok(Some(n as u8)),
+                Some(_) => self.bad(Field::NavStatus, text, "not a status code"),
+                None => Ok(nav_status_from_text(text)),
             },
         };
         let nav_status = self.keep(Field::NavStatus, nav_status);
@@ -488,12 +494,12 @@ impl<'r> OptionalCells<'_, 'r> {
     fn ship_type(&mut self) -> Option<u8> {
         let ship_type = match self.cell(Field::ShipType) {
             None => Ok(None),
-            Some(text) => match text.parse::<f64>() {
+            Some(text) => match parse_float(text) {
                 // MarineCadastre's pre-2018 US codes (1001-1025) are not ITU codes.
-                Ok(n) if (1.0..=99.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as u8)),
-                Ok(n) if n == 0.0 || n >= 100.0 => Ok(None),
-                Ok(_) => self.bad(Field::ShipType, text, "not a ship type code"),
-                Err(_) => Ok(ship_type_from_text(text)),
+                Some(n) if (1.0..=99.0).contains(&n) && is_whole_byte(n) => Ok(Some(n as u8)),
+                Some(n) if n == 0.0 || n >= 100.0 => Ok(None),
+                Some(_) => self.bad(Field::ShipType, text, "not a ship type code"),
+                None => Ok(ship_type_from_text(text)),
             },
         };
         self.keep(Field::ShipType, ship_type)
@@ -505,7 +511,7 @@ impl<'r> OptionalCells<'_, 'r> {
                 let text = self.cell(field).unwrap_or_default();
                 self.bad(field, text, "not a plausible size in metres")
             }
-            Ok(m) => Ok(m.and_then(|m| Some(m.round() as u16).filter(|&m| m > 0))),
+            Ok(m) => Ok(m.and_then(|m| Some(round_non_negative(m) as u16).filter(|&m| m > 0))),
             Err(error) => Err(error),
         };
         self.keep(field, metres)
