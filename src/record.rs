@@ -169,6 +169,7 @@ pub const REPORT_RANK: u8 = 2;
 
 const FIX_RANK: u8 = 0;
 
+#[inline]
 fn put_key(out: &mut Vec<u8>, time: UnixMillis, mmsi: Mmsi, rank: u8, msg_type: u8) {
     out.extend_from_slice(&((time.as_millis() as u64) ^ (1 << 63)).to_be_bytes());
     out.extend_from_slice(&mmsi.0.to_be_bytes());
@@ -176,6 +177,7 @@ fn put_key(out: &mut Vec<u8>, time: UnixMillis, mmsi: Mmsi, rank: u8, msg_type: 
     out.push(msg_type);
 }
 
+#[inline]
 fn put_fix(out: &mut Vec<u8>, f: &Fix) {
     put_class(out, Some(f.class));
     put_f64(out, f.lat);
@@ -205,6 +207,7 @@ fn kind_rank(event: &AisEvent) -> u8 {
     }
 }
 
+#[inline]
 fn put_report(out: &mut Vec<u8>, r: &ReportFields<'_>) {
     put_opt(out, r.part, |o, v| o.push(v));
     put_class(out, r.class);
@@ -259,6 +262,7 @@ fn put_heard_at(out: &mut Vec<u8>, heard: &Heard, line: Option<LineRef>) {
     });
 }
 
+#[inline(always)]
 fn put_opt<T>(out: &mut Vec<u8>, value: Option<T>, put: impl FnOnce(&mut Vec<u8>, T)) {
     match value {
         None => out.push(0),
@@ -269,6 +273,7 @@ fn put_opt<T>(out: &mut Vec<u8>, value: Option<T>, put: impl FnOnce(&mut Vec<u8>
     }
 }
 
+#[inline(always)]
 fn put_class(out: &mut Vec<u8>, class: Option<TransceiverClass>) {
     out.push(match class {
         None => 0,
@@ -277,14 +282,17 @@ fn put_class(out: &mut Vec<u8>, class: Option<TransceiverClass>) {
     });
 }
 
+#[inline]
 fn put_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(&((v as u64) ^ (1 << 63)).to_be_bytes());
 }
 
+#[inline(always)]
 fn put_f64(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&v.to_bits().to_be_bytes());
 }
 
+#[inline(always)]
 fn put_opt_f32(out: &mut Vec<u8>, v: Option<f32>) {
     put_opt(out, v, |o, v| {
         o.extend_from_slice(&v.to_bits().to_be_bytes())
@@ -293,12 +301,14 @@ fn put_opt_f32(out: &mut Vec<u8>, v: Option<f32>) {
 
 /// Length first (a varint), so that a shorter string sorts before a longer one sharing its
 /// start and the record stays self-delimiting.
+#[inline(always)]
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
 /// LEB128: seven bits a byte, high bit set while more follow.
+#[inline(always)]
 pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -308,6 +318,7 @@ pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Reads a varint at the start of `bytes`: its value and its length in bytes.
+#[inline]
 pub fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for (i, &b) in bytes.iter().enumerate().take(10) {
@@ -528,6 +539,7 @@ impl<'a> Cursor<'a> {
         RecordError { what, at: self.at }
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], RecordError> {
         let end = self.at + n;
         let bytes = self
@@ -538,35 +550,43 @@ impl<'a> Cursor<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
         Ok(self.take(N)?.try_into().expect("N bytes taken"))
     }
 
+    #[inline]
     fn u8(&mut self) -> Result<u8, RecordError> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline]
     fn u16(&mut self) -> Result<u16, RecordError> {
         self.array().map(u16::from_be_bytes)
     }
 
+    #[inline]
     fn u32(&mut self) -> Result<u32, RecordError> {
         self.array().map(u32::from_be_bytes)
     }
 
+    #[inline]
     fn i64(&mut self) -> Result<i64, RecordError> {
         self.array()
             .map(|b| (u64::from_be_bytes(b) ^ (1 << 63)) as i64)
     }
 
+    #[inline]
     fn f64(&mut self) -> Result<f64, RecordError> {
         self.array().map(|b| f64::from_bits(u64::from_be_bytes(b)))
     }
 
+    #[inline]
     fn f32(&mut self) -> Result<f32, RecordError> {
         self.array().map(|b| f32::from_bits(u32::from_be_bytes(b)))
     }
 
+    #[inline]
     fn class(&mut self) -> Result<Option<TransceiverClass>, RecordError> {
         match self.u8()? {
             0 => Ok(None),
@@ -576,6 +596,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     fn opt<T>(
         &mut self,
         read: impl FnOnce(&mut Self) -> Result<T, RecordError>,
@@ -587,6 +608,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, RecordError> {
         let (value, used) =
             read_varint(&self.bytes[self.at..]).ok_or_else(|| self.error("bad varint"))?;
@@ -594,6 +616,7 @@ impl<'a> Cursor<'a> {
         Ok(value)
     }
 
+    #[inline]
     fn str_bytes(&mut self) -> Result<&'a [u8], RecordError> {
         let (len, used) =
             read_varint(&self.bytes[self.at..]).ok_or_else(|| self.error("bad length"))?;
@@ -601,6 +624,7 @@ impl<'a> Cursor<'a> {
         self.take(len as usize)
     }
 
+    #[inline]
     fn string(&mut self) -> Result<String, RecordError> {
         let bytes = self.str_bytes()?;
         String::from_utf8(bytes.to_vec()).map_err(|_| self.error("text that is not UTF-8"))

@@ -40,6 +40,7 @@ mod mapping;
 mod time_format;
 mod words;
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -55,6 +56,7 @@ use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass};
 use crate::time::UnixMillis;
 
 pub use self::mapping::{CsvColumns, CsvMap, CsvMapParams, CsvMapProblem};
+use self::time_format::IsoDay;
 pub use self::time_format::{parse_day_first, PatternPart, TimeFormat};
 
 /// Why a header line cannot be decoded.
@@ -89,6 +91,8 @@ pub struct CsvDecoder {
     /// The fix of the row being read, kept from row to row with the reception all rows share:
     /// a row's events borrow it, so a row costs no copy of the station's name.
     fix: Fix,
+    /// The day of the last row's time, to read the next row's without its date.
+    iso_day: Cell<IsoDay>,
     /// Cell index of each field, when the header has it.
     columns: [Option<usize>; FIELD_COUNT],
     /// Header cell names as written, to name a column in errors.
@@ -175,6 +179,7 @@ impl CsvDecoder {
             columns,
             header,
             absent,
+            iso_day: Cell::default(),
             cells: Cells::default(),
             unreadable: [0; FIELD_COUNT],
             dropped: Vec::new(),
@@ -347,7 +352,7 @@ impl CsvDecoder {
         let time = self
             .map
             .time
-            .read(time_text)
+            .read_through(time_text, &self.iso_day)
             .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))?;
         let Some(ms_text) = self.cell(cells, Field::Millis) else {
             return Ok(time);
