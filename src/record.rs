@@ -47,31 +47,41 @@ pub fn encode(event: &AisEvent, out: &mut Vec<u8>) {
     put_heard(out, event.heard());
 }
 
-/// Appends the record of a vessel report given by its parts: the same bytes as [`encode`] of
-/// the report they make. `heard` must be timed.
+/// Appends the record of `fix` as read from `line` (whatever line its reception names): the
+/// same bytes as [`encode`] of the fix with that line. The fix must be timed.
+pub fn encode_fix(fix: &Fix, line: Option<LineRef>, out: &mut Vec<u8>) {
+    let time = fix.heard.time.expect("only timed events are ordered");
+    put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
+    put_fix(out, fix);
+    put_heard_at(out, &fix.heard, line);
+}
+
+/// Appends the record of a vessel report given by its parts, read from `line`: the same
+/// bytes as [`encode`] of the report they make. `heard` must be timed.
 pub fn encode_report(
     mmsi: Mmsi,
     msg_type: u8,
     heard: &Heard,
+    line: Option<LineRef>,
     fields: &ReportFields<'_>,
     out: &mut Vec<u8>,
 ) {
     let time = heard.time.expect("only timed events are ordered");
     put_key(out, time, mmsi, REPORT_RANK, msg_type);
     put_report(out, fields);
-    put_heard(out, heard);
+    put_heard_at(out, heard, line);
 }
 
-/// Appends the row record of `fix` and the static report of the same row: the fix's record,
-/// then `fields`. The report is the fix's vessel's, of the fix's message type, heard as the
-/// fix was (which [`fits_row`] tells). The fix must be timed.
-pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, out: &mut Vec<u8>) {
+/// Appends the row record of `fix` and the static report of the same row, read from `line`:
+/// the fix's record, then `fields`. The report is the fix's vessel's, of the fix's message
+/// type, heard as the fix was (which [`fits_row`] tells). The fix must be timed.
+pub fn encode_row(fix: &Fix, fields: &ReportFields<'_>, line: Option<LineRef>, out: &mut Vec<u8>) {
     let time = fix.heard.time.expect("only timed events are ordered");
     // One reservation for the whole row instead of growth checks failing part-way.
     out.reserve(ROW_RECORD_BYTES);
     put_key(out, time, fix.mmsi, FIX_RANK, fix.msg_type);
     put_fix(out, fix);
-    put_heard(out, &fix.heard);
+    put_heard_at(out, &fix.heard, line);
     put_report(out, fields);
 }
 
@@ -159,6 +169,7 @@ pub const REPORT_RANK: u8 = 2;
 
 const FIX_RANK: u8 = 0;
 
+#[inline]
 fn put_key(out: &mut Vec<u8>, time: UnixMillis, mmsi: Mmsi, rank: u8, msg_type: u8) {
     out.extend_from_slice(&((time.as_millis() as u64) ^ (1 << 63)).to_be_bytes());
     out.extend_from_slice(&mmsi.0.to_be_bytes());
@@ -166,6 +177,7 @@ fn put_key(out: &mut Vec<u8>, time: UnixMillis, mmsi: Mmsi, rank: u8, msg_type: 
     out.push(msg_type);
 }
 
+#[inline]
 fn put_fix(out: &mut Vec<u8>, f: &Fix) {
     put_class(out, Some(f.class));
     put_f64(out, f.lat);
@@ -195,6 +207,7 @@ fn kind_rank(event: &AisEvent) -> u8 {
     }
 }
 
+#[inline]
 fn put_report(out: &mut Vec<u8>, r: &ReportFields<'_>) {
     put_opt(out, r.part, |o, v| o.push(v));
     put_class(out, r.class);
@@ -217,7 +230,14 @@ fn put_report(out: &mut Vec<u8>, r: &ReportFields<'_>) {
     put_opt(out, r.eta, put_str);
 }
 
+#[inline]
 fn put_heard(out: &mut Vec<u8>, heard: &Heard) {
+    put_heard_at(out, heard, heard.line);
+}
+
+/// [`put_heard`] with the line the event was read from in place of the one `heard` names.
+#[inline]
+fn put_heard_at(out: &mut Vec<u8>, heard: &Heard, line: Option<LineRef>) {
     out.push(match heard.time_source {
         None => 0,
         Some(TimeSource::TagBlock) => 1,
@@ -235,13 +255,14 @@ fn put_heard(out: &mut Vec<u8>, heard: &Heard) {
     put_opt(out, heard.station.as_deref(), put_str);
     // Where the line was read sorts after everything the message says: two copies of one
     // message from two receivers keep their content order.
-    put_opt(out, heard.line, |o, line| {
+    put_opt(out, line, |o, line| {
         put_varint(o, u64::from(line.source));
         put_varint(o, line.line);
         put_varint(o, line.offset);
     });
 }
 
+#[inline(always)]
 fn put_opt<T>(out: &mut Vec<u8>, value: Option<T>, put: impl FnOnce(&mut Vec<u8>, T)) {
     match value {
         None => out.push(0),
@@ -252,6 +273,7 @@ fn put_opt<T>(out: &mut Vec<u8>, value: Option<T>, put: impl FnOnce(&mut Vec<u8>
     }
 }
 
+#[inline(always)]
 fn put_class(out: &mut Vec<u8>, class: Option<TransceiverClass>) {
     out.push(match class {
         None => 0,
@@ -260,14 +282,17 @@ fn put_class(out: &mut Vec<u8>, class: Option<TransceiverClass>) {
     });
 }
 
+#[inline]
 fn put_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(&((v as u64) ^ (1 << 63)).to_be_bytes());
 }
 
+#[inline(always)]
 fn put_f64(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&v.to_bits().to_be_bytes());
 }
 
+#[inline(always)]
 fn put_opt_f32(out: &mut Vec<u8>, v: Option<f32>) {
     put_opt(out, v, |o, v| {
         o.extend_from_slice(&v.to_bits().to_be_bytes())
@@ -276,12 +301,14 @@ fn put_opt_f32(out: &mut Vec<u8>, v: Option<f32>) {
 
 /// Length first (a varint), so that a shorter string sorts before a longer one sharing its
 /// start and the record stays self-delimiting.
+#[inline(always)]
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
 /// LEB128: seven bits a byte, high bit set while more follow.
+#[inline(always)]
 pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -291,6 +318,7 @@ pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Reads a varint at the start of `bytes`: its value and its length in bytes.
+#[inline]
 pub fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for (i, &b) in bytes.iter().enumerate().take(10) {
@@ -511,6 +539,7 @@ impl<'a> Cursor<'a> {
         RecordError { what, at: self.at }
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], RecordError> {
         let end = self.at + n;
         let bytes = self
@@ -521,35 +550,43 @@ impl<'a> Cursor<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
         Ok(self.take(N)?.try_into().expect("N bytes taken"))
     }
 
+    #[inline]
     fn u8(&mut self) -> Result<u8, RecordError> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline]
     fn u16(&mut self) -> Result<u16, RecordError> {
         self.array().map(u16::from_be_bytes)
     }
 
+    #[inline]
     fn u32(&mut self) -> Result<u32, RecordError> {
         self.array().map(u32::from_be_bytes)
     }
 
+    #[inline]
     fn i64(&mut self) -> Result<i64, RecordError> {
         self.array()
             .map(|b| (u64::from_be_bytes(b) ^ (1 << 63)) as i64)
     }
 
+    #[inline]
     fn f64(&mut self) -> Result<f64, RecordError> {
         self.array().map(|b| f64::from_bits(u64::from_be_bytes(b)))
     }
 
+    #[inline]
     fn f32(&mut self) -> Result<f32, RecordError> {
         self.array().map(|b| f32::from_bits(u32::from_be_bytes(b)))
     }
 
+    #[inline]
     fn class(&mut self) -> Result<Option<TransceiverClass>, RecordError> {
         match self.u8()? {
             0 => Ok(None),
@@ -559,6 +596,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     fn opt<T>(
         &mut self,
         read: impl FnOnce(&mut Self) -> Result<T, RecordError>,
@@ -570,6 +608,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, RecordError> {
         let (value, used) =
             read_varint(&self.bytes[self.at..]).ok_or_else(|| self.error("bad varint"))?;
@@ -577,6 +616,7 @@ impl<'a> Cursor<'a> {
         Ok(value)
     }
 
+    #[inline]
     fn str_bytes(&mut self) -> Result<&'a [u8], RecordError> {
         let (len, used) =
             read_varint(&self.bytes[self.at..]).ok_or_else(|| self.error("bad length"))?;
@@ -584,6 +624,7 @@ impl<'a> Cursor<'a> {
         self.take(len as usize)
     }
 
+    #[inline]
     fn string(&mut self) -> Result<String, RecordError> {
         let bytes = self.str_bytes()?;
         String::from_utf8(bytes.to_vec()).map_err(|_| self.error("text that is not UTF-8"))
@@ -736,7 +777,7 @@ mod tests {
         report.heard = f.heard.clone();
         let fields = ReportFields::of(&report);
         let mut row = Vec::new();
-        encode_row(f, &fields, &mut row);
+        encode_row(f, &fields, f.heard.line, &mut row);
         let alone = record(&fix);
         assert_eq!(&row[..alone.len()], alone.as_slice());
         let report_event = AisEvent::VesselReport(report.clone());
@@ -745,10 +786,40 @@ mod tests {
             report.mmsi,
             report.msg_type,
             &report.heard,
+            report.heard.line,
             &fields,
             &mut by_parts,
         );
         assert_eq!(by_parts, record(&report_event));
+        // Read from another line than the reception names: as if the event named that line.
+        let AisEvent::Fix(f) = &fix else {
+            unreachable!()
+        };
+        let elsewhere = Some(LineRef {
+            source: 1,
+            line: 2,
+            offset: 3,
+        });
+        let mut moved = f.clone();
+        moved.heard.line = elsewhere;
+        let mut fix_at = Vec::new();
+        encode_fix(f, elsewhere, &mut fix_at);
+        assert_eq!(fix_at, record(&AisEvent::Fix(moved.clone())));
+        let mut row_at = Vec::new();
+        encode_row(f, &fields, elsewhere, &mut row_at);
+        assert_eq!(&row_at[..fix_at.len()], fix_at.as_slice());
+        let mut report_at = Vec::new();
+        encode_report(
+            report.mmsi,
+            report.msg_type,
+            &report.heard,
+            elsewhere,
+            &fields,
+            &mut report_at,
+        );
+        let mut moved_report = report.clone();
+        moved_report.heard.line = elsewhere;
+        assert_eq!(report_at, record(&AisEvent::VesselReport(moved_report)));
         assert_eq!(
             fields.to_report(report.mmsi, report.msg_type, report.heard.clone()),
             report

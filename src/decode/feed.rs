@@ -456,8 +456,8 @@ fn starts_sentence(text: &[u8]) -> bool {
 /// Whether the line holds an AIS sentence anywhere (`!xxVDM,` / `!xxVDO,`, any talker): logs
 /// put times and receiver names before or after it.
 fn has_ais_sentence(line: &[u8]) -> bool {
-    // Most lines of a CSV export hold neither mark: two word-at-a-time scans say so.
-    if !line.contains(&b'!') && !line.contains(&b'$') {
+    // Most lines of a CSV export hold neither mark: one word-at-a-time scan says so.
+    if crate::bytes::find_either(line, b'!', b'$').is_none() {
         return false;
     }
     line.iter().enumerate().any(|(at, &b)| {

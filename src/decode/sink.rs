@@ -1,6 +1,6 @@
 //! Where decoded events go: a list of events, or a taker of each CSV row's fix and static
-//! report as the row is read, their text still borrowed from the row (replay encodes them
-//! straight into sort records, with no owned copy of the row's text).
+//! report as the row is read, borrowed from the decoder and the row (replay encodes them
+//! straight into sort records, with no owned copy of the row's text or reception).
 
 use crate::model::{AisEvent, Fix, Heard, Mmsi};
 use crate::record::ReportFields;
@@ -10,7 +10,7 @@ use crate::record::ReportFields;
 pub struct RowReport<'a> {
     pub mmsi: Mmsi,
     pub msg_type: u8,
-    pub heard: Heard,
+    pub heard: &'a Heard,
     pub fields: ReportFields<'a>,
 }
 
@@ -19,8 +19,9 @@ pub trait EventSink {
     /// Where whole events go, in the order they are read.
     fn events(&mut self) -> &mut Vec<AisEvent>;
 
-    /// A CSV row's fix and static report (either may be missing): the fix comes first.
-    fn row(&mut self, fix: Option<Fix>, report: Option<RowReport<'_>>);
+    /// A CSV row's fix and static report (either may be missing): the fix comes first. Both
+    /// are borrowed; a sink that keeps them makes its own copy.
+    fn row(&mut self, fix: Option<&Fix>, report: Option<RowReport<'_>>);
 }
 
 impl EventSink for Vec<AisEvent> {
@@ -28,15 +29,15 @@ impl EventSink for Vec<AisEvent> {
         self
     }
 
-    fn row(&mut self, fix: Option<Fix>, report: Option<RowReport<'_>>) {
+    fn row(&mut self, fix: Option<&Fix>, report: Option<RowReport<'_>>) {
         if let Some(fix) = fix {
-            self.push(AisEvent::Fix(fix));
+            self.push(AisEvent::Fix(fix.clone()));
         }
         if let Some(report) = report {
             self.push(AisEvent::VesselReport(report.fields.to_report(
                 report.mmsi,
                 report.msg_type,
-                report.heard,
+                report.heard.clone(),
             )));
         }
     }

@@ -92,47 +92,48 @@ impl EventSink for LogBatch {
         &mut self.events
     }
 
-    fn row(&mut self, fix: Option<Fix>, report: Option<RowReport<'_>>) {
-        let fix = fix.map(|mut fix| {
-            fix.heard.line = Some(self.line);
-            fix
-        });
-        let report = report.map(|mut report| {
-            report.heard.line = Some(self.line);
-            report
-        });
+    fn row(&mut self, fix: Option<&Fix>, report: Option<RowReport<'_>>) {
+        let line = Some(self.line);
         // Untimed events have no record: they go to the engine as events, which counts them.
-        let (fix, report) = match (fix, report) {
-            (Some(fix), report) if fix.heard.time.is_none() => {
+        let fix = match fix {
+            Some(fix) if fix.heard.time.is_none() => {
+                let mut fix = fix.clone();
+                fix.heard.line = line;
                 self.events.push(AisEvent::Fix(fix));
-                (None, report)
+                None
             }
             other => other,
         };
         let report = match report {
             Some(report) if report.heard.time.is_none() => {
-                EventSink::row(&mut self.events, None, Some(report));
+                let mut heard = report.heard.clone();
+                heard.line = line;
+                let RowReport { mmsi, msg_type, .. } = report;
+                let event = report.fields.to_report(mmsi, msg_type, heard);
+                self.events.push(AisEvent::VesselReport(event));
                 None
             }
             other => other,
         };
+        // Records are written as read from this line, whatever line the reception names.
         match (fix, report) {
             (Some(fix), Some(report))
-                if record::fits_row(&fix, report.mmsi, report.msg_type, &report.heard) =>
+                if record::fits_row(fix, report.mmsi, report.msg_type, report.heard) =>
             {
-                record::encode_row(&fix, &report.fields, &mut self.records);
+                record::encode_row(fix, &report.fields, line, &mut self.records);
                 self.push_record(2);
             }
             (fix, report) => {
                 if let Some(fix) = fix {
-                    record::encode(&AisEvent::Fix(fix), &mut self.records);
+                    record::encode_fix(fix, line, &mut self.records);
                     self.push_record(1);
                 }
                 if let Some(r) = report {
                     record::encode_report(
                         r.mmsi,
                         r.msg_type,
-                        &r.heard,
+                        r.heard,
+                        line,
                         &r.fields,
                         &mut self.records,
                     );

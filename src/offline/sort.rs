@@ -717,7 +717,7 @@ mod tests {
             let mut record = Vec::new();
             for (f, r) in rows.iter().rev() {
                 record.clear();
-                record::encode_row(f, &record::ReportFields::of(r), &mut record);
+                record::encode_row(f, &record::ReportFields::of(r), f.heard.line, &mut record);
                 joined.push_record(&record, 2).unwrap();
             }
             for e in &lone {

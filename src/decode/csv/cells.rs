@@ -171,20 +171,24 @@ fn split_unquoted_prefix(
                 .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
         };
         let within = if n == WORD { !0 } else { (1u64 << (n * 8)) - 1 };
-        let mut marks =
-            (matching_bytes(word, d) | q.map_or(0, |q| matching_bytes(word, q))) & within;
-        while marks != 0 {
-            let found = at + (marks.trailing_zeros() / 8) as usize;
-            if bytes[found] != delimiter {
-                return Some(start);
-            }
+        let quotes = q.map_or(0, |q| matching_bytes(word, q)) & within;
+        let mut delimiters = matching_bytes(word, d) & within;
+        if quotes != 0 {
+            // Only the delimiters before the first quote end cells of this prefix.
+            delimiters &= (quotes & quotes.wrapping_neg()) - 1;
+        }
+        while delimiters != 0 {
+            let found = at + (delimiters.trailing_zeros() / 8) as usize;
             cells.spans.push(Span {
                 start,
                 end: found,
                 unquoted: false,
             });
             start = found + 1;
-            marks &= marks - 1;
+            delimiters &= delimiters - 1;
+        }
+        if quotes != 0 {
+            return Some(start);
         }
         at += n;
     }
@@ -252,6 +256,29 @@ pub(super) fn parse_number(text: &str) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
+/// What `str::parse::<f64>` reads, through the quick path for the common form: for the code
+/// columns (statuses, ship types) that may also hold words.
+#[inline]
+pub(super) fn parse_float(text: &str) -> Option<f64> {
+    simple_decimal(text.as_bytes()).or_else(|| text.parse::<f64>().ok())
+}
+
+/// The run of ASCII digits at the start of `digits`, read into `mantissa`: how many there are.
+#[inline]
+fn read_digits(digits: &[u8], mantissa: &mut u64) -> usize {
+    let mut count = 0;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        // At most 16 digits are read before the caller refuses the text, so this cannot wrap.
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+        count += 1;
+    }
+    count
+}
+
 /// The common `-12.345678` form, read without the general parser: at most 15 significant
 /// digits and 15 decimals, so that the digits and the power of ten are both exact doubles and
 /// their quotient is the correctly rounded value (what `str::parse` returns). Anything else
@@ -266,22 +293,27 @@ fn simple_decimal(text: &[u8]) -> Option<f64> {
         Some((b'+', rest)) => (false, rest),
         _ => (false, text),
     };
-    let mut mantissa = 0u64;
-    let mut count = 0usize;
-    let mut decimals = None;
-    for (i, &b) in digits.iter().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                count += 1;
-            }
-            b'.' if decimals.is_none() => decimals = Some(i),
-            _ => return None,
-        }
+    // Longer texts never take this path, which bounds the digits read below.
+    if digits.len() > 16 {
+        return None;
     }
-    let decimals = decimals.map_or(0, |point| digits.len() - point - 1);
+    let mut mantissa = 0u64;
+    let whole = read_digits(digits, &mut mantissa);
+    let decimals = match digits.get(whole) {
+        None => 0,
+        Some(b'.') => {
+            let after = &digits[whole + 1..];
+            let decimals = read_digits(after, &mut mantissa);
+            if decimals != after.len() {
+                return None;
+            }
+            decimals
+        }
+        Some(_) => return None,
+    };
     // `1.` and `.5` parse; a lone `.` or sign does not, which `str::parse` then says.
-    if count == 0 || count > 15 || decimals > 15 {
+    let count = whole + decimals;
+    if count == 0 || count > 15 {
         return None;
     }
     // Dividing by 1 changes nothing; whole numbers (headings, types, sizes) skip it.
@@ -291,6 +323,21 @@ fn simple_decimal(text: &[u8]) -> Option<f64> {
         mantissa as f64 / POWERS[decimals]
     };
     Some(if negative { -value } else { value })
+}
+
+/// `value.round()` for a number from 0 up to `u32::MAX`, without the library call: the
+/// fraction `value - trunc(value)` is exact in this range, so a half rounds up as `round` does.
+#[inline]
+pub(super) fn round_non_negative(value: f64) -> u32 {
+    debug_assert!((0.0..=f64::from(u32::MAX)).contains(&value));
+    let whole = value as u32;
+    whole + u32::from(value - f64::from(whole) >= 0.5)
+}
+
+/// Whether `value`, known to lie from 0 to 255, is a whole number (`value.fract() == 0.0`).
+#[inline]
+pub(super) fn is_whole_byte(value: f64) -> bool {
+    f64::from(value as u8) == value
 }
 
 #[cfg(test)]
@@ -379,6 +426,77 @@ mod tests {
                 split(&line, delimiter, quote),
                 reference_split(&line, delimiter, quote)
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_path_reads_what_the_general_parser_reads(
+            text in "[-+]?[0-9]{0,17}([.][0-9]{0,17})?[0-9.e+-]?",
+        ) {
+            let quick = simple_decimal(text.as_bytes());
+            if let Some(value) = quick {
+                let general = text.parse::<f64>().expect("the quick path reads only numbers");
+                proptest::prop_assert_eq!(value.to_bits(), general.to_bits(), "{}", text);
+            }
+            proptest::prop_assert_eq!(
+                parse_float(&text).map(f64::to_bits),
+                text.parse::<f64>().ok().map(f64::to_bits)
+            );
+        }
+
+        #[test]
+        fn coordinates_read_as_the_general_parser_reads_them(
+            value in -180.0f64..180.0,
+            decimals in 0usize..10,
+        ) {
+            let text = format!("{value:.decimals$}");
+            proptest::prop_assert_eq!(
+                parse_number(&text).map(f64::to_bits),
+                text.parse::<f64>().ok().map(f64::to_bits)
+            );
+        }
+
+        #[test]
+        fn sizes_round_as_the_library_rounds(value in 0.0f64..4000.0) {
+            proptest::prop_assert_eq!(f64::from(round_non_negative(value)), value.round());
+            let byte = value / 16.0;
+            proptest::prop_assert_eq!(is_whole_byte(byte), byte.fract() == 0.0);
+        }
+    }
+
+    #[test]
+    fn halves_and_whole_numbers_at_the_edges() {
+        for value in [
+            0.0,
+            -0.0,
+            0.5,
+            0.49999999999999994,
+            1.5,
+            2.5,
+            359.5,
+            1999.4999999999998,
+            2000.0,
+            4_294_967_295.0,
+        ] {
+            assert_eq!(
+                f64::from(round_non_negative(value)),
+                value.round(),
+                "{value}"
+            );
+        }
+        for value in [
+            0.0,
+            -0.0,
+            1.0,
+            15.0,
+            99.0,
+            255.0,
+            0.5,
+            98.99999999999999,
+            1e-300,
+        ] {
+            assert_eq!(is_whole_byte(value), value.fract() == 0.0, "{value}");
         }
     }
 

@@ -3,8 +3,9 @@
 
 use crate::decode::sink::{EventSink, RowReport};
 use crate::model::TransceiverClass;
-use crate::model::{AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat};
+use crate::model::{AisEvent, Fix, Mmsi, OtherMessage, ReceiverHeartbeat};
 use crate::record::ReportFields;
+use crate::time::UnixMillis;
 
 /// The fields read from one row before they become events; text is borrowed from the row.
 pub(super) struct StaticFields<'r> {
@@ -78,17 +79,32 @@ pub(super) struct Motion {
     pub(super) nav_status: Option<u8>,
 }
 
+/// What one row says, read out of its cells and not yet events.
+pub(super) struct RowReading<'r> {
+    pub(super) mmsi: Mmsi,
+    pub(super) time: UnixMillis,
+    pub(super) mobile: Mobile,
+    pub(super) motion: Motion,
+    pub(super) statics: StaticFields<'r>,
+}
+
 /// The events one row stands for: a base station's heartbeat, an aid to navigation, or a
-/// vessel's fix (or its absence) and its static data. How many events the row gave.
+/// vessel's fix (or its absence) and its static data. The fix is written into `fix`, which
+/// holds the reception every row shares, and handed to the sink borrowed. How many events
+/// the row gave.
 #[inline]
 pub(super) fn push_row_events<S: EventSink + ?Sized>(
-    mmsi: Mmsi,
-    mobile: Mobile,
-    motion: Motion,
-    statics: StaticFields<'_>,
-    heard: Heard,
+    reading: RowReading<'_>,
+    fix: &mut Fix,
     out: &mut S,
 ) -> usize {
+    let RowReading {
+        mmsi,
+        time,
+        mobile,
+        motion,
+        statics,
+    } = reading;
     let Motion {
         position,
         sog,
@@ -97,13 +113,14 @@ pub(super) fn push_row_events<S: EventSink + ?Sized>(
         turn,
         nav_status,
     } = motion;
+    fix.heard.time = Some(time);
     let class = match mobile {
         Mobile::Vessel(class) => class,
         Mobile::BaseStation => {
             out.events()
                 .push(AisEvent::ReceiverHeartbeat(ReceiverHeartbeat {
                     mmsi,
-                    heard,
+                    heard: fix.heard.clone(),
                     station_time: None,
                     lat: position.map(|p| p.0),
                     lon: position.map(|p| p.1),
@@ -114,44 +131,42 @@ pub(super) fn push_row_events<S: EventSink + ?Sized>(
             out.events().push(AisEvent::Other(OtherMessage {
                 mmsi,
                 msg_type: 0,
-                heard,
+                heard: fix.heard.clone(),
             }));
             return 1;
         }
     };
     let has_statics = statics.any();
-    let fix = match position {
-        Some((lat, lon)) => Some(Fix {
-            mmsi,
-            msg_type: 0,
-            class,
-            heard: heard.clone(),
-            lat,
-            lon,
-            sog,
-            cog,
-            heading,
-            nav_status,
-            turn,
-            accuracy: false,
-            raim: false,
-            second: None,
-        }),
+    let has_fix = match position {
+        Some((lat, lon)) => {
+            // Every field a row gives is set: nothing of an earlier row's fix stays.
+            fix.mmsi = mmsi;
+            fix.class = class;
+            fix.lat = lat;
+            fix.lon = lon;
+            fix.sog = sog;
+            fix.cog = cog;
+            fix.heading = heading;
+            fix.nav_status = nav_status;
+            fix.turn = turn;
+            true
+        }
         None if !has_statics => {
             out.events()
                 .push(AisEvent::PositionUnavailable(OtherMessage {
                     mmsi,
                     msg_type: 0,
-                    heard,
+                    heard: fix.heard.clone(),
                 }));
             return 1;
         }
-        None => None,
+        None => false,
     };
+    let fix = &*fix;
     let report = has_statics.then(|| RowReport {
         mmsi,
         msg_type: 0,
-        heard,
+        heard: &fix.heard,
         fields: ReportFields {
             part: None,
             class: Some(class),
@@ -170,7 +185,7 @@ pub(super) fn push_row_events<S: EventSink + ?Sized>(
             eta: statics.eta.as_ref().map(Eta::as_str),
         },
     });
-    let events = usize::from(fix.is_some()) + usize::from(report.is_some());
-    out.row(fix, report);
+    let events = usize::from(has_fix) + usize::from(report.is_some());
+    out.row(has_fix.then_some(fix), report);
     events
 }

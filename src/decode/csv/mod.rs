@@ -40,19 +40,23 @@ mod mapping;
 mod time_format;
 mod words;
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use self::cells::{parse_number, split_cells, Cells, Row};
-use self::events::{push_row_events, Eta, Mobile, Motion, StaticFields};
+use self::cells::{
+    is_whole_byte, parse_float, parse_number, round_non_negative, split_cells, Cells, Row,
+};
+use self::events::{push_row_events, Eta, Mobile, Motion, RowReading, StaticFields};
 use self::mapping::{header_names, Field, CORE_FIELDS, FIELD_COUNT};
 use self::words::{mobile_from_text, nav_status_from_text, ship_type_from_text};
 use crate::decode::sink::EventSink;
-use crate::model::{AisEvent, Heard, Mmsi, TimeSource, TransceiverClass};
+use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass};
 use crate::time::UnixMillis;
 
 pub use self::mapping::{CsvColumns, CsvMap, CsvMapParams, CsvMapProblem};
+use self::time_format::IsoDay;
 pub use self::time_format::{parse_day_first, PatternPart, TimeFormat};
 
 /// Why a header line cannot be decoded.
@@ -84,7 +88,11 @@ pub enum CsvRowError {
 #[derive(Debug)]
 pub struct CsvDecoder {
     map: CsvMap,
-    station: Option<Arc<str>>,
+    /// The fix of the row being read, kept from row to row with the reception all rows share:
+    /// a row's events borrow it, so a row costs no copy of the station's name.
+    fix: Fix,
+    /// The day of the last row's time, to read the next row's without its date.
+    iso_day: Cell<IsoDay>,
     /// Cell index of each field, when the header has it.
     columns: [Option<usize>; FIELD_COUNT],
     /// Header cell names as written, to name a column in errors.
@@ -146,10 +154,32 @@ impl CsvDecoder {
         }
         Ok(CsvDecoder {
             map: map.clone(),
-            station,
+            fix: Fix {
+                mmsi: Mmsi(0),
+                msg_type: 0,
+                class: TransceiverClass::A,
+                heard: Heard {
+                    time: None,
+                    time_source: Some(TimeSource::Csv),
+                    station,
+                    channel: None,
+                    line: None,
+                },
+                lat: 0.0,
+                lon: 0.0,
+                sog: None,
+                cog: None,
+                heading: None,
+                nav_status: None,
+                turn: None,
+                accuracy: false,
+                raim: false,
+                second: None,
+            },
             columns,
             header,
             absent,
+            iso_day: Cell::default(),
             cells: Cells::default(),
             unreadable: [0; FIELD_COUNT],
             dropped: Vec::new(),
@@ -193,7 +223,9 @@ impl CsvDecoder {
                 expected: self.header.len(),
                 found: split_row.len(),
             }),
-            Ok(()) => self.decode_cells(&split_row, &mut dropped, out),
+            Ok(()) => self
+                .decode_cells(&split_row, &mut dropped)
+                .map(|reading| push_row_events(reading, &mut self.fix, out)),
         };
         if result.is_ok() {
             for (field, _) in &dropped {
@@ -261,8 +293,12 @@ impl CsvDecoder {
 
     fn text<'c>(&self, cells: &Row<'c>, field: Field) -> Option<&'c str> {
         let text = self.cell(cells, field)?;
-        // AIS pads text with `@`; exports write unknown text as the word "Unknown".
-        let text = text.trim_end_matches('@').trim();
+        // AIS pads text with `@`; exports write unknown text as the word "Unknown". A cell
+        // starts and ends with no white space, so only a padded one needs trimming again.
+        let text = match text.as_bytes().last() {
+            Some(b'@') => text.trim_end_matches('@').trim_end(),
+            _ => text,
+        };
         if text.is_empty() || text.eq_ignore_ascii_case("unknown") {
             None
         } else {
@@ -270,12 +306,11 @@ impl CsvDecoder {
         }
     }
 
-    fn decode_cells<S: EventSink + ?Sized>(
+    fn decode_cells<'c>(
         &self,
-        cells: &Row<'_>,
+        cells: &Row<'c>,
         dropped: &mut Vec<(Field, CsvRowError)>,
-        out: &mut S,
-    ) -> Result<usize, CsvRowError> {
+    ) -> Result<RowReading<'c>, CsvRowError> {
         // A refused row names its first bad core cell in this order, so the order is kept.
         let mmsi = self.mmsi(cells)?;
         let time = self.time(cells, dropped)?;
@@ -288,14 +323,13 @@ impl CsvDecoder {
         let mobile = row.mobile();
         let motion = row.motion(position);
         let statics = row.static_fields();
-        let heard = Heard {
-            time: Some(time),
-            time_source: Some(TimeSource::Csv),
-            station: self.station.clone(),
-            channel: None,
-            line: None,
-        };
-        Ok(push_row_events(mmsi, mobile, motion, statics, heard, out))
+        Ok(RowReading {
+            mmsi,
+            time,
+            mobile,
+            motion,
+            statics,
+        })
     }
 
     #[inline]
@@ -318,7 +352,7 @@ impl CsvDecoder {
         let time = self
             .map
             .time
-            .read(time_text)
+            .read_through(time_text, &self.iso_day)
             .ok_or_else(|| self.bad(Field::Time, time_text, "not a date-time"))?;
         let Some(ms_text) = self.cell(cells, Field::Millis) else {
             return Ok(time);
@@ -357,13 +391,13 @@ fn trim_cell(text: &str) -> &str {
 
 /// The optional cells of one row: each that cannot be read is recorded in `dropped` and read
 /// as unknown, so that it never costs the row its fix.
-struct OptionalCells<'r> {
-    decoder: &'r CsvDecoder,
+struct OptionalCells<'d, 'r> {
+    decoder: &'d CsvDecoder,
     cells: Row<'r>,
-    dropped: &'r mut Vec<(Field, CsvRowError)>,
+    dropped: &'d mut Vec<(Field, CsvRowError)>,
 }
 
-impl<'r> OptionalCells<'r> {
+impl<'r> OptionalCells<'_, 'r> {
     fn keep<T>(&mut self, field: Field, read: Result<Option<T>, CsvRowError>) -> Option<T> {
         read.unwrap_or_else(|error| {
             self.dropped.push((field, error));
@@ -421,14 +455,14 @@ impl<'r> OptionalCells<'r> {
         let heading = self
             .number(Field::Heading)
             .filter(|h| (0.0..360.0).contains(h))
-            .map(|h| h.round() as u16 % 360);
+            .map(|h| round_non_negative(h) as u16 % 360);
         let turn = self.number(Field::Rot).map(|r| r as f32);
         let nav_status = match self.cell(Field::NavStatus) {
             None => Ok(None),
-            Some(text) => match text.parse::<f64>() {
-                Ok(n) if (0.0..=15.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as u8)),
-                Ok(_) => self.bad(Field::NavStatus, text, "not a status code"),
-                Err(_) => Ok(nav_status_from_text(text)),
+            Some(text) => match parse_float(text) {
+                Some(n) if (0.0..=15.0).contains(&n) && is_whole_byte(n) => Ok(Some(n as u8)),
+                Some(_) => self.bad(Field::NavStatus, text, "not a status code"),
+                None => Ok(nav_status_from_text(text)),
             },
         };
         let nav_status = self.keep(Field::NavStatus, nav_status);
@@ -465,12 +499,12 @@ impl<'r> OptionalCells<'r> {
     fn ship_type(&mut self) -> Option<u8> {
         let ship_type = match self.cell(Field::ShipType) {
             None => Ok(None),
-            Some(text) => match text.parse::<f64>() {
+            Some(text) => match parse_float(text) {
                 // MarineCadastre's pre-2018 US codes (1001-1025) are not ITU codes.
-                Ok(n) if (1.0..=99.0).contains(&n) && n.fract() == 0.0 => Ok(Some(n as u8)),
-                Ok(n) if n == 0.0 || n >= 100.0 => Ok(None),
-                Ok(_) => self.bad(Field::ShipType, text, "not a ship type code"),
-                Err(_) => Ok(ship_type_from_text(text)),
+                Some(n) if (1.0..=99.0).contains(&n) && is_whole_byte(n) => Ok(Some(n as u8)),
+                Some(n) if n == 0.0 || n >= 100.0 => Ok(None),
+                Some(_) => self.bad(Field::ShipType, text, "not a ship type code"),
+                None => Ok(ship_type_from_text(text)),
             },
         };
         self.keep(Field::ShipType, ship_type)
@@ -482,7 +516,7 @@ impl<'r> OptionalCells<'r> {
                 let text = self.cell(field).unwrap_or_default();
                 self.bad(field, text, "not a plausible size in metres")
             }
-            Ok(m) => Ok(m.and_then(|m| Some(m.round() as u16).filter(|&m| m > 0))),
+            Ok(m) => Ok(m.and_then(|m| Some(round_non_negative(m) as u16).filter(|&m| m > 0))),
             Err(error) => Err(error),
         };
         self.keep(field, metres)

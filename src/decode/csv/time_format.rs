@@ -1,6 +1,8 @@
 //! How a CSV export writes its times: ISO-8601, Unix seconds or milliseconds, DMA's day-first
 //! dates, or a strftime-like pattern (`%Y%m%d_%H%M%S`) for everything else.
 
+use std::cell::Cell;
+
 use crate::time::UnixMillis;
 
 /// One export's way of writing a time cell; all times are UTC unless the text says otherwise
@@ -74,6 +76,61 @@ impl TimeFormat {
             TimeFormat::Pattern(parts) => read_pattern(parts, text),
         }
     }
+}
+
+/// The date of the last ISO time read to the second and the instant its day starts: the rows
+/// of one day, which an export keeps together, read only their time of day.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct IsoDay {
+    date: [u8; 10],
+    start: Option<i64>,
+}
+
+impl TimeFormat {
+    /// What [`TimeFormat::read`] reads, through `day` for ISO times written to the second.
+    pub(super) fn read_through(&self, text: &str, day: &Cell<IsoDay>) -> Option<UnixMillis> {
+        let text = text.trim();
+        let (TimeFormat::Iso, Some((date, seconds))) = (self, iso_date_and_second(text)) else {
+            return self.read(text);
+        };
+        let known = day.get();
+        if let Some(start) = known.start.filter(|_| known.date == *date) {
+            return Some(UnixMillis(start + seconds * 1000));
+        }
+        let time = self.read(text)?;
+        day.set(IsoDay {
+            date: *date,
+            start: Some(time.as_millis() - seconds * 1000),
+        });
+        Some(time)
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` as its date and the second of its day, when the time of day is one
+/// [`UnixMillis::from_civil`] takes (hour to 23, minute to 59, second to 60); the date is
+/// checked by the full reading that first meets it.
+fn iso_date_and_second(text: &str) -> Option<(&[u8; 10], i64)> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 19
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let two = |at: usize| {
+        let (tens, ones) = (
+            bytes[at].wrapping_sub(b'0'),
+            bytes[at + 1].wrapping_sub(b'0'),
+        );
+        (tens < 10 && ones < 10).then(|| i64::from(tens * 10 + ones))
+    };
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let date = bytes[..10].try_into().ok()?;
+    Some((date, hour * 3600 + minute * 60 + second))
 }
 
 fn digits_only(text: &str) -> Option<&str> {
@@ -233,6 +290,59 @@ mod tests {
         );
         let percent = TimeFormat::parse("%Y-%m-%d%%").unwrap();
         assert_eq!(percent.read("2021-07-01%"), iso("2021-07-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn iso_times_of_a_known_day_read_as_a_full_reading_does() {
+        let day = Cell::new(IsoDay::default());
+        let texts = [
+            "2024-03-04T00:00:31",
+            "2024-03-04T23:59:60",
+            "2024-03-04 12:30:00",
+            "2024-03-04T24:00:00",
+            "2024-03-04T12:3a:00",
+            "2024-03-05T00:00:00",
+            "2024-03-04T07:08:09",
+            "2024-02-30T01:00:00",
+            "2024-02-30T01:00:01",
+            "2024-03-04T07:08:09.5",
+            " 2024-03-04T07:08:10 ",
+            "2024-03-04T07:08:11Z",
+            "1969-12-31T23:59:59",
+            "1969-12-31T00:00:01",
+        ];
+        for text in texts {
+            assert_eq!(
+                TimeFormat::Iso.read_through(text, &day),
+                TimeFormat::Iso.read(text),
+                "{text}"
+            );
+        }
+        assert!(day.get().start.is_some());
+        let packed = TimeFormat::parse("%Y%m%d_%H%M%S").unwrap();
+        assert_eq!(
+            packed.read_through("20210701_185151", &day),
+            packed.read("20210701_185151")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_iso_second_reads_as_a_full_reading_does(
+            days in proptest::collection::vec((1990i64..2040, 1u32..13, 1u32..32), 1..4),
+            times in proptest::collection::vec((0u32..26, 0u32..62, 0u32..62), 1..12),
+        ) {
+            let day = Cell::new(IsoDay::default());
+            for (i, (hour, minute, second)) in times.iter().enumerate() {
+                let (year, month, date) = days[i % days.len()];
+                let text = format!("{year:04}-{month:02}-{date:02}T{hour:02}:{minute:02}:{second:02}");
+                proptest::prop_assert_eq!(
+                    TimeFormat::Iso.read_through(&text, &day),
+                    TimeFormat::Iso.read(&text),
+                    "{}", text
+                );
+            }
+        }
     }
 
     #[test]
