@@ -317,6 +317,32 @@ impl AisEvent {
     }
 }
 
+#[cfg(test)]
+impl Fix {
+    /// A class A position report heard at `time` and nothing else: the unit tests' fix.
+    pub(crate) fn bare(mmsi: u32, time: UnixMillis, lat: f64, lon: f64) -> Fix {
+        Fix {
+            mmsi: Mmsi(mmsi),
+            msg_type: 1,
+            class: TransceiverClass::A,
+            heard: Heard {
+                time: Some(time),
+                ..Heard::default()
+            },
+            lat,
+            lon,
+            sog: None,
+            cog: None,
+            heading: None,
+            nav_status: None,
+            turn: None,
+            accuracy: false,
+            raim: false,
+            second: None,
+        }
+    }
+}
+
 /// Ship types 80-89: tankers (all categories).
 pub fn is_tanker_type(ship_type: u8) -> bool {
     (80..=89).contains(&ship_type)

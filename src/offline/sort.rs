@@ -541,30 +541,13 @@ impl RunReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Fix, Heard, Mmsi, ReceiverHeartbeat, TransceiverClass, VesselReport};
+    use crate::model::{Fix, ReceiverHeartbeat, VesselReport};
     use crate::time::UnixMillis;
 
     fn fix(mmsi: u32, time: i64) -> AisEvent {
-        AisEvent::Fix(Fix {
-            mmsi: Mmsi(mmsi),
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard: Heard {
-                time: Some(UnixMillis(time)),
-                station: Some(format!("st{}", mmsi % 3).into()),
-                ..Heard::default()
-            },
-            lat: f64::from(mmsi % 90),
-            lon: 133.0,
-            sog: None,
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
-        })
+        let mut fix = Fix::bare(mmsi, UnixMillis(time), f64::from(mmsi % 90), 133.0);
+        fix.heard.station = Some(format!("st{}", mmsi % 3).into());
+        AisEvent::Fix(fix)
     }
 
     /// A fixed shuffle of `n` fixes over a few vessels and many repeated times.

@@ -330,7 +330,7 @@ fn next_log(logs: &[LogQueue]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Fix, Heard, Mmsi, TransceiverClass};
+    use crate::model::Fix;
     use crate::offline::sort::{EventSorter, SortParams};
 
     /// 2023-11-14: the tests' times are seconds after it.
@@ -341,25 +341,8 @@ mod tests {
     }
 
     fn fix_at(mmsi: u32, unix_seconds: i64) -> AisEvent {
-        AisEvent::Fix(Fix {
-            mmsi: Mmsi(mmsi),
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard: Heard {
-                time: Some(UnixMillis(unix_seconds * 1000)),
-                ..Heard::default()
-            },
-            lat: f64::from(mmsi % 90),
-            lon: 133.0,
-            sog: None,
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
-        })
+        let time = UnixMillis(unix_seconds * 1000);
+        AisEvent::Fix(Fix::bare(mmsi, time, f64::from(mmsi % 90), 133.0))
     }
 
     /// The events of `logs`, taken in turn from the laggard as a replay does, in the order the
