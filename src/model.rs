@@ -317,18 +317,15 @@ impl AisEvent {
     }
 }
 
-#[cfg(test)]
 impl Fix {
-    /// A class A position report heard at `time` and nothing else: the unit tests' fix.
-    pub(crate) fn bare(mmsi: u32, time: UnixMillis, lat: f64, lon: f64) -> Fix {
+    /// A class A position report at `lat`, `lon` and nothing else known: no speed, course,
+    /// heading, status or turn.
+    pub fn bare(mmsi: Mmsi, msg_type: u8, heard: Heard, lat: f64, lon: f64) -> Fix {
         Fix {
-            mmsi: Mmsi(mmsi),
-            msg_type: 1,
+            mmsi,
+            msg_type,
             class: TransceiverClass::A,
-            heard: Heard {
-                time: Some(time),
-                ..Heard::default()
-            },
+            heard,
             lat,
             lon,
             sog: None,

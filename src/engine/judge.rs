@@ -526,34 +526,18 @@ impl Engine {
 mod tests {
     use crate::detect::DetectParams;
     use crate::engine::Engine;
-    use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource, TransceiverClass};
+    use crate::model::{AisEvent, Fix, Heard, Mmsi, TimeSource};
     use crate::ports::Port;
     use crate::time::UnixMillis;
     use crate::watchlist::Watchlist;
 
     fn fix(mmsi: u32, time: i64) -> AisEvent {
-        AisEvent::Fix(Fix {
-            mmsi: Mmsi(mmsi),
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard: Heard {
-                time: Some(UnixMillis(time)),
-                time_source: Some(TimeSource::TagBlock),
-                station: None,
-                channel: None,
-                line: None,
-            },
-            lat: 42.7,
-            lon: 133.0,
-            sog: None,
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
-        })
+        let heard = Heard {
+            time: Some(UnixMillis(time)),
+            time_source: Some(TimeSource::TagBlock),
+            ..Heard::default()
+        };
+        AisEvent::Fix(Fix::bare(Mmsi(mmsi), 1, heard, 42.7, 133.0))
     }
 
     #[test]

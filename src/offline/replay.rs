@@ -14,7 +14,7 @@ use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
 use crate::detect::sea_activity::AtSeaCounters;
 use crate::engine::{Change, Engine, EngineStats};
-use crate::model::LineRef;
+use crate::model::{AisEvent, LineRef};
 use crate::offline::input;
 pub use crate::offline::input::InputProblem;
 use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
@@ -450,10 +450,7 @@ fn feed_in_one_pass(
             path: PathBuf::from("memory"),
             source,
         })? {
-            engine.ingest(&event);
-            if engine.pending_changes() >= batch_rows
-                && batches.send(engine.take_changes()).is_err()
-            {
+            if !ingest(engine, &event, batches, batch_rows) {
                 return Err(StoreError::WriterGone.into());
             }
         }
@@ -610,10 +607,21 @@ fn feed_engine(
     batch_rows: usize,
 ) -> Result<bool, SortError> {
     while let Some(event) = sorted.next_event()? {
-        engine.ingest(&event);
-        if engine.pending_changes() >= batch_rows && batches.send(engine.take_changes()).is_err() {
+        if !ingest(engine, &event, batches, batch_rows) {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// One event through the engine, its changes to the writer once `batch_rows` are waiting;
+/// false when the writer is gone.
+fn ingest(
+    engine: &mut Engine,
+    event: &AisEvent,
+    batches: &SyncSender<Vec<Change>>,
+    batch_rows: usize,
+) -> bool {
+    engine.ingest(event);
+    engine.pending_changes() < batch_rows || batches.send(engine.take_changes()).is_ok()
 }

@@ -353,7 +353,6 @@ impl SortedEvents {
     fn take_record(
         &mut self,
     ) -> Result<Option<([u8; KEY_PREFIX], (AisEvent, Option<AisEvent>))>, SortError> {
-        let prefix = key_prefix;
         if self.runs.is_empty() {
             // Nothing spilled: straight from the sorted buffer, no copy.
             let Some(entry) = self.memory.entries.next() else {
@@ -363,7 +362,7 @@ impl SortedEvents {
             return self
                 .reader
                 .read_row(bytes)
-                .map(|events| Some((prefix(bytes), events)))
+                .map(|events| Some((key_prefix(bytes), events)))
                 .map_err(|source| SortError::Record {
                     path: PathBuf::from("memory"),
                     source,
@@ -379,7 +378,7 @@ impl SortedEvents {
                 path: self.source_path(head.source),
                 source,
             })?;
-        let taken = prefix(&head.record);
+        let taken = key_prefix(&head.record);
         let mut record = std::mem::replace(&mut self.spare, head.record);
         if self.fill(head.source, &mut record)? {
             self.heap.push(Head {
@@ -541,13 +540,16 @@ impl RunReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Fix, ReceiverHeartbeat, VesselReport};
+    use crate::model::{Fix, Heard, Mmsi, ReceiverHeartbeat, VesselReport};
     use crate::time::UnixMillis;
 
     fn fix(mmsi: u32, time: i64) -> AisEvent {
-        let mut fix = Fix::bare(mmsi, UnixMillis(time), f64::from(mmsi % 90), 133.0);
-        fix.heard.station = Some(format!("st{}", mmsi % 3).into());
-        AisEvent::Fix(fix)
+        let heard = Heard {
+            time: Some(UnixMillis(time)),
+            station: Some(format!("st{}", mmsi % 3).into()),
+            ..Heard::default()
+        };
+        AisEvent::Fix(Fix::bare(Mmsi(mmsi), 1, heard, f64::from(mmsi % 90), 133.0))
     }
 
     /// A fixed shuffle of `n` fixes over a few vessels and many repeated times.

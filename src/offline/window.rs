@@ -5,7 +5,6 @@
 //! one already gone is [`TooLate`]: the replay then sorts every event first ([`super::sort`])
 //! and starts again, so neither the window nor the logs' order ever changes the tables.
 
-use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 use crate::model::AisEvent;
@@ -120,27 +119,20 @@ impl LogQueue {
     }
 }
 
-/// The last record that went out: arrivals must not sort before it.
+/// The time, MMSI and kind of the last record that went out: an arrival that sorts before it,
+/// or has the same, is too late. An arrival of the same key is one the window had let go of
+/// already, so beyond the window (or past the memory bound): starting again is right, and
+/// keeping only the key spares a copy of every record.
 #[derive(Default)]
 struct Released {
-    /// Its time, MMSI and kind.
     key: Option<[u8; KEY_PREFIX + 1]>,
-    /// The whole record, unless it was a row record's report (then a record of the same key
-    /// counts as too late: rarer than rare, and starting again is always right).
-    record: Option<Vec<u8>>,
 }
 
 impl Released {
     fn is_after(&self, arriving: &[u8]) -> bool {
-        let Some(key) = &self.key else {
-            return false;
-        };
-        let head = &arriving[..arriving.len().min(KEY_PREFIX + 1)];
-        match head.cmp(key.as_slice()) {
-            Ordering::Less => true,
-            Ordering::Greater => false,
-            Ordering::Equal => self.record.as_ref().is_none_or(|r| arriving < r.as_slice()),
-        }
+        self.key
+            .as_ref()
+            .is_some_and(|key| arriving[..arriving.len().min(KEY_PREFIX + 1)] <= key[..])
     }
 
     fn record(&mut self, bytes: &[u8]) {
@@ -148,9 +140,6 @@ impl Released {
         let len = bytes.len().min(key.len());
         key[..len].copy_from_slice(&bytes[..len]);
         self.key = Some(key);
-        let record = self.record.get_or_insert_with(Vec::new);
-        record.clear();
-        record.extend_from_slice(bytes);
     }
 
     fn report(&mut self, prefix: [u8; KEY_PREFIX]) {
@@ -158,7 +147,6 @@ impl Released {
         key[..KEY_PREFIX].copy_from_slice(&prefix);
         key[KEY_PREFIX] = record::REPORT_RANK;
         self.key = Some(key);
-        self.record = None;
     }
 }
 
@@ -168,7 +156,6 @@ pub struct WindowedOrder {
     memory_bytes: usize,
     logs: Vec<LogQueue>,
     waiting: WaitingReports,
-    held_bytes: usize,
     released: Released,
     reader: RecordReader,
     scratch: Vec<u8>,
@@ -189,7 +176,6 @@ impl WindowedOrder {
             memory_bytes,
             logs: (0..logs).map(|_| LogQueue::default()).collect(),
             waiting: WaitingReports::default(),
-            held_bytes: 0,
             released: Released::default(),
             reader: RecordReader::default(),
             scratch: Vec::new(),
@@ -251,7 +237,6 @@ impl WindowedOrder {
         }
         queue.saw(time);
         queue.push(bytes);
-        self.held_bytes += bytes.len();
         Ok(())
     }
 
@@ -280,7 +265,8 @@ impl WindowedOrder {
             return Ok(Some(event));
         }
         let limit = self.limit();
-        let forced = self.held_bytes > self.memory_bytes;
+        let held: usize = self.logs.iter().map(|log| log.live).sum();
+        let forced = held > self.memory_bytes;
         let next = next_log(&self.logs);
         let next_bytes = next.and_then(|log| self.logs[log].front());
         if self.waiting.first_is_due(next_bytes) {
@@ -305,7 +291,6 @@ impl WindowedOrder {
         let (event, report) = self.reader.read_row(bytes)?;
         let prefix = key_prefix(bytes);
         self.released.record(bytes);
-        self.held_bytes -= bytes.len();
         self.logs[next].pop_front();
         if let Some(report) = report {
             self.waiting.wait(prefix, report);
@@ -330,7 +315,7 @@ fn next_log(logs: &[LogQueue]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Fix;
+    use crate::model::{Fix, Heard, Mmsi};
     use crate::offline::sort::{EventSorter, SortParams};
 
     /// 2023-11-14: the tests' times are seconds after it.
@@ -341,8 +326,11 @@ mod tests {
     }
 
     fn fix_at(mmsi: u32, unix_seconds: i64) -> AisEvent {
-        let time = UnixMillis(unix_seconds * 1000);
-        AisEvent::Fix(Fix::bare(mmsi, time, f64::from(mmsi % 90), 133.0))
+        let heard = Heard {
+            time: Some(UnixMillis(unix_seconds * 1000)),
+            ..Heard::default()
+        };
+        AisEvent::Fix(Fix::bare(Mmsi(mmsi), 1, heard, f64::from(mmsi % 90), 133.0))
     }
 
     /// The events of `logs`, taken in turn from the laggard as a replay does, in the order the

@@ -197,7 +197,7 @@ impl RawLines {
 mod tests {
     use super::*;
     use crate::engine::provenance::{EvidenceRole, Origin};
-    use crate::model::{Fix, Heard, TransceiverClass, VesselReport};
+    use crate::model::{Fix, Heard, VesselReport};
     use crate::time::UnixMillis;
     use crate::time::MILLIS_PER_HOUR;
 
@@ -214,22 +214,13 @@ mod tests {
     }
 
     fn fix(time: i64, line: u64) -> AisEvent {
-        AisEvent::Fix(Fix {
-            mmsi: Mmsi(445114000),
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard: heard(time, line),
-            lat: 42.0,
-            lon: 133.0,
-            sog: None,
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
-        })
+        AisEvent::Fix(Fix::bare(
+            Mmsi(445114000),
+            1,
+            heard(time, line),
+            42.0,
+            133.0,
+        ))
     }
 
     fn evidence_at(line: u64, role: EvidenceRole) -> Evidence {

@@ -829,23 +829,7 @@ mod tests {
             channel: None,
             line: None,
         };
-        let fix = Fix {
-            mmsi: MMSI,
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard,
-            lat,
-            lon,
-            sog: None,
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
-        };
-        (fix, time)
+        (Fix::bare(MMSI, 1, heard, lat, lon), time)
     }
 
     fn hull(minutes: i64, length: u16, ship_type: u8) -> (VesselReport, UnixMillis) {

@@ -154,28 +154,17 @@ impl CsvDecoder {
         }
         Ok(CsvDecoder {
             map: map.clone(),
-            fix: Fix {
-                mmsi: Mmsi(0),
-                msg_type: 0,
-                class: TransceiverClass::A,
-                heard: Heard {
-                    time: None,
+            fix: Fix::bare(
+                Mmsi(0),
+                0,
+                Heard {
                     time_source: Some(TimeSource::Csv),
                     station,
-                    channel: None,
-                    line: None,
+                    ..Heard::default()
                 },
-                lat: 0.0,
-                lon: 0.0,
-                sog: None,
-                cog: None,
-                heading: None,
-                nav_status: None,
-                turn: None,
-                accuracy: false,
-                raim: false,
-                second: None,
-            },
+                0.0,
+                0.0,
+            ),
             columns,
             header,
             absent,
