@@ -579,10 +579,8 @@ impl Engine {
         self.stats.segments_started = counts.started;
         self.stats.segments_dropped = counts.dropped;
         self.stats.mmsis_with_several_transmitters = counts.several_transmitters;
-        if let Some(heard) = self.table.heard_near_mut(fix.mmsi) {
-            self.coverage
-                .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon, heard);
-        }
+        self.coverage
+            .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
         if !chunks.is_empty() {
             self.push_tracks(chunks);
         }

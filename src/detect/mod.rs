@@ -545,7 +545,6 @@ pub fn apply_evidence(
 mod tests {
     use super::*;
     use crate::ports::PortZone;
-    use crate::track::HeardNear;
 
     const T0: UnixMillis = UnixMillis(1_709_856_000_000); // 2024-03-08T00:00:00Z
     const HOUR: i64 = 3_600_000;
@@ -589,7 +588,6 @@ mod tests {
                     UnixMillis(T0.0 + h * HOUR + 10 * MINUTE),
                     42.735,
                     133.075,
-                    &mut HeardNear::default(),
                 );
             }
         }
@@ -682,7 +680,6 @@ mod tests {
                 UnixMillis(T0.0 + h * HOUR),
                 42.735,
                 133.075,
-                &mut HeardNear::default(),
             );
         }
         let a = south_of_port(1.0, T0);
@@ -752,7 +749,6 @@ mod tests {
                     UnixMillis(T0.0 + h * HOUR),
                     lat,
                     lon,
-                    &mut HeardNear::default(),
                 );
             }
         }

@@ -1,33 +1,49 @@
 //! Per-port hourly coverage: the distinct vessels heard near each port in each UTC hour, the
 //! share of a span that was well covered, and the checkpoint a restart resumes from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Mmsi;
+use crate::model::{Mmsi, Spread};
 use crate::ports::{Port, PortIndex};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
-/// The ports (by index, the first 64) whose hourly coverage already counts a vessel in `hour`:
-/// lets the coverage skip the distance and bin lookups for the rest of that hour.
+/// The ports (by index, the first 64) whose hourly coverage already counts a vessel in its
+/// latest hour: lets the coverage skip the distance and bin lookups for the rest of that hour.
+/// Twelve bytes, so that an entry with its MMSI takes sixteen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HeardNear {
-    hour: i64,
-    ports: u64,
+struct HeardNear {
+    /// Hours since the epoch.
+    hour: i32,
+    ports: [u32; 2],
 }
 
 impl HeardNear {
-    fn counted(&self, hour: i64, index: usize) -> bool {
-        index < 64 && self.hour == hour && self.ports & (1 << index) != 0
+    fn hour_of(hour_ms: i64) -> i32 {
+        hour_ms.div_euclid(MILLIS_PER_HOUR) as i32
     }
 
-    fn mark(&mut self, hour: i64, index: usize) {
+    fn bit(index: usize) -> (usize, u32) {
+        (index / 32, 1 << (index % 32))
+    }
+
+    fn counted(&self, hour_ms: i64, index: usize) -> bool {
+        let (word, bit) = HeardNear::bit(index);
+        index < 64 && self.hour == HeardNear::hour_of(hour_ms) && self.ports[word] & bit != 0
+    }
+
+    fn mark(&mut self, hour_ms: i64, index: usize) {
+        let hour = HeardNear::hour_of(hour_ms);
         if self.hour != hour {
-            *self = HeardNear { hour, ports: 0 };
+            *self = HeardNear {
+                hour,
+                ports: [0; 2],
+            };
         }
         if index < 64 {
-            self.ports |= 1 << index;
+            let (word, bit) = HeardNear::bit(index);
+            self.ports[word] |= bit;
         }
     }
 }
@@ -120,6 +136,11 @@ pub struct Coverage {
     flip_counts: [u32; 2],
     /// (port index, hour start) of bins that reached a flip count since `take_flipped`.
     flipped: Vec<(usize, i64)>,
+    /// Each vessel heard near a port since the detail was last forgotten: where it was
+    /// counted in its latest hour. A cache of what the bins hold, kept here rather than with
+    /// the vessel so that the counts never depend on which vessels are in memory (or on which
+    /// engine of a partitioned replay tracks them); a checkpoint leaves it out.
+    heard: HashMap<Mmsi, HeardNear, Spread>,
 }
 
 impl Coverage {
@@ -132,6 +153,7 @@ impl Coverage {
             changed: Vec::new(),
             flip_counts: [u32::MAX; 2],
             flipped: Vec::new(),
+            heard: HashMap::default(),
         }
     }
 
@@ -164,20 +186,19 @@ impl Coverage {
     }
 
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
-    /// `heard` is the vessel's own memory of where it was counted this hour; it saves the
-    /// distance and bin lookups for every fix after the first in an hour.
-    pub fn observe(
-        &mut self,
-        ports: &[Port],
-        mmsi: Mmsi,
-        time: UnixMillis,
-        lat: f64,
-        lon: f64,
-        heard: &mut HeardNear,
-    ) {
+    /// The vessel's memory of where it was counted this hour saves the distance and bin
+    /// lookups for every fix after the first in an hour; most fixes are near no port at all
+    /// and never reach it.
+    pub fn observe(&mut self, ports: &[Port], mmsi: Mmsi, time: UnixMillis, lat: f64, lon: f64) {
         let hour = time.hour_floor().as_millis();
         let mut nearby = std::mem::take(&mut self.nearby);
         self.index.candidates(lat, lon, &mut nearby);
+        if nearby.is_empty() {
+            self.nearby = nearby;
+            return;
+        }
+        let known = self.heard.get(&mmsi).copied();
+        let mut heard = known.unwrap_or_default();
         for &index in &nearby {
             let port = &ports[index];
             if heard.counted(hour, index) {
@@ -190,7 +211,7 @@ impl Coverage {
                 continue;
             }
             // Late fixes for a past hour must not reset the memory of the current one.
-            if heard.hour <= hour {
+            if heard.hour <= HeardNear::hour_of(hour) {
                 heard.mark(hour, index);
             }
             if counted {
@@ -206,6 +227,9 @@ impl Coverage {
                     self.flipped.push((index, hour));
                 }
             }
+        }
+        if known != Some(heard) && heard != HeardNear::default() {
+            self.heard.insert(mmsi, heard);
         }
         self.nearby = nearby;
     }
@@ -307,6 +331,8 @@ impl Coverage {
     /// data that old may then count a vessel twice in an hour, a bounded error traded for
     /// bounded memory over months of service.
     pub fn forget_detail_before(&mut self, before: UnixMillis) {
+        let before_hour = HeardNear::hour_of(before.as_millis());
+        self.heard.retain(|_, heard| heard.hour >= before_hour);
         for bins in &mut self.bins {
             for (_, bin) in bins.range_mut(..before.as_millis()).rev() {
                 if bin.vessels.is_empty() {
@@ -407,9 +433,8 @@ mod tests {
         let heard: [(i64, &[u32]); 4] = [(-2, &[1, 2]), (-1, &[1]), (0, &[1, 2, 3]), (1, &[2, 9])];
         for (hour, vessels) in heard {
             for &mmsi in vessels {
-                let mut near = HeardNear::default();
                 let time = UnixMillis(week + hour * HOUR + 600_000);
-                coverage.observe(&ports, Mmsi(mmsi), time, 42.735, 133.075, &mut near);
+                coverage.observe(&ports, Mmsi(mmsi), time, 42.735, 133.075);
             }
         }
         let silent = Mmsi(9);

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::coverage::HeardNear;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
     apply_shared, fill_after, fill_if_unknown, late_chunk, parked_chunk, route, LeftSegment,
@@ -123,10 +122,6 @@ impl Identity {
 pub struct Vessel {
     pub mmsi: Mmsi,
     pub watched: bool,
-    /// Which ports' coverage already counted this vessel in its latest hour. A cache of what
-    /// the coverage bins hold, so a checkpoint leaves it out.
-    #[serde(skip)]
-    pub heard_near: HeardNear,
     /// Changed since last written (and listed in the table's dirty list).
     dirty: bool,
     pub fixes: u32,
@@ -158,7 +153,6 @@ impl Vessel {
         Vessel {
             mmsi,
             watched: false,
-            heard_near: HeardNear::default(),
             dirty: false,
             fixes: 0,
             late_fixes: 0,
@@ -318,11 +312,6 @@ impl VesselTable {
 
     pub fn iter(&self) -> impl Iterator<Item = &Vessel> {
         self.vessels.iter()
-    }
-
-    pub fn heard_near_mut(&mut self, mmsi: Mmsi) -> Option<&mut HeardNear> {
-        let &i = self.index.get(&mmsi)?;
-        Some(&mut self.vessels[i as usize].heard_near)
     }
 
     /// Sets whether a vessel is watched; true when that changed it.
