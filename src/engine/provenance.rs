@@ -272,8 +272,9 @@ pub struct Witness {
 /// the gaps opened).
 const FORGET_AFTER_MS: i64 = 14 * 24 * MILLIS_PER_HOUR;
 
-/// When the witness lets silent vessels go: at the first event of each new day (`pruned_day`
-/// is the last day it did), those last heard before the returned time. From the day's start,
+/// When the witness lets silent vessels go: at the first event of each new day, before that
+/// event is remembered (`pruned_day` is the last day it did), those last heard before the
+/// returned time. From the day's start,
 /// not the event's time: a restart (which prunes at its first event) lets go of exactly the
 /// vessels an uninterrupted run let go of that day. Whatever keeps lines beside the witness
 /// lets go by this same rule.
@@ -312,6 +313,12 @@ impl Witness {
             _ => return,
         };
         let Some(origin) = origin else { return };
+        // Before this message is remembered: which vessels go then depends only on the day,
+        // not on whose message came first that day (nor on which engine of a partitioned
+        // replay remembers it).
+        if let Some(horizon) = forget_silent_before(&mut self.pruned_day, time) {
+            self.seen.retain(|_, s| s.last_heard >= horizon);
+        }
         let seen = self.seen.entry(mmsi).or_default();
         seen.last_heard = seen.last_heard.max(time.as_millis());
         if is_fix {
@@ -320,9 +327,6 @@ impl Witness {
             seen.next = (next + 1) % FIXES_KEPT;
         } else {
             seen.earlier_report = seen.report.replace(origin);
-        }
-        if let Some(horizon) = forget_silent_before(&mut self.pruned_day, time) {
-            self.seen.retain(|_, s| s.last_heard >= horizon);
         }
     }
 

@@ -114,16 +114,6 @@ impl RawLines {
         let (Some(at), Some(time)) = (heard.line, heard.time) else {
             return;
         };
-        let kept = self.kept.entry(mmsi).or_default();
-        kept.last_heard = kept.last_heard.max(time.as_millis());
-        if is_fix {
-            let next = kept.next;
-            kept.fixes[next] = Some((at, message));
-            kept.next = (next + 1) % FIXES_KEPT;
-        } else {
-            kept.earlier_report = kept.report.replace((at, message));
-        }
-        self.changed.insert(mmsi);
         if let Some(horizon) = forget_silent_before(&mut self.pruned_day, time) {
             let changed = &mut self.changed;
             self.kept.retain(|mmsi, k| {
@@ -134,6 +124,16 @@ impl RawLines {
                 keep
             });
         }
+        let kept = self.kept.entry(mmsi).or_default();
+        kept.last_heard = kept.last_heard.max(time.as_millis());
+        if is_fix {
+            let next = kept.next;
+            kept.fixes[next] = Some((at, message));
+            kept.next = (next + 1) % FIXES_KEPT;
+        } else {
+            kept.earlier_report = kept.report.replace((at, message));
+        }
+        self.changed.insert(mmsi);
     }
 
     /// The raw line(s) of `evidence`, when kept; the vessel's witness changed either way.
