@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 mod at_sea;
 mod judge;
+pub mod partition;
 mod port_visits;
 pub mod provenance;
 mod transmitters;
@@ -34,6 +35,7 @@ use crate::track::{
 };
 use crate::watchlist::Watchlist;
 use judge::{Judging, JudgingCheckpoint};
+use partition::{AtSeaCalls, AtSeaOrder, Partition, Phase, Place};
 use provenance::{Evidence, Fingerprint, Witness};
 use transmitters::segment_rule;
 
@@ -266,6 +268,11 @@ pub struct Engine {
     at_sea: AtSea,
     visits: VisitTracker,
     witness: Witness,
+    partition: Partition,
+    at_sea_calls: AtSeaCalls,
+    place: Place,
+    at_sea_made: u64,
+    last_at_sea_order: Option<AtSeaOrder>,
 }
 
 impl Engine {
@@ -301,6 +308,11 @@ impl Engine {
             at_sea: AtSea::default(),
             visits: VisitTracker::default(),
             witness: Witness::default(),
+            partition: Partition::WHOLE,
+            at_sea_calls: AtSeaCalls::Direct,
+            place: Place::default(),
+            at_sea_made: 0,
+            last_at_sea_order: None,
         }
     }
 
@@ -472,8 +484,24 @@ impl Engine {
     }
 
     fn apply(&mut self, event: &AisEvent, time: UnixMillis) {
+        self.place.applied += 1;
+        if !self.partition.owns(event.mmsi()) {
+            // Another part's vessel: only what every part keeps alike, and the evidence of
+            // this part's gaps the clock's move judged.
+            let from = self.changes.len();
+            self.advance_clock(time);
+            if let AisEvent::Fix(fix) = event {
+                if fix.mmsi.is_vessel() {
+                    self.coverage
+                        .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
+                }
+            }
+            self.witness_gaps(event, from);
+            return;
+        }
         let from = self.witness_heard(event, time);
         self.advance_clock(time);
+        self.set_phase(Phase::Event, (0, 0));
         match event {
             AisEvent::Fix(fix) if fix.mmsi.is_vessel() => self.on_fix(fix, time),
             AisEvent::Fix(_) => self.stats.non_vessel_fixes += 1,
@@ -485,7 +513,8 @@ impl Engine {
             AisEvent::ReceiverHeartbeat(_) => self.stats.heartbeats += 1,
             AisEvent::Other(_) => self.stats.other_messages += 1,
         }
-        if self.table.len() > self.params.max_tracked_vessels as usize {
+        if self.table.len() > self.tracked_cap() {
+            self.set_phase(Phase::Evicted, (0, 0));
             self.evict_over_cap(time);
         }
         self.witness_gaps(event, from);
@@ -495,9 +524,12 @@ impl Engine {
     /// (their jump was never confirmed). Open gaps stay open.
     pub fn finish(&mut self) {
         self.clock_guard.refuse_all(&mut self.stats.refused_time);
+        self.place.applied += 1;
         if let Some(clock) = self.clock {
             self.sweep(clock);
+            self.set_phase(Phase::Timers, (0, 0));
             self.refresh_open(clock);
+            self.set_phase(Phase::StillDark, (0, 0));
             self.at_sea_still_dark(clock);
         }
         self.push_vessel_updates();
@@ -520,6 +552,7 @@ impl Engine {
             }
             self.swept_hour = hour;
         }
+        self.set_phase(Phase::Timers, (0, 0));
         self.run_due_timers(time);
     }
 
@@ -527,14 +560,18 @@ impl Engine {
     /// vessel rows, and once a day finished track buffers and memory trimming. Open gaps are
     /// not walked here: each has a timer (see `judge`).
     fn sweep(&mut self, clock: UnixMillis) {
+        self.set_phase(Phase::Transmitters, (0, 0));
         self.judge_several_transmitters(clock);
         self.rejudge_flipped(clock);
+        let first = self.partition.is_first();
         for (index, hour, vessels) in self.coverage.take_changed() {
-            self.changes.push(Change::PortHour {
-                port: self.ports[index].name.clone(),
-                hour,
-                vessels,
-            });
+            if first {
+                self.changes.push(Change::PortHour {
+                    port: self.ports[index].name.clone(),
+                    hour,
+                    vessels,
+                });
+            }
         }
         let day = day_of(clock);
         if day > self.swept_day {
@@ -543,11 +580,15 @@ impl Engine {
             let mut chunks = Vec::new();
             self.table.take_finished_tracks(day, &mut chunks);
             self.push_tracks(chunks);
+            self.set_phase(Phase::Forgotten, (0, 0));
             self.forget_old(clock);
         }
-        self.at_sea.on_clock(&self.params, &self.ports, clock);
-        self.take_at_sea_changes();
-        self.changes.push(Change::Clock(clock));
+        if first {
+            self.set_phase(Phase::Clock, (0, 0));
+            self.call_at_sea(partition::AtSeaCall::Clock(clock));
+            self.take_at_sea_changes();
+            self.changes.push(Change::Clock(clock));
+        }
     }
 
     /// Emits the rows of vessels changed since the last call. Done daily and at the end by the
@@ -696,8 +737,11 @@ impl Engine {
             self.set_watched(report.mmsi, watched);
             let identity = self.table.get(report.mmsi).map(|v| v.identity.clone());
             if let Some(identity) = identity {
-                self.at_sea
-                    .on_identity(&self.params, report.mmsi, time, &identity);
+                self.call_at_sea(partition::AtSeaCall::Identity {
+                    mmsi: report.mmsi,
+                    time,
+                    identity,
+                });
                 self.take_at_sea_changes();
             }
         }

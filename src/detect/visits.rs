@@ -105,6 +105,14 @@ pub struct VisitStats {
     pub passages: u64,
 }
 
+impl VisitStats {
+    pub fn add(&mut self, other: &VisitStats) {
+        self.visits += other.visits;
+        self.visits_with_gap += other.visits_with_gap;
+        self.passages += other.passages;
+    }
+}
+
 /// Every vessel's current visit and last departure. Its whole state goes into the engine's
 /// checkpoint, so a restarted service continues a visit that began before the restart.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
 //! How the engine feeds the at-sea detectors (encounters, loitering, dark rendezvous) and
 //! passes on what they find.
 
+use super::partition::AtSeaCall;
 use super::{Change, Engine};
-use crate::detect::at_sea::{Heard, Sample};
+use crate::detect::at_sea::Sample;
 use crate::detect::sea_activity::AtSeaChange;
 use crate::detect::{GapRecord, GapStatus};
 use crate::model::Fix;
@@ -34,17 +35,16 @@ impl Engine {
         else {
             return;
         };
-        let heard = Heard {
+        let call = AtSeaCall::Fix {
             mmsi: fix.mmsi,
             watched: vessel.watched,
-            identity: &vessel.identity,
+            identity: vessel.identity.clone(),
+            sample,
         };
-        self.at_sea.on_fix(&self.params, &self.ports, heard, sample);
+        self.call_at_sea(call);
         self.take_at_sea_changes();
     }
-}
 
-impl Engine {
     /// A late fix: the at-sea episodes it contradicts are withdrawn.
     pub(super) fn at_sea_late_fix(&mut self, fix: &Fix, time: UnixMillis) {
         let sample = Sample {
@@ -53,9 +53,12 @@ impl Engine {
             lon: fix.lon,
             speed_kn: fix.sog.unwrap_or(f32::NAN),
         };
-        let reported = fix.sog.filter(|s| *s <= 102.2);
-        self.at_sea
-            .on_late_fix(&self.params, &self.ports, fix.mmsi, sample, reported);
+        let reported_speed = fix.sog.filter(|s| *s <= 102.2);
+        self.call_at_sea(AtSeaCall::LateFix {
+            mmsi: fix.mmsi,
+            sample,
+            reported_speed,
+        });
         self.take_at_sea_changes();
     }
 
@@ -65,9 +68,11 @@ impl Engine {
         if record.status == GapStatus::Open || !self.params.at_sea.rendezvous.enabled {
             return;
         }
-        let identity = self.table.get(record.mmsi).map(|v| &v.identity);
-        self.at_sea
-            .on_gap(&self.params, &self.ports, record, identity);
+        let identity = self.table.get(record.mmsi).map(|v| v.identity.clone());
+        self.call_at_sea(AtSeaCall::Gap {
+            record: Box::new(record.clone()),
+            identity,
+        });
     }
 
     /// The end of the input: every watched vessel still dark is paired as it stands.
@@ -75,18 +80,20 @@ impl Engine {
         if !self.params.at_sea.rendezvous.enabled {
             return;
         }
-        for mmsi in &self.open {
-            let Some(vessel) = self.table.get(*mmsi) else {
+        let open: Vec<_> = self.open.iter().copied().collect();
+        for mmsi in open {
+            let Some(vessel) = self.table.get(mmsi) else {
                 continue;
             };
             let Some(a) = vessel.last_fix else { continue };
-            let heard = Heard {
-                mmsi: *mmsi,
+            let call = AtSeaCall::StillDark {
+                mmsi,
                 watched: vessel.watched,
-                identity: &vessel.identity,
+                identity: vessel.identity.clone(),
+                a,
+                clock,
             };
-            self.at_sea
-                .on_still_dark(&self.params, &self.ports, heard, a, clock);
+            self.call_at_sea(call);
         }
         self.take_at_sea_changes();
     }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::partition::Phase;
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
     apply_evidence, is_refresh_mark, judge_open, next_check, ports_near, GapRecord, GapStatus,
@@ -163,6 +164,7 @@ impl Engine {
     /// Looks at every vessel whose timer is due at `clock`.
     pub(super) fn run_due_timers(&mut self, clock: UnixMillis) {
         while let Some((mmsi, due)) = self.judging.timers.pop_due(clock) {
+            self.set_phase(Phase::Timers, (due.as_millis(), 0));
             let a = self.table.get(mmsi).and_then(|v| v.last_fix);
             let rewrite = if a.is_some_and(|a| is_refresh_mark(a, due, self.min_gap_ms)) {
                 Rewrite::Always
@@ -369,9 +371,10 @@ impl Engine {
     /// within the horizon are judged again, open ones looked at again.
     pub(super) fn rejudge_flipped(&mut self, clock: UnixMillis) {
         let horizon = self.rejudge_horizon(clock);
-        for (index, hour) in self.coverage.take_flipped() {
+        for (ordinal, (index, hour)) in self.coverage.take_flipped().into_iter().enumerate() {
             let hour_end = UnixMillis(hour.as_millis() + MILLIS_PER_HOUR);
             for (a_time, mmsi) in self.judging.closed_near.starting_before(index, hour_end) {
+                self.set_phase(Phase::Rejudged, (ordinal as i64, a_time.as_millis()));
                 let Some(gap) = self
                     .recent
                     .get(&mmsi)
@@ -389,6 +392,7 @@ impl Engine {
             // An open gap's timer sums the hours it has not summed yet when it next fires:
             // only the sums that already include this hour are wrong now. (Looking at every
             // open gap near the port made the cost silent vessels x hours.)
+            self.set_phase(Phase::Rejudged, (ordinal as i64, i64::MAX));
             for mmsi in self.judging.silences.including(index, hour) {
                 self.judging.silences.remove(mmsi);
                 self.look_at_silence(mmsi, clock, Reason::StillSilent, Rewrite::Always);
@@ -464,7 +468,7 @@ impl Engine {
 
     /// Over the cap: the longest silent vessels leave memory, a share of the cap at once.
     pub(super) fn evict_over_cap(&mut self, clock: UnixMillis) {
-        let cap = self.params.max_tracked_vessels as usize;
+        let cap = self.tracked_cap();
         if self.table.len() <= cap {
             return;
         }
