@@ -11,15 +11,10 @@
 //! Run: `cargo bench --bench traffic` (`AISGAP_BENCH_LINES`, `AISGAP_BENCH_VESSELS` scale it;
 //! `AISGAP_BENCH_KEEP=DIR` keeps each feed there, to profile `aisgap replay` on it).
 
-use std::io::Write;
 use std::path::Path;
 
 use aisgap::config::Config;
 use aisgap::offline::replay::replay;
-use aisgap::simulate::encode::{
-    cog_raw, lat_raw, lon_raw, single_sentence, sog_raw, PositionReport,
-};
-use aisgap::simulate::SplitMix64;
 use aisgap::store::Store;
 
 #[path = "../tests/integration/support.rs"]
@@ -27,79 +22,13 @@ mod support;
 
 use support::env_or;
 
-/// 2024-01-01T00:00:00Z.
-const YEAR_START_SECS: i64 = 1_704_067_200;
+/// Vessels heard all year in both feeds (see [`support::write_passing_traffic`]).
+const REGULARS: u64 = support::TRAFFIC_REGULARS;
+/// A leap year.
 const YEAR_SECS: i64 = 366 * 86_400;
-/// Vessels heard all year in both feeds (the same ships, every 26 minutes at 2,000,000 lines);
-/// every other vessel passes once, for a day or two. A share of the vessels instead would give
-/// the busy feed's regulars a fix every 44 hours, a gap at every fix: a different feed, not the
-/// same traffic with more vessels passing.
-const REGULARS: u64 = 50;
 
-/// A year of `vessels` vessels' position reports, `lines` in all, in time order, off the
-/// Russian Far East (some near Vostochny and Nakhodka, so that coverage is kept there).
 fn write_feed(path: &Path, vessels: u32, lines: u64) {
-    let mut rng = SplitMix64::new(u64::from(vessels));
-    let regulars = REGULARS.min(u64::from(vessels));
-    // Regulars carry half the lines, the passing vessels the other half.
-    let per_regular = (lines / 2 / regulars).max(2);
-    let per_passer = (lines / 2 / (u64::from(vessels) - regulars).max(1)).max(2);
-    let mut events: Vec<(i64, u32, u32)> = Vec::with_capacity(lines as usize + 1024);
-    let mut counts = Vec::with_capacity(vessels as usize);
-    for v in 0..vessels {
-        let regular = u64::from(v) < regulars;
-        let (start, span, count) = if regular {
-            (0, YEAR_SECS, per_regular)
-        } else {
-            let span = 86_400 + (rng.next_u64() % 86_400) as i64;
-            let start = (rng.next_u64() % (YEAR_SECS - span) as u64) as i64;
-            (start, span, per_passer)
-        };
-        counts.push(count);
-        let step = span / count as i64;
-        for k in 0..count {
-            events.push((YEAR_START_SECS + start + k as i64 * step, v, k as u32));
-        }
-    }
-    events.sort_unstable();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("feed file"));
-    let mut line = String::with_capacity(128);
-    for (secs, v, k) in events {
-        // Each vessel sails its own straight line through the area, a quarter of a degree
-        // north over its time in the feed, a few tenths of a degree from one of two ports, or
-        // stays near Vostochny (every tenth). A track that jumped back to its start every 500
-        // fixes, as before, split the 500-vessel feed's MMSIs into two transmitters each.
-        let base_lat = 41.5 + f64::from(v % 200) * 0.01;
-        let base_lon = 131.0 + f64::from(v % 300) * 0.01;
-        let (lat, lon) = if v % 10 == 0 {
-            (42.70 + f64::from(v % 7) * 0.01, 133.0)
-        } else {
-            let along = f64::from(k) / counts[v as usize] as f64;
-            (base_lat + 0.25 * along, base_lon)
-        };
-        let report = PositionReport {
-            msg_type: 1,
-            repeat: 0,
-            mmsi: 273_000_000 + v,
-            nav_status: 0,
-            turn: -128,
-            sog: sog_raw(Some(8.0)),
-            accuracy: false,
-            lon: lon_raw(Some(lon)),
-            lat: lat_raw(Some(lat)),
-            cog: cog_raw(Some(10.0)),
-            heading: 10,
-            second: (secs % 60) as u8,
-            maneuver: 0,
-            raim: false,
-            radio: 0,
-        };
-        let armoured = report.encode();
-        single_sentence(&mut line, "bench", secs, 'A', &armoured);
-        line.push('\n');
-        out.write_all(line.as_bytes()).expect("feed written");
-    }
-    out.flush().expect("feed written");
+    support::write_passing_traffic(path, vessels, lines, YEAR_SECS);
 }
 
 /// Writes the feed of `vessels` vessels once, for every workload that replays it.

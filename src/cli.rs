@@ -132,6 +132,10 @@ pub struct ReplayArgs {
     /// and the built-in layouts.
     #[arg(long, value_name = "FILE")]
     pub csv_map: Option<PathBuf>,
+    /// Engine threads the vessels are split across (by MMSI); the tables are the same whatever
+    /// the number. 1 runs one engine on the replay's own thread [default: the cores available].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }

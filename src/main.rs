@@ -98,7 +98,17 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .unwrap_or(Path::new("(built-in defaults)"));
     tracing::info!(config = %config_file.display(), db = %db.display(), logs = args.logs.len(), ports = config.ports.len(), "Replaying.");
-    let (summary, store) = aisgap::offline::replay::replay(&config, store, &args.logs)?;
+    let mut params = aisgap::offline::replay::sort_params(&config);
+    if let Some(threads) = args.threads {
+        params.engine_parts = usize::from(threads);
+    }
+    tracing::info!(
+        engine_threads = params.engine_parts,
+        "Vessels split across {} engine thread(s).",
+        params.engine_parts
+    );
+    let (summary, store) =
+        aisgap::offline::replay::replay_with(&config, store, &args.logs, &params)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let keys = [TallyKey::Port, TallyKey::Month];

@@ -62,6 +62,8 @@ mod service;
 mod simulate;
 #[path = "integration/sources.rs"]
 mod sources;
+#[path = "integration/split.rs"]
+mod split;
 #[path = "integration/store_writes.rs"]
 mod store_writes;
 #[path = "integration/stored_data.rs"]

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod decode;
+pub mod engines;
 pub mod input;
 pub mod jsonl;
 pub mod provenance;

@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::decode::feed::{FeedDecoder, RECOGNITION_LINES};
 use crate::decode::{flatten_counters, DecodeStats};
 use crate::detect::sea_activity::AtSeaCounters;
-use crate::engine::{Change, Engine, EngineStats};
-use crate::model::{AisEvent, LineRef};
+use crate::engine::EngineStats;
+use crate::model::LineRef;
 use crate::offline::input;
 pub use crate::offline::input::InputProblem;
 use crate::source::file::{self, Line, LineReader, OpenError, DEFAULT_MAX_LINE};
@@ -22,6 +22,7 @@ use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
 use super::batch::{LogBatch, LogOrder};
+use super::engines::{Engines, EnginesDone};
 use super::provenance;
 use super::sort::{EventSorter, SortError, SortParams, SortStats, SortedEvents};
 use super::window::{TooLate, WindowedOrder};
@@ -217,7 +218,13 @@ pub fn sort_params(config: &Config) -> SortParams {
             .clone()
             .unwrap_or_else(std::env::temp_dir),
         one_pass_lateness_ms: i64::from(config.order.one_pass_hours) * 3_600_000,
+        engine_parts: default_engine_parts(),
     }
+}
+
+/// Engines a replay splits the vessels across unless told otherwise: one per core.
+pub fn default_engine_parts() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Replays `logs` through a fresh engine into `store` (whose previous contents it replaces),
@@ -291,18 +298,9 @@ fn prepare_store(store: &mut Store, config: &Config, logs: &[PathBuf]) -> Result
     Ok(())
 }
 
-fn new_engine(config: &Config) -> Engine {
-    Engine::new(
-        config.detect.clone(),
-        config.ports.clone(),
-        config.watchlist.clone(),
-        config.store.track_interval_minutes,
-    )
-}
-
-/// The engine after the last event, with what was read.
+/// The engine(s) after the last event, with what was read.
 struct Run {
-    engine: Engine,
+    engines: EnginesDone,
     gathered: Gathered,
 }
 
@@ -314,23 +312,21 @@ fn run_sorted(
     readers: Vec<Box<dyn Read + Send>>,
     sort: &SortParams,
 ) -> Result<(Run, Store), ReplayError> {
-    let mut engine = new_engine(config);
-    let (gathered, sorted) = gather(config, logs, readers, sort, &mut engine)?;
     let (batches, writer) = store.spawn_writer(4);
-    let batch_rows = config.store.batch_rows.max(1);
-    let fed = feed_engine(&mut engine, sorted, &batches, batch_rows);
-    let mut send_failed = !matches!(fed, Ok(true));
-    if fed.is_ok() && !send_failed {
-        engine.finish();
-        send_failed = batches.send(engine.take_changes()).is_err();
-    }
-    drop(batches);
+    let mut engines = Engines::new(config, sort.engine_parts, batches);
+    let fed = gather(config, logs, readers, sort, &mut engines)
+        .and_then(|(gathered, sorted)| Ok((gathered, feed_engine(&mut engines, sorted)?)));
+    let done = match fed {
+        Ok((_, true)) => engines.finish(),
+        _ => {
+            drop(engines);
+            None
+        }
+    };
     let store = writer.join().map_err(|_| StoreError::WriterGone)??;
-    fed?;
-    if send_failed {
-        return Err(StoreError::WriterGone.into());
-    }
-    Ok((Run { engine, gathered }, store))
+    let (gathered, _) = fed?;
+    let engines = done.ok_or(StoreError::WriterGone)?;
+    Ok((Run { engines, gathered }, store))
 }
 
 /// Why a replay in one pass stopped before the end.
@@ -373,7 +369,6 @@ fn run_in_one_pass(
     readers: Vec<Box<dyn Read + Send>>,
     sort: &SortParams,
 ) -> Result<(Run, Store), OnePassStop> {
-    let mut engine = new_engine(config);
     let mut receivers = Vec::with_capacity(logs.len());
     let decoders: Vec<_> = logs
         .iter()
@@ -386,18 +381,20 @@ fn run_in_one_pass(
         })
         .collect();
     let (batches, writer) = store.spawn_writer(4);
-    let batch_rows = config.store.batch_rows.max(1);
+    let mut engines = Engines::new(config, sort.engine_parts, batches);
     let mut order = WindowedOrder::new(logs.len(), sort.one_pass_lateness_ms, sort.memory_bytes);
-    let mut fed = feed_in_one_pass(&mut engine, &mut order, &receivers, &batches, batch_rows);
+    let mut fed = feed_in_one_pass(&mut engines, &mut order, &receivers);
+    let mut finished = None;
     if matches!(fed, Ok(None)) {
-        engine.finish();
-        if batches.send(engine.take_changes()).is_err() {
+        finished = engines.finish();
+        if finished.is_none() {
             fed = Err(StoreError::WriterGone.into());
         }
+    } else {
+        drop(engines);
     }
     // Decoding threads stop at their next batch once nothing receives.
     drop(receivers);
-    drop(batches);
     let done = join_logs(decoders, logs);
     let store = writer.join().map_err(|_| StoreError::WriterGone)??;
     match fed? {
@@ -409,7 +406,8 @@ fn run_in_one_pass(
                 one_pass: true,
                 ..SortStats::default()
             };
-            Ok((Run { engine, gathered }, store))
+            let engines = finished.ok_or(StoreError::WriterGone)?;
+            Ok((Run { engines, gathered }, store))
         }
     }
 }
@@ -417,21 +415,19 @@ fn run_in_one_pass(
 /// The logs' batches through the window into the engine, its changes to the writer in
 /// batches; the line that came too late, if one did.
 fn feed_in_one_pass(
-    engine: &mut Engine,
+    engines: &mut Engines,
     order: &mut WindowedOrder,
     receivers: &[Receiver<Batch>],
-    batches: &SyncSender<Vec<Change>>,
-    batch_rows: usize,
 ) -> Result<Option<TooLate>, ReplayError> {
     while let Some(log) = order.laggard() {
         match receivers[log].recv() {
             Ok((_, batch)) => {
                 for event in &batch.events {
                     let pushed = match event.time() {
-                        None => {
-                            engine.ingest(event);
-                            Ok(())
+                        None if !engines.ingest(event.clone()) => {
+                            return Err(StoreError::WriterGone.into())
                         }
+                        None => Ok(()),
                         Some(_) => order.push_event(log, event),
                     };
                     if let Err(late) = pushed {
@@ -450,7 +446,7 @@ fn feed_in_one_pass(
             path: PathBuf::from("memory"),
             source,
         })? {
-            if !ingest(engine, &event, batches, batch_rows) {
+            if !engines.ingest(event) {
                 return Err(StoreError::WriterGone.into());
             }
         }
@@ -465,16 +461,16 @@ fn summarise(
     logs: &[PathBuf],
     started: Instant,
 ) -> Result<(ReplaySummary, Store), ReplayError> {
-    let Run { engine, gathered } = run;
+    let Run { engines, gathered } = run;
     let evidence = provenance::resolve(&mut store, logs)?;
     store.set_bulk_load(false)?;
     let mut summary = ReplaySummary {
         decode: gathered.decode,
-        engine: engine.stats().clone(),
-        at_sea: engine.at_sea().counters(),
-        vessels: engine.vessels().len(),
+        engine: engines.stats,
+        at_sea: engines.at_sea,
+        vessels: engines.vessels,
         bytes: gathered.bytes,
-        stream_clock: engine.clock(),
+        stream_clock: engines.clock,
         sort: gathered.sort,
         out_of_order: gathered.out_of_order,
         problems: gathered.problems,
@@ -536,7 +532,7 @@ fn gather(
     logs: &[PathBuf],
     readers: Vec<Box<dyn Read + Send>>,
     sort: &SortParams,
-    engine: &mut Engine,
+    engines: &mut Engines,
 ) -> Result<(Gathered, SortedEvents), ReplayError> {
     let (sender, batches) = sync_channel::<Batch>(4 * logs.len().max(1));
     let decoders: Vec<_> = logs
@@ -551,7 +547,8 @@ fn gather(
         // On a failed spill the decoding threads stop as the channel closes behind them.
         for event in &batch.events {
             match event.time() {
-                None => engine.ingest(event),
+                None if !engines.ingest(event.clone()) => return Err(StoreError::WriterGone.into()),
+                None => {}
                 Some(_) => sorter.push(event)?,
             }
         }
@@ -598,30 +595,12 @@ fn join_logs(
     }
 }
 
-/// The sorted events through the engine, its changes to the writer in batches. `Ok(false)`
-/// when the writer is gone.
-fn feed_engine(
-    engine: &mut Engine,
-    mut sorted: SortedEvents,
-    batches: &SyncSender<Vec<Change>>,
-    batch_rows: usize,
-) -> Result<bool, SortError> {
+/// The sorted events through the engine(s). `Ok(false)` when the writer is gone.
+fn feed_engine(engines: &mut Engines, mut sorted: SortedEvents) -> Result<bool, SortError> {
     while let Some(event) = sorted.next_event()? {
-        if !ingest(engine, &event, batches, batch_rows) {
+        if !engines.ingest(event) {
             return Ok(false);
         }
     }
     Ok(true)
-}
-
-/// One event through the engine, its changes to the writer once `batch_rows` are waiting;
-/// false when the writer is gone.
-fn ingest(
-    engine: &mut Engine,
-    event: &AisEvent,
-    batches: &SyncSender<Vec<Change>>,
-    batch_rows: usize,
-) -> bool {
-    engine.ingest(event);
-    engine.pending_changes() < batch_rows || batches.send(engine.take_changes()).is_ok()
 }

@@ -27,6 +27,9 @@ pub struct SortParams {
     /// events to be put in order while the logs are read ([`super::window`]); 0 sorts every
     /// event first.
     pub one_pass_lateness_ms: i64,
+    /// Engines the vessels are split across ([`crate::engine::partition`]); 1 runs one
+    /// engine on the replay's thread. The tables are the same whatever it is.
+    pub engine_parts: usize,
 }
 
 /// What the sort did, for the replay's summary and log.
@@ -573,6 +576,7 @@ mod tests {
             memory_bytes,
             spill_dir: dir.to_path_buf(),
             one_pass_lateness_ms: 0,
+            engine_parts: 1,
         });
         for e in events {
             sorter.push(e).unwrap();
@@ -686,6 +690,7 @@ mod tests {
             memory_bytes,
             spill_dir: dir.path().to_path_buf(),
             one_pass_lateness_ms: 0,
+            engine_parts: 1,
         };
         let mut apart = EventSorter::new(params(usize::MAX));
         for (f, r) in &rows {
@@ -724,6 +729,7 @@ mod tests {
             memory_bytes: 1,
             spill_dir: missing.clone(),
             one_pass_lateness_ms: 0,
+            engine_parts: 1,
         });
         let error = sorter.push(&fix(200_000_001, 0)).unwrap_err();
         assert!(error.to_string().contains("not-there"), "{error}");

@@ -365,6 +365,7 @@ mod tests {
             memory_bytes: 1 << 20,
             spill_dir: dir.path().to_path_buf(),
             one_pass_lateness_ms: 0,
+            engine_parts: 1,
         });
         for event in logs.iter().flatten() {
             sorter.push(event).unwrap();

@@ -154,6 +154,7 @@ fn replay_dump(
             memory_bytes: memory_bytes.unwrap_or(configured.memory_bytes),
             spill_dir: dir.to_path_buf(),
             one_pass_lateness_ms: 0,
+            engine_parts: configured.engine_parts,
         },
     };
     let db = dir.join(name);

@@ -1,0 +1,278 @@
+//! The engine of a replay: one engine on the replay's own thread, or the vessels split
+//! across several engine threads (see [`crate::engine::partition`]) with one at-sea stage
+//! that takes their at-sea calls merged into the order one engine makes them. Either way the
+//! tables are the same.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::config::Config;
+use crate::detect::sea_activity::{AtSea, AtSeaCounters};
+use crate::engine::partition::{AtSeaCall, AtSeaOrder, Partition};
+use crate::engine::{Change, Engine, EngineStats};
+use crate::model::AisEvent;
+use crate::time::UnixMillis;
+
+/// Events handed to every part at once. Each part answers each batch, so the at-sea stage
+/// merges the calls of the same events.
+const EVENTS_PER_BATCH: usize = 2048;
+/// Batches in flight to each part and answers in flight from it.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// What is left of the engine(s) after the last event, for the replay's summary.
+#[derive(Clone, Debug, Default)]
+pub struct EnginesDone {
+    pub stats: EngineStats,
+    pub at_sea: AtSeaCounters,
+    pub vessels: usize,
+    pub clock: Option<UnixMillis>,
+}
+
+/// The engine(s) of one replay, with the writer their changes go to.
+pub enum Engines {
+    Whole {
+        engine: Box<Engine>,
+        writer: SyncSender<Vec<Change>>,
+        batch_rows: usize,
+    },
+    Split(Split),
+}
+
+impl Engines {
+    /// `parts` engines (one when `parts <= 1`) writing to `writer`.
+    pub fn new(config: &Config, parts: usize, writer: SyncSender<Vec<Change>>) -> Engines {
+        let batch_rows = config.store.batch_rows.max(1);
+        if parts <= 1 {
+            let engine = Engine::new(
+                config.detect.clone(),
+                config.ports.clone(),
+                config.watchlist.clone(),
+                config.store.track_interval_minutes,
+            );
+            return Engines::Whole {
+                engine: Box::new(engine),
+                writer,
+                batch_rows,
+            };
+        }
+        Engines::Split(Split::start(config, parts, writer, batch_rows))
+    }
+
+    /// One event in; false when the writer (or a part) is gone.
+    pub fn ingest(&mut self, event: AisEvent) -> bool {
+        match self {
+            Engines::Whole {
+                engine,
+                writer,
+                batch_rows,
+            } => {
+                engine.ingest(&event);
+                engine.pending_changes() < *batch_rows || writer.send(engine.take_changes()).is_ok()
+            }
+            Engines::Split(split) => split.ingest(event),
+        }
+    }
+
+    /// Ends the input (see [`Engine::finish`]) and hands the last changes over; `None` when
+    /// the writer (or a part) is gone.
+    pub fn finish(self) -> Option<EnginesDone> {
+        match self {
+            Engines::Whole {
+                mut engine, writer, ..
+            } => {
+                engine.finish();
+                writer.send(engine.take_changes()).ok()?;
+                Some(EnginesDone {
+                    stats: engine.stats().clone(),
+                    at_sea: engine.at_sea().counters(),
+                    vessels: engine.vessels().len(),
+                    clock: engine.clock(),
+                })
+            }
+            Engines::Split(split) => split.finish(),
+        }
+    }
+}
+
+/// What a part is handed.
+enum ToPart {
+    Events(Arc<Vec<AisEvent>>),
+    Finish,
+}
+
+/// What a part answers each batch with.
+struct FromPart {
+    changes: Vec<Change>,
+    calls: Vec<(AtSeaOrder, AtSeaCall)>,
+}
+
+/// A part's engine after the last event.
+struct PartDone {
+    stats: EngineStats,
+    vessels: usize,
+    clock: Option<UnixMillis>,
+}
+
+/// Several engine threads, each tracking the vessels of its part, and the at-sea stage.
+pub struct Split {
+    parts: Vec<SyncSender<ToPart>>,
+    threads: Vec<JoinHandle<PartDone>>,
+    stage: JoinHandle<Option<AtSeaCounters>>,
+    batch: Vec<AisEvent>,
+}
+
+impl Split {
+    fn start(
+        config: &Config,
+        parts: usize,
+        writer: SyncSender<Vec<Change>>,
+        batch_rows: usize,
+    ) -> Split {
+        let mut senders = Vec::with_capacity(parts);
+        let mut answers = Vec::with_capacity(parts);
+        let mut threads = Vec::with_capacity(parts);
+        for index in 0..parts {
+            let (to_part, inbox) = sync_channel::<ToPart>(BATCHES_IN_FLIGHT);
+            let (outbox, answer) = sync_channel::<FromPart>(BATCHES_IN_FLIGHT);
+            let engine = Engine::partitioned(
+                config.detect.clone(),
+                config.ports.clone(),
+                config.watchlist.clone(),
+                config.store.track_interval_minutes,
+                Partition::new(index as u32, parts as u32),
+            );
+            let thread = std::thread::Builder::new()
+                .name(format!("engine-{index}"))
+                .spawn(move || run_part(engine, inbox, outbox))
+                .expect("spawning an engine thread");
+            senders.push(to_part);
+            answers.push(answer);
+            threads.push(thread);
+        }
+        let detect = config.detect.clone();
+        let ports = crate::ports::Ports::new(config.ports.clone());
+        let stage = std::thread::Builder::new()
+            .name("at-sea".into())
+            .spawn(move || run_stage(&detect, &ports, answers, writer, batch_rows))
+            .expect("spawning the at-sea thread");
+        Split {
+            parts: senders,
+            threads,
+            stage,
+            batch: Vec::with_capacity(EVENTS_PER_BATCH),
+        }
+    }
+
+    fn ingest(&mut self, event: AisEvent) -> bool {
+        self.batch.push(event);
+        self.batch.len() < EVENTS_PER_BATCH || self.hand_out()
+    }
+
+    fn hand_out(&mut self) -> bool {
+        let events = Arc::new(std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(EVENTS_PER_BATCH),
+        ));
+        self.parts
+            .iter()
+            .all(|part| part.send(ToPart::Events(events.clone())).is_ok())
+    }
+
+    fn finish(mut self) -> Option<EnginesDone> {
+        let mut handed = self.batch.is_empty() || self.hand_out();
+        for part in &self.parts {
+            handed &= part.send(ToPart::Finish).is_ok();
+        }
+        drop(self.parts);
+        let mut done: Option<EnginesDone> = None;
+        for thread in self.threads {
+            let part = thread.join().ok()?;
+            match &mut done {
+                None => {
+                    done = Some(EnginesDone {
+                        stats: part.stats,
+                        at_sea: AtSeaCounters::default(),
+                        vessels: part.vessels,
+                        clock: part.clock,
+                    })
+                }
+                Some(done) => {
+                    done.stats.add_part(&part.stats);
+                    done.vessels += part.vessels;
+                }
+            }
+        }
+        let at_sea = self.stage.join().ok()??;
+        let mut done = done?;
+        done.at_sea = at_sea;
+        handed.then_some(done)
+    }
+}
+
+/// A part's thread: every batch through its engine, then its changes and at-sea calls out.
+fn run_part(mut engine: Engine, inbox: Receiver<ToPart>, outbox: SyncSender<FromPart>) -> PartDone {
+    for message in inbox.iter() {
+        match message {
+            ToPart::Events(events) => {
+                for event in events.iter() {
+                    engine.ingest(event);
+                }
+            }
+            ToPart::Finish => engine.finish(),
+        }
+        let answer = FromPart {
+            changes: engine.take_changes(),
+            calls: engine.take_at_sea_calls(),
+        };
+        if outbox.send(answer).is_err() {
+            break;
+        }
+    }
+    PartDone {
+        stats: engine.stats().clone(),
+        vessels: engine.vessels().len(),
+        clock: engine.clock(),
+    }
+}
+
+/// The at-sea stage: each batch's answers from every part, their at-sea calls merged into one
+/// engine's order through the detectors, and every change on to the writer. `None` when the
+/// writer is gone.
+fn run_stage(
+    detect: &crate::detect::DetectParams,
+    ports: &crate::ports::Ports,
+    answers: Vec<Receiver<FromPart>>,
+    writer: SyncSender<Vec<Change>>,
+    batch_rows: usize,
+) -> Option<AtSeaCounters> {
+    let mut at_sea = AtSea::default();
+    let mut pending: Vec<Change> = Vec::new();
+    let mut calls = Vec::new();
+    'batches: loop {
+        for answer in &answers {
+            let Ok(FromPart {
+                mut changes,
+                calls: mut part_calls,
+            }) = answer.recv()
+            else {
+                break 'batches;
+            };
+            pending.append(&mut changes);
+            calls.append(&mut part_calls);
+        }
+        // Each part's calls are in order already; one vessel's come from one part.
+        calls.sort_by_key(|(order, _)| *order);
+        for (_, call) in calls.drain(..) {
+            call.apply(&mut at_sea, detect, ports);
+        }
+        if at_sea.has_changes() {
+            pending.extend(at_sea.take_changes().into_iter().map(Change::from));
+        }
+        if pending.len() >= batch_rows && writer.send(std::mem::take(&mut pending)).is_err() {
+            return None;
+        }
+    }
+    writer.send(pending).ok()?;
+    Some(at_sea.counters())
+}
