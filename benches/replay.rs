@@ -1,7 +1,9 @@
 //! End-to-end replay throughput: generates months of traffic for hundreds of vessels with the
 //! scenario generator (>= 3,000,000 NMEA lines), then in the same run measures
 //! 1. decode only: every line through the NMEA decoder, events discarded (the baseline),
-//! 2. replay: decode + track + detect + SQLite store, into a fresh database,
+//! 2. replay: decode + track + detect + SQLite store, into a fresh database, with one engine
+//!    thread and with the vessels split across one engine per core (alternately, best of
+//!    two each; the machine's core count is printed),
 //! 3. the analysts' queries (trips, tally by port and month) on that database,
 //! 4. replay of the same lines shuffled (a fixed permutation), sort included, against the log
 //!    in order: the ratio is the price of an unsorted input.
@@ -13,7 +15,10 @@ use std::time::Instant;
 
 use aisgap::config::Config;
 use aisgap::decode::feed::FeedDecoder;
-use aisgap::offline::replay::replay;
+use aisgap::offline::replay::{
+    default_engine_parts, replay, replay_with, sort_params, ReplaySummary,
+};
+use aisgap::offline::sort::SortParams;
 use aisgap::query::{self, AnswerFormat, Question};
 use aisgap::simulate::{write_scenario, ScenarioParams};
 use aisgap::source::file::{self, Line, LineReader, DEFAULT_MAX_LINE};
@@ -63,6 +68,25 @@ fn write_shuffled(from: &Path, to: &Path) {
         out.push(b'\n');
     }
     std::fs::write(to, out).expect("shuffled log written");
+}
+
+/// The log replayed into a fresh `db` with the vessels split across `parts` engines.
+fn replay_parts(config: &Config, db: &Path, log: &Path, parts: usize) -> ReplaySummary {
+    let _ = std::fs::remove_file(db);
+    let sort = SortParams {
+        engine_parts: parts,
+        ..sort_params(config)
+    };
+    let store = Store::open(db).expect("database");
+    let (summary, store) = replay_with(
+        config,
+        store,
+        std::slice::from_ref(&log.to_path_buf()),
+        &sort,
+    )
+    .expect("replay");
+    drop(store);
+    summary
 }
 
 fn time_query(reader: &Reader, question: &Question, runs: u32) -> f64 {
@@ -122,13 +146,27 @@ fn main() {
     );
 
     let db = dir.path().join("bench.db");
-    let (summary, store) = replay(
-        &config,
-        Store::open(&db).expect("database"),
-        std::slice::from_ref(&files.nmea),
-    )
-    .expect("replay");
-    drop(store);
+    let cores = default_engine_parts();
+    let (mut one, mut all): (Option<ReplaySummary>, Option<ReplaySummary>) = (None, None);
+    for _ in 0..2 {
+        let whole = replay_parts(&config, &db, &files.nmea, 1);
+        if one.as_ref().is_none_or(|o| whole.seconds < o.seconds) {
+            one = Some(whole);
+        }
+        let split = replay_parts(&config, &db, &files.nmea, cores);
+        if all.as_ref().is_none_or(|a| split.seconds < a.seconds) {
+            all = Some(split);
+        }
+    }
+    let (one, summary) = (one.expect("replayed"), all.expect("replayed"));
+    println!(
+        "threads:      {cores} cores available; 1 engine thread {:.2} s, {cores} engine threads {:.2} s = {:.2}x (target >= 1.7 on 2 cores); {} and {} trips",
+        one.seconds,
+        summary.seconds,
+        one.seconds / summary.seconds,
+        one.engine.trips,
+        summary.engine.trips
+    );
     let replay_rate = summary.lines_per_second();
     println!(
         "replay:       {} lines in {:.2} s = {:.2} M lines/s ({:.2}x decode-only); {} fixes, {} vessels, {} gap judgements; database {:.0} MB",

@@ -2,7 +2,6 @@
 //! format (NMEA sentence or CSV row) they came from. Units are the domain's: degrees, knots,
 //! metres, UTC.
 
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -345,42 +344,6 @@ impl Fix {
 pub fn is_tanker_type(ship_type: u8) -> bool {
     (80..=89).contains(&ship_type)
 }
-
-/// Multiplies the key into 64 bits. MMSIs, pair keys and grid cells are never chosen to collide by anyone
-/// who could gain from it (a sender only picks its own MMSI), so SipHash's protection is not
-/// worth its cost at every fix.
-#[derive(Clone, Copy, Default)]
-pub struct SpreadHasher(u64);
-
-impl Hasher for SpreadHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-
-    fn write_i32(&mut self, n: i32) {
-        self.write_u64(u64::from(n as u32));
-    }
-}
-
-pub type Spread = BuildHasherDefault<SpreadHasher>;
 
 #[cfg(test)]
 mod tests {

@@ -3,13 +3,47 @@
 //! runs over the same input write the same bytes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::Mmsi;
 
-pub use crate::model::Spread;
+/// Multiplies the key into 64 bits. MMSIs, pair keys and grid cells are never chosen to collide by anyone
+/// who could gain from it (a sender only picks its own MMSI), so SipHash's protection is not
+/// worth its cost at every fix.
+#[derive(Clone, Copy, Default)]
+pub struct SpreadHasher(u64);
+
+impl Hasher for SpreadHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.write_u64(u64::from(n as u32));
+    }
+}
+
+pub type Spread = BuildHasherDefault<SpreadHasher>;
 
 /// Per-vessel state of a detector.
 pub type MmsiMap<V> = HashMap<Mmsi, V, Spread>;

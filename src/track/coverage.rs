@@ -1,52 +1,13 @@
 //! Per-port hourly coverage: the distinct vessels heard near each port in each UTC hour, the
 //! share of a span that was well covered, and the checkpoint a restart resumes from.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Mmsi, Spread};
+use crate::model::Mmsi;
 use crate::ports::{Port, PortIndex};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
-
-/// The ports (by index, the first 64) whose hourly coverage already counts a vessel in its
-/// latest hour: lets the coverage skip the distance and bin lookups for the rest of that hour.
-/// Twelve bytes, so that an entry with its MMSI takes sixteen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct HeardNear {
-    /// Hours since the epoch.
-    hour: i32,
-    ports: [u32; 2],
-}
-
-impl HeardNear {
-    fn hour_of(hour_ms: i64) -> i32 {
-        hour_ms.div_euclid(MILLIS_PER_HOUR) as i32
-    }
-
-    fn bit(index: usize) -> (usize, u32) {
-        (index / 32, 1 << (index % 32))
-    }
-
-    fn counted(&self, hour_ms: i64, index: usize) -> bool {
-        let (word, bit) = HeardNear::bit(index);
-        index < 64 && self.hour == HeardNear::hour_of(hour_ms) && self.ports[word] & bit != 0
-    }
-
-    fn mark(&mut self, hour_ms: i64, index: usize) {
-        let hour = HeardNear::hour_of(hour_ms);
-        if self.hour != hour {
-            *self = HeardNear {
-                hour,
-                ports: [0; 2],
-            };
-        }
-        if index < 64 {
-            let (word, bit) = HeardNear::bit(index);
-            self.ports[word] |= bit;
-        }
-    }
-}
 
 /// What a restarted service needs of the coverage bins: the bins per port (by port name, so a
 /// reload that reorders ports keeps them) and the hours not yet written.
@@ -136,11 +97,6 @@ pub struct Coverage {
     flip_counts: [u32; 2],
     /// (port index, hour start) of bins that reached a flip count since `take_flipped`.
     flipped: Vec<(usize, i64)>,
-    /// Each vessel heard near a port since the detail was last forgotten: where it was
-    /// counted in its latest hour. A cache of what the bins hold, kept here rather than with
-    /// the vessel so that the counts never depend on which vessels are in memory (or on which
-    /// engine of a partitioned replay tracks them); a checkpoint leaves it out.
-    heard: HashMap<Mmsi, HeardNear, Spread>,
 }
 
 impl Coverage {
@@ -153,7 +109,6 @@ impl Coverage {
             changed: Vec::new(),
             flip_counts: [u32::MAX; 2],
             flipped: Vec::new(),
-            heard: HashMap::default(),
         }
     }
 
@@ -186,35 +141,19 @@ impl Coverage {
     }
 
     /// Counts `mmsi` as heard at `time` near every port whose coverage distance includes it.
-    /// The vessel's memory of where it was counted this hour saves the distance and bin
-    /// lookups for every fix after the first in an hour; most fixes are near no port at all
-    /// and never reach it.
+    /// A vessel already in the hour's bin needs no distance: most of its fixes in an hour
+    /// are found there. The counts depend on the fixes alone, not on which vessels are in
+    /// memory (nor on which engine of a split replay tracks them).
     pub fn observe(&mut self, ports: &[Port], mmsi: Mmsi, time: UnixMillis, lat: f64, lon: f64) {
         let hour = time.hour_floor().as_millis();
         let mut nearby = std::mem::take(&mut self.nearby);
         self.index.candidates(lat, lon, &mut nearby);
-        if nearby.is_empty() {
-            self.nearby = nearby;
-            return;
-        }
-        let known = self.heard.get(&mmsi).copied();
-        let mut heard = known.unwrap_or_default();
         for &index in &nearby {
             let port = &ports[index];
-            if heard.counted(hour, index) {
-                continue;
-            }
             let counted = self.bins[index]
                 .get(&hour)
                 .is_some_and(|bin| bin.vessels.binary_search(&mmsi.0).is_ok());
-            if !counted && port.distance_nm(lat, lon) > port.coverage_nm {
-                continue;
-            }
-            // Late fixes for a past hour must not reset the memory of the current one.
-            if heard.hour <= HeardNear::hour_of(hour) {
-                heard.mark(hour, index);
-            }
-            if counted {
+            if counted || port.distance_nm(lat, lon) > port.coverage_nm {
                 continue;
             }
             let bin = self.bins[index].entry(hour).or_default();
@@ -227,9 +166,6 @@ impl Coverage {
                     self.flipped.push((index, hour));
                 }
             }
-        }
-        if known != Some(heard) && heard != HeardNear::default() {
-            self.heard.insert(mmsi, heard);
         }
         self.nearby = nearby;
     }
@@ -331,8 +267,6 @@ impl Coverage {
     /// data that old may then count a vessel twice in an hour, a bounded error traded for
     /// bounded memory over months of service.
     pub fn forget_detail_before(&mut self, before: UnixMillis) {
-        let before_hour = HeardNear::hour_of(before.as_millis());
-        self.heard.retain(|_, heard| heard.hour >= before_hour);
         for bins in &mut self.bins {
             for (_, bin) in bins.range_mut(..before.as_millis()).rev() {
                 if bin.vessels.is_empty() {
