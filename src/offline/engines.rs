@@ -20,6 +20,15 @@ const EVENTS_PER_BATCH: usize = 2048;
 /// Batches in flight to each part and answers in flight from it.
 const BATCHES_IN_FLIGHT: usize = 4;
 
+/// Why the engine(s) could not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnginesStopped {
+    /// The writer stopped taking changes (its own error says why).
+    WriterGone,
+    /// An engine or the at-sea thread panicked.
+    Panicked,
+}
+
 /// What is left of the engine(s) after the last event, for the replay's summary.
 #[derive(Clone, Debug, Default)]
 pub struct EnginesDone {
@@ -74,16 +83,18 @@ impl Engines {
         }
     }
 
-    /// Ends the input (see [`Engine::finish`]) and hands the last changes over; `None` when
-    /// the writer (or a part) is gone.
-    pub fn finish(self) -> Option<EnginesDone> {
+    /// Ends the input (see [`Engine::finish`]) and hands the last changes over. Also what to
+    /// call after [`Engines::ingest`] failed, to learn why.
+    pub fn finish(self) -> Result<EnginesDone, EnginesStopped> {
         match self {
             Engines::Whole {
                 mut engine, writer, ..
             } => {
                 engine.finish();
-                writer.send(engine.take_changes()).ok()?;
-                Some(EnginesDone {
+                writer
+                    .send(engine.take_changes())
+                    .map_err(|_| EnginesStopped::WriterGone)?;
+                Ok(EnginesDone {
                     stats: engine.stats().clone(),
                     at_sea: engine.at_sea().counters(),
                     vessels: engine.vessels().len(),
@@ -92,6 +103,27 @@ impl Engines {
             }
             Engines::Split(split) => split.finish(),
         }
+    }
+}
+
+impl Engines {
+    /// Stops without ending the input (the replay stopped or starts again): nothing more is
+    /// judged; says whether an engine thread had panicked.
+    pub fn abandon(self) -> Result<(), EnginesStopped> {
+        let Engines::Split(split) = self else {
+            return Ok(());
+        };
+        drop(split.parts);
+        let mut result = Ok(());
+        for thread in split.threads {
+            if thread.join().is_err() {
+                result = Err(EnginesStopped::Panicked);
+            }
+        }
+        if split.stage.join().is_err() {
+            result = Err(EnginesStopped::Panicked);
+        }
+        result
     }
 }
 
@@ -179,7 +211,7 @@ impl Split {
             .all(|part| part.send(ToPart::Events(events.clone())).is_ok())
     }
 
-    fn finish(mut self) -> Option<EnginesDone> {
+    fn finish(mut self) -> Result<EnginesDone, EnginesStopped> {
         let mut handed = self.batch.is_empty() || self.hand_out();
         for part in &self.parts {
             handed &= part.send(ToPart::Finish).is_ok();
@@ -187,7 +219,7 @@ impl Split {
         drop(self.parts);
         let mut done: Option<EnginesDone> = None;
         for thread in self.threads {
-            let part = thread.join().ok()?;
+            let part = thread.join().map_err(|_| EnginesStopped::Panicked)?;
             match &mut done {
                 None => {
                     done = Some(EnginesDone {
@@ -203,10 +235,13 @@ impl Split {
                 }
             }
         }
-        let at_sea = self.stage.join().ok()??;
-        let mut done = done?;
-        done.at_sea = at_sea;
-        handed.then_some(done)
+        let at_sea = self.stage.join().map_err(|_| EnginesStopped::Panicked)?;
+        let mut done = done.expect("a split has parts");
+        done.at_sea = at_sea.ok_or(EnginesStopped::WriterGone)?;
+        if !handed {
+            return Err(EnginesStopped::WriterGone);
+        }
+        Ok(done)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::store::{Store, StoreError};
 use crate::time::UnixMillis;
 
 use super::batch::{LogBatch, LogOrder};
-use super::engines::{Engines, EnginesDone};
+use super::engines::{Engines, EnginesDone, EnginesStopped};
 use super::provenance;
 use super::sort::{EventSorter, SortError, SortParams, SortStats, SortedEvents};
 use super::window::{TooLate, WindowedOrder};
@@ -35,6 +35,8 @@ pub enum ReplayError {
     Store(#[from] StoreError),
     #[error("a log's decoding thread stopped unexpectedly")]
     DecoderPanicked,
+    #[error("an engine thread stopped unexpectedly (its panic is logged above)")]
+    EnginePanicked,
     #[error(transparent)]
     Sort(#[from] SortError),
     #[error("no message of any input could be timed ({messages} messages in {}): a message needs a tag block c:, a time column, a trailing epoch, a $PGHP line or a preceding $GPZDA/$GPRMC (README, Input formats)", list_paths(.logs))]
@@ -318,15 +320,23 @@ fn run_sorted(
         .and_then(|(gathered, sorted)| Ok((gathered, feed_engine(&mut engines, sorted)?)));
     let done = match fed {
         Ok((_, true)) => engines.finish(),
-        _ => {
-            drop(engines);
-            None
-        }
+        // A panicked engine thread is found here.
+        _ => engines.abandon().map(|()| EnginesDone::default()),
     };
     let store = writer.join().map_err(|_| StoreError::WriterGone)??;
-    let (gathered, _) = fed?;
-    let engines = done.ok_or(StoreError::WriterGone)?;
+    let engines = done.map_err(stopped)?;
+    let (gathered, fed_all) = fed?;
+    if !fed_all {
+        return Err(StoreError::WriterGone.into());
+    }
     Ok((Run { engines, gathered }, store))
+}
+
+fn stopped(why: EnginesStopped) -> ReplayError {
+    match why {
+        EnginesStopped::WriterGone => StoreError::WriterGone.into(),
+        EnginesStopped::Panicked => ReplayError::EnginePanicked,
+    }
 }
 
 /// Why a replay in one pass stopped before the end.
@@ -383,20 +393,17 @@ fn run_in_one_pass(
     let (batches, writer) = store.spawn_writer(4);
     let mut engines = Engines::new(config, sort.engine_parts, batches);
     let mut order = WindowedOrder::new(logs.len(), sort.one_pass_lateness_ms, sort.memory_bytes);
-    let mut fed = feed_in_one_pass(&mut engines, &mut order, &receivers);
-    let mut finished = None;
-    if matches!(fed, Ok(None)) {
-        finished = engines.finish();
-        if finished.is_none() {
-            fed = Err(StoreError::WriterGone.into());
-        }
-    } else {
-        drop(engines);
-    }
+    let fed = feed_in_one_pass(&mut engines, &mut order, &receivers);
+    let finished = match fed {
+        Ok(None) => engines.finish(),
+        // A panicked engine thread is found here.
+        _ => engines.abandon().map(|()| EnginesDone::default()),
+    };
     // Decoding threads stop at their next batch once nothing receives.
     drop(receivers);
     let done = join_logs(decoders, logs);
     let store = writer.join().map_err(|_| StoreError::WriterGone)??;
+    let finished = finished.map_err(stopped);
     match fed? {
         Some(late) => Err(OnePassStop::TooLate(late, Box::new(store))),
         None => {
@@ -406,8 +413,13 @@ fn run_in_one_pass(
                 one_pass: true,
                 ..SortStats::default()
             };
-            let engines = finished.ok_or(StoreError::WriterGone)?;
-            Ok((Run { engines, gathered }, store))
+            Ok((
+                Run {
+                    engines: finished?,
+                    gathered,
+                },
+                store,
+            ))
         }
     }
 }
