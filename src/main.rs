@@ -170,6 +170,13 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(reason) = &sort.restarted {
         writeln!(out, "replayed again after sorting first: {reason}")?;
     }
+    match params.engine_parts {
+        1 => writeln!(out, "one engine thread (--threads 1)")?,
+        parts => writeln!(
+            out,
+            "vessels split across {parts} engine threads by MMSI (--threads; the tables are those of one)"
+        )?,
+    }
     offline::decode::write_unreadable_cells(&mut out, &summary.decode)?;
     for problem in &summary.problems {
         if !problem.makes_incomplete() {

@@ -147,3 +147,43 @@ fn passing_traffic_split_across_engines_gives_the_tables_of_one_engine() {
         whole.engine
     );
 }
+
+#[test]
+fn the_threads_flag_says_how_the_vessels_were_split_and_prints_one_engines_tally() {
+    let dir = tempfile::tempdir().unwrap();
+    let replay = |threads: &str| {
+        let output = crate::support::aisgap()
+            .args(["replay", "--threads", threads, "--config"])
+            .arg(sample_path("aisgap.toml"))
+            .arg("--db")
+            .arg(dir.path().join(format!("threads-{threads}.db")))
+            .arg(sample_path("scenario.nmea"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let (one, three) = (replay("1"), replay("3"));
+    assert!(one.contains("one engine thread (--threads 1)"), "{one}");
+    assert!(
+        three.contains("vessels split across 3 engine threads by MMSI"),
+        "{three}"
+    );
+    let tally = |out: &str| out.split("\n\n").next().unwrap().to_string();
+    assert!(tally(&one).contains("Vostochny"), "{one}");
+    assert_eq!(tally(&three), tally(&one), "the tally is one engine's");
+    let refused = crate::support::aisgap()
+        .args(["replay", "--threads", "0"])
+        .arg(sample_path("scenario.nmea"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--threads"),
+        "the refusal names the flag"
+    );
+}
