@@ -273,6 +273,10 @@ pub struct Engine {
     place: Place,
     at_sea_made: u64,
     last_at_sea_order: Option<AtSeaOrder>,
+    /// The ports the fix being ingested reaches, when they were found before, and that fix's
+    /// position (see [`Engine::ingest_reached`]).
+    reached: Vec<u32>,
+    reached_at: Option<(u64, u64)>,
 }
 
 impl Engine {
@@ -313,6 +317,8 @@ impl Engine {
             place: Place::default(),
             at_sea_made: 0,
             last_at_sea_order: None,
+            reached: Vec::new(),
+            reached_at: None,
         }
     }
 
@@ -492,8 +498,7 @@ impl Engine {
             self.advance_clock(time);
             if let AisEvent::Fix(fix) = event {
                 if fix.mmsi.is_vessel() {
-                    self.coverage
-                        .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
+                    self.count_coverage(fix, time);
                 }
             }
             self.witness_gaps(event, from);
@@ -620,8 +625,7 @@ impl Engine {
         self.stats.segments_started = counts.started;
         self.stats.segments_dropped = counts.dropped;
         self.stats.mmsis_with_several_transmitters = counts.several_transmitters;
-        self.coverage
-            .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
+        self.count_coverage(fix, time);
         if !chunks.is_empty() {
             self.push_tracks(chunks);
         }

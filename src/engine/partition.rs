@@ -13,7 +13,7 @@ use super::{Engine, EngineStats};
 use crate::detect::at_sea::{Heard, Sample};
 use crate::detect::sea_activity::AtSea;
 use crate::detect::{DetectParams, GapRecord};
-use crate::model::Mmsi;
+use crate::model::{AisEvent, Fix, Mmsi};
 use crate::ports::Ports;
 use crate::time::UnixMillis;
 use crate::track::{Identity, Position};
@@ -232,6 +232,31 @@ impl Engine {
             engine.changes.clear();
         }
         engine
+    }
+
+    /// [`Engine::ingest`] of an event whose fix's ports in reach were found already
+    /// ([`crate::track::CoverageReach`]): the parts of a split all count every fix, and finding
+    /// its ports once spares each of them the distances.
+    pub fn ingest_reached(&mut self, event: &AisEvent, reached: &[u32]) {
+        if let AisEvent::Fix(fix) = event {
+            self.reached.clear();
+            self.reached.extend_from_slice(reached);
+            self.reached_at = Some((fix.lat.to_bits(), fix.lon.to_bits()));
+        }
+        self.ingest(event);
+        self.reached_at = None;
+    }
+
+    /// Counts the fix in the coverage bins. Its ports in reach depend on its position alone,
+    /// so those found for the event ingested serve any fix at the same position (an event the
+    /// clock guard releases with it finds its own).
+    pub(super) fn count_coverage(&mut self, fix: &Fix, time: UnixMillis) {
+        if self.reached_at == Some((fix.lat.to_bits(), fix.lon.to_bits())) {
+            self.coverage.count_reached(fix.mmsi, time, &self.reached);
+        } else {
+            self.coverage
+                .observe(&self.ports, fix.mmsi, time, fix.lat, fix.lon);
+        }
     }
 
     /// The at-sea calls made since the last call, in the order they were made.

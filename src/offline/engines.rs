@@ -13,6 +13,7 @@ use crate::engine::partition::{AtSeaCall, AtSeaOrder, Partition};
 use crate::engine::{Change, Engine, EngineStats};
 use crate::model::AisEvent;
 use crate::time::UnixMillis;
+use crate::track::CoverageReach;
 
 /// Events handed to every part at once. Each part answers each batch, so the at-sea stage
 /// merges the calls of the same events.
@@ -45,7 +46,7 @@ pub enum Engines {
         writer: SyncSender<Vec<Change>>,
         batch_rows: usize,
     },
-    Split(Split),
+    Split(Box<Split>),
 }
 
 impl Engines {
@@ -65,7 +66,7 @@ impl Engines {
                 batch_rows,
             };
         }
-        Engines::Split(Split::start(config, parts, writer, batch_rows))
+        Engines::Split(Box::new(Split::start(config, parts, writer, batch_rows)))
     }
 
     /// One event in; false when the writer (or a part) is gone.
@@ -113,23 +114,49 @@ impl Engines {
         let Engines::Split(split) = self else {
             return Ok(());
         };
-        drop(split.parts);
+        let Split {
+            parts,
+            threads,
+            stage,
+            ..
+        } = *split;
+        drop(parts);
         let mut result = Ok(());
-        for thread in split.threads {
+        for thread in threads {
             if thread.join().is_err() {
                 result = Err(EnginesStopped::Panicked);
             }
         }
-        if split.stage.join().is_err() {
+        if stage.join().is_err() {
             result = Err(EnginesStopped::Panicked);
         }
         result
     }
 }
 
+/// Events for every part, with the ports each vessel's fix reaches found once: every part
+/// counts every fix in its coverage.
+struct EventBatch {
+    events: Vec<AisEvent>,
+    /// The ports in reach of every event's fix, one after the other.
+    reached: Vec<u32>,
+    /// Where each event's ports end in `reached`.
+    reached_end: Vec<u32>,
+}
+
+impl EventBatch {
+    fn new() -> EventBatch {
+        EventBatch {
+            events: Vec::with_capacity(EVENTS_PER_BATCH),
+            reached: Vec::new(),
+            reached_end: Vec::with_capacity(EVENTS_PER_BATCH),
+        }
+    }
+}
+
 /// What a part is handed.
 enum ToPart {
-    Events(Arc<Vec<AisEvent>>),
+    Events(Arc<EventBatch>),
     Finish,
 }
 
@@ -151,7 +178,9 @@ pub struct Split {
     parts: Vec<SyncSender<ToPart>>,
     threads: Vec<JoinHandle<PartDone>>,
     stage: JoinHandle<Option<AtSeaCounters>>,
-    batch: Vec<AisEvent>,
+    batch: EventBatch,
+    ports: Vec<crate::ports::Port>,
+    reach: CoverageReach,
 }
 
 impl Split {
@@ -192,27 +221,34 @@ impl Split {
             parts: senders,
             threads,
             stage,
-            batch: Vec::with_capacity(EVENTS_PER_BATCH),
+            batch: EventBatch::new(),
+            reach: CoverageReach::new(&config.ports),
+            ports: config.ports.clone(),
         }
     }
 
     fn ingest(&mut self, event: AisEvent) -> bool {
-        self.batch.push(event);
-        self.batch.len() < EVENTS_PER_BATCH || self.hand_out()
+        let batch = &mut self.batch;
+        if let AisEvent::Fix(fix) = &event {
+            if fix.mmsi.is_vessel() {
+                self.reach
+                    .find(&self.ports, fix.lat, fix.lon, &mut batch.reached);
+            }
+        }
+        batch.reached_end.push(batch.reached.len() as u32);
+        batch.events.push(event);
+        batch.events.len() < EVENTS_PER_BATCH || self.hand_out()
     }
 
     fn hand_out(&mut self) -> bool {
-        let events = Arc::new(std::mem::replace(
-            &mut self.batch,
-            Vec::with_capacity(EVENTS_PER_BATCH),
-        ));
+        let events = Arc::new(std::mem::replace(&mut self.batch, EventBatch::new()));
         self.parts
             .iter()
             .all(|part| part.send(ToPart::Events(events.clone())).is_ok())
     }
 
     fn finish(mut self) -> Result<EnginesDone, EnginesStopped> {
-        let mut handed = self.batch.is_empty() || self.hand_out();
+        let mut handed = self.batch.events.is_empty() || self.hand_out();
         for part in &self.parts {
             handed &= part.send(ToPart::Finish).is_ok();
         }
@@ -249,9 +285,12 @@ impl Split {
 fn run_part(mut engine: Engine, inbox: Receiver<ToPart>, outbox: SyncSender<FromPart>) -> PartDone {
     for message in inbox.iter() {
         match message {
-            ToPart::Events(events) => {
-                for event in events.iter() {
-                    engine.ingest(event);
+            ToPart::Events(batch) => {
+                let mut start = 0;
+                for (event, &end) in batch.events.iter().zip(&batch.reached_end) {
+                    let end = end as usize;
+                    engine.ingest_reached(event, &batch.reached[start..end]);
+                    start = end;
                 }
             }
             ToPart::Finish => engine.finish(),

@@ -77,6 +77,40 @@ fn set_week_count(weeks: &mut BTreeMap<i64, WeekCounts>, hour: i64, count: u32) 
         .or_insert_with(|| Box::new([0; HOURS_A_WEEK]))[slot] = count;
 }
 
+/// Which ports' coverage distance includes a position: the part of counting a fix that depends
+/// on its position alone, found once for the engines of a split replay that all count it.
+#[derive(Debug)]
+pub struct CoverageReach {
+    index: PortIndex,
+    nearby: Vec<usize>,
+}
+
+impl CoverageReach {
+    pub fn new(ports: &[Port]) -> CoverageReach {
+        CoverageReach {
+            index: PortIndex::new(ports, |p| p.coverage_nm),
+            nearby: Vec::new(),
+        }
+    }
+
+    /// Appends to `out` the indices, ascending, of the ports whose coverage distance includes
+    /// the position.
+    pub fn find(&mut self, ports: &[Port], lat: f64, lon: f64, out: &mut Vec<u32>) {
+        self.index.candidates(lat, lon, &mut self.nearby);
+        out.extend(
+            self.nearby
+                .iter()
+                // Written as `observe` tests it, so that the two agree on every value.
+                .filter(|&&index| {
+                    let port = &ports[index];
+                    port.distance_nm(lat, lon).partial_cmp(&port.coverage_nm)
+                        != Some(std::cmp::Ordering::Greater)
+                })
+                .map(|&index| index as u32),
+        );
+    }
+}
+
 /// Per-port hourly coverage: which vessels were heard within each port's coverage distance.
 #[derive(Debug)]
 pub struct Coverage {
@@ -156,18 +190,31 @@ impl Coverage {
             if counted || port.distance_nm(lat, lon) > port.coverage_nm {
                 continue;
             }
-            let bin = self.bins[index].entry(hour).or_default();
-            if let Err(slot) = bin.vessels.binary_search(&mmsi.0) {
-                bin.vessels.insert(slot, mmsi.0);
-                bin.count += 1;
-                set_week_count(&mut self.weeks[index], hour, bin.count);
-                self.changed.push((index, hour));
-                if self.flip_counts.contains(&bin.count) {
-                    self.flipped.push((index, hour));
-                }
-            }
+            self.count_in(index, hour, mmsi);
         }
         self.nearby = nearby;
+    }
+
+    /// What [`Coverage::observe`] does, with the ports whose coverage distance includes the
+    /// fix already found ([`CoverageReach`]): the same bins, without the position.
+    pub fn count_reached(&mut self, mmsi: Mmsi, time: UnixMillis, reached: &[u32]) {
+        let hour = time.hour_floor().as_millis();
+        for &index in reached {
+            self.count_in(index as usize, hour, mmsi);
+        }
+    }
+
+    fn count_in(&mut self, index: usize, hour: i64, mmsi: Mmsi) {
+        let bin = self.bins[index].entry(hour).or_default();
+        if let Err(slot) = bin.vessels.binary_search(&mmsi.0) {
+            bin.vessels.insert(slot, mmsi.0);
+            bin.count += 1;
+            set_week_count(&mut self.weeks[index], hour, bin.count);
+            self.changed.push((index, hour));
+            if self.flip_counts.contains(&bin.count) {
+                self.flipped.push((index, hour));
+            }
+        }
     }
 
     /// Distinct vessels heard near port `index` in the hour starting at `hour`.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Fix;
 use crate::time::UnixMillis;
 
-pub use coverage::{Coverage, CoverageCheckpoint, HourBin};
+pub use coverage::{Coverage, CoverageCheckpoint, CoverageReach, HourBin};
 pub use points::{pack_point, unpack_points, TrackChunk, TrackPoint, POINT_BYTES};
 pub use segments::{LeftSegment, SegmentCounts, SegmentRow, SegmentRule, SegmentSummary};
 pub use vessels::{
