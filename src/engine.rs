@@ -569,8 +569,9 @@ impl Engine {
         self.judge_several_transmitters(clock);
         self.rejudge_flipped(clock);
         let first = self.partition.is_first();
-        for (index, hour, vessels) in self.coverage.take_changed() {
-            if first {
+        let changed = self.coverage.take_changed();
+        if first {
+            for (index, hour, vessels) in changed {
                 self.changes.push(Change::PortHour {
                     port: self.ports[index].name.clone(),
                     hour,

@@ -789,27 +789,15 @@ impl Encounters {
 pub(crate) mod tests {
     use super::*;
     use crate::detect::sea_activity::{AtSea, AtSeaChange};
-    use crate::model::{Fix, Heard as HeardAt, TransceiverClass};
+    use crate::model::{Fix, Heard as HeardAt};
     use crate::ports::Port;
 
     const MINUTE: i64 = 60_000;
 
     pub(crate) fn fix(mmsi: u32, lat: f64, lon: f64, sog: Option<f32>) -> Fix {
         Fix {
-            mmsi: Mmsi(mmsi),
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard: HeardAt::default(),
-            lat,
-            lon,
             sog,
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
+            ..Fix::bare(Mmsi(mmsi), 1, HeardAt::default(), lat, lon)
         }
     }
 

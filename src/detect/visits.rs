@@ -258,7 +258,7 @@ fn qualifies(visit: &Visit, params: &VisitParams) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Heard, TimeSource, TransceiverClass};
+    use crate::model::{Heard, TimeSource};
 
     const T0: i64 = 1_709_856_000_000;
     const MIN: i64 = 60_000;
@@ -270,25 +270,14 @@ mod tests {
 
     fn fix(minute: i64, north_nm: f64, sog: f32) -> (Fix, UnixMillis) {
         let time = UnixMillis(T0 + minute * MIN);
+        let heard = Heard {
+            time: Some(time),
+            time_source: Some(TimeSource::TagBlock),
+            ..Heard::default()
+        };
         let fix = Fix {
-            mmsi: Mmsi(445_000_001),
-            msg_type: 1,
-            class: TransceiverClass::A,
-            heard: Heard {
-                time: Some(time),
-                time_source: Some(TimeSource::TagBlock),
-                ..Heard::default()
-            },
-            lat: 42.73 + north_nm / 60.0,
-            lon: 133.07,
             sog: Some(sog),
-            cog: None,
-            heading: None,
-            nav_status: None,
-            turn: None,
-            accuracy: false,
-            raim: false,
-            second: None,
+            ..Fix::bare(Mmsi(445_000_001), 1, heard, 42.73 + north_nm / 60.0, 133.07)
         };
         (fix, time)
     }

@@ -59,7 +59,7 @@ fn part_of(mmsi: Mmsi, count: u32) -> u32 {
 
 /// The steps of one applied event in which a whole engine calls the at-sea detectors, in
 /// the order it takes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Phase {
     /// The hourly sweep's MMSIs with several transmitters, in MMSI order.
     Transmitters,
@@ -72,6 +72,7 @@ pub(super) enum Phase {
     /// Timers due, by due time then MMSI.
     Timers,
     /// The event's own vessel.
+    #[default]
     Event,
     /// Vessels over the memory cap, in MMSI order.
     Evicted,
@@ -94,21 +95,11 @@ pub struct AtSeaOrder {
 }
 
 /// The step a part is in, which [`AtSeaOrder`] each call gets.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Place {
     pub applied: u64,
     pub phase: Phase,
     pub within: (i64, i64),
-}
-
-impl Default for Place {
-    fn default() -> Place {
-        Place {
-            applied: 0,
-            phase: Phase::Event,
-            within: (0, 0),
-        }
-    }
 }
 
 /// What the at-sea detectors are told, with what the engine knew of the vessel then.

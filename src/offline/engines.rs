@@ -39,6 +39,24 @@ pub struct EnginesDone {
     pub clock: Option<UnixMillis>,
 }
 
+impl EnginesDone {
+    /// What `engine` leaves (a part's own at-sea counters are empty: the stage has them).
+    fn of(engine: &Engine) -> EnginesDone {
+        EnginesDone {
+            stats: engine.stats().clone(),
+            at_sea: engine.at_sea().counters(),
+            vessels: engine.vessels().len(),
+            clock: engine.clock(),
+        }
+    }
+
+    /// Adds another part's vessels and counters (the clock is the same in every part).
+    fn add_part(&mut self, part: &EnginesDone) {
+        self.stats.add_part(&part.stats);
+        self.vessels += part.vessels;
+    }
+}
+
 /// The engine(s) of one replay, with the writer their changes go to.
 pub enum Engines {
     Whole {
@@ -84,53 +102,26 @@ impl Engines {
         }
     }
 
-    /// Ends the input (see [`Engine::finish`]) and hands the last changes over. Also what to
-    /// call after [`Engines::ingest`] failed, to learn why.
-    pub fn finish(self) -> Result<EnginesDone, EnginesStopped> {
+    /// With `whole_input`, ends the input (see [`Engine::finish`]) and hands the last changes
+    /// over. Otherwise (the replay stopped, or starts again) stops without judging the end of
+    /// an input it did not see, and gives `None`. Either way every thread is waited for, so a
+    /// panicked one is found.
+    pub fn end(self, whole_input: bool) -> Result<Option<EnginesDone>, EnginesStopped> {
         match self {
             Engines::Whole {
                 mut engine, writer, ..
             } => {
+                if !whole_input {
+                    return Ok(None);
+                }
                 engine.finish();
                 writer
                     .send(engine.take_changes())
                     .map_err(|_| EnginesStopped::WriterGone)?;
-                Ok(EnginesDone {
-                    stats: engine.stats().clone(),
-                    at_sea: engine.at_sea().counters(),
-                    vessels: engine.vessels().len(),
-                    clock: engine.clock(),
-                })
+                Ok(Some(EnginesDone::of(&engine)))
             }
-            Engines::Split(split) => split.finish(),
+            Engines::Split(split) => split.end(whole_input),
         }
-    }
-}
-
-impl Engines {
-    /// Stops without ending the input (the replay stopped or starts again): nothing more is
-    /// judged; says whether an engine thread had panicked.
-    pub fn abandon(self) -> Result<(), EnginesStopped> {
-        let Engines::Split(split) = self else {
-            return Ok(());
-        };
-        let Split {
-            parts,
-            threads,
-            stage,
-            ..
-        } = *split;
-        drop(parts);
-        let mut result = Ok(());
-        for thread in threads {
-            if thread.join().is_err() {
-                result = Err(EnginesStopped::Panicked);
-            }
-        }
-        if stage.join().is_err() {
-            result = Err(EnginesStopped::Panicked);
-        }
-        result
     }
 }
 
@@ -166,17 +157,10 @@ struct FromPart {
     calls: Vec<(AtSeaOrder, AtSeaCall)>,
 }
 
-/// A part's engine after the last event.
-struct PartDone {
-    stats: EngineStats,
-    vessels: usize,
-    clock: Option<UnixMillis>,
-}
-
 /// Several engine threads, each tracking the vessels of its part, and the at-sea stage.
 pub struct Split {
     parts: Vec<SyncSender<ToPart>>,
-    threads: Vec<JoinHandle<PartDone>>,
+    threads: Vec<JoinHandle<EnginesDone>>,
     stage: JoinHandle<Option<AtSeaCounters>>,
     batch: EventBatch,
     ports: Vec<crate::ports::Port>,
@@ -247,42 +231,44 @@ impl Split {
             .all(|part| part.send(ToPart::Events(events.clone())).is_ok())
     }
 
-    fn finish(mut self) -> Result<EnginesDone, EnginesStopped> {
-        let mut handed = self.batch.events.is_empty() || self.hand_out();
-        for part in &self.parts {
-            handed &= part.send(ToPart::Finish).is_ok();
-        }
-        drop(self.parts);
-        let mut done: Option<EnginesDone> = None;
-        for thread in self.threads {
-            let part = thread.join().map_err(|_| EnginesStopped::Panicked)?;
-            match &mut done {
-                None => {
-                    done = Some(EnginesDone {
-                        stats: part.stats,
-                        at_sea: AtSeaCounters::default(),
-                        vessels: part.vessels,
-                        clock: part.clock,
-                    })
-                }
-                Some(done) => {
-                    done.stats.add_part(&part.stats);
-                    done.vessels += part.vessels;
-                }
+    fn end(mut self, whole_input: bool) -> Result<Option<EnginesDone>, EnginesStopped> {
+        let mut handed = true;
+        if whole_input {
+            handed = self.batch.events.is_empty() || self.hand_out();
+            for part in &self.parts {
+                handed &= part.send(ToPart::Finish).is_ok();
             }
         }
-        let at_sea = self.stage.join().map_err(|_| EnginesStopped::Panicked)?;
-        let mut done = done.expect("a split has parts");
+        drop(self.parts);
+        let parts: Vec<_> = self.threads.into_iter().map(JoinHandle::join).collect();
+        let stage = self.stage.join();
+        let parts = parts
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| EnginesStopped::Panicked)?;
+        let at_sea = stage.map_err(|_| EnginesStopped::Panicked)?;
+        if !whole_input {
+            return Ok(None);
+        }
+        let mut parts = parts.into_iter();
+        let mut done = parts.next().expect("a split has parts");
+        for part in parts {
+            done.add_part(&part);
+        }
         done.at_sea = at_sea.ok_or(EnginesStopped::WriterGone)?;
         if !handed {
             return Err(EnginesStopped::WriterGone);
         }
-        Ok(done)
+        Ok(Some(done))
     }
 }
 
 /// A part's thread: every batch through its engine, then its changes and at-sea calls out.
-fn run_part(mut engine: Engine, inbox: Receiver<ToPart>, outbox: SyncSender<FromPart>) -> PartDone {
+fn run_part(
+    mut engine: Engine,
+    inbox: Receiver<ToPart>,
+    outbox: SyncSender<FromPart>,
+) -> EnginesDone {
     for message in inbox.iter() {
         match message {
             ToPart::Events(batch) => {
@@ -303,11 +289,7 @@ fn run_part(mut engine: Engine, inbox: Receiver<ToPart>, outbox: SyncSender<From
             break;
         }
     }
-    PartDone {
-        stats: engine.stats().clone(),
-        vessels: engine.vessels().len(),
-        clock: engine.clock(),
-    }
+    EnginesDone::of(&engine)
 }
 
 /// The at-sea stage: each batch's answers from every part, their at-sea calls merged into one

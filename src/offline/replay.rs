@@ -318,17 +318,12 @@ fn run_sorted(
     let mut engines = Engines::new(config, sort.engine_parts, batches);
     let fed = gather(config, logs, readers, sort, &mut engines)
         .and_then(|(gathered, sorted)| Ok((gathered, feed_engine(&mut engines, sorted)?)));
-    let done = match fed {
-        Ok((_, true)) => engines.finish(),
-        // A panicked engine thread is found here.
-        _ => engines.abandon().map(|()| EnginesDone::default()),
-    };
+    let done = engines.end(matches!(fed, Ok((_, true))));
     let store = writer.join().map_err(|_| StoreError::WriterGone)??;
-    let engines = done.map_err(stopped)?;
-    let (gathered, fed_all) = fed?;
-    if !fed_all {
-        return Err(StoreError::WriterGone.into());
-    }
+    let done = done.map_err(stopped)?;
+    let (gathered, _) = fed?;
+    // Not ended only when the writer went away before the last event.
+    let engines = done.ok_or(StoreError::WriterGone)?;
     Ok((Run { engines, gathered }, store))
 }
 
@@ -394,11 +389,7 @@ fn run_in_one_pass(
     let mut engines = Engines::new(config, sort.engine_parts, batches);
     let mut order = WindowedOrder::new(logs.len(), sort.one_pass_lateness_ms, sort.memory_bytes);
     let fed = feed_in_one_pass(&mut engines, &mut order, &receivers);
-    let finished = match fed {
-        Ok(None) => engines.finish(),
-        // A panicked engine thread is found here.
-        _ => engines.abandon().map(|()| EnginesDone::default()),
-    };
+    let finished = engines.end(matches!(fed, Ok(None)));
     // Decoding threads stop at their next batch once nothing receives.
     drop(receivers);
     let done = join_logs(decoders, logs);
@@ -413,13 +404,8 @@ fn run_in_one_pass(
                 one_pass: true,
                 ..SortStats::default()
             };
-            Ok((
-                Run {
-                    engines: finished?,
-                    gathered,
-                },
-                store,
-            ))
+            let engines = finished?.ok_or(StoreError::WriterGone)?;
+            Ok((Run { engines, gathered }, store))
         }
     }
 }

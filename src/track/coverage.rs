@@ -81,7 +81,9 @@ fn set_week_count(weeks: &mut BTreeMap<i64, WeekCounts>, hour: i64, count: u32) 
 /// on its position alone, found once for the engines of a split replay that all count it.
 #[derive(Debug)]
 pub struct CoverageReach {
+    /// Each port's zone widened by its coverage distance: most fixes are far from every port.
     index: PortIndex,
+    /// The candidates of the last fix, kept to spare an allocation per fix.
     nearby: Vec<usize>,
 }
 
@@ -100,24 +102,22 @@ impl CoverageReach {
         out.extend(
             self.nearby
                 .iter()
-                // Written as `observe` tests it, so that the two agree on every value.
-                .filter(|&&index| {
-                    let port = &ports[index];
-                    port.distance_nm(lat, lon).partial_cmp(&port.coverage_nm)
-                        != Some(std::cmp::Ordering::Greater)
-                })
+                .filter(|&&index| reaches(&ports[index], lat, lon))
                 .map(|&index| index as u32),
         );
     }
 }
 
+/// Whether the position is within the port's coverage distance (a distance that cannot be
+/// compared, as from a position that is not one, counts as within, as it always has).
+fn reaches(port: &Port, lat: f64, lon: f64) -> bool {
+    port.distance_nm(lat, lon).partial_cmp(&port.coverage_nm) != Some(std::cmp::Ordering::Greater)
+}
+
 /// Per-port hourly coverage: which vessels were heard within each port's coverage distance.
 #[derive(Debug)]
 pub struct Coverage {
-    /// Each port's zone widened by its coverage distance: most fixes are far from every port.
-    index: PortIndex,
-    /// The candidates of the last fix, kept to spare an allocation per fix.
-    nearby: Vec<usize>,
+    reach: CoverageReach,
     /// Per port: hour start (millis) -> bin.
     bins: Vec<BTreeMap<i64, HourBin>>,
     /// Per port: the bins' counts again, a week of hours to a slice. A silence's coverage
@@ -136,8 +136,7 @@ pub struct Coverage {
 impl Coverage {
     pub fn new(ports: &[Port]) -> Coverage {
         Coverage {
-            index: PortIndex::new(ports, |p| p.coverage_nm),
-            nearby: Vec::new(),
+            reach: CoverageReach::new(ports),
             bins: ports.iter().map(|_| BTreeMap::new()).collect(),
             weeks: ports.iter().map(|_| BTreeMap::new()).collect(),
             changed: Vec::new(),
@@ -180,19 +179,19 @@ impl Coverage {
     /// memory (nor on which engine of a split replay tracks them).
     pub fn observe(&mut self, ports: &[Port], mmsi: Mmsi, time: UnixMillis, lat: f64, lon: f64) {
         let hour = time.hour_floor().as_millis();
-        let mut nearby = std::mem::take(&mut self.nearby);
-        self.index.candidates(lat, lon, &mut nearby);
+        let mut nearby = std::mem::take(&mut self.reach.nearby);
+        self.reach.index.candidates(lat, lon, &mut nearby);
         for &index in &nearby {
             let port = &ports[index];
             let counted = self.bins[index]
                 .get(&hour)
                 .is_some_and(|bin| bin.vessels.binary_search(&mmsi.0).is_ok());
-            if counted || port.distance_nm(lat, lon) > port.coverage_nm {
+            if counted || !reaches(port, lat, lon) {
                 continue;
             }
             self.count_in(index, hour, mmsi);
         }
-        self.nearby = nearby;
+        self.reach.nearby = nearby;
     }
 
     /// What [`Coverage::observe`] does, with the ports whose coverage distance includes the
