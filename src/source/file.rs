@@ -9,7 +9,7 @@
 //! decompressed before the break has been handed out by then.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use flate2::bufread::MultiGzDecoder;
@@ -68,10 +68,16 @@ pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, OpenError> {
     sniffed(file).map_err(open_error)
 }
 
-/// `inner` as it is, or decompressed when it starts with the gzip magic. The bytes read to
-/// look are put back in front: stdin cannot seek.
-fn sniffed<R: Read + Send + 'static>(mut inner: R) -> io::Result<Box<dyn Read + Send>> {
+/// Whether `file` holds gzip data (by its first bytes); it is left at its start.
+pub fn gzipped(file: &mut File) -> io::Result<bool> {
     let mut head = [0u8; GZIP_MAGIC.len()];
+    let got = read_head(file, &mut head)?;
+    file.seek(io::SeekFrom::Start(0))?;
+    Ok(head[..got] == GZIP_MAGIC)
+}
+
+/// Fills `head` from `inner` as far as it goes; how many bytes it got.
+fn read_head(inner: &mut impl Read, head: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < head.len() {
         match inner.read(&mut head[got..]) {
@@ -81,6 +87,14 @@ fn sniffed<R: Read + Send + 'static>(mut inner: R) -> io::Result<Box<dyn Read + 
             Err(e) => return Err(e),
         }
     }
+    Ok(got)
+}
+
+/// `inner` as it is, or decompressed when it starts with the gzip magic. The bytes read to
+/// look are put back in front: stdin cannot seek.
+fn sniffed<R: Read + Send + 'static>(mut inner: R) -> io::Result<Box<dyn Read + Send>> {
+    let mut head = [0u8; GZIP_MAGIC.len()];
+    let got = read_head(&mut inner, &mut head)?;
     let whole = io::Cursor::new(head[..got].to_vec()).chain(inner);
     if head[..got] == GZIP_MAGIC {
         Ok(Box::new(Gunzip::new(whole)))
