@@ -582,7 +582,6 @@ impl Engine {
         let day = day_of(clock);
         if day > self.swept_day {
             self.swept_day = day;
-            self.push_vessel_updates();
             let mut chunks = Vec::new();
             self.table.take_finished_tracks(day, &mut chunks);
             self.push_tracks(chunks);
@@ -597,17 +596,24 @@ impl Engine {
         }
     }
 
-    /// Emits the rows of vessels changed since the last call. Done daily and at the end by the
-    /// engine itself (vessel rows are a summary; gaps carry the evidence); a live service calls
-    /// it more often, on its own commit interval.
+    /// Emits the rows of vessels changed since the last call. Done by the engine itself only at
+    /// the end (vessel rows are a summary of the state the engine holds; gaps carry the
+    /// evidence), and for the vessels leaving memory as they leave; a live service calls it on
+    /// its own commit interval.
     pub fn push_vessel_updates(&mut self) {
-        let mut mmsis = Vec::new();
-        for vessel in self.table.take_dirty() {
-            mmsis.push(vessel.mmsi);
-            self.changes
-                .push(Change::Vessel(VesselSnapshot::of(vessel)));
+        let changed = self.table.take_dirty();
+        self.push_vessel_rows(changed);
+    }
+
+    /// The rows of the vessels `changed` (in MMSI order), with their segments'.
+    fn push_vessel_rows(&mut self, changed: Vec<Mmsi>) {
+        for &mmsi in &changed {
+            if let Some(vessel) = self.table.get(mmsi) {
+                self.changes
+                    .push(Change::Vessel(VesselSnapshot::of(vessel)));
+            }
         }
-        let rows = self.table.take_segment_rows(&mmsis);
+        let rows = self.table.take_segment_rows(&changed);
         self.changes.extend(rows.into_iter().map(Change::Segment));
     }
 
@@ -848,6 +854,10 @@ mod tests {
     }
 
     fn engine() -> Engine {
+        engine_with(DetectParams::default())
+    }
+
+    fn engine_with(params: DetectParams) -> Engine {
         let port = Port {
             name: "Vostochny".into(),
             zone: PortZone::Circle {
@@ -859,12 +869,7 @@ mod tests {
             coverage_nm: 20.0,
             gap_hours: None,
         };
-        Engine::new(
-            DetectParams::default(),
-            vec![port],
-            Watchlist::default(),
-            10,
-        )
+        Engine::new(params, vec![port], Watchlist::default(), 10)
     }
 
     /// Three moored vessels heard every 10 minutes in port from `from` to `until`, except
@@ -911,6 +916,41 @@ mod tests {
     /// South of the port by `nm` nautical miles.
     fn south(nm: f64) -> (f64, f64) {
         (PORT.0 - nm / 60.0, PORT.1)
+    }
+
+    #[test]
+    fn a_vessel_row_is_written_as_its_vessel_leaves_memory_and_at_the_end_not_daily() {
+        let mut engine = engine_with(DetectParams {
+            forget_after_hours: 48.0,
+            ..DetectParams::default()
+        });
+        let (staying, leaving) = (Mmsi(273_000_001), Mmsi(273_000_002));
+        let mut changes = Vec::new();
+        for hour in 0..5 * 24 {
+            let t = T0 + hour * HOUR;
+            engine.ingest(&fix(staying, t, PORT.0, PORT.1));
+            if hour < 24 {
+                engine.ingest(&fix(leaving, t + MINUTE, PORT.0, PORT.1));
+            }
+            changes.extend(engine.take_changes());
+        }
+        engine.finish();
+        changes.extend(engine.take_changes());
+        let rows_of = |mmsi: Mmsi| {
+            (changes.iter().enumerate())
+                .filter(|(_, c)| matches!(c, Change::Vessel(v) if v.mmsi == mmsi))
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        let left = changes
+            .iter()
+            .position(|c| matches!(c, Change::LeftMemory(m) if m.contains(&leaving)))
+            .expect("the silent vessel leaves memory");
+        let (staying_rows, leaving_rows) = (rows_of(staying), rows_of(leaving));
+        assert_eq!(leaving_rows.len(), 1, "one row, as it leaves");
+        assert!(leaving_rows[0] < left);
+        assert_eq!(staying_rows.len(), 1, "one row, at the end: none a day");
+        assert!(staying_rows[0] > left);
     }
 
     #[test]

@@ -518,7 +518,9 @@ impl Engine {
             self.watched.remove(&mmsi);
             self.recent.remove(&mmsi);
         }
-        self.push_vessel_updates();
+        // Only these vessels' rows are due now: the others' wait for the end (or a commit).
+        let changed = self.table.take_dirty_of(mmsis);
+        self.push_vessel_rows(changed);
         let mut chunks = Vec::new();
         self.table.forget(mmsis, &mut chunks);
         self.push_tracks(chunks);

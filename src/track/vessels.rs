@@ -329,16 +329,40 @@ impl VesselTable {
     }
 
     /// Vessels changed since the last call, in MMSI order; each is listed once.
-    pub fn take_dirty(&mut self) -> Vec<&Vessel> {
-        let mut dirty = std::mem::take(&mut self.dirty);
-        for &i in &dirty {
-            self.vessels[i as usize].dirty = false;
-        }
-        dirty.sort_unstable_by_key(|&i| self.vessels[i as usize].mmsi);
-        dirty
+    /// The vessels changed since their last row, in MMSI order; none is changed after.
+    pub fn take_dirty(&mut self) -> Vec<Mmsi> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut mmsis: Vec<Mmsi> = dirty
             .into_iter()
-            .map(|i| &self.vessels[i as usize])
-            .collect()
+            .map(|i| {
+                let vessel = &mut self.vessels[i as usize];
+                vessel.dirty = false;
+                vessel.mmsi
+            })
+            .collect();
+        mmsis.sort_unstable();
+        mmsis
+    }
+
+    /// Those of `mmsis` (in MMSI order) changed since their last row, in the same order; they
+    /// are changed no more after.
+    pub fn take_dirty_of(&mut self, mmsis: &[Mmsi]) -> Vec<Mmsi> {
+        let mut taken = Vec::new();
+        for &mmsi in mmsis {
+            let Some(&i) = self.index.get(&mmsi) else {
+                continue;
+            };
+            let vessel = &mut self.vessels[i as usize];
+            if vessel.dirty {
+                vessel.dirty = false;
+                taken.push(mmsi);
+            }
+        }
+        if !taken.is_empty() {
+            let vessels = &self.vessels;
+            self.dirty.retain(|&i| vessels[i as usize].dirty);
+        }
+        taken
     }
 
     fn vessel_index(&mut self, mmsi: Mmsi, time: UnixMillis) -> usize {
