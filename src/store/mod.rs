@@ -526,7 +526,8 @@ struct BatchWriter<'t> {
     visit: rusqlite::Statement<'t>,
     evidence: rusqlite::Statement<'t>,
     tx: &'t rusqlite::Transaction<'t>,
-    /// Vessel and gap rows, and the stream clock, written once at [`BatchWriter::finish`].
+    /// Rows later changes replace, and the stream clock, written once at
+    /// [`BatchWriter::finish`].
     superseded: SupersededRows,
 }
 
@@ -602,12 +603,21 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn write_waiting(&mut self) -> Result<(), StoreError> {
-        let (vessels, gaps) = self.superseded.take();
-        for vessel in &vessels {
+        let waiting = self.superseded.take();
+        for vessel in waiting.vessels.values() {
             self.vessel(vessel)?;
         }
-        for gap in &gaps {
+        for gap in waiting.gaps.values() {
             self.gap(gap)?;
+        }
+        for encounter in waiting.encounters.values() {
+            at_sea::write_encounter(&mut self.encounter, encounter)?;
+        }
+        for loitering in waiting.loitering.values() {
+            at_sea::write_loitering(&mut self.loitering, loitering)?;
+        }
+        for visit in waiting.visits.values() {
+            visits::write_visit(&mut self.visit, visit)?;
         }
         Ok(())
     }
@@ -681,12 +691,25 @@ impl<'t> BatchWriter<'t> {
                     .execute(params![port, hour.as_millis(), vessels])?;
             }
             Change::Clock(clock) => self.superseded.clock = Some(*clock),
-            Change::Encounter(e) => at_sea::write_encounter(&mut self.encounter, e)?,
-            Change::Loitering(l) => at_sea::write_loitering(&mut self.loitering, l)?,
+            Change::Encounter(e) => {
+                self.superseded.encounter(e);
+                self.write_waiting_if_many()?;
+            }
+            Change::Loitering(l) => {
+                self.superseded.loitering(l);
+                self.write_waiting_if_many()?;
+            }
             Change::Rendezvous(r) => rendezvous::write_rendezvous(&mut self.rendezvous, r)?,
-            Change::Visit(visit) => visits::write_visit(&mut self.visit, visit)?,
+            Change::Visit(visit) => {
+                self.superseded.visit(visit);
+                self.write_waiting_if_many()?;
+            }
             Change::Evidence(evidence) => provenance::write_evidence(&mut self.evidence, evidence)?,
-            Change::JudgedBy(fingerprint) => provenance::write_fingerprint(self.tx, fingerprint)?,
+            Change::JudgedBy(fingerprint) => {
+                // Encounters waiting were judged by the rules in force before this one.
+                self.write_waiting()?;
+                provenance::write_fingerprint(self.tx, fingerprint)?;
+            }
             // What the tables hold of them stays; only a service's saved states are dropped
             // (`Commit::vessels_gone`).
             Change::LeftMemory(_) => {}
