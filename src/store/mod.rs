@@ -506,8 +506,7 @@ fn write_loop(mut store: Store, batches: Receiver<Vec<Change>>) -> Result<Store,
     Ok(store)
 }
 
-/// Vessel and gap rows a transaction keeps back at most before writing them (see
-/// [`superseded`]).
+/// Rows a transaction keeps back at most before writing them (see [`superseded`]).
 const WAITING_ROWS_AT_MOST: usize = 20_000;
 
 struct BatchWriter<'t> {
@@ -587,6 +586,9 @@ impl<'t> BatchWriter<'t> {
         match change {
             Change::Vessel(v) => self.superseded.vessel(v),
             Change::Gap(g) => self.superseded.gap(*g),
+            Change::Encounter(e) => self.superseded.encounter(*e),
+            Change::Loitering(l) => self.superseded.loitering(*l),
+            Change::Visit(visit) => self.superseded.visit(*visit),
             other => return self.apply(&other),
         }
         self.write_waiting_if_many()
@@ -692,16 +694,16 @@ impl<'t> BatchWriter<'t> {
             }
             Change::Clock(clock) => self.superseded.clock = Some(*clock),
             Change::Encounter(e) => {
-                self.superseded.encounter(e);
+                self.superseded.encounter((**e).clone());
                 self.write_waiting_if_many()?;
             }
             Change::Loitering(l) => {
-                self.superseded.loitering(l);
+                self.superseded.loitering((**l).clone());
                 self.write_waiting_if_many()?;
             }
             Change::Rendezvous(r) => rendezvous::write_rendezvous(&mut self.rendezvous, r)?,
             Change::Visit(visit) => {
-                self.superseded.visit(visit);
+                self.superseded.visit((**visit).clone());
                 self.write_waiting_if_many()?;
             }
             Change::Evidence(evidence) => provenance::write_evidence(&mut self.evidence, evidence)?,

@@ -73,25 +73,25 @@ impl SupersededRows {
     }
 
     /// An encounter row to write (`INSERT OR REPLACE`).
-    pub(super) fn encounter(&mut self, record: &EncounterRecord) {
+    pub(super) fn encounter(&mut self, record: EncounterRecord) {
         let key = (
             record.a.vessel.mmsi,
             record.b.vessel.mmsi,
             record.start.as_millis(),
         );
-        self.waiting.encounters.insert(key, record.clone());
+        self.waiting.encounters.insert(key, record);
     }
 
     /// A loitering row to write (`INSERT OR REPLACE`).
-    pub(super) fn loitering(&mut self, record: &LoiteringRecord) {
+    pub(super) fn loitering(&mut self, record: LoiteringRecord) {
         let key = (record.vessel.mmsi, record.start.as_millis());
-        self.waiting.loitering.insert(key, record.clone());
+        self.waiting.loitering.insert(key, record);
     }
 
     /// A visit row to write (`INSERT OR REPLACE`).
-    pub(super) fn visit(&mut self, visit: &Visit) {
+    pub(super) fn visit(&mut self, visit: Visit) {
         let key = (visit.mmsi, visit.arrived.as_millis());
-        self.waiting.visits.insert(key, visit.clone());
+        self.waiting.visits.insert(key, visit);
     }
 
     /// `UPDATE gaps SET watched = ? WHERE mmsi = ?` for the rows still waiting.

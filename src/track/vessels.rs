@@ -328,8 +328,7 @@ impl VesselTable {
         true
     }
 
-    /// Vessels changed since the last call, in MMSI order; each is listed once.
-    /// The vessels changed since their last row, in MMSI order; none is changed after.
+    /// The vessels changed since their last row, in MMSI order, their changed flags cleared.
     pub fn take_dirty(&mut self) -> Vec<Mmsi> {
         let dirty = std::mem::take(&mut self.dirty);
         let mut mmsis: Vec<Mmsi> = dirty
@@ -344,8 +343,8 @@ impl VesselTable {
         mmsis
     }
 
-    /// Those of `mmsis` (in MMSI order) changed since their last row, in the same order; they
-    /// are changed no more after.
+    /// Those of `mmsis` (in MMSI order) changed since their last row, in the same order, their
+    /// changed flags cleared; the other vessels stay changed.
     pub fn take_dirty_of(&mut self, mmsis: &[Mmsi]) -> Vec<Mmsi> {
         let mut taken = Vec::new();
         for &mmsi in mmsis {
