@@ -28,7 +28,7 @@ use crate::detect::{Visit, VisitTracker};
 use crate::model::{AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
-use crate::time::{UnixMillis, MILLIS_PER_HOUR};
+use crate::time::{UnixMillis, MILLIS_PER_DAY, MILLIS_PER_HOUR};
 use crate::track::{
     day_of, Coverage, CoverageCheckpoint, FixOrder, HourBin, Identity, Position, SegmentRow,
     TrackChunk, Vessel, VesselTable, VesselTableCheckpoint,
@@ -582,6 +582,10 @@ impl Engine {
         let day = day_of(clock);
         if day > self.swept_day {
             self.swept_day = day;
+            // Passing vessels' rows are written as they go quiet, not all kept for the end.
+            let quiet_since = UnixMillis(clock.as_millis() - MILLIS_PER_DAY);
+            let quiet = self.table.take_dirty_heard_before(quiet_since);
+            self.push_vessel_rows(quiet);
             let mut chunks = Vec::new();
             self.table.take_finished_tracks(day, &mut chunks);
             self.push_tracks(chunks);
@@ -598,8 +602,8 @@ impl Engine {
 
     /// Emits the rows of vessels changed since the last call. Done by the engine itself only at
     /// the end (vessel rows are a summary of the state the engine holds; gaps carry the
-    /// evidence), and for the vessels leaving memory as they leave; a live service calls it on
-    /// its own commit interval.
+    /// evidence), and for vessels a day quiet or leaving memory as they do; a live service
+    /// calls it on its own commit interval.
     pub fn push_vessel_updates(&mut self) {
         let changed = self.table.take_dirty();
         self.push_vessel_rows(changed);

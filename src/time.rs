@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct UnixMillis(pub i64);
 
 pub const MILLIS_PER_HOUR: i64 = 3_600_000;
+pub const MILLIS_PER_DAY: i64 = 24 * MILLIS_PER_HOUR;
 
 /// The wall clock now: the receive time of live lines, the age of data for health checks, the
 /// time a checkpoint was saved. A clock set before 1970 reads as the epoch.
