@@ -358,25 +358,27 @@ fn idle_leg(l: &LoiteringRecord) -> RendezvousLeg {
     }
 }
 
+/// A staged case for tests: two vessels side by side at sea for 4 h, one watched (an
+/// encounter, a loitering episode), then apart.
 #[cfg(test)]
-mod tests {
+pub(crate) mod staged {
     use super::*;
 
     const MINUTE: i64 = 60_000;
 
-    /// Two vessels together 0-240 min, one watched, fed in time order; `split` takes a
-    /// checkpoint (JSON, as the service stores it) at that minute and goes on from it.
-    fn run(split: Option<i64>) -> Vec<AtSeaChange> {
+    /// The detectors' changes at each 5-minute step from `t0` to 400 minutes after, fed in time
+    /// order; `before_step` may replace the detectors (a checkpoint restored) at each minute.
+    pub(crate) fn side_by_side(
+        t0: i64,
+        mut before_step: impl FnMut(i64, &mut AtSea),
+    ) -> Vec<(i64, Vec<AtSeaChange>)> {
         let params = DetectParams::default();
         let identity = Arc::new(Identity::default());
         let mut at_sea = AtSea::default();
-        let mut changes = Vec::new();
+        let mut steps = Vec::new();
         for minute in (0..=400).step_by(5) {
-            if Some(minute) == split {
-                let text = serde_json::to_string(&at_sea).unwrap();
-                at_sea = serde_json::from_str(&text).unwrap();
-            }
-            let time = UnixMillis(minute * MINUTE);
+            before_step(minute, &mut at_sea);
+            let time = UnixMillis(t0 + minute * MINUTE);
             for (k, mmsi) in [(0u32, 445_000_001u32), (1, 273_000_001)] {
                 let apart = if minute > 240 { 0.3 } else { 0.002 };
                 let sample = Sample {
@@ -395,9 +397,26 @@ mod tests {
             if minute % 60 == 0 {
                 at_sea.on_clock(&params, &Ports::from([]), time);
             }
-            changes.extend(at_sea.take_changes());
+            steps.push((minute, at_sea.take_changes()));
         }
-        changes
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The staged case side by side; `split` takes a checkpoint (JSON, as the service stores
+    /// it) at that minute and goes on from it.
+    fn run(split: Option<i64>) -> Vec<AtSeaChange> {
+        let steps = staged::side_by_side(0, |minute, at_sea| {
+            if Some(minute) == split {
+                let text = serde_json::to_string(&*at_sea).unwrap();
+                *at_sea = serde_json::from_str(&text).unwrap();
+            }
+        });
+        steps.into_iter().flat_map(|(_, changes)| changes).collect()
     }
 
     #[test]

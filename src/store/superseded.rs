@@ -200,12 +200,7 @@ mod tests {
             snapshot(T0 + 90_000_000, T0 + 91_000_000, Identity::default()),
             snapshot(T0 + 90_000_000, T0 + 95_000_000, partly),
         ];
-        let mut each = Store::open_in_memory().unwrap();
-        for change in &changes {
-            each.apply(std::slice::from_ref(change)).unwrap();
-        }
-        let mut all = Store::open_in_memory().unwrap();
-        all.apply(&changes).unwrap();
+        let (each, all) = each_and_all(&changes);
         let rows = vessel_rows(&each);
         assert_eq!(vessel_rows(&all), rows);
         assert!(rows[0].contains(&format!("Integer({T0})")), "{rows:?}");
@@ -237,12 +232,7 @@ mod tests {
             },
             Change::Gap(Box::new(later)),
         ];
-        let mut each = Store::open_in_memory().unwrap();
-        for change in &changes {
-            each.apply(std::slice::from_ref(change)).unwrap();
-        }
-        let mut all = Store::open_in_memory().unwrap();
-        all.apply(&changes).unwrap();
+        let (each, all) = each_and_all(&changes);
         let rows = gap_rows(&each);
         assert_eq!(gap_rows(&all), rows);
         assert_eq!(rows.len(), 2);
@@ -263,43 +253,29 @@ mod tests {
         Change::JudgedBy(Arc::new(fingerprint))
     }
 
-    /// Two vessels side by side at sea for 4 h (an encounter, each loitering), then apart:
-    /// every change the at-sea detectors make on the way, with other rules recorded in the
+    /// The staged case of two vessels side by side at sea (an encounter, a loitering
+    /// episode): every change the at-sea detectors make, with other rules recorded in the
     /// middle of the encounter.
     fn at_sea_changes() -> Vec<Change> {
-        use crate::detect::at_sea::{Heard, Sample};
-        use crate::detect::sea_activity::AtSea;
-        use crate::ports::Ports;
-        let params = crate::detect::DetectParams::default();
-        let identity = Arc::new(Identity::default());
-        let mut at_sea = AtSea::default();
         let mut changes = vec![judged_by(false)];
-        for minute in (0..=400).step_by(5) {
-            let time = T0 + minute * 60_000;
-            for (k, mmsi) in [(0u32, 445_000_001u32), (1, 273_000_001)] {
-                let apart = if minute > 240 { 0.3 } else { 0.002 };
-                let sample = Sample {
-                    time: UnixMillis(time + i64::from(k) * 60_000),
-                    lat: 41.0 + f64::from(k) * apart,
-                    lon: 134.0,
-                    speed_kn: 0.2,
-                };
-                let heard = Heard {
-                    mmsi: Mmsi(mmsi),
-                    watched: k == 0,
-                    identity: &identity,
-                };
-                at_sea.on_fix(&params, &Ports::from([]), heard, sample);
-            }
-            if minute % 60 == 0 {
-                at_sea.on_clock(&params, &Ports::from([]), UnixMillis(time));
-            }
+        for (minute, step) in crate::detect::sea_activity::staged::side_by_side(T0, |_, _| {}) {
             if minute == 150 {
                 changes.push(judged_by(true));
             }
-            changes.extend(at_sea.take_changes().into_iter().map(Change::from));
+            changes.extend(step.into_iter().map(Change::from));
         }
         changes
+    }
+
+    /// `changes` applied one per transaction, and all in one.
+    fn each_and_all(changes: &[Change]) -> (Store, Store) {
+        let mut each = Store::open_in_memory().unwrap();
+        for change in changes {
+            each.apply(std::slice::from_ref(change)).unwrap();
+        }
+        let mut all = Store::open_in_memory().unwrap();
+        all.apply(changes).unwrap();
+        (each, all)
     }
 
     /// Encounter and loitering rows written again in one transaction are the rows one
@@ -310,12 +286,7 @@ mod tests {
         let written = |kind: fn(&Change) -> bool| changes.iter().filter(|c| kind(c)).count();
         assert!(written(|c| matches!(c, Change::Encounter(_))) >= 3);
         assert!(written(|c| matches!(c, Change::Loitering(_))) >= 3);
-        let mut each = Store::open_in_memory().unwrap();
-        for change in &changes {
-            each.apply(std::slice::from_ref(change)).unwrap();
-        }
-        let mut all = Store::open_in_memory().unwrap();
-        all.apply(&changes).unwrap();
+        let (each, all) = each_and_all(&changes);
         let encounters = "SELECT * FROM encounters ORDER BY 1, 2, 3";
         let loitering = "SELECT * FROM loitering ORDER BY 1, 2";
         assert_eq!(rows(&all, encounters), rows(&each, encounters));
@@ -334,13 +305,7 @@ mod tests {
             .find(|c| matches!(c, Change::Encounter(_)))
             .expect("an encounter")
             .clone();
-        let batch = vec![judged_by(false), encounter, judged_by(true)];
-        let mut each = Store::open_in_memory().unwrap();
-        for change in &batch {
-            each.apply(std::slice::from_ref(change)).unwrap();
-        }
-        let mut all = Store::open_in_memory().unwrap();
-        all.apply(&batch).unwrap();
+        let (each, all) = each_and_all(&[judged_by(false), encounter, judged_by(true)]);
         let fingerprint = "SELECT fingerprint FROM encounters";
         let rules = "SELECT value FROM state WHERE key = 'judged_by'";
         assert_eq!(rows(&all, fingerprint), rows(&each, fingerprint));
