@@ -343,45 +343,6 @@ impl VesselTable {
         mmsis
     }
 
-    /// The vessels changed since their last row and last heard before `cutoff`, in MMSI order,
-    /// their changed flags cleared; the other vessels stay changed.
-    pub fn take_dirty_heard_before(&mut self, cutoff: UnixMillis) -> Vec<Mmsi> {
-        let vessels = &mut self.vessels;
-        let mut quiet = Vec::new();
-        self.dirty.retain(|&i| {
-            let vessel = &mut vessels[i as usize];
-            if vessel.last_heard >= cutoff {
-                return true;
-            }
-            vessel.dirty = false;
-            quiet.push(vessel.mmsi);
-            false
-        });
-        quiet.sort_unstable();
-        quiet
-    }
-
-    /// Those of `mmsis` (in MMSI order) changed since their last row, in the same order, their
-    /// changed flags cleared; the other vessels stay changed.
-    pub fn take_dirty_of(&mut self, mmsis: &[Mmsi]) -> Vec<Mmsi> {
-        let mut taken = Vec::new();
-        for &mmsi in mmsis {
-            let Some(&i) = self.index.get(&mmsi) else {
-                continue;
-            };
-            let vessel = &mut self.vessels[i as usize];
-            if vessel.dirty {
-                vessel.dirty = false;
-                taken.push(mmsi);
-            }
-        }
-        if !taken.is_empty() {
-            let vessels = &self.vessels;
-            self.dirty.retain(|&i| vessels[i as usize].dirty);
-        }
-        taken
-    }
-
     fn vessel_index(&mut self, mmsi: Mmsi, time: UnixMillis) -> usize {
         let next = self.vessels.len() as u32;
         let i = *self.index.entry(mmsi).or_insert(next);
