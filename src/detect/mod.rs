@@ -417,51 +417,124 @@ pub fn judge_open_with(
     near: &[NearPort],
     covered_ms: &mut dyn FnMut(usize) -> i64,
 ) -> Option<GapRecord> {
-    let duration = a.time.hours_until(clock);
-    if duration < lowest_gap_hours(params, ports) {
-        return None;
-    }
-    let span_ms = (clock.as_millis() - a.time.as_millis()) as f64;
-    let mut candidates = Vec::new();
-    for &NearPort { index, to_port_nm } in near {
-        let port = &ports[index];
-        if duration < port_gap_hours(params, port) {
-            continue;
+    OpenJudgement::of(a, clock, params, ports, near, covered_ms)
+        .map(|judged| judged.into_record(mmsi, a, ports))
+}
+
+/// An open silence judged, its candidate ports by index: what [`judge_open_with`] makes a
+/// record of. A silence looked at again and judged as before needs no record: building one
+/// (a name per candidate) was most of a look's cost.
+#[derive(Clone, Debug)]
+pub struct OpenJudgement {
+    duration_hours: f64,
+    /// `(port index, candidate)` in the order of the ports near A.
+    candidates: Vec<OpenCandidate>,
+    /// Position in `candidates` of the port the silence is attributed to.
+    chosen: Option<usize>,
+}
+
+/// A [`PortCandidate`] before its port is named.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenCandidate {
+    pub index: usize,
+    pub detour_nm: f64,
+    pub slack_hours: f64,
+    pub reachable: bool,
+    pub coverage: f64,
+    pub feasible: bool,
+}
+
+impl OpenJudgement {
+    /// `None` while the silence is too short to be a gap anywhere.
+    pub fn of(
+        a: Position,
+        clock: UnixMillis,
+        params: &DetectParams,
+        ports: &Ports,
+        near: &[NearPort],
+        covered_ms: &mut dyn FnMut(usize) -> i64,
+    ) -> Option<OpenJudgement> {
+        let duration = a.time.hours_until(clock);
+        if duration < lowest_gap_hours(params, ports) {
+            return None;
         }
-        let share = covered_ms(index) as f64 / span_ms;
-        let to_port = to_port_nm;
-        candidates.push(PortCandidate {
-            port: port.name.clone(),
-            detour_nm: round_to(to_port, 3),
-            slack_hours: round_to(duration - to_port / params.max_speed_kn, 4),
-            reachable: to_port <= params.max_speed_kn * (duration - params.min_port_hours),
-            coverage: round_to(share, 4),
-            feasible: share >= params.min_coverage,
-        });
-    }
-    if duration < params.gap_hours && candidates.is_empty() {
-        return None;
-    }
-    let chosen = candidates
-        .iter()
-        .filter(|c| c.feasible)
-        .chain(candidates.iter())
-        .min_by(|x, y| {
-            (!x.feasible, x.detour_nm)
-                .partial_cmp(&(!y.feasible, y.detour_nm))
-                .unwrap_or(std::cmp::Ordering::Equal)
+        let span_ms = (clock.as_millis() - a.time.as_millis()) as f64;
+        let mut candidates = Vec::with_capacity(near.len());
+        for &NearPort { index, to_port_nm } in near {
+            if duration < port_gap_hours(params, &ports[index]) {
+                continue;
+            }
+            let share = covered_ms(index) as f64 / span_ms;
+            candidates.push(OpenCandidate {
+                index,
+                detour_nm: round_to(to_port_nm, 3),
+                slack_hours: round_to(duration - to_port_nm / params.max_speed_kn, 4),
+                reachable: to_port_nm <= params.max_speed_kn * (duration - params.min_port_hours),
+                coverage: round_to(share, 4),
+                feasible: share >= params.min_coverage,
+            });
+        }
+        if duration < params.gap_hours && candidates.is_empty() {
+            return None;
+        }
+        // The nearest feasible port, else the nearest; the first of equals.
+        let all = 0..candidates.len();
+        let chosen = all
+            .clone()
+            .filter(|&i| candidates[i].feasible)
+            .chain(all)
+            .min_by(|&x, &y| {
+                let (x, y) = (&candidates[x], &candidates[y]);
+                (!x.feasible, x.detour_nm)
+                    .partial_cmp(&(!y.feasible, y.detour_nm))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+        Some(OpenJudgement {
+            duration_hours: duration,
+            candidates,
+            chosen,
         })
-        .cloned();
-    let mut record = GapRecord::silent_since(mmsi, a, duration);
-    if let Some(c) = &chosen {
-        record.port = Some(c.port.clone());
-        record.detour_nm = Some(c.detour_nm);
-        record.slack_hours = Some(c.slack_hours);
-        record.coverage = Some(c.coverage);
-        record.dark_now = c.feasible;
     }
-    record.candidates = candidates;
-    Some(record)
+
+    pub fn candidates(&self) -> &[OpenCandidate] {
+        &self.candidates
+    }
+
+    fn chosen(&self) -> Option<&OpenCandidate> {
+        self.chosen.map(|i| &self.candidates[i])
+    }
+
+    /// The port the silence is attributed to.
+    pub fn port<'p>(&self, ports: &'p Ports) -> Option<&'p str> {
+        self.chosen().map(|c| ports[c.index].name.as_str())
+    }
+
+    /// Whether the vessel counts as dark now: its port's coverage is enough.
+    pub fn dark_now(&self) -> bool {
+        self.chosen().is_some_and(|c| c.feasible)
+    }
+
+    /// The record of this judgement (status open, nothing of the vessel's identity yet).
+    pub fn into_record(self, mmsi: Mmsi, a: Position, ports: &Ports) -> GapRecord {
+        let mut record = GapRecord::silent_since(mmsi, a, self.duration_hours);
+        let named = |c: &OpenCandidate| PortCandidate {
+            port: ports[c.index].name.clone(),
+            detour_nm: c.detour_nm,
+            slack_hours: c.slack_hours,
+            reachable: c.reachable,
+            coverage: c.coverage,
+            feasible: c.feasible,
+        };
+        if let Some(c) = self.chosen() {
+            record.port = Some(ports[c.index].name.clone());
+            record.detour_nm = Some(c.detour_nm);
+            record.slack_hours = Some(c.slack_hours);
+            record.coverage = Some(c.coverage);
+            record.dark_now = c.feasible;
+        }
+        record.candidates = self.candidates.iter().map(named).collect();
+        record
+    }
 }
 
 /// Tonnes and barrels loaded for a draught rise (m) of a hull of known length and beam (m):

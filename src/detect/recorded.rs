@@ -6,8 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{GapRecord, GapStatus};
+use super::{GapRecord, GapStatus, OpenJudgement};
 use crate::model::Mmsi;
+use crate::ports::Ports;
 use crate::time::UnixMillis;
 
 /// The part of a recorded gap's judgement whose change is news.
@@ -37,6 +38,14 @@ impl Judged {
     /// moving within the same judgement).
     pub fn differs_in_judgement(&self, other: &Judged) -> bool {
         self.status != other.status || self.port != other.port || self.dark_now != other.dark_now
+    }
+
+    /// [`Judged::differs_in_judgement`] from an open silence's judgement not yet made a
+    /// record (whose status is open).
+    pub fn differs_from_open(&self, open: &OpenJudgement, ports: &Ports) -> bool {
+        self.status != GapStatus::Open
+            || self.port.as_deref() != open.port(ports)
+            || self.dark_now != open.dark_now()
     }
 }
 

@@ -9,8 +9,8 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    judge_open_with, lowest_gap_hours, near_a, port_gap_hours, DetectParams, GapRecord, NearPort,
-    PortCandidate,
+    lowest_gap_hours, near_a, port_gap_hours, DetectParams, GapRecord, NearPort, OpenCandidate,
+    OpenJudgement,
 };
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -155,15 +155,22 @@ impl SilenceCoverage {
         ports: &Ports,
         coverage: &Coverage,
     ) -> Option<GapRecord> {
-        judge_open_with(
-            mmsi,
-            self.a,
-            clock,
-            params,
-            ports,
-            &self.near,
-            &mut |index| self.until(index, clock, mmsi, params, coverage),
-        )
+        self.judged(mmsi, clock, params, ports, coverage)
+            .map(|judged| judged.into_record(mmsi, self.a, ports))
+    }
+
+    /// [`SilenceCoverage::judge_open`] before it is made a record.
+    pub fn judged(
+        &self,
+        mmsi: Mmsi,
+        clock: UnixMillis,
+        params: &DetectParams,
+        ports: &Ports,
+        coverage: &Coverage,
+    ) -> Option<OpenJudgement> {
+        OpenJudgement::of(self.a, clock, params, ports, &self.near, &mut |index| {
+            self.until(index, clock, mmsi, params, coverage)
+        })
     }
 
     fn find_ports_again(&mut self, ports: &Ports) {
@@ -323,7 +330,7 @@ impl<K: Copy + Ord + Hash + Default> SilenceSums<K> {
     }
 }
 
-/// When the silence since fix A, judged at `clock` as `record` (or not yet a gap: `None`),
+/// When the silence since fix A, judged at `clock` as `judged` (or not yet a gap: `None`),
 /// can next be judged differently, with nothing else heard: the next threshold its duration
 /// reaches (the shortest gap, a port's own gap hours, a port becoming reachable), the earliest
 /// time the coverage so far could cross `min_coverage` at a candidate port, and at the latest
@@ -331,7 +338,7 @@ impl<K: Copy + Ord + Hash + Default> SilenceSums<K> {
 pub fn next_check(
     a: Position,
     clock: UnixMillis,
-    record: Option<&GapRecord>,
+    judged: Option<&OpenJudgement>,
     params: &DetectParams,
     ports: &Ports,
     silence: &SilenceCoverage,
@@ -348,15 +355,14 @@ pub fn next_check(
     // A port's coverage crossing `min_coverage` changes the judgement only if it can change
     // the port chosen (the nearest feasible): the chosen one falling, or a nearer one rising.
     // Watching every candidate's crossing looked at a silence near busy ports almost hourly.
-    let chosen = record.and_then(|r| {
-        r.candidates
-            .iter()
-            .filter(|c| c.feasible)
-            .min_by(|x, y| x.detour_nm.total_cmp(&y.detour_nm))
-    });
-    let can_change_the_judgement = |c: &PortCandidate| match chosen {
+    let candidates = judged.map_or(&[][..], OpenJudgement::candidates);
+    let chosen = candidates
+        .iter()
+        .filter(|c| c.feasible)
+        .min_by(|x, y| x.detour_nm.total_cmp(&y.detour_nm));
+    let can_change_the_judgement = |c: &OpenCandidate| match chosen {
         None => true,
-        Some(best) if c.feasible => c.port == best.port,
+        Some(best) if c.feasible => c.index == best.index,
         Some(best) => c.detour_nm <= best.detour_nm,
     };
     for (slot, &(index, covered)) in silence.covered.iter().enumerate() {
@@ -369,17 +375,15 @@ pub fn next_check(
         consider(at_hours(
             params.min_port_hours + to_port / params.max_speed_kn,
         ));
-        if let Some(record) = record {
-            let candidate = record.candidates.iter().find(|c| c.port == port.name);
-            if let Some(c) = candidate.filter(|c| can_change_the_judgement(c)) {
-                consider(coverage_crossing(
-                    a,
-                    clock,
-                    c.feasible,
-                    params,
-                    (silence.known_until, covered),
-                ));
-            }
+        let candidate = candidates.iter().find(|c| c.index == index);
+        if let Some(c) = candidate.filter(|c| can_change_the_judgement(c)) {
+            consider(coverage_crossing(
+                a,
+                clock,
+                c.feasible,
+                params,
+                (silence.known_until, covered),
+            ));
         }
     }
     next.max(UnixMillis(clock.as_millis() + 1))

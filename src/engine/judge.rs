@@ -200,10 +200,22 @@ impl Engine {
             self.judging
                 .silences
                 .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
-        let record = silence.judge_open(mmsi, clock, params, ports, coverage);
-        let next = next_check(a, clock, record.as_ref(), params, ports, silence);
+        let judged = silence.judged(mmsi, clock, params, ports, coverage);
+        let next = next_check(a, clock, judged.as_ref(), params, ports, silence);
         self.judging.timers.schedule(mmsi, next);
-        let Some(mut record) = record else { return };
+        let Some(judged) = judged else { return };
+        // An open gap's status, port and dark-now come from this judgement alone (its identity
+        // does not change them): one judged as before is not made a record again.
+        let same = self
+            .judging
+            .last
+            .get((mmsi, a.time))
+            .is_some_and(|before| !before.differs_from_open(&judged, ports));
+        if same && rewrite == Rewrite::IfChanged && self.open.contains(&mmsi) {
+            // Written again at its refresh marks only (see `detect::timers::refresh_mark_after`).
+            return;
+        }
+        let mut record = judged.into_record(mmsi, a, ports);
         record.watched = true;
         apply_evidence(
             &mut record,
@@ -211,15 +223,13 @@ impl Engine {
             None,
             &self.params,
         );
-        let same = self
-            .judging
-            .last
-            .get(record.key())
-            .is_some_and(|before| !before.differs_in_judgement(&Judged::of(&record)));
-        if same && rewrite == Rewrite::IfChanged && self.open.contains(&mmsi) {
-            // Written again at its refresh marks only (see `detect::timers::refresh_mark_after`).
-            return;
-        }
+        debug_assert_eq!(
+            same,
+            self.judging
+                .last
+                .get(record.key())
+                .is_some_and(|before| !before.differs_in_judgement(&Judged::of(&record)))
+        );
         let first = self.open.insert(mmsi);
         let reason = if first { Reason::Silent } else { reason };
         self.emit_judgement(record, reason);
