@@ -427,7 +427,7 @@ pub fn judge_open_with(
 #[derive(Clone, Debug)]
 pub struct OpenJudgement {
     duration_hours: f64,
-    /// `(port index, candidate)` in the order of the ports near A.
+    /// The candidate ports, in the order of the ports near A.
     candidates: Vec<OpenCandidate>,
     /// Position in `candidates` of the port the silence is attributed to.
     chosen: Option<usize>,
