@@ -10,8 +10,17 @@
 //! memory as the vessels and pairs they hold, which follows the vessels slow at sea and the
 //! active pairs, not the vessels squared.
 //!
+//! Then silences as a real extract's are (the NOAA sample in `aisdb/`: 997 vessels off the US
+//! coast heard once each within an hour, then only 3 more rows 23 h later, so that every one
+//! of them is a silence short enough to pair at the end): 3,000 watched vessels heard twice,
+//! 10 minutes apart, in the first hour, each somewhere in one 10-degree square, then three
+//! others 23 h later. Each silence's reach covers a hundred cells and more of the rendezvous
+//! index, and each look at it asks which silences share one; the feed unheard in between, no
+//! pair needs a meeting place.
+//!
 //! Run: `cargo bench --bench at_sea` (AISGAP_BENCH_DAYS=365 for a year;
-//! AISGAP_BENCH_ALL_WATCHED=1 makes every vessel a watched tanker).
+//! AISGAP_BENCH_ALL_WATCHED=1 makes every vessel a watched tanker; AISGAP_BENCH_SILENT sets
+//! the silences).
 
 use std::time::Instant;
 
@@ -265,5 +274,65 @@ fn main() {
         on.peak_vessels,
         on.peak_pairs,
         u64::from(VESSELS) * u64::from(VESSELS - 1) / 2
+    );
+    scattered(support::env_or("AISGAP_BENCH_SILENT", 3_000));
+}
+
+/// The scattered silences, the rendezvous detector on and off.
+fn scattered(vessels: u32) {
+    let mut rng = SplitMix64::new(11);
+    let mut heard: Vec<(i64, Vessel)> = (0..vessels)
+        .map(|i| {
+            // In the first hour (a vessel with an idle spot spends the day's first 8 h there).
+            let minute = rng.range(0.0, 49.0) as i64;
+            let spot = (rng.range(30.0, 40.0), rng.range(-80.0, -70.0));
+            let v = Vessel {
+                mmsi: 366_000_000 + i,
+                lane: (spot.0, spot.1, 0.0),
+                idle_spot: Some(spot),
+            };
+            (T0 + minute * 60_000, v)
+        })
+        .collect();
+    heard.sort_by_key(|(at, v)| (*at, v.mmsi));
+    let mut events = Vec::new();
+    for (at, v) in &heard {
+        events.push((*at, report(v, *at, true)));
+        events.push((*at, fix(v, *at, None)));
+        events.push((at + 10 * 60_000, fix(v, at + 10 * 60_000, None)));
+    }
+    // Three vessels heard 23 h later end the input.
+    events.extend((0..3).map(|k| {
+        let sailing = Vessel {
+            mmsi: 273_999_990 + k,
+            lane: (35.0, -75.0, 45.0),
+            idle_spot: None,
+        };
+        let at = T0 + 23 * 3_600_000 + i64::from(k) * 60_000;
+        (at, fix(&sailing, at, None))
+    }));
+    events.sort_by_key(|(at, event)| (*at, event.mmsi()));
+    let mut seconds = [0.0; 2];
+    let mut weighed = 0;
+    for (slot, on) in [(0, false), (1, true)] {
+        let mut params = DetectParams::default();
+        params.at_sea.encounters.enabled = false;
+        params.at_sea.loitering.enabled = false;
+        params.at_sea.rendezvous.enabled = on;
+        let ports = vec![Port::circle("Vostochny", 42.735, 133.075, 2.0)];
+        let mut engine = Engine::new(params, ports, Watchlist::default(), 10);
+        let started = Instant::now();
+        for (_, event) in &events {
+            engine.ingest(event);
+            let _ = engine.take_changes();
+        }
+        engine.finish();
+        seconds[slot] = started.elapsed().as_secs_f64();
+        let rendezvous = engine.at_sea().rendezvous_stats();
+        weighed = rendezvous.feed_unheard + rendezvous.pairs_tested;
+    }
+    println!(
+        "silences: {vessels} watched vessels dark in one 10-degree square for a day: {:.2} s with the rendezvous detector, {:.2} s without ({weighed} pairs weighed)",
+        seconds[1], seconds[0]
     );
 }

@@ -5,8 +5,10 @@
 //! reach of both), never against every other. Legs are judged as gaps close, again when late
 //! data changes them (and withdrawn with them), and open silences at the end of the input.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
 use serde::{Deserialize, Serialize};
 
 use super::at_sea::{nearest_port, RendezvousParams, VesselAtSea, AWAY_RULE};
@@ -289,17 +291,26 @@ impl Reach {
     }
 }
 
-/// The legs filed in one cell, silences apart from idling: an idling leg can only pair with a
+/// A leg's cells as a rectangle of cell columns and rows, `[column, row]` corners inclusive
+/// (two for a reach across the prime meridian, where cell columns wrap: they count from 0 degrees
+/// east). Two legs share a cell exactly when two of their
+/// rectangles intersect, so a search of the rectangles finds each partner once: filed under
+/// each of its cells, a long silence (a hundred cells and more) came back from every cell it
+/// shared, and on a real 1,000-vessel extract with every vessel dark, gathering those was
+/// nearly all of the replay.
+type FiledLeg = GeomWithData<Rectangle<[f64; 2]>, LegKey>;
+
+/// The legs by their cells, silences apart from idling: an idling leg can only pair with a
 /// silence, so the idling legs around it, by the hundred at a busy anchorage-free sea, are
 /// never looked at when it changes.
 #[derive(Clone, Debug, Default)]
-struct Cell {
-    dark: BTreeSet<LegKey>,
-    idle: BTreeSet<LegKey>,
+struct Filed {
+    dark: RTree<FiledLeg>,
+    idle: RTree<FiledLeg>,
 }
 
-impl Cell {
-    fn of_kind(&mut self, dark: bool) -> &mut BTreeSet<LegKey> {
+impl Filed {
+    fn of_kind(&mut self, dark: bool) -> &mut RTree<FiledLeg> {
         if dark {
             &mut self.dark
         } else {
@@ -312,7 +323,7 @@ impl Cell {
 #[derive(Clone, Debug, Default)]
 pub struct Rendezvous {
     legs: BTreeMap<LegKey, RendezvousLeg>,
-    cells: HashMap<i64, Cell>,
+    filed: Filed,
     /// Last written record of each pair.
     pairs: BTreeMap<PairKey, RendezvousRecord>,
     /// The pairs each leg belongs to.
@@ -408,20 +419,26 @@ impl Rendezvous {
         // Only a silence of a watched vessel pairs with any leg; every other leg needs one.
         let pairs_with_any = leg.is_dark() && leg.vessel.watched;
         self.refile_leg(leg, &cells);
-        let mut partners: BTreeSet<LegKey> = self
+        let mut partners: Vec<LegKey> = self
             .pairs_of
             .get(&key)
             .into_iter()
             .flatten()
             .map(|&(d, p)| if d == key { p } else { d })
             .collect();
-        for cell in cells.iter().filter_map(|c| self.cells.get(c)) {
-            partners.extend(cell.dark.iter().copied());
+        for cells in &cells {
+            let area = cells.envelope();
+            let near = self.filed.dark.locate_in_envelope_intersecting(&area);
+            partners.extend(near.map(|filed| filed.data));
             if pairs_with_any {
-                partners.extend(cell.idle.iter().copied());
+                let idle = self.filed.idle.locate_in_envelope_intersecting(&area);
+                partners.extend(idle.map(|filed| filed.data));
             }
         }
-        partners.remove(&key);
+        // In key order, once each (a partner's own pairs may list it too).
+        partners.sort_unstable();
+        partners.dedup();
+        partners.retain(|partner| *partner != key);
         for partner in partners {
             self.judge_pair(rule, ports, key, partner, out);
         }
@@ -474,7 +491,7 @@ impl Rendezvous {
     /// The rule's speed or time changed (a reloaded configuration): every leg is filed again.
     fn refile(&mut self, reach: Reach) {
         self.reach = reach;
-        self.cells.clear();
+        self.filed = Filed::default();
         let legs = std::mem::take(&mut self.legs);
         for leg in legs.into_values() {
             self.file(leg);
@@ -486,21 +503,17 @@ impl Rendezvous {
         self.file_in(leg, &cells);
     }
 
-    fn file_in(&mut self, leg: RendezvousLeg, cells: &[i64]) {
+    fn file_in(&mut self, leg: RendezvousLeg, cells: &[CellRange]) {
         let (key, dark) = (leg.key(), leg.is_dark());
-        for cell in cells {
-            self.cells
-                .entry(*cell)
-                .or_default()
-                .of_kind(dark)
-                .insert(key);
+        for range in cells {
+            self.filed.of_kind(dark).insert(range.filed(key));
         }
         self.legs.insert(key, leg);
     }
 
     /// Files a new or changed leg under `cells` (its own). An idling episode's progress
     /// mostly stays in the cells it was filed in: then only the leg itself is replaced.
-    fn refile_leg(&mut self, leg: RendezvousLeg, cells: &[i64]) {
+    fn refile_leg(&mut self, leg: RendezvousLeg, cells: &[CellRange]) {
         if let Some(known) = self.legs.get_mut(&leg.key()) {
             if known.is_dark() == leg.is_dark() && cells_of(known, self.reach) == cells {
                 *known = leg;
@@ -516,13 +529,8 @@ impl Rendezvous {
         let Some(leg) = self.legs.remove(&key) else {
             return false;
         };
-        for cell in cells_of(&leg, self.reach) {
-            if let Some(filed) = self.cells.get_mut(&cell) {
-                filed.of_kind(leg.is_dark()).remove(&key);
-                if filed.dark.is_empty() && filed.idle.is_empty() {
-                    self.cells.remove(&cell);
-                }
-            }
+        for range in cells_of(&leg, self.reach) {
+            self.filed.of_kind(leg.is_dark()).remove(&range.filed(key));
         }
         true
     }
@@ -725,24 +733,53 @@ fn record_of(
 }
 
 /// The cells a leg's reach covers (at the rule's speed, for the rule's minimum time).
-fn cells_of(leg: &RendezvousLeg, reach: Reach) -> Vec<i64> {
+/// Cells `[first column, first row]` to `[last column, last row]`, inclusive, columns within
+/// one turn of the globe.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CellRange {
+    first: [i64; 2],
+    last: [i64; 2],
+}
+
+impl CellRange {
+    fn envelope(&self) -> AABB<[f64; 2]> {
+        AABB::from_corners(self.first.map(|c| c as f64), self.last.map(|c| c as f64))
+    }
+
+    fn filed(&self, key: LegKey) -> FiledLeg {
+        let corners = self.envelope();
+        GeomWithData::new(Rectangle::from_aabb(corners), key)
+    }
+}
+
+/// The cells of the leg's reach: the 1-degree cells its reach box touches, as one range of
+/// cells or two where the box crosses the prime meridian; none when it can be nowhere.
+fn cells_of(leg: &RendezvousLeg, reach: Reach) -> Vec<CellRange> {
     let Some([south, west, north, east]) = leg.whereabouts().reach_box(reach.speed_kn, reach.hours)
     else {
         return Vec::new();
     };
     let row = |lat: f64| ((lat + 90.0) / CELL_DEGREES).floor() as i64;
     let column = |lon: f64| (lon / CELL_DEGREES).floor() as i64;
-    let (west_col, east_col) = (
-        column(west),
-        column(east).min(column(west) + CELLS_PER_ROW - 1),
-    );
-    let mut cells = Vec::new();
-    for r in row(south)..=row(north) {
-        for c in west_col..=east_col {
-            cells.push(r * CELLS_PER_ROW + c.rem_euclid(CELLS_PER_ROW));
-        }
+    let columns = (column(east) - column(west)).min(CELLS_PER_ROW - 1);
+    let west_col = column(west).rem_euclid(CELLS_PER_ROW);
+    let east_col = west_col + columns;
+    let (first_row, last_row) = (row(south), row(north));
+    if first_row > last_row || columns < 0 {
+        return Vec::new();
     }
-    cells
+    let range = |from: i64, to: i64| CellRange {
+        first: [from, first_row],
+        last: [to, last_row],
+    };
+    if east_col < CELLS_PER_ROW {
+        vec![range(west_col, east_col)]
+    } else {
+        vec![
+            range(west_col, CELLS_PER_ROW - 1),
+            range(0, east_col - CELLS_PER_ROW),
+        ]
+    }
 }
 
 #[cfg(test)]
@@ -937,5 +974,99 @@ mod tests {
         // Forgotten once nothing can pair with it any more.
         r.forget_before(UnixMillis(40 * HOUR));
         assert_eq!(r.held(), (0, 0));
+    }
+
+    /// The 1-degree cells of a leg's reach, each numbered, enumerated one by one: what the
+    /// ranges of [`cells_of`] stand for.
+    fn each_cell_of(leg: &RendezvousLeg, reach: Reach) -> BTreeSet<i64> {
+        let Some([south, west, north, east]) =
+            leg.whereabouts().reach_box(reach.speed_kn, reach.hours)
+        else {
+            return BTreeSet::new();
+        };
+        let row = |lat: f64| ((lat + 90.0) / CELL_DEGREES).floor() as i64;
+        let column = |lon: f64| (lon / CELL_DEGREES).floor() as i64;
+        let last_column = column(east).min(column(west) + CELLS_PER_ROW - 1);
+        let mut cells = BTreeSet::new();
+        for r in row(south)..=row(north) {
+            for c in column(west)..=last_column {
+                cells.insert(r * CELLS_PER_ROW + c.rem_euclid(CELLS_PER_ROW));
+            }
+        }
+        cells
+    }
+
+    #[test]
+    fn the_legs_found_near_a_leg_are_those_sharing_a_cell_with_it_across_both_meridians_too() {
+        let reach = Reach::of(&RendezvousParams::default());
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let mut legs = Vec::new();
+        for n in 0..300u32 {
+            // Around the antimeridian (both spellings of its longitudes), around the prime
+            // meridian and off Japan, dark from an hour to four days: reaches of no cell, one,
+            // or hundreds.
+            let lon = match next(4) {
+                0 => 170.0 + next(2000) as f64 / 100.0,
+                1 => -180.0 + next(1000) as f64 / 100.0,
+                2 => -10.0 + next(2000) as f64 / 100.0,
+                _ => 130.0 + next(1000) as f64 / 100.0,
+            };
+            let from_h = next(48) as i64;
+            let mut leg = leg(
+                273_000_000 + n,
+                n % 3 == 0,
+                lon,
+                from_h,
+                from_h + 1 + next(96) as i64,
+            );
+            leg.from_lat = 30.0 + next(3000) as f64 / 100.0;
+            leg.until_lat = Some(leg.from_lat + next(100) as f64 / 100.0);
+            legs.push(leg);
+        }
+        let mut index = Filed::default();
+        for leg in &legs {
+            for range in cells_of(leg, reach) {
+                index.dark.insert(range.filed(leg.key()));
+            }
+        }
+        let cells: Vec<BTreeSet<i64>> = legs.iter().map(|leg| each_cell_of(leg, reach)).collect();
+        let mut shared_some = 0;
+        for (leg, own) in legs.iter().zip(&cells) {
+            let mut found: Vec<LegKey> = cells_of(leg, reach)
+                .iter()
+                .flat_map(|range| {
+                    index
+                        .dark
+                        .locate_in_envelope_intersecting(&range.envelope())
+                })
+                .map(|filed| filed.data)
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            let sharing: Vec<LegKey> = legs
+                .iter()
+                .zip(&cells)
+                .filter(|(_, theirs)| !own.is_disjoint(theirs))
+                .map(|(other, _)| other.key())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(found, sharing, "leg {:?}", leg.key());
+            shared_some += usize::from(sharing.len() > 1);
+        }
+        assert!(
+            shared_some > 100,
+            "only {shared_some} legs shared a cell with another"
+        );
+        assert!(
+            legs.iter().any(|leg| cells_of(leg, reach).len() == 2),
+            "no reach crossed the prime meridian"
+        );
     }
 }
