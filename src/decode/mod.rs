@@ -160,6 +160,7 @@ struct CachedTag {
     station: Option<(usize, usize)>,
     group: Option<tagblock::Group>,
     group_unchecked: bool,
+    checksum_placeholder: bool,
 }
 
 impl TagBlockCache {
@@ -177,6 +178,7 @@ impl TagBlockCache {
                 station: cached.station.map(|(from, to)| &body[from..to]),
                 group: cached.group,
                 group_unchecked: cached.group_unchecked,
+                checksum_placeholder: cached.checksum_placeholder,
             });
         }
         let block = tagblock::parse_tag_block(body)?;
@@ -188,6 +190,7 @@ impl TagBlockCache {
             }),
             group: block.group,
             group_unchecked: block.group_unchecked,
+            checksum_placeholder: block.checksum_placeholder,
         };
         if self.entries.len() < TAG_BLOCK_CACHE {
             self.entries.push((body.to_vec(), cached));
@@ -414,9 +417,7 @@ impl NmeaDecoder {
                             station: block.station.map(|s| self.stations.intern(s)),
                             group: block.group,
                         });
-                        if block.group_unchecked {
-                            self.stats.tag_block_group_unchecked += 1;
-                        }
+                        self.stats.note_unchecked(&block);
                     }
                     return;
                 }
@@ -488,9 +489,7 @@ impl NmeaDecoder {
         let trust = self.options.trust_data_time;
         let (tag_time, tag_station, group) = match (&around.tag, around.carried) {
             (Some(block), _) => {
-                if block.group_unchecked {
-                    self.stats.tag_block_group_unchecked += 1;
-                }
+                self.stats.note_unchecked(block);
                 (
                     block.time,
                     block.station.map(|s| self.stations.intern(s)),

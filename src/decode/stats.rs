@@ -172,6 +172,9 @@ pub struct DecodeStats {
     /// Tag blocks whose checksum covers everything but their `g:` field (accepted; see
     /// `TagBlock::group_unchecked`).
     pub tag_block_group_unchecked: u64,
+    /// Tag blocks stating `*00` for a checksum they do not have (accepted unchecked; see
+    /// `TagBlock::checksum_placeholder`).
+    pub tag_block_checksum_placeholder: u64,
     /// Sentences preceded by text that is not a timestamp (decoded, untimed by it).
     pub unparsed_prefix: u64,
     /// Sentences followed by text that is neither a trailer nor another sentence (ignored).
@@ -196,6 +199,12 @@ fn serialize_by_type<S: Serializer>(by_type: &[u64; 28], s: S) -> Result<S::Ok, 
 }
 
 impl DecodeStats {
+    /// Counts what a tag block's checksum let through unchecked.
+    pub fn note_unchecked(&mut self, block: &super::tagblock::TagBlock<'_>) {
+        self.tag_block_group_unchecked += u64::from(block.group_unchecked);
+        self.tag_block_checksum_placeholder += u64::from(block.checksum_placeholder);
+    }
+
     /// Every counter, flattened to `decode.field -> value` (`decode.rejects.bad_checksum`,
     /// `decode.by_type.1`), for the store's ingest table.
     pub fn counters(&self) -> Vec<(String, u64)> {
@@ -218,6 +227,7 @@ impl DecodeStats {
         self.non_ais_lines += other.non_ais_lines;
         self.gatehouse_lines += other.gatehouse_lines;
         self.tag_block_group_unchecked += other.tag_block_group_unchecked;
+        self.tag_block_checksum_placeholder += other.tag_block_checksum_placeholder;
         self.unparsed_prefix += other.unparsed_prefix;
         self.trailing_garbage += other.trailing_garbage;
         self.invalid_position += other.invalid_position;

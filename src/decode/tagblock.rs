@@ -26,6 +26,11 @@ pub struct TagBlock<'a> {
     /// (the Norwegian Coastal Administration feed adds `g:` after checksumming). The time
     /// and station are still covered by the checksum.
     pub group_unchecked: bool,
+    /// The block states `*00` for a checksum that is not 00: a placeholder some writers put
+    /// where they compute none (Spire's tag blocks, AMSA's timestamped test log). Not
+    /// checked, and counted; the sentence's own checksum still covers the message, and the
+    /// stream clock still refuses a time it cannot believe.
+    pub checksum_placeholder: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +99,8 @@ pub fn parse_tag_block(body: &[u8]) -> Result<TagBlock<'_>, TagBlockError> {
     if computed != stated {
         if block.group.is_some() && xor_checksum_without_group(fields) == stated {
             block.group_unchecked = true;
+        } else if stated == 0 {
+            block.checksum_placeholder = true;
         } else {
             return Err(TagBlockError::BadChecksum { computed, stated });
         }
@@ -209,10 +216,10 @@ mod tests {
     #[test]
     fn bad_checksums_are_refused() {
         assert_eq!(
-            parse_tag_block(b"c:1420030798*00"),
+            parse_tag_block(b"c:1420030798*5A"),
             Err(TagBlockError::BadChecksum {
                 computed: 0x5B,
-                stated: 0
+                stated: 0x5A
             })
         );
         assert_eq!(
@@ -223,6 +230,20 @@ mod tests {
             parse_tag_block(b"c:1420030798"),
             Err(TagBlockError::MissingChecksum)
         );
+    }
+
+    #[test]
+    fn a_placeholder_checksum_is_tolerated_and_flagged() {
+        // AMSA's timestamped log: "c:1420030798" checksums to 5B, the line states 00.
+        let block = parse_tag_block(b"c:1420030798*00").expect("placeholder accepted");
+        assert!(block.checksum_placeholder);
+        assert_eq!(block.time, Some(UnixMillis::from_secs(1_420_030_798)));
+        let checked = parse_tag_block(b"c:1420030798*5B").expect("right checksum");
+        assert!(!checked.checksum_placeholder);
+        // A block whose checksum is 00 is checked as any other.
+        let zero = b"c:1420030798,s:rt8*00";
+        assert_eq!(xor_checksum(&zero[..zero.len() - 3]), 0);
+        assert!(!parse_tag_block(zero).unwrap().checksum_placeholder);
     }
 
     #[test]

@@ -338,8 +338,9 @@ pub fn write_summary(w: &mut dyn Write, files: usize, stats: &DecodeStats) -> io
     write_clock_summary(w, &stats.clock)?;
     writeln!(
         w,
-        "notes: {} tag blocks checksummed without g:, {} untimed prefixes, {} trailing garbage, {} positions off the globe",
+        "notes: {} tag blocks checksummed without g:, {} with *00 for a checksum, {} untimed prefixes, {} trailing garbage, {} positions off the globe",
         stats.tag_block_group_unchecked,
+        stats.tag_block_checksum_placeholder,
         stats.unparsed_prefix,
         stats.trailing_garbage,
         stats.invalid_position

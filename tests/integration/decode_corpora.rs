@@ -1012,16 +1012,22 @@ fn gfw_mixed_types_and_multi_part_decode_completely() {
     );
 }
 
-/// Spire's tag blocks carry `*00` for a checksum: the tag blocks (and so their sentences) are
-/// refused rather than trusted with an unverified time. The two units per line are still
-/// split: four sentences are counted.
+/// Spire's tag blocks carry `*00` for a checksum, a placeholder: read unchecked and counted
+/// (refusing them dropped every message of the feed), so the first line's two fragments
+/// assemble into their type 5, timed and named by their blocks. The second line's second
+/// block calls itself fragment 2 of 1 (`g:2-1-1`): refused, and its first fragment expires.
 #[test]
-fn gfw_spire_placeholder_checksums_are_refused() {
+fn gfw_spire_placeholder_checksums_are_read_and_counted() {
     let (events, stats) = decode_file("gfw-ais-tools/spire-test.nmea");
     print_summary("spire-test", &stats);
     assert_eq!(stats.sentences, 4);
-    assert_eq!(stats.rejects.bad_tag_block, 4);
-    assert!(events.is_empty());
+    assert_eq!(stats.tag_block_checksum_placeholder, 3);
+    assert_eq!(stats.rejects.bad_tag_block, 1);
+    assert_eq!(stats.rejects.expired_fragment, 1);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].msg_type(), 5);
+    assert_eq!(events[0].time(), Some(UnixMillis::from_secs(1_662_052_384)));
+    assert_eq!(events[0].heard().station.as_deref(), Some("FM112"));
 }
 
 /// Position reports with 186 bits instead of 168: all the fields are there and plausible, so
@@ -1085,6 +1091,36 @@ fn kystverket_events_carry_their_tag_block_time() {
     assert_eq!(stats.messages, 877);
     assert_eq!(stats.tag_block_group_unchecked, 246);
     assert_eq!(stats.by_type[5], 123, "every type 5 pair assembles");
+}
+
+/// AMSA's timestamped log states `*00` for every tag block's checksum (its writer computes
+/// none): every line decodes, timed by its own `c:`, and each placeholder is counted.
+#[test]
+fn amsa_tag_blocks_with_a_placeholder_checksum_are_read_and_counted() {
+    let text = String::from_utf8_lossy(&read_corpus("amsa/nmea-timestamped.txt")).into_owned();
+    let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+    let mut timed = 0;
+    for line in text.lines() {
+        let c = line
+            .split(['\\', ',', '*'])
+            .find_map(|f| f.strip_prefix("c:"))
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(UnixMillis::from_secs);
+        assert!(line.contains("*00\\"), "{line}");
+        let mut events = Vec::new();
+        decoder.decode_line(line.as_bytes(), None, &mut events);
+        for event in &events {
+            assert_eq!(event.time(), c, "{line}");
+            assert_eq!(event.heard().time_source, Some(TimeSource::TagBlock));
+            timed += 1;
+        }
+    }
+    let stats = decoder.stats();
+    print_summary("amsa timestamped", stats);
+    assert_eq!(stats.rejected(), 0, "{:?}", stats.rejects);
+    assert_eq!(stats.lines, 100);
+    assert_eq!(stats.tag_block_checksum_placeholder, 100);
+    assert_eq!(timed, 100);
 }
 
 /// The noisy national-network log: most sentences decode (the `=I` receiver's too), only
