@@ -1054,11 +1054,10 @@ fn gfw_overlong_position_reports_decode() {
 // Timing and robustness
 // ---------------------------------------------------------------------------------------------
 
-/// The Norwegian feed: every event is timed by its line's `c:` (fragment 1's for type 5), and
-/// the grouped tag blocks whose checksum leaves out `g:` are accepted and counted.
-#[test]
-fn kystverket_events_carry_their_tag_block_time() {
-    let text = String::from_utf8_lossy(&read_corpus("kystverket/Ais1000Lines.nm4")).into_owned();
+/// Decodes a tag-blocked corpus line by line, checking that every event is timed by its
+/// line's `c:` (fragment 1's for a two-part message); the events so timed and the stats.
+fn decode_timed_by_tag_blocks(relative: &str) -> (u64, DecodeStats) {
+    let text = String::from_utf8_lossy(&read_corpus(relative)).into_owned();
     let mut decoder = NmeaDecoder::new(DecodeOptions::default());
     let mut first_fragment_time = None;
     let mut timed = 0;
@@ -1084,8 +1083,16 @@ fn kystverket_events_carry_their_tag_block_time() {
             timed += 1;
         }
     }
-    let stats = decoder.stats();
-    print_summary("kystverket", stats);
+    let stats = decoder.stats().clone();
+    print_summary(relative, &stats);
+    (timed, stats)
+}
+
+/// The Norwegian feed: every event is timed by its line's `c:` (fragment 1's for type 5), and
+/// the grouped tag blocks whose checksum leaves out `g:` are accepted and counted.
+#[test]
+fn kystverket_events_carry_their_tag_block_time() {
+    let (timed, stats) = decode_timed_by_tag_blocks("kystverket/Ais1000Lines.nm4");
     assert_eq!(stats.rejected(), 0, "{:?}", stats.rejects);
     assert_eq!(timed, stats.events);
     assert_eq!(stats.messages, 877);
@@ -1098,25 +1105,8 @@ fn kystverket_events_carry_their_tag_block_time() {
 #[test]
 fn amsa_tag_blocks_with_a_placeholder_checksum_are_read_and_counted() {
     let text = String::from_utf8_lossy(&read_corpus("amsa/nmea-timestamped.txt")).into_owned();
-    let mut decoder = NmeaDecoder::new(DecodeOptions::default());
-    let mut timed = 0;
-    for line in text.lines() {
-        let c = line
-            .split(['\\', ',', '*'])
-            .find_map(|f| f.strip_prefix("c:"))
-            .and_then(|v| v.parse::<i64>().ok())
-            .map(UnixMillis::from_secs);
-        assert!(line.contains("*00\\"), "{line}");
-        let mut events = Vec::new();
-        decoder.decode_line(line.as_bytes(), None, &mut events);
-        for event in &events {
-            assert_eq!(event.time(), c, "{line}");
-            assert_eq!(event.heard().time_source, Some(TimeSource::TagBlock));
-            timed += 1;
-        }
-    }
-    let stats = decoder.stats();
-    print_summary("amsa timestamped", stats);
+    assert!(text.lines().all(|line| line.contains("*00\\")));
+    let (timed, stats) = decode_timed_by_tag_blocks("amsa/nmea-timestamped.txt");
     assert_eq!(stats.rejected(), 0, "{:?}", stats.rejects);
     assert_eq!(stats.lines, 100);
     assert_eq!(stats.tag_block_checksum_placeholder, 100);
