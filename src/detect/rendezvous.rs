@@ -292,12 +292,11 @@ impl Reach {
 }
 
 /// A leg's cells as a rectangle of cell columns and rows, `[column, row]` corners inclusive
-/// (two for a reach across the prime meridian, where cell columns wrap: they count from 0 degrees
-/// east). Two legs share a cell exactly when two of their
-/// rectangles intersect, so a search of the rectangles finds each partner once: filed under
-/// each of its cells, a long silence (a hundred cells and more) came back from every cell it
-/// shared, and on a real 1,000-vessel extract with every vessel dark, gathering those was
-/// nearly all of the replay.
+/// (two for a reach across the prime meridian, where the columns, counted from 0 degrees east,
+/// wrap). Two legs share a cell exactly when two of their rectangles intersect, so a search
+/// of the rectangles finds each partner once: filed under each of its cells, a long silence
+/// (a hundred cells and more) came back from every cell it shared, and on a real 1,000-vessel
+/// extract with every vessel dark, gathering those was nearly all of the replay.
 type FiledLeg = GeomWithData<Rectangle<[f64; 2]>, LegKey>;
 
 /// The legs by their cells, silences apart from idling: an idling leg can only pair with a
@@ -426,8 +425,8 @@ impl Rendezvous {
             .flatten()
             .map(|&(d, p)| if d == key { p } else { d })
             .collect();
-        for cells in &cells {
-            let area = cells.envelope();
+        for range in &cells {
+            let area = range.envelope();
             let near = self.filed.dark.locate_in_envelope_intersecting(&area);
             partners.extend(near.map(|filed| filed.data));
             if pairs_with_any {
@@ -732,7 +731,6 @@ fn record_of(
     }
 }
 
-/// The cells a leg's reach covers (at the rule's speed, for the rule's minimum time).
 /// Cells `[first column, first row]` to `[last column, last row]`, inclusive, columns within
 /// one turn of the globe.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -752,8 +750,9 @@ impl CellRange {
     }
 }
 
-/// The cells of the leg's reach: the 1-degree cells its reach box touches, as one range of
-/// cells or two where the box crosses the prime meridian; none when it can be nowhere.
+/// The cells a leg's reach covers (at the rule's speed, for the rule's minimum time): the
+/// 1-degree cells its reach box touches, as one range of cells or two where the box crosses
+/// the prime meridian; none when it can be nowhere.
 fn cells_of(leg: &RendezvousLeg, reach: Reach) -> Vec<CellRange> {
     let Some([south, west, north, east]) = leg.whereabouts().reach_box(reach.speed_kn, reach.hours)
     else {

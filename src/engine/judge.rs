@@ -211,6 +211,16 @@ impl Engine {
             .last
             .get((mmsi, a.time))
             .is_some_and(|before| !before.differs_from_open(&judged, ports));
+        // Tests check both ways at every look that the record would have said the same.
+        #[cfg(debug_assertions)]
+        {
+            let mut full = judged.clone().into_record(mmsi, a, ports);
+            full.watched = true;
+            apply_evidence(&mut full, &vessel.identity_at_last_fix, None, params);
+            let last = self.judging.last.get(full.key());
+            let full_same = last.is_some_and(|b| !b.differs_in_judgement(&Judged::of(&full)));
+            debug_assert_eq!(same, full_same, "{mmsi:?} judged at {clock:?}");
+        }
         if same && rewrite == Rewrite::IfChanged && self.open.contains(&mmsi) {
             // Written again at its refresh marks only (see `detect::timers::refresh_mark_after`).
             return;
@@ -222,13 +232,6 @@ impl Engine {
             &vessel.identity_at_last_fix,
             None,
             &self.params,
-        );
-        debug_assert_eq!(
-            same,
-            self.judging
-                .last
-                .get(record.key())
-                .is_some_and(|before| !before.differs_in_judgement(&Judged::of(&record)))
         );
         let first = self.open.insert(mmsi);
         let reason = if first { Reason::Silent } else { reason };
