@@ -394,36 +394,15 @@ pub fn judge_open(
     ports: &Ports,
     coverage: &Coverage,
 ) -> Option<GapRecord> {
-    judge_open_with(
-        mmsi,
-        a,
-        clock,
-        params,
-        ports,
-        &near_a(ports, a),
-        &mut |index| coverage.covered_ms(index, a.time, clock, mmsi, params.coverage_min_vessels),
-    )
-}
-
-/// [`judge_open`] with the covered milliseconds of `[A, clock)` at each port (by index) from
-/// `covered_ms`, and the ports near A from `near` ([`near_a`]): a caller that keeps a long
-/// silence's sum and its ports as it grows saves walking the hours and the ports again.
-pub fn judge_open_with(
-    mmsi: Mmsi,
-    a: Position,
-    clock: UnixMillis,
-    params: &DetectParams,
-    ports: &Ports,
-    near: &[NearPort],
-    covered_ms: &mut dyn FnMut(usize) -> i64,
-) -> Option<GapRecord> {
-    OpenJudgement::of(a, clock, params, ports, near, covered_ms)
+    let covered_ms =
+        &mut |index| coverage.covered_ms(index, a.time, clock, mmsi, params.coverage_min_vessels);
+    OpenJudgement::of(a, clock, params, ports, &near_a(ports, a), covered_ms)
         .map(|judged| judged.into_record(mmsi, a, ports))
 }
 
-/// An open silence judged, its candidate ports by index: what [`judge_open_with`] makes a
-/// record of. A silence looked at again and judged as before needs no record: building one
-/// (a name per candidate) was most of a look's cost.
+/// An open silence judged, its candidate ports by index: what [`judge_open`] makes a record
+/// of. A silence looked at again and judged as before needs no record: building one (a name
+/// per candidate) was most of a look's cost.
 #[derive(Clone, Debug)]
 pub struct OpenJudgement {
     duration_hours: f64,
@@ -445,7 +424,10 @@ pub struct OpenCandidate {
 }
 
 impl OpenJudgement {
-    /// `None` while the silence is too short to be a gap anywhere.
+    /// The judgement with the covered milliseconds of `[A, clock)` at each port (by index)
+    /// from `covered_ms`, and the ports near A from `near` ([`near_a`]): a caller that keeps a
+    /// long silence's sum and its ports as it grows saves walking the hours and the ports
+    /// again. `None` while the silence is too short to be a gap anywhere.
     pub fn of(
         a: Position,
         clock: UnixMillis,

@@ -9,8 +9,7 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    lowest_gap_hours, near_a, port_gap_hours, DetectParams, GapRecord, NearPort, OpenCandidate,
-    OpenJudgement,
+    lowest_gap_hours, near_a, port_gap_hours, DetectParams, NearPort, OpenCandidate, OpenJudgement,
 };
 use crate::model::Mmsi;
 use crate::ports::Ports;
@@ -146,20 +145,8 @@ impl SilenceCoverage {
         }
     }
 
-    /// [`super::judge_open`] of this silence at `clock`, from the sum and the ports kept.
-    pub fn judge_open(
-        &self,
-        mmsi: Mmsi,
-        clock: UnixMillis,
-        params: &DetectParams,
-        ports: &Ports,
-        coverage: &Coverage,
-    ) -> Option<GapRecord> {
-        self.judged(mmsi, clock, params, ports, coverage)
-            .map(|judged| judged.into_record(mmsi, self.a, ports))
-    }
-
-    /// [`SilenceCoverage::judge_open`] before it is made a record.
+    /// This silence judged at `clock` ([`super::judge_open`] before it is made a record),
+    /// from the sum and the ports kept.
     pub fn judged(
         &self,
         mmsi: Mmsi,

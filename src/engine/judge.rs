@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use super::partition::Phase;
 use super::{Change, ClosedGap, Engine};
 use crate::detect::{
-    apply_evidence, is_refresh_mark, judge_open, next_check, ports_near, GapRecord, GapStatus,
-    GapsByPort, Judged, JudgementChange, LastJudgements, OpenTimers, OpenTimersCheckpoint, Reason,
-    SilenceCoverage, SilenceSums,
+    apply_evidence, is_refresh_mark, judge_open, next_check, ports_near, DetectParams, GapRecord,
+    GapStatus, GapsByPort, Judged, JudgementChange, LastJudgements, OpenJudgement, OpenTimers,
+    OpenTimersCheckpoint, Reason, SilenceCoverage, SilenceSums,
 };
 use crate::model::Mmsi;
 use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
-use crate::track::Position;
+use crate::track::{Identity, Position};
 
 /// Share of `max_tracked_vessels` freed at once when the cap is reached, so the cost of
 /// choosing whom to evict is spread over many new vessels.
@@ -214,9 +214,8 @@ impl Engine {
         // Tests check both ways at every look that the record would have said the same.
         #[cfg(debug_assertions)]
         {
-            let mut full = judged.clone().into_record(mmsi, a, ports);
-            full.watched = true;
-            apply_evidence(&mut full, &vessel.identity_at_last_fix, None, params);
+            let before = &vessel.identity_at_last_fix;
+            let full = open_record(judged.clone(), mmsi, a, before, params, ports);
             let last = self.judging.last.get(full.key());
             let full_same = last.is_some_and(|b| !b.differs_in_judgement(&Judged::of(&full)));
             debug_assert_eq!(same, full_same, "{mmsi:?} judged at {clock:?}");
@@ -225,14 +224,7 @@ impl Engine {
             // Written again at its refresh marks only (see `detect::timers::refresh_mark_after`).
             return;
         }
-        let mut record = judged.into_record(mmsi, a, ports);
-        record.watched = true;
-        apply_evidence(
-            &mut record,
-            &vessel.identity_at_last_fix,
-            None,
-            &self.params,
-        );
+        let record = open_record(judged, mmsi, a, &vessel.identity_at_last_fix, params, ports);
         let first = self.open.insert(mmsi);
         let reason = if first { Reason::Silent } else { reason };
         self.emit_judgement(record, reason);
@@ -273,11 +265,9 @@ impl Engine {
                     (params, ports, coverage),
                 );
                 summed.insert((mmsi, segment));
-                let judged = silence.judge_open(mmsi, clock, params, ports, coverage);
-                if let Some(mut record) = judged {
-                    record.watched = true;
+                if let Some(judged) = silence.judged(mmsi, clock, params, ports, coverage) {
+                    let mut record = open_record(judged, mmsi, a, before, params, ports);
                     record.segment = segment;
-                    apply_evidence(&mut record, before, None, &self.params);
                     records.push(record);
                 }
             }
@@ -539,6 +529,22 @@ impl Engine {
         self.push_tracks(chunks);
         self.changes.push(Change::LeftMemory(mmsis.to_vec()));
     }
+}
+
+/// The record a watched vessel's open silence is written as: its judgement, with what the
+/// vessel said before fix A.
+fn open_record(
+    judged: OpenJudgement,
+    mmsi: Mmsi,
+    a: Position,
+    before: &Identity,
+    params: &DetectParams,
+    ports: &Ports,
+) -> GapRecord {
+    let mut record = judged.into_record(mmsi, a, ports);
+    record.watched = true;
+    apply_evidence(&mut record, before, None, params);
+    record
 }
 
 #[cfg(test)]
