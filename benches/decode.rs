@@ -142,24 +142,33 @@ fn same_traffic_as_nmea_and_csv(dir: &Path) {
 
 /// Records/s of the hand-written JSON-lines writer and of serde_json, same events, same run.
 fn json_writers(events: &[AisEvent]) {
-    let mut buffer = Vec::with_capacity(1 << 17);
-    let mut time = |write: &dyn Fn(&AisEvent, &mut Vec<u8>)| {
+    let best_of = |write: &mut dyn FnMut(&AisEvent)| {
         let mut best = f64::MAX;
         for _ in 0..runs() {
             let start = Instant::now();
             for event in events {
-                write(event, &mut buffer);
-                if buffer.len() >= 1 << 16 {
-                    std::hint::black_box(&buffer);
-                    buffer.clear();
-                }
+                write(event);
             }
             best = best.min(start.elapsed().as_secs_f64());
         }
         events.len() as f64 / best
     };
-    let written = time(&|e, b| jsonl::push_record(e, b));
-    let serde = time(&|e, b| jsonl::serde_record(e, b).expect("serde_json writes"));
+    let mut chunk = jsonl::RecordChunk::with_capacity(1 << 16);
+    let written = best_of(&mut |event| {
+        chunk.push(event);
+        if chunk.len() >= 1 << 16 {
+            std::hint::black_box(chunk.as_bytes());
+            chunk.clear();
+        }
+    });
+    let mut buffer = Vec::with_capacity(1 << 17);
+    let serde = best_of(&mut |event| {
+        jsonl::serde_record(event, &mut buffer).expect("serde_json writes");
+        if buffer.len() >= 1 << 16 {
+            std::hint::black_box(&buffer);
+            buffer.clear();
+        }
+    });
     println!(
         "  JSON lines of these {} events: writer {:.2} M records/s, serde_json {:.2} M records/s ({:.1}x)",
         events.len(),

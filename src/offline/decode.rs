@@ -85,13 +85,13 @@ fn decode_file(
         .refusing_unrecognised(RECOGNITION_LINES);
     let mut events = Vec::with_capacity(8);
     let mut csv_line = String::with_capacity(256);
-    let mut json_line = Vec::with_capacity(JSON_CHUNK + (1 << 12));
+    let mut json_line = jsonl::RecordChunk::with_capacity(JSON_CHUNK);
     loop {
         let line = match reader.next_line() {
             Ok(line) => line,
             Err(source) => {
                 // What was decoded before the failure is still written.
-                out.write_all(&json_line)
+                out.write_all(json_line.as_bytes())
                     .map_err(DecodeCommandError::Write)?;
                 return Err(DecodeCommandError::Read {
                     path: path.to_path_buf(),
@@ -118,7 +118,7 @@ fn decode_file(
         // Records gather in one buffer handed on in large writes, which skip the copy
         // through the `BufWriter`.
         if json_line.len() >= JSON_CHUNK {
-            out.write_all(&json_line)
+            out.write_all(json_line.as_bytes())
                 .map_err(DecodeCommandError::Write)?;
             json_line.clear();
         }
@@ -126,7 +126,7 @@ fn decode_file(
             break;
         }
     }
-    out.write_all(&json_line)
+    out.write_all(json_line.as_bytes())
         .map_err(DecodeCommandError::Write)?;
     decoder.finish();
     input::log_rejects(path, &mut decoder);
@@ -142,12 +142,12 @@ fn write_record(
     out: &mut impl Write,
     format: RecordFormat,
     event: &AisEvent,
-    json: &mut Vec<u8>,
+    json: &mut jsonl::RecordChunk,
     csv_line: &mut String,
 ) -> io::Result<()> {
     match format {
         RecordFormat::Jsonl => {
-            jsonl::push_record(event, json);
+            json.push(event);
             Ok(())
         }
         RecordFormat::Csv => {
