@@ -62,9 +62,13 @@ fn replay_rate(dir: &Path, config: &Config, vessels: u32, lines: u64) -> f64 {
     )
     .expect("replay");
     drop(store);
+    // Passers never come back, so their gaps stay open: the rows say how many there were.
+    let gap_rows: i64 = rusqlite::Connection::open(&db)
+        .and_then(|db| db.query_row("SELECT count(*) FROM gaps", [], |row| row.get(0)))
+        .expect("gaps counted");
     let rate = summary.lines_per_second();
     println!(
-        "{vessels:>6} vessels: {} lines replayed in {:.2} s = {:.3} M lines/s; {} gap judgements, {} vessels still tracked, {} forgotten, {} judged again",
+        "{vessels:>6} vessels: {} lines replayed in {:.2} s = {:.3} M lines/s; {gap_rows} gaps ({} closed), {} vessels still tracked, {} forgotten, {} judged again",
         summary.decode.lines,
         summary.seconds,
         rate / 1e6,
