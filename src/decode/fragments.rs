@@ -59,12 +59,12 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// The time used to age fragment groups.
-    pub fn clock(&self) -> Option<i64> {
-        self.carriers
-            .any()
-            .or(self.received)
-            .map(UnixMillis::as_millis)
+    /// The times used to age fragment groups.
+    fn clock(&self) -> FragmentClock {
+        FragmentClock {
+            data: self.carriers.any().map(UnixMillis::as_millis),
+            received: self.received.map(UnixMillis::as_millis),
+        }
     }
 
     fn absorb(&mut self, later: Provenance) {
@@ -78,13 +78,34 @@ impl Provenance {
     }
 }
 
+/// When a fragment was sent, by the data's own clock and by the receive clock, each kept
+/// apart: a live feed's data times can lag its receive times by hours (a satellite relay) or
+/// years (an archive read as a file), and a second fragment often carries no time of its own
+/// (a tag block with only `g:`), so one fragment's receive time measured against another's
+/// data time expired every such message.
+#[derive(Clone, Copy, Debug)]
+struct FragmentClock {
+    data: Option<i64>,
+    received: Option<i64>,
+}
+
+impl FragmentClock {
+    /// How long after `earlier` this was sent, on the clock both have (the data's first).
+    fn since(&self, earlier: &FragmentClock) -> Option<i64> {
+        match ((self.data, earlier.data), (self.received, earlier.received)) {
+            ((Some(now), Some(then)), _) | (_, (Some(now), Some(then))) => Some(now - then),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Group {
     key: FragmentKey,
     next: u8,
     payload: Vec<u8>,
     provenance: Provenance,
-    clock: Option<i64>,
+    clock: FragmentClock,
     started_sentence: u64,
 }
 
@@ -213,11 +234,11 @@ impl Assembler {
         dropped
     }
 
-    fn expire(&mut self, clock: Option<i64>, dropped: &mut u64) {
+    fn expire(&mut self, clock: FragmentClock, dropped: &mut u64) {
         let (timeout, now) = (self.timeout_ms, self.sentences);
         let stale = |g: &Group| {
             now - g.started_sentence > MAX_AGE_SENTENCES
-                || matches!((clock, g.clock), (Some(c), Some(t)) if c - t > timeout)
+                || clock.since(&g.clock).is_some_and(|age| age > timeout)
         };
         if !self.groups.iter().any(stale) {
             return;
@@ -338,6 +359,48 @@ mod tests {
             Assembly::Orphan
         );
         assert_eq!(a.pending_groups(), 1);
+    }
+
+    /// A live feed whose data clock lags its receive clock (here by years: an archive read as
+    /// a file), and whose second fragments carry no time of their own (`\g:2-2-3454*5B\`, as
+    /// in the aisdb extract): the fragments are seconds apart by the clock both have.
+    #[test]
+    fn fragments_age_on_the_clock_both_have() {
+        let data_at = |data_ms: i64, received_ms: i64| Provenance {
+            carriers: Carriers {
+                tag_block: Some(UnixMillis(data_ms)),
+                ..Carriers::default()
+            },
+            ..at(received_ms)
+        };
+        let years = 5 * 365 * 86_400_000;
+        let mut a = Assembler::new(8, 60_000);
+        let (mut done, mut dropped) = (Vec::new(), 0);
+        a.push(
+            frag(key(b'A', 2), 1, b"first", 0),
+            data_at(0, years),
+            &mut done,
+            &mut dropped,
+        );
+        assert!(matches!(
+            a.push(frag(key(b'A', 2), 2, b"second", 0), at(years + 5_000), &mut done, &mut dropped),
+            Assembly::Complete { provenance, .. } if provenance.carriers.tag_block == Some(UnixMillis(0))
+        ));
+        assert_eq!((done.as_slice(), dropped), (&b"firstsecond"[..], 0));
+        // By the data clock, where both have it, a group still times out.
+        a.push(
+            frag(key(b'A', 3), 1, b"old", 0),
+            data_at(0, years),
+            &mut done,
+            &mut dropped,
+        );
+        a.push(
+            frag(key(b'A', 4), 1, b"new", 0),
+            data_at(61_000, years + 1_000),
+            &mut done,
+            &mut dropped,
+        );
+        assert_eq!((a.pending_groups(), dropped), (1, 1));
     }
 
     #[test]
