@@ -123,6 +123,10 @@ pub enum TimeSource {
     TimeSentence,
     /// The moment the line was received (live feeds without timestamps).
     Received,
+    /// The moment the line was received, moved back by how far the source's own clock lags
+    /// its receive times: a live line without the carrier that times the rest of its source
+    /// (a satellite relay hours behind, an archive read as a file years behind).
+    ReceivedOnSourceClock,
 }
 
 /// AIS transceiver class of the sender.

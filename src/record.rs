@@ -246,6 +246,7 @@ fn put_heard_at(out: &mut Vec<u8>, heard: &Heard, line: Option<LineRef>) {
         Some(TimeSource::Csv) => 4,
         Some(TimeSource::Received) => 5,
         Some(TimeSource::TimeSentence) => 6,
+        Some(TimeSource::ReceivedOnSourceClock) => 7,
     });
     put_opt(out, heard.channel, |o, c| {
         o.extend_from_slice(&u32::from(c).to_be_bytes())
@@ -454,6 +455,7 @@ impl RecordReader {
             4 => Some(TimeSource::Csv),
             5 => Some(TimeSource::Received),
             6 => Some(TimeSource::TimeSentence),
+            7 => Some(TimeSource::ReceivedOnSourceClock),
             _ => return Err(c.error("unknown time source")),
         };
         let channel = c.opt(|c| {

@@ -32,6 +32,8 @@ mod jsonl_records;
 mod judgements;
 #[path = "integration/layout.rs"]
 mod layout;
+#[path = "integration/live_clocks.rs"]
+mod live_clocks;
 #[path = "integration/live_provenance.rs"]
 mod live_provenance;
 #[path = "integration/order.rs"]

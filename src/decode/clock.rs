@@ -7,7 +7,8 @@
 //! that ranks first among those it has (the order of [`Carrier`]). From then on every message
 //! of the source is timed by that carrier alone; another carrier a message also has is ignored
 //! and counted, and a message without the source's carrier is left untimed (or, live, timed by
-//! its receive time) and counted. A log whose clocks disagree (a satellite log with `$PGHP`
+//! its receive time moved back by how far the source's clock lags its receive times) and
+//! counted. A log whose clocks disagree (a satellite log with `$PGHP`
 //! satellite times before some sentences and the ground receive epoch after every one) is
 //! thereby timed by one clock, so no late fix comes from switching between them.
 
@@ -108,6 +109,9 @@ pub struct ClockStats {
     pub timed_by_time_sentence: u64,
     /// Timed by the moment the line was received (live feeds), for want of the source's clock.
     pub timed_by_received: u64,
+    /// Timed by the moment the line was received moved onto the source's clock (live lines
+    /// without the carrier the rest of their source has).
+    pub timed_by_received_on_source_clock: u64,
     /// Messages that also carried a time of their own other than the source's clock,
     /// ignored (a time sentence before them is not counted: it is not the message's own).
     pub other_carrier_ignored: u64,
@@ -130,6 +134,7 @@ impl ClockStats {
         self.timed_by_gatehouse += other.timed_by_gatehouse;
         self.timed_by_time_sentence += other.timed_by_time_sentence;
         self.timed_by_received += other.timed_by_received;
+        self.timed_by_received_on_source_clock += other.timed_by_received_on_source_clock;
         self.other_carrier_ignored += other.other_carrier_ignored;
         self.untimed += other.untimed;
         self.untimed_stale_time_sentence += other.untimed_stale_time_sentence;
@@ -174,6 +179,42 @@ pub struct SourceClock {
     context: Option<TimeContext>,
     max_lines: u64,
     max_age_ms: i64,
+    lags: Lags,
+}
+
+/// How far a live source's own clock lags its receive times (receive time less data time,
+/// ms) over its last few data-timed messages. A line without the source's carrier used to be
+/// timed by its receive time as it is: on a feed whose data runs behind (a satellite relay
+/// hours late, an archive read as a file), one such line moved the stream clock to now, every
+/// vessel of the feed looked silent since, and their next fixes came late (the DMA stream
+/// example read by `aisgap run`: 1,376 open and 1,325 withdrawn gaps, none in its replay).
+#[derive(Debug, Default)]
+struct Lags {
+    recent: [i64; LAGS_KEPT],
+    kept: usize,
+    next: usize,
+}
+
+/// Lags kept: their median is the source's lag, so one message with a wrong clock among them
+/// does not move it.
+const LAGS_KEPT: usize = 5;
+
+impl Lags {
+    fn note(&mut self, lag_ms: i64) {
+        self.recent[self.next] = lag_ms;
+        self.next = (self.next + 1) % LAGS_KEPT;
+        self.kept = (self.kept + 1).min(LAGS_KEPT);
+    }
+
+    fn median(&self) -> Option<i64> {
+        if self.kept == 0 {
+            return None;
+        }
+        let mut sorted = self.recent;
+        let kept = &mut sorted[..self.kept];
+        kept.sort_unstable();
+        Some(kept[self.kept / 2])
+    }
 }
 
 /// What timed one message.
@@ -181,6 +222,8 @@ pub struct SourceClock {
 pub enum Timing {
     Data(Carrier, UnixMillis),
     Received(UnixMillis),
+    /// The receive time less the source's lag ([`SourceClock::note_lag`]).
+    ReceivedOnSourceClock(UnixMillis),
     Untimed,
 }
 
@@ -193,7 +236,13 @@ impl SourceClock {
             context: None,
             max_lines,
             max_age_ms,
+            lags: Lags::default(),
         }
+    }
+
+    /// A message timed by the source's clock at `data` was received at `received` (live).
+    pub fn note_lag(&mut self, data: UnixMillis, received: UnixMillis) {
+        self.lags.note(received.as_millis() - data.as_millis());
     }
 
     /// The carrier that times this source, once a message has settled it.
@@ -249,7 +298,12 @@ impl SourceClock {
             .and_then(|clock| carriers.get(clock, gatehouse).map(|t| (clock, t)));
         let timing = match (data, received) {
             (Some((clock, t)), _) => Timing::Data(clock, t),
-            (None, Some(t)) => Timing::Received(t),
+            (None, Some(t)) => match self.lags.median() {
+                Some(lag) if self.settled.is_some() => {
+                    Timing::ReceivedOnSourceClock(UnixMillis(t.as_millis().saturating_sub(lag)))
+                }
+                _ => Timing::Received(t),
+            },
             (None, None) => Timing::Untimed,
         };
         let used = data.map(|(clock, _)| clock);
@@ -284,6 +338,7 @@ impl ClockStats {
         match r.timing {
             Timing::Data(carrier, _) => *self.slot(carrier) += 1,
             Timing::Received(_) => self.timed_by_received += 1,
+            Timing::ReceivedOnSourceClock(_) => self.timed_by_received_on_source_clock += 1,
             Timing::Untimed => {
                 self.untimed += 1;
                 self.untimed_stale_time_sentence += u64::from(r.stale_time_sentence);

@@ -593,10 +593,12 @@ impl NmeaDecoder {
                 );
                 return;
             }
+            self.clock.note_lag(time, received);
         }
         let (time, time_source) = match resolution.timing {
             Timing::Data(carrier, t) => (Some(t), Some(time_source(carrier))),
             Timing::Received(t) => (Some(t), Some(TimeSource::Received)),
+            Timing::ReceivedOnSourceClock(t) => (Some(t), Some(TimeSource::ReceivedOnSourceClock)),
             Timing::Untimed => (None, None),
         };
         let heard = Heard {
@@ -769,6 +771,51 @@ mod tests {
         assert_eq!(out[0].heard().time, Some(UnixMillis(42)));
         assert_eq!(out[0].heard().time_source, Some(TimeSource::Received));
         assert_eq!(out[0].heard().station.as_deref(), Some("home"));
+    }
+
+    /// A live source timed by tag blocks whose data runs years behind its receive times (an
+    /// archive read as a file; a satellite relay runs hours behind): a line without a tag block
+    /// is timed on the source's clock, not at the moment it was received, so that it cannot
+    /// move the stream clock to now. The lag is the median of the last few, so one line with a
+    /// wrong clock does not carry its error over.
+    #[test]
+    fn an_untimed_live_line_takes_its_sources_lag() {
+        let sentence = "!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
+        let tagged = |secs: i64| {
+            let fields = format!("c:{secs}");
+            let sum = nmea::xor_checksum(fields.as_bytes());
+            format!("\\{fields}*{sum:02X}\\{sentence}").into_bytes()
+        };
+        let data = 1_334_337_317_i64;
+        let lag_ms = 5 * 365 * 86_400_000;
+        let received = |secs: i64| Some(UnixMillis(secs * 1000 + lag_ms));
+        let mut decoder = NmeaDecoder::new(DecodeOptions::default());
+        let mut out = Vec::new();
+        for (i, line) in [tagged(data), tagged(data + 1), tagged(data - 86_400)]
+            .iter()
+            .enumerate()
+        {
+            decoder.decode_line(line, received(data + i as i64), &mut out);
+        }
+        decoder.decode_line(sentence.as_bytes(), received(data + 10), &mut out);
+        let untimed = out.last().expect("decoded").heard();
+        // The lags were 5 years, 5 years and 5 years and a day: the median is 5 years.
+        assert_eq!(untimed.time, Some(UnixMillis::from_secs(data + 10)));
+        assert_eq!(untimed.time_source, Some(TimeSource::ReceivedOnSourceClock));
+        let clock = &decoder.stats().clock;
+        assert_eq!(
+            (
+                clock.timed_by_tag_block,
+                clock.timed_by_received_on_source_clock
+            ),
+            (3, 1)
+        );
+        // A source that has not shown a clock of its own yet: the receive time as it is.
+        let mut fresh = NmeaDecoder::new(DecodeOptions::default());
+        out.clear();
+        fresh.decode_line(sentence.as_bytes(), received(data), &mut out);
+        assert_eq!(out[0].heard().time, received(data));
+        assert_eq!(out[0].heard().time_source, Some(TimeSource::Received));
     }
 
     #[test]

@@ -305,6 +305,7 @@ fn time_source_name(source: crate::model::TimeSource) -> &'static str {
         Csv => "csv",
         TimeSentence => "time_sentence",
         Received => "received",
+        ReceivedOnSourceClock => "received_on_source_clock",
     }
 }
 
@@ -370,6 +371,13 @@ fn write_clock_summary(w: &mut dyn Write, clock: &ClockStats) -> io::Result<()> 
     }
     if clock.timed_by_received > 0 {
         write!(w, " received={}", clock.timed_by_received)?;
+    }
+    if clock.timed_by_received_on_source_clock > 0 {
+        write!(
+            w,
+            " received_on_source_clock={}",
+            clock.timed_by_received_on_source_clock
+        )?;
     }
     writeln!(
         w,

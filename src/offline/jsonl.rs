@@ -531,6 +531,7 @@ fn time_source_text(source: TimeSource) -> &'static [u8] {
         TimeSource::Csv => b"\"csv\"",
         TimeSource::TimeSentence => b"\"time_sentence\"",
         TimeSource::Received => b"\"received\"",
+        TimeSource::ReceivedOnSourceClock => b"\"received_on_source_clock\"",
     }
 }
 

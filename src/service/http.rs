@@ -510,16 +510,22 @@ fn render_clock(out: &mut String, decode: &[(Arc<str>, DecodeStats)]) {
         out,
         "aisgap_messages_timed_total",
         "counter",
-        "AIS messages by the carrier that timed them (received: the line's receive time), per source.",
+        "AIS messages by the carrier that timed them (received: the line's receive time; received_on_source_clock: it moved by the source's lag), per source.",
     );
     for (source, stats) in decode {
         let clock = &stats.clock;
-        let received = ("received", clock.timed_by_received);
+        let received = [
+            ("received", clock.timed_by_received),
+            (
+                "received_on_source_clock",
+                clock.timed_by_received_on_source_clock,
+            ),
+        ];
         for (carrier, n) in clock
             .timed_by()
             .iter()
             .map(|(c, n)| (c.name(), *n))
-            .chain([received])
+            .chain(received)
         {
             family.sample(
                 "aisgap_messages_timed_total",

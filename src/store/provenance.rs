@@ -23,6 +23,7 @@ pub fn carrier_text(carrier: TimeSource) -> &'static str {
         TimeSource::Csv => "CSV time column",
         TimeSource::TimeSentence => "$xxZDA/$xxRMC",
         TimeSource::Received => "receive time",
+        TimeSource::ReceivedOnSourceClock => "receive time on the source's clock",
     }
 }
 

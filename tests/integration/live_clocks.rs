@@ -1,0 +1,138 @@
+//! Real logs read by `aisgap run` as file sources, which gives each line its receive time as
+//! well as the time it carries: the receive clock never stands in for the data's own, so the
+//! service finds what `aisgap replay` of the same log finds. Lines that carry no time of their
+//! own in a source that has one are timed on the source's clock (the receive time less how far
+//! that clock lags it), and a message's second fragment timed only by its reception still
+//! joins the first.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::resume::Service;
+use crate::support::{aisgap, corpus, repo_path, table_rows};
+
+/// Reads `log` once with `aisgap run` (every vessel watched, the shipped ports), then replays
+/// it with the same settings; the two databases.
+fn run_and_replay(dir: &Path, log: &Path) -> (PathBuf, PathBuf) {
+    let settings = format!(
+        "[ports]\nfile = {ports:?}\n\n[detect]\nwatch_all = true\n\n[http]\nlisten = \"\"\n",
+        ports = repo_path("config/ports.geojson"),
+    );
+    let (run_db, replay_db) = (dir.join("run.db"), dir.join("replay.db"));
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{settings}\n[store]\ndb = {run_db:?}\ncommit_interval_ms = 100\n\n[[source]]\nname = \"log\"\nkind = \"file\"\npath = {log:?}\nfollow = false\n"
+        ),
+    )
+    .unwrap();
+    let service = Service::start(&config);
+    service.wait_for_log("File read to its end", Duration::from_secs(60));
+    service.terminate();
+    let replay_config = dir.join("replay.toml");
+    std::fs::write(&replay_config, &settings).unwrap();
+    let status = aisgap()
+        .args(["replay", "--config"])
+        .arg(&replay_config)
+        .arg("--db")
+        .arg(&replay_db)
+        .arg(log)
+        .output()
+        .expect("aisgap replay runs");
+    assert!(
+        status.status.success(),
+        "replay of {}: {status:?}",
+        log.display()
+    );
+    (run_db, replay_db)
+}
+
+/// A counter of the `ingest` table (0 when never counted).
+fn counted(db: &Path, name: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row("SELECT value FROM ingest WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .unwrap_or(0)
+}
+
+fn stream_clock(db: &Path) -> String {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM state WHERE key = 'stream_clock'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+fn column(db: &Path, query: &str) -> Vec<i64> {
+    let conn = Connection::open(db).unwrap();
+    let mut select = conn.prepare(query).unwrap();
+    let values = select.query_map([], |r| r.get(0)).unwrap();
+    values.collect::<Result<_, _>>().unwrap()
+}
+
+/// DMA's stream example: 2010 traffic timed by `$PGHP` lines, 141 messages without one. Read
+/// live, sixteen years after, those 141 used to take the moment they were read: the stream
+/// clock jumped to today, every vessel of the log looked silent since (1,376 open gaps, 1,325
+/// more withdrawn by the fixes that came "late" after it), where the replay finds none.
+#[test]
+fn a_gatehouse_log_read_live_keeps_its_own_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = corpus("dma-aislib/stream_example.txt");
+    let (run, replay) = run_and_replay(dir.path(), &log);
+    let untimed = counted(&replay, "decode.clock.untimed");
+    assert_eq!(
+        untimed, 141,
+        "the replay leaves the lines without $PGHP untimed"
+    );
+    assert_eq!(
+        counted(&run, "decode.clock.timed_by_received_on_source_clock"),
+        untimed
+    );
+    assert_eq!(counted(&run, "decode.clock.timed_by_received"), 0);
+    assert_eq!(stream_clock(&run), stream_clock(&replay));
+    assert_eq!(
+        stream_clock(&replay),
+        "1276256798873",
+        "2010-06-11T11:46:38.873Z"
+    );
+    assert_eq!(
+        table_rows(&run, &["gaps", "gap_history"]),
+        table_rows(&replay, &["gaps", "gap_history"])
+    );
+    let heard = "SELECT mmsi FROM vessels ORDER BY mmsi";
+    assert_eq!(column(&run, heard), column(&replay, heard));
+}
+
+/// The aisdb extract's type 5 messages: the first fragment's tag block has `c:`, the second's
+/// only `g:` (`\g:2-2-3454*5B\`). Live, the second was aged by its receive time against the
+/// first's data time (years apart), so all 18 expired and the five vessels heard only by
+/// them were never seen; replay, which has no receive times, decoded them all.
+#[test]
+fn second_fragments_timed_only_by_their_reception_complete_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = corpus("aisdb/test_data_20211101.nm4");
+    let (run, replay) = run_and_replay(dir.path(), &log);
+    assert_eq!(counted(&replay, "decode.by_type.5"), 18);
+    assert_eq!(counted(&run, "decode.by_type.5"), 18);
+    for reject in ["expired_fragment", "orphan_fragment"] {
+        assert_eq!(
+            counted(&run, &format!("decode.rejects.{reject}")),
+            0,
+            "{reject}"
+        );
+    }
+    let heard = "SELECT mmsi FROM vessels ORDER BY mmsi";
+    assert_eq!(column(&run, heard), column(&replay, heard));
+    assert_eq!(
+        table_rows(&run, &["identity_history"]),
+        table_rows(&replay, &["identity_history"])
+    );
+}
