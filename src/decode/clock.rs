@@ -240,9 +240,12 @@ impl SourceClock {
         }
     }
 
-    /// A message timed by the source's clock at `data` was received at `received` (live).
+    /// A message timed by the source's clock at `data` was received at `received` (live). A
+    /// data clock ahead of the receive clock counts as no lag: a line is never moved past the
+    /// moment it was received (with `max_ahead_of_receipt_s = 0` nothing else bounds it).
     pub fn note_lag(&mut self, data: UnixMillis, received: UnixMillis) {
-        self.lags.note(received.as_millis() - data.as_millis());
+        self.lags
+            .note(received.as_millis().saturating_sub(data.as_millis()).max(0));
     }
 
     /// The carrier that times this source, once a message has settled it.
@@ -430,6 +433,30 @@ fn number(digits: &[u8]) -> Result<u32, TimeSentenceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lag is the median of the lags noted, at most the last [`LAGS_KEPT`]: with one,
+    /// two and six noted (the oldest gone), and never negative.
+    #[test]
+    fn the_lag_is_the_median_of_the_last_five() {
+        let mut clock = SourceClock::new(1000, 60_000);
+        let noted = |clock: &mut SourceClock, lag: i64| {
+            clock.note_lag(UnixMillis(1_000_000), UnixMillis(1_000_000 + lag));
+            clock.lags.median()
+        };
+        assert_eq!(clock.lags.median(), None);
+        assert_eq!(noted(&mut clock, 500), Some(500));
+        assert_eq!(noted(&mut clock, 900), Some(900), "the upper of two");
+        for lag in [100, 700, 300] {
+            noted(&mut clock, lag);
+        }
+        // [500, 900, 100, 700, 300]: 500. A sixth pushes the 500 out: [900, 100, 700, 300, 50].
+        assert_eq!(clock.lags.median(), Some(500));
+        assert_eq!(noted(&mut clock, 50), Some(300));
+        for _ in 0..3 {
+            noted(&mut clock, -5_000);
+        }
+        assert_eq!(clock.lags.median(), Some(0), "a data clock ahead is no lag");
+    }
 
     #[test]
     fn zda_and_rmc_give_date_and_time() {

@@ -593,7 +593,6 @@ impl NmeaDecoder {
                 );
                 return;
             }
-            self.clock.note_lag(time, received);
         }
         let (time, time_source) = match resolution.timing {
             Timing::Data(carrier, t) => (Some(t), Some(time_source(carrier))),
@@ -613,6 +612,13 @@ impl NmeaDecoder {
             Ok(decoded) => {
                 self.stats.messages += 1;
                 self.stats.clock.count(&resolution);
+                // Only a message that decoded measures its source's lag: a corrupt one's time
+                // is no better than its payload.
+                if let (Timing::Data(_, time), Some(received)) =
+                    (resolution.timing, provenance.received)
+                {
+                    self.clock.note_lag(time, received);
+                }
                 self.stats.by_type[usize::from(decoded.msg_type)] += 1;
                 self.stats.by_talker.add(self.talker, 1);
                 if self.duplicates.is_repeat_of(fingerprint, time) {
@@ -797,6 +803,13 @@ mod tests {
         {
             decoder.decode_line(line, received(data + i as i64), &mut out);
         }
+        // Lines refused as timed ahead of their reception measure nothing: three of them
+        // would otherwise be the median.
+        for i in 0..3 {
+            let ahead = UnixMillis((data + 7_200) * 1000);
+            decoder.decode_line(&tagged(data + 10_800 + i), Some(ahead), &mut out);
+        }
+        assert_eq!(decoder.stats().rejects.ahead_of_receipt, 3);
         decoder.decode_line(sentence.as_bytes(), received(data + 10), &mut out);
         let untimed = out.last().expect("decoded").heard();
         // The lags were 5 years, 5 years and 5 years and a day: the median is 5 years.
