@@ -153,6 +153,18 @@ impl ClockStats {
         ]
     }
 
+    /// Messages timed by when their line was received: as it was, and moved onto the
+    /// source's clock; by the names the summary and the metrics give them.
+    pub fn timed_by_receipt(&self) -> [(&'static str, u64); 2] {
+        [
+            ("received", self.timed_by_received),
+            (
+                "received_on_source_clock",
+                self.timed_by_received_on_source_clock,
+            ),
+        ]
+    }
+
     fn slot(&mut self, carrier: Carrier) -> &mut u64 {
         match carrier {
             Carrier::TagBlock => &mut self.timed_by_tag_block,
@@ -301,11 +313,12 @@ impl SourceClock {
             .and_then(|clock| carriers.get(clock, gatehouse).map(|t| (clock, t)));
         let timing = match (data, received) {
             (Some((clock, t)), _) => Timing::Data(clock, t),
+            // A lag is only noted for data-timed messages, so a source with one has settled.
             (None, Some(t)) => match self.lags.median() {
-                Some(lag) if self.settled.is_some() => {
+                Some(lag) => {
                     Timing::ReceivedOnSourceClock(UnixMillis(t.as_millis().saturating_sub(lag)))
                 }
-                _ => Timing::Received(t),
+                None => Timing::Received(t),
             },
             (None, None) => Timing::Untimed,
         };

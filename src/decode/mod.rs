@@ -584,7 +584,13 @@ impl NmeaDecoder {
         }
         let fingerprint = self.duplicates.fingerprint(&self.bits);
         let resolution = self.resolve_time(&provenance);
-        if let (Timing::Data(_, time), Some(received)) = (resolution.timing, provenance.received) {
+        // A live message timed by its source's clock: checked against, then measuring, its
+        // reception.
+        let data_received = match (resolution.timing, provenance.received) {
+            (Timing::Data(_, time), Some(received)) => Some((time, received)),
+            _ => None,
+        };
+        if let Some((time, received)) = data_received {
             let tolerance = self.options.max_ahead_of_receipt_ms;
             if tolerance > 0 && time.as_millis() - received.as_millis() > tolerance {
                 self.reject(
@@ -614,9 +620,7 @@ impl NmeaDecoder {
                 self.stats.clock.count(&resolution);
                 // Only a message that decoded measures its source's lag: a corrupt one's time
                 // is no better than its payload.
-                if let (Timing::Data(_, time), Some(received)) =
-                    (resolution.timing, provenance.received)
-                {
+                if let Some((time, received)) = data_received {
                     self.clock.note_lag(time, received);
                 }
                 self.stats.by_type[usize::from(decoded.msg_type)] += 1;

@@ -369,15 +369,10 @@ fn write_clock_summary(w: &mut dyn Write, clock: &ClockStats) -> io::Result<()> 
             write!(w, " {}={n}", carrier.name())?;
         }
     }
-    if clock.timed_by_received > 0 {
-        write!(w, " received={}", clock.timed_by_received)?;
-    }
-    if clock.timed_by_received_on_source_clock > 0 {
-        write!(
-            w,
-            " received_on_source_clock={}",
-            clock.timed_by_received_on_source_clock
-        )?;
+    for (name, n) in clock.timed_by_receipt() {
+        if n > 0 {
+            write!(w, " {name}={n}")?;
+        }
     }
     writeln!(
         w,

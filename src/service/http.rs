@@ -514,18 +514,11 @@ fn render_clock(out: &mut String, decode: &[(Arc<str>, DecodeStats)]) {
     );
     for (source, stats) in decode {
         let clock = &stats.clock;
-        let received = [
-            ("received", clock.timed_by_received),
-            (
-                "received_on_source_clock",
-                clock.timed_by_received_on_source_clock,
-            ),
-        ];
         for (carrier, n) in clock
             .timed_by()
             .iter()
             .map(|(c, n)| (c.name(), *n))
-            .chain(received)
+            .chain(clock.timed_by_receipt())
         {
             family.sample(
                 "aisgap_messages_timed_total",
