@@ -1374,4 +1374,44 @@ mod tests {
         assert_eq!(last.coverage, Some(0.0), "{last:#?}");
         assert_eq!(found, expected);
     }
+
+    /// Sparse reports days before a busy stretch (an archive whose static reports were kept
+    /// from days earlier, sorted by time): each is a jump no quorum confirms alone, but the
+    /// stretch after them confirms the clock's way through them. One still ahead of the
+    /// confirmed time stays held.
+    #[test]
+    fn held_times_the_clock_passes_on_its_way_to_a_confirmed_jump_are_applied() {
+        let mut engine = engine();
+        let early: Vec<AisEvent> = (0..3)
+            .map(|day| {
+                fix(
+                    Mmsi(273_000_200 + day),
+                    T0 + i64::from(day) * 72 * HOUR,
+                    PORT.0,
+                    PORT.1,
+                )
+            })
+            .collect();
+        for event in &early {
+            engine.ingest(event);
+        }
+        assert_eq!(engine.held_events(), 2, "each a lone jump ahead");
+        let beyond = fix(Mmsi(273_000_300), T0 + 40 * 24 * HOUR, PORT.0, PORT.1);
+        engine.ingest(&beyond);
+        for event in harbour(T0 + 12 * 24 * HOUR, T0 + 13 * 24 * HOUR) {
+            engine.ingest(&event);
+        }
+        assert_eq!(
+            engine.held_events(),
+            1,
+            "the one beyond the stretch waits on"
+        );
+        for event in &early {
+            let vessel = engine.vessels().get(event.mmsi()).expect("applied");
+            assert_eq!(Some(vessel.last_heard), event.time());
+        }
+        engine.finish();
+        assert_eq!(engine.stats().refused_time.unconfirmed_jump, 1);
+        assert!(engine.vessels().get(beyond.mmsi()).is_none());
+    }
 }

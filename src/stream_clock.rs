@@ -140,7 +140,17 @@ impl StreamClockGuard {
         if vessels.len() < params.clock_jump_quorum.max(1) as usize {
             return Admission::Held;
         }
-        let (confirmed, still_held) = std::mem::take(&mut self.held).into_iter().partition(near);
+        // Held events the clock passes through on its way to the confirmed time are as
+        // plausible as it: in a sorted replay, sparse reports days before a busy stretch are
+        // each a jump no quorum confirms alone, yet the stretch after them confirms them all.
+        let reached = |other: &AisEvent| {
+            other
+                .time()
+                .is_some_and(|t| t.as_millis() - time.as_millis() <= max_jump)
+        };
+        let (confirmed, still_held) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(reached);
         self.held = still_held;
         Admission::Confirmed(confirmed)
     }
