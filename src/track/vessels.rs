@@ -168,6 +168,13 @@ impl Vessel {
             track_buffer: Vec::new(),
         }
     }
+
+    /// Widens the span the vessel was heard over: a late message can be its earliest, as a
+    /// live feed that delivers an archive's fixes after its static reports shows.
+    fn heard_at(&mut self, time: UnixMillis) {
+        self.first_heard = self.first_heard.min(time);
+        self.last_heard = self.last_heard.max(time);
+    }
 }
 
 /// How a fix relates to what the vessel table already knew.
@@ -368,7 +375,7 @@ impl VesselTable {
         let interval = self.track_interval_ms;
         let i = self.vessel_index(fix.mmsi, time);
         let vessel = &mut self.vessels[i];
-        vessel.last_heard = vessel.last_heard.max(time);
+        vessel.heard_at(time);
         let several_before = vessel.segmented
             && self
                 .segments
@@ -572,7 +579,7 @@ impl VesselTable {
     pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> (bool, u32) {
         let i = self.vessel_index(report.mmsi, time);
         let vessel = &mut self.vessels[i];
-        vessel.last_heard = vessel.last_heard.max(time);
+        vessel.heard_at(time);
         let silent_since = |last: Option<Position>| {
             last.is_some_and(|last| {
                 time.as_millis() - last.time.as_millis() >= SILENCE_FOR_AFTER_EVIDENCE_MS
@@ -838,6 +845,19 @@ mod tests {
     fn observe(table: &mut VesselTable, minutes: i64, lat: f64, lon: f64) -> (FixOrder, u32) {
         let (fix, time) = fix(minutes, lat, lon);
         table.observe_fix(&fix, time, 6 * 60 * MINUTE, &mut Vec::new())
+    }
+
+    #[test]
+    fn a_late_message_can_be_the_first_heard() {
+        let mut table = VesselTable::new(10);
+        let (report, _) = hull(0, 96, 81);
+        table.observe_report(&report, UnixMillis(T0 + 90 * MINUTE));
+        observe(&mut table, 30, 42.7, 133.0);
+        let vessel = table.get(MMSI).unwrap();
+        assert_eq!(
+            (vessel.first_heard, vessel.last_heard),
+            (UnixMillis(T0 + 30 * MINUTE), UnixMillis(T0 + 90 * MINUTE))
+        );
     }
 
     #[test]
