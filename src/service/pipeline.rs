@@ -159,7 +159,16 @@ impl SourceState {
 /// the defaults it would have had).
 fn decode_options_of(config: &Config, name: &Arc<str>) -> DecodeOptions {
     let spec = config.sources.iter().find(|s| s.name == *name);
-    let mut options = config.decode_options(spec.and_then(|s| s.station.clone()));
+    // A file source is a log on disk: without a station of its own it gets the one a replay
+    // of the same file gets, its name without the extension.
+    let station = spec.and_then(|s| match (&s.station, &s.kind) {
+        (Some(station), _) => Some(station.clone()),
+        (None, SourceKind::File { path, .. }) => path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned().into()),
+        (None, _) => None,
+    });
+    let mut options = config.decode_options(station);
     options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
     options
 }
