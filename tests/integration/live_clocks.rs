@@ -136,3 +136,30 @@ fn second_fragments_timed_only_by_their_reception_complete_live() {
         table_rows(&replay, &["identity_history"])
     );
 }
+
+/// exactEarth's tag-blocked extract: the type 5 reports carry `c:` times up to 12 days before
+/// the fixes. Sorted in a replay, each sparse early report was a jump ahead that no quorum of
+/// vessels confirmed alone, and 11 were refused; read live they come after the fixes and were
+/// applied as late data (21 identity rows against 10), and a late fix left its vessel's first
+/// heard at the report's time.
+#[test]
+fn reports_days_before_the_fixes_count_alike_live_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = corpus("amsa/exact-earth-with-tag-block.txt");
+    let (run, replay) = run_and_replay(dir.path(), &log);
+    for db in [&run, &replay] {
+        assert_eq!(
+            counted(db, "engine.refused_time.unconfirmed_jump"),
+            0,
+            "{}",
+            db.display()
+        );
+    }
+    let identities = table_rows(&replay, &["identity_history"]);
+    assert_eq!(identities.len(), 21);
+    assert_eq!(table_rows(&run, &["identity_history"]), identities);
+    assert_eq!(
+        table_rows(&run, &["vessels"]),
+        table_rows(&replay, &["vessels"])
+    );
+}
