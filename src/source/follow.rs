@@ -228,7 +228,7 @@ pub(crate) async fn follow_file(
     out: &Emitter,
     delivered: &mut Option<ResumeAt>,
 ) {
-    let mut framer = LineFramer::new(spec.max_line_bytes);
+    let mut framer = LineFramer::new(spec.max_line_bytes).numbering_every_line();
     let mut current: Option<Followed> = None;
     let mut resume = delivered.clone();
     let mut from_start = false;
@@ -419,7 +419,7 @@ async fn finish_rotated(
                 "Reading the rest of the rotated file first."
             );
             let _open = Opened::new(&out.metrics);
-            let mut framer = LineFramer::new(spec.max_line_bytes);
+            let mut framer = LineFramer::new(spec.max_line_bytes).numbering_every_line();
             let mut cursor = Cursor {
                 identity: identity(&meta),
                 read_to: offset,
@@ -484,7 +484,7 @@ pub(crate) async fn read_file_once(
     file.seek(SeekFrom::Start(offset)).await.map_err(failed)?;
     info!(source = %spec.name, path = %path.display(), offset, size = meta.len(), "Reading file.");
     let _open = Opened::new(&out.metrics);
-    let mut framer = LineFramer::new(spec.max_line_bytes);
+    let mut framer = LineFramer::new(spec.max_line_bytes).numbering_every_line();
     let mut cursor = Cursor {
         identity: identity(&meta),
         read_to: offset,
@@ -523,7 +523,7 @@ async fn read_to_end<R: AsyncRead + Unpin>(
     out: &Emitter,
 ) -> Result<(), SourceError> {
     let _open = Opened::new(&out.metrics);
-    let mut framer = LineFramer::new(spec.max_line_bytes);
+    let mut framer = LineFramer::new(spec.max_line_bytes).numbering_every_line();
     match pump_stream(reader, &mut framer, out, None).await {
         StreamEnd::Eof | StreamEnd::Stalled => {
             deliver_last_line(&mut framer, out).await;

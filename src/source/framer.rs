@@ -60,9 +60,9 @@ impl LineEnds {
 }
 
 /// Splits a byte stream that arrives in chunks into owned lines, by the rules of this module.
-/// Empty lines are not handed on (a live line costs a channel slot and carries nothing), and an
-/// over-long line is counted as soon as it passes the bound, so an endless line never holds
-/// more than `max_line_bytes` of memory.
+/// Empty lines are not handed on (a live line costs a channel slot and carries nothing) unless
+/// asked ([`LineFramer::numbering_every_line`]), and an over-long line is counted as soon as it
+/// passes the bound, so an endless line never holds more than `max_line_bytes` of memory.
 #[derive(Clone, Debug)]
 pub struct LineFramer {
     max_line_bytes: usize,
@@ -70,6 +70,8 @@ pub struct LineFramer {
     partial: Vec<u8>,
     /// Inside a line already counted as too long: skip to its end.
     discarding: bool,
+    /// Hand on an empty line for each empty or over-long one.
+    every_line: bool,
 }
 
 impl LineFramer {
@@ -79,7 +81,16 @@ impl LineFramer {
             ends: LineEnds::default(),
             partial: Vec::new(),
             discarding: false,
+            every_line: false,
         }
+    }
+
+    /// Hands on an empty line in place of each empty or over-long one (still counted as too
+    /// long): a file's lines are then numbered as a replay of the file numbers them, which is
+    /// what its evidence rows cite.
+    pub fn numbering_every_line(mut self) -> LineFramer {
+        self.every_line = true;
+        self
     }
 
     /// Appends the complete lines in `chunk` (joined to what earlier chunks left) to `lines`;
@@ -126,6 +137,10 @@ impl LineFramer {
                 line.extend_from_slice(piece);
                 self.partial.clear();
                 take(line, past);
+                continue;
+            }
+            if self.every_line {
+                take(Vec::new(), past);
             }
         }
         too_long
@@ -405,5 +420,26 @@ mod tests {
         assert_eq!(text(&replayed), text(&live));
         assert_eq!((replay_too_long, live_too_long), (2, 2));
         assert_eq!(replayed_empty, 3, "the empty lines after b, d and e");
+
+        // Numbering every line, as a file source does: an empty line stands for each empty
+        // and over-long one, so the n-th line handed on is the replay's line n.
+        let mut framer = LineFramer::new(20).numbering_every_line();
+        let mut numbered = Vec::new();
+        let mut numbered_too_long = 0;
+        for piece in &pieces {
+            numbered_too_long += framer.push(piece, &mut numbered);
+        }
+        numbered.extend(framer.finish());
+        assert_eq!(numbered_too_long, 2);
+        let mut reader = LineReader::new(Pieces(pieces), 20);
+        let mut by_number = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            by_number.push(match line {
+                Line::Text(text) => String::from_utf8(text.to_vec()).unwrap(),
+                Line::TooLong { .. } => String::new(),
+            });
+        }
+        assert_eq!(text(&numbered), by_number);
+        assert_eq!(by_number.len(), live.len() + 3 + 2);
     }
 }

@@ -163,3 +163,19 @@ fn reports_days_before_the_fixes_count_alike_live_and_replayed() {
         table_rows(&replay, &["vessels"])
     );
 }
+
+/// libais's test log has comment and empty lines between its sentences. A file source used
+/// not to count the empty ones, so live evidence cited other line numbers than the replay's
+/// for the same message (line 165 for the replay's 190).
+#[test]
+fn live_evidence_cites_the_line_numbers_a_replay_cites() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = corpus("libais/test.aivdm");
+    let (run, replay) = run_and_replay(dir.path(), &log);
+    assert_eq!(counted(&run, "decode.lines"), 345);
+    assert_eq!(counted(&replay, "decode.lines"), 345);
+    let cited = "SELECT line FROM evidence ORDER BY mmsi, dark_from, role";
+    let replayed = column(&replay, cited);
+    assert!(replayed.len() > 20, "{replayed:?}");
+    assert_eq!(column(&run, cited), replayed);
+}
