@@ -501,10 +501,10 @@ impl Engine {
                     self.count_coverage(fix, time);
                 }
             }
-            self.witness_gaps(event, from);
+            self.witness_gaps(Some(event), from);
             return;
         }
-        let from = self.witness_heard(event, time);
+        let heard = self.witness_heard(event, time);
         self.advance_clock(time);
         self.set_phase(Phase::Event, (0, 0));
         match event {
@@ -522,7 +522,7 @@ impl Engine {
             self.set_phase(Phase::Evicted, (0, 0));
             self.evict_over_cap(time);
         }
-        self.witness_gaps(event, from);
+        self.witness_applied(event, time, heard);
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back
@@ -530,13 +530,7 @@ impl Engine {
     pub fn finish(&mut self) {
         self.clock_guard.refuse_all(&mut self.stats.refused_time);
         self.place.applied += 1;
-        if let Some(clock) = self.clock {
-            self.sweep(clock);
-            self.set_phase(Phase::Timers, (0, 0));
-            self.refresh_open(clock);
-            self.set_phase(Phase::StillDark, (0, 0));
-            self.at_sea_still_dark(clock);
-        }
+        self.judge_at_end();
         self.push_vessel_updates();
         let mut chunks = Vec::new();
         self.table.take_all_tracks(&mut chunks);
@@ -801,7 +795,8 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::detect::Confidence;
-    use crate::model::{Heard, TimeSource, TransceiverClass};
+    use crate::engine::provenance::EvidenceRole;
+    use crate::model::{Heard, LineRef, TimeSource, TransceiverClass};
     use crate::ports::PortZone;
     use crate::store::read::GapFilter;
     use crate::store::Store;
@@ -1413,5 +1408,44 @@ mod tests {
         engine.finish();
         assert_eq!(engine.stats().refused_time.unconfirmed_jump, 1);
         assert!(engine.vessels().get(beyond.mmsi()).is_none());
+    }
+
+    /// A vessel watched from its first message and heard only once before falling silent:
+    /// that message is the open gap's A, and is handed out as its evidence.
+    #[test]
+    fn a_vessel_heard_once_before_a_silence_has_its_fix_as_evidence() {
+        let mut engine = engine_with(DetectParams {
+            watch_all: true,
+            ..DetectParams::default()
+        });
+        let (lat, lon) = south(30.0);
+        let mut once = fix(TANKER, T0 + HOUR, lat, lon);
+        let at = LineRef {
+            source: 0,
+            line: 7,
+            offset: 512,
+        };
+        once.mark_line(at);
+        let mut events = harbour(T0, T0 + 20 * HOUR);
+        events.push(once);
+        events.sort_by_key(|e| e.time());
+        for event in &events {
+            engine.ingest(event);
+        }
+        engine.finish();
+        let changes = engine.take_changes();
+        let gap = changes.iter().rev().find_map(|c| match c {
+            Change::Gap(g) if g.mmsi == TANKER => Some(g),
+            _ => None,
+        });
+        assert_eq!(gap.map(|g| g.dark_until), Some(None), "an open gap");
+        let evidence: Vec<_> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Evidence(e) if e.mmsi == TANKER => Some((e.role, e.origin.line)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(evidence, vec![(EvidenceRole::FixA, at)]);
     }
 }

@@ -286,6 +286,21 @@ impl Engine {
             .retain(|key| summed.contains(key));
     }
 
+    /// The end of the input: the last sweep and looks, at the stream clock. Silences of
+    /// vessels first heard after the clock had passed their threshold are looked at only now,
+    /// and their A is handed out as evidence too.
+    pub(super) fn judge_at_end(&mut self) {
+        let from = self.changes.len();
+        if let Some(clock) = self.clock {
+            self.sweep(clock);
+            self.set_phase(Phase::Timers, (0, 0));
+            self.refresh_open(clock);
+            self.set_phase(Phase::StillDark, (0, 0));
+            self.at_sea_still_dark(clock);
+        }
+        self.witness_gaps(None, from);
+    }
+
     /// Every open gap judged at `clock` (the end of the input: stored durations are exact).
     pub(super) fn refresh_open(&mut self, clock: UnixMillis) {
         self.run_due_timers(clock);

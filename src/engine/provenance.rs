@@ -166,20 +166,49 @@ impl Engine {
     }
 
     /// Remembers where `event` came from when its vessel is watched (only watched vessels'
-    /// gaps can be trips: the others cost one set lookup); the changes' count before it.
-    pub(super) fn witness_heard(&mut self, event: &AisEvent, time: UnixMillis) -> usize {
-        if self.watched.contains(&event.mmsi()) {
+    /// gaps can be trips: the others cost one set lookup), before it is applied.
+    pub(super) fn witness_heard(&mut self, event: &AisEvent, time: UnixMillis) -> Witnessing {
+        let watched = self.watched.contains(&event.mmsi());
+        if watched {
             self.witness.heard(event, time);
         }
-        self.changes.len()
+        Witnessing {
+            from: self.changes.len(),
+            watched,
+        }
     }
 
-    /// Hands out the evidence of the gaps `event` made or changed (the changes from `from`).
-    pub(super) fn witness_gaps(&mut self, event: &AisEvent, from: usize) {
+    /// After `event` was applied: remembers it if it made its vessel watched (its first
+    /// message, watched from the start, or the report saying tanker: without it a vessel
+    /// heard once before a silence has no A to show), then hands out the evidence of the gaps
+    /// it made or changed.
+    pub(super) fn witness_applied(
+        &mut self,
+        event: &AisEvent,
+        time: UnixMillis,
+        heard: Witnessing,
+    ) {
+        if !heard.watched && self.watched.contains(&event.mmsi()) {
+            self.witness.heard(event, time);
+        }
+        self.witness_gaps(Some(event), heard.from);
+    }
+
+    /// Hands out the evidence of the gaps `event` (none: the end of the input) made or
+    /// changed (the changes from `from`).
+    pub(super) fn witness_gaps(&mut self, event: Option<&AisEvent>, from: usize) {
         if self.changes.len() > from {
             self.witness.witness(event, &mut self.changes, from);
         }
     }
+}
+
+/// Where the witness stood before an event was applied.
+pub(super) struct Witnessing {
+    /// The changes' count.
+    from: usize,
+    /// Whether the event's vessel was watched.
+    watched: bool,
 }
 
 /// SHA-256 of `bytes`, lower-case hex.
@@ -332,7 +361,7 @@ impl Witness {
 
     /// Appends the evidence of the gaps in `changes[from..]` that `event` (just applied) made
     /// or completed.
-    pub fn witness(&mut self, event: &AisEvent, changes: &mut Vec<Change>, from: usize) {
+    pub fn witness(&mut self, event: Option<&AisEvent>, changes: &mut Vec<Change>, from: usize) {
         let mut found = Vec::new();
         for change in &changes[from..] {
             if let Change::Gap(gap) = change {
@@ -342,7 +371,12 @@ impl Witness {
         changes.extend(found.into_iter().map(|e| Change::Evidence(Box::new(e))));
     }
 
-    fn evidence_of(&mut self, gap: &GapRecord, event: &AisEvent, found: &mut Vec<Evidence>) {
+    fn evidence_of(
+        &mut self,
+        gap: &GapRecord,
+        event: Option<&AisEvent>,
+        found: &mut Vec<Evidence>,
+    ) {
         let Some(seen) = self.seen.get_mut(&gap.mmsi) else {
             return;
         };
@@ -369,7 +403,7 @@ impl Witness {
             let b_origin = seen.fix_at(b).cloned();
             hand_out(seen, EvidenceRole::FixB, b_origin);
             let completes_after = gap.draught_after.is_some() || !gap.identity_changes.is_empty();
-            if let AisEvent::VesselReport(report) = event {
+            if let Some(AisEvent::VesselReport(report)) = event {
                 if completes_after && report.mmsi == gap.mmsi {
                     let origin = seen.report.clone().filter(|o| o.time >= b);
                     hand_out(seen, EvidenceRole::StaticAfter, origin);

@@ -467,21 +467,38 @@ impl Pipeline {
             AisEvent::VesselReport(r) => r.heard.line,
             _ => None,
         };
-        if let Some(at) = line {
-            let held = self.raw_lines.release(at);
-            if self.engine.watches(event.mmsi()) {
-                let message = held.or_else(|| {
-                    current
-                        .filter(|(now, _, _)| *now == at)
-                        .map(|(_, source, text)| self.message_of(source, text, at.line))
-                });
-                if let Some(message) = message {
-                    self.raw_lines.keep(event, message);
-                }
-            }
+        let mut held = line.and_then(|at| self.raw_lines.release(at));
+        let watched = self.engine.watches(event.mmsi());
+        if watched {
+            self.keep_raw(event, line, held.take(), current);
         }
         self.engine.ingest(event);
+        if !watched && self.engine.watches(event.mmsi()) {
+            // The message that made its vessel watched (its first, when every vessel or its
+            // MMSI is watched): the engine's witness remembers it too.
+            self.keep_raw(event, line, held, current);
+        }
         self.note_evidence();
+    }
+
+    /// Keeps the raw line(s) of `event`, which ended on `line`: the ones the reorder window
+    /// `held`, else the line being consumed.
+    fn keep_raw(
+        &mut self,
+        event: &AisEvent,
+        line: Option<LineRef>,
+        held: Option<RawMessage>,
+        current: Option<(LineRef, &Arc<str>, &[u8])>,
+    ) {
+        let Some(at) = line else { return };
+        let message = held.or_else(|| {
+            current
+                .filter(|(now, _, _)| *now == at)
+                .map(|(_, source, text)| self.message_of(source, text, at.line))
+        });
+        if let Some(message) = message {
+            self.raw_lines.keep(event, message);
+        }
     }
 
     /// Looks up the raw lines of the evidence handed out since the last look, while they are

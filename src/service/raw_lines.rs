@@ -85,8 +85,9 @@ pub struct SavedWitness {
 #[derive(Default)]
 pub struct RawLines {
     kept: HashMap<Mmsi, KeptLines>,
-    /// Messages of events the reorder window still holds, by where they ended.
-    in_flight: HashMap<LineRef, RawMessage>,
+    /// Messages of events the reorder window still holds, by where they ended, with how many
+    /// of its events hold each (a CSV row is a fix and a static report).
+    in_flight: HashMap<LineRef, (RawMessage, u32)>,
     /// Vessels whose kept lines or witness changed since the last commit.
     changed: BTreeSet<Mmsi>,
     pruned_day: i64,
@@ -95,12 +96,24 @@ pub struct RawLines {
 impl RawLines {
     /// Holds `message` for an event the reorder window holds.
     pub fn hold(&mut self, at: LineRef, message: RawMessage) {
-        self.in_flight.insert(at, message);
+        self.in_flight
+            .entry(at)
+            .and_modify(|(_, events)| *events += 1)
+            .or_insert((message, 1));
     }
 
-    /// The message of an event leaving the reorder window.
+    /// The message of an event leaving the reorder window (the line's other events still
+    /// find it).
     pub fn release(&mut self, at: LineRef) -> Option<RawMessage> {
-        self.in_flight.remove(&at)
+        let std::collections::hash_map::Entry::Occupied(mut held) = self.in_flight.entry(at) else {
+            return None;
+        };
+        let (message, events) = held.get_mut();
+        if *events > 1 {
+            *events -= 1;
+            return Some(message.clone());
+        }
+        Some(held.remove().0)
     }
 
     /// Keeps `message`, the line(s) of `event`, whose vessel is watched (asked before the
@@ -170,7 +183,13 @@ impl RawLines {
 
     /// The held messages, for the checkpoint (the reorder window's events are saved there).
     pub fn save_into(&self, checkpoint: &mut serde_json::Value) {
-        let mut held: Vec<(&LineRef, &RawMessage)> = self.in_flight.iter().collect();
+        let mut held: Vec<(&LineRef, &RawMessage)> = self
+            .in_flight
+            .iter()
+            .flat_map(|(at, (message, events))| {
+                std::iter::repeat_n((at, message), *events as usize)
+            })
+            .collect();
         held.sort_unstable_by_key(|(at, _)| (at.source, at.line, at.offset));
         if let serde_json::Value::Object(map) = checkpoint {
             map.insert(
@@ -188,7 +207,9 @@ impl RawLines {
             held_lines: Vec<(LineRef, RawMessage)>,
         }
         let held: Held = serde_json::from_str(checkpoint)?;
-        self.in_flight.extend(held.held_lines);
+        for (at, message) in held.held_lines {
+            self.hold(at, message);
+        }
         Ok(())
     }
 }
