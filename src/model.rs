@@ -283,6 +283,19 @@ impl AisEvent {
         self.heard().time
     }
 
+    /// Gives the event another time, said to come from `source` (a message held until its
+    /// source's clock showed, moved onto that clock).
+    pub fn retime(&mut self, time: UnixMillis, source: TimeSource) {
+        let heard = match self {
+            AisEvent::Fix(f) => &mut f.heard,
+            AisEvent::VesselReport(r) => &mut r.heard,
+            AisEvent::ReceiverHeartbeat(h) => &mut h.heard,
+            AisEvent::PositionUnavailable(o) | AisEvent::Other(o) => &mut o.heard,
+        };
+        heard.time = Some(time);
+        heard.time_source = Some(source);
+    }
+
     /// Marks a position or static report with the line it came from; other events never
     /// become evidence and stay unmarked.
     pub fn mark_line(&mut self, at: LineRef) {

@@ -260,6 +260,12 @@ impl SourceClock {
             .note(received.as_millis().saturating_sub(data.as_millis()).max(0));
     }
 
+    /// How far the source's clock lags its receive times, once data-timed live messages
+    /// measured it.
+    pub fn lag_ms(&self) -> Option<i64> {
+        self.lags.median()
+    }
+
     /// The carrier that times this source, once a message has settled it.
     pub fn settled(&self) -> Option<Carrier> {
         self.settled

@@ -417,6 +417,22 @@ impl FeedDecoder {
         &self.switches
     }
 
+    /// Messages timed by the moment their line was received, so far.
+    pub fn timed_by_received(&self) -> u64 {
+        self.nmea.stats().clock.timed_by_received
+    }
+
+    /// Once the source's clock has shown (a message carried it): how far it lags reception,
+    /// when live messages measured that.
+    pub fn shown_clock(&self) -> Option<Option<i64>> {
+        self.nmea.source_clock().map(|_| self.nmea.source_lag_ms())
+    }
+
+    /// See [`NmeaDecoder::count_moved_onto_source_clock`].
+    pub fn count_moved_onto_source_clock(&mut self, messages: u64) {
+        self.nmea.count_moved_onto_source_clock(messages);
+    }
+
     /// Multi-sentence messages begun and not yet complete.
     pub fn pending_fragments(&self) -> usize {
         self.nmea.pending_groups()

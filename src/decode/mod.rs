@@ -273,6 +273,20 @@ impl NmeaDecoder {
         self.clock.settled()
     }
 
+    /// How far the source's clock lags its receive times, once measured.
+    pub fn source_lag_ms(&self) -> Option<i64> {
+        self.clock.lag_ms()
+    }
+
+    /// Counts `messages` decoded earlier as timed on the source's clock rather than by their
+    /// reception: the caller held them until the clock showed and moved them onto it.
+    pub fn count_moved_onto_source_clock(&mut self, messages: u64) {
+        let clock = &mut self.stats.clock;
+        let moved = messages.min(clock.timed_by_received);
+        clock.timed_by_received -= moved;
+        clock.timed_by_received_on_source_clock += moved;
+    }
+
     /// Incomplete multi-sentence messages currently held (never above `max_pending_groups`).
     pub fn pending_groups(&self) -> usize {
         self.assembler.pending_groups()

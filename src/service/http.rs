@@ -619,7 +619,7 @@ fn render_counters(out: &mut String, state: &ServiceState) {
     let p = &state.pipeline;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let a = &state.alerts;
-    let gauges: [(&str, &str, &str, u64); 16] = [
+    let gauges: [(&str, &str, &str, u64); 17] = [
         (
             "aisgap_alerts_queued_total",
             "counter",
@@ -715,6 +715,12 @@ fn render_counters(out: &mut String, state: &ServiceState) {
             "gauge",
             "Capacity of that channel.",
             state.line_channel_capacity as u64,
+        ),
+        (
+            "aisgap_unclocked_held",
+            "gauge",
+            "Messages of sources whose clock has not shown yet, held until it does (at most 2 s).",
+            get(&p.unclocked_held),
         ),
     ];
     for (name, kind, help, value) in gauges.into_iter().chain(memory_counters(p)) {

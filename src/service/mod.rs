@@ -11,6 +11,8 @@ pub mod pipeline;
 mod raw_lines;
 mod reload;
 mod reorder;
+mod source_state;
+mod unclocked;
 mod vessel_states;
 pub mod webhook;
 

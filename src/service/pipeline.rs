@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TryRecvError as LineRecvError;
 
 use crate::config::Config;
-use crate::decode::feed::FeedDecoder;
-use crate::decode::raw_message::RecentFragments;
-use crate::decode::{flatten_counters, DecodeOptions, DecodeStats};
+use crate::decode::{flatten_counters, DecodeStats};
 use crate::engine::{Change, Engine};
 use crate::model::{AisEvent, LineRef, Mmsi};
 use crate::ports::Port;
@@ -24,8 +22,10 @@ use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
 use crate::service::raw_lines::{KeptLines, RawLines, RawMessage, SavedWitness};
 use crate::service::reorder::ReorderWindow;
+use crate::service::source_state::{decode_options_of, SourceState};
+use crate::service::unclocked::{LineSeen, UnclockedHolds};
 use crate::service::vessel_states::SavedVessels;
-use crate::source::{FileMark, RawLine, SourceKind, TAIL_BYTES};
+use crate::source::{RawLine, SourceKind, TAIL_BYTES};
 use crate::store::{Commit, FilePosition, StoreHealth};
 
 /// How long the pipeline naps when no line is waiting: the longest added delay on a quiet feed.
@@ -82,6 +82,8 @@ pub struct PipelineMetrics {
     pub delay_ms_sum: AtomicU64,
     /// Events the reorder window holds, as of the last commit.
     pub reorder_held: AtomicU64,
+    /// Events held until their source's clock shows, as of the last commit.
+    pub unclocked_held: AtomicU64,
     /// Timed events that arrived after a later one.
     pub arrived_out_of_order: AtomicU64,
     /// The at-sea detectors' counters (`at_sea.*`, as in the ingest table), as of the last commit.
@@ -95,82 +97,6 @@ pub const DELAY_BUCKETS_MS: [i64; 13] = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 
 pub enum Control {
     /// A reloaded configuration: new detection parameters, ports, watchlist and source options.
     Reconfigure(Box<Config>),
-}
-
-/// One source's decoder and how many of its lines the engine has consumed (ever, across
-/// restarts: the number a resuming feed starts after).
-struct SourceState {
-    decoder: FeedDecoder,
-    /// What `decoder` was built with: a reload that changes it builds a new one.
-    options: DecodeOptions,
-    /// Counts of the decoders a reload replaced, so that counters never go back.
-    retired: DecodeStats,
-    lines: u64,
-    /// Decode counters already added to the store, by name.
-    counted: BTreeMap<String, u64>,
-    /// For a file source: where its last consumed line ends, and that line's last bytes.
-    file: Option<(FileMark, Vec<u8>)>,
-    /// A line of the file was consumed since the last commit.
-    file_moved: bool,
-    /// The number evidence rows give this source, and whether the store has its name yet.
-    number: u32,
-    named: bool,
-    /// Its recent lines that may open a message of several sentences.
-    fragments: RecentFragments,
-}
-
-impl SourceState {
-    fn new(options: DecodeOptions, name: Arc<str>) -> SourceState {
-        let number = crate::store::provenance::source_number(&name);
-        SourceState {
-            decoder: FeedDecoder::new(options.clone(), name),
-            options,
-            retired: DecodeStats::default(),
-            lines: 0,
-            counted: BTreeMap::new(),
-            file: None,
-            file_moved: false,
-            number,
-            named: false,
-            fragments: RecentFragments::default(),
-        }
-    }
-
-    /// Everything this source's decoders counted, across reloads.
-    fn stats(&self) -> DecodeStats {
-        let mut stats = self.retired.clone();
-        stats.merge(&self.decoder.stats());
-        stats
-    }
-
-    /// Decodes the next lines with `options`. A multi-sentence message half received is
-    /// given up and counted as expired, as at the end of a file.
-    fn rebuild(&mut self, options: DecodeOptions, name: &Arc<str>) {
-        let pending = self.decoder.pending_fragments();
-        self.decoder.finish();
-        self.retired = self.stats();
-        self.decoder = FeedDecoder::new(options.clone(), name.clone());
-        self.options = options;
-        tracing::info!(source = %name, fragments_given_up = pending, "Decoder rebuilt with the reloaded settings.");
-    }
-}
-
-/// The decoder settings of the source `name` in `config` (a source no longer configured keeps
-/// the defaults it would have had).
-fn decode_options_of(config: &Config, name: &Arc<str>) -> DecodeOptions {
-    let spec = config.sources.iter().find(|s| s.name == *name);
-    // A file source is a log on disk: without a station of its own it gets the one a replay
-    // of the same file gets, its name without the extension.
-    let station = spec.and_then(|s| match (&s.station, &s.kind) {
-        (Some(station), _) => Some(station.clone()),
-        (None, SourceKind::File { path, .. }) => path
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned().into()),
-        (None, _) => None,
-    });
-    let mut options = config.decode_options(station);
-    options.trust_data_time = spec.is_none_or(|s| s.trust_data_time);
-    options
 }
 
 pub struct Pipeline {
@@ -188,6 +114,10 @@ pub struct Pipeline {
     /// Events in time order, out of the reorder window, for the engine.
     ready: Vec<AisEvent>,
     reorder: ReorderWindow,
+    /// Each source's first messages timed only by reception, until its clock shows.
+    unclocked: UnclockedHolds,
+    /// Events a hold let go of, on their way to the reorder window.
+    let_go: Vec<AisEvent>,
     alerts: Option<AlertQueue>,
     /// While the database cannot be written, no line is taken: the sources are held back.
     store: Arc<StoreHealth>,
@@ -236,6 +166,8 @@ impl Pipeline {
         let reorder_window_s = config.order.reorder_window_s;
         let mut pipeline = Pipeline {
             reorder: ReorderWindow::new(reorder_window_s),
+            unclocked: UnclockedHolds::default(),
+            let_go: Vec::new(),
             config,
             engine,
             sources: BTreeMap::new(),
@@ -294,6 +226,8 @@ impl Pipeline {
     /// the saved engine checkpoint), and remembers what the alerts had said by then.
     pub fn with_held_events(mut self, checkpoint: &str) -> Result<Pipeline, serde_json::Error> {
         self.reorder.restore_from(checkpoint)?;
+        self.unclocked
+            .restore_from(checkpoint, crate::time::now())?;
         self.announcer.restore_from(checkpoint)?;
         self.raw_lines.restore_from(checkpoint)?;
         Ok(self)
@@ -360,12 +294,19 @@ impl Pipeline {
                 }
                 Err(LineRecvError::Empty) => {
                     self.note_turn(0);
+                    let mut overdue = std::mem::take(&mut self.let_go);
+                    self.unclocked
+                        .release_overdue(crate::time::now(), &mut overdue);
+                    self.let_go_of(overdue);
                     self.commit_if_due(interval)?;
                     std::thread::sleep(IDLE_NAP);
                 }
                 Err(LineRecvError::Disconnected) => break,
             }
         }
+        let mut held = Vec::new();
+        self.unclocked.release_all(&mut held);
+        self.let_go_of(held);
         let mut ready = std::mem::take(&mut self.ready);
         self.reorder.drain(&mut ready);
         for event in ready.drain(..) {
@@ -374,6 +315,24 @@ impl Pipeline {
         self.engine.finish();
         self.commit()?;
         Ok(())
+    }
+
+    /// Hands on events a hold let go of outside a line (their raw lines were kept when they
+    /// were held).
+    fn let_go_of(&mut self, mut events: Vec<AisEvent>) {
+        if events.is_empty() {
+            self.let_go = events;
+            return;
+        }
+        let mut ready = std::mem::take(&mut self.ready);
+        for event in events.drain(..) {
+            self.reorder.push(event, &mut ready);
+        }
+        for event in ready.drain(..) {
+            self.ingest(&event, None);
+        }
+        self.ready = ready;
+        self.let_go = events;
     }
 
     fn note_turn(&self, waiting: usize) {
@@ -397,6 +356,7 @@ impl Pipeline {
             tail.extend_from_slice(&raw.line[raw.line.len().saturating_sub(TAIL_BYTES)..]);
             state.file_moved = true;
         }
+        let received_before = state.decoder.timed_by_received();
         state
             .decoder
             .decode_line(&raw.line, Some(raw.received_at), &mut events);
@@ -418,12 +378,39 @@ impl Pipeline {
                 tracing::debug!(source = %raw.source, line = note.line, reason = note.reason.name(), "{}.", note.detail);
             }
         }
+        let received_messages = state.decoder.timed_by_received() - received_before;
+        let shown = state.decoder.shown_clock();
+        let holds = state.options.trust_data_time;
+        let mut let_go = std::mem::take(&mut self.let_go);
+        let line = LineSeen {
+            source: &raw.source,
+            received: raw.received_at,
+            shown,
+            holds,
+            received_messages,
+        };
+        let released = self.unclocked.after_line(line, &mut events, &mut let_go);
+        if released.moved_messages > 0 {
+            self.source(&raw.source)
+                .decoder
+                .count_moved_onto_source_clock(released.moved_messages);
+            tracing::info!(source = %raw.source, messages = released.moved_messages, lag_ms = ?shown.flatten(), "Messages read before the source's clock showed are timed on it.");
+        }
+        for _ in 0..released.held_evidence {
+            let message = self.message_of(&raw.source, &raw.line, number);
+            self.raw_lines.hold(at, message);
+        }
         self.metrics.lines.fetch_add(1, Ordering::Relaxed);
         self.metrics
             .events
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         let holding = self.config.order.reorder_window_s > 0;
         let mut ready = std::mem::take(&mut self.ready);
+        // Their raw lines were kept when they were held.
+        for event in let_go.drain(..) {
+            self.reorder.push(event, &mut ready);
+        }
+        self.let_go = let_go;
         for event in events.drain(..) {
             if holding && matches!(event, AisEvent::Fix(_) | AisEvent::VesselReport(_)) {
                 // Whether its vessel is watched is known only when it leaves the window.
@@ -529,6 +516,7 @@ impl Pipeline {
             let options = decode_options_of(&config, name);
             if options != state.options {
                 state.rebuild(options, name);
+                self.unclocked.start_again(name);
             }
         }
         if config.order.reorder_window_s != self.config.order.reorder_window_s {
@@ -645,6 +633,7 @@ impl Pipeline {
         let mut checkpoint =
             serde_json::to_value(&checkpoint).expect("the engine checkpoint always serialises");
         self.reorder.save_into(&mut checkpoint);
+        self.unclocked.save_into(&mut checkpoint);
         self.announcer.save_into(&mut checkpoint);
         self.raw_lines.save_into(&mut checkpoint);
         let checkpoint = checkpoint.to_string();
@@ -675,6 +664,8 @@ impl Pipeline {
         m.committed_lines.store(committed, Ordering::Relaxed);
         m.reorder_held
             .store(self.reorder.held() as u64, Ordering::Relaxed);
+        m.unclocked_held
+            .store(self.unclocked.held() as u64, Ordering::Relaxed);
         m.arrived_out_of_order
             .store(self.reorder.arrived_out_of_order, Ordering::Relaxed);
         if let Some(clock) = self.engine.clock() {

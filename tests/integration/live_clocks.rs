@@ -111,6 +111,40 @@ fn a_gatehouse_log_read_live_keeps_its_own_clock() {
     assert_eq!(column(&run, heard), column(&replay, heard));
 }
 
+/// AMSA's log: `$GPZDA` lines time it, and 11 messages come before the first one. Read live,
+/// those 11 took the moment they were read (fourteen years after the log), the stream clock
+/// jumped with them, and 2,151 vessels were forgotten as silent since: 451 fixes came "late"
+/// and the tracks split (2,052 chunks against the replay's 1,601). Held until the source's
+/// clock shows, they are timed on it, and the run keeps the replay's clock and tracks.
+#[test]
+fn messages_read_before_a_source_clock_shows_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = corpus("amsa/ais.txt");
+    let (run, replay) = run_and_replay(dir.path(), &log);
+    let untimed = counted(&replay, "decode.clock.untimed");
+    assert_eq!(untimed, 11, "the replay leaves the first 11 untimed");
+    assert_eq!(
+        counted(&run, "decode.clock.timed_by_received_on_source_clock"),
+        untimed
+    );
+    assert_eq!(counted(&run, "decode.clock.timed_by_received"), 0);
+    for db in [&run, &replay] {
+        assert_eq!(
+            counted(db, "engine.forgotten_vessels"),
+            0,
+            "{}",
+            db.display()
+        );
+        assert_eq!(counted(db, "engine.late_fixes"), 0, "{}", db.display());
+    }
+    assert_eq!(stream_clock(&run), stream_clock(&replay));
+    let chunks = "SELECT COUNT(*) FROM track_chunks";
+    assert_eq!(column(&replay, chunks), [1601]);
+    assert_eq!(column(&run, chunks), column(&replay, chunks));
+    let heard = "SELECT mmsi FROM vessels ORDER BY mmsi";
+    assert_eq!(column(&run, heard), column(&replay, heard));
+}
+
 /// The aisdb extract's type 5 messages: the first fragment's tag block has `c:`, the second's
 /// only `g:` (`\g:2-2-3454*5B\`). Live, the second was aged by its receive time against the
 /// first's data time (years apart), so all 18 expired and the five vessels heard only by

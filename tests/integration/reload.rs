@@ -264,9 +264,14 @@ fn sighup_reaches_decoders_and_ports_and_a_busy_address_keeps_the_old_listener()
     // without a tag block carry the configured station.
     service.push(first, &bare[..30]);
     service.push(first, &twice(&tagged[100..130]));
-    // Both copies are decoded (and timed); the second is then dropped as a duplicate.
+    service.push(first, &bare[30..40]);
+    // Both copies are decoded (and timed); the second is then dropped as a duplicate. The
+    // first bare lines came before the feed's clock showed: held until it did, they were moved
+    // onto it, as the last ones, which came after, were timed on it at once. Those are the
+    // newest events, still in the reorder window.
     assert_eq!(timed("tag_block"), 60.0);
-    assert_eq!(timed("received"), 30.0);
+    assert_eq!(timed("received"), 0.0);
+    assert_eq!(timed("received_on_source_clock"), 40.0);
     assert_eq!(service.metric(duplicates), 30.0);
     let checkpoint = service.checkpoint();
     assert!(checkpoint.contains(r#""station":"ST-A""#), "{checkpoint}");
@@ -302,7 +307,8 @@ fn sighup_reaches_decoders_and_ports_and_a_busy_address_keeps_the_old_listener()
     service.push(first, &bare[200..230]);
     service.push(first, &twice(&tagged[300..330]));
     assert_eq!(timed("tag_block"), 60.0, "no longer timed by tag blocks");
-    assert_eq!(timed("received"), 30.0 + 30.0 + 60.0);
+    assert_eq!(timed("received"), 30.0 + 60.0);
+    assert_eq!(timed("received_on_source_clock"), 40.0);
     assert_eq!(
         service.metric(duplicates),
         30.0,
