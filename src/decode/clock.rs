@@ -124,6 +124,10 @@ pub struct ClockStats {
     /// Time sentences with a bad checksum, a void fix (`RMC` status `V`) or bad date fields:
     /// not used.
     pub time_sentences_refused: u64,
+    /// Sources whose first carrier turned out to time few of their messages and gave way to
+    /// the one that times them (see [`SourceClock::resolve`]).
+    #[serde(default)]
+    pub carrier_revised: u64,
 }
 
 impl ClockStats {
@@ -140,6 +144,7 @@ impl ClockStats {
         self.untimed_stale_time_sentence += other.untimed_stale_time_sentence;
         self.time_sentences += other.time_sentences;
         self.time_sentences_refused += other.time_sentences_refused;
+        self.carrier_revised += other.carrier_revised;
     }
 
     /// Messages timed by each carrier, in precedence order.
@@ -188,10 +193,62 @@ struct TimeContext {
 #[derive(Debug)]
 pub struct SourceClock {
     settled: Option<Carrier>,
+    /// The first messages after the clock settled, while the carrier may still give way.
+    trial: Option<Trial>,
     context: Option<TimeContext>,
     max_lines: u64,
     max_age_ms: i64,
     lags: Lags,
+}
+
+/// A settled carrier on trial. The first message with a carrier settles the source's clock,
+/// and which one that is depends on where the source starts: AMSA's log is timed by `$GPZDA`
+/// lines, and one receiver's lines in it (5%) also end in a trailing epoch. Read from its
+/// start, a `$GPZDA` comes first and times 16,963 messages; read from the middle (the second
+/// half of the file, a feed joined late, a log split in two) a trailing epoch came first, and
+/// 16,583 of its 17,000 messages stayed untimed. So for the first [`TRIAL_MESSAGES`] messages,
+/// a carrier that times many messages the settled one cannot, while the settled one times
+/// few, takes its place, once.
+#[derive(Debug, Default)]
+struct Trial {
+    /// Messages of the trial seen.
+    seen: u32,
+    /// Messages the settled carrier timed.
+    timed: u32,
+    /// Messages the settled carrier could not time, by the carrier (in precedence order) that
+    /// could.
+    missed: [u32; 5],
+}
+
+/// Messages after the first during which the settled carrier may give way.
+const TRIAL_MESSAGES: u32 = 1_000;
+
+/// Messages the settled carrier must have missed, and another timed, before it gives way; and
+/// how many times more than the settled one timed.
+const GIVE_WAY_AFTER: u32 = 16;
+const GIVE_WAY_RATIO: u32 = 4;
+
+impl Trial {
+    /// Counts one message; the carrier the source should now be timed by, if not `settled`.
+    fn weigh(
+        &mut self,
+        settled: Carrier,
+        carriers: &Carriers,
+        gatehouse: Option<UnixMillis>,
+    ) -> Option<Carrier> {
+        self.seen += 1;
+        if carriers.get(settled, gatehouse).is_some() {
+            self.timed += 1;
+            return None;
+        }
+        let (slot, other) = Carrier::ALL
+            .into_iter()
+            .enumerate()
+            .find(|&(_, c)| c != settled && carriers.get(c, gatehouse).is_some())?;
+        self.missed[slot] += 1;
+        let missed = self.missed[slot];
+        (missed >= GIVE_WAY_AFTER && missed > GIVE_WAY_RATIO * self.timed).then_some(other)
+    }
 }
 
 /// How far a live source's own clock lags its receive times (receive time less data time,
@@ -245,6 +302,7 @@ impl SourceClock {
     pub fn new(max_lines: u64, max_age_ms: i64) -> SourceClock {
         SourceClock {
             settled: None,
+            trial: None,
             context: None,
             max_lines,
             max_age_ms,
@@ -302,17 +360,34 @@ impl SourceClock {
     }
 
     /// Times one complete message by the source's rule; the first message with a carrier
-    /// settles the source's clock.
+    /// settles the source's clock, and during the [`Trial`] after it the carrier may give way
+    /// once to one that times the source's messages where it cannot.
     pub fn resolve(
         &mut self,
         carriers: &Carriers,
         gatehouse: Option<UnixMillis>,
         received: Option<UnixMillis>,
     ) -> Resolution {
-        if self.settled.is_none() {
-            self.settled = Carrier::ALL
-                .into_iter()
-                .find(|&c| carriers.get(c, gatehouse).is_some());
+        let mut revised = false;
+        match (self.settled, &mut self.trial) {
+            (None, _) => {
+                self.settled = Carrier::ALL
+                    .into_iter()
+                    .find(|&c| carriers.get(c, gatehouse).is_some());
+                if self.settled.is_some() {
+                    self.trial = Some(Trial::default());
+                }
+            }
+            (Some(settled), Some(trial)) => {
+                if let Some(other) = trial.weigh(settled, carriers, gatehouse) {
+                    self.settled = Some(other);
+                    self.trial = None;
+                    revised = true;
+                } else if trial.seen >= TRIAL_MESSAGES {
+                    self.trial = None;
+                }
+            }
+            (Some(_), None) => {}
         }
         let data = self
             .settled
@@ -340,6 +415,7 @@ impl SourceClock {
             }),
             stale_time_sentence: self.settled == Some(Carrier::TimeSentence)
                 && carriers.time_sentence_stale,
+            revised,
         }
     }
 }
@@ -352,6 +428,8 @@ pub struct Resolution {
     pub other_carrier: bool,
     /// The source is timed by time sentences and the last one was stale.
     pub stale_time_sentence: bool,
+    /// The source's carrier gave way to this message's.
+    pub revised: bool,
 }
 
 impl ClockStats {
@@ -367,6 +445,7 @@ impl ClockStats {
             }
         }
         self.other_carrier_ignored += u64::from(r.other_carrier);
+        self.carrier_revised += u64::from(r.revised);
     }
 }
 
@@ -510,6 +589,63 @@ mod tests {
 
     fn at(s: i64) -> Option<UnixMillis> {
         Some(UnixMillis::from_secs(s))
+    }
+
+    #[test]
+    fn a_first_carrier_that_times_few_messages_gives_way_once() {
+        // A log read from its middle: one receiver's line ends in an epoch before the first
+        // time sentence, then the time sentences time every message, the epoch one in twenty.
+        let mut clock = SourceClock::new(1000, 60_000);
+        let mut stats = ClockStats::default();
+        let epoch = Carriers {
+            trailing_epoch: at(100),
+            ..Carriers::default()
+        };
+        let sentence_only = Carriers {
+            time_sentence: at(101),
+            ..Carriers::default()
+        };
+        let mut timings = Vec::new();
+        for carriers in [epoch].into_iter().chain(std::iter::repeat_n(
+            sentence_only,
+            GIVE_WAY_AFTER as usize + 3,
+        )) {
+            let r = clock.resolve(&carriers, None, None);
+            stats.count(&r);
+            timings.push(r.timing);
+        }
+        let given_way_at = GIVE_WAY_AFTER as usize;
+        assert!(timings[1..given_way_at]
+            .iter()
+            .all(|t| *t == Timing::Untimed));
+        assert!(timings[given_way_at..]
+            .iter()
+            .all(|t| *t == Timing::Data(Carrier::TimeSentence, UnixMillis::from_secs(101))));
+        assert_eq!(clock.settled(), Some(Carrier::TimeSentence));
+        assert_eq!(stats.carrier_revised, 1);
+        // Once given way, for good: the epoch no longer times anything.
+        for _ in 0..100 {
+            stats.count(&clock.resolve(&epoch, None, None));
+        }
+        assert_eq!(clock.settled(), Some(Carrier::TimeSentence));
+        assert_eq!(
+            (stats.carrier_revised, stats.timed_by_trailing_epoch),
+            (1, 1)
+        );
+
+        // A carrier that times a fair share of the messages keeps the source: an epoch on
+        // every fourth message against the time sentences on the rest.
+        let mut clock = SourceClock::new(1000, 60_000);
+        for i in 0..2 * TRIAL_MESSAGES {
+            let carriers = if i % 4 == 0 { epoch } else { sentence_only };
+            assert!(!clock.resolve(&carriers, None, None).revised);
+        }
+        assert_eq!(clock.settled(), Some(Carrier::TrailingEpoch));
+        // After the trial, nothing gives way whatever comes.
+        for _ in 0..100 {
+            assert!(!clock.resolve(&sentence_only, None, None).revised);
+        }
+        assert_eq!(clock.settled(), Some(Carrier::TrailingEpoch));
     }
 
     #[test]

@@ -374,7 +374,7 @@ fn write_clock_summary(w: &mut dyn Write, clock: &ClockStats) -> io::Result<()> 
             write!(w, " {name}={n}")?;
         }
     }
-    writeln!(
+    write!(
         w,
         "; other carrier ignored: {}; untimed: {} ({} after a stale time sentence); time sentences: {} used, {} refused",
         clock.other_carrier_ignored,
@@ -382,7 +382,15 @@ fn write_clock_summary(w: &mut dyn Write, clock: &ClockStats) -> io::Result<()> 
         clock.untimed_stale_time_sentence,
         clock.time_sentences,
         clock.time_sentences_refused
-    )
+    )?;
+    if clock.carrier_revised > 0 {
+        write!(
+            w,
+            "; first carrier gave way: {} source(s)",
+            clock.carrier_revised
+        )?;
+    }
+    writeln!(w)
 }
 
 #[cfg(test)]

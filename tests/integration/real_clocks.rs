@@ -155,6 +155,37 @@ fn amsa_network_log_is_timed_by_its_time_sentences() {
     );
 }
 
+/// The same log read from its middle (a feed joined late, a log split in two): one receiver's
+/// lines in it end in a trailing epoch, and one of them comes before the first `$GPZDA`. That
+/// epoch used to settle the source's clock for good, and 16,583 of the second half's 17,000
+/// messages stayed untimed; now it gives way to the time sentences within a few messages.
+#[test]
+fn amsa_network_log_read_from_its_middle_is_timed_by_its_time_sentences_too() {
+    let lines = corpus_lines("amsa/ais.txt");
+    let half = &lines[lines.len() / 2..];
+    let first_time_sentence = half.iter().position(|l| l.starts_with("$GPZDA")).unwrap();
+    assert!(
+        half[..first_time_sentence]
+            .iter()
+            .any(|l| l.starts_with('!') && l.rsplit(',').next().is_some_and(|t| t.len() == 10)),
+        "a line with a trailing epoch comes before the half's first time sentence"
+    );
+    let (_, decoder) = decode(half);
+    let clock = &decoder.stats().clock;
+    assert_eq!(decoder.source_clock(), Some(Carrier::TimeSentence));
+    assert_eq!(clock.carrier_revised, 1);
+    let (before, _) = decode(&half[..first_time_sentence]);
+    assert!(
+        clock.untimed < before.len() as u64 + 20,
+        "{} untimed, {} messages before the first time sentence",
+        clock.untimed,
+        before.len()
+    );
+    assert!(clock.timed_by_time_sentence > 16_000, "{clock:?}");
+    let (_, whole) = decode(&lines);
+    assert_eq!(whole.stats().clock.carrier_revised, 0);
+}
+
 /// gpsd's NMEA log: a `$GPRMC` before almost every AIS message.
 #[test]
 fn gpsd_log_is_timed_by_its_rmc_sentences() {
