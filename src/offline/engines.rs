@@ -72,12 +72,13 @@ impl Engines {
     pub fn new(config: &Config, parts: usize, writer: SyncSender<Vec<Change>>) -> Engines {
         let batch_rows = config.store.batch_rows.max(1);
         if parts <= 1 {
-            let engine = Engine::new(
+            let mut engine = Engine::new(
                 config.detect.clone(),
                 config.ports.clone(),
                 config.watchlist.clone(),
                 config.store.track_interval_minutes,
             );
+            engine.set_copy_window_ms(config.decode.duplicate_window_ms());
             return Engines::Whole {
                 engine: Box::new(engine),
                 writer,
@@ -180,13 +181,14 @@ impl Split {
         for index in 0..parts {
             let (to_part, inbox) = sync_channel::<ToPart>(BATCHES_IN_FLIGHT);
             let (outbox, answer) = sync_channel::<FromPart>(BATCHES_IN_FLIGHT);
-            let engine = Engine::partitioned(
+            let mut engine = Engine::partitioned(
                 config.detect.clone(),
                 config.ports.clone(),
                 config.watchlist.clone(),
                 config.store.track_interval_minutes,
                 Partition::new(index as u32, parts as u32),
             );
+            engine.set_copy_window_ms(config.decode.duplicate_window_ms());
             let thread = std::thread::Builder::new()
                 .name(format!("engine-{index}"))
                 .spawn(move || run_part(engine, inbox, outbox))

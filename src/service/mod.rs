@@ -317,12 +317,14 @@ type OpenedEngine = (
 /// Opens the database and the engine where the last commit left them.
 fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceError> {
     let fresh = || {
-        Engine::new(
+        let mut engine = Engine::new(
             config.detect.clone(),
             config.ports.clone(),
             config.watchlist.clone(),
             config.store.track_interval_minutes,
-        )
+        );
+        engine.set_copy_window_ms(config.decode.duplicate_window_ms());
+        engine
     };
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
@@ -388,6 +390,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
         config.watchlist.clone(),
         config.store.track_interval_minutes,
     );
+    engine.set_copy_window_ms(config.decode.duplicate_window_ms());
     tracing::info!(
         saved_at = %resume.saved_at,
         stream_clock = %engine.clock().map_or_else(|| "-".to_string(), |c| c.to_string()),

@@ -512,6 +512,8 @@ impl Pipeline {
             config.watchlist.clone(),
             config.store.track_interval_minutes,
         );
+        self.engine
+            .set_copy_window_ms(config.decode.duplicate_window_ms());
         for (name, state) in &mut self.sources {
             let options = decode_options_of(&config, name);
             if options != state.options {

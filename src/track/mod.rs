@@ -6,6 +6,7 @@
 //! The vessel table lives in `vessels`, the packed track points in `points` and the coverage
 //! bins in `coverage`; their public names are re-exported here.
 
+mod copies;
 mod coverage;
 mod points;
 mod segments;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::copies::{copy_key, is_copy, DEFAULT_COPY_WINDOW_MS, NO_COPY_KEY};
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
     apply_shared, fill_after, fill_if_unknown, late_chunk, parked_chunk, route, LeftSegment,
@@ -135,6 +136,9 @@ pub struct Vessel {
     pub first_heard: UnixMillis,
     pub last_heard: UnixMillis,
     pub last_fix: Option<Position>,
+    /// The last fix's [`copy_key`]: another receiver's copy of it has the same.
+    #[serde(default)]
+    pub(super) last_fix_key: u64,
     /// Latest identity; shared with `identity_at_last_fix` until a report changes it.
     pub identity: Arc<Identity>,
     /// The identity as it stood when the last fix arrived: "before" evidence for a gap.
@@ -161,6 +165,7 @@ impl Vessel {
             first_heard: time,
             last_heard: time,
             last_fix: None,
+            last_fix_key: NO_COPY_KEY,
             identity_at_last_fix: identity.clone(),
             identity,
             reports_since_last_fix: None,
@@ -246,6 +251,8 @@ pub struct VesselTable {
     unidentified: Arc<Identity>,
     track_interval_ms: i64,
     segment_rule: SegmentRule,
+    /// How far apart another reception of a last fix may be timed (0: every copy stored).
+    copy_window_ms: i64,
     /// Segments of the MMSIs that have more than one; most MMSIs never appear here.
     segments: HashMap<Mmsi, SegmentSet>,
     /// Rows of segments given up since the last `take_segment_rows`.
@@ -262,6 +269,7 @@ impl VesselTable {
             unidentified: Arc::new(Identity::default()),
             track_interval_ms: i64::from(track_interval_minutes) * 60_000,
             segment_rule: SegmentRule::default(),
+            copy_window_ms: DEFAULT_COPY_WINDOW_MS,
             segments: HashMap::new(),
             retired: Vec::new(),
             segment_counts: SegmentCounts::default(),
@@ -271,6 +279,11 @@ impl VesselTable {
     /// Sets when a fix joins a segment (see [`SegmentRule`]).
     pub fn set_segment_rule(&mut self, rule: SegmentRule) {
         self.segment_rule = rule;
+    }
+
+    /// `[decode] duplicate_window_s`, across sources (see [`copy_key`]).
+    pub fn set_copy_window_ms(&mut self, window_ms: i64) {
+        self.copy_window_ms = window_ms;
     }
 
     pub fn segment_counts(&self) -> SegmentCounts {
@@ -375,6 +388,12 @@ impl VesselTable {
         let interval = self.track_interval_ms;
         let i = self.vessel_index(fix.mmsi, time);
         let vessel = &mut self.vessels[i];
+        let key = copy_key(fix);
+        let window = self.copy_window_ms;
+        if is_copy(vessel.last_fix, vessel.last_fix_key, key, time, window) {
+            // Another receiver's copy: as if the decoder's duplicate filter had seen it.
+            return (FixOrder::Duplicate, vessel.segment);
+        }
         vessel.heard_at(time);
         let several_before = vessel.segmented
             && self
@@ -427,6 +446,7 @@ impl VesselTable {
         }
         vessel.fixes += 1;
         vessel.last_fix = Some(Position::of(fix, time));
+        vessel.last_fix_key = key;
         let segments = if vessel.segmented {
             self.segments.get_mut(&fix.mmsi)
         } else {
@@ -570,6 +590,7 @@ impl VesselTable {
         vessel.segment = id;
         vessel.segmented = true;
         vessel.last_fix = None;
+        vessel.last_fix_key = NO_COPY_KEY;
         self.segment_counts.started += 1;
         left
     }

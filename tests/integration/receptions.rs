@@ -176,7 +176,9 @@ fn repeated_receptions_are_counted_and_stored_once() {
     assert_eq!(once.decode.duplicates, 2_736);
     assert_eq!(every.decode.duplicates, 0);
     assert_eq!(once.engine.fixes, 5_042);
-    assert_eq!(once.engine.duplicate_fixes, 0);
+    // Five type 3 reports were sent twice within 0.6 s, the same in everything but their
+    // radio status bits (the same position, motion and UTC second): the engine stores one.
+    assert_eq!(once.engine.duplicate_fixes, 5);
     // With every copy kept, only copies with the very same millisecond (10 in Python's count
     // with a window of 0) are caught by the engine's own same-time check; the rest are stored.
     assert_eq!(
@@ -189,9 +191,46 @@ fn repeated_receptions_are_counted_and_stored_once() {
 
     let (stored_once, repeated_once) = repeated_track_points(&once_db);
     let (stored_every, _) = repeated_track_points(&every_db);
-    assert_eq!(stored_once, 5_042, "each fix counted once per vessel");
+    assert_eq!(stored_once, 5_042 - 5, "each fix counted once per vessel");
     assert_eq!(stored_every, 7_361 - 10);
     assert_eq!(repeated_once, 0);
+}
+
+/// The same log as two sources, one per receiver (`!AIVDM` and the other talkers): each
+/// decoder sees one copy of each transmission only, so it has nothing to drop, and 7,359 fixes
+/// were stored against 5,037 for the log as one. The engine knows another receiver's copy
+/// of a vessel's last fix by its content (the same position, motion and UTC second) within
+/// `duplicate_window_s`.
+#[test]
+fn one_transmission_heard_by_two_sources_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(corpus("simpleais/sample.ais")).unwrap();
+    let (ai, other): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" !AI"));
+    let logs = [("ai.ais", ai), ("other.ais", other)].map(|(name, lines)| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path
+    });
+    let replay_both = |decode: &str, name: &str| {
+        let config = config_in(dir.path(), decode);
+        let db = dir.path().join(name);
+        let (summary, store) = replay(&config, Store::open(&db).unwrap(), &logs).unwrap();
+        drop(store);
+        (summary, db)
+    };
+    let (two, two_db) = replay_both("", "two.db");
+    assert_eq!(two.decode.duplicates, 2, "the decoders see nearly no copy");
+    assert_eq!(two.engine.fixes, 7_361 - 2);
+    let (stored, repeated) = repeated_track_points(&two_db);
+    // The log as one stores 5,037; 8 copies carry no UTC second (60) and are kept, as a
+    // vessel reporting every 2 s from one place says the same with no second to tell by.
+    assert_eq!(stored, 5_037 + 8);
+    assert_eq!(two.engine.duplicate_fixes, 7_359 - stored);
+    assert_eq!(repeated, 0);
+    // A window of 0 keeps every copy here too.
+    let (every, every_db) = replay_both("duplicate_window_s = 0", "every.db");
+    assert_eq!(every.engine.duplicate_fixes, 10);
+    assert_eq!(repeated_track_points(&every_db).0, 7_361 - 10);
 }
 
 /// Real position reports sent under group numbers (`0` + MID + 5 digits) in the Danish
