@@ -103,8 +103,9 @@ impl UnclockedHolds {
             holds,
             received_messages,
         } = line;
-        let hold = self.sources.entry(source.clone()).or_insert_with(|| {
-            if holds {
+        // Looked up without `entry`, which would take a reference to the name at every line.
+        if !self.sources.contains_key(source) {
+            let hold = if holds {
                 Hold::Holding {
                     events: Vec::new(),
                     since: None,
@@ -113,8 +114,10 @@ impl UnclockedHolds {
                 }
             } else {
                 Hold::Done
-            }
-        });
+            };
+            self.sources.insert(source.clone(), hold);
+        }
+        let hold = self.sources.get_mut(source).expect("inserted when missing");
         let Hold::Holding {
             events: held,
             since,
