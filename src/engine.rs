@@ -421,13 +421,13 @@ impl Engine {
         self.changes = pending;
     }
 
-    /// The latest event time seen: the only notion of "now" the engine has.
     /// How far apart in time another source's reception of a vessel's last fix may be timed
     /// and still be that fix (`[decode] duplicate_window_s`; 0 stores every copy).
     pub fn set_copy_window_ms(&mut self, window_ms: i64) {
         self.table.set_copy_window_ms(window_ms);
     }
 
+    /// The latest event time seen: the only notion of "now" the engine has.
     pub fn clock(&self) -> Option<UnixMillis> {
         self.clock
     }

@@ -286,6 +286,11 @@ impl Lags {
     }
 }
 
+/// A receive time moved onto a source's clock that lags reception by `lag_ms`.
+pub fn on_source_clock(received: UnixMillis, lag_ms: i64) -> UnixMillis {
+    UnixMillis(received.as_millis().saturating_sub(lag_ms))
+}
+
 /// What timed one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timing {
@@ -396,9 +401,7 @@ impl SourceClock {
             (Some((clock, t)), _) => Timing::Data(clock, t),
             // A lag is only noted for data-timed messages, so a source with one has settled.
             (None, Some(t)) => match self.lags.median() {
-                Some(lag) => {
-                    Timing::ReceivedOnSourceClock(UnixMillis(t.as_millis().saturating_sub(lag)))
-                }
+                Some(lag) => Timing::ReceivedOnSourceClock(on_source_clock(t, lag)),
                 None => Timing::Received(t),
             },
             (None, None) => Timing::Untimed,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::clock::on_source_clock;
 use crate::model::{AisEvent, LineRef, TimeSource};
 use crate::time::UnixMillis;
 
@@ -132,8 +133,7 @@ impl UnclockedHolds {
             let moved = if lag.is_some() { *messages } else { 0 };
             for mut event in held.drain(..) {
                 if let (Some(lag), Some(t)) = (lag, event.time()) {
-                    let time = UnixMillis(t.as_millis().saturating_sub(lag));
-                    event.retime(time, TimeSource::ReceivedOnSourceClock);
+                    event.retime(on_source_clock(t, lag), TimeSource::ReceivedOnSourceClock);
                 }
                 out.push(event);
             }
