@@ -39,8 +39,6 @@ use partition::{AtSeaCalls, AtSeaOrder, Partition, Phase, Place};
 use provenance::{Evidence, Fingerprint, Witness};
 use transmitters::segment_rule;
 
-/// Static reports heard this long after B still count as "after" evidence.
-const AFTER_EVIDENCE_HOURS: f64 = 12.0;
 /// Closed gaps remembered per vessel, for late data and evidence.
 const RECENT_GAPS_PER_VESSEL: usize = 4;
 
@@ -127,6 +125,10 @@ pub struct EngineStats {
     pub untimed: u64,
     pub non_vessel_fixes: u64,
     pub duplicate_fixes: u64,
+    /// Static reports heard again from another source (or a repeater) within the copy
+    /// window: not applied.
+    #[serde(default)]
+    pub duplicate_reports: u64,
     pub late_fixes: u64,
     pub position_unavailable: u64,
     pub vessel_reports: u64,
@@ -736,8 +738,11 @@ impl Engine {
     }
 
     fn on_report(&mut self, report: &VesselReport, time: UnixMillis) {
+        let Some((changed, segment)) = self.table.observe_report(report, time) else {
+            self.stats.duplicate_reports += 1;
+            return;
+        };
         self.stats.vessel_reports += 1;
-        let (changed, segment) = self.table.observe_report(report, time);
         if changed {
             let vessel = self
                 .table
@@ -761,39 +766,6 @@ impl Engine {
             }
         }
         self.gather_after_evidence(report, time, segment);
-    }
-
-    /// The first static values heard after B complete the gap's evidence (draught after,
-    /// identity changes, cargo, confidence).
-    fn gather_after_evidence(&mut self, report: &VesselReport, time: UnixMillis, segment: u32) {
-        let Some(gap) = self
-            .recent
-            .get_mut(&report.mmsi)
-            .and_then(|gaps| gaps.iter_mut().rev().find(|g| g.segment == segment))
-        else {
-            return;
-        };
-        if time < gap.b.time || gap.b.time.hours_until(time) > AFTER_EVIDENCE_HOURS {
-            return;
-        }
-        let after = gap.after.get_or_insert_with(Identity::default);
-        // Every row of a CSV export repeats the static data: most reports fill nothing, and
-        // are seen to without copying what the gap holds.
-        if !after.fills_from(report) {
-            return;
-        }
-        let was = after.clone();
-        after.fill_unknown(report);
-        if *after == was {
-            return;
-        }
-        let mut earlier = gap.clone();
-        earlier.after = Some(was);
-        let gap = gap.clone();
-        if let Some(record) = self.judge(report.mmsi, &gap) {
-            self.recount_hull_change(report.mmsi, &earlier, &record);
-            self.emit_judgement(record, Reason::Closed { fix: gap.b.time });
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Keeping recorded judgements true as data arrives, at a cost that follows traffic: open
 //! gaps looked at when their timer is due, recorded gaps judged again when late data reaches
-//! their hours, every change kept in the history, and vessels that left memory.
+//! their hours or the static data heard after B completes their evidence, every change kept
+//! in the history, and vessels that left memory.
 
 use std::collections::HashSet;
 
@@ -13,7 +14,7 @@ use crate::detect::{
     GapStatus, GapsByPort, Judged, JudgementChange, LastJudgements, OpenJudgement, OpenTimers,
     OpenTimersCheckpoint, Reason, SilenceCoverage, SilenceSums,
 };
-use crate::model::Mmsi;
+use crate::model::{Mmsi, VesselReport};
 use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 use crate::track::{Identity, Position};
@@ -560,6 +561,49 @@ fn open_record(
     record.watched = true;
     apply_evidence(&mut record, before, None, params);
     record
+}
+
+/// Static reports heard this long after B still count as "after" evidence.
+const AFTER_EVIDENCE_HOURS: f64 = 12.0;
+
+impl Engine {
+    /// The first static values heard after B complete the gap's evidence (draught after,
+    /// identity changes, cargo, confidence).
+    pub(super) fn gather_after_evidence(
+        &mut self,
+        report: &VesselReport,
+        time: UnixMillis,
+        segment: u32,
+    ) {
+        let Some(gap) = self
+            .recent
+            .get_mut(&report.mmsi)
+            .and_then(|gaps| gaps.iter_mut().rev().find(|g| g.segment == segment))
+        else {
+            return;
+        };
+        if time < gap.b.time || gap.b.time.hours_until(time) > AFTER_EVIDENCE_HOURS {
+            return;
+        }
+        let after = gap.after.get_or_insert_with(Identity::default);
+        // Every row of a CSV export repeats the static data: most reports fill nothing, and
+        // are seen to without copying what the gap holds.
+        if !after.fills_from(report) {
+            return;
+        }
+        let was = after.clone();
+        after.fill_unknown(report);
+        if *after == was {
+            return;
+        }
+        let mut earlier = gap.clone();
+        earlier.after = Some(was);
+        let gap = gap.clone();
+        if let Some(record) = self.judge(report.mmsi, &gap) {
+            self.recount_hull_change(report.mmsi, &earlier, &record);
+            self.emit_judgement(record, Reason::Closed { fix: gap.b.time });
+        }
+    }
 }
 
 #[cfg(test)]

@@ -306,6 +306,7 @@ impl EngineStats {
             fixes,
             non_vessel_fixes,
             duplicate_fixes,
+            duplicate_reports,
             late_fixes,
             position_unavailable,
             vessel_reports,
@@ -327,6 +328,7 @@ impl EngineStats {
         self.fixes += fixes;
         self.non_vessel_fixes += non_vessel_fixes;
         self.duplicate_fixes += duplicate_fixes;
+        self.duplicate_reports += duplicate_reports;
         self.late_fixes += late_fixes;
         self.position_unavailable += position_unavailable;
         self.vessel_reports += vessel_reports;

@@ -588,8 +588,9 @@ fn render_stream_clock(out: &mut String, state: &ServiceState, now: i64) {
     }
 }
 
-/// What left the engine's memory, and the judgements late data changed.
-fn memory_counters(p: &PipelineMetrics) -> [(&'static str, &'static str, &'static str, u64); 3] {
+/// What left the engine's memory, the judgements late data changed, and the receptions it
+/// took for copies.
+fn engine_counters(p: &PipelineMetrics) -> [(&'static str, &'static str, &'static str, u64); 5] {
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     [
         (
@@ -609,6 +610,18 @@ fn memory_counters(p: &PipelineMetrics) -> [(&'static str, &'static str, &'stati
             "counter",
             "Recorded gaps whose judgement late data changed.",
             get(&p.rejudged_gaps),
+        ),
+        (
+            "aisgap_fix_copies_total",
+            "counter",
+            "Fixes taken for another source's copy of the vessel's last fix, not stored.",
+            get(&p.copied_fixes),
+        ),
+        (
+            "aisgap_report_copies_total",
+            "counter",
+            "Static reports taken for another source's copy of the vessel's last one, not applied.",
+            get(&p.copied_reports),
         ),
     ]
 }
@@ -723,7 +736,7 @@ fn render_counters(out: &mut String, state: &ServiceState) {
             get(&p.unclocked_held),
         ),
     ];
-    for (name, kind, help, value) in gauges.into_iter().chain(memory_counters(p)) {
+    for (name, kind, help, value) in gauges.into_iter().chain(engine_counters(p)) {
         Family::start(out, name, kind, help).sample(name, &[], value);
     }
     Family::start(

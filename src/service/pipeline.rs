@@ -67,6 +67,10 @@ pub struct PipelineMetrics {
     pub evicted_vessels: AtomicU64,
     /// Recorded gaps whose judgement late data changed.
     pub rejudged_gaps: AtomicU64,
+    /// Receptions the engine took for another source's copy of a vessel's last fix, or of
+    /// its last static report, and did not apply.
+    pub copied_fixes: AtomicU64,
+    pub copied_reports: AtomicU64,
     /// Lines whose effects are committed (all sources).
     pub committed_lines: AtomicU64,
     /// Wall-clock time of the pipeline's latest turn (millis): health.
@@ -688,6 +692,10 @@ impl Pipeline {
         m.evicted_vessels
             .store(stats.evicted_vessels, Ordering::Relaxed);
         m.rejudged_gaps.store(stats.rejudged, Ordering::Relaxed);
+        m.copied_fixes
+            .store(stats.duplicate_fixes, Ordering::Relaxed);
+        m.copied_reports
+            .store(stats.duplicate_reports, Ordering::Relaxed);
         m.dark_now
             .store(self.announcer.dark_now() as u64, Ordering::Relaxed);
         m.open_gaps

@@ -3,11 +3,13 @@
 //! coverage bins (distinct vessels heard near each port).
 //! Pure: facts in, state out; the caller passes event times and never a clock.
 //!
-//! The vessel table lives in `vessels`, the packed track points in `points` and the coverage
-//! bins in `coverage`; their public names are re-exported here.
+//! The vessel table lives in `vessels`, who a vessel says it is in `identity`, the packed
+//! track points in `points` and the coverage bins in `coverage`; their public names are
+//! re-exported here.
 
 mod copies;
 mod coverage;
+mod identity;
 mod points;
 mod segments;
 mod vessels;
@@ -18,11 +20,10 @@ use crate::model::Fix;
 use crate::time::UnixMillis;
 
 pub use coverage::{Coverage, CoverageCheckpoint, CoverageReach, HourBin};
+pub use identity::{Identity, IdentityChange};
 pub use points::{pack_point, unpack_points, TrackChunk, TrackPoint, POINT_BYTES};
 pub use segments::{LeftSegment, SegmentCounts, SegmentRow, SegmentRule, SegmentSummary};
-pub use vessels::{
-    FixOrder, Identity, IdentityChange, SilenceEvidence, Vessel, VesselTable, VesselTableCheckpoint,
-};
+pub use vessels::{FixOrder, SilenceEvidence, Vessel, VesselTable, VesselTableCheckpoint};
 
 /// Where and when a vessel was: the part of a fix that gap judgement needs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -6,117 +6,20 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::copies::{copy_key, is_copy, DEFAULT_COPY_WINDOW_MS, NO_COPY_KEY};
+use super::copies::{
+    copy_key, is_copy, report_copy_key, ReportSeen, DEFAULT_COPY_WINDOW_MS, NO_COPY_KEY,
+};
+use super::identity::Identity;
 use super::points::{pack_point, point_time, TrackChunk, TrackPoint, POINT_BYTES};
 use super::segments::{
-    apply_shared, fill_after, fill_if_unknown, late_chunk, parked_chunk, route, LeftSegment,
-    Parked, Route, SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
+    apply_shared, fill_after, late_chunk, parked_chunk, route, LeftSegment, Parked, Route,
+    SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
 };
 use super::{day_of, Position, FIRST_SEGMENT};
-use crate::model::{Fix, Mmsi, TransceiverClass, VesselReport};
+use crate::model::{Fix, Mmsi, VesselReport};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
 mod memory;
-
-/// Who a vessel says it is: the latest value of each static field.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Identity {
-    pub imo: Option<u32>,
-    pub name: Option<String>,
-    pub callsign: Option<String>,
-    pub ship_type: Option<u8>,
-    pub length: Option<u16>,
-    pub beam: Option<u16>,
-    pub draught: Option<f32>,
-    pub destination: Option<String>,
-    pub class: Option<TransceiverClass>,
-}
-
-/// One static field that differs across a dark period.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct IdentityChange {
-    pub field: String,
-    pub before: String,
-    pub after: String,
-}
-
-fn set_if_new<T: PartialEq + Clone>(slot: &mut Option<T>, value: &Option<T>) -> bool {
-    match value {
-        Some(v) if slot.as_ref() != Some(v) => {
-            *slot = Some(v.clone());
-            true
-        }
-        _ => false,
-    }
-}
-
-impl Identity {
-    /// Folds a static report in; true when any field changed.
-    pub fn apply(&mut self, report: &VesselReport) -> bool {
-        let mut changed = false;
-        changed |= set_if_new(&mut self.imo, &report.imo);
-        changed |= set_if_new(&mut self.name, &report.name);
-        changed |= set_if_new(&mut self.callsign, &report.callsign);
-        changed |= set_if_new(&mut self.ship_type, &report.ship_type);
-        changed |= set_if_new(&mut self.length, &report.length);
-        changed |= set_if_new(&mut self.beam, &report.beam);
-        changed |= set_if_new(&mut self.draught, &report.draught);
-        changed |= set_if_new(&mut self.destination, &report.destination);
-        changed |= set_if_new(&mut self.class, &report.class);
-        changed
-    }
-
-    /// Fills only the fields still unknown: "the first value heard after" semantics.
-    pub fn fill_unknown(&mut self, report: &VesselReport) {
-        fill_if_unknown(&mut self.imo, &report.imo);
-        fill_if_unknown(&mut self.name, &report.name);
-        fill_if_unknown(&mut self.callsign, &report.callsign);
-        fill_if_unknown(&mut self.ship_type, &report.ship_type);
-        fill_if_unknown(&mut self.length, &report.length);
-        fill_if_unknown(&mut self.beam, &report.beam);
-        fill_if_unknown(&mut self.draught, &report.draught);
-        fill_if_unknown(&mut self.destination, &report.destination);
-        fill_if_unknown(&mut self.class, &report.class);
-    }
-
-    /// Identity fields (not voyage data such as draught or destination) that differ between
-    /// `self` (before) and `after`, where both are known.
-    pub fn changes_to(&self, after: &Identity) -> Vec<IdentityChange> {
-        let mut changes = Vec::new();
-        let mut compare = |field: &'static str, before: Option<String>, after: Option<String>| {
-            if let (Some(b), Some(a)) = (before, after) {
-                if b != a {
-                    changes.push(IdentityChange {
-                        field: field.to_string(),
-                        before: b,
-                        after: a,
-                    });
-                }
-            }
-        };
-        let text = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_string());
-        let num = |n: Option<u32>| n.map(|n| n.to_string());
-        compare("imo", num(self.imo), num(after.imo));
-        compare("name", text(&self.name), text(&after.name));
-        compare("callsign", text(&self.callsign), text(&after.callsign));
-        compare(
-            "ship_type",
-            num(self.ship_type.map(u32::from)),
-            num(after.ship_type.map(u32::from)),
-        );
-        compare(
-            "length",
-            num(self.length.map(u32::from)),
-            num(after.length.map(u32::from)),
-        );
-        compare(
-            "beam",
-            num(self.beam.map(u32::from)),
-            num(after.beam.map(u32::from)),
-        );
-        changes
-    }
-}
 
 /// Everything known about one vessel. Kept small: a service tracks every MMSI it hears.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -139,6 +42,9 @@ pub struct Vessel {
     /// The last fix's [`copy_key`]: another receiver's copy of it has the same.
     #[serde(default)]
     pub(super) last_fix_key: u64,
+    /// The last static report applied: another receiver's copy of it says the same.
+    #[serde(default)]
+    last_report: ReportSeen,
     /// Latest identity; shared with `identity_at_last_fix` until a report changes it.
     pub identity: Arc<Identity>,
     /// The identity as it stood when the last fix arrived: "before" evidence for a gap.
@@ -166,6 +72,7 @@ impl Vessel {
             last_heard: time,
             last_fix: None,
             last_fix_key: NO_COPY_KEY,
+            last_report: ReportSeen::default(),
             identity_at_last_fix: identity.clone(),
             identity,
             reports_since_last_fix: None,
@@ -596,10 +503,21 @@ impl VesselTable {
     }
 
     /// Folds a static report into the identity of the MMSI and of the segment it belongs to;
-    /// returns whether the MMSI's identity changed, and that segment.
-    pub fn observe_report(&mut self, report: &VesselReport, time: UnixMillis) -> (bool, u32) {
+    /// returns whether the MMSI's identity changed, and that segment. `None`: another
+    /// reception of the report applied last (see [`report_copy_key`]), which changes nothing.
+    pub fn observe_report(
+        &mut self,
+        report: &VesselReport,
+        time: UnixMillis,
+    ) -> Option<(bool, u32)> {
+        let window = self.copy_window_ms;
         let i = self.vessel_index(report.mmsi, time);
         let vessel = &mut self.vessels[i];
+        let key = report_copy_key(report);
+        if vessel.last_report.is_copy(key, time, window) {
+            return None;
+        }
+        vessel.last_report = ReportSeen::new(key, time);
         vessel.heard_at(time);
         let silent_since = |last: Option<Position>| {
             last.is_some_and(|last| {
@@ -641,7 +559,7 @@ impl VesselTable {
                 }
             }
         };
-        (apply_shared(&mut vessel.identity, report), segment)
+        Some((apply_shared(&mut vessel.identity, report), segment))
     }
 
     /// The segments of `mmsi` whose silence may be an open gap: each segment's id, last fix
@@ -800,7 +718,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::model::{Heard, TimeSource};
+    use crate::model::{Heard, TimeSource, TransceiverClass};
 
     /// The checks made before copying a shared identity agree with what folding the report in
     /// does, field by field: unknown, equal and different values, on either side.
@@ -915,9 +833,12 @@ mod tests {
             if step == 3 {
                 // Static data follows no fix of its own: the hull decides.
                 let (report, _) = hull(0, 180, 70);
-                let (_, owner) = table.observe_report(&report, UnixMillis(T0 + 16 * MINUTE));
+                let at = |minutes| UnixMillis(T0 + minutes * MINUTE);
+                let (_, owner) = table.observe_report(&report, at(16)).expect("a new report");
                 assert_eq!(owner, 2);
-                let (_, owner) = table.observe_report(&tanker.0, UnixMillis(T0 + 17 * MINUTE));
+                let (_, owner) = table
+                    .observe_report(&tanker.0, at(17))
+                    .expect("a new report");
                 assert_eq!(owner, 1);
             }
         }

@@ -233,6 +233,74 @@ fn one_transmission_heard_by_two_sources_is_stored_once() {
     assert_eq!(repeated_track_points(&every_db).0, 7_361 - 10);
 }
 
+/// The same split as above, for static reports: another receiver's copy of the report a
+/// vessel's static data came from last, within `duplicate_window_s`, is not applied again.
+/// Applied, it moved the vessel's last heard by the copy's delay (10 of 327 vessels differed
+/// from the log as one). Now the split applies the very reports the log as one applies, and a
+/// vessel's row differs only where a fix copy without its UTC second was kept.
+#[test]
+fn a_static_report_heard_by_two_sources_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(corpus("simpleais/sample.ais")).unwrap();
+    let (ai, other): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" !AI"));
+    let logs = [("ai.ais", ai), ("other.ais", other)].map(|(name, lines)| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path
+    });
+    let (whole, whole_db) = replay_into(dir.path(), "", "whole.db", "simpleais/sample.ais");
+    let config = config_in(dir.path(), "");
+    let split_db = dir.path().join("split.db");
+    let (split, store) = replay(&config, Store::open(&split_db).unwrap(), &logs).unwrap();
+    drop(store);
+    assert_eq!(
+        whole.engine.duplicate_reports, 0,
+        "the decoder took the copies"
+    );
+    assert_eq!(split.engine.vessel_reports, whole.engine.vessel_reports);
+    assert_eq!(split.engine.vessel_reports, 480);
+    assert_eq!(split.engine.duplicate_reports, 90);
+
+    let rows = |db: &Path| -> BTreeMap<u32, (i64, String)> {
+        let conn = Connection::open(db).unwrap();
+        let mut statement = conn
+            .prepare(
+                "SELECT mmsi, fixes, first_heard, last_heard, last_fix_time, name, callsign, \
+                 ship_type, length, beam, draught, destination, class FROM vessels",
+            )
+            .unwrap();
+        statement
+            .query_map([], |r| {
+                let rest: Vec<String> = (2..13)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                Ok((r.get(0)?, (r.get(1)?, rest.join("|"))))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let (whole_rows, split_rows) = (rows(&whole_db), rows(&split_db));
+    assert_eq!(whole_rows.len(), 327);
+    assert_eq!(
+        whole_rows.keys().collect::<Vec<_>>(),
+        split_rows.keys().collect::<Vec<_>>()
+    );
+    let mut differing = Vec::new();
+    for (mmsi, (fixes, row)) in &whole_rows {
+        let (split_fixes, split_row) = &split_rows[mmsi];
+        if (fixes, row) != (split_fixes, split_row) {
+            assert!(split_fixes > fixes, "{mmsi}: {row} against {split_row}");
+            differing.push(*mmsi);
+        }
+    }
+    assert_eq!(
+        differing,
+        [366_926_740, 477_282_800],
+        "the vessels with kept fix copies"
+    );
+}
+
 /// Real position reports sent under group numbers (`0` + MID + 5 digits) in the Danish
 /// stream: tracked and stored like any ship.
 #[test]

@@ -541,6 +541,8 @@ fn metrics_health_and_readiness_are_served_on_loopback() {
         "aisgap_open_gaps",
         "aisgap_dark_now",
         "aisgap_trips_total",
+        "aisgap_fix_copies_total",
+        "aisgap_report_copies_total",
     ] {
         assert!(
             page.contains(&format!("# TYPE {family} ")),
