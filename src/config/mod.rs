@@ -15,6 +15,7 @@
 mod at_sea;
 mod csv_map;
 mod defaults;
+mod engine;
 mod files;
 mod http;
 mod order;

@@ -72,15 +72,8 @@ impl Engines {
     pub fn new(config: &Config, parts: usize, writer: SyncSender<Vec<Change>>) -> Engines {
         let batch_rows = config.store.batch_rows.max(1);
         if parts <= 1 {
-            let mut engine = Engine::new(
-                config.detect.clone(),
-                config.ports.clone(),
-                config.watchlist.clone(),
-                config.store.track_interval_minutes,
-            );
-            engine.set_copy_window_ms(config.decode.duplicate_window_ms());
             return Engines::Whole {
-                engine: Box::new(engine),
+                engine: Box::new(Engine::configured(config, Partition::WHOLE)),
                 writer,
                 batch_rows,
             };
@@ -181,14 +174,7 @@ impl Split {
         for index in 0..parts {
             let (to_part, inbox) = sync_channel::<ToPart>(BATCHES_IN_FLIGHT);
             let (outbox, answer) = sync_channel::<FromPart>(BATCHES_IN_FLIGHT);
-            let mut engine = Engine::partitioned(
-                config.detect.clone(),
-                config.ports.clone(),
-                config.watchlist.clone(),
-                config.store.track_interval_minutes,
-                Partition::new(index as u32, parts as u32),
-            );
-            engine.set_copy_window_ms(config.decode.duplicate_window_ms());
+            let engine = Engine::configured(config, Partition::new(index as u32, parts as u32));
             let thread = std::thread::Builder::new()
                 .name(format!("engine-{index}"))
                 .spawn(move || run_part(engine, inbox, outbox))

@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
+use crate::engine::partition::Partition;
 use crate::engine::{Change, Engine, EngineCheckpoint};
 use crate::source::{run_source_at, FileMark, RawLine, ResumeAt, SourceMetrics, SourceSpec};
 use crate::store::read::GapFilter;
@@ -316,16 +317,7 @@ type OpenedEngine = (
 
 /// Opens the database and the engine where the last commit left them.
 fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceError> {
-    let fresh = || {
-        let mut engine = Engine::new(
-            config.detect.clone(),
-            config.ports.clone(),
-            config.watchlist.clone(),
-            config.store.track_interval_minutes,
-        );
-        engine.set_copy_window_ms(config.decode.duplicate_window_ms());
-        engine
-    };
+    let fresh = || Engine::configured(config, Partition::WHOLE);
     let Some(resume) = store.resume_point()? else {
         tracing::info!("No checkpoint in the database; starting afresh.");
         return Ok((
@@ -384,13 +376,7 @@ fn open_engine(config: &Config, store: &Store) -> Result<OpenedEngine, ServiceEr
     );
     engine.restore_witness(witnessed);
     // The configuration may have changed while the service was down.
-    engine.reconfigure(
-        config.detect.clone(),
-        config.ports.clone(),
-        config.watchlist.clone(),
-        config.store.track_interval_minutes,
-    );
-    engine.set_copy_window_ms(config.decode.duplicate_window_ms());
+    engine.reconfigure_to(config);
     tracing::info!(
         saved_at = %resume.saved_at,
         stream_clock = %engine.clock().map_or_else(|| "-".to_string(), |c| c.to_string()),

@@ -510,14 +510,7 @@ impl Pipeline {
     }
 
     fn reconfigure(&mut self, config: Config) {
-        self.engine.reconfigure(
-            config.detect.clone(),
-            config.ports.clone(),
-            config.watchlist.clone(),
-            config.store.track_interval_minutes,
-        );
-        self.engine
-            .set_copy_window_ms(config.decode.duplicate_window_ms());
+        self.engine.reconfigure_to(&config);
         for (name, state) in &mut self.sources {
             let options = decode_options_of(&config, name);
             if options != state.options {

@@ -196,6 +196,18 @@ fn repeated_receptions_are_counted_and_stored_once() {
     assert_eq!(repeated_once, 0);
 }
 
+/// The US coastal log written as two logs in `dir`, one per receiver (`!AIVDM` and the other
+/// talkers), as two sources' logs would be.
+fn split_by_receiver(dir: &Path) -> [PathBuf; 2] {
+    let text = std::fs::read_to_string(corpus("simpleais/sample.ais")).unwrap();
+    let (ai, other): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" !AI"));
+    [("ai.ais", ai), ("other.ais", other)].map(|(name, lines)| {
+        let path = dir.join(name);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path
+    })
+}
+
 /// The same log as two sources, one per receiver (`!AIVDM` and the other talkers): each
 /// decoder sees one copy of each transmission only, so it has nothing to drop, and 7,359 fixes
 /// were stored against 5,037 for the log as one. The engine knows another receiver's copy
@@ -204,13 +216,7 @@ fn repeated_receptions_are_counted_and_stored_once() {
 #[test]
 fn one_transmission_heard_by_two_sources_is_stored_once() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(corpus("simpleais/sample.ais")).unwrap();
-    let (ai, other): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" !AI"));
-    let logs = [("ai.ais", ai), ("other.ais", other)].map(|(name, lines)| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        path
-    });
+    let logs = split_by_receiver(dir.path());
     let replay_both = |decode: &str, name: &str| {
         let config = config_in(dir.path(), decode);
         let db = dir.path().join(name);
@@ -241,13 +247,7 @@ fn one_transmission_heard_by_two_sources_is_stored_once() {
 #[test]
 fn a_static_report_heard_by_two_sources_is_applied_once() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(corpus("simpleais/sample.ais")).unwrap();
-    let (ai, other): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains(" !AI"));
-    let logs = [("ai.ais", ai), ("other.ais", other)].map(|(name, lines)| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        path
-    });
+    let logs = split_by_receiver(dir.path());
     let (whole, whole_db) = replay_into(dir.path(), "", "whole.db", "simpleais/sample.ais");
     let config = config_in(dir.path(), "");
     let split_db = dir.path().join("split.db");
