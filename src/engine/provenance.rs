@@ -350,11 +350,16 @@ impl Witness {
         }
         let seen = self.seen.entry(mmsi).or_default();
         seen.last_heard = seen.last_heard.max(time.as_millis());
+        // A message timed as one already remembered is another reception of it (the engine
+        // keeps one fix per vessel and time): the first reception stays the evidence, whatever
+        // slot of the ring either would take.
         if is_fix {
-            let next = seen.next;
-            seen.fixes[next] = Some(origin);
-            seen.next = (next + 1) % FIXES_KEPT;
-        } else {
+            if seen.fix_at(origin.time).is_none() {
+                let next = seen.next;
+                seen.fixes[next] = Some(origin);
+                seen.next = (next + 1) % FIXES_KEPT;
+            }
+        } else if seen.report.as_ref().is_none_or(|r| r.time != origin.time) {
             seen.earlier_report = seen.report.replace(origin);
         }
     }
@@ -410,5 +415,48 @@ impl Witness {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Fix, Heard, LineRef, VesselReport};
+
+    const MMSI: Mmsi = Mmsi(205_686_000);
+
+    fn heard(source: u32, line: u64) -> Heard {
+        Heard {
+            time: Some(UnixMillis(1_673_395_202_000)),
+            line: Some(LineRef {
+                source,
+                line,
+                offset: line * 120,
+            }),
+            ..Heard::default()
+        }
+    }
+
+    /// The same export given twice: each row is heard from two sources at one time.
+    #[test]
+    fn a_message_heard_again_at_its_time_leaves_the_first_reception_as_the_evidence() {
+        let time = UnixMillis(1_673_395_202_000);
+        let mut witness = Witness::default();
+        for source in [0, 1] {
+            let fix = Fix::bare(MMSI, 1, heard(source, 825), 32.14278, -118.47444);
+            witness.heard(&AisEvent::Fix(fix), time);
+            let report = VesselReport {
+                mmsi: MMSI,
+                heard: heard(source, 825),
+                ..VesselReport::default()
+            };
+            witness.heard(&AisEvent::VesselReport(report), time);
+        }
+        let seen = &witness.seen[&MMSI];
+        assert_eq!(seen.fix_at(time).map(|o| o.line.source), Some(0));
+        assert_eq!(seen.fixes.iter().flatten().count(), 1, "one slot taken");
+        let before = seen.report_at_or_before(time).map(|o| o.line.source);
+        assert_eq!(before, Some(0));
+        assert_eq!(seen.earlier_report, None);
     }
 }

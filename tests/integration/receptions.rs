@@ -12,7 +12,7 @@ use aisgap::offline::replay::{replay, ReplaySummary};
 use aisgap::store::{Reader, Store};
 use rusqlite::Connection;
 
-use crate::support::{corpus, repo_path};
+use crate::support::{corpus, dump, provenance, repo_path};
 
 /// Decodes a corpus file as `aisgap decode --summary` does, returning its counters.
 fn decode_summary(relative: &str) -> DecodeStats {
@@ -299,6 +299,47 @@ fn a_static_report_heard_by_two_sources_is_applied_once() {
         [366_926_740, 477_282_800],
         "the vessels with kept fix copies"
     );
+}
+
+/// Overlapping exports are an analyst's everyday: the same log given twice (here, the file
+/// and a copy of it under the same name in another folder) stores nothing twice and cites the
+/// same evidence. Fixes with their UTC second and static reports are other receptions by their
+/// content; a CSV row's fix, which has no UTC second, by its time (one fix per vessel and
+/// time); and the evidence of a message heard twice at one time is its first reception.
+#[test]
+fn a_log_given_twice_replays_as_the_log_once() {
+    // The first two have silences of 6 h and more, so evidence; AMSA's noisy hour has many
+    // receivers' copies and time sentences.
+    for (log, evidence) in [
+        ("aisdb/test_data_noaa_20230101.csv", true),
+        ("libais/test.aivdm", true),
+        ("amsa/ais.txt", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // Every vessel watched, so that every silence has evidence to compare.
+        let watch_all = "\n[detect]\nwatch_all = true";
+        let (once, once_db) = replay_into(dir.path(), watch_all, "once.db", log);
+        let copy_dir = dir.path().join("copy");
+        std::fs::create_dir(&copy_dir).unwrap();
+        let original = corpus(log);
+        let copy = copy_dir.join(original.file_name().unwrap());
+        std::fs::copy(&original, &copy).unwrap();
+        let config = config_in(dir.path(), watch_all);
+        let twice_db = dir.path().join("twice.db");
+        let store = Store::open(&twice_db).unwrap();
+        let (twice, store) = replay(&config, store, &[original, copy]).unwrap();
+        drop(store);
+        assert_eq!(twice.engine.fixes, 2 * once.engine.fixes, "{log}");
+        assert!(twice.engine.duplicate_fixes >= once.engine.fixes, "{log}");
+        assert_eq!(provenance(&once_db).len() > 10, evidence, "{log}");
+        // Every table but the counters, which count the copies.
+        let tables = |db: &Path| -> Vec<String> {
+            let rows = dump(db).into_iter();
+            rows.filter(|row| !row.starts_with("ingest: ")).collect()
+        };
+        assert_eq!(tables(&twice_db), tables(&once_db), "{log}");
+        assert_eq!(provenance(&twice_db), provenance(&once_db), "{log}");
+    }
 }
 
 /// Real position reports sent under group numbers (`0` + MID + 5 digits) in the Danish
