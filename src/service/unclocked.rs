@@ -292,20 +292,17 @@ mod tests {
         }
     }
 
+    fn heard(time: i64, source: TimeSource) -> Heard {
+        Heard {
+            time: Some(UnixMillis(time)),
+            time_source: Some(source),
+            ..Heard::default()
+        }
+    }
+
     fn event(mmsi: u32, time: i64, source: TimeSource, line: u64) -> AisEvent {
-        let mut event = AisEvent::Fix(crate::model::Fix::bare(
-            Mmsi(mmsi),
-            1,
-            Heard {
-                time: Some(UnixMillis(time)),
-                time_source: Some(source),
-                station: None,
-                channel: None,
-                line: None,
-            },
-            42.0,
-            133.0,
-        ));
+        let fix = crate::model::Fix::bare(Mmsi(mmsi), 1, heard(time, source), 42.0, 133.0);
+        let mut event = AisEvent::Fix(fix);
         event.mark_line(LineRef {
             source: 1,
             line,
@@ -451,13 +448,7 @@ mod tests {
             AisEvent::Other(OtherMessage {
                 mmsi: Mmsi(2),
                 msg_type: 8,
-                heard: Heard {
-                    time: Some(UnixMillis(NOW)),
-                    time_source: Some(TimeSource::TagBlock),
-                    station: None,
-                    channel: None,
-                    line: None,
-                },
+                heard: heard(NOW, TimeSource::TagBlock),
             }),
         ];
         holds.after_line(

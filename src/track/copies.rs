@@ -35,7 +35,7 @@ pub fn copy_key(fix: &Fix) -> u64 {
         second,
         u64::from(fix.msg_type),
     ];
-    parts.iter().fold(FNV_OFFSET, |h, &w| fnv_step(h, w)).max(1)
+    Mix::of(parts)
 }
 
 /// A fix with `key` at `time` is the last fix (`last`, whose key was `last_key`) heard again,
@@ -52,20 +52,13 @@ pub fn is_copy(
         && last.is_some_and(|last| (time.as_millis() - last.time.as_millis()).abs() <= window_ms)
 }
 
-// FNV-1a: a key is compared, never looked up, so its spread matters little.
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv_step(hash: u64, word: u64) -> u64 {
-    (hash ^ word).wrapping_mul(0x0000_0100_0000_01b3)
-}
-
 /// What a static report said, hashed: equal for two receptions of one transmission. A vessel
 /// sends its static data every few minutes (type 5 and 24 every 6), so the same words within
 /// the copy window are another receiver's copy (or a repeater's, whose repeat indicator the
 /// decoder's filter sees as a difference); applied again, it would only move the vessel's
 /// last heard by the copy's delay.
 pub fn report_copy_key(report: &VesselReport) -> u64 {
-    let number = |value: Option<u64>| value.map_or(u64::MAX, |v| v);
+    let number = |value: Option<u64>| value.unwrap_or(u64::MAX);
     let class = report.class.map_or(u64::MAX, |c| match c {
         TransceiverClass::A => 0,
         TransceiverClass::B => 1,
@@ -85,9 +78,7 @@ pub fn report_copy_key(report: &VesselReport) -> u64 {
         number(report.draught.map(|d| u64::from(d.to_bits()))),
     ];
     let mut mix = Mix::default();
-    for word in words {
-        mix.push(word);
-    }
+    mix.push_all(words);
     for text in [
         &report.name,
         &report.callsign,
@@ -111,10 +102,10 @@ pub fn report_copy_key(report: &VesselReport) -> u64 {
     mix.key()
 }
 
-/// A sum of words each multiplied by an odd number of its own position: the products do not
-/// wait for each other, as a chained hash's steps do (a CSV row brings a report with every
-/// fix), and a change of any one word always changes the sum (an odd multiplier is a
-/// bijection of the 64-bit words).
+/// The key of a list of words: a sum of the words each multiplied by an odd number of its own
+/// position. A key is compared, never looked up, and is made for every fix and report: the
+/// products do not wait for each other, as a chained hash's steps do, and a change of any one
+/// word always changes the sum (an odd multiplier is a bijection of the 64-bit words).
 #[derive(Default)]
 struct Mix {
     sum: u64,
@@ -129,6 +120,18 @@ impl Mix {
         self.sum = self
             .sum
             .wrapping_add(word.wrapping_mul(self.multiplier | 1));
+    }
+
+    fn of(words: impl IntoIterator<Item = u64>) -> u64 {
+        let mut mix = Mix::default();
+        mix.push_all(words);
+        mix.key()
+    }
+
+    fn push_all(&mut self, words: impl IntoIterator<Item = u64>) {
+        for word in words {
+            self.push(word);
+        }
     }
 
     fn key(&self) -> u64 {
