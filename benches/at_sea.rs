@@ -143,7 +143,7 @@ fn report(v: &Vessel, t: i64, watched: bool) -> AisEvent {
             line: None,
         },
         imo: None,
-        name: Some(format!("VESSEL {}", v.mmsi)),
+        name: Some(format!("VESSEL {}", v.mmsi).into()),
         callsign: None,
         ship_type: Some(if watched { 80 } else { 70 }),
         to_bow: Some(80),

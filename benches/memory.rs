@@ -271,7 +271,7 @@ fn main() {
                         time: Some(UnixMillis(time + 1)),
                         ..Heard::default()
                     },
-                    name: Some(format!("VESSEL {i}")),
+                    name: Some(format!("VESSEL {i}").into()),
                     callsign: Some("UBAA7".into()),
                     imo: Some(9_000_000 + i),
                     ship_type: Some(if i % 20 == 0 { 80 } else { 70 }),

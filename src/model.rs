@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::UnixMillis;
 
+mod text;
+pub use text::ShortText;
+
 /// Maritime Mobile Service Identity: the 30-bit station number every AIS message carries.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -207,8 +210,8 @@ pub struct VesselReport {
     #[serde(flatten)]
     pub heard: Heard,
     pub imo: Option<u32>,
-    pub name: Option<String>,
-    pub callsign: Option<String>,
+    pub name: Option<ShortText>,
+    pub callsign: Option<ShortText>,
     /// ITU ship and cargo type (80-89 tanker).
     pub ship_type: Option<u8>,
     /// Metres from the reference point to bow, stern, port and starboard.
@@ -222,9 +225,9 @@ pub struct VesselReport {
     pub beam: Option<u16>,
     /// Present static draught, metres.
     pub draught: Option<f32>,
-    pub destination: Option<String>,
+    pub destination: Option<ShortText>,
     /// Estimated time of arrival as sent: `MM-DDTHH:MMZ`, no year.
-    pub eta: Option<String>,
+    pub eta: Option<ShortText>,
 }
 
 /// A base station report (type 4): proof that a receiver is alive and hearing its area.

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use crate::model::{
-    AisEvent, Fix, Heard, LineRef, Mmsi, OtherMessage, ReceiverHeartbeat, TimeSource,
+    AisEvent, Fix, Heard, LineRef, Mmsi, OtherMessage, ReceiverHeartbeat, ShortText, TimeSource,
     TransceiverClass, VesselReport,
 };
 use crate::time::UnixMillis;
@@ -142,8 +142,8 @@ impl<'a> ReportFields<'a> {
             class: self.class,
             heard,
             imo: self.imo,
-            name: self.name.map(str::to_string),
-            callsign: self.callsign.map(str::to_string),
+            name: self.name.map(ShortText::new),
+            callsign: self.callsign.map(ShortText::new),
             ship_type: self.ship_type,
             to_bow: self.to_bow,
             to_stern: self.to_stern,
@@ -152,8 +152,8 @@ impl<'a> ReportFields<'a> {
             length: self.length,
             beam: self.beam,
             draught: self.draught,
-            destination: self.destination.map(str::to_string),
-            eta: self.eta.map(str::to_string),
+            destination: self.destination.map(ShortText::new),
+            eta: self.eta.map(ShortText::new),
         }
     }
 }
@@ -501,8 +501,8 @@ fn read_report(c: &mut Cursor<'_>, mmsi: Mmsi, msg_type: u8) -> Result<VesselRep
     let part = c.opt(Cursor::u8)?;
     let class = c.class()?;
     let imo = c.opt(Cursor::u32)?;
-    let name = c.opt(Cursor::string)?;
-    let callsign = c.opt(Cursor::string)?;
+    let name = c.opt(Cursor::text)?;
+    let callsign = c.opt(Cursor::text)?;
     let ship_type = c.opt(Cursor::u8)?;
     let mut sizes = [None; 6];
     for size in &mut sizes {
@@ -526,8 +526,8 @@ fn read_report(c: &mut Cursor<'_>, mmsi: Mmsi, msg_type: u8) -> Result<VesselRep
         length,
         beam,
         draught: c.opt(Cursor::f32)?,
-        destination: c.opt(Cursor::string)?,
-        eta: c.opt(Cursor::string)?,
+        destination: c.opt(Cursor::text)?,
+        eta: c.opt(Cursor::text)?,
     })
 }
 
@@ -627,9 +627,12 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    fn string(&mut self) -> Result<String, RecordError> {
+    fn text(&mut self) -> Result<ShortText, RecordError> {
         let bytes = self.str_bytes()?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| self.error("text that is not UTF-8"))
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(ShortText::new(text)),
+            Err(_) => Err(self.error("text that is not UTF-8")),
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! message types aisgap interprets (ITU-R M.1371-5), turned into model events.
 
 use crate::model::{
-    AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat, StationKind, TransceiverClass,
-    VesselReport,
+    AisEvent, Fix, Heard, Mmsi, OtherMessage, ReceiverHeartbeat, ShortText, StationKind,
+    TransceiverClass, VesselReport,
 };
 use crate::time::UnixMillis;
 
@@ -191,7 +191,7 @@ impl PayloadBits {
 
     /// 6-bit text of `chars` characters at `start`, `@` padding and spaces trimmed; `None`
     /// when nothing is left. Characters past the end of the payload are treated as padding.
-    pub fn text(&self, start: usize, chars: usize) -> Option<String> {
+    pub fn text(&self, start: usize, chars: usize) -> Option<ShortText> {
         let available = self.bit_len.saturating_sub(start) / 6;
         let chars = chars.min(available);
         let mut buf = [0u8; 64];
@@ -211,7 +211,7 @@ impl PayloadBits {
         // Every byte is printable ASCII, so this cannot fail; the fallback keeps it panic-free.
         std::str::from_utf8(&buf[start..end])
             .ok()
-            .map(str::to_owned)
+            .map(ShortText::new)
     }
 }
 
@@ -641,17 +641,21 @@ fn with_dimensions(
 }
 
 /// `MM-DDTHH:MMZ` as sent, or `None` when month or day is "not available" (0) or impossible.
-fn eta(month: u32, day: u32, hour: u32, minute: u32) -> Option<String> {
+fn eta(month: u32, day: u32, hour: u32, minute: u32) -> Option<ShortText> {
     if month == 0 || month > 12 || day == 0 {
         return None;
     }
-    let mut eta = String::with_capacity(12);
-    for (value, separator) in [(month, '-'), (day, 'T'), (hour, ':'), (minute, 'Z')] {
-        eta.push(char::from(b'0' + (value / 10 % 10) as u8));
-        eta.push(char::from(b'0' + (value % 10) as u8));
-        eta.push(separator);
+    let mut eta = [0u8; 12];
+    for (slot, (value, separator)) in
+        eta.chunks_exact_mut(3)
+            .zip([(month, b'-'), (day, b'T'), (hour, b':'), (minute, b'Z')])
+    {
+        slot[0] = b'0' + (value / 10 % 10) as u8;
+        slot[1] = b'0' + (value % 10) as u8;
+        slot[2] = separator;
     }
-    Some(eta)
+    // Digits and separators only, so always UTF-8.
+    std::str::from_utf8(&eta).ok().map(ShortText::new)
 }
 
 /// The base station's clock reading, when every field is valid (year 0, month 0, day 0,

@@ -246,7 +246,7 @@ impl VesselAtSea {
         VesselAtSea {
             mmsi,
             imo: identity.imo,
-            name: identity.name.clone(),
+            name: identity.name.as_deref().map(str::to_owned),
             mid,
             flag: mid.and_then(flag_of).map(str::to_owned),
             ship_type: identity.ship_type,

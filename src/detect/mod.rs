@@ -553,8 +553,13 @@ pub fn apply_evidence(
 ) {
     let latest = after.unwrap_or(before);
     record.imo = latest.imo.or(before.imo);
-    record.name = latest.name.clone().or_else(|| before.name.clone());
-    record.callsign = latest.callsign.clone().or_else(|| before.callsign.clone());
+    record.name = latest
+        .name
+        .as_deref()
+        .or(before.name.as_deref())
+        .map(str::to_owned);
+    record.callsign =
+        (latest.callsign.as_deref().or(before.callsign.as_deref())).map(str::to_owned);
     record.ship_type = latest.ship_type.or(before.ship_type);
     record.draught_before = before.draught.map(|d| round_to(f64::from(d), 2));
     record.draught_after = after

@@ -664,7 +664,7 @@ mod tests {
                 time: Some(UnixMillis(253_402_300_800_000)),
                 ..Heard::default()
             },
-            name: Some(String::new()),
+            name: Some("".into()),
             draught: Some(f32::MAX),
             eta: Some("\u{1f}".into()),
             ..VesselReport::default()

@@ -620,7 +620,7 @@ mod tests {
             class: Some(fix.class),
             heard: fix.heard.clone(),
             imo: None,
-            name: Some(name.to_string()),
+            name: Some(name.into()),
             callsign: None,
             ship_type: Some(80),
             to_bow: None,

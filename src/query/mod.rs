@@ -264,7 +264,7 @@ fn write_transmitters(segments: &[SegmentAt], out: &mut dyn Write) -> io::Result
                 short_time(s.first_heard),
                 s.last_fix_time.map_or_else(|| "-".into(), short_time),
                 s.fixes.to_string(),
-                i.name.clone().unwrap_or_else(|| "-".into()),
+                i.name.as_deref().unwrap_or("-").to_owned(),
                 opt(i.ship_type),
                 opt(i.length),
                 opt(i.beam),

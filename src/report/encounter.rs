@@ -525,7 +525,9 @@ fn identities(e: &EncounterEvidence) -> String {
         ("MMSI", |s, _| Some(s.vessel.mmsi.to_string())),
         ("name", |s, _| s.vessel.name.clone()),
         ("IMO", |s, _| s.vessel.imo.map(|v| v.to_string())),
-        ("call sign", |_, i| i.and_then(|i| i.callsign.clone())),
+        ("call sign", |_, i| {
+            i.and_then(|i| i.callsign.as_deref().map(str::to_owned))
+        }),
         ("flag (MID)", |s, _| {
             s.vessel.flag.clone().map(|f| {
                 format!(

@@ -470,14 +470,16 @@ fn identity_after(history: &[IdentityAt], b: UnixMillis) -> Option<&Identity> {
 type Field = (&'static str, fn(&Identity) -> Option<String>);
 
 const FIELDS: [Field; 8] = [
-    ("name", |i| i.name.clone()),
+    ("name", |i| i.name.as_deref().map(str::to_owned)),
     ("imo", |i| i.imo.map(|v| v.to_string())),
-    ("callsign", |i| i.callsign.clone()),
+    ("callsign", |i| i.callsign.as_deref().map(str::to_owned)),
     ("ship_type", |i| i.ship_type.map(|v| v.to_string())),
     ("length", |i| i.length.map(|v| format!("{v} m"))),
     ("beam", |i| i.beam.map(|v| format!("{v} m"))),
     ("draught", |i| i.draught.map(|v| format!("{v:.1} m"))),
-    ("destination", |i| i.destination.clone()),
+    ("destination", |i| {
+        i.destination.as_deref().map(str::to_owned)
+    }),
 ];
 
 fn identity(e: &TripEvidence) -> String {

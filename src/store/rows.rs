@@ -9,7 +9,7 @@ use rusqlite::{named_params, Row, Statement};
 
 use super::cells::Cells;
 use crate::detect::{Confidence, GapRecord, GapStatus};
-use crate::model::{Mmsi, TransceiverClass};
+use crate::model::{Mmsi, ShortText, TransceiverClass};
 use crate::time::UnixMillis;
 use crate::track::Identity;
 
@@ -238,6 +238,21 @@ fn class_from_text(text: &str) -> Option<TransceiverClass> {
     [TransceiverClass::A, TransceiverClass::B]
         .into_iter()
         .find(|c| class_text(Some(*c)) == Some(text))
+}
+
+/// A report's text is stored as the text it holds.
+impl rusqlite::types::ToSql for ShortText {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.as_bytes()),
+        ))
+    }
+}
+
+impl rusqlite::types::FromSql for ShortText {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        value.as_str().map(ShortText::new)
+    }
 }
 
 #[cfg(test)]

@@ -4,19 +4,19 @@
 use serde::{Deserialize, Serialize};
 
 use super::segments::fill_if_unknown;
-use crate::model::{TransceiverClass, VesselReport};
+use crate::model::{ShortText, TransceiverClass, VesselReport};
 
 /// Who a vessel says it is: the latest value of each static field.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     pub imo: Option<u32>,
-    pub name: Option<String>,
-    pub callsign: Option<String>,
+    pub name: Option<ShortText>,
+    pub callsign: Option<ShortText>,
     pub ship_type: Option<u8>,
     pub length: Option<u16>,
     pub beam: Option<u16>,
     pub draught: Option<f32>,
-    pub destination: Option<String>,
+    pub destination: Option<ShortText>,
     pub class: Option<TransceiverClass>,
 }
 
@@ -82,7 +82,7 @@ impl Identity {
                 }
             }
         };
-        let text = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_string());
+        let text = |s: &Option<ShortText>| s.as_ref().map(|s| s.trim().to_string());
         let num = |n: Option<u32>| n.map(|n| n.to_string());
         compare("imo", num(self.imo), num(after.imo));
         compare("name", text(&self.name), text(&after.name));

@@ -726,12 +726,7 @@ mod tests {
     fn the_checks_before_copying_agree_with_applying_and_filling() {
         let values = |i: usize| VesselReport {
             imo: [None, Some(9_045_613), Some(8_914_934)][i % 3],
-            name: [
-                None,
-                Some("UN BYOL 2".to_string()),
-                Some("PAEK YANG".to_string()),
-            ][i / 3 % 3]
-                .clone(),
+            name: [None, Some("UN BYOL 2".into()), Some("PAEK YANG".into())][i / 3 % 3].clone(),
             draught: [None, Some(3.6), Some(5.1)][i / 9 % 3],
             class: [None, Some(TransceiverClass::A), Some(TransceiverClass::B)][i / 27 % 3],
             ..VesselReport::default()

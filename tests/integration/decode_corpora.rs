@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use aisgap::decode::{DecodeOptions, DecodeStats, NmeaDecoder, Reject};
-use aisgap::model::{AisEvent, Fix, Mmsi, TimeSource, VesselReport};
+use aisgap::model::{AisEvent, Fix, Mmsi, ShortText, TimeSource, VesselReport};
 use aisgap::source::file::{Line, LineReader, DEFAULT_MAX_LINE};
 use aisgap::time::UnixMillis;
 use serde_json::Value;
@@ -83,7 +83,7 @@ struct Tally {
     /// merges its name into the part B record).
     ours_only: Vec<String>,
     /// Our latest type 24 part A name per MMSI, to compare with gpsd's merged record.
-    part_a_names: HashMap<u32, Option<String>>,
+    part_a_names: HashMap<u32, Option<ShortText>>,
     /// gpsd's ring of 8 part A slots (MAX_TYPE24_INTERLEAVE) waiting for their part B.
     gpsd_part_a_ring: [Option<u32>; 8],
     gpsd_part_a_next: usize,
@@ -128,7 +128,7 @@ const TEXT_DIFFERENCES: [(u32, &str, &str, &str); 1] = [(244_710_865, "callsign"
 
 /// gpsd text fields: empty means "not available". gpsd keeps leading spaces (" TINA"); we
 /// trim them.
-fn text_eq(ours: &Option<String>, gpsd: &Value) -> bool {
+fn text_eq(ours: &Option<ShortText>, gpsd: &Value) -> bool {
     let g = gpsd.as_str().unwrap_or("").trim_start_matches(' ');
     match ours {
         None => g.is_empty(),
@@ -141,7 +141,7 @@ fn text_field(
     ctx: &str,
     mmsi: Mmsi,
     field: &str,
-    ours: &Option<String>,
+    ours: &Option<ShortText>,
     g: &Value,
 ) {
     let known = TEXT_DIFFERENCES.iter().any(|&(m, f, o, gp)| {
