@@ -25,6 +25,7 @@ use crate::detect::{
     apply_evidence, judge_closed, min_gap_hours, GapRecord, GapStatus, JudgementChange, Reason,
 };
 use crate::detect::{Visit, VisitTracker};
+use crate::hashed::MmsiMap;
 use crate::model::{AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
@@ -262,7 +263,7 @@ pub struct Engine {
     swept_day: i64,
     watched: BTreeSet<Mmsi>,
     open: BTreeSet<Mmsi>,
-    recent: HashMap<Mmsi, Vec<ClosedGap>>,
+    recent: MmsiMap<Vec<ClosedGap>>,
     stats: EngineStats,
     changes: Vec<Change>,
     clock_guard: StreamClockGuard,
@@ -307,7 +308,7 @@ impl Engine {
             swept_day: i64::MIN,
             watched: BTreeSet::new(),
             open: BTreeSet::new(),
-            recent: HashMap::new(),
+            recent: MmsiMap::default(),
             stats: EngineStats::default(),
             changes: vec![judged_by],
             clock_guard: StreamClockGuard::default(),

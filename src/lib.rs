@@ -23,7 +23,8 @@
 //! `watchlist` are what an analyst designates, `problem` is the located complaint they all
 //! report, `model` and `time` are the shared vocabulary, `simulate/` generates scenarios with
 //! ground truth. `record` is the replay order of events, shared by replay's sort and the
-//! service's reorder window. The pure stages never read the clock, a socket, the database or the
+//! service's reorder window; `hashed` the maps by MMSI that every stage looks up at each
+//! event. The pure stages never read the clock, a socket, the database or the
 //! configuration (`tests/integration/layout.rs` checks it): that is why a replay gives what
 //! the service would have given, and why their tests need no I/O.
 //!
@@ -37,6 +38,7 @@ pub mod decode;
 pub mod detect;
 pub mod engine;
 pub mod export;
+pub mod hashed;
 pub mod model;
 pub mod offline;
 pub mod ports;

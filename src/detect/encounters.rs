@@ -14,9 +14,9 @@ use super::at_sea::{
     away_from_ports, nearest_port, AtSeaStats, EncounterParams, EpisodeStatus, Heard, Sample,
     VesselAtSea, AWAY_RULE,
 };
-use super::hashed::{in_key_order, sorted_keys, MmsiMap, Spread};
 use super::round_to;
 use super::{estimate_cargo, DetectParams};
+use crate::hashed::{in_key_order, sorted_keys, MmsiMap, Spread};
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Ports, METRES_PER_NM};
 use crate::time::UnixMillis;

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::at_sea::{
     nearest_port, AtSeaStats, EpisodeStatus, Heard, LoiteringParams, Sample, VesselAtSea, AWAY_RULE,
 };
-use super::hashed::{in_key_order, sorted_keys, MmsiMap};
 use super::round_to;
+use crate::hashed::{in_key_order, sorted_keys, MmsiMap};
 use crate::model::Mmsi;
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;

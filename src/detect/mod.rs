@@ -4,7 +4,6 @@
 
 pub mod at_sea;
 pub mod encounters;
-mod hashed;
 mod history;
 pub mod loitering;
 mod meeting_place;

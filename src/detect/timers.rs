@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     lowest_gap_hours, near_a, port_gap_hours, DetectParams, NearPort, OpenCandidate, OpenJudgement,
 };
+use crate::hashed::MmsiMap;
 use crate::model::Mmsi;
 use crate::ports::Ports;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -44,7 +45,7 @@ pub fn is_refresh_mark(a: Position, due: UnixMillis, shortest_gap_ms: i64) -> bo
 #[derive(Clone, Debug, Default)]
 pub struct OpenTimers {
     heap: BinaryHeap<Reverse<(i64, Mmsi)>>,
-    due: HashMap<Mmsi, i64>,
+    due: MmsiMap<i64>,
 }
 
 impl OpenTimers {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hashed::{in_key_order, MmsiMap};
+use crate::hashed::{in_key_order, MmsiMap};
 use crate::model::{Fix, Mmsi};
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;

@@ -3,14 +3,13 @@
 //! fingerprint of the settings that judged it. The engine keeps a few line references per
 //! vessel (never the raw bytes: whoever reads the source finds them again by reference).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Engine};
 use crate::detect::{DetectParams, GapRecord};
+use crate::hashed::MmsiMap;
 use crate::model::{AisEvent, Heard, LineRef, Mmsi, TimeSource};
 use crate::ports::Port;
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -269,30 +268,11 @@ impl Seen {
     }
 }
 
-/// Multiplies the MMSI into 64 bits: MMSIs are already well spread, and this map is touched
-/// once per fix.
-#[derive(Default)]
-struct MmsiHasher(u64);
-
-impl Hasher for MmsiHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 /// Watches the events the engine applies and the gap changes they cause, and hands out the
 /// evidence of each gap once.
 #[derive(Default)]
 pub struct Witness {
-    seen: HashMap<Mmsi, Seen, BuildHasherDefault<MmsiHasher>>,
+    seen: MmsiMap<Seen>,
     /// The stream day of the last pruning.
     pruned_day: i64,
 }

@@ -1,7 +1,6 @@
 //! The vessel table: every vessel heard, keyed by MMSI, with its last fix, its identity and
 //! static data, its unwritten track buffer, and the checkpoint a restart resumes from.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +15,7 @@ use super::segments::{
     SegmentCounts, SegmentRow, SegmentRule, SegmentSet, SegmentSummary,
 };
 use super::{day_of, Position, FIRST_SEGMENT};
+use crate::hashed::MmsiMap;
 use crate::model::{Fix, Mmsi, VesselReport};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
 
@@ -150,7 +150,7 @@ impl VesselTableCheckpoint {
 /// a map holding the vessels themselves).
 #[derive(Debug)]
 pub struct VesselTable {
-    index: HashMap<Mmsi, u32>,
+    index: MmsiMap<u32>,
     vessels: Vec<Vessel>,
     /// Vessels changed since `take_dirty`.
     dirty: Vec<u32>,
@@ -161,7 +161,7 @@ pub struct VesselTable {
     /// How far apart another reception of a last fix may be timed (0: every copy stored).
     copy_window_ms: i64,
     /// Segments of the MMSIs that have more than one; most MMSIs never appear here.
-    segments: HashMap<Mmsi, SegmentSet>,
+    segments: MmsiMap<SegmentSet>,
     /// Rows of segments given up since the last `take_segment_rows`.
     retired: Vec<SegmentRow>,
     segment_counts: SegmentCounts,
@@ -170,14 +170,14 @@ pub struct VesselTable {
 impl VesselTable {
     pub fn new(track_interval_minutes: u32) -> VesselTable {
         VesselTable {
-            index: HashMap::new(),
+            index: MmsiMap::default(),
             vessels: Vec::new(),
             dirty: Vec::new(),
             unidentified: Arc::new(Identity::default()),
             track_interval_ms: i64::from(track_interval_minutes) * 60_000,
             segment_rule: SegmentRule::default(),
             copy_window_ms: DEFAULT_COPY_WINDOW_MS,
-            segments: HashMap::new(),
+            segments: MmsiMap::default(),
             retired: Vec::new(),
             segment_counts: SegmentCounts::default(),
         }

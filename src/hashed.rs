@@ -1,4 +1,4 @@
-//! Hash maps for the detectors' lookups at every fix (by MMSI, by pair), written to checkpoints
+//! Hash maps for the lookups at every event (by MMSI, by pair, by cell), written to checkpoints
 //! in key order: a checkpoint reads exactly as it did when these maps were B-trees, and two
 //! runs over the same input write the same bytes.
 
