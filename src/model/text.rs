@@ -88,12 +88,6 @@ impl From<String> for ShortText {
     }
 }
 
-impl From<&ShortText> for String {
-    fn from(text: &ShortText) -> String {
-        text.as_str().to_owned()
-    }
-}
-
 impl PartialEq for ShortText {
     fn eq(&self, other: &ShortText) -> bool {
         self.as_str() == other.as_str()
