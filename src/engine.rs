@@ -513,7 +513,7 @@ impl Engine {
             self.witness_gaps(Some(event), from);
             return;
         }
-        let heard = self.witness_heard(event, time);
+        let heard = self.witness_heard(event);
         self.advance_clock(time);
         self.set_phase(Phase::Event, (0, 0));
         match event {
@@ -1426,5 +1426,51 @@ mod tests {
             })
             .collect();
         assert_eq!(evidence, vec![(EvidenceRole::FixA, at)]);
+    }
+
+    /// A static report heard by a second receiver 10 ms later is a copy the engine does not
+    /// apply; the evidence of the silence after it cites the reception applied, and the copy
+    /// takes no place among the fixes and reports remembered.
+    #[test]
+    fn the_evidence_is_the_reception_applied_not_another_receivers_copy() {
+        let mut engine = engine_with(DetectParams {
+            watch_all: true,
+            ..DetectParams::default()
+        });
+        let (lat, lon) = south(30.0);
+        let line = |source: u32, line: u64| LineRef {
+            source,
+            line,
+            offset: line * 100,
+        };
+        let mut report = static_report(TANKER, T0 + HOUR - 2_000, 80, 9.5);
+        report.mark_line(line(0, 5));
+        let mut copy = static_report(TANKER, T0 + HOUR - 1_990, 80, 9.5);
+        copy.mark_line(line(1, 6));
+        let mut last = fix(TANKER, T0 + HOUR, lat, lon);
+        last.mark_line(line(0, 7));
+        let mut events = harbour(T0, T0 + 20 * HOUR);
+        events.extend([report, copy, last]);
+        events.sort_by_key(|e| e.time());
+        for event in &events {
+            engine.ingest(event);
+        }
+        engine.finish();
+        assert_eq!(engine.stats().duplicate_reports, 1);
+        let evidence: Vec<_> = engine
+            .take_changes()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Evidence(e) if e.mmsi == TANKER => Some((e.role, e.origin.line)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            evidence,
+            vec![
+                (EvidenceRole::FixA, line(0, 7)),
+                (EvidenceRole::StaticBefore, line(0, 5))
+            ]
+        );
     }
 }

@@ -164,30 +164,31 @@ impl Engine {
         self.witness.seen.extend(entries);
     }
 
-    /// Remembers where `event` came from when its vessel is watched (only watched vessels'
-    /// gaps can be trips: the others cost one set lookup), before it is applied.
-    pub(super) fn witness_heard(&mut self, event: &AisEvent, time: UnixMillis) -> Witnessing {
-        let watched = self.watched.contains(&event.mmsi());
-        if watched {
-            self.witness.heard(event, time);
-        }
+    /// Where the witness stands before `event` is applied: whether its vessel is watched
+    /// (only watched vessels' gaps can be trips: the others cost one set lookup), the changes
+    /// so far, and the copies the engine has left out.
+    pub(super) fn witness_heard(&self, event: &AisEvent) -> Witnessing {
         Witnessing {
             from: self.changes.len(),
-            watched,
+            watched: self.watched.contains(&event.mmsi()),
+            copies: self.stats.duplicate_fixes + self.stats.duplicate_reports,
         }
     }
 
-    /// After `event` was applied: remembers it if it made its vessel watched (its first
-    /// message, watched from the start, or the report saying tanker: without it a vessel
-    /// heard once before a silence has no A to show), then hands out the evidence of the gaps
-    /// it made or changed.
+    /// After `event` was applied: remembers where it came from if its vessel was watched
+    /// before or is now (its first message, watched from the start, or the report saying
+    /// tanker: without it a vessel heard once before a silence has no A to show), unless the
+    /// engine left it out as another reception of a message it has (the evidence is the
+    /// reception the engine applied, and a copy takes no place in the ring); then hands out
+    /// the evidence of the gaps it made or changed.
     pub(super) fn witness_applied(
         &mut self,
         event: &AisEvent,
         time: UnixMillis,
         heard: Witnessing,
     ) {
-        if !heard.watched && self.watched.contains(&event.mmsi()) {
+        let copy = self.stats.duplicate_fixes + self.stats.duplicate_reports > heard.copies;
+        if !copy && (heard.watched || self.watched.contains(&event.mmsi())) {
             self.witness.heard(event, time);
         }
         self.witness_gaps(Some(event), heard.from);
@@ -208,6 +209,8 @@ pub(super) struct Witnessing {
     from: usize,
     /// Whether the event's vessel was watched.
     watched: bool,
+    /// The fix and report copies the engine had left out.
+    copies: u64,
 }
 
 /// SHA-256 of `bytes`, lower-case hex.
