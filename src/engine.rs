@@ -513,7 +513,7 @@ impl Engine {
             self.witness_gaps(Some(event), from);
             return;
         }
-        let heard = self.witness_heard(event);
+        let before = self.witness_before(event);
         self.advance_clock(time);
         self.set_phase(Phase::Event, (0, 0));
         match event {
@@ -531,7 +531,7 @@ impl Engine {
             self.set_phase(Phase::Evicted, (0, 0));
             self.evict_over_cap(time);
         }
-        self.witness_applied(event, time, heard);
+        self.witness_applied(event, time, before);
     }
 
     /// Ends the input: writes everything still buffered and refuses events still held back

@@ -167,7 +167,7 @@ impl Engine {
     /// Where the witness stands before `event` is applied: whether its vessel is watched
     /// (only watched vessels' gaps can be trips: the others cost one set lookup), the changes
     /// so far, and the copies the engine has left out.
-    pub(super) fn witness_heard(&self, event: &AisEvent) -> Witnessing {
+    pub(super) fn witness_before(&self, event: &AisEvent) -> Witnessing {
         Witnessing {
             from: self.changes.len(),
             watched: self.watched.contains(&event.mmsi()),
@@ -185,13 +185,13 @@ impl Engine {
         &mut self,
         event: &AisEvent,
         time: UnixMillis,
-        heard: Witnessing,
+        before: Witnessing,
     ) {
-        let copy = self.stats.duplicate_fixes + self.stats.duplicate_reports > heard.copies;
-        if !copy && (heard.watched || self.watched.contains(&event.mmsi())) {
+        let copy = self.stats.duplicate_fixes + self.stats.duplicate_reports > before.copies;
+        if !copy && (before.watched || self.watched.contains(&event.mmsi())) {
             self.witness.heard(event, time);
         }
-        self.witness_gaps(Some(event), heard.from);
+        self.witness_gaps(Some(event), before.from);
     }
 
     /// Hands out the evidence of the gaps `event` (none: the end of the input) made or
