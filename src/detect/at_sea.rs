@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Fix, Mmsi};
+use crate::model::{Fix, Mmsi, ShortText};
 use crate::ports::{Port, Ports};
 use crate::time::UnixMillis;
 use crate::track::{Identity, Position};
@@ -230,7 +230,7 @@ pub fn flag_of(mid: u16) -> Option<&'static str> {
 pub struct VesselAtSea {
     pub mmsi: Mmsi,
     pub imo: Option<u32>,
-    pub name: Option<String>,
+    pub name: Option<ShortText>,
     /// Maritime Identification Digits of the MMSI.
     pub mid: Option<u16>,
     pub flag: Option<String>,
@@ -246,7 +246,7 @@ impl VesselAtSea {
         VesselAtSea {
             mmsi,
             imo: identity.imo,
-            name: identity.name.as_deref().map(str::to_owned),
+            name: identity.name.clone(),
             mid,
             flag: mid.and_then(flag_of).map(str::to_owned),
             ship_type: identity.ship_type,

@@ -18,7 +18,7 @@ mod withdrawals;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Mmsi;
+use crate::model::{Mmsi, ShortText};
 use crate::ports::{haversine_nm, Port, Ports};
 use crate::time::UnixMillis;
 use crate::track::{Coverage, Identity, IdentityChange, Position, FIRST_SEGMENT};
@@ -131,8 +131,8 @@ pub struct GapRecord {
     #[serde(default = "first_segment")]
     pub segment: u32,
     pub imo: Option<u32>,
-    pub name: Option<String>,
-    pub callsign: Option<String>,
+    pub name: Option<ShortText>,
+    pub callsign: Option<ShortText>,
     pub ship_type: Option<u8>,
     pub status: GapStatus,
     pub watched: bool,
@@ -552,13 +552,8 @@ pub fn apply_evidence(
 ) {
     let latest = after.unwrap_or(before);
     record.imo = latest.imo.or(before.imo);
-    record.name = latest
-        .name
-        .as_deref()
-        .or(before.name.as_deref())
-        .map(str::to_owned);
-    record.callsign =
-        (latest.callsign.as_deref().or(before.callsign.as_deref())).map(str::to_owned);
+    record.name = latest.name.clone().or_else(|| before.name.clone());
+    record.callsign = latest.callsign.clone().or_else(|| before.callsign.clone());
     record.ship_type = latest.ship_type.or(before.ship_type);
     record.draught_before = before.draught.map(|d| round_to(f64::from(d), 2));
     record.draught_after = after

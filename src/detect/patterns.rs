@@ -130,7 +130,10 @@ fn pattern_of(trips: &[&GapRecord]) -> Pattern {
     let at = |hours: f64| UnixMillis(last.as_millis() + (hours * MILLIS_PER_HOUR as f64) as i64);
     Pattern {
         mmsi: trips[0].mmsi,
-        name: trips.iter().rev().find_map(|t| t.name.clone()),
+        name: trips
+            .iter()
+            .rev()
+            .find_map(|t| t.name.as_deref().map(str::to_owned)),
         port: trips[0].port.clone().unwrap_or_default(),
         origin_lat,
         origin_lon,

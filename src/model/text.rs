@@ -6,7 +6,6 @@
 //! Held in the 24 bytes a `String` takes, they cost a copy instead; a longer text (a
 //! free-form CSV column) still goes to the heap.
 
-use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 
@@ -15,7 +14,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Bytes held inline: the rest of 24 bytes besides the form and the length.
 const INLINE: usize = 22;
 
-/// An immutable text of a report, compared, hashed and written as the `str` it holds.
+/// An immutable text of a report (and of the records that name its vessel), compared and
+/// written as the `str` it holds.
 #[derive(Clone)]
 pub struct ShortText(Form);
 
@@ -60,18 +60,6 @@ impl Deref for ShortText {
     }
 }
 
-impl AsRef<str> for ShortText {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl Borrow<str> for ShortText {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl From<&str> for ShortText {
     fn from(text: &str) -> ShortText {
         ShortText::new(text)
@@ -105,24 +93,6 @@ impl PartialEq<str> for ShortText {
 impl PartialEq<&str> for ShortText {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
-    }
-}
-
-impl PartialOrd for ShortText {
-    fn partial_cmp(&self, other: &ShortText) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ShortText {
-    fn cmp(&self, other: &ShortText) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for ShortText {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
     }
 }
 
@@ -195,7 +165,6 @@ mod tests {
         // A longer text on the heap equals the same text however it was made.
         let long = "A NAME LONGER THAN ANY AIS FIELD";
         assert_eq!(ShortText::new(long), ShortText::from(long.to_owned()));
-        assert!(ShortText::new("A") < ShortText::new(long));
     }
 
     #[test]

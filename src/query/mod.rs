@@ -411,7 +411,7 @@ fn write_gap_table(gaps: &[GapRecord], out: &mut dyn Write) -> io::Result<()> {
         .map(|g| {
             vec![
                 g.mmsi.to_string(),
-                g.name.clone().unwrap_or_else(|| "-".into()),
+                g.name.as_deref().unwrap_or("-").to_owned(),
                 g.status.as_str().to_string(),
                 g.port.clone().unwrap_or_else(|| "-".into()),
                 short_time(g.dark_from),

@@ -523,7 +523,7 @@ fn identities(e: &EncounterEvidence) -> String {
     );
     let rows: [Row; 9] = [
         ("MMSI", |s, _| Some(s.vessel.mmsi.to_string())),
-        ("name", |s, _| s.vessel.name.clone()),
+        ("name", |s, _| s.vessel.name.as_deref().map(str::to_owned)),
         ("IMO", |s, _| s.vessel.imo.map(|v| v.to_string())),
         ("call sign", |_, i| {
             i.and_then(|i| i.callsign.as_deref().map(str::to_owned))

@@ -308,7 +308,7 @@ impl TallyReport {
             let cells = [
                 t.mmsi.to_string(),
                 opt(t.imo),
-                t.name.clone().unwrap_or_default(),
+                t.name.as_deref().unwrap_or_default().to_owned(),
                 t.port.clone().unwrap_or_default(),
                 t.dark_from.to_string(),
                 t.dark_until.map(|u| u.to_string()).unwrap_or_default(),

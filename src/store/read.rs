@@ -217,7 +217,7 @@ fn tally_row<'g>(
     port: &str,
     mmsi: Mmsi,
     at: UnixMillis,
-    name: &Option<String>,
+    name: Option<&str>,
 ) -> &'g mut TallyRow {
     let port = keys.contains(&TallyKey::Port).then(|| port.to_string());
     let mmsi = keys.contains(&TallyKey::Vessel).then_some(mmsi);
@@ -231,7 +231,7 @@ fn tally_row<'g>(
             ..TallyRow::default()
         });
     if mmsi.is_some() && row.name.is_none() {
-        row.name.clone_from(name);
+        row.name = name.map(str::to_owned);
     }
     row
 }
@@ -258,7 +258,7 @@ impl Reader {
                 port,
                 trip.mmsi,
                 trip.dark_from,
-                &trip.name,
+                trip.name.as_deref(),
             );
             row.trips += 1;
             row.high_confidence += u64::from(trip.confidence == Some(Confidence::High));
@@ -279,7 +279,7 @@ impl Reader {
                 &visit.port,
                 visit.mmsi,
                 visit.arrived,
-                &call.name,
+                call.name.as_deref(),
             );
             row.open_calls += 1;
         }
