@@ -1389,14 +1389,39 @@ mod tests {
         assert!(engine.vessels().get(beyond.mmsi()).is_none());
     }
 
-    /// A vessel watched from its first message and heard only once before falling silent:
-    /// that message is the open gap's A, and is handed out as its evidence.
-    #[test]
-    fn a_vessel_heard_once_before_a_silence_has_its_fix_as_evidence() {
+    /// Every vessel watched, the harbour's traffic for 20 h with `tanker`'s events among it, to
+    /// the end of the input: the engine and its changes.
+    fn watching_all_with(tanker: Vec<AisEvent>) -> (Engine, Vec<Change>) {
         let mut engine = engine_with(DetectParams {
             watch_all: true,
             ..DetectParams::default()
         });
+        let mut events = harbour(T0, T0 + 20 * HOUR);
+        events.extend(tanker);
+        events.sort_by_key(|e| e.time());
+        for event in &events {
+            engine.ingest(event);
+        }
+        engine.finish();
+        let changes = engine.take_changes();
+        (engine, changes)
+    }
+
+    /// The evidence handed out for the tanker's gaps: each role with the line it cites.
+    fn tanker_evidence(changes: &[Change]) -> Vec<(EvidenceRole, LineRef)> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Evidence(e) if e.mmsi == TANKER => Some((e.role, e.origin.line)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A vessel watched from its first message and heard only once before falling silent:
+    /// that message is the open gap's A, and is handed out as its evidence.
+    #[test]
+    fn a_vessel_heard_once_before_a_silence_has_its_fix_as_evidence() {
         let (lat, lon) = south(30.0);
         let mut once = fix(TANKER, T0 + HOUR, lat, lon);
         let at = LineRef {
@@ -1405,27 +1430,13 @@ mod tests {
             offset: 512,
         };
         once.mark_line(at);
-        let mut events = harbour(T0, T0 + 20 * HOUR);
-        events.push(once);
-        events.sort_by_key(|e| e.time());
-        for event in &events {
-            engine.ingest(event);
-        }
-        engine.finish();
-        let changes = engine.take_changes();
+        let (_, changes) = watching_all_with(vec![once]);
         let gap = changes.iter().rev().find_map(|c| match c {
             Change::Gap(g) if g.mmsi == TANKER => Some(g),
             _ => None,
         });
         assert_eq!(gap.map(|g| g.dark_until), Some(None), "an open gap");
-        let evidence: Vec<_> = changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Evidence(e) if e.mmsi == TANKER => Some((e.role, e.origin.line)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(evidence, vec![(EvidenceRole::FixA, at)]);
+        assert_eq!(tanker_evidence(&changes), vec![(EvidenceRole::FixA, at)]);
     }
 
     /// A static report heard by a second receiver 10 ms later is a copy the engine does not
@@ -1433,10 +1444,6 @@ mod tests {
     /// takes no place among the fixes and reports remembered.
     #[test]
     fn the_evidence_is_the_reception_applied_not_another_receivers_copy() {
-        let mut engine = engine_with(DetectParams {
-            watch_all: true,
-            ..DetectParams::default()
-        });
         let (lat, lon) = south(30.0);
         let line = |source: u32, line: u64| LineRef {
             source,
@@ -1449,24 +1456,10 @@ mod tests {
         copy.mark_line(line(1, 6));
         let mut last = fix(TANKER, T0 + HOUR, lat, lon);
         last.mark_line(line(0, 7));
-        let mut events = harbour(T0, T0 + 20 * HOUR);
-        events.extend([report, copy, last]);
-        events.sort_by_key(|e| e.time());
-        for event in &events {
-            engine.ingest(event);
-        }
-        engine.finish();
+        let (engine, changes) = watching_all_with(vec![report, copy, last]);
         assert_eq!(engine.stats().duplicate_reports, 1);
-        let evidence: Vec<_> = engine
-            .take_changes()
-            .into_iter()
-            .filter_map(|c| match c {
-                Change::Evidence(e) if e.mmsi == TANKER => Some((e.role, e.origin.line)),
-                _ => None,
-            })
-            .collect();
         assert_eq!(
-            evidence,
+            tanker_evidence(&changes),
             vec![
                 (EvidenceRole::FixA, line(0, 7)),
                 (EvidenceRole::StaticBefore, line(0, 5))
