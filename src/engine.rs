@@ -1349,6 +1349,47 @@ mod tests {
         assert_eq!(found, expected);
     }
 
+    #[test]
+    fn a_vessel_leaving_memory_is_judged_on_the_coverage_its_looks_summed() {
+        // As above: the tanker's own hour holds two vessels, one of them the tanker, and is
+        // not covered. By the time the tanker leaves memory that hour is older than the
+        // horizon and only its count is left: judged afresh then, it would count as covered.
+        let a = T0 + 30 * MINUTE;
+        let mut events = vec![
+            static_report(TANKER, T0, 80, 4.1),
+            fix(TANKER, a, PORT.0, PORT.1),
+        ];
+        let mut t = T0;
+        while t < T0 + 9 * 24 * HOUR {
+            events.push(fix(Mmsi(273_000_100), t + 1000, PORT.0, PORT.1));
+            t += 10 * MINUTE;
+        }
+        events.sort_by_key(|e| e.time());
+        let mut engine = engine_with(DetectParams {
+            forget_after_hours: 6.0 * 24.0,
+            ..DetectParams::default()
+        });
+        let mut changes = Vec::new();
+        for event in &events {
+            engine.ingest(event);
+            changes.append(&mut engine.take_changes());
+        }
+        let left = changes
+            .iter()
+            .position(|c| matches!(c, Change::LeftMemory(m) if m.contains(&TANKER)))
+            .expect("the silent tanker leaves memory");
+        let last_judged = changes[..left]
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                Change::Gap(g) if g.mmsi == TANKER => Some(g),
+                _ => None,
+            })
+            .expect("its open gap is judged as it leaves");
+        assert!(last_judged.duration_hours >= 6.0 * 24.0, "{last_judged:#?}");
+        assert_eq!(last_judged.coverage, Some(0.0), "{last_judged:#?}");
+    }
+
     /// Sparse reports days before a busy stretch (an archive whose static reports were kept
     /// from days earlier, sorted by time): each is a jump no quorum confirms alone, but the
     /// stretch after them confirms the clock's way through them. One still ahead of the

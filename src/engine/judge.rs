@@ -518,9 +518,16 @@ impl Engine {
             let vessel = self.table.get(mmsi);
             let a = vessel.and_then(|v| v.last_fix);
             if let (Some(vessel), Some(a), true) = (vessel, a, self.open.contains(&mmsi)) {
-                if let Some(mut record) =
-                    judge_open(mmsi, a, clock, &self.params, &self.ports, &self.coverage)
-                {
+                // From the sum its looks kept: summing a month afresh from fix A cost each
+                // passing vessel more than all its looks together, and would see the hours
+                // whose vessels were forgotten since differently from the looks.
+                let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
+                let silence =
+                    self.judging
+                        .silences
+                        .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
+                let judged = silence.judged(mmsi, clock, params, ports, coverage);
+                if let Some(mut record) = judged.map(|judged| judged.into_record(mmsi, a, ports)) {
                     record.watched = true;
                     record.dark_now = false;
                     apply_evidence(
