@@ -1,10 +1,11 @@
 //! Per-port hourly coverage: the distinct vessels heard near each port in each UTC hour, the
 //! share of a span that was well covered, and the checkpoint a restart resumes from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::hashed::Spread;
 use crate::model::Mmsi;
 use crate::ports::{Port, PortIndex};
 use crate::time::{UnixMillis, MILLIS_PER_HOUR};
@@ -69,7 +70,11 @@ const WEEK_MS: i64 = HOURS_A_WEEK as i64 * MILLIS_PER_HOUR;
 /// One port's distinct-vessel counts of the 168 hours of a week (weeks counted from the epoch).
 type WeekCounts = Box<[u32; HOURS_A_WEEK]>;
 
-fn set_week_count(weeks: &mut BTreeMap<i64, WeekCounts>, hour: i64, count: u32) {
+/// Per port: week number -> counts. Hashed: a silence's coverage is summed a few hours at a
+/// time as it grows, and finding its week in a B-tree cost more than adding up its hours.
+type Weeks = HashMap<i64, WeekCounts, Spread>;
+
+fn set_week_count(weeks: &mut Weeks, hour: i64, count: u32) {
     let week = hour.div_euclid(WEEK_MS);
     let slot = ((hour - week * WEEK_MS) / MILLIS_PER_HOUR) as usize;
     weeks
@@ -123,7 +128,7 @@ pub struct Coverage {
     /// Per port: the bins' counts again, a week of hours to a slice. A silence's coverage
     /// reads every hour of it at every port near fix A; walking the bins' map for that was
     /// a quarter of the engine's time on a feed of watched vessels passing once.
-    weeks: Vec<BTreeMap<i64, WeekCounts>>,
+    weeks: Vec<Weeks>,
     /// (port index, hour start) of bins changed since `take_changed`.
     changed: Vec<(usize, i64)>,
     /// The counts at which a bin's hour becomes covered for some vessel (`min_vessels` for a
@@ -138,7 +143,7 @@ impl Coverage {
         Coverage {
             reach: CoverageReach::new(ports),
             bins: ports.iter().map(|_| BTreeMap::new()).collect(),
-            weeks: ports.iter().map(|_| BTreeMap::new()).collect(),
+            weeks: ports.iter().map(|_| Weeks::default()).collect(),
             changed: Vec::new(),
             flip_counts: [u32::MAX; 2],
             flipped: Vec::new(),
@@ -264,8 +269,10 @@ impl Coverage {
         let first_week = start_hour.div_euclid(WEEK_MS);
         let bins = &self.bins[index];
         let mut covered_ms = 0i64;
+        let weeks = &self.weeks[index];
         // Only weeks with a bin can hold a covered hour: walk those, not every hour of the span.
-        for (&week, counts) in self.weeks[index].range(first_week..=(until - 1).div_euclid(WEEK_MS))
+        for (week, counts) in (first_week..=(until - 1).div_euclid(WEEK_MS))
+            .filter_map(|week| weeks.get(&week).map(|counts| (week, counts)))
         {
             let week_start = week * WEEK_MS;
             let first = ((start_hour.max(week_start) - week_start) / MILLIS_PER_HOUR) as usize;

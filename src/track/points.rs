@@ -73,18 +73,21 @@ pub const POINT_BYTES: usize = 24;
 const NONE_U16: u16 = u16::MAX;
 const NONE_U8: u8 = u8::MAX;
 
-/// Appends one point in its packed form.
+/// Appends one point in its packed form: assembled first and appended at once, so that a
+/// vessel's growing buffer is checked and grown once per point rather than once per field.
 pub fn pack_point(point: &TrackPoint, packed: &mut Vec<u8>) {
-    packed.extend_from_slice(&point.time.as_millis().to_le_bytes());
-    packed.extend_from_slice(&((point.lat * 1e7).round() as i32).to_le_bytes());
-    packed.extend_from_slice(&((point.lon * 1e7).round() as i32).to_le_bytes());
     let tenths =
         |v: Option<f32>| v.map_or(NONE_U16, |v| (v * 10.0).round().clamp(0.0, 65_534.0) as u16);
-    packed.extend_from_slice(&tenths(point.sog).to_le_bytes());
-    packed.extend_from_slice(&tenths(point.cog).to_le_bytes());
-    packed.extend_from_slice(&point.heading.unwrap_or(NONE_U16).to_le_bytes());
-    packed.push(point.nav_status.unwrap_or(NONE_U8));
-    packed.push(u8::from(point.late));
+    let mut bytes = [0u8; POINT_BYTES];
+    bytes[0..8].copy_from_slice(&point.time.as_millis().to_le_bytes());
+    bytes[8..12].copy_from_slice(&((point.lat * 1e7).round() as i32).to_le_bytes());
+    bytes[12..16].copy_from_slice(&((point.lon * 1e7).round() as i32).to_le_bytes());
+    bytes[16..18].copy_from_slice(&tenths(point.sog).to_le_bytes());
+    bytes[18..20].copy_from_slice(&tenths(point.cog).to_le_bytes());
+    bytes[20..22].copy_from_slice(&point.heading.unwrap_or(NONE_U16).to_le_bytes());
+    bytes[22] = point.nav_status.unwrap_or(NONE_U8);
+    bytes[23] = u8::from(point.late);
+    packed.extend_from_slice(&bytes);
 }
 
 pub(super) fn point_time(b: &[u8]) -> i64 {
