@@ -1289,17 +1289,13 @@ mod tests {
         assert_eq!((refused.before_2000, refused.from_2100), (1, 2));
         assert!(engine.vessels().get(TANKER).is_none());
     }
-    #[test]
-    fn a_restart_sums_a_long_silence_as_the_uninterrupted_engine_did() {
-        // One other vessel in port all along (an hour is covered at two), and the tanker's
-        // last fix in port at half past: that hour holds two vessels, one of them the tanker.
-        // Once the hour is older than the horizon its vessels are forgotten and only its count
-        // is left, so a sum started afresh after a restart would count the tanker's own hour
-        // as covered: the sums so far go through the checkpoint.
-        let a = T0 + 30 * MINUTE;
+    /// The tanker's last fix in port at half past the first hour, and one other vessel in port
+    /// every ten minutes for nine days (an hour is covered at two): the tanker's own hour
+    /// holds two vessels, one of them the tanker, and is not covered.
+    fn tanker_silent_in_port_beside_another() -> Vec<AisEvent> {
         let mut events = vec![
             static_report(TANKER, T0, 80, 4.1),
-            fix(TANKER, a, PORT.0, PORT.1),
+            fix(TANKER, T0 + 30 * MINUTE, PORT.0, PORT.1),
         ];
         let mut t = T0;
         while t < T0 + 9 * 24 * HOUR {
@@ -1307,6 +1303,17 @@ mod tests {
             t += 10 * MINUTE;
         }
         events.sort_by_key(|e| e.time());
+        events
+    }
+
+    #[test]
+    fn a_restart_sums_a_long_silence_as_the_uninterrupted_engine_did() {
+        // One other vessel in port all along (an hour is covered at two), and the tanker's
+        // last fix in port at half past: that hour holds two vessels, one of them the tanker.
+        // Once the hour is older than the horizon its vessels are forgotten and only its count
+        // is left, so a sum started afresh after a restart would count the tanker's own hour
+        // as covered: the sums so far go through the checkpoint.
+        let events = tanker_silent_in_port_beside_another();
         let gaps = |changes: &[Change]| -> Vec<GapRecord> {
             changes
                 .iter()
@@ -1354,17 +1361,7 @@ mod tests {
         // As above: the tanker's own hour holds two vessels, one of them the tanker, and is
         // not covered. By the time the tanker leaves memory that hour is older than the
         // horizon and only its count is left: judged afresh then, it would count as covered.
-        let a = T0 + 30 * MINUTE;
-        let mut events = vec![
-            static_report(TANKER, T0, 80, 4.1),
-            fix(TANKER, a, PORT.0, PORT.1),
-        ];
-        let mut t = T0;
-        while t < T0 + 9 * 24 * HOUR {
-            events.push(fix(Mmsi(273_000_100), t + 1000, PORT.0, PORT.1));
-            t += 10 * MINUTE;
-        }
-        events.sort_by_key(|e| e.time());
+        let events = tanker_silent_in_port_beside_another();
         let mut engine = engine_with(DetectParams {
             forget_after_hours: 6.0 * 24.0,
             ..DetectParams::default()

@@ -122,7 +122,7 @@ pub struct SilenceCoverage {
     /// with as many slots as ports would cost each silence the whole port list.
     covered: Vec<(usize, i64)>,
     /// The same ports with A's distance from each, found once rather than at every look (a
-    /// cache: empty after a restore until the next [`SilenceSums::advanced`]).
+    /// cache: empty after a restore until the next [`SilenceSums::judged_at`]).
     #[serde(skip)]
     near: Vec<NearPort>,
 }
@@ -245,17 +245,17 @@ impl<K> Default for SilenceSums<K> {
 }
 
 impl<K: Copy + Ord + Hash + Default> SilenceSums<K> {
-    /// The silence of `key` since fix A summed up to `clock`'s hour: continued when the cache
-    /// holds it, else started afresh. `mmsi` is the vessel whose own reports do not count as
-    /// coverage.
-    pub fn advanced(
+    /// The silence of `key` since fix A summed up to `clock`'s hour (continued when the cache
+    /// holds it, else started afresh), and judged at `clock` from that sum. `mmsi` is the
+    /// vessel whose own reports do not count as coverage.
+    pub fn judged_at(
         &mut self,
         key: K,
         mmsi: Mmsi,
         a: Position,
         clock: UnixMillis,
         (params, ports, coverage): (&DetectParams, &Ports, &Coverage),
-    ) -> &SilenceCoverage {
+    ) -> (&SilenceCoverage, Option<OpenJudgement>) {
         let sum = self
             .sums
             .entry(key)
@@ -268,7 +268,8 @@ impl<K: Copy + Ord + Hash + Default> SilenceSums<K> {
         sum.find_ports_again(ports);
         sum.advance(clock, mmsi, params, coverage);
         self.by_known_until.insert((sum.known_until, key));
-        sum
+        let judged = sum.judged(mmsi, clock, params, ports, coverage);
+        (sum, judged)
     }
 
     pub fn remove(&mut self, key: K) {

@@ -197,11 +197,10 @@ impl Engine {
             return;
         }
         let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
-        let silence =
+        let (silence, judged) =
             self.judging
                 .silences
-                .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
-        let judged = silence.judged(mmsi, clock, params, ports, coverage);
+                .judged_at(mmsi, mmsi, a, clock, (params, ports, coverage));
         let next = next_check(a, clock, judged.as_ref(), params, ports, silence);
         self.judging.timers.schedule(mmsi, next);
         let Some(judged) = judged else { return };
@@ -258,7 +257,7 @@ impl Engine {
                     continue;
                 }
                 let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
-                let silence = self.judging.segment_silences.advanced(
+                let (_, judged) = self.judging.segment_silences.judged_at(
                     (mmsi, segment),
                     mmsi,
                     a,
@@ -266,7 +265,7 @@ impl Engine {
                     (params, ports, coverage),
                 );
                 summed.insert((mmsi, segment));
-                if let Some(judged) = silence.judged(mmsi, clock, params, ports, coverage) {
+                if let Some(judged) = judged {
                     let mut record = open_record(judged, mmsi, a, before, params, ports);
                     record.segment = segment;
                     records.push(record);
@@ -522,11 +521,13 @@ impl Engine {
                 // passing vessel more than all its looks together, and would see the hours
                 // whose vessels were forgotten since differently from the looks.
                 let (params, ports, coverage) = (&self.params, &self.ports, &self.coverage);
-                let silence =
-                    self.judging
-                        .silences
-                        .advanced(mmsi, mmsi, a, clock, (params, ports, coverage));
-                let judged = silence.judged(mmsi, clock, params, ports, coverage);
+                let (_, judged) = self.judging.silences.judged_at(
+                    mmsi,
+                    mmsi,
+                    a,
+                    clock,
+                    (params, ports, coverage),
+                );
                 if let Some(mut record) = judged.map(|judged| judged.into_record(mmsi, a, ports)) {
                     record.watched = true;
                     record.dark_now = false;
