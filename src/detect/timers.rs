@@ -148,7 +148,7 @@ impl SilenceCoverage {
 
     /// This silence judged at `clock` ([`super::judge_open`] before it is made a record),
     /// from the sum and the ports kept.
-    pub fn judged(
+    fn judged(
         &self,
         mmsi: Mmsi,
         clock: UnixMillis,
@@ -176,12 +176,12 @@ impl SilenceCoverage {
     }
 
     /// Whether this is the sum of the silence since `a`.
-    pub fn is_since(&self, a: Position) -> bool {
+    fn is_since(&self, a: Position) -> bool {
         self.a == a
     }
 
     /// Sums the hours that have ended by `clock`.
-    pub fn advance(
+    fn advance(
         &mut self,
         clock: UnixMillis,
         mmsi: Mmsi,
@@ -205,7 +205,7 @@ impl SilenceCoverage {
     }
 
     /// Covered milliseconds of `[A, clock)` at port `index`.
-    pub fn until(
+    fn until(
         &self,
         index: usize,
         clock: UnixMillis,
