@@ -625,7 +625,9 @@ impl Engine {
     }
 
     fn push_tracks(&mut self, mut chunks: Vec<TrackChunk>) {
-        chunks.sort_by_key(|c| (c.mmsi, c.day, c.time_span().0));
+        // A chunk's first time is found by walking its points: once per chunk, not per
+        // comparison.
+        chunks.sort_by_cached_key(|c| (c.mmsi, c.day, c.time_span().0));
         self.changes.extend(chunks.into_iter().map(Change::Track));
     }
 

@@ -162,11 +162,11 @@ impl Coverage {
     /// Bins that became covered for some vessel since the last call, as (port index, hour
     /// start), in a stable order: the gaps spanning them may be judged differently now.
     pub fn take_flipped(&mut self) -> Vec<(usize, UnixMillis)> {
-        let mut flipped = std::mem::take(&mut self.flipped);
-        flipped.sort_unstable();
-        flipped.dedup();
-        flipped
-            .into_iter()
+        self.flipped.sort_unstable();
+        self.flipped.dedup();
+        // Drained, not taken: the list keeps its capacity for the next stream hour.
+        self.flipped
+            .drain(..)
             .map(|(index, hour)| (index, UnixMillis(hour)))
             .collect()
     }
@@ -301,17 +301,15 @@ impl Coverage {
     /// Bins changed since the last call, with their current distinct-vessel counts, in a
     /// stable order.
     pub fn take_changed(&mut self) -> Vec<(usize, UnixMillis, u32)> {
-        let mut changed = std::mem::take(&mut self.changed);
-        changed.sort_unstable();
-        changed.dedup();
-        changed
-            .into_iter()
+        self.changed.sort_unstable();
+        self.changed.dedup();
+        // Drained, not taken: the list keeps its capacity for the next stream hour.
+        let bins = &self.bins;
+        self.changed
+            .drain(..)
             .map(|(index, hour)| {
-                (
-                    index,
-                    UnixMillis(hour),
-                    self.vessels_in_hour(index, hour) as u32,
-                )
+                let vessels = bins[index].get(&hour).map_or(0, |bin| bin.count);
+                (index, UnixMillis(hour), vessels)
             })
             .collect()
     }

@@ -378,7 +378,11 @@ impl VesselTable {
                 if buffered_day != day_of(time)
                     || vessel.track_buffer.len() >= TRACK_BUFFER_MAX_POINTS * POINT_BYTES
                 {
-                    chunks.push(take_chunk(vessel));
+                    let chunk = take_chunk(vessel);
+                    // The new day's buffer is sized by the day before: a vessel keeps its
+                    // rate, and growing from empty copies the buffer a handful of times a day.
+                    vessel.track_buffer.reserve_exact(chunk.packed.len());
+                    chunks.push(chunk);
                 }
             }
             pack_point(&TrackPoint::of(fix, time, false), &mut vessel.track_buffer);
