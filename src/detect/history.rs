@@ -1,6 +1,8 @@
 //! The history of a gap's judgement: every change of it, at which stream time and why, in
 //! the words an analyst reads ("withdrawn at stream time T: late fix at ...").
 
+use std::fmt::{self, Write as _};
+
 use serde::{Deserialize, Serialize};
 
 use super::{GapRecord, GapStatus};
@@ -97,25 +99,40 @@ impl JudgementChange {
 
     /// One sentence: what the judgement became, when, and why.
     pub fn describe(&self) -> String {
-        let became = match (self.before, self.status) {
+        let mut sentence = String::new();
+        self.describe_into(&mut sentence);
+        sentence
+    }
+
+    /// [`JudgementChange::describe`] appended to `out`, a buffer the store keeps from row to
+    /// row: a year of passing vessels writes a sentence for each of their gaps.
+    pub fn describe_into(&self, out: &mut String) {
+        // Writing into a String cannot fail.
+        let _ = self.write_sentence(out);
+    }
+
+    fn write_sentence(&self, out: &mut String) -> fmt::Result {
+        match (self.before, self.status) {
             (Some(before), after) if before != after => {
-                format!("{} -> {}", before.as_str(), after.as_str())
+                write!(out, "{} -> {}", before.as_str(), after.as_str())?
             }
-            (_, GapStatus::Open) if self.dark_now => "open, dark now".to_string(),
-            (_, after) => after.as_str().to_string(),
-        };
-        let at = format!("at stream time {}", self.at);
-        let port = match (&self.port, self.coverage) {
-            (Some(port), Some(coverage)) => format!(" ({port}, coverage {coverage:.2})"),
-            (Some(port), None) => format!(" ({port})"),
-            _ => String::new(),
-        };
-        let why = match &self.reason {
-            Reason::Silent => format!("silent since {}", self.dark_from),
-            Reason::StillSilent => format!("still silent since {}", self.dark_from),
-            Reason::Closed { fix } => format!("closed by the fix at {fix}"),
-            Reason::LateFix { fix } => format!("late fix at {fix} inside it"),
-            Reason::NextFixLate { fix } => format!(
+            (_, GapStatus::Open) if self.dark_now => out.push_str("open, dark now"),
+            (_, after) => out.push_str(after.as_str()),
+        }
+        write!(out, " at stream time {}", self.at)?;
+        match (&self.port, self.coverage) {
+            (Some(port), Some(coverage)) => write!(out, " ({port}, coverage {coverage:.2})")?,
+            (Some(port), None) => write!(out, " ({port})")?,
+            _ => {}
+        }
+        out.push_str(": ");
+        match &self.reason {
+            Reason::Silent => write!(out, "silent since {}", self.dark_from),
+            Reason::StillSilent => write!(out, "still silent since {}", self.dark_from),
+            Reason::Closed { fix } => write!(out, "closed by the fix at {fix}"),
+            Reason::LateFix { fix } => write!(out, "late fix at {fix} inside it"),
+            Reason::NextFixLate { fix } => write!(
+                out,
                 "the next fix, at {fix} ({:.2} h after {}), arrived late: no gap",
                 self.dark_from.hours_until(*fix),
                 self.dark_from
@@ -126,21 +143,24 @@ impl JudgementChange {
                 vessels,
                 before,
                 after,
-            } => format!(
+            } => write!(
+                out,
                 "coverage at {port} {} -> {}: fixes heard after the judgement leave {vessels} \
                  vessels in hour {hour}",
                 share(*before),
                 share(*after)
             ),
             Reason::Forgotten => {
-                "silent longer than forget_after_hours: no longer tracked, kept as last judged"
-                    .to_string()
+                out.push_str(
+                    "silent longer than forget_after_hours: no longer tracked, kept as last judged",
+                );
+                Ok(())
             }
             Reason::Evicted => {
-                "evicted from memory by max_tracked_vessels, kept as last judged".to_string()
+                out.push_str("evicted from memory by max_tracked_vessels, kept as last judged");
+                Ok(())
             }
-        };
-        format!("{became} {at}{port}: {why}")
+        }
     }
 }
 

@@ -513,7 +513,10 @@ struct BatchWriter<'t> {
     vessel: rusqlite::Statement<'t>,
     identity: rusqlite::Statement<'t>,
     gap: rusqlite::Statement<'t>,
+    gap_json: rows::GapJson,
     history: rusqlite::Statement<'t>,
+    /// The history row's sentence, written into one buffer kept from row to row.
+    sentence: String,
     watched: rusqlite::Statement<'t>,
     track: rusqlite::Statement<'t>,
     segment: rusqlite::Statement<'t>,
@@ -555,6 +558,8 @@ impl<'t> BatchWriter<'t> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
             gap: tx.prepare(&rows::GAP_INSERT)?,
+            gap_json: rows::GapJson::default(),
+            sentence: String::new(),
             history: tx.prepare(
                 "INSERT INTO gap_history (mmsi, dark_from, at, status_before, status, port, coverage, dark_now, reason, detail, fingerprint)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT value FROM state WHERE key = 'judged_by'))",
@@ -665,6 +670,8 @@ impl<'t> BatchWriter<'t> {
                 self.write_waiting_if_many()?;
             }
             Change::Judgement(j) => {
+                self.sentence.clear();
+                j.describe_into(&mut self.sentence);
                 self.history.execute(params![
                     j.mmsi.0,
                     j.dark_from.as_millis(),
@@ -675,7 +682,7 @@ impl<'t> BatchWriter<'t> {
                     j.coverage,
                     j.dark_now,
                     j.reason.kind(),
-                    j.describe()
+                    self.sentence
                 ])?;
             }
             Change::Watched { mmsi, watched } => {
@@ -745,7 +752,7 @@ impl<'t> BatchWriter<'t> {
     }
 
     fn gap(&mut self, g: &GapRecord) -> Result<(), StoreError> {
-        Ok(rows::write_gap(&mut self.gap, g)?)
+        Ok(rows::write_gap(&mut self.gap, &mut self.gap_json, g)?)
     }
 
     fn track(&mut self, chunk: &TrackChunk) -> Result<(), StoreError> {

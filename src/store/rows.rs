@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{named_params, Row, Statement};
+use rusqlite::{Row, Statement};
 
 use super::cells::Cells;
 use crate::detect::{Confidence, GapRecord, GapStatus};
@@ -50,9 +50,9 @@ const GAP_COLUMNS: [&str; 30] = [
 /// The gap columns as a SELECT list.
 pub(super) static GAP_SELECT_LIST: LazyLock<String> = LazyLock::new(|| GAP_COLUMNS.join(", "));
 
-/// Writes (or rewrites) one gap; its parameters are the column names.
+/// Writes (or rewrites) one gap; parameter `?n` is the `n`th of [`GAP_COLUMNS`].
 pub(super) static GAP_INSERT: LazyLock<String> = LazyLock::new(|| {
-    let parameters: Vec<String> = GAP_COLUMNS.iter().map(|c| format!(":{c}")).collect();
+    let parameters: Vec<String> = (1..=GAP_COLUMNS.len()).map(|n| format!("?{n}")).collect();
     format!(
         "INSERT OR REPLACE INTO gaps ({}) VALUES ({})",
         GAP_COLUMNS.join(", "),
@@ -60,42 +60,73 @@ pub(super) static GAP_INSERT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Binds a gap to a statement prepared from [`GAP_INSERT`] and runs it.
-pub(super) fn write_gap(insert: &mut Statement<'_>, g: &GapRecord) -> rusqlite::Result<()> {
-    let changes = serde_json::to_string(&g.identity_changes).unwrap_or_else(|_| "[]".into());
-    let candidates = serde_json::to_string(&g.candidates).unwrap_or_else(|_| "[]".into());
-    insert.execute(named_params! {
-        ":mmsi": g.mmsi.0,
-        ":dark_from": g.dark_from.as_millis(),
-        ":dark_until": g.dark_until.map(UnixMillis::as_millis),
-        ":status": g.status.as_str(),
-        ":watched": g.watched,
-        ":port": g.port,
-        ":from_lat": g.from_lat,
-        ":from_lon": g.from_lon,
-        ":until_lat": g.until_lat,
-        ":until_lon": g.until_lon,
-        ":duration_hours": g.duration_hours,
-        ":distance_nm": g.distance_nm,
-        ":implied_speed_kn": g.implied_speed_kn,
-        ":detour_nm": g.detour_nm,
-        ":slack_hours": g.slack_hours,
-        ":coverage": g.coverage,
-        ":dark_now": g.dark_now,
-        ":imo": g.imo,
-        ":name": g.name,
-        ":callsign": g.callsign,
-        ":ship_type": g.ship_type,
-        ":draught_before": g.draught_before,
-        ":draught_after": g.draught_after,
-        ":draught_change": g.draught_change,
-        ":est_tonnes": g.est_tonnes,
-        ":est_barrels": g.est_barrels,
-        ":confidence": g.confidence.map(|c| c.as_str()),
-        ":identity_changes": changes,
-        ":candidates": candidates,
-        ":segment": g.segment,
-    })?;
+/// Where the JSON of a gap's lists is written, kept from row to row: a passing vessel's open
+/// gap is written again at each refresh mark, and its candidates are most of the row.
+#[derive(Default)]
+pub(super) struct GapJson {
+    identity_changes: Vec<u8>,
+    candidates: Vec<u8>,
+}
+
+/// Binds a gap to a statement prepared from [`GAP_INSERT`] and runs it. Values are bound by
+/// the position of their column's name, found at compile time: looking 30 names up in SQLite
+/// for every row cost more than binding them.
+pub(super) fn write_gap(
+    insert: &mut Statement<'_>,
+    json: &mut GapJson,
+    g: &GapRecord,
+) -> rusqlite::Result<()> {
+    fn list_json<T: serde::Serialize>(list: &[T], out: &mut Vec<u8>) {
+        out.clear();
+        if list.is_empty() || serde_json::to_writer(&mut *out, list).is_err() {
+            out.clear();
+            out.extend_from_slice(b"[]");
+        }
+    }
+    list_json(&g.identity_changes, &mut json.identity_changes);
+    list_json(&g.candidates, &mut json.candidates);
+    // serde_json writes UTF-8 only.
+    fn as_text(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).unwrap_or("[]")
+    }
+    macro_rules! bind {
+        ($($name:literal => $value:expr),* $(,)?) => {
+            $(insert.raw_bind_parameter(const { gap_column($name) + 1 }, $value)?;)*
+        };
+    }
+    bind! {
+        "mmsi" => g.mmsi.0,
+        "dark_from" => g.dark_from.as_millis(),
+        "dark_until" => g.dark_until.map(UnixMillis::as_millis),
+        "status" => g.status.as_str(),
+        "watched" => g.watched,
+        "port" => &g.port,
+        "from_lat" => g.from_lat,
+        "from_lon" => g.from_lon,
+        "until_lat" => g.until_lat,
+        "until_lon" => g.until_lon,
+        "duration_hours" => g.duration_hours,
+        "distance_nm" => g.distance_nm,
+        "implied_speed_kn" => g.implied_speed_kn,
+        "detour_nm" => g.detour_nm,
+        "slack_hours" => g.slack_hours,
+        "coverage" => g.coverage,
+        "dark_now" => g.dark_now,
+        "imo" => g.imo,
+        "name" => &g.name,
+        "callsign" => &g.callsign,
+        "ship_type" => g.ship_type,
+        "draught_before" => g.draught_before,
+        "draught_after" => g.draught_after,
+        "draught_change" => g.draught_change,
+        "est_tonnes" => g.est_tonnes,
+        "est_barrels" => g.est_barrels,
+        "confidence" => g.confidence.map(|c| c.as_str()),
+        "identity_changes" => as_text(&json.identity_changes),
+        "candidates" => as_text(&json.candidates),
+        "segment" => g.segment,
+    }
+    insert.raw_execute()?;
     Ok(())
 }
 
@@ -315,7 +346,12 @@ pub(super) mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         schema::migrate(&mut conn).unwrap();
         let gap = distinct_gap();
-        write_gap(&mut conn.prepare(&GAP_INSERT).unwrap(), &gap).unwrap();
+        write_gap(
+            &mut conn.prepare(&GAP_INSERT).unwrap(),
+            &mut GapJson::default(),
+            &gap,
+        )
+        .unwrap();
         let back = conn
             .query_row(
                 &format!("SELECT {} FROM gaps", *GAP_SELECT_LIST),
