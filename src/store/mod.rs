@@ -513,6 +513,7 @@ struct BatchWriter<'t> {
     vessel: rusqlite::Statement<'t>,
     identity: rusqlite::Statement<'t>,
     gap: rusqlite::Statement<'t>,
+    /// The JSON of the gap row's lists, written into buffers kept from row to row.
     gap_json: rows::GapJson,
     history: rusqlite::Statement<'t>,
     /// The history row's sentence, written into one buffer kept from row to row.

@@ -78,7 +78,7 @@ pub(super) fn write_gap(
 ) -> rusqlite::Result<()> {
     fn list_json<T: serde::Serialize>(list: &[T], out: &mut Vec<u8>) {
         out.clear();
-        if list.is_empty() || serde_json::to_writer(&mut *out, list).is_err() {
+        if serde_json::to_writer(&mut *out, list).is_err() {
             out.clear();
             out.extend_from_slice(b"[]");
         }
@@ -89,8 +89,11 @@ pub(super) fn write_gap(
     fn as_text(bytes: &[u8]) -> &str {
         std::str::from_utf8(bytes).unwrap_or("[]")
     }
+    // A binding outlives its row: a column left out would keep the row before's value, so
+    // the build fails unless every column is bound exactly once.
     macro_rules! bind {
         ($($name:literal => $value:expr),* $(,)?) => {
+            const _: () = assert!(binds_every_column(&[$($name),*]));
             $(insert.raw_bind_parameter(const { gap_column($name) + 1 }, $value)?;)*
         };
     }
@@ -141,6 +144,29 @@ const fn gap_column(name: &str) -> usize {
         i += 1;
     }
     panic!("not a column of gaps");
+}
+
+/// Whether `names` are the columns of `gaps`, each once (in any order).
+const fn binds_every_column(names: &[&str]) -> bool {
+    if names.len() != GAP_COLUMNS.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < GAP_COLUMNS.len() {
+        let mut found = 0;
+        let mut j = 0;
+        while j < names.len() {
+            if same_name(GAP_COLUMNS[i], names[j]) {
+                found += 1;
+            }
+            j += 1;
+        }
+        if found != 1 {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 const fn same_name(a: &str, b: &str) -> bool {
