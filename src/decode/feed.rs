@@ -438,6 +438,12 @@ impl FeedDecoder {
         self.nmea.pending_groups()
     }
 
+    /// How many NMEA lines back each message begun and not yet complete began (0: on the last
+    /// one): what a restart must read again, unseen by the counters, to complete them.
+    pub fn pending_fragments_begun_lines_back(&self) -> Vec<u64> {
+        self.nmea.pending_groups_begun_lines_back()
+    }
+
     pub fn has_reject_notes(&self) -> bool {
         self.nmea.has_reject_notes() || !self.csv_notes.is_empty()
     }

@@ -148,6 +148,11 @@ impl Assembler {
         self.groups.len()
     }
 
+    /// The line number (the decoder's `first_line`) each open group began on.
+    pub fn pending_first_lines(&self) -> impl Iterator<Item = u64> + '_ {
+        self.groups.iter().map(|g| g.provenance.first_line)
+    }
+
     /// Adds one fragment. Fragments of groups given up on are added
     /// to `dropped`; a completed payload is written to `done`.
     pub fn push(

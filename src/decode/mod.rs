@@ -292,6 +292,15 @@ impl NmeaDecoder {
         self.assembler.pending_groups()
     }
 
+    /// How many of its lines back each incomplete message began (0: on the last line).
+    pub fn pending_groups_begun_lines_back(&self) -> Vec<u64> {
+        let last = self.stats.lines;
+        self.assembler
+            .pending_first_lines()
+            .map(|first| last.saturating_sub(first))
+            .collect()
+    }
+
     /// Refusals since the last call, with line numbers, for logging (at most 64 are kept).
     pub fn take_reject_notes(&mut self) -> impl Iterator<Item = RejectNote> + '_ {
         self.notes.drain(..)

@@ -124,6 +124,34 @@ impl RecentFragments {
             .join(&b'\n');
         (first, joined)
     }
+
+    /// The lines noted so far of the message whose first fragment is line `number`: that line
+    /// and the later fragments continuing it, in order. Empty when line `number` was not noted
+    /// or does not open a message.
+    pub fn begun_at(&self, number: u64) -> Vec<(u64, &[u8])> {
+        let mut lines: Vec<(u64, &[u8])> = Vec::new();
+        let mut kept = self.lines.iter().skip_while(|(n, _)| *n < number);
+        let Some((n, text)) = kept.next().filter(|(n, _)| *n == number) else {
+            return lines;
+        };
+        let Some(first) = fragment_of(text).filter(|f| f.number == 1) else {
+            return lines;
+        };
+        lines.push((*n, text));
+        let mut wanted = 2;
+        for (n, text) in kept {
+            let Some(f) = fragment_of(text) else { continue };
+            if f.count == first.count && f.sequence == first.sequence && f.channel == first.channel
+            {
+                if f.number != wanted {
+                    break;
+                }
+                lines.push((*n, text));
+                wanted += 1;
+            }
+        }
+        lines
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +237,27 @@ mod tests {
         recent.push(10, &mine);
         assert_eq!(recent.message(&last, 10 + FRAGMENT_LOOKBACK + 1).0, 43);
         assert_eq!(recent.message(&last, 10 + FRAGMENT_LOOKBACK).0, 10);
+    }
+
+    #[test]
+    fn a_message_begun_is_found_with_its_continuations_and_nothing_else() {
+        let first = b"!AIVDM,3,1,7,B,55NBj>P0,0*00".to_vec();
+        let other = b"!AIVDM,2,1,8,B,55NBj>P0,0*00".to_vec();
+        let second = b"!AIVDM,3,2,7,B,0000,0*00".to_vec();
+        let mut recent = RecentFragments::default();
+        recent.push(20, &first);
+        recent.push(21, &other);
+        recent.push(22, &second);
+        let lines: Vec<(u64, Vec<u8>)> = recent
+            .begun_at(20)
+            .into_iter()
+            .map(|(n, text)| (n, text.to_vec()))
+            .collect();
+        assert_eq!(lines, [(20, first), (22, second.clone())]);
+        assert_eq!(recent.begun_at(21).len(), 1);
+        // Not an opening line, and a line never noted.
+        assert!(recent.begun_at(22).is_empty());
+        assert!(recent.begun_at(19).is_empty());
     }
 
     #[test]

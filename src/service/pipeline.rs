@@ -22,7 +22,7 @@ use crate::service::alerts::AlertQueue;
 use crate::service::announce::Announcer;
 use crate::service::raw_lines::{KeptLines, RawLines, RawMessage, SavedWitness};
 use crate::service::reorder::ReorderWindow;
-use crate::service::source_state::{decode_options_of, SourceState};
+use crate::service::source_state::{self, decode_options_of, SourceState};
 use crate::service::unclocked::{LineSeen, UnclockedHolds};
 use crate::service::vessel_states::SavedVessels;
 use crate::source::{RawLine, SourceKind, TAIL_BYTES};
@@ -234,6 +234,12 @@ impl Pipeline {
             .restore_from(checkpoint, crate::time::now())?;
         self.announcer.restore_from(checkpoint)?;
         self.raw_lines.restore_from(checkpoint)?;
+        let received = crate::time::now();
+        for begun in source_state::begun_messages_of(checkpoint)? {
+            let name = begun.source();
+            begun.read_again_into(self.source(&name), received);
+            tracing::info!(source = %name, "Messages half received at the last commit are read again.");
+        }
         Ok(self)
     }
 
@@ -575,6 +581,20 @@ impl Pipeline {
         sources
     }
 
+    /// The engine's checkpoint with what the pipeline holds beside it: events the reorder
+    /// window and the unclocked holds keep, what the alerts said, the raw lines kept, and the
+    /// messages half received.
+    fn checkpoint_text(&self, engine: &impl serde::Serialize) -> String {
+        let mut checkpoint =
+            serde_json::to_value(engine).expect("the engine checkpoint always serialises");
+        self.reorder.save_into(&mut checkpoint);
+        self.unclocked.save_into(&mut checkpoint);
+        self.announcer.save_into(&mut checkpoint);
+        self.raw_lines.save_into(&mut checkpoint);
+        source_state::save_begun_messages(self.sources.iter(), &mut checkpoint);
+        checkpoint.to_string()
+    }
+
     fn commit(&mut self) -> Result<(), PipelineError> {
         self.last_commit = Instant::now();
         self.uncommitted = 0;
@@ -629,13 +649,7 @@ impl Pipeline {
                 coverage_states.push((port, hour, state));
             }
         }
-        let mut checkpoint =
-            serde_json::to_value(&checkpoint).expect("the engine checkpoint always serialises");
-        self.reorder.save_into(&mut checkpoint);
-        self.unclocked.save_into(&mut checkpoint);
-        self.announcer.save_into(&mut checkpoint);
-        self.raw_lines.save_into(&mut checkpoint);
-        let checkpoint = checkpoint.to_string();
+        let checkpoint = self.checkpoint_text(&checkpoint);
         let positions: Vec<(String, u64)> = self
             .sources
             .iter()
@@ -771,4 +785,76 @@ fn hash_of(state: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     state.hash(&mut hasher);
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::partition::Partition;
+
+    /// A type 5 report in two sentences, as the bundled sample carries it.
+    const FIRST: &str = r"\g:1-2-1,s:RU-NKH,c:1709510415*13\!AIVDM,2,1,0,B,544QIG@00001GE@H<004hl5bo@0000000000000N3P;334k;D5@UDhCP0000,0*6A";
+    const SECOND: &str = r"\g:2-2-1,s:RU-NKH,c:1709510415*10\!AIVDM,2,2,0,B,00000000000,2*27";
+    /// The same vessel's position report after it.
+    const AFTER: &str =
+        r"\s:RU-NKH,c:1709510426*50\!AIVDM,1,1,,A,144QIGG00s9UqdlH@Fq443>l1Krh,0*57";
+
+    fn pipeline(positions: &[(String, u64)]) -> (Pipeline, Receiver<Commit>) {
+        let config = Config::default();
+        let (sender, commits) = std::sync::mpsc::sync_channel(4);
+        let engine = Engine::configured(&config, Partition::WHOLE);
+        let pipeline = Pipeline::new(config, engine, positions, Arc::default(), sender);
+        (pipeline, commits)
+    }
+
+    fn consume(pipeline: &mut Pipeline, text: &str) {
+        pipeline.consume(&RawLine {
+            source: Arc::from("feed"),
+            received_at: crate::time::now(),
+            line: text.as_bytes().to_vec(),
+            mark: None,
+        });
+    }
+
+    /// The counters the store holds after `commits`: the sum of their increments.
+    fn stored_counters(commits: &[&Commit]) -> BTreeMap<String, u64> {
+        let mut stored = BTreeMap::new();
+        for commit in commits {
+            for (name, increment) in &commit.counters {
+                *stored.entry(name.clone()).or_insert(0) += increment;
+            }
+        }
+        stored
+    }
+
+    #[test]
+    fn a_commit_between_two_fragments_loses_no_message_when_the_service_restarts_there() {
+        let (mut whole, commits) = pipeline(&[]);
+        for line in [FIRST, SECOND, AFTER] {
+            consume(&mut whole, line);
+        }
+        whole.commit().unwrap();
+        let uninterrupted = commits.try_recv().unwrap();
+
+        let (mut before, commits) = pipeline(&[]);
+        consume(&mut before, FIRST);
+        before.commit().unwrap();
+        let first = commits.try_recv().unwrap();
+        // Restarted from that commit: the second sentence and the line after it are read.
+        let (restarted, commits) = pipeline(&first.positions);
+        let mut restarted = restarted.with_held_events(&first.checkpoint).unwrap();
+        consume(&mut restarted, SECOND);
+        consume(&mut restarted, AFTER);
+        restarted.commit().unwrap();
+        let second = commits.try_recv().unwrap();
+
+        let counters = stored_counters(&[&first, &second]);
+        assert_eq!(counters, stored_counters(&[&uninterrupted]));
+        assert_eq!(counters.get("decode.by_type.5"), Some(&1), "{counters:#?}");
+        assert_eq!(second.positions, uninterrupted.positions);
+        // The first sentence was saved with the first commit; complete at the second, nothing
+        // is read again after it.
+        assert!(first.checkpoint.contains("begun_messages"));
+        assert!(!second.checkpoint.contains("begun_messages"));
+    }
 }

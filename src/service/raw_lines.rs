@@ -36,7 +36,7 @@ impl Bytes {
         }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &[u8] {
         match self {
             Bytes::Text(text) => text.as_bytes(),
             Bytes::Binary(bytes) => bytes,

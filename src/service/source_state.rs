@@ -1,14 +1,19 @@
 //! One source's state in the service's pipeline: its decoder, the settings it was built
-//! with, its line count and file position, and its recent fragments.
+//! with, its line count and file position, and its recent fragments (with the messages begun
+//! and not complete at a commit, which a restart reads again).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::decode::feed::FeedDecoder;
 use crate::decode::raw_message::RecentFragments;
 use crate::decode::{DecodeOptions, DecodeStats};
+use crate::service::raw_lines::RawMessage;
 use crate::source::{FileMark, SourceKind};
+use crate::time::UnixMillis;
 
 /// One source's decoder and how many of its lines the engine has consumed (ever, across
 /// restarts: the number a resuming feed starts after).
@@ -65,6 +70,99 @@ impl SourceState {
         self.decoder = FeedDecoder::new(options.clone(), name.clone());
         self.options = options;
         tracing::info!(source = %name, fragments_given_up = pending, "Decoder rebuilt with the reloaded settings.");
+    }
+}
+
+/// The lines, read before a commit, of one source's messages begun and not complete then.
+/// A commit waits a few intervals for no message to be half received, but a starved pipeline
+/// can still commit between the fragments of one; the rest is read after the commit, so a
+/// restart reads these again (counted once, before the commit) to complete the message as
+/// an uninterrupted run does.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct BegunMessages {
+    source: String,
+    /// Each line's number in the source and its bytes.
+    lines: Vec<RawMessage>,
+}
+
+impl SourceState {
+    /// The lines of this source's messages begun and not yet complete, oldest first; `None`
+    /// when there are none.
+    pub(super) fn begun_messages(&self, source: &str) -> Option<BegunMessages> {
+        let mut lines: Vec<RawMessage> = Vec::new();
+        for back in self.decoder.pending_fragments_begun_lines_back() {
+            // A source that mixed CSV rows into its NMEA numbers its lines apart from the
+            // decoder: no noted fragment opens a message there, and nothing is kept.
+            let Some(number) = self.lines.checked_sub(back) else {
+                continue;
+            };
+            for (line, text) in self.fragments.begun_at(number) {
+                lines.push(RawMessage::new(line, text.to_vec()));
+            }
+        }
+        lines.sort_by_key(|line| line.first_line);
+        lines.dedup_by_key(|line| line.first_line);
+        (!lines.is_empty()).then(|| BegunMessages {
+            source: source.to_string(),
+            lines,
+        })
+    }
+
+    /// Reads again, as received at `received`, the lines of the messages begun at the last
+    /// commit, so that their later fragments complete them; the counts they add were
+    /// committed with them and are not added again.
+    fn read_begun_again(&mut self, lines: &[RawMessage], received: UnixMillis) {
+        let mut events = Vec::new();
+        for line in lines {
+            let text = line.bytes.as_bytes();
+            self.decoder.decode_line(text, Some(received), &mut events);
+            self.fragments.push(line.first_line, text);
+        }
+        // An opening fragment yields no event; anything else was already given to the engine.
+        events.clear();
+        self.counted = self.stats().counters().into_iter().collect();
+    }
+}
+
+/// Saves, beside the engine checkpoint, the messages begun and not complete in `sources`.
+pub(super) fn save_begun_messages<'a>(
+    sources: impl Iterator<Item = (&'a Arc<str>, &'a SourceState)>,
+    checkpoint: &mut serde_json::Value,
+) {
+    let begun: Vec<BegunMessages> = sources
+        .filter(|(_, state)| state.decoder.pending_fragments() > 0)
+        .filter_map(|(name, state)| state.begun_messages(name))
+        .collect();
+    if begun.is_empty() {
+        return;
+    }
+    if let serde_json::Value::Object(map) = checkpoint {
+        map.insert(
+            "begun_messages".into(),
+            serde_json::to_value(begun).expect("raw messages always serialise"),
+        );
+    }
+}
+
+/// The messages begun at the last commit, as [`save_begun_messages`] saved them in
+/// `checkpoint`.
+pub(super) fn begun_messages_of(checkpoint: &str) -> Result<Vec<BegunMessages>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Saved {
+        #[serde(default)]
+        begun_messages: Vec<BegunMessages>,
+    }
+    Ok(serde_json::from_str::<Saved>(checkpoint)?.begun_messages)
+}
+
+impl BegunMessages {
+    pub(super) fn source(&self) -> Arc<str> {
+        Arc::from(self.source.as_str())
+    }
+
+    /// Reads them again into `state`, the restarted state of their source.
+    pub(super) fn read_again_into(&self, state: &mut SourceState, received: UnixMillis) {
+        state.read_begun_again(&self.lines, received);
     }
 }
 
