@@ -141,14 +141,14 @@ impl RecentFragments {
         let mut wanted = 2;
         for (n, text) in kept {
             let Some(f) = fragment_of(text) else { continue };
-            if f.count == first.count && f.sequence == first.sequence && f.channel == first.channel
-            {
-                if f.number != wanted {
-                    break;
-                }
-                lines.push((*n, text));
-                wanted += 1;
+            if (f.count, f.sequence, f.channel) != (first.count, first.sequence, first.channel) {
+                continue;
             }
+            if f.number != wanted {
+                break;
+            }
+            lines.push((*n, text));
+            wanted += 1;
         }
         lines
     }

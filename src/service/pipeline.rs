@@ -32,8 +32,9 @@ use crate::store::{Commit, FilePosition, StoreHealth};
 const IDLE_NAP: Duration = Duration::from_millis(2);
 /// How long it naps while the database cannot be written.
 const PAUSED_NAP: Duration = Duration::from_millis(20);
-/// A commit waits for no multi-sentence message to be half-received (so that a restart loses
-/// no fragment), but never longer than this many commit intervals.
+/// A commit waits for no multi-sentence message to be half received (most checkpoints then
+/// carry none), but never longer than this many commit intervals; one still half received is
+/// saved with the commit and read again by a restart.
 const MAX_COMMIT_DEFERRAL: u32 = 4;
 /// A commit is due after this many lines even before its interval: a fast feed (a file read
 /// at full speed, a backlog) then commits in pieces of bounded size, and the commits queued
@@ -229,15 +230,14 @@ impl Pipeline {
     /// Holds again the events the reorder window held at the last commit (in `checkpoint`,
     /// the saved engine checkpoint), and remembers what the alerts had said by then.
     pub fn with_held_events(mut self, checkpoint: &str) -> Result<Pipeline, serde_json::Error> {
+        let now = crate::time::now();
         self.reorder.restore_from(checkpoint)?;
-        self.unclocked
-            .restore_from(checkpoint, crate::time::now())?;
+        self.unclocked.restore_from(checkpoint, now)?;
         self.announcer.restore_from(checkpoint)?;
         self.raw_lines.restore_from(checkpoint)?;
-        let received = crate::time::now();
         for begun in source_state::begun_messages_of(checkpoint)? {
-            let name = begun.source();
-            begun.read_again_into(self.source(&name), received);
+            let name = Arc::from(begun.source.as_str());
+            self.source(&name).read_begun_again(&begun.lines, now);
             tracing::info!(source = %name, "Messages half received at the last commit are read again.");
         }
         Ok(self)

@@ -80,9 +80,9 @@ impl SourceState {
 /// an uninterrupted run does.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct BegunMessages {
-    source: String,
+    pub(super) source: String,
     /// Each line's number in the source and its bytes.
-    lines: Vec<RawMessage>,
+    pub(super) lines: Vec<RawMessage>,
 }
 
 impl SourceState {
@@ -111,15 +111,14 @@ impl SourceState {
     /// Reads again, as received at `received`, the lines of the messages begun at the last
     /// commit, so that their later fragments complete them; the counts they add were
     /// committed with them and are not added again.
-    fn read_begun_again(&mut self, lines: &[RawMessage], received: UnixMillis) {
-        let mut events = Vec::new();
+    pub(super) fn read_begun_again(&mut self, lines: &[RawMessage], received: UnixMillis) {
+        // An opening fragment yields no event; anything else was given to the engine before.
+        let mut dropped = Vec::new();
         for line in lines {
             let text = line.bytes.as_bytes();
-            self.decoder.decode_line(text, Some(received), &mut events);
+            self.decoder.decode_line(text, Some(received), &mut dropped);
             self.fragments.push(line.first_line, text);
         }
-        // An opening fragment yields no event; anything else was already given to the engine.
-        events.clear();
         self.counted = self.stats().counters().into_iter().collect();
     }
 }
@@ -130,7 +129,6 @@ pub(super) fn save_begun_messages<'a>(
     checkpoint: &mut serde_json::Value,
 ) {
     let begun: Vec<BegunMessages> = sources
-        .filter(|(_, state)| state.decoder.pending_fragments() > 0)
         .filter_map(|(name, state)| state.begun_messages(name))
         .collect();
     if begun.is_empty() {
@@ -153,17 +151,6 @@ pub(super) fn begun_messages_of(checkpoint: &str) -> Result<Vec<BegunMessages>, 
         begun_messages: Vec<BegunMessages>,
     }
     Ok(serde_json::from_str::<Saved>(checkpoint)?.begun_messages)
-}
-
-impl BegunMessages {
-    pub(super) fn source(&self) -> Arc<str> {
-        Arc::from(self.source.as_str())
-    }
-
-    /// Reads them again into `state`, the restarted state of their source.
-    pub(super) fn read_again_into(&self, state: &mut SourceState, received: UnixMillis) {
-        state.read_begun_again(&self.lines, received);
-    }
 }
 
 /// The decoder settings of the source `name` in `config` (a source no longer configured keeps
