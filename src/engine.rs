@@ -25,7 +25,7 @@ use crate::detect::{
     apply_evidence, judge_closed, min_gap_hours, GapRecord, GapStatus, JudgementChange, Reason,
 };
 use crate::detect::{Visit, VisitTracker};
-use crate::hashed::MmsiMap;
+use crate::hashed::{MmsiMap, MmsiSet};
 use crate::model::{AisEvent, Fix, Mmsi, VesselReport};
 use crate::ports::{Port, Ports};
 use crate::stream_clock::{Admission, RefusedTimes, StreamClockGuard};
@@ -261,8 +261,9 @@ pub struct Engine {
     clock: Option<UnixMillis>,
     swept_hour: i64,
     swept_day: i64,
-    watched: BTreeSet<Mmsi>,
-    open: BTreeSet<Mmsi>,
+    /// Looked up at every event: a hash set, written to a checkpoint in MMSI order.
+    watched: MmsiSet,
+    open: MmsiSet,
     recent: MmsiMap<Vec<ClosedGap>>,
     stats: EngineStats,
     changes: Vec<Change>,
@@ -306,8 +307,8 @@ impl Engine {
             clock: None,
             swept_hour: i64::MIN,
             swept_day: i64::MIN,
-            watched: BTreeSet::new(),
-            open: BTreeSet::new(),
+            watched: MmsiSet::default(),
+            open: MmsiSet::default(),
             recent: MmsiMap::default(),
             stats: EngineStats::default(),
             changes: vec![judged_by],
@@ -355,8 +356,8 @@ impl Engine {
             clock: self.clock,
             swept_hour: self.swept_hour,
             swept_day: self.swept_day,
-            watched: self.watched.clone(),
-            open: self.open.clone(),
+            watched: self.watched.iter().copied().collect(),
+            open: self.open.iter().copied().collect(),
             recent,
             stats: self.stats.clone(),
             vessel_order: Vec::new(),
@@ -387,8 +388,8 @@ impl Engine {
         engine.clock = checkpoint.clock;
         engine.swept_hour = checkpoint.swept_hour;
         engine.swept_day = checkpoint.swept_day;
-        engine.watched = checkpoint.watched;
-        engine.open = checkpoint.open;
+        engine.watched = checkpoint.watched.into_iter().collect();
+        engine.open = checkpoint.open.into_iter().collect();
         engine.recent = checkpoint.recent.into_iter().collect();
         engine.stats = checkpoint.stats;
         engine.clock_guard = checkpoint.clock_guard;

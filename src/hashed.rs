@@ -2,7 +2,7 @@
 //! in key order: a checkpoint reads exactly as it did when these maps were B-trees, and two
 //! runs over the same input write the same bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -47,6 +47,10 @@ pub type Spread = BuildHasherDefault<SpreadHasher>;
 
 /// Per-vessel state of a detector.
 pub type MmsiMap<V> = HashMap<Mmsi, V, Spread>;
+
+/// Vessels looked up at every event (the watched ones, those with an open gap). Walked only
+/// where the order does not matter, or after sorting.
+pub type MmsiSet = HashSet<Mmsi, Spread>;
 
 /// `#[serde(with = "in_key_order")]`: the map as a B-tree would write it, read back into a
 /// hash map.

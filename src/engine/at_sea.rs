@@ -80,7 +80,9 @@ impl Engine {
         if !self.params.at_sea.rendezvous.enabled {
             return;
         }
-        let open: Vec<_> = self.open.iter().copied().collect();
+        let mut open: Vec<_> = self.open.iter().copied().collect();
+        // In MMSI order, as every run pairs them.
+        open.sort_unstable();
         for mmsi in open {
             let Some(vessel) = self.table.get(mmsi) else {
                 continue;

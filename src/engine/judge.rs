@@ -304,7 +304,10 @@ impl Engine {
     /// Every open gap judged at `clock` (the end of the input: stored durations are exact).
     pub(super) fn refresh_open(&mut self, clock: UnixMillis) {
         self.run_due_timers(clock);
-        for mmsi in self.open.clone() {
+        let mut open: Vec<Mmsi> = self.open.iter().copied().collect();
+        // In MMSI order, so that the history's rows come in the same order in every run.
+        open.sort_unstable();
+        for mmsi in open {
             self.look_at_silence(mmsi, clock, Reason::StillSilent, Rewrite::Always);
         }
     }
