@@ -80,10 +80,7 @@ impl Engine {
         if !self.params.at_sea.rendezvous.enabled {
             return;
         }
-        let mut open: Vec<_> = self.open.iter().copied().collect();
-        // In MMSI order, as every run pairs them.
-        open.sort_unstable();
-        for mmsi in open {
+        for mmsi in self.open_in_order() {
             let Some(vessel) = self.table.get(mmsi) else {
                 continue;
             };

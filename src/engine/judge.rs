@@ -301,13 +301,18 @@ impl Engine {
         self.witness_gaps(None, from);
     }
 
+    /// The vessels with an open gap, in MMSI order: what is written for each of them then
+    /// comes in the same order in every run.
+    pub(super) fn open_in_order(&self) -> Vec<Mmsi> {
+        let mut open: Vec<Mmsi> = self.open.iter().copied().collect();
+        open.sort_unstable();
+        open
+    }
+
     /// Every open gap judged at `clock` (the end of the input: stored durations are exact).
     pub(super) fn refresh_open(&mut self, clock: UnixMillis) {
         self.run_due_timers(clock);
-        let mut open: Vec<Mmsi> = self.open.iter().copied().collect();
-        // In MMSI order, so that the history's rows come in the same order in every run.
-        open.sort_unstable();
-        for mmsi in open {
+        for mmsi in self.open_in_order() {
             self.look_at_silence(mmsi, clock, Reason::StillSilent, Rewrite::Always);
         }
     }

@@ -212,9 +212,8 @@ impl Coverage {
         let bins = &mut self.bins[index];
         // Fixes come nearly in time order: most fall in a port's newest hour, found down the
         // tree's right edge without a comparison on the way.
-        let newest = bins.last_key_value().is_some_and(|(&last, _)| last == hour);
         let bin = match bins.last_entry() {
-            Some(last) if newest => last.into_mut(),
+            Some(last) if *last.key() == hour => last.into_mut(),
             _ => bins.entry(hour).or_default(),
         };
         if let Err(slot) = bin.vessels.binary_search(&mmsi.0) {
